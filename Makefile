@@ -1,0 +1,48 @@
+# Vaxel: `make run` starts the switch with a demo company; `make test` runs every test.
+# Both set up what they need first: a .venv with the Python packages, and the
+# Debian packages the tests and the switch use (installed with apt-get when missing).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEB_PACKAGES := sip-tester baresip-core sox libsox-fmt-all espeak-ng postgresql kamailio
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint deps venv bench clean
+
+run: venv
+	$(BIN)/vaxel serve --demo
+
+test: deps venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || { echo "make: creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "make: installing Python packages into $(VENV)"
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,fast]'
+	@touch $(STAMP)
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make: installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+bench: deps venv
+	$(BIN)/python bench/register_rate.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,404 @@
+"""SIP messages: parse bytes into Request/Response, serialize them back (RFC 3261 §7).
+
+Header values are kept as text and parsed on first use, so a proxy-like
+path (read Via, Call-ID, CSeq, answer) never parses what it does not read.
+Bodies stay bytes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from vaxel.sip.errors import RemoteProtocolError
+from vaxel.sip.headers import (
+    LIST_HEADERS,
+    TOKEN_RE,
+    CSeq,
+    NameAddr,
+    Via,
+    canonical_name,
+    parse_cseq,
+    parse_name_addr,
+    parse_via,
+    split_commas,
+)
+from vaxel.sip.uri import URI, parse_uri
+
+SIP_VERSION = "SIP/2.0"
+MAX_MESSAGE_SIZE = 65535
+
+REASONS = {
+    100: "Trying", 180: "Ringing", 181: "Call Is Being Forwarded", 182: "Queued",
+    183: "Session Progress", 200: "OK", 202: "Accepted", 300: "Multiple Choices",
+    301: "Moved Permanently", 302: "Moved Temporarily", 400: "Bad Request",
+    401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+    406: "Not Acceptable", 407: "Proxy Authentication Required", 408: "Request Timeout",
+    410: "Gone", 413: "Request Entity Too Large", 415: "Unsupported Media Type",
+    416: "Unsupported URI Scheme", 420: "Bad Extension", 421: "Extension Required",
+    422: "Session Interval Too Small", 423: "Interval Too Brief",
+    480: "Temporarily Unavailable", 481: "Call/Transaction Does Not Exist",
+    482: "Loop Detected", 483: "Too Many Hops", 484: "Address Incomplete", 485: "Ambiguous",
+    486: "Busy Here", 487: "Request Terminated", 488: "Not Acceptable Here",
+    489: "Bad Event", 491: "Request Pending", 500: "Server Internal Error",
+    501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable",
+    504: "Server Time-out", 505: "Version Not Supported", 513: "Message Too Large",
+    600: "Busy Everywhere", 603: "Decline", 604: "Does Not Exist Anywhere",
+    606: "Not Acceptable",
+}  # fmt: skip
+
+
+class Headers:
+    """An ordered multi-map of header fields, case-insensitive by name.
+
+    Each field is stored once as sent (a comma list stays one field); the
+    `values()` view splits list headers into their elements.
+    """
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: list[tuple[str, str]] | None = None) -> None:
+        self._fields: list[tuple[str, str]] = []
+        for name, value in fields or []:
+            self.add(name, value)
+
+    def add(self, name: str, value: str) -> None:
+        self._fields.append((canonical_name(name), value))
+
+    def insert(self, name: str, value: str) -> None:
+        """Add a field before any other of the same name (e.g. a new top Via)."""
+        cname = canonical_name(name)
+        lname = cname.lower()
+        for i, (key, _) in enumerate(self._fields):
+            if key.lower() == lname:
+                self._fields.insert(i, (cname, value))
+                return
+        self._fields.append((cname, value))
+
+    def set(self, name: str, value: str) -> None:
+        """Replace every field of this name with one."""
+        self.remove(name)
+        self.add(name, value)
+
+    def remove(self, name: str) -> None:
+        lname = canonical_name(name).lower()
+        self._fields = [(k, v) for k, v in self._fields if k.lower() != lname]
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The first field's value (the whole field, not split)."""
+        lname = canonical_name(name).lower()
+        for key, value in self._fields:
+            if key.lower() == lname:
+                return value
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        """Every field's value, in order, not split."""
+        lname = canonical_name(name).lower()
+        return [value for key, value in self._fields if key.lower() == lname]
+
+    def values(self, name: str) -> list[str]:
+        """Every element, with list headers split on commas."""
+        lname = canonical_name(name).lower()
+        out: list[str] = []
+        for key, value in self._fields:
+            if key.lower() == lname:
+                if lname in LIST_HEADERS:
+                    out.extend(split_commas(value))
+                else:
+                    out.append(value.strip())
+        return out
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def copy(self) -> Headers:
+        new = Headers()
+        new._fields = list(self._fields)
+        return new
+
+
+class Message:
+    """What requests and responses share: headers, body and parsed accessors."""
+
+    __slots__ = ("_cache", "body", "headers")
+
+    def __init__(self, headers: Headers | None = None, body: bytes = b"") -> None:
+        self.headers = headers if headers is not None else Headers()
+        self.body = body
+        self._cache: dict[str, object] = {}
+
+    def _parsed(self, key: str, parse):  # type: ignore[no-untyped-def]
+        try:
+            return self._cache[key]
+        except KeyError:
+            value = parse()
+            self._cache[key] = value
+            return value
+
+    def invalidate(self) -> None:
+        """Forget parsed header values after the headers were changed."""
+        self._cache.clear()
+
+    def _required(self, name: str) -> str:
+        value = self.headers.get(name)
+        if value is None:
+            raise RemoteProtocolError(f"missing {name} header")
+        return value
+
+    @property
+    def vias(self) -> list[Via]:
+        return self._parsed("via", lambda: [parse_via(v) for v in self.headers.values("Via")])  # type: ignore[return-value]
+
+    @property
+    def via(self) -> Via:
+        vias = self.vias
+        if not vias:
+            raise RemoteProtocolError("missing Via header")
+        return vias[0]
+
+    @property
+    def call_id(self) -> str:
+        return self._parsed("call_id", lambda: self._required("Call-ID").strip())  # type: ignore[return-value]
+
+    @property
+    def cseq(self) -> CSeq:
+        return self._parsed("cseq", lambda: parse_cseq(self._required("CSeq")))  # type: ignore[return-value]
+
+    @property
+    def from_(self) -> NameAddr:
+        return self._parsed("from", lambda: parse_name_addr(self._required("From")))  # type: ignore[return-value]
+
+    @property
+    def to(self) -> NameAddr:
+        return self._parsed("to", lambda: parse_name_addr(self._required("To")))  # type: ignore[return-value]
+
+    @property
+    def contacts(self) -> list[NameAddr]:
+        return self._parsed(
+            "contact", lambda: [parse_name_addr(v) for v in self.headers.values("Contact")]
+        )  # type: ignore[return-value]
+
+    def name_addrs(self, name: str) -> list[NameAddr]:
+        """Route, Record-Route and other name-addr lists, parsed."""
+        return [parse_name_addr(v) for v in self.headers.values(name)]
+
+    def _head_lines(self) -> list[str]:
+        raise NotImplementedError
+
+    def __bytes__(self) -> bytes:
+        lines = self._head_lines()
+        has_length = False
+        for name, value in self.headers:
+            if name == "Content-Length":
+                has_length = True
+                value = str(len(self.body))
+            lines.append(f"{name}: {value}")
+        if not has_length:
+            lines.append(f"Content-Length: {len(self.body)}")
+        lines.append("")
+        lines.append("")
+        return "\r\n".join(lines).encode("utf-8", "surrogateescape") + self.body
+
+
+class Request(Message):
+    __slots__ = ("method", "uri", "version")
+
+    def __init__(
+        self,
+        method: str,
+        uri: URI,
+        headers: Headers | None = None,
+        body: bytes = b"",
+        version: str = SIP_VERSION,
+    ) -> None:
+        super().__init__(headers, body)
+        self.method = method
+        self.uri = uri
+        self.version = version
+
+    def _head_lines(self) -> list[str]:
+        return [f"{self.method} {self.uri} {self.version}"]
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.uri}>"
+
+
+class Response(Message):
+    __slots__ = ("reason", "status", "version")
+
+    def __init__(
+        self,
+        status: int,
+        reason: str | None = None,
+        headers: Headers | None = None,
+        body: bytes = b"",
+        version: str = SIP_VERSION,
+    ) -> None:
+        super().__init__(headers, body)
+        self.status = status
+        self.reason = REASONS.get(status, "Unknown") if reason is None else reason
+        self.version = version
+
+    def _head_lines(self) -> list[str]:
+        return [f"{self.version} {self.status} {self.reason}"]
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {self.reason}>"
+
+
+_HEAD_END = re.compile(rb"\r\n\r\n|\n\n")
+_REQUEST_LINE = re.compile(r"^([^ \t]+) ([^ \t]+) ([^ \t]+)$")
+_STATUS_LINE = re.compile(r"^(SIP/[^ \t]+) (\d{3}) ?(.*)$", re.I)
+_FOLD = re.compile(r"\r?\n[ \t]+")
+
+
+def split_head(data: bytes) -> tuple[bytes, bytes] | None:
+    """Split at the blank line; None when the head is not complete yet."""
+    match = _HEAD_END.search(data)
+    if match is None:
+        return None
+    return data[: match.start()], data[match.end() :]
+
+
+def parse_head(head: bytes) -> tuple[Request | Response, int | None]:
+    """Parse the start line and headers; return the message and its Content-Length."""
+    text = head.decode("utf-8", "surrogateescape").lstrip("\r\n")
+    text = _FOLD.sub(" ", text)
+    lines = text.replace("\r\n", "\n").split("\n")
+    start = lines[0]
+    headers = Headers()
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        name = name.rstrip(" \t")
+        if not colon or not name or not TOKEN_RE.match(name):
+            raise RemoteProtocolError(f"malformed header line: {line[:80]!r}")
+        headers.add(name, value.strip(" \t"))
+    message: Request | Response
+    status_match = _STATUS_LINE.match(start)
+    if status_match:
+        if status_match.group(1).upper() != SIP_VERSION:
+            raise RemoteProtocolError("unsupported SIP version", 505)
+        message = Response(int(status_match.group(2)), status_match.group(3), headers)
+    else:
+        request_match = _REQUEST_LINE.match(start)
+        if not request_match:
+            raise RemoteProtocolError(f"malformed start line: {start[:80]!r}")
+        method, uri_text, version = request_match.groups()
+        if not TOKEN_RE.match(method):
+            raise RemoteProtocolError(f"bad method: {method[:40]!r}")
+        if version.upper() != SIP_VERSION:
+            raise RemoteProtocolError("unsupported SIP version", 505)
+        message = Request(method, parse_uri(uri_text), headers, version=SIP_VERSION)
+    lengths = headers.values("Content-Length")
+    if not lengths:
+        return message, None
+    if len(set(lengths)) != 1 or not lengths[0].isdigit():
+        raise RemoteProtocolError("bad Content-Length")
+    return message, int(lengths[0])
+
+
+def parse_message(data: bytes, *, stream: bool = False) -> Request | Response:
+    """Parse one whole message (a datagram, or a frame cut by `StreamFramer`).
+
+    For datagrams a missing Content-Length means "the rest of the packet";
+    a Content-Length larger than the body is an error, a smaller one
+    truncates the body (RFC 3261 §18.3).
+    """
+    parts = split_head(data)
+    if parts is None:
+        head, body = data.rstrip(b"\r\n"), b""
+        if not head:
+            raise RemoteProtocolError("empty message")
+    else:
+        head, body = parts
+    message, length = parse_head(head)
+    if length is None:
+        if stream:
+            raise RemoteProtocolError("missing Content-Length on a stream transport")
+    elif length > len(body):
+        raise RemoteProtocolError("body shorter than Content-Length")
+    else:
+        body = body[:length]
+    message.body = body
+    return message
+
+
+class StreamFramer:
+    """Cuts a TCP byte stream into messages by Content-Length (RFC 3261 §18.3).
+
+    Feed bytes in; take whole messages out. CRLF keep-alives (RFC 5626
+    §4.4.1) between messages are reported so the caller can answer a
+    double CRLF with a single CRLF.
+    """
+
+    __slots__ = ("_buffer", "max_size")
+
+    def __init__(self, max_size: int = MAX_MESSAGE_SIZE) -> None:
+        self._buffer = bytearray()
+        self.max_size = max_size
+
+    def feed(self, data: bytes) -> None:
+        self._buffer += data
+
+    def next(self) -> bytes | None:
+        """Return the next whole message, b"\\r\\n\\r\\n" for a keep-alive ping,
+        b"\\r\\n" for a pong, or None when more bytes are needed.
+
+        Raises RemoteProtocolError when the stream cannot be framed; the
+        connection must then be closed.
+        """
+        buf = self._buffer
+        if buf[:4] == b"\r\n\r\n":
+            del buf[:4]
+            return b"\r\n\r\n"
+        if buf[:2] == b"\r\n" and len(buf) >= 2:
+            if len(buf) < 4 and buf == b"\r\n\r"[: len(buf)]:
+                return None  # maybe the start of a ping
+            del buf[:2]
+            return b"\r\n"
+        match = _HEAD_END.search(buf, 0, self.max_size + 4)
+        if match is None:
+            if len(buf) > self.max_size:
+                raise RemoteProtocolError("message head too large", 513)
+            return None
+        head_len = match.end()
+        head = bytes(buf[: match.start()])
+        _, length = parse_head(head)
+        if length is None:
+            raise RemoteProtocolError("missing Content-Length on a stream transport")
+        total = head_len + length
+        if total > self.max_size:
+            raise RemoteProtocolError("message too large", 513)
+        if len(buf) < total:
+            return None
+        frame = bytes(buf[:total])
+        del buf[:total]
+        return frame
+
+    @property
+    def pending(self) -> int:
+        return len(self._buffer)
+
+
+def make_response(
+    request: Request, status: int, reason: str | None = None, *, to_tag: str | None = None
+) -> Response:
+    """Build a response that copies Via, From, To, Call-ID and CSeq (RFC 3261 §8.2.6)."""
+    headers = Headers()
+    for name, value in request.headers:
+        if name in ("Via", "From", "Call-ID", "CSeq"):
+            headers.add(name, value)
+        elif name == "To":
+            if to_tag and status != 100 and request.to.tag is None:
+                value = f"{value};tag={to_tag}"
+            headers.add(name, value)
+    if status == 100 and (ts := request.headers.get("Timestamp")):
+        headers.add("Timestamp", ts)
+    return Response(status, reason, headers)
