@@ -1,0 +1,141 @@
+"""Registrar bindings (P3): persisted so a restart keeps every phone reachable.
+
+The registrar keeps the live location table in memory; it loads everything with
+`all_bindings()` at start and writes a user's whole binding set back with
+`replace_bindings()` after each REGISTER that changes it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from vaxel.services.companies import get_company
+from vaxel.services.errors import NotFound
+from vaxel.store import Registration, Store, User
+
+# Path header values (RFC 3327) are stored one per line: a URI or name-addr never
+# holds a raw line break, while it may hold commas.
+_PATH_SEPARATOR = "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """One contact of an address-of-record (RFC 3261 §10.3, RFC 5626 instance/reg-id)."""
+
+    contact: str  # the full Contact URI, parameters included
+    expires_at: float  # UTC epoch seconds
+    q: float | None
+    call_id: str
+    cseq: int
+    instance_id: str | None = None  # +sip.instance, e.g. "<urn:uuid:...>"
+    reg_id: int | None = None
+    received: str = ""  # source of the REGISTER: "udp:192.0.2.4:5060"
+    path: tuple[str, ...] = ()
+    user_agent: str = ""
+
+
+_COLUMNS = (
+    Registration.contact,
+    Registration.expires_at,
+    Registration.q,
+    Registration.call_id,
+    Registration.cseq,
+    Registration.instance_id,
+    Registration.reg_id,
+    Registration.received,
+    Registration.path,
+    Registration.user_agent,
+)
+
+
+def _binding(row: tuple) -> Binding:
+    contact, expires_at, q, call_id, cseq, instance_id, reg_id, received, path, user_agent = row
+    return Binding(
+        contact,
+        expires_at,
+        q,
+        call_id,
+        cseq,
+        instance_id,
+        reg_id,
+        received,
+        tuple(path.split(_PATH_SEPARATOR)) if path else (),
+        user_agent,
+    )
+
+
+def load_bindings(store: Store, user_id: int) -> list[Binding]:
+    query = select(*_COLUMNS).where(Registration.user_id == user_id).order_by(Registration.id)
+    with store.read() as connection:
+        return [_binding(row) for row in connection.execute(query)]
+
+
+def replace_bindings(
+    store: Store, company_id: int, user_id: int, bindings: Iterable[Binding]
+) -> None:
+    """Make `bindings` the user's complete binding set, atomically."""
+    now = time.time()
+    rows = [
+        {
+            "company_id": company_id,
+            "user_id": user_id,
+            "contact": b.contact,
+            "expires_at": b.expires_at,
+            "q": b.q,
+            "call_id": b.call_id,
+            "cseq": b.cseq,
+            "instance_id": b.instance_id,
+            "reg_id": b.reg_id,
+            "received": b.received,
+            "path": _PATH_SEPARATOR.join(b.path),
+            "user_agent": b.user_agent,
+            "updated_at": now,
+        }
+        for b in bindings
+    ]
+    try:
+        with store.session() as session:
+            session.execute(
+                delete(Registration).where(
+                    Registration.company_id == company_id, Registration.user_id == user_id
+                )
+            )
+            if rows:
+                session.execute(Registration.__table__.insert(), rows)
+    except IntegrityError:  # the composite key refuses a user of another company
+        raise NotFound(f"unknown user {user_id} in company {company_id}") from None
+
+
+def all_bindings(store: Store) -> dict[int, list[Binding]]:
+    """Every stored binding by user id (the registrar's state at start-up)."""
+    query = select(Registration.user_id, *_COLUMNS).order_by(Registration.id)
+    result: dict[int, list[Binding]] = {}
+    with store.read() as connection:
+        for user_id, *row in connection.execute(query):
+            result.setdefault(user_id, []).append(_binding(tuple(row)))
+    return result
+
+
+def delete_expired(store: Store, now: float) -> int:
+    """Remove bindings that expired at or before `now`; returns how many."""
+    with store.session() as session:
+        result = session.execute(delete(Registration).where(Registration.expires_at <= now))
+        return result.rowcount
+
+
+def list_registrations(store: Store, company_domain: str) -> list[tuple[str, Binding]]:
+    """(extension, binding) pairs of one company, by extension."""
+    company = get_company(store, company_domain)
+    query = (
+        select(User.extension, *_COLUMNS)
+        .join(User, (User.id == Registration.user_id) & (User.company_id == company.id))
+        .where(Registration.company_id == company.id)
+        .order_by(User.extension, Registration.id)
+    )
+    with store.read() as connection:
+        return [(ext, _binding(tuple(row))) for ext, *row in connection.execute(query)]

@@ -1,0 +1,147 @@
+"""Users (extensions) of a company and the registrar's credential lookup (P1, P3).
+
+Only digest HA1s are stored (RFC 8760: MD5 and SHA-256), computed with the
+company domain as realm, so a user's password never rests on disk.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
+
+from vaxel.services.companies import get_company, validate_name
+from vaxel.services.errors import Conflict, Invalid, NotFound
+from vaxel.sip.digest import ha1
+from vaxel.store import Company, Store, User
+
+_EXTENSION = re.compile(r"^[0-9]{2,8}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 128
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    id: int
+    company_id: int
+    extension: str
+    display_name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SipUser:
+    """What the registrar needs to challenge and bind one user."""
+
+    company_id: int
+    company_domain: str
+    user_id: int
+    extension: str
+    display_name: str
+    ha1: Mapping[str, str]  # digest algorithm ("MD5", "SHA-256") -> hex HA1
+
+
+def validate_extension(extension: str) -> str:
+    if not _EXTENSION.match(extension):
+        raise Invalid(f'invalid extension "{extension}": use 2 to 8 digits')
+    return extension
+
+
+def validate_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(f"password too short: use at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD or not password.isprintable():
+        raise Invalid(f"password must be at most {MAX_PASSWORD} printable characters")
+    return password
+
+
+def _ha1s(extension: str, realm: str, password: str) -> tuple[str, str]:
+    return ha1(extension, realm, password, "MD5"), ha1(extension, realm, password, "SHA-256")
+
+
+def _info(user: User) -> UserInfo:
+    return UserInfo(user.id, user.company_id, user.extension, user.display_name, user.created_at)
+
+
+def add_user(
+    store: Store, company_domain: str, extension: str, display_name: str, password: str
+) -> UserInfo:
+    extension = validate_extension(extension)
+    display_name = validate_name(display_name, "display name")
+    password = validate_password(password)
+    company = get_company(store, company_domain)
+    md5, sha256 = _ha1s(extension, company.domain, password)
+    conflict = Conflict(f'extension {extension} already exists in "{company.domain}"')
+    try:
+        with store.session() as session:
+            taken = select(User.id).where(
+                User.company_id == company.id, User.extension == extension
+            )
+            if session.scalar(taken) is not None:
+                raise conflict
+            user = User(
+                company_id=company.id,
+                extension=extension,
+                display_name=display_name,
+                ha1_md5=md5,
+                ha1_sha256=sha256,
+            )
+            session.add(user)
+            session.flush()
+            return _info(user)
+    except IntegrityError:  # a concurrent add won the race (or the company just vanished)
+        raise conflict from None
+
+
+def list_users(store: Store, company_domain: str) -> list[UserInfo]:
+    company = get_company(store, company_domain)
+    query = select(User).where(User.company_id == company.id).order_by(User.extension)
+    with store.session(read_only=True) as session:
+        return [_info(user) for user in session.scalars(query)]
+
+
+def set_password(store: Store, company_domain: str, extension: str, password: str) -> None:
+    password = validate_password(password)
+    company = get_company(store, company_domain)
+    md5, sha256 = _ha1s(extension, company.domain, password)
+    with store.session() as session:
+        user = session.scalar(
+            select(User).where(User.company_id == company.id, User.extension == extension)
+        )
+        if user is None:
+            raise NotFound(f'unknown extension {extension} in "{company.domain}"')
+        user.ha1_md5, user.ha1_sha256 = md5, sha256
+
+
+# The registrar's hot path: one indexed join (companies.domain, users(company_id, extension)).
+_FIND_SIP_USER = (
+    select(
+        Company.id,
+        Company.domain,
+        User.id,
+        User.extension,
+        User.display_name,
+        User.ha1_md5,
+        User.ha1_sha256,
+    )
+    .join(User, User.company_id == Company.id)
+    .where(Company.domain == bindparam("domain"), User.extension == bindparam("extension"))
+)
+
+
+def find_sip_user(store: Store, domain: str, extension: str) -> SipUser | None:
+    """The user `extension@domain` (domain compared case-insensitively), or None."""
+    with store.read() as connection:
+        row = connection.execute(
+            _FIND_SIP_USER, {"domain": domain.lower(), "extension": extension}
+        ).first()
+    if row is None:
+        return None
+    company_id, company_domain, user_id, ext, display_name, md5, sha256 = row
+    return SipUser(
+        company_id, company_domain, user_id, ext, display_name, {"MD5": md5, "SHA-256": sha256}
+    )

@@ -1,0 +1,134 @@
+"""Opening the database: SQLite in the data folder by default, PostgreSQL by URL.
+
+The schema is brought up to date by the packaged Alembic migrations every time
+the store opens, so `vaxel serve` and the admin commands never see an old schema.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+DATABASE_URL_ENV = "VAXEL_DATABASE_URL"
+DEFAULT_DATA_DIR = Path("vaxel-data")
+# How long a writer waits for another process's write lock (the CLI while the server runs).
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Execution option of the read-only engine: its transactions need no write lock.
+_READ_ONLY = "vaxel_read_only"
+
+
+def alembic_config(url: str | URL, connection: Connection | None = None) -> Config:
+    """An Alembic config for the packaged migrations (no alembic.ini needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if isinstance(url, URL):
+        url = url.render_as_string(hide_password=False)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's implicit
+    # BEGIN comes too late for a consistent read and never takes the write lock).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # A writer takes the lock up front: a deferred transaction that later tries to
+    # write gets SQLITE_BUSY at once instead of waiting on busy_timeout.
+    read_only = connection.get_execution_options().get(_READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+class Store:
+    """The database of one vaxel installation; cheap to share, safe across threads."""
+
+    def __init__(self, engine: Engine, data_dir: Path | None = None) -> None:
+        self.engine = engine
+        self.data_dir = data_dir
+        self._reader = engine.execution_options(**{_READ_ONLY: True})
+
+    @classmethod
+    def open(cls, data_dir: Path | None = None, url: str | None = None) -> Store:
+        """Open (creating and migrating as needed) the database.
+
+        The URL comes from `url`, else `$VAXEL_DATABASE_URL`, else SQLite at
+        `<data_dir>/vaxel.db` (default data folder `./vaxel-data`).
+        """
+        url = url or os.environ.get(DATABASE_URL_ENV) or None
+        if url is None:
+            data_dir = data_dir if data_dir is not None else DEFAULT_DATA_DIR
+            data_dir.mkdir(parents=True, exist_ok=True)
+            url = URL.create("sqlite", database=str(data_dir / "vaxel.db")).render_as_string()
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        engine = create_engine(parsed, pool_pre_ping=parsed.get_backend_name() != "sqlite")
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
+        store = cls(engine, data_dir)
+        try:
+            store.migrate()
+        except BaseException:
+            engine.dispose()
+            raise
+        return store
+
+    @property
+    def url(self) -> str:
+        """The database URL, password included (to reopen the same database)."""
+        return self.engine.url.render_as_string(hide_password=False)
+
+    def migrate(self, revision: str = "head") -> None:
+        """Upgrade the schema to `revision` in one transaction."""
+        with self.engine.begin() as connection:
+            command.upgrade(alembic_config(self.engine.url, connection), revision)
+
+    @contextmanager
+    def session(self, *, read_only: bool = False) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back on error.
+
+        `read_only=True` skips the write lock on SQLite and never commits.
+        """
+        engine = self._reader if read_only else self.engine
+        with Session(engine, expire_on_commit=False) as session:
+            if read_only:
+                yield session
+                session.rollback()
+            else:
+                with session.begin():
+                    yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A Core connection for hot read paths (no ORM objects, no write lock)."""
+        with self._reader.connect() as connection:
+            yield connection
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

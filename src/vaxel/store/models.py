@@ -1,0 +1,123 @@
+"""Declarative models: companies (tenants), their users, and registrar bindings.
+
+Tenant data always carries `company_id`, so every query can filter by company
+and a binding can never point at another company's user (composite foreign key).
+Secrets are stored only as digest HA1 values, never as plaintext SIP passwords.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Stable constraint names let migrations refer to (and SQLite batch mode rebuild) them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime; use datetime.now(UTC)")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Company(Base):
+    """A tenant; its `domain` is the SIP domain and the digest realm of its users."""
+
+    __tablename__ = "companies"
+    __table_args__ = (CheckConstraint("domain = lower(domain)", name="domain_lower"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    domain: Mapped[str] = mapped_column(String(253), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class User(Base):
+    """An extension of one company; authenticates with digest HA1s only."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("company_id", "extension"),
+        # Target of the bindings' composite foreign key (tenant integrity).
+        UniqueConstraint("company_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    extension: Mapped[str] = mapped_column(String(8))
+    display_name: Mapped[str] = mapped_column(String(200))
+    ha1_md5: Mapped[str] = mapped_column(String(32))
+    ha1_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Registration(Base):
+    """One registrar binding (RFC 3261 §10.3) of a user's address-of-record.
+
+    Times are UTC epoch seconds: the registrar compares them with its own clock
+    on every REGISTER, and floats need no conversion on that path.
+    """
+
+    __tablename__ = "registrations"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["company_id", "user_id"], ["users.company_id", "users.id"], ondelete="CASCADE"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    contact: Mapped[str] = mapped_column(Text)
+    instance_id: Mapped[str | None] = mapped_column(String(200))
+    reg_id: Mapped[int | None] = mapped_column(Integer)
+    call_id: Mapped[str] = mapped_column(String(255))
+    cseq: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+    q: Mapped[float | None] = mapped_column(Float)
+    received: Mapped[str] = mapped_column(String(255), default="")
+    path: Mapped[str] = mapped_column(Text, default="")
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    updated_at: Mapped[float] = mapped_column(Float)
