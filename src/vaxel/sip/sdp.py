@@ -1,0 +1,556 @@
+"""SDP session descriptions (RFC 4566) and audio offer/answer (RFC 3264), sans-I/O.
+
+Only what a PBX acts on is interpreted: origin, connection, media lines and
+a few attributes. Every other line is kept as sent, in order, so an SDP we
+relay or re-send goes out the way it came in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from vaxel.sip.errors import RemoteProtocolError
+
+DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
+# direction -> (sends, receives), from the point of view of the SDP's author.
+_FLAGS = {"sendrecv": (True, True), "sendonly": (True, False), "recvonly": (False, True)}
+_FLAGS["inactive"] = (False, False)
+_BY_FLAGS = {flags: name for name, flags in _FLAGS.items()}
+
+HOLD_ADDRESS = "0.0.0.0"  # RFC 2543 hold, still sent by old phones (RFC 3264 §8.4)
+AUDIO_PROTO = "RTP/AVP"
+TELEPHONE_EVENT = "telephone-event"
+DTMF_EVENTS = range(17)  # RFC 4733 §3.2: 0-9 * # A-D and flash (16)
+PTIME = 20
+
+# Line types in the order RFC 4566 §5 requires them; the ones we do not
+# interpret are kept in `other` and written back into their slot.
+_SESSION_OTHER_EARLY = "iuep"  # between s= and c=
+_SESSION_OTHER_LATE = "rzk"  # after t=
+_MEDIA_OTHER_EARLY = "i"  # between m= and c=
+
+
+class RtpMap(NamedTuple):
+    encoding: str
+    clock: int
+    channels: int = 1
+
+
+# RFC 3551 §6 static payload types a peer may list without an rtpmap.
+STATIC_PAYLOADS = {
+    "0": RtpMap("PCMU", 8000), "3": RtpMap("GSM", 8000), "4": RtpMap("G723", 8000),
+    "8": RtpMap("PCMA", 8000), "9": RtpMap("G722", 8000), "13": RtpMap("CN", 8000),
+    "18": RtpMap("G729", 8000),
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Codec:
+    name: str
+    pt: int
+    clock: int
+
+
+CODECS = {"PCMU": Codec("PCMU", 0, 8000), "PCMA": Codec("PCMA", 8, 8000)}
+
+
+def _bad(reason: str) -> RemoteProtocolError:
+    return RemoteProtocolError(f"SDP: {reason}", 400)
+
+
+@dataclass(slots=True)
+class Origin:
+    """o= (RFC 4566 §5.2). sess_id is opaque to us; sess_version is counted."""
+
+    username: str
+    sess_id: str
+    sess_version: int
+    nettype: str = "IN"
+    addrtype: str = "IP4"
+    address: str = "127.0.0.1"
+
+    @classmethod
+    def parse(cls, value: str) -> Origin:
+        parts = value.split()
+        if len(parts) != 6 or not parts[2].isdigit():
+            raise _bad(f"bad o= line {value!r}")
+        return cls(parts[0], parts[1], int(parts[2]), parts[3], parts[4], parts[5])
+
+    def __str__(self) -> str:
+        return (
+            f"{self.username} {self.sess_id} {self.sess_version} "
+            f"{self.nettype} {self.addrtype} {self.address}"
+        )
+
+
+@dataclass(slots=True)
+class Connection:
+    """c= (RFC 4566 §5.7); `address` keeps a multicast /ttl/count suffix."""
+
+    nettype: str
+    addrtype: str
+    address: str
+
+    @classmethod
+    def parse(cls, value: str) -> Connection:
+        parts = value.split()
+        if len(parts) != 3:
+            raise _bad(f"bad c= line {value!r}")
+        return cls(*parts)
+
+    @classmethod
+    def for_address(cls, address: str) -> Connection:
+        return cls("IN", _addrtype(address), address)
+
+    @property
+    def host(self) -> str:
+        return self.address.split("/", 1)[0]
+
+    def __str__(self) -> str:
+        return f"{self.nettype} {self.addrtype} {self.address}"
+
+
+def _addrtype(address: str) -> str:
+    return "IP6" if ":" in address else "IP4"
+
+
+class _Attributes:
+    """a= lines as an ordered list of (name, value); value is None for a flag."""
+
+    __slots__ = ()
+    attributes: list[tuple[str, str | None]]
+
+    def attribute(self, name: str) -> str | None:
+        """The value of the first `name` attribute (None if absent or a flag)."""
+        return next((v for n, v in self.attributes if n == name), None)
+
+    def values(self, name: str) -> list[str | None]:
+        return [v for n, v in self.attributes if n == name]
+
+    def has(self, name: str) -> bool:
+        return any(n == name for n, _ in self.attributes)
+
+    def set_attribute(self, name: str, value: str | None = None) -> None:
+        """Replace every `name` attribute by one, where the first one was."""
+        for i, (n, _) in enumerate(self.attributes):
+            if n == name:
+                self.attributes[i] = (name, value)
+                self.attributes[i + 1 :] = [a for a in self.attributes[i + 1 :] if a[0] != name]
+                return
+        self.attributes.append((name, value))
+
+    def remove_attribute(self, name: str) -> None:
+        self.attributes[:] = [a for a in self.attributes if a[0] != name]
+
+    @property
+    def direction(self) -> str | None:
+        """The direction attribute written at this level, if any."""
+        return next((n for n, _ in self.attributes if n in _FLAGS), None)
+
+    def set_direction(self, direction: str) -> None:
+        if direction not in _FLAGS:
+            raise ValueError(f"not an SDP direction: {direction!r}")
+        self.attributes[:] = [a for a in self.attributes if a[0] not in _FLAGS]
+        self.attributes.append((direction, None))
+
+
+def _attribute_line(name: str, value: str | None) -> str:
+    return f"a={name}" if value is None else f"a={name}:{value}"
+
+
+@dataclass(slots=True)
+class MediaDescription(_Attributes):
+    """One m= section (RFC 4566 §5.14) with its c=, b= and a= lines."""
+
+    media: str
+    port: int
+    proto: str
+    formats: list[str]
+    port_count: int | None = None
+    connection: Connection | None = None
+    bandwidths: list[str] = field(default_factory=list)
+    attributes: list[tuple[str, str | None]] = field(default_factory=list)
+    other: list[tuple[str, str]] = field(default_factory=list)  # i=, k=, unknown types
+
+    @classmethod
+    def parse(cls, value: str) -> MediaDescription:
+        parts = value.split()
+        if len(parts) < 3:
+            raise _bad(f"bad m= line {value!r}")
+        port, _, count = parts[1].partition("/")
+        if not port.isdigit() or int(port) > 65535 or (count and not count.isdigit()):
+            raise _bad(f"bad port in m= line {value!r}")
+        return cls(parts[0], int(port), parts[2], parts[3:], int(count) if count else None)
+
+    def rtpmap(self, pt: str) -> RtpMap | None:
+        """What payload type `pt` carries: its a=rtpmap, else the RFC 3551 static entry."""
+        prefix = f"{pt} "
+        for value in self.values("rtpmap"):
+            if value and value.startswith(prefix):
+                encoding, _, rest = value[len(prefix) :].strip().partition("/")
+                clock, _, channels = rest.partition("/")
+                if clock.isdigit() and (not channels or channels.isdigit()):
+                    return RtpMap(encoding, int(clock), int(channels or 1))
+                return None
+        return STATIC_PAYLOADS.get(pt)
+
+    def fmtp(self, pt: str) -> str | None:
+        prefix = f"{pt} "
+        return next(
+            (v[len(prefix) :] for v in self.values("fmtp") if v and v.startswith(prefix)), None
+        )
+
+    @property
+    def ptime(self) -> int | None:
+        value = self.attribute("ptime")
+        try:
+            return round(float(value)) if value else None
+        except ValueError:
+            return None
+
+    @property
+    def rtcp(self) -> tuple[int, str | None] | None:
+        """a=rtcp (RFC 3605): the RTCP port and, when given, its address."""
+        parts = (self.attribute("rtcp") or "").split()
+        if not parts or not parts[0].isdigit():
+            return None
+        return int(parts[0]), parts[3] if len(parts) == 4 else None
+
+    def lines(self) -> list[str]:
+        port = f"{self.port}/{self.port_count}" if self.port_count is not None else str(self.port)
+        out = [" ".join(["m=" + self.media, port, self.proto, *self.formats])]
+        out += [f"{k}={v}" for k, v in self.other if k in _MEDIA_OTHER_EARLY]
+        if self.connection is not None:
+            out.append(f"c={self.connection}")
+        out += [f"b={b}" for b in self.bandwidths]
+        out += [f"{k}={v}" for k, v in self.other if k not in _MEDIA_OTHER_EARLY]
+        out += [_attribute_line(n, v) for n, v in self.attributes]
+        return out
+
+
+@dataclass(slots=True)
+class SessionDescription(_Attributes):
+    """A whole SDP body. `bytes(sd)` writes it back with CRLF line ends."""
+
+    origin: Origin
+    name: str = "-"
+    connection: Connection | None = None
+    bandwidths: list[str] = field(default_factory=list)
+    times: list[str] = field(default_factory=lambda: ["0 0"])
+    attributes: list[tuple[str, str | None]] = field(default_factory=list)
+    media: list[MediaDescription] = field(default_factory=list)
+    other: list[tuple[str, str]] = field(default_factory=list)  # i= u= e= p= r= z= k= ...
+
+    @classmethod
+    def parse(cls, data: bytes) -> SessionDescription:
+        """Parse an SDP body; LF-only line ends are accepted. Bad SDP raises a 400."""
+        text = data.decode("utf-8", "surrogateescape")
+        lines = [line.rstrip("\r") for line in text.split("\n")]
+        lines = [line for line in lines if line.strip()]
+        if not lines or lines[0] != "v=0":
+            raise _bad("must start with v=0")
+        origin: Origin | None = None
+        name: str | None = None
+        session = cls(Origin("-", "0", 0), times=[])
+        section: SessionDescription | MediaDescription = session
+        for line in lines[1:]:
+            kind, eq, value = line[:1], line[1:2], line[2:]
+            if eq != "=" or not kind.isalpha():
+                raise _bad(f"bad line {line[:40]!r}")
+            if kind == "m":
+                section = MediaDescription.parse(value)
+                session.media.append(section)
+            elif kind == "a":
+                attr_name, colon, attr_value = value.partition(":")
+                section.attributes.append((attr_name, attr_value if colon else None))
+            elif kind == "c":
+                section.connection = Connection.parse(value)
+            elif kind == "b":
+                section.bandwidths.append(value)
+            elif section is not session:
+                if kind in "vost":
+                    raise _bad(f"{kind}= line inside a media section")
+                section.other.append((kind, value))
+            elif kind == "o" and origin is None:
+                origin = Origin.parse(value)
+            elif kind == "s" and name is None:
+                name = value
+            elif kind == "t":
+                session.times.append(value)
+            elif kind in "vos":
+                raise _bad(f"repeated {kind}= line")
+            else:
+                session.other.append((kind, value))
+        if origin is None or name is None:
+            raise _bad("o= and s= lines are required")
+        session.origin, session.name = origin, name
+        return session
+
+    def __bytes__(self) -> bytes:
+        out = ["v=0", f"o={self.origin}", f"s={self.name}"]
+        out += [f"{k}={v}" for k, v in self.other if k in _SESSION_OTHER_EARLY]
+        if self.connection is not None:
+            out.append(f"c={self.connection}")
+        out += [f"b={b}" for b in self.bandwidths]
+        out += [f"t={t}" for t in self.times]
+        out += [f"{k}={v}" for k, v in self.other if k not in _SESSION_OTHER_EARLY]
+        out += [_attribute_line(n, v) for n, v in self.attributes]
+        for media in self.media:
+            out += media.lines()
+        return ("\r\n".join(out) + "\r\n").encode("utf-8", "surrogateescape")
+
+    def direction_of(self, media: MediaDescription) -> str:
+        """The media's direction, else the session's, else sendrecv (RFC 4566 §6)."""
+        return media.direction or self.direction or "sendrecv"
+
+    def connection_of(self, media: MediaDescription) -> Connection | None:
+        """The media's c= line, else the session's."""
+        return media.connection or self.connection
+
+    def rtp_address(self, media: MediaDescription) -> tuple[str, int]:
+        connection = self.connection_of(media)
+        if connection is None:
+            raise _bad(f"no c= line for the {media.media} stream")
+        return connection.host, media.port
+
+    def rtcp_address(self, media: MediaDescription) -> tuple[str, int]:
+        """From a=rtcp (RFC 3605), else the RTP port + 1 (RFC 3550 §11)."""
+        host, port = self.rtp_address(media)
+        rtcp = media.rtcp
+        if rtcp is None:
+            return host, port + 1
+        return rtcp[1] or host, rtcp[0]
+
+
+def next_version(
+    previous: SessionDescription | None, sdp: SessionDescription
+) -> SessionDescription:
+    """Version `sdp` as the next SDP we send in a dialog after `previous` (RFC 3264 §8).
+
+    The o= line stays the one of `previous` (the first SDP we sent), with the
+    version one higher if anything else changed and the same if it did not.
+    Returns a copy of `sdp` with that origin; `previous` None keeps `sdp` as is.
+    """
+    if previous is None:
+        return sdp
+    origin = dataclasses.replace(previous.origin)
+    versioned = dataclasses.replace(sdp, origin=origin)
+    if bytes(versioned) != bytes(previous):
+        origin.sess_version += 1
+    return versioned
+
+
+def _session(address: str, session_id: int, username: str) -> SessionDescription:
+    sid = str(session_id)
+    origin = Origin(username, sid, session_id, "IN", _addrtype(address), address)
+    return SessionDescription(origin, connection=Connection.for_address(address))
+
+
+def _audio_media(
+    port: int, codecs: list[Codec], dtmf_pt: int | None, events: str, direction: str
+) -> MediaDescription:
+    media = MediaDescription("audio", port, AUDIO_PROTO, [str(c.pt) for c in codecs])
+    media.attributes = [("rtpmap", f"{c.pt} {c.name}/{c.clock}") for c in codecs]
+    if dtmf_pt is not None:
+        media.formats.append(str(dtmf_pt))
+        media.attributes.append(("rtpmap", f"{dtmf_pt} {TELEPHONE_EVENT}/{codecs[0].clock}"))
+        media.attributes.append(("fmtp", f"{dtmf_pt} {events}"))
+    media.attributes += [("ptime", str(PTIME)), (direction, None)]
+    return media
+
+
+def _codec(name: str) -> Codec:
+    try:
+        return CODECS[name.upper()]
+    except KeyError:
+        raise ValueError(f"unsupported codec {name!r}") from None
+
+
+def build_offer(
+    *,
+    address: str,
+    port: int,
+    session_id: int,
+    codecs: tuple[str, ...] = ("PCMA", "PCMU"),
+    dtmf_pt: int | None = 101,
+    direction: str = "sendrecv",
+    username: str = "vaxel",
+) -> SessionDescription:
+    """One audio stream offering `codecs` in preference order plus telephone-event."""
+    if direction not in _FLAGS:
+        raise ValueError(f"not an SDP direction: {direction!r}")
+    sd = _session(address, session_id, username)
+    events = _format_events(DTMF_EVENTS)
+    sd.media.append(_audio_media(port, [_codec(c) for c in codecs], dtmf_pt, events, direction))
+    return sd
+
+
+@dataclass(slots=True)
+class Answer:
+    """The outcome of an offer/answer exchange for the audio stream.
+
+    `direction` is ours; `hold` says the peer does not want media from us
+    (sendonly, inactive or c=0.0.0.0). `codec` and `remote` are None only
+    when every stream of the offer was disabled (port 0).
+    """
+
+    sdp: SessionDescription
+    codec: Codec | None
+    dtmf_pt: int | None
+    remote: tuple[str, int] | None
+    remote_rtcp: tuple[str, int] | None
+    direction: str
+    hold: bool = False
+
+
+def _peer_flags(sd: SessionDescription, media: MediaDescription) -> tuple[bool, bool]:
+    """(sends, receives) of the SDP's author; c=0.0.0.0 means it receives nothing."""
+    sends, receives = _FLAGS[sd.direction_of(media)]
+    connection = sd.connection_of(media)
+    if connection is not None and connection.host == HOLD_ADDRESS:
+        receives = False
+    return sends, receives
+
+
+def _our_direction(peer: tuple[bool, bool], wanted: str | None) -> str:
+    """Mirror the peer's direction (RFC 3264 §6.1), narrowed by what we want."""
+    peer_sends, peer_receives = peer
+    we_send, we_receive = _FLAGS[wanted or "sendrecv"]
+    return _BY_FLAGS[(peer_receives and we_send, peer_sends and we_receive)]
+
+
+def _parse_events(fmtp: str | None) -> set[int]:
+    """The events of a telephone-event fmtp; none given means 0-15 (RFC 4733 §2.4.1)."""
+    if fmtp is None:
+        return set(range(16))
+    events: set[int] = set()
+    for item in fmtp.replace(" ", "").split(","):
+        low, _, high = item.partition("-")
+        if low.isdigit() and (not high or high.isdigit()):
+            events.update(range(int(low), int(high or low) + 1))
+    return events
+
+
+def _answer_events(offered: str | None) -> str:
+    """The events we accept of those offered, as an fmtp value."""
+    return _format_events(set(DTMF_EVENTS) & _parse_events(offered))
+
+
+def _format_events(events: range | set[int]) -> str:
+    ranges: list[str] = []
+    ordered = sorted(events)
+    start = prev = ordered[0]
+    for event in [*ordered[1:], None]:
+        if event is not None and event == prev + 1:
+            prev = event
+            continue
+        ranges.append(str(start) if start == prev else f"{start}-{prev}")
+        if event is not None:
+            start = prev = event
+    return ",".join(ranges)
+
+
+def _pick_codec(media: MediaDescription, preferred: tuple[str, ...]) -> Codec | None:
+    """Our most preferred codec the peer lists, with the peer's payload type."""
+    offered: dict[str, int] = {}
+    for fmt in media.formats:
+        rtpmap = media.rtpmap(fmt)
+        if fmt.isdigit() and rtpmap and rtpmap.channels == 1:
+            offered.setdefault(f"{rtpmap.encoding.upper()}/{rtpmap.clock}", int(fmt))
+    for name in preferred:
+        codec = _codec(name)
+        pt = offered.get(f"{codec.name}/{codec.clock}")
+        if pt is not None:
+            return Codec(codec.name, pt, codec.clock)
+    return None
+
+
+def _pick_dtmf(media: MediaDescription, clock: int) -> int | None:
+    for fmt in media.formats:
+        rtpmap = media.rtpmap(fmt)
+        if (
+            fmt.isdigit()
+            and rtpmap
+            and (rtpmap.encoding.lower(), rtpmap.clock) == (TELEPHONE_EVENT, clock)
+            and _parse_events(media.fmtp(fmt)) & set(DTMF_EVENTS)
+        ):
+            return int(fmt)
+    return None
+
+
+def _is_audio(media: MediaDescription) -> bool:
+    return media.media == "audio" and media.proto == AUDIO_PROTO and media.port != 0
+
+
+def negotiate(
+    offer: SessionDescription,
+    *,
+    address: str,
+    port: int,
+    session_id: int,
+    preferred: tuple[str, ...] = ("PCMA", "PCMU"),
+    direction_override: str | None = None,
+) -> Answer:
+    """Answer `offer` (RFC 3264 §6): the first usable audio stream with one codec.
+
+    Our preference order wins among the codecs both sides support. Other
+    streams are rejected with port 0, keeping the m-line count and order.
+    `direction_override` is the most we want (sendonly to hold the peer).
+    Raises RemoteProtocolError 488 when no offered stream is acceptable.
+    """
+    if direction_override is not None and direction_override not in _FLAGS:
+        raise ValueError(f"not an SDP direction: {direction_override!r}")
+    sd = _session(address, session_id, "vaxel")
+    result = Answer(sd, None, None, None, None, "inactive")
+    for media in offer.media:
+        codec = _pick_codec(media, preferred) if _is_audio(media) else None
+        if codec is None or result.codec is not None:
+            sd.media.append(MediaDescription(media.media, 0, media.proto, list(media.formats)))
+            continue
+        peer = _peer_flags(offer, media)
+        dtmf_pt = _pick_dtmf(media, codec.clock)
+        events = "" if dtmf_pt is None else _answer_events(media.fmtp(str(dtmf_pt)))
+        direction = _our_direction(peer, direction_override)
+        sd.media.append(_audio_media(port, [codec], dtmf_pt, events, direction))
+        result.codec, result.dtmf_pt, result.direction = codec, dtmf_pt, direction
+        result.remote, result.remote_rtcp = offer.rtp_address(media), offer.rtcp_address(media)
+        result.hold = not peer[1]
+    if result.codec is None and any(m.port != 0 for m in offer.media):
+        raise RemoteProtocolError("SDP: no acceptable audio stream in the offer", 488)
+    return result
+
+
+def parse_answer(offer: SessionDescription, answer: SessionDescription) -> Answer:
+    """Read the peer's answer to our `offer`: codec, DTMF, where to send, our direction.
+
+    The codec is the first format of the answer that we offered and support.
+    Raises RemoteProtocolError 400 for an answer that does not match the
+    offer, and 488 when it rejects every audio stream we offered.
+    """
+    if len(answer.media) != len(offer.media):
+        raise _bad("the answer does not have the offer's m-lines")
+    result = Answer(answer, None, None, None, None, "inactive")
+    for ours, theirs in zip(offer.media, answer.media, strict=True):
+        if result.codec is not None or not (_is_audio(ours) and _is_audio(theirs)):
+            continue
+        common = [f for f in theirs.formats if f in ours.formats]
+        codec = next(
+            (c for f in common if (c := _pick_codec(_only(theirs, f), tuple(CODECS)))), None
+        )
+        if codec is None:
+            raise RemoteProtocolError("SDP: the answer has no codec we offered", 488)
+        peer = _peer_flags(answer, theirs)
+        result.codec, result.direction = codec, _our_direction(peer, offer.direction_of(ours))
+        result.dtmf_pt = _pick_dtmf(_only(theirs, *common), codec.clock)
+        result.remote, result.remote_rtcp = answer.rtp_address(theirs), answer.rtcp_address(theirs)
+        result.hold = not peer[1]
+    if result.codec is None and any(_is_audio(m) for m in offer.media):
+        raise RemoteProtocolError("SDP: the answer rejected our audio stream", 488)
+    return result
+
+
+def _only(media: MediaDescription, *formats: str) -> MediaDescription:
+    """`media` narrowed to `formats`, to look codecs up among them only."""
+    return dataclasses.replace(media, formats=list(formats))
