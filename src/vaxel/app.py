@@ -1,0 +1,135 @@
+"""`vaxel serve`: wire the store, the SIP core and the transports into one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vaxel.calls.auth import Authenticator
+from vaxel.calls.registrar import Location, Registrar, RegistrarPolicy
+from vaxel.calls.switch import Switch
+from vaxel.services import registrations, users
+from vaxel.services.demo import ensure_demo
+from vaxel.sip.digest import DigestServer
+from vaxel.store import Store
+from vaxel.transport.tcp import TcpTransport
+from vaxel.transport.udp import UdpTransport
+
+if TYPE_CHECKING:
+    from vaxel.cli import ServeOptions
+
+log = logging.getLogger("vaxel")
+
+TIMER_TICK = 0.05
+EXPIRY_INTERVAL = 30.0
+
+
+def _secret(data: Path) -> bytes:
+    """The key that signs digest nonces; kept in the data folder so restarts keep it."""
+    path = data / "secret.key"
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        key = secrets.token_bytes(32)
+        data.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key.hex())
+        return key
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+async def _run(options: ServeOptions, store: Store) -> int:
+    location = Location(registrations.all_bindings(store))
+
+    def persist(company_id: int, user_id: int, bindings: list[registrations.Binding]) -> None:
+        registrations.replace_bindings(store, company_id, user_id, bindings)
+
+    def lookup(domain: str, extension: str) -> users.SipUser | None:
+        return users.find_sip_user(store, domain, extension)
+
+    switch = Switch(
+        Authenticator(DigestServer(_secret(options.data)), lookup),
+        Registrar(location, persist, RegistrarPolicy()),
+        clock=time.time,
+    )
+    udp = await UdpTransport.listen(options.sip_host, options.sip_port, switch.receive)
+    tcp = await TcpTransport.listen(options.sip_host, options.sip_port, switch.receive)
+    switch.senders = {"UDP": udp, "TCP": tcp}
+    assert udp.local is not None
+    _say(f"vaxel: SIP on udp:{udp.local.host_port} and tcp:{tcp.local.host_port}")
+    _say(f"vaxel: data in {options.data.resolve()}")
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    async def drive_timers() -> None:
+        while True:
+            await asyncio.sleep(TIMER_TICK)
+            switch.drive_timers()
+
+    async def expire_bindings() -> None:
+        while True:
+            await asyncio.sleep(EXPIRY_INTERVAL)
+            now = time.time()
+            location.expire(now)
+            registrations.delete_expired(store, now)
+
+    tasks = [asyncio.create_task(drive_timers()), asyncio.create_task(expire_bindings())]
+    await stop.wait()
+    _say("vaxel: stopping")
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    udp.close()
+    tcp.close()
+    return 0
+
+
+def serve(options: ServeOptions) -> int:
+    logging.basicConfig(
+        level=os.environ.get("VAXEL_LOG", "WARNING").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    store = Store.open(options.data)
+    if options.demo:
+        _announce_demo(options, ensure_demo(store, options.data))
+    try:
+        import uvloop  # type: ignore[import-not-found]
+    except ImportError:
+        runner = asyncio.run
+    else:
+        runner = uvloop.run
+    try:
+        return runner(_run(options, store))
+    except OSError as exc:
+        print(f"vaxel: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+
+
+def _announce_demo(options: ServeOptions, accounts: list[tuple[str, str]]) -> None:
+    host = f"[{options.sip_host}]" if ":" in options.sip_host else options.sip_host
+    _say("vaxel: demo company demo.vaxel.test")
+    for extension, password in accounts:
+        _say(f"  user {extension}  password {password}")
+    _say(
+        "  Point a softphone at it: account sip:1001@demo.vaxel.test, the password above,\n"
+        f"  outbound proxy / registrar sip:{host}:{options.sip_port} (UDP or TCP)."
+    )

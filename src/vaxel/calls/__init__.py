@@ -1,0 +1,1 @@
+"""Call control: the switch core, registrar and (later) the B2BUA."""

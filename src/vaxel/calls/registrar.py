@@ -1,0 +1,171 @@
+"""The registrar (RFC 3261 §10.3): binds a user's devices to their address.
+
+A user may have several devices at once (mobile app, softphone, desk
+phone); each REGISTER adds, refreshes or removes bindings, and the 200 OK
+lists every current one. The location table lives in memory for the call
+path and is written through to the store so it survives a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.utils import formatdate
+
+from vaxel.services.registrations import Binding
+from vaxel.services.users import SipUser
+from vaxel.sip.errors import RemoteProtocolError
+from vaxel.sip.headers import NameAddr, parse_name_addr
+from vaxel.sip.message import Request, Response, make_response
+from vaxel.sip.uri import SipURI
+from vaxel.transport.base import Source
+
+Persist = Callable[[int, int, list[Binding]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrarPolicy:
+    min_expires: int = 60
+    max_expires: int = 3600
+    default_expires: int = 3600
+    max_contacts: int = 10
+
+
+class Location:
+    """The in-memory location service: current bindings per user id."""
+
+    def __init__(self, bindings: dict[int, list[Binding]] | None = None) -> None:
+        self._bindings: dict[int, list[Binding]] = bindings or {}
+
+    def current(self, user_id: int, now: float) -> list[Binding]:
+        return [b for b in self._bindings.get(user_id, ()) if b.expires_at > now]
+
+    def replace(self, user_id: int, bindings: list[Binding]) -> None:
+        if bindings:
+            self._bindings[user_id] = bindings
+        else:
+            self._bindings.pop(user_id, None)
+
+    def expire(self, now: float) -> list[int]:
+        """Drop expired bindings; return the users whose bindings changed."""
+        changed = []
+        for user_id, bindings in list(self._bindings.items()):
+            alive = [b for b in bindings if b.expires_at > now]
+            if len(alive) != len(bindings):
+                changed.append(user_id)
+                self.replace(user_id, alive)
+        return changed
+
+
+def _same_contact(a: Binding, b_contact: str, instance: str | None, reg_id: str | None) -> bool:
+    if instance is not None and a.instance_id == instance:
+        return a.reg_id == reg_id
+    return a.contact == b_contact
+
+
+def _contact_key(na: NameAddr) -> str:
+    return str(na.uri)
+
+
+class Registrar:
+    def __init__(self, location: Location, persist: Persist, policy: RegistrarPolicy) -> None:
+        self.location = location
+        self.persist = persist
+        self.policy = policy
+
+    def register(self, request: Request, user: SipUser, source: Source, now: float) -> Response:
+        """Apply an authenticated REGISTER for `user`; return the final response."""
+        try:
+            contacts = request.contacts
+            header_expires = self._expires_header(request)
+        except RemoteProtocolError as exc:
+            return make_response(request, exc.status, exc.reason)
+        current = self.location.current(user.user_id, now)
+        if any(c.wildcard for c in contacts):
+            if len(contacts) != 1 or header_expires != 0:
+                return make_response(request, 400, "Bad Request (wildcard needs Expires: 0)")
+            return self._commit(request, user, [], now)
+        updated = list(current)
+        for contact in contacts:
+            try:
+                expires = self._expires_of(contact, header_expires)
+            except RemoteProtocolError as exc:
+                return make_response(request, exc.status, exc.reason)
+            if 0 < expires < self.policy.min_expires:
+                response = make_response(request, 423)
+                response.headers.add("Min-Expires", str(self.policy.min_expires))
+                return response
+            expires = min(expires, self.policy.max_expires)
+            key = _contact_key(contact)
+            instance = contact.params.get("+sip.instance")
+            reg_id = contact.params.get("reg-id")
+            existing = next((b for b in updated if _same_contact(b, key, instance, reg_id)), None)
+            if existing is not None:
+                if existing.call_id == request.call_id and existing.cseq >= request.cseq.number:
+                    return make_response(request, 500, "Server Internal Error (CSeq out of order)")
+                updated.remove(existing)
+            if expires == 0:
+                continue
+            updated.append(
+                Binding(
+                    contact=key,
+                    expires_at=now + expires,
+                    q=_q_value(contact),
+                    call_id=request.call_id,
+                    cseq=request.cseq.number,
+                    instance_id=instance,
+                    reg_id=reg_id,
+                    received=str(source),
+                    path=",".join(request.headers.values("Path")) or None,
+                    user_agent=(request.headers.get("User-Agent") or "")[:200] or None,
+                )
+            )
+        if len(updated) > self.policy.max_contacts:
+            return make_response(request, 403, "Forbidden (too many devices)")
+        return self._commit(request, user, updated, now)
+
+    def _commit(
+        self, request: Request, user: SipUser, bindings: list[Binding], now: float
+    ) -> Response:
+        self.location.replace(user.user_id, bindings)
+        self.persist(user.company_id, user.user_id, bindings)
+        response = make_response(request, 200)
+        for binding in bindings:
+            remaining = max(0, int(binding.expires_at - now + 0.5))
+            response.headers.add("Contact", f"<{binding.contact}>;expires={remaining}")
+        response.headers.add("Date", formatdate(now, usegmt=True))
+        return response
+
+    @staticmethod
+    def _expires_header(request: Request) -> int | None:
+        value = request.headers.get("Expires")
+        if value is None:
+            return None
+        value = value.strip()
+        if not value.isdigit():
+            raise RemoteProtocolError("bad Expires header")
+        return min(int(value), 2**32 - 1)
+
+    def _expires_of(self, contact: NameAddr, header_expires: int | None) -> int:
+        value = contact.params.get("expires")
+        if value is not None:
+            if not value.isdigit():
+                raise RemoteProtocolError("bad expires parameter")
+            return min(int(value), 2**32 - 1)
+        return self.policy.default_expires if header_expires is None else header_expires
+
+
+def _q_value(contact: NameAddr) -> float:
+    try:
+        return max(0.0, min(1.0, float(contact.params.get("q") or 1.0)))
+    except ValueError:
+        return 1.0
+
+
+def binding_uri(binding: Binding) -> SipURI | None:
+    """The binding's Contact URI, for routing calls to the device."""
+    try:
+        uri = parse_name_addr(f"<{binding.contact}>").uri
+    except RemoteProtocolError:
+        return None
+    return uri if isinstance(uri, SipURI) else None

@@ -1,0 +1,243 @@
+"""The switch's SIP core: what happens to every message after a transport framed it.
+
+Parse → stamp the top Via with received/rport (RFC 3581) → validate →
+match a transaction (absorbing retransmissions) → dispatch by method.
+A malformed message gets the status the RFC prescribes when it can be
+answered at all, and is dropped otherwise; nothing a peer sends stops
+the switch.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from ipaddress import ip_address
+
+from vaxel.calls.auth import Authenticator
+from vaxel.calls.registrar import Registrar
+from vaxel.sip.errors import RemoteProtocolError
+from vaxel.sip.events import Event, RequestReceived, Send
+from vaxel.sip.headers import canonical_name
+from vaxel.sip.message import Headers, Request, Response, make_response, parse_message
+from vaxel.sip.transaction import TransactionLayer
+from vaxel.sip.validate import check_request
+from vaxel.transport.base import Local, Sender, Source
+
+log = logging.getLogger(__name__)
+
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"
+ACCEPT = "application/sdp"
+SUPPORTED = frozenset({"path", "outbound", "gruu"})
+SERVER = "Vaxel"
+KNOWN_METHODS = frozenset(
+    {
+        "INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "PRACK", "SUBSCRIBE",
+        "NOTIFY", "PUBLISH", "INFO", "REFER", "MESSAGE", "UPDATE",
+    }
+)  # fmt: skip
+_REQUEST_START = re.compile(rb"^\s*([A-Za-z][!-~]*) \S+ SIP/2\.0\s*$", re.I)
+
+
+class Switch:
+    """Receives framed messages from the transports and answers them."""
+
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        registrar: Registrar,
+        *,
+        clock: Callable[[], float],
+        transactions: TransactionLayer | None = None,
+    ) -> None:
+        self.authenticator = authenticator
+        self.registrar = registrar
+        self.clock = clock
+        self.transactions = transactions or TransactionLayer()
+        self.senders: dict[str, Sender] = {}
+
+    # -- input -------------------------------------------------------------
+
+    def receive(self, data: bytes, source: Source, local: Local) -> None:
+        """Handle one framed message from `source` (the transports' callback)."""
+        try:
+            message = parse_message(data, stream=source.reliable)
+        except RemoteProtocolError as exc:
+            self._reject_unparsed(data, source, exc)
+            return
+        now = self.clock()
+        if isinstance(message, Response):
+            self._execute(
+                self.transactions.receive(message, now, reliable=source.reliable, peer=source)
+            )
+            return
+        try:
+            self._stamp_via(message, source)
+            check_request(message, supported=SUPPORTED)
+        except RemoteProtocolError as exc:
+            if message.method != "ACK":
+                self._send_error(message, source, exc)
+            return
+        self._execute(
+            self.transactions.receive(message, now, reliable=source.reliable, peer=source), source
+        )
+
+    def drive_timers(self) -> None:
+        """Fire due transaction timers (retransmissions, timeouts, cleanup)."""
+        self._execute(self.transactions.timeout(self.clock()))
+
+    def _execute(self, events: list[Event], source: Source | None = None) -> None:
+        """Carry out what the transaction layer asked for.
+
+        New requests only come out of `receive`, which passes their source.
+        """
+        for event in events:
+            if isinstance(event, Send):
+                assert isinstance(event.peer, Source)
+                self._write(event.message, event.peer)
+            elif isinstance(event, RequestReceived) and source is not None:
+                self._dispatch(event.request, event.key, source)
+
+    def _dispatch(self, request: Request, key: object, source: Source) -> None:
+        method = request.method
+        if method == "ACK":
+            return
+        if method == "REGISTER":
+            response = self._register(request, source)
+        elif method == "OPTIONS":
+            response = self._options(request)
+        elif method == "INVITE":
+            response = self._invite(request, source)
+        elif method in ("BYE", "CANCEL", "PRACK", "UPDATE", "INFO", "NOTIFY"):
+            response = make_response(request, 481)
+        elif method in KNOWN_METHODS:
+            response = make_response(request, 405)
+            response.headers.add("Allow", ALLOW)
+        else:
+            response = make_response(request, 501)
+            response.headers.add("Allow", ALLOW)
+        self.respond(key, response)
+
+    def respond(self, key: object, response: Response) -> None:
+        response.headers.add("Server", SERVER)
+        self._execute(self.transactions.respond(key, response, self.clock()))
+
+    # -- methods -------------------------------------------------------------
+
+    def _register(self, request: Request, source: Source) -> Response:
+        realm = _domain_of(request)
+        if realm is None:
+            return make_response(request, 404, "Not Found (no domain)")
+        now = self.clock()
+        result = self.authenticator.authenticate(request, realm, source.host, now)
+        if result.user is None:
+            assert result.response is not None
+            return result.response
+        return self.registrar.register(request, result.user, source, now)
+
+    def _invite(self, request: Request, source: Source) -> Response:
+        realm = _caller_domain(request)
+        if realm is None:
+            return make_response(request, 404)
+        now = self.clock()
+        result = self.authenticator.authenticate(request, realm, source.host, now, proxy=True)
+        if result.user is None:
+            assert result.response is not None
+            return result.response
+        return make_response(request, 480, "Temporarily Unavailable (calls are not routed yet)")
+
+    @staticmethod
+    def _options(request: Request) -> Response:
+        response = make_response(request, 200)
+        response.headers.add("Allow", ALLOW)
+        response.headers.add("Accept", ACCEPT)
+        response.headers.add("Supported", ", ".join(sorted(SUPPORTED)))
+        return response
+
+    # -- output --------------------------------------------------------------
+
+    def _write(self, message: Request | Response, destination: Source) -> None:
+        sender = self.senders.get(destination.transport)
+        if sender is None or not sender.send(bytes(message), destination):
+            log.debug("could not send %r to %s", message, destination)
+
+    def _send_error(self, request: Request, source: Source, exc: RemoteProtocolError) -> None:
+        response = make_response(request, exc.status, _reason(exc))
+        for name, value in exc.headers:
+            response.headers.add(name, value)
+        response.headers.add("Server", SERVER)
+        self._write(response, source)
+
+    def _reject_unparsed(self, data: bytes, source: Source, exc: RemoteProtocolError) -> None:
+        """Answer a request we could not parse, if its head says enough to do so.
+
+        The answer copies the raw Via, From, To, Call-ID and CSeq lines; a
+        message without a request line or a Via is dropped (§8.2, §18.2.1).
+        """
+        head = data.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+        lines = head.split(b"\n")
+        if not _REQUEST_START.match(lines[0]):
+            log.debug("dropped unparseable message from %s: %s", source, exc.reason)
+            return
+        headers = Headers()
+        for raw in lines[1:]:
+            name, colon, value = raw.decode("utf-8", "replace").partition(":")
+            if colon and canonical_name(name.strip()) in ("Via", "From", "To", "Call-ID", "CSeq"):
+                headers.add(name.strip(), value.strip())
+        if "Via" not in headers:
+            log.debug("dropped unparseable request without Via from %s", source)
+            return
+        response = Response(exc.status, _reason(exc), headers)
+        response.headers.add("Server", SERVER)
+        self._write(response, source)
+
+    @staticmethod
+    def _stamp_via(request: Request, source: Source) -> None:
+        """Record where the request really came from in its top Via (RFC 3581 §4)."""
+        via = request.via
+        changed = False
+        if via.host.strip("[]") != source.host:
+            via.params.set("received", source.host)
+            changed = True
+        if "rport" in via.params:
+            via.params.set("rport", str(source.port))
+            changed = True
+        if changed:
+            values = request.headers.values("Via")
+            values[0] = str(via)
+            request.headers.remove("Via")
+            for value in values:
+                request.headers.add("Via", value)
+            request.invalidate()
+
+
+def _reason(exc: RemoteProtocolError) -> str:
+    from vaxel.sip.message import REASONS
+
+    base = REASONS.get(exc.status, "Error")
+    detail = exc.reason.replace("\r", " ").replace("\n", " ")[:100]
+    return f"{base} ({detail})" if detail else base
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _domain_of(request: Request) -> str | None:
+    """The company domain a REGISTER is for: the Request-URI's, else the To URI's."""
+    for uri in (request.uri, request.to.uri):
+        host = getattr(uri, "host", None)
+        if host and not _is_ip(host):
+            return host.lower()
+    return None
+
+
+def _caller_domain(request: Request) -> str | None:
+    host = getattr(request.from_.uri, "host", None)
+    if host and not _is_ip(host):
+        return host.lower()
+    return _domain_of(request)

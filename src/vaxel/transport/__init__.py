@@ -1,0 +1,1 @@
+"""SIP transports: UDP and TCP on IPv4 and IPv6 (RFC 3261 §18)."""

@@ -1,0 +1,64 @@
+"""SIP over UDP: one datagram is one message."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+
+from vaxel.transport.base import Local, Receiver, Source
+
+log = logging.getLogger(__name__)
+
+MAX_DATAGRAM = 65535
+
+
+class UdpTransport(asyncio.DatagramProtocol):
+    """A UDP socket that hands each datagram to the switch and sends its answers."""
+
+    def __init__(self, receiver: Receiver) -> None:
+        self._receiver = receiver
+        self._transport: asyncio.DatagramTransport | None = None
+        self.local: Local | None = None
+
+    @classmethod
+    async def listen(cls, host: str, port: int, receiver: Receiver) -> UdpTransport:
+        loop = asyncio.get_running_loop()
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        _, protocol = await loop.create_datagram_endpoint(
+            lambda: cls(receiver), local_addr=(host, port), family=family
+        )
+        return protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.DatagramTransport)
+        self._transport = transport
+        sock = transport.get_extra_info("socket")
+        for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, option, 4 * 1024 * 1024)
+        host, port = transport.get_extra_info("sockname")[:2]
+        self.local = Local("UDP", host, port)
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:  # type: ignore[type-arg]
+        assert self.local is not None
+        if not data.strip(b"\r\n\x00 "):
+            return  # a NAT keep-alive: nothing to answer (RFC 5626 §4.4.2 uses STUN)
+        try:
+            self._receiver(data, Source("UDP", addr[0], addr[1]), self.local)
+        except Exception:  # the switch must keep serving whatever one datagram does
+            log.exception("error handling a datagram from %s:%s", addr[0], addr[1])
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("UDP error: %s", exc)
+
+    def send(self, data: bytes, destination: Source) -> bool:
+        if self._transport is None or self._transport.is_closing():
+            return False
+        self._transport.sendto(data, (destination.host, destination.port))
+        return True
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()

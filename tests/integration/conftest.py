@@ -1,0 +1,42 @@
+"""Fixtures that start a real `vaxel serve` with a company and users made by the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.peers import Server, vaxel_cli
+
+DOMAIN = "demo.vaxel.test"
+USERS = {
+    "1001": ("Anna Svensson", "anna-secret-1"),
+    "1002": ("Björn Karlsson", "bjorn-secret-2"),
+    "1003": ("Cecilia Lind", "cecilia-secret-3"),
+}
+
+
+def provision(data: Path, domain: str = DOMAIN, users: dict[str, tuple[str, str]] = USERS) -> None:
+    result = vaxel_cli(data, "company", "add", domain, "--name", "Demo AB")
+    assert result.returncode == 0, result.stderr
+    for ext, (name, password) in users.items():
+        result = vaxel_cli(
+            data, "user", "add", "--company", domain, "--ext", ext, "--name", name,
+            "--password", password,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(scope="module")
+def provisioned(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("vaxel-data")
+    provision(data)
+    return data
+
+
+@pytest.fixture(scope="module")
+def server(provisioned: Path) -> Iterator[Server]:
+    srv = Server(provisioned).start()
+    yield srv
+    srv.stop()

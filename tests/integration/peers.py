@@ -1,0 +1,186 @@
+"""Real processes for integration tests: a running `vaxel serve`, SIPp, raw SIP sockets."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+VAXEL = [sys.executable, "-m", "vaxel"]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free for both UDP and TCP on `host`."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(100):
+        with socket.socket(family, socket.SOCK_DGRAM) as udp:
+            udp.bind((host, 0))
+            port = udp.getsockname()[1]
+            with socket.socket(family, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind((host, port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no free port")
+
+
+def vaxel_cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*VAXEL, *args, "--data", str(data)], capture_output=True, text=True, timeout=60
+    )
+
+
+@dataclass
+class Server:
+    """A `vaxel serve` process on free loopback ports."""
+
+    data: Path
+    host: str = "127.0.0.1"
+    port: int = 0
+    process: subprocess.Popen[str] | None = None
+    output: str = ""
+
+    @property
+    def address(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def start(self, *extra: str) -> Server:
+        if not self.port:
+            self.port = free_port(self.host)
+        http = free_port("127.0.0.1")
+        self.process = subprocess.Popen(
+            [
+                *VAXEL, "serve", "--data", str(self.data), "--sip", self.address,
+                "--http", f"127.0.0.1:{http}", *extra,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            self.output += line
+            if line.startswith("vaxel: SIP on"):
+                return self
+        self.stop()
+        raise RuntimeError(f"vaxel serve did not start:\n{self.output}")
+
+    def stop(self) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        assert self.process.stdout is not None
+        with contextlib.suppress(ValueError):
+            self.output += self.process.stdout.read()
+        code = self.process.returncode
+        self.process = None
+        return code
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+def sipp(
+    server: Server,
+    scenario: str,
+    *,
+    user: str,
+    password: str | None = None,
+    keys: dict[str, str] | None = None,
+    transport: str = "u1",
+    calls: int = 1,
+    rate: int = 10,
+    timeout: int = 20,
+    host: str = "127.0.0.1",
+) -> subprocess.CompletedProcess[str]:
+    """Run one SIPp client scenario to completion; exit code 0 means every call passed."""
+    binary = shutil.which("sipp")
+    assert binary, "sipp is not installed (make test installs sip-tester)"
+    local = free_port(host)
+    args = [
+        binary, server.address, "-sf", str(SCENARIOS / scenario), "-i", host, "-p", str(local),
+        "-mp", str(free_port(host)), "-s", user, "-t", transport, "-m", str(calls),
+        "-r", str(rate), "-timeout", f"{timeout}s", "-timeout_error", "-nostdin",
+        "-recv_timeout", "5000", "-max_recv_loops", "1000",
+    ]  # fmt: skip
+    if password is not None:
+        args += ["-au", user, "-ap", password]
+    merged = {"domain": "demo.vaxel.test", "devport": str(local), "expires": "3600"}
+    merged.update(keys or {})
+    for key, value in merged.items():
+        args += ["-key", key, value]
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout + 30)
+
+
+class SipSocket:
+    """A bare UDP or TCP socket that sends raw SIP bytes and reads what comes back."""
+
+    def __init__(self, server: Server, transport: str = "udp") -> None:
+        family = socket.AF_INET6 if ":" in server.host else socket.AF_INET
+        kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
+        self.sock = socket.socket(family, kind)
+        self.sock.bind((server.host, 0))
+        self.sock.settimeout(3)
+        self.transport = transport
+        self.server = (server.host, server.port)
+        if transport == "tcp":
+            self.sock.connect(self.server)
+        self.port = self.sock.getsockname()[1]
+
+    def send(self, data: bytes) -> None:
+        if self.transport == "udp":
+            self.sock.sendto(data, self.server)
+        else:
+            self.sock.sendall(data)
+
+    def recv(self, timeout: float = 3.0) -> bytes | None:
+        self.sock.settimeout(timeout)
+        try:
+            return self.sock.recv(65535)
+        except (TimeoutError, ConnectionError):
+            return None
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> SipSocket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def options_request(port: int, host: str = "127.0.0.1", transport: str = "UDP") -> bytes:
+    branch = f"z9hG4bK{time.monotonic_ns()}"
+    h = f"[{host}]" if ":" in host else host
+    return (
+        f"OPTIONS sip:demo.vaxel.test SIP/2.0\r\n"
+        f"Via: SIP/2.0/{transport} {h}:{port};branch={branch};rport\r\n"
+        f"From: <sip:probe@demo.vaxel.test>;tag=probe\r\n"
+        f"To: <sip:demo.vaxel.test>\r\n"
+        f"Call-ID: {branch}@probe\r\n"
+        f"CSeq: 1 OPTIONS\r\n"
+        f"Max-Forwards: 70\r\n"
+        f"Content-Length: 0\r\n\r\n"
+    ).encode()
