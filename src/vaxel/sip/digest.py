@@ -183,6 +183,7 @@ class DigestServer:
 
     def fake_ha1(self, username: str, realm: str, algorithm: str) -> str:
         """A stable HA1 for a user that doesn't exist, so it fails like a wrong password."""
+        algorithm = _canonical_algorithm(algorithm)
         mac = self._mac.copy()
         mac.update(f"fake-ha1\0{algorithm}\0{realm}\0{username}".encode())
         return mac.hexdigest()[: _HEX_LEN.get(algorithm, 64)]
@@ -190,7 +191,7 @@ class DigestServer:
     def verify(
         self, creds: Credentials, *, method: str, ha1: str, realm: str, now: float
     ) -> Verdict:
-        """Check credentials against the stored HA1 for `creds.algorithm`.
+        """Check credentials against the stored lower-case hex HA1 for `creds.algorithm`.
 
         The expected response is always computed in full and compared in
         constant time, so a wrong password costs the same as a right one.
@@ -201,11 +202,12 @@ class DigestServer:
             hash_new = hashlib.md5
         nonce = creds.nonce
         qop = creds.qop
+        nc = creds.nc
         ha2 = _hex(hash_new, f"{method}:{creds.uri}")
         if qop is None:
             expected = _hex(hash_new, f"{ha1}:{nonce}:{ha2}")
         else:
-            expected = _hex(hash_new, f"{ha1}:{nonce}:{creds.nc}:{creds.cnonce}:{qop}:{ha2}")
+            expected = _hex(hash_new, f"{ha1}:{nonce}:{nc}:{creds.cnonce}:{qop}:{ha2}")
         matched = hmac.compare_digest(expected.encode(), creds.response.encode())
         issued = self._nonce_issued(nonce, realm)
         if (
@@ -213,16 +215,16 @@ class DigestServer:
             or not known_algorithm
             or issued is None
             or creds.realm != realm
-            or (qop is not None and (qop != "auth" or creds.nc is None or creds.cnonce is None))
+            or (qop is not None and (qop != "auth" or nc is None or creds.cnonce is None))
         ):
             return Verdict.INVALID
         expires = issued + self._ttl
         if now >= expires:
             return Verdict.STALE
-        if qop is None:
+        if qop is None or nc is None:
             return Verdict.OK  # RFC 2617 compatibility: no nonce count, no replay check
         try:
-            count = int(creds.nc, 16)  # type: ignore[arg-type]
+            count = int(nc, 16)
         except ValueError:
             return Verdict.INVALID
         last = self._nc.get(nonce)
