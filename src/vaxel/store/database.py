@@ -76,7 +76,7 @@ class Store:
         url = url or os.environ.get(DATABASE_URL_ENV) or None
         if url is None:
             data_dir = data_dir if data_dir is not None else DEFAULT_DATA_DIR
-            data_dir.mkdir(parents=True, exist_ok=True)
+            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # HA1s are secrets
             url = URL.create("sqlite", database=str(data_dir / "vaxel.db")).render_as_string()
         parsed = make_url(url)
         if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":

@@ -1,0 +1,258 @@
+"""The `vaxel` command line: run the switch and administer companies and users.
+
+Its options and messages are a stable contract (scripts call it). Errors are one
+line on stderr, `vaxel: error: ...`, with exit status 2 for bad usage and 1 for
+input the services refused; a refused command writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import ipaddress
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from vaxel.services.errors import ServiceError
+
+if TYPE_CHECKING:  # the store and services load lazily, so `--help` stays quick
+    from vaxel.store import Store
+
+DEFAULT_DATA = Path("vaxel-data")
+DEFAULT_SIP = "127.0.0.1:5060"
+DEFAULT_HTTP = "127.0.0.1:8080"
+DEFAULT_RTP = "20000-29999"
+_HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    """What `vaxel serve` was asked to do, validated."""
+
+    data: Path
+    sip_host: str
+    sip_port: int
+    http_host: str
+    http_port: int
+    rtp_low: int
+    rtp_high: int
+    demo: bool
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage dump) under the program name `vaxel`."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"vaxel: error: {message}\n")
+
+
+def host_port(text: str) -> tuple[str, int]:
+    """Parse `HOST:PORT`, `[IPv6]:PORT`; port 0 asks the OS for a free one."""
+    match = re.fullmatch(r"\[([^\]]+)\]:(\d{1,5})|([^:\[\]]+):(\d{1,5})", text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f'expected HOST:PORT, got "{text}"')
+    if match.group(1) is not None:
+        host, port = match.group(1), int(match.group(2))
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f'invalid IPv6 address "{host}"') from None
+    else:
+        host, port = match.group(3), int(match.group(4))
+        if not _HOSTNAME.match(host):
+            raise argparse.ArgumentTypeError(f'invalid host "{host}"')
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"port {port} out of range 0-65535")
+    return host, port
+
+
+def port_range(text: str) -> tuple[int, int]:
+    """Parse `LOW-HIGH` (inclusive), the UDP ports media may use."""
+    match = re.fullmatch(r"(\d{1,5})-(\d{1,5})", text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f'expected LOW-HIGH, got "{text}"')
+    low, high = int(match.group(1)), int(match.group(2))
+    if not 1 <= low < high <= 65535:
+        raise argparse.ArgumentTypeError(
+            f'invalid port range "{text}": need 1 <= LOW < HIGH <= 65535'
+        )
+    return low, high
+
+
+def _data_option(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=default,
+        metavar="DIR",
+        help=f"data folder (default ./{DEFAULT_DATA})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="vaxel", description="Vaxel, a hosted business phone system.")
+    _data_option(parser, None)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(
+        group: argparse._SubParsersAction, name: str, handler: Callable, help: str
+    ) -> argparse.ArgumentParser:
+        sub = group.add_parser(name, help=help, description=help)
+        # SUPPRESS: a --data given before the subcommand is not reset by the subparser.
+        _data_option(sub, argparse.SUPPRESS)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    serve = command(commands, "serve", _serve, "run the switch")
+    serve.add_argument("--sip", type=host_port, default=DEFAULT_SIP, metavar="HOST:PORT")
+    serve.add_argument("--http", type=host_port, default=DEFAULT_HTTP, metavar="HOST:PORT")
+    serve.add_argument("--rtp-ports", type=port_range, default=DEFAULT_RTP, metavar="LOW-HIGH")
+    serve.add_argument("--demo", action="store_true", help="create the demo company")
+
+    company = commands.add_parser("company", help="manage companies").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    add = command(company, "add", _company_add, "add a company")
+    add.add_argument("domain", metavar="DOMAIN", help="its SIP domain, e.g. acme.example")
+    add.add_argument("--name", required=True)
+    command(company, "list", _company_list, "list companies")
+
+    user = commands.add_parser("user", help="manage users").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    add = command(user, "add", _user_add, "add a user (an extension)")
+    add.add_argument("--company", required=True, metavar="DOMAIN")
+    add.add_argument("--ext", required=True, metavar="EXTENSION", help="2 to 8 digits")
+    add.add_argument("--name", required=True, help="display name")
+    add.add_argument("--password", help="SIP password (read from stdin when omitted)")
+    listing = command(user, "list", _user_list, "list a company's users")
+    listing.add_argument("--company", required=True, metavar="DOMAIN")
+    password = command(user, "password", _user_password, "set a user's SIP password")
+    password.add_argument("--company", required=True, metavar="DOMAIN")
+    password.add_argument("--ext", required=True, metavar="EXTENSION")
+    password.add_argument("--password", help="new SIP password (read from stdin when omitted)")
+
+    regs = command(commands, "registrations", _registrations, "show registered phones")
+    regs.add_argument("--company", required=True, metavar="DOMAIN")
+    return parser
+
+
+def _open(args: argparse.Namespace) -> Store:
+    from vaxel.store import Store
+
+    return Store.open(args.data)
+
+
+def _read_password(given: str | None) -> str:
+    if given is not None:
+        return given
+    if sys.stdin.isatty():
+        first = getpass.getpass("SIP password: ")
+        if getpass.getpass("again: ") != first:
+            raise SystemExit("vaxel: error: the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def _print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [
+        max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)
+    ]
+    for row in (headers, *rows):
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)]
+        print("  ".join(cells).rstrip())
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from vaxel.app import serve
+
+    (sip_host, sip_port), (http_host, http_port) = args.sip, args.http
+    rtp_low, rtp_high = args.rtp_ports
+    options = ServeOptions(
+        args.data, sip_host, sip_port, http_host, http_port, rtp_low, rtp_high, args.demo
+    )
+    return serve(options)
+
+
+def _company_add(args: argparse.Namespace) -> int:
+    from vaxel.services import companies
+
+    domain = companies.normalize_domain(args.domain)  # before the data folder is created
+    companies.validate_name(args.name)
+    with _open(args) as store:
+        company = companies.add_company(store, domain, args.name)
+    print(f'added company "{company.domain}" ({company.name})')
+    return 0
+
+
+def _company_list(args: argparse.Namespace) -> int:
+    from vaxel.services import companies
+
+    with _open(args) as store:
+        rows = [(c.domain, c.name) for c in companies.list_companies(store)]
+    _print_table(("DOMAIN", "NAME"), rows)
+    return 0
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    from vaxel.services import companies, users
+
+    users.validate_extension(args.ext)
+    companies.validate_name(args.name, "display name")
+    password = users.validate_password(_read_password(args.password))
+    with _open(args) as store:
+        user = users.add_user(store, args.company, args.ext, args.name, password)
+    print(f'added user {user.extension} ({user.display_name}) to "{args.company.lower()}"')
+    return 0
+
+
+def _user_list(args: argparse.Namespace) -> int:
+    from vaxel.services import users
+
+    with _open(args) as store:
+        rows = [(u.extension, u.display_name) for u in users.list_users(store, args.company)]
+    _print_table(("EXT", "NAME"), rows)
+    return 0
+
+
+def _user_password(args: argparse.Namespace) -> int:
+    from vaxel.services import users
+
+    password = users.validate_password(_read_password(args.password))
+    with _open(args) as store:
+        users.set_password(store, args.company, args.ext, password)
+    print(f"password of {args.ext} changed")
+    return 0
+
+
+def _registrations(args: argparse.Namespace) -> int:
+    from vaxel.services import registrations
+
+    now = time.time()
+    with _open(args) as store:
+        pairs = registrations.list_registrations(store, args.company)
+    rows = [
+        (ext, b.contact, b.received, f"in {int(b.expires_at - now)} s", b.user_agent)
+        for ext, b in pairs
+        if b.expires_at > now
+    ]
+    _print_table(("EXT", "CONTACT", "SOURCE", "EXPIRES", "USER AGENT"), rows)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.data is None:
+        args.data = DEFAULT_DATA
+    try:
+        return args.handler(args)
+    except ServiceError as error:
+        print(f"vaxel: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
