@@ -361,6 +361,24 @@ def test_telephone_event_96_is_echoed_on_ipv6() -> None:
     assert result.remote_rtcp == ("2001:db8::2", 30011)
 
 
+def test_answer_keeps_only_the_dtmf_events_we_support() -> None:
+    offer = offer_sdp(
+        "m=audio 4000 RTP/AVP 8 101",
+        "a=rtpmap:101 telephone-event/8000",
+        "a=fmtp:101 0-11, 16,32-40",
+    )
+    assert answer(offer).sdp.media[0].fmtp("101") == "0-11,16"
+
+
+def test_telephone_event_without_dtmf_events_is_not_taken() -> None:
+    offer = offer_sdp(
+        "m=audio 4000 RTP/AVP 8 101", "a=rtpmap:101 telephone-event/8000", "a=fmtp:101 32-40"
+    )
+    result = answer(offer)
+    assert result.dtmf_pt is None
+    assert result.sdp.media[0].formats == ["8"]
+
+
 def test_answer_on_ipv6_address() -> None:
     result = negotiate(
         SessionDescription.parse(SIPP), address="2001:db8::9", port=4000, session_id=1

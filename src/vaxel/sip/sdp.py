@@ -15,8 +15,12 @@ from vaxel.sip.errors import RemoteProtocolError
 
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 # direction -> (sends, receives), from the point of view of the SDP's author.
-_FLAGS = {"sendrecv": (True, True), "sendonly": (True, False), "recvonly": (False, True)}
-_FLAGS["inactive"] = (False, False)
+_FLAGS = {
+    "sendrecv": (True, True),
+    "sendonly": (True, False),
+    "recvonly": (False, True),
+    "inactive": (False, False),
+}
 _BY_FLAGS = {flags: name for name, flags in _FLAGS.items()}
 
 HOLD_ADDRESS = "0.0.0.0"  # RFC 2543 hold, still sent by old phones (RFC 3264 §8.4)
@@ -25,11 +29,11 @@ TELEPHONE_EVENT = "telephone-event"
 DTMF_EVENTS = range(17)  # RFC 4733 §3.2: 0-9 * # A-D and flash (16)
 PTIME = 20
 
-# Line types in the order RFC 4566 §5 requires them; the ones we do not
-# interpret are kept in `other` and written back into their slot.
-_SESSION_OTHER_EARLY = "iuep"  # between s= and c=
-_SESSION_OTHER_LATE = "rzk"  # after t=
-_MEDIA_OTHER_EARLY = "i"  # between m= and c=
+# Lines we do not interpret are kept in `other` and written back in the slot
+# RFC 4566 §5 gives them: these before c=, the rest (r= z= k= and unknown
+# types) after t= at session level, after b= in a media section.
+_SESSION_OTHER_EARLY = "iuep"
+_MEDIA_OTHER_EARLY = "i"
 
 
 class RtpMap(NamedTuple):
@@ -439,6 +443,9 @@ def _answer_events(offered: str | None) -> str:
 
 
 def _format_events(events: range | set[int]) -> str:
+    """Event numbers as RFC 4733 ranges: {0, ..., 11, 16} -> "0-11,16"."""
+    if not events:
+        return ""
     ranges: list[str] = []
     ordered = sorted(events)
     start = prev = ordered[0]
