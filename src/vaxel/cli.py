@@ -53,7 +53,7 @@ class _Parser(argparse.ArgumentParser):
 
 def host_port(text: str) -> tuple[str, int]:
     """Parse `HOST:PORT`, `[IPv6]:PORT`; port 0 asks the OS for a free one."""
-    match = re.fullmatch(r"\[([^\]]+)\]:(\d{1,5})|([^:\[\]]+):(\d{1,5})", text)
+    match = re.fullmatch(r"\[([^\]]+)\]:([0-9]{1,5})|([^:\[\]]+):([0-9]{1,5})", text)
     if match is None:
         raise argparse.ArgumentTypeError(f'expected HOST:PORT, got "{text}"')
     if match.group(1) is not None:
@@ -64,7 +64,7 @@ def host_port(text: str) -> tuple[str, int]:
             raise argparse.ArgumentTypeError(f'invalid IPv6 address "{host}"') from None
     else:
         host, port = match.group(3), int(match.group(4))
-        if not _HOSTNAME.match(host):
+        if not _HOSTNAME.fullmatch(host):
             raise argparse.ArgumentTypeError(f'invalid host "{host}"')
     if port > 65535:
         raise argparse.ArgumentTypeError(f"port {port} out of range 0-65535")
@@ -73,7 +73,7 @@ def host_port(text: str) -> tuple[str, int]:
 
 def port_range(text: str) -> tuple[int, int]:
     """Parse `LOW-HIGH` (inclusive), the UDP ports media may use."""
-    match = re.fullmatch(r"(\d{1,5})-(\d{1,5})", text)
+    match = re.fullmatch(r"([0-9]{1,5})-([0-9]{1,5})", text)
     if match is None:
         raise argparse.ArgumentTypeError(f'expected LOW-HIGH, got "{text}"')
     low, high = int(match.group(1)), int(match.group(2))

@@ -35,7 +35,7 @@ def normalize_domain(domain: str) -> str:
     if (
         not text
         or len(text) > 253
-        or not all(_LABEL.match(label) for label in labels)
+        or not all(_LABEL.fullmatch(label) for label in labels)
         or labels[-1].isdigit()
     ):
         raise Invalid(f'invalid domain "{domain}"')

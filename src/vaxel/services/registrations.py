@@ -107,8 +107,13 @@ def replace_bindings(
             )
             if rows:
                 session.execute(Registration.__table__.insert(), rows)
-    except IntegrityError:  # the composite key refuses a user of another company
-        raise NotFound(f"unknown user {user_id} in company {company_id}") from None
+    except IntegrityError:
+        # The composite foreign key refuses a user of another company: say so.
+        owner = select(User.id).where(User.id == user_id, User.company_id == company_id)
+        with store.read() as connection:
+            if connection.execute(owner).first() is None:
+                raise NotFound(f"unknown user {user_id} in company {company_id}") from None
+        raise
 
 
 def all_bindings(store: Store) -> dict[int, list[Binding]]:

@@ -46,7 +46,7 @@ class SipUser:
 
 
 def validate_extension(extension: str) -> str:
-    if not _EXTENSION.match(extension):
+    if not _EXTENSION.fullmatch(extension):
         raise Invalid(f'invalid extension "{extension}": use 2 to 8 digits')
     return extension
 

@@ -1,0 +1,132 @@
+"""P1/P3: users, their digest credentials, and tenant isolation of lookups."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+
+from vaxel.services import Conflict, Invalid, NotFound
+from vaxel.services.companies import add_company
+from vaxel.services.users import add_user, find_sip_user, list_users, set_password
+from vaxel.store import Store, User
+
+
+def _ha1(name: str, user: str, realm: str, password: str) -> str:
+    return hashlib.new(name, f"{user}:{realm}:{password}".encode()).hexdigest()
+
+
+@pytest.fixture
+def two_companies(store: Store) -> Store:
+    add_company(store, "acme.example", "Acme AB")
+    add_company(store, "beta.example", "Beta AB")
+    return store
+
+
+def test_add_and_list(two_companies: Store) -> None:
+    store = two_companies
+    add_user(store, "acme.example", "1002", "Erik Lindqvist", "password-2")
+    added = add_user(store, "Acme.Example", "1001", "Anna Svensson", "password-1")
+    assert (added.extension, added.display_name) == ("1001", "Anna Svensson")
+    assert [(u.extension, u.display_name) for u in list_users(store, "acme.example")] == [
+        ("1001", "Anna Svensson"),
+        ("1002", "Erik Lindqvist"),
+    ]
+    assert list_users(store, "beta.example") == []
+
+
+def test_only_ha1s_are_stored(two_companies: Store) -> None:
+    add_user(two_companies, "acme.example", "1001", "Anna Svensson", "hemligt-lösen")
+    with two_companies.session(read_only=True) as session:
+        user = session.query(User).one()
+        assert user.ha1_md5 == _ha1("md5", "1001", "acme.example", "hemligt-lösen")
+        assert user.ha1_sha256 == _ha1("sha256", "1001", "acme.example", "hemligt-lösen")
+        columns = [getattr(user, c.key) for c in User.__table__.columns]
+        assert "hemligt-lösen" not in columns
+
+
+def test_find_sip_user(two_companies: Store) -> None:
+    added = add_user(two_companies, "acme.example", "1001", "Anna Svensson", "password-1")
+    found = find_sip_user(two_companies, "ACME.example", "1001")
+    assert found is not None
+    assert (found.company_domain, found.user_id, found.extension, found.display_name) == (
+        "acme.example",
+        added.id,
+        "1001",
+        "Anna Svensson",
+    )
+    assert found.company_id == added.company_id
+    assert found.ha1 == {
+        "MD5": _ha1("md5", "1001", "acme.example", "password-1"),
+        "SHA-256": _ha1("sha256", "1001", "acme.example", "password-1"),
+    }
+
+
+def test_find_sip_user_unknown(two_companies: Store) -> None:
+    add_user(two_companies, "acme.example", "1001", "Anna Svensson", "password-1")
+    assert find_sip_user(two_companies, "nowhere.example", "1001") is None
+    assert find_sip_user(two_companies, "acme.example", "1009") is None
+    assert find_sip_user(two_companies, "beta.example", "1001") is None
+
+
+def test_tenant_isolation(two_companies: Store) -> None:
+    """The same extension in two companies: separate users, realms and secrets."""
+    store = two_companies
+    acme = add_user(store, "acme.example", "1001", "Anna Svensson", "same-password")
+    beta = add_user(store, "beta.example", "1001", "Bo Ek", "same-password")
+    assert acme.id != beta.id
+    found_acme = find_sip_user(store, "acme.example", "1001")
+    found_beta = find_sip_user(store, "beta.example", "1001")
+    assert found_acme is not None and found_beta is not None
+    assert (found_acme.user_id, found_acme.display_name) == (acme.id, "Anna Svensson")
+    assert (found_beta.user_id, found_beta.display_name) == (beta.id, "Bo Ek")
+    assert found_acme.ha1 != found_beta.ha1  # the realm differs
+    assert [u.display_name for u in list_users(store, "beta.example")] == ["Bo Ek"]
+
+
+def test_duplicate_extension(two_companies: Store) -> None:
+    add_user(two_companies, "acme.example", "1001", "Anna Svensson", "password-1")
+    with pytest.raises(
+        Conflict, match=re.escape('extension 1001 already exists in "acme.example"')
+    ):
+        add_user(two_companies, "acme.example", "1001", "Someone Else", "password-2")
+    found = find_sip_user(two_companies, "acme.example", "1001")
+    assert found is not None and found.display_name == "Anna Svensson"
+
+
+def test_unknown_company(store: Store) -> None:
+    with pytest.raises(NotFound, match=re.escape('unknown company "x.test"')):
+        add_user(store, "x.test", "1001", "Anna Svensson", "password-1")
+    with pytest.raises(NotFound):
+        list_users(store, "x.test")
+
+
+@pytest.mark.parametrize(
+    "extension", ["1", "123456789", "10a1", "", " 1001", "\u0661\u0660\u0660\u0661", "1001\n"]
+)
+def test_invalid_extension(two_companies: Store, extension: str) -> None:
+    with pytest.raises(Invalid, match="invalid extension"):
+        add_user(two_companies, "acme.example", extension, "Anna", "password-1")
+    assert list_users(two_companies, "acme.example") == []
+
+
+@pytest.mark.parametrize("password", ["", "1234567", "x" * 129, "new\nline-password"])
+def test_invalid_password(two_companies: Store, password: str) -> None:
+    with pytest.raises(Invalid, match="password"):
+        add_user(two_companies, "acme.example", "1001", "Anna", password)
+    assert list_users(two_companies, "acme.example") == []
+
+
+def test_set_password(two_companies: Store) -> None:
+    add_user(two_companies, "acme.example", "1001", "Anna Svensson", "password-1")
+    set_password(two_companies, "acme.example", "1001", "password-new")
+    found = find_sip_user(two_companies, "acme.example", "1001")
+    assert found is not None
+    assert found.ha1["MD5"] == _ha1("md5", "1001", "acme.example", "password-new")
+    with pytest.raises(NotFound, match="unknown extension 1002"):
+        set_password(two_companies, "acme.example", "1002", "password-new")
+    with pytest.raises(NotFound):  # 1001 exists only in acme
+        set_password(two_companies, "beta.example", "1001", "password-new")
+    with pytest.raises(Invalid):
+        set_password(two_companies, "acme.example", "1001", "short")
