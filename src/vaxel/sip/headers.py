@@ -216,7 +216,12 @@ def parse_name_addr(value: str) -> NameAddr:
             raise RemoteProtocolError(f"unterminated <URI>: {value!r}")
         if display is None:
             token_name = text[:lt].strip()
-            display = token_name or None
+            # display-name = *(token LWS) / quoted-string: "Bell, Alexander" is not one.
+            if token_name and not all(TOKEN_RE.match(word) for word in token_name.split()):
+                raise RemoteProtocolError(
+                    f"unquoted display name with non-token characters: {value!r}"
+                )
+            display = " ".join(token_name.split()) or None
         uri = parse_uri(text[lt + 1 : gt])
         rest = text[gt + 1 :]
     else:

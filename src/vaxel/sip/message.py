@@ -255,7 +255,9 @@ class Response(Message):
 
 _HEAD_END = re.compile(rb"\r\n\r\n|\n\n")
 _REQUEST_LINE = re.compile(r"^([^ \t]+) ([^ \t]+) ([^ \t]+)$")
-_STATUS_LINE = re.compile(r"^(SIP/[^ \t]+) (\d{3}) ?(.*)$", re.I)
+# Status-Line = SIP-Version SP Status-Code SP Reason-Phrase; a missing final SP is
+# tolerated (RFC 4475 §3.1.1.13), a four-digit code is not (§3.1.2.19).
+_STATUS_LINE = re.compile(r"^(SIP/[^ \t]+) ([1-6]\d\d)(?: (.*))?$", re.I | re.S)
 _FOLD = re.compile(r"\r?\n[ \t]+")
 
 
@@ -285,7 +287,9 @@ def parse_head(head: bytes) -> tuple[Request | Response, int | None]:
     if status_match:
         if status_match.group(1).upper() != SIP_VERSION:
             raise RemoteProtocolError("unsupported SIP version", 505)
-        message = Response(int(status_match.group(2)), status_match.group(3), headers)
+        message = Response(int(status_match.group(2)), status_match.group(3) or "", headers)
+    elif start[:4].upper() == "SIP/":
+        raise RemoteProtocolError(f"malformed status line: {start[:80]!r}")
     else:
         request_match = _REQUEST_LINE.match(start)
         if not request_match:
@@ -299,7 +303,8 @@ def parse_head(head: bytes) -> tuple[Request | Response, int | None]:
     lengths = headers.values("Content-Length")
     if not lengths:
         return message, None
-    if len(set(lengths)) != 1 or not lengths[0].isdigit():
+    # Several Content-Length fields leave the framing ambiguous (RFC 4475 §3.3.9).
+    if len(lengths) != 1 or not lengths[0].isdigit() or not lengths[0].isascii():
         raise RemoteProtocolError("bad Content-Length")
     return message, int(lengths[0])
 

@@ -123,7 +123,9 @@ class SipURI:
         if self.user is not None:
             out.append(quote(self.user, safe=_USER_SAFE, errors="surrogateescape"))
             if self.password is not None:
-                out.append(":" + quote(self.password, safe=_PASSWORD_SAFE))
+                out.append(
+                    ":" + quote(self.password, safe=_PASSWORD_SAFE, errors="surrogateescape")
+                )
             out.append("@")
         out.append(self.host_port)
         out.append(self.params.format())
@@ -213,7 +215,8 @@ def parse_uri(text: str) -> URI:
 
 
 def _parse_sip_uri(scheme: str, rest: str) -> SipURI:
-    rest, _, header_text = rest.partition("?")
+    # '@' can only end the userinfo: params and headers never hold it unescaped,
+    # while the user part may hold '?', ';' and ',' (RFC 3261 §25.1 user-unreserved).
     user = password = None
     at = rest.rfind("@")
     if at >= 0:
@@ -223,6 +226,7 @@ def _parse_sip_uri(scheme: str, rest: str) -> SipURI:
         user_text, colon, password_text = userinfo.partition(":")
         user = _unescape(user_text, "user")
         password = _unescape(password_text, "password") if colon else None
+    rest, _, header_text = rest.partition("?")
     hostport, _, param_text = rest.partition(";")
     host, port = parse_host_port(hostport)
     headers: list[tuple[str, str]] = []
