@@ -1,0 +1,203 @@
+"""The `vaxel` command line, run for real in subprocesses (P1, P3)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from vaxel.cli import ServeOptions, main
+from vaxel.services.registrations import Binding, replace_bindings
+from vaxel.services.users import find_sip_user
+from vaxel.store import Store
+
+DOMAIN = "acme.example"
+
+
+def vaxel(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "VAXEL_DATABASE_URL"}
+    return subprocess.run(
+        [sys.executable, "-m", "vaxel", *args],
+        cwd=cwd,
+        env=env,
+        input=stdin if stdin is not None else "",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def ok(cwd: Path, *args: str, stdin: str | None = None) -> str:
+    result = vaxel(cwd, *args, stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    return result.stdout
+
+
+def refused(cwd: Path, *args: str, status: int = 1) -> str:
+    """Run a command that must fail; returns its one-line error message."""
+    result = vaxel(cwd, *args)
+    assert result.returncode == status, (result.stdout, result.stderr)
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vaxel: error: "), result.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    """A data folder with company acme.example and user 1001."""
+    folder = tmp_path / "data"
+    ok(tmp_path, "company", "add", "Acme.Example", "--name", "Acme AB", "--data", str(folder))
+    ok(tmp_path, "--data", str(folder), "user", "add", "--company", DOMAIN, "--ext", "1001",
+       "--name", "Anna Svensson", "--password", "password-1")  # fmt: skip
+    return folder
+
+
+def users_of(data: Path, domain: str = DOMAIN) -> str:
+    return ok(data.parent, "user", "list", "--company", domain, "--data", str(data))
+
+
+def test_company_and_user_add_then_list(data: Path) -> None:
+    out = ok(data.parent, "user", "add", "--company", DOMAIN, "--ext", "1002", "--name",
+             "Erik Lindqvist", "--password", "password-2", "--data", str(data))  # fmt: skip
+    assert out == f'added user 1002 (Erik Lindqvist) to "{DOMAIN}"\n'
+    assert users_of(data).splitlines() == [
+        "EXT   NAME",
+        "1001  Anna Svensson",
+        "1002  Erik Lindqvist",
+    ]
+    assert ok(data.parent, "--data", str(data), "company", "list").splitlines() == [
+        "DOMAIN        NAME",
+        "acme.example  Acme AB",
+    ]
+    with Store.open(data) as store:
+        user = find_sip_user(store, DOMAIN, "1002")
+        assert user is not None and user.display_name == "Erik Lindqvist"
+
+
+def test_default_data_folder_is_in_the_working_directory(tmp_path: Path) -> None:
+    ok(tmp_path, "company", "add", "acme.example", "--name", "Acme AB")
+    assert (tmp_path / "vaxel-data" / "vaxel.db").exists()
+
+
+def test_password_from_stdin_and_password_change(data: Path) -> None:
+    ok(data.parent, "user", "add", "--company", DOMAIN, "--ext", "1002", "--name", "Bo",
+       "--data", str(data), stdin="piped-password\n")  # fmt: skip
+    ok(data.parent, "user", "password", "--company", DOMAIN, "--ext", "1001",
+       "--password", "new-password", "--data", str(data))  # fmt: skip
+    from vaxel.sip.digest import ha1
+
+    with Store.open(data) as store:
+        bo, anna = find_sip_user(store, DOMAIN, "1002"), find_sip_user(store, DOMAIN, "1001")
+    assert bo is not None and bo.ha1["MD5"] == ha1("1002", DOMAIN, "piped-password", "MD5")
+    assert anna is not None and anna.ha1["MD5"] == ha1("1001", DOMAIN, "new-password", "MD5")
+
+
+def test_registrations(data: Path) -> None:
+    now = time.time()
+    with Store.open(data) as store:
+        anna = find_sip_user(store, DOMAIN, "1001")
+        assert anna is not None
+        live = Binding("<sip:1001@192.0.2.4:5062>", now + 300, 1.0, "c1", 1,
+                       received="udp:192.0.2.4:5062", user_agent="Linphone/5.2")  # fmt: skip
+        gone = Binding("<sip:1001@192.0.2.9>", now - 10, None, "c2", 1)
+        replace_bindings(store, anna.company_id, anna.user_id, [live, gone])
+    lines = ok(data.parent, "registrations", "--company", DOMAIN, "--data", str(data)).splitlines()
+    assert lines[0].split() == ["EXT", "CONTACT", "SOURCE", "EXPIRES", "USER", "AGENT"]
+    assert len(lines) == 2
+    ext, contact, source, in_, seconds, unit, agent = lines[1].split()
+    assert (ext, contact, source, in_, unit, agent) == (
+        "1001", "<sip:1001@192.0.2.4:5062>", "udp:192.0.2.4:5062", "in", "s", "Linphone/5.2",
+    )  # fmt: skip
+    assert 0 < int(seconds) <= 300
+
+
+def test_unknown_company(data: Path) -> None:
+    for args in (
+        ("user", "add", "--company", "x.test", "--ext", "1002", "--name", "Bo", "--password",
+         "password-2"),
+        ("user", "list", "--company", "x.test"),
+        ("registrations", "--company", "x.test"),
+    ):  # fmt: skip
+        assert refused(data.parent, *args, "--data", str(data)) == (
+            'vaxel: error: unknown company "x.test"'
+        )
+
+
+def test_duplicate_extension_and_company(data: Path) -> None:
+    args = ["--company", DOMAIN, "--ext", "1001", "--name", "Someone", "--password", "password-9"]
+    message = refused(data.parent, "user", "add", *args, "--data", str(data))
+    assert message == f'vaxel: error: extension 1001 already exists in "{DOMAIN}"'
+    message = refused(data.parent, "company", "add", "ACME.example", "--name", "X",
+                      "--data", str(data))  # fmt: skip
+    assert message == f'vaxel: error: company "{DOMAIN}" already exists'
+    assert users_of(data).splitlines()[1:] == ["1001  Anna Svensson"]
+
+
+@pytest.mark.parametrize(
+    ("ext", "password", "message"),
+    [
+        ("1", "password-2", 'invalid extension "1": use 2 to 8 digits'),
+        ("123456789", "password-2", 'invalid extension "123456789": use 2 to 8 digits'),
+        ("10a2", "password-2", 'invalid extension "10a2": use 2 to 8 digits'),
+        ("1002", "short", "password too short: use at least 8 characters"),
+    ],
+)
+def test_bad_user_input_writes_nothing(data: Path, ext: str, password: str, message: str) -> None:
+    before = (data / "vaxel.db").read_bytes()
+    args = ["--company", DOMAIN, "--ext", ext, "--name", "Bo", "--password", password]
+    error = refused(data.parent, "user", "add", *args, "--data", str(data))
+    assert error == f"vaxel: error: {message}"
+    assert users_of(data).splitlines()[1:] == ["1001  Anna Svensson"]
+    assert (data / "vaxel.db").read_bytes() == before
+
+
+@pytest.mark.parametrize("domain", ["bad_domain", "1.2.3.4", "acme-.example", "acme..example"])
+def test_invalid_domain_creates_nothing(tmp_path: Path, domain: str) -> None:
+    folder = tmp_path / "data"
+    message = refused(tmp_path, "company", "add", domain, "--name", "X", "--data", str(folder))
+    assert message == f'vaxel: error: invalid domain "{domain}"'
+    assert not folder.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["serve", "--sip", "127.0.0.1"], 'argument --sip: expected HOST:PORT, got "127.0.0.1"'),
+        (["serve", "--sip", "::1:5060"], 'argument --sip: expected HOST:PORT, got "::1:5060"'),
+        (["serve", "--http", "[nope]:80"], 'argument --http: invalid IPv6 address "nope"'),
+        (["serve", "--http", "host:99999"], "argument --http: port 99999 out of range 0-65535"),
+        (["serve", "--rtp-ports", "300"], 'argument --rtp-ports: expected LOW-HIGH, got "300"'),
+        (["company", "add", "acme.example"], "the following arguments are required: --name"),
+        (["user"], "the following arguments are required: ACTION"),
+        (["frobnicate"], "argument COMMAND: invalid choice: 'frobnicate' (choose from "),
+    ],
+)  # fmt: skip
+def test_usage_errors_are_one_line_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    assert refused(tmp_path, *args, status=2).startswith(f"vaxel: error: {message}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_help(tmp_path: Path) -> None:
+    assert "registrations" in ok(tmp_path, "--help")
+    assert "--rtp-ports" in ok(tmp_path, "serve", "--help")
+
+
+def test_serve_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`serve` hands validated options to vaxel.app.serve (replaced here: no sockets)."""
+    import vaxel.app
+
+    seen: list[ServeOptions] = []
+    monkeypatch.setattr(vaxel.app, "serve", lambda options: seen.append(options) or 7)
+    assert main(["serve"]) == 7
+    assert main(["--data", str(tmp_path), "serve", "--sip", "[::1]:5070", "--http",
+                 "localhost:0", "--rtp-ports", "30000-30099", "--demo"]) == 7  # fmt: skip
+    assert seen == [
+        ServeOptions(Path("vaxel-data"), "127.0.0.1", 5060, "127.0.0.1", 8080, 20000, 29999, False),
+        ServeOptions(tmp_path, "::1", 5070, "localhost", 0, 30000, 30099, True),
+    ]
