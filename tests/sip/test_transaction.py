@@ -494,3 +494,12 @@ def test_transport_error_ends_the_transaction():
     events = layer.transport_error(key, 0.0)
     assert [type(e).__name__ for e in events] == ["TransportError", "TransactionTerminated"]
     assert layer.next_deadline() is None
+
+
+def test_every_table_action_exists():
+    from vaxel.sip.transaction import TRANSITIONS
+
+    actions = {action for _, action in TRANSITIONS.values()}
+    assert all(callable(getattr(TransactionLayer, f"_do_{a}", None)) for a in actions)
+    # Terminated is final: no row leaves it.
+    assert not [k for k in TRANSITIONS if k[1] is State.TERMINATED]
