@@ -143,3 +143,12 @@ def test_deleting_a_user_cascades(store: Store, users: tuple[UserInfo, ...]) -> 
     with store.session() as session:
         session.delete(session.get(User, anna.id))
     assert all_bindings(store) == {}
+
+
+def test_long_peer_supplied_text_is_stored(store: Store, users: tuple[UserInfo, ...]) -> None:
+    anna = users[0]
+    long = "x" * 5000
+    binding = Binding(f"<sip:{long}@1>", NOW + 60, None, long, 1, f"<urn:{long}>", None,
+                      "udp:192.0.2.4:5060", (f"<sip:{long};lr>",), long)  # fmt: skip
+    replace_bindings(store, anna.company_id, anna.id, [binding])
+    assert load_bindings(store, anna.id) == [binding]

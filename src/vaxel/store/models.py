@@ -95,7 +95,8 @@ class Registration(Base):
     """One registrar binding (RFC 3261 §10.3) of a user's address-of-record.
 
     Times are UTC epoch seconds: the registrar compares them with its own clock
-    on every REGISTER, and floats need no conversion on that path.
+    on every REGISTER, and floats need no conversion on that path. Text the peer
+    sends is unbounded TEXT, so a long header can never make the write fail.
     """
 
     __tablename__ = "registrations"
@@ -111,13 +112,13 @@ class Registration(Base):
     )
     user_id: Mapped[int] = mapped_column(Integer, index=True)
     contact: Mapped[str] = mapped_column(Text)
-    instance_id: Mapped[str | None] = mapped_column(String(200))
+    instance_id: Mapped[str | None] = mapped_column(Text)
     reg_id: Mapped[int | None] = mapped_column(Integer)
-    call_id: Mapped[str] = mapped_column(String(255))
+    call_id: Mapped[str] = mapped_column(Text)
     cseq: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[float] = mapped_column(Float, index=True)
     q: Mapped[float | None] = mapped_column(Float)
-    received: Mapped[str] = mapped_column(String(255), default="")
+    received: Mapped[str] = mapped_column(Text, default="")
     path: Mapped[str] = mapped_column(Text, default="")
-    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    user_agent: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[float] = mapped_column(Float)
