@@ -238,8 +238,10 @@ def start_vaxel(sup: Supervisor, work: Path, users: int) -> Server:
         *vaxel_command(), "serve", "--data", str(data), "--sip", f"{HOST}:{port}",
         "--http", f"{HOST}:{http}", "--rtp-ports", f"{rtp_low}-{rtp_low + 199}",
     ]  # fmt: skip
+    # SIPp 3.6.1 reads only the first challenge and knows only MD5: keep MD5 first.
+    env = {**os.environ, "VAXEL_DIGEST_ALGORITHMS": "MD5,SHA-256"}
     with log.open("wb") as out:
-        proc = sup.start(args, stdout=out, stderr=subprocess.STDOUT, cwd=work)
+        proc = sup.start(args, stdout=out, stderr=subprocess.STDOUT, cwd=work, env=env)
     server = Server("vaxel", proc, port, log)
     try:
         wait_until_answering(proc, port, patience=60)
