@@ -130,6 +130,17 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def udp_drops(port: int) -> int:
+    """Datagrams the kernel dropped on 127.0.0.1:`port` (its receive buffer was full)."""
+    needle = f"0100007F:{port:04X} "
+    drops = 0
+    with open("/proc/net/udp") as table:
+        for line in table:
+            if needle in line:
+                drops += int(line.split()[-1])
+    return drops
+
+
 def free_port(kind: int = socket.SOCK_DGRAM) -> int:
     with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind((HOST, 0))
@@ -423,6 +434,7 @@ class Step:
     rtt_ms: list[int]  # SIPp's rtd 1 per registration (first REGISTER -> 200), whole ms
     probe_us: list[float]  # the latency probe's registrations, sorted, in µs
     probe_failures: int
+    server_drops: int  # requests the kernel dropped before the server read them
     server_cpu: float  # % of one core
     sipp_cpu: float  # % of one core
     errors: str
@@ -523,10 +535,12 @@ def run_step(sup: Supervisor, server: Server, rate: int, load: Load) -> Step:
         "-auth_uri", DOMAIN, "-recv_timeout", str(RECV_TIMEOUT_MS),
         "-timeout", f"{int(duration) + 60}s", "-nostdin",
         "-max_recv_loops", "10000", "-max_sched_loops", "10000",
+        "-buff_size", str(4 * 1024 * 1024),  # SIPp's default 64 KB drops replies in bursts
         "-trace_stat", "-stf", "stats.csv", "-fd", "1",
         "-trace_rtt", "-rtt_freq", "100", "-trace_err",
     ]  # fmt: skip
     probe = LatencyProbe(server.port, load.probe_ext, PROBE_RATE)
+    drops_before = udp_drops(server.port)
     cpu_before, sipp_before = session_cpu_seconds(server.proc.pid), children_cpu_seconds()
     started = time.monotonic()
     proc = sup.start(args, cwd=step_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -537,6 +551,7 @@ def run_step(sup: Supervisor, server: Server, rate: int, load: Load) -> Step:
         sup.stop(proc)
         probe.stop()
     wall = time.monotonic() - started
+    server_drops = udp_drops(server.port) - drops_before
     cpu_after, sipp_after = session_cpu_seconds(server.proc.pid), children_cpu_seconds()
 
     stats = read_stats(step_dir / "stats.csv") if (step_dir / "stats.csv").exists() else {}
@@ -568,6 +583,7 @@ def run_step(sup: Supervisor, server: Server, rate: int, load: Load) -> Step:
         rtt_ms=rtt,
         probe_us=sorted(probe.micros),
         probe_failures=probe.failures,
+        server_drops=server_drops,
         server_cpu=100 * (cpu_after - cpu_before) / wall,
         sipp_cpu=100 * (sipp_after - sipp_before) / wall,
         errors=errors,
@@ -602,7 +618,7 @@ def describe(step: Step) -> str:
     return (
         f"    {step.rate:>6}/s  {'held' if step.held else 'NOT held':8}  "
         f"achieved {step.achieved:7.0f}/s  ok {step.successful}/{step.calls}  "
-        f"failed {step.failed}  retrans {step.retransmissions}  "
+        f"failed {step.failed}  retrans {step.retransmissions}  drops {step.server_drops}  "
         f"p50 {probe_ms(step, 0.5)} ms  p99 {probe_ms(step, 0.99)} ms "
         f"(probe: {len(step.probe_us)} ok, {step.probe_failures} failed; "
         f"SIPp p99 {ms(percentile(step.rtt_ms, 0.99), whole=True)} ms)  "
@@ -652,7 +668,7 @@ def print_table(results: list[Result], duration: float) -> None:
     print(" figure ticks in ~4 ms steps. CPU: % of one core, all the server's processes.)")
     print()
     headers = ("target", "held rate", "achieved", "p50 ms", "p99 ms", "SIPp p99", "CPU %",
-               "CPU µs/reg", "SIPp CPU %", "retrans", "limited by")  # fmt: skip
+               "CPU µs/reg", "SIPp CPU %", "retrans", "drops", "limited by")  # fmt: skip
     rows = []
     for result in results:
         step = result.best
@@ -675,6 +691,7 @@ def print_table(results: list[Result], duration: float) -> None:
                 f"{step.cpu_us_per_registration:.0f}",
                 f"{step.sipp_cpu:.0f}",
                 str(step.retransmissions),
+                str(step.server_drops),
                 limit,
             )
         )
