@@ -436,6 +436,7 @@ class Step:
     probe_failures: int
     server_drops: int  # requests the kernel dropped before the server read them
     server_cpu: float  # % of one core
+    server_cpu_seconds: float
     sipp_cpu: float  # % of one core
     errors: str
 
@@ -450,7 +451,8 @@ class Step:
 
     @property
     def cpu_us_per_registration(self) -> float:
-        return self.server_cpu / 100 / self.achieved * 1e6 if self.achieved else float("nan")
+        registrations = self.successful + len(self.probe_us)
+        return self.server_cpu_seconds / registrations * 1e6 if registrations else float("nan")
 
     def why_not_held(self) -> str:
         reasons = []
@@ -579,12 +581,13 @@ def run_step(sup: Supervisor, server: Server, rate: int, load: Load) -> Step:
         failed=count("FailedCall"),
         failures=failures,
         retransmissions=count("Retransmissions"),
-        achieved=successful / span if span > 0 else 0.0,
+        achieved=len(rtt) / span if span > 0 else 0.0,
         rtt_ms=rtt,
         probe_us=sorted(probe.micros),
         probe_failures=probe.failures,
         server_drops=server_drops,
         server_cpu=100 * (cpu_after - cpu_before) / wall,
+        server_cpu_seconds=cpu_after - cpu_before,
         sipp_cpu=100 * (sipp_after - sipp_before) / wall,
         errors=errors,
     )
