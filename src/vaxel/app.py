@@ -46,6 +46,18 @@ def _secret(data: Path) -> bytes:
         return key
 
 
+def _digest_algorithms() -> tuple[str, ...]:
+    """The digest algorithms the switch challenges with, strongest first.
+
+    MD5 alone by default: deployed clients such as baresip 1.x give up on a
+    401 carrying any challenge they cannot compute, and SIPp answers only
+    the first one, so offering SHA-256 beside MD5 (RFC 8760) locks them out.
+    Where every client handles it, VAXEL_DIGEST_ALGORITHMS=SHA-256,MD5.
+    """
+    value = os.environ.get("VAXEL_DIGEST_ALGORITHMS", "MD5")
+    return tuple(a.strip().upper() for a in value.split(",") if a.strip())
+
+
 def _say(text: str) -> None:
     print(text, flush=True)
 
@@ -60,7 +72,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
         return users.find_sip_user(store, domain, extension)
 
     switch = Switch(
-        Authenticator(DigestServer(_secret(options.data)), lookup),
+        Authenticator(DigestServer(_secret(options.data), algorithms=_digest_algorithms()), lookup),
         Registrar(location, persist, RegistrarPolicy()),
         clock=time.time,
     )

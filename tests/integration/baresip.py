@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -99,6 +100,17 @@ class Baresip:
             if not chunk:
                 return None
             self._buffer += chunk
+        return None
+
+    def wait_log(self, pattern: str, timeout: float = 10.0) -> re.Match[str] | None:
+        """Wait until baresip's log matches `pattern` (events sent before we
+        connected to ctrl_tcp are lost, the log keeps them)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = re.search(pattern, self.log_text())
+            if match:
+                return match
+            time.sleep(0.1)
         return None
 
     def stop(self) -> None:

@@ -16,7 +16,8 @@ def _svwar(server: Server, method: str, *extra: str) -> str:
     result = subprocess.run(
         [
             str(BIN / "sipvicious_svwar"), "-e", "990-1010", "-m", method, "--domain", DOMAIN,
-            "-b", "127.0.0.1", "-P", str(free_port()), "-p", str(server.port), "-t", "0.02",
+            "-b", "127.0.0.1", "-x", "127.0.0.1", "-P", str(free_port()), "-p", str(server.port),
+            "-t", "0.02",
             "--maximumtime", "20", *extra, "127.0.0.1",
         ],
         capture_output=True, text=True, timeout=60,
@@ -46,7 +47,7 @@ def test_svcrack_is_refused_after_repeated_failures(tmp_path: Path) -> None:
         result = subprocess.run(
             [
                 str(BIN / "sipvicious_svcrack"), "-u", "1001", "-d", str(dictionary),
-                "--domain", DOMAIN, "-b", "127.0.0.1", "-P", str(free_port()),
+                "--domain", DOMAIN, "-b", "127.0.0.1", "-x", "127.0.0.1", "-P", str(free_port()),
                 "-p", str(server.port), "--maximumtime", "30", "127.0.0.1",
             ],
             capture_output=True, text=True, timeout=90,

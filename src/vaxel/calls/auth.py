@@ -83,8 +83,6 @@ class Authenticator:
         `proxy` selects 407/Proxy-Authenticate (INVITE and other requests to
         the switch acting for the callee) instead of 401/WWW-Authenticate.
         """
-        if self.limiter.blocked(source_host, now):
-            return AuthResult(None, make_response(request, 403, "Forbidden"))
         header = "Proxy-Authorization" if proxy else "Authorization"
         credentials = self._credentials_for(request, header, realm)
         if credentials is None:

@@ -57,7 +57,12 @@ class Location:
         return changed
 
 
-def _same_contact(a: Binding, b_contact: str, instance: str | None, reg_id: str | None) -> bool:
+def _reg_id(contact: NameAddr) -> int | None:
+    value = contact.params.get("reg-id")
+    return int(value) if value and value.isdigit() and len(value) < 10 else None
+
+
+def _same_contact(a: Binding, b_contact: str, instance: str | None, reg_id: int | None) -> bool:
     if instance is not None and a.instance_id == instance:
         return a.reg_id == reg_id
     return a.contact == b_contact
@@ -98,7 +103,7 @@ class Registrar:
             expires = min(expires, self.policy.max_expires)
             key = _contact_key(contact)
             instance = contact.params.get("+sip.instance")
-            reg_id = contact.params.get("reg-id")
+            reg_id = _reg_id(contact)
             existing = next((b for b in updated if _same_contact(b, key, instance, reg_id)), None)
             if existing is not None:
                 if existing.call_id == request.call_id and existing.cseq >= request.cseq.number:
@@ -116,8 +121,8 @@ class Registrar:
                     instance_id=instance,
                     reg_id=reg_id,
                     received=str(source),
-                    path=",".join(request.headers.values("Path")) or None,
-                    user_agent=(request.headers.get("User-Agent") or "")[:200] or None,
+                    path=tuple(request.headers.values("Path")),
+                    user_agent=(request.headers.get("User-Agent") or "")[:200],
                 )
             )
         if len(updated) > self.policy.max_contacts:

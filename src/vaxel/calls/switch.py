@@ -71,9 +71,11 @@ class Switch:
                 self.transactions.receive(message, now, reliable=source.reliable, peer=source)
             )
             return
+        if self.authenticator.limiter.blocked(source.host, now):
+            return  # a source that keeps failing authentication gets silence (svcrack)
         try:
             self._stamp_via(message, source)
-            check_request(message, supported=SUPPORTED)
+            check_request(message, supported=SUPPORTED, methods=KNOWN_METHODS)
         except RemoteProtocolError as exc:
             if message.method != "ACK":
                 self._send_error(message, source, exc)
@@ -99,9 +101,18 @@ class Switch:
                 self._dispatch(event.request, event.key, source)
 
     def _dispatch(self, request: Request, key: object, source: Source) -> None:
+        try:
+            response = self._handle(request, source)
+        except Exception:
+            log.exception("error handling %r from %s", request, source)
+            response = make_response(request, 500)
+        if response is not None:
+            self.respond(key, response)
+
+    def _handle(self, request: Request, source: Source) -> Response | None:
         method = request.method
         if method == "ACK":
-            return
+            return None
         if method == "REGISTER":
             response = self._register(request, source)
         elif method == "OPTIONS":
@@ -116,7 +127,7 @@ class Switch:
         else:
             response = make_response(request, 501)
             response.headers.add("Allow", ALLOW)
-        self.respond(key, response)
+        return response
 
     def respond(self, key: object, response: Response) -> None:
         response.headers.add("Server", SERVER)

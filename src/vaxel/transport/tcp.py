@@ -24,8 +24,7 @@ class _Connection(asyncio.Protocol):
         self.source: Source | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        self._transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
         host, port = transport.get_extra_info("peername")[:2]
         self.source = Source("TCP", host, port)
         self._server.connections[(host, port)] = self

@@ -26,13 +26,18 @@ class UdpTransport(asyncio.DatagramProtocol):
     async def listen(cls, host: str, port: int, receiver: Receiver) -> UdpTransport:
         loop = asyncio.get_running_loop()
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        _, protocol = await loop.create_datagram_endpoint(
+        transport, protocol = await loop.create_datagram_endpoint(
             lambda: cls(receiver), local_addr=(host, port), family=family
         )
+        protocol._bind(transport)  # uvloop may call connection_made later
         return protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
+        self._bind(transport)  # type: ignore[arg-type]
+
+    def _bind(self, transport: asyncio.DatagramTransport) -> None:
+        if self._transport is transport:
+            return
         self._transport = transport
         sock = transport.get_extra_info("socket")
         for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
