@@ -50,7 +50,7 @@ def test_non_invite_happy_path_byte_exact():
     assert key == TransactionKey("client", B1, "OPTIONS")
     net.flush()
     event = received(net)
-    assert event.key == TransactionKey("server", B1, "OPTIONS", "192.0.2.10:5060")
+    assert event.key == TransactionKey("server", B1, "OPTIONS", "192.0.2.10:5060|client")
     net.server.respond(event.key, make_response(event.request, 200, to_tag="8321234356"))
     net.flush()
     (response,) = net.client.take(ResponseReceived)
@@ -503,3 +503,13 @@ def test_every_table_action_exists():
     assert all(callable(getattr(TransactionLayer, f"_do_{a}", None)) for a in actions)
     # Terminated is final: no row leaves it.
     assert not [k for k in TRANSITIONS if k[1] is State.TERMINATED]
+
+
+def test_same_branch_from_another_peer_is_another_transaction() -> None:
+    """A reused branch from a different source never joins someone else's transaction."""
+    layer = TransactionLayer()
+    req = request("OPTIONS", branch=B1)
+    first = layer.receive(req, 0.0, reliable=False, peer="a")
+    second = layer.receive(parse_message(bytes(req)), 0.0, reliable=False, peer="b")
+    assert isinstance(first[0], RequestReceived) and isinstance(second[0], RequestReceived)
+    assert first[0].key != second[0].key

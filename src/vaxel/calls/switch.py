@@ -36,7 +36,7 @@ KNOWN_METHODS = frozenset(
         "NOTIFY", "PUBLISH", "INFO", "REFER", "MESSAGE", "UPDATE",
     }
 )  # fmt: skip
-_REQUEST_START = re.compile(rb"^\s*([A-Za-z][!-~]*) \S+ SIP/2\.0\s*$", re.I)
+_REQUEST_START = re.compile(rb"^[!-~]+ .+ SIP/[0-9]+\.[0-9]+\s*$", re.I)
 
 
 class Switch:

@@ -160,13 +160,19 @@ def client_key(message: Request | Response) -> TransactionKey:
     return TransactionKey("client", message.via.branch or "", message.cseq.method)
 
 
-def server_key(request: Request) -> TransactionKey:
-    """§17.2.3: branch, sent-by and method (INVITE for ACK); RFC 2543 fields without a cookie."""
+def server_key(request: Request, peer: object = None) -> TransactionKey:
+    """§17.2.3: branch, sent-by and method (INVITE for ACK); RFC 2543 fields without a cookie.
+
+    With `peer` (where the request came from) the key also names the source,
+    so a request from elsewhere that reuses a branch can never join, or read
+    the responses of, someone else's transaction.
+    """
     via = request.via
     method = "INVITE" if request.method == "ACK" else request.method
     branch = via.branch
     if branch and branch.startswith(MAGIC_COOKIE):
-        return TransactionKey("server", branch, method, _sent_by(via))
+        sent_by = _sent_by(via) if peer is None else f"{_sent_by(via)}|{peer}"
+        return TransactionKey("server", branch, method, sent_by)
     # RFC 2543: Request-URI, From tag, Call-ID, CSeq number and top Via; the
     # To tag is compared separately because the ACK carries the response's tag.
     top_via = request.headers.values("Via")[0]
@@ -282,7 +288,7 @@ class TransactionLayer:
             _ = request.to, request.from_, request.call_id
             if request.cseq.method != request.method:
                 raise RemoteProtocolError("CSeq method does not match the request method")
-            key = server_key(request)
+            key = server_key(request, peer)
         except RemoteProtocolError as error:
             return self._reject_stateless(request, error, peer)
         txn = self._server.get(key)
