@@ -764,6 +764,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     # SIGTERM unwinds like Ctrl-C, so every started process is stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored
     targets = ["kamailio", "vaxel"] if args.target == "both" else [args.target]
     work = Path(tempfile.mkdtemp(prefix="vaxel-bench-"))
     results = []
@@ -779,10 +780,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  {name} could not be measured: {error}")
                 results.append(Result(name, None, None, "could not start"))
         print_table(results, args.duration)
-    except KeyboardInterrupt:
-        print("\ninterrupted; partial results:")
+    except (KeyboardInterrupt, SystemExit) as stop:
+        print("\ninterrupted; the targets measured so far:")
         print_table(results, args.duration)
-        return 130
+        return 130 if isinstance(stop, KeyboardInterrupt) else 143
     finally:
         if args.keep:
             print(f"\nlogs and CSVs kept in {work}")
