@@ -64,9 +64,7 @@ def _say(text: str) -> None:
 
 async def _run(options: ServeOptions, store: Store) -> int:
     location = Location(registrations.all_bindings(store))
-
-    def persist(company_id: int, user_id: int, bindings: list[registrations.Binding]) -> None:
-        registrations.replace_bindings(store, company_id, user_id, bindings)
+    persist = registrations.WriteBehind(store)
 
     def lookup(domain: str, extension: str) -> users.SipUser | None:
         return users.find_sip_user(store, domain, extension)
@@ -92,6 +90,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
         while True:
             await asyncio.sleep(TIMER_TICK)
             switch.drive_timers()
+            persist.flush()
 
     async def expire_bindings() -> None:
         while True:
@@ -110,6 +109,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
             await task
     udp.close()
     tcp.close()
+    persist.flush()
     return 0
 
 

@@ -12,6 +12,7 @@ from vaxel.services import NotFound
 from vaxel.services.companies import add_company
 from vaxel.services.registrations import (
     Binding,
+    WriteBehind,
     all_bindings,
     delete_expired,
     list_registrations,
@@ -152,3 +153,22 @@ def test_long_peer_supplied_text_is_stored(store: Store, users: tuple[UserInfo, 
                       "udp:192.0.2.4:5060", (f"<sip:{long};lr>",), long)  # fmt: skip
     replace_bindings(store, anna.company_id, anna.id, [binding])
     assert load_bindings(store, anna.id) == [binding]
+
+
+def test_write_behind_batches_until_flushed(store: Store, users: tuple[UserInfo, ...]) -> None:
+    anna, erik, bo = users
+    writer = WriteBehind(store)
+    writer(anna.company_id, anna.id, [_binding("<sip:1001@192.0.2.4:5062>")])
+    writer(erik.company_id, erik.id, [_binding("<sip:1002@192.0.2.5:5062>")])
+    writer(bo.company_id, bo.id, [_binding("<sip:1001@192.0.2.6:5062>")])
+    writer(anna.company_id, anna.id, [_binding("<sip:1001@192.0.2.4:6000>")])  # newest wins
+    assert writer.pending == 3
+    assert load_bindings(store, anna.id) == []  # nothing written before the flush
+    writer.flush()
+    assert writer.pending == 0
+    assert [b.contact for b in load_bindings(store, anna.id)] == ["<sip:1001@192.0.2.4:6000>"]
+    assert [b.contact for b in load_bindings(store, erik.id)] == ["<sip:1002@192.0.2.5:5062>"]
+    assert [b.contact for b in load_bindings(store, bo.id)] == ["<sip:1001@192.0.2.6:5062>"]
+    writer(erik.company_id, erik.id, [])
+    writer.flush()
+    assert load_bindings(store, erik.id) == []

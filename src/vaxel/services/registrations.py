@@ -7,6 +7,7 @@ The registrar keeps the live location table in memory; it loads everything with
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -75,12 +76,8 @@ def load_bindings(store: Store, user_id: int) -> list[Binding]:
         return [_binding(row) for row in connection.execute(query)]
 
 
-def replace_bindings(
-    store: Store, company_id: int, user_id: int, bindings: Iterable[Binding]
-) -> None:
-    """Make `bindings` the user's complete binding set, atomically."""
-    now = time.time()
-    rows = [
+def _rows(company_id: int, user_id: int, bindings: Iterable[Binding], now: float) -> list[dict]:
+    return [
         {
             "company_id": company_id,
             "user_id": user_id,
@@ -98,15 +95,14 @@ def replace_bindings(
         }
         for b in bindings
     ]
+
+
+def replace_bindings(
+    store: Store, company_id: int, user_id: int, bindings: Iterable[Binding]
+) -> None:
+    """Make `bindings` the user's complete binding set, atomically."""
     try:
-        with store.session() as session:
-            session.execute(
-                delete(Registration).where(
-                    Registration.company_id == company_id, Registration.user_id == user_id
-                )
-            )
-            if rows:
-                session.execute(Registration.__table__.insert(), rows)
+        replace_many(store, [(company_id, user_id, list(bindings))])
     except IntegrityError:
         # The composite foreign key refuses a user of another company: say so.
         owner = select(User.id).where(User.id == user_id, User.company_id == company_id)
@@ -114,6 +110,60 @@ def replace_bindings(
             if connection.execute(owner).first() is None:
                 raise NotFound(f"unknown user {user_id} in company {company_id}") from None
         raise
+
+
+def replace_many(store: Store, changes: Iterable[tuple[int, int, list[Binding]]]) -> None:
+    """Replace the binding sets of several users in one transaction.
+
+    The registrar writes behind the in-memory location table in batches, so
+    a burst of registrations costs one commit, not one per REGISTER.
+    """
+    now = time.time()
+    changes = list(changes)
+    rows = [row for c, u, bindings in changes for row in _rows(c, u, bindings, now)]
+    with store.session() as session:
+        for company_id in {c for c, _, _ in changes}:
+            users = [u for c, u, _ in changes if c == company_id]
+            session.execute(
+                delete(Registration).where(
+                    Registration.company_id == company_id, Registration.user_id.in_(users)
+                )
+            )
+        if rows:
+            session.execute(Registration.__table__.insert(), rows)
+
+
+class WriteBehind:
+    """Collects binding changes and writes them in one batch when flushed.
+
+    The location table in memory is the truth for calls; this keeps the
+    database a short step behind it (the caller flushes every ~100 ms and
+    on shutdown), the way Kamailio's usrloc write-back mode does.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._pending: dict[int, tuple[int, list[Binding]]] = {}
+
+    def __call__(self, company_id: int, user_id: int, bindings: list[Binding]) -> None:
+        self._pending[user_id] = (company_id, bindings)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, {}
+        changes = [(c, u, b) for u, (c, b) in batch.items()]
+        try:
+            replace_many(self.store, changes)
+        except IntegrityError:
+            # A user was deleted meanwhile: write the others one by one.
+            for company_id, user_id, bindings in changes:
+                with contextlib.suppress(NotFound, IntegrityError):
+                    replace_bindings(self.store, company_id, user_id, bindings)
 
 
 def all_bindings(store: Store) -> dict[int, list[Binding]]:
