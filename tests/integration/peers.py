@@ -58,6 +58,7 @@ class Server:
         if not self.port:
             self.port = free_port(self.host)
         http = free_port("127.0.0.1")
+        self.output = ""
         self.process = subprocess.Popen(
             [
                 *VAXEL, "serve", "--data", str(self.data), "--sip", self.address,
