@@ -1,0 +1,107 @@
+"""calls/registrar in memory: bindings per RFC 3261 §10.3, with time passed in."""
+
+from __future__ import annotations
+
+from vaxel.calls.registrar import Location, Registrar, RegistrarPolicy
+from vaxel.services.registrations import Binding
+from vaxel.services.users import SipUser
+from vaxel.sip.message import Request, parse_message
+from vaxel.transport.base import Source
+
+USER = SipUser(1, "acme.example", 7, "1001", "Anna", {})
+SOURCE = Source("UDP", "192.0.2.1", 5060)
+
+
+def _register(contacts: list[str], *, expires: int | None = None, cseq: int = 1,
+              call_id: str = "c1") -> Request:  # fmt: skip
+    lines = [
+        "REGISTER sip:acme.example SIP/2.0",
+        f"Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK{cseq}{call_id}",
+        "From: <sip:1001@acme.example>;tag=a",
+        "To: <sip:1001@acme.example>",
+        f"Call-ID: {call_id}",
+        f"CSeq: {cseq} REGISTER",
+        *[f"Contact: {c}" for c in contacts],
+    ]
+    if expires is not None:
+        lines.append(f"Expires: {expires}")
+    message = parse_message(("\r\n".join([*lines, "Content-Length: 0", "", ""])).encode())
+    assert isinstance(message, Request)
+    return message
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.writes: list[tuple[int, int, list[Binding]]] = []
+
+    def __call__(self, company_id: int, user_id: int, bindings: list[Binding]) -> None:
+        self.writes.append((company_id, user_id, bindings))
+
+
+def _registrar() -> tuple[Registrar, _Recorder]:
+    recorder = _Recorder()
+    return Registrar(Location(), recorder, RegistrarPolicy()), recorder
+
+
+def test_three_devices_listed_in_the_200() -> None:
+    registrar, recorder = _registrar()
+    for i, port in enumerate((5061, 5062, 5063), start=1):
+        response = registrar.register(
+            _register([f"<sip:1001@192.0.2.1:{port}>"], call_id=f"dev{port}", cseq=i),
+            USER, SOURCE, 1000.0,
+        )  # fmt: skip
+        assert response.status == 200
+    assert len(response.headers.values("Contact")) == 3
+    assert len(registrar.location.current(USER.user_id, 1000.0)) == 3
+    assert recorder.writes[-1][:2] == (1, 7) and len(recorder.writes[-1][2]) == 3
+
+
+def test_expiry_policy() -> None:
+    registrar, _ = _registrar()
+    brief = registrar.register(_register(["<sip:1001@h:1>"], expires=59), USER, SOURCE, 0.0)
+    assert brief.status == 423 and brief.headers.get("Min-Expires") == "60"
+    long = registrar.register(_register(["<sip:1001@h:1>;expires=86400"]), USER, SOURCE, 0.0)
+    assert long.headers.get("Contact") == "<sip:1001@h:1>;expires=3600"
+    default = registrar.register(_register(["<sip:1001@h:2>"], cseq=2), USER, SOURCE, 0.0)
+    assert "<sip:1001@h:2>;expires=3600" in default.headers.values("Contact")
+
+
+def test_bindings_expire_with_time() -> None:
+    registrar, _ = _registrar()
+    registrar.register(_register(["<sip:1001@h:1>"], expires=60), USER, SOURCE, 0.0)
+    assert registrar.location.current(USER.user_id, 59.0)
+    assert registrar.location.current(USER.user_id, 61.0) == []
+    assert registrar.location.expire(61.0) == [USER.user_id]
+
+
+def test_out_of_order_cseq_is_refused() -> None:
+    registrar, _ = _registrar()
+    registrar.register(_register(["<sip:1001@h:1>"], cseq=5), USER, SOURCE, 0.0)
+    stale = registrar.register(_register(["<sip:1001@h:1>"], cseq=4), USER, SOURCE, 0.0)
+    assert stale.status == 500
+
+
+def test_remove_one_and_wildcard() -> None:
+    registrar, recorder = _registrar()
+    registrar.register(_register(["<sip:1001@h:1>", "<sip:1001@h:2>"]), USER, SOURCE, 0.0)
+    one = registrar.register(_register(["<sip:1001@h:1>"], expires=0, cseq=2), USER, SOURCE, 0.0)
+    assert one.headers.values("Contact") == ["<sip:1001@h:2>;expires=3600"]
+    bad = registrar.register(_register(["*"], cseq=3), USER, SOURCE, 0.0)
+    assert bad.status == 400
+    gone = registrar.register(_register(["*"], expires=0, cseq=4), USER, SOURCE, 0.0)
+    assert gone.status == 200 and gone.headers.values("Contact") == []
+    assert recorder.writes[-1][2] == []
+
+
+def test_instance_id_replaces_the_old_contact_of_the_same_device() -> None:
+    registrar, _ = _registrar()
+    instance = '+sip.instance="<urn:uuid:00000000-0000-1000-8000-000A95A0E128>";reg-id=1'
+    registrar.register(_register([f"<sip:1001@h:1>;{instance}"]), USER, SOURCE, 0.0)
+    moved = registrar.register(_register([f"<sip:1001@h:9>;{instance}"], cseq=2), USER, SOURCE, 0.0)
+    assert moved.headers.values("Contact") == ["<sip:1001@h:9>;expires=3600"]
+
+
+def test_too_many_devices_refused() -> None:
+    registrar, _ = _registrar()
+    contacts = [f"<sip:1001@h:{p}>" for p in range(1, 12)]
+    assert registrar.register(_register(contacts), USER, SOURCE, 0.0).status == 403
