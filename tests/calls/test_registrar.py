@@ -98,7 +98,7 @@ def test_instance_id_replaces_the_old_contact_of_the_same_device() -> None:
     instance = '+sip.instance="<urn:uuid:00000000-0000-1000-8000-000A95A0E128>";reg-id=1'
     registrar.register(_register([f"<sip:1001@h:1>;{instance}"]), USER, SOURCE, 0.0)
     moved = registrar.register(_register([f"<sip:1001@h:9>;{instance}"], cseq=2), USER, SOURCE, 0.0)
-    assert moved.headers.values("Contact") == ["<sip:1001@h:9>;expires=3600"]
+    assert moved.headers.values("Contact") == [f"<sip:1001@h:9>;expires=3600;{instance}"]
 
 
 def test_too_many_devices_refused() -> None:

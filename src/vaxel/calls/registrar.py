@@ -137,7 +137,12 @@ class Registrar:
         response = make_response(request, 200)
         for binding in bindings:
             remaining = max(0, int(binding.expires_at - now + 0.5))
-            response.headers.add("Contact", f"<{binding.contact}>;expires={remaining}")
+            extra = ""
+            if binding.instance_id is not None:  # RFC 5626 §6: echo the device's identity
+                extra = f";+sip.instance={binding.instance_id}"
+                if binding.reg_id is not None:
+                    extra += f";reg-id={binding.reg_id}"
+            response.headers.add("Contact", f"<{binding.contact}>;expires={remaining}{extra}")
         response.headers.add("Date", formatdate(now, usegmt=True))
         return response
 

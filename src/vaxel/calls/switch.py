@@ -75,7 +75,7 @@ class Switch:
             return  # a source that keeps failing authentication gets silence (svcrack)
         try:
             self._stamp_via(message, source)
-            check_request(message, supported=SUPPORTED, methods=KNOWN_METHODS)
+            check_request(message, supported=SUPPORTED, methods=KNOWN_METHODS, allow=ALLOW)
         except RemoteProtocolError as exc:
             if message.method != "ACK":
                 self._send_error(message, source, exc)
@@ -121,11 +121,8 @@ class Switch:
             response = self._invite(request, source)
         elif method in ("BYE", "CANCEL", "PRACK", "UPDATE", "INFO", "NOTIFY"):
             response = make_response(request, 481)
-        elif method in KNOWN_METHODS:
+        else:  # recognised but not served here (unknown ones got 501 in validation)
             response = make_response(request, 405)
-            response.headers.add("Allow", ALLOW)
-        else:
-            response = make_response(request, 501)
             response.headers.add("Allow", ALLOW)
         return response
 

@@ -60,11 +60,13 @@ def check_request(
     *,
     supported: frozenset[str] = frozenset(),
     methods: frozenset[str] | None = None,
+    allow: str | None = None,
 ) -> None:
     """Raise RemoteProtocolError(reason, status, headers) if `request` can't be served.
 
     `supported` lists our option tags (checked against Require); `methods`,
-    when given, lists the methods we implement (others get 501 with Allow).
+    when given, lists the methods we recognise (others get 501 with an Allow
+    header: `allow`, or else `methods`).
     """
     _check_common(request)
     headers = request.headers
@@ -72,7 +74,7 @@ def check_request(
         raise RemoteProtocolError(
             f"method not implemented: {request.method[:40]!r}",
             501,
-            [("Allow", ", ".join(sorted(methods)))],
+            [("Allow", allow or ", ".join(sorted(methods)))],
         )
     if request.cseq.method != request.method:
         raise _bad("CSeq method does not match the request method")
