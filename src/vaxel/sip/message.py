@@ -58,22 +58,24 @@ class Headers:
     __slots__ = ("_fields",)
 
     def __init__(self, fields: list[tuple[str, str]] | None = None) -> None:
-        self._fields: list[tuple[str, str]] = []
+        # (lower-case key, canonical name, value): the key is computed once per
+        # field, so lookups compare strings without lower-casing them again.
+        self._fields: list[tuple[str, str, str]] = []
         for name, value in fields or []:
             self.add(name, value)
 
     def add(self, name: str, value: str) -> None:
-        self._fields.append((canonical_name(name), value))
+        key, cname = _key(name)
+        self._fields.append((key, cname, value))
 
     def insert(self, name: str, value: str) -> None:
         """Add a field before any other of the same name (e.g. a new top Via)."""
-        cname = canonical_name(name)
-        lname = cname.lower()
-        for i, (key, _) in enumerate(self._fields):
-            if key.lower() == lname:
-                self._fields.insert(i, (cname, value))
+        key, cname = _key(name)
+        for i, field in enumerate(self._fields):
+            if field[0] == key:
+                self._fields.insert(i, (key, cname, value))
                 return
-        self._fields.append((cname, value))
+        self._fields.append((key, cname, value))
 
     def set(self, name: str, value: str) -> None:
         """Replace every field of this name with one."""
@@ -81,39 +83,40 @@ class Headers:
         self.add(name, value)
 
     def remove(self, name: str) -> None:
-        lname = canonical_name(name).lower()
-        self._fields = [(k, v) for k, v in self._fields if k.lower() != lname]
+        key = _key(name)[0]
+        self._fields = [f for f in self._fields if f[0] != key]
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first field's value (the whole field, not split)."""
-        lname = canonical_name(name).lower()
-        for key, value in self._fields:
-            if key.lower() == lname:
-                return value
+        key = _key(name)[0]
+        for field in self._fields:
+            if field[0] == key:
+                return field[2]
         return default
 
     def get_all(self, name: str) -> list[str]:
         """Every field's value, in order, not split."""
-        lname = canonical_name(name).lower()
-        return [value for key, value in self._fields if key.lower() == lname]
+        key = _key(name)[0]
+        return [f[2] for f in self._fields if f[0] == key]
 
     def values(self, name: str) -> list[str]:
         """Every element, with list headers split on commas."""
-        lname = canonical_name(name).lower()
+        key = _key(name)[0]
         out: list[str] = []
-        for key, value in self._fields:
-            if key.lower() == lname:
-                if lname in LIST_HEADERS:
-                    out.extend(split_commas(value))
+        split = key in LIST_HEADERS
+        for field in self._fields:
+            if field[0] == key:
+                if split:
+                    out.extend(split_commas(field[2]))
                 else:
-                    out.append(value.strip())
+                    out.append(field[2].strip())
         return out
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self.get(name) is not None
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
-        return iter(self._fields)
+        return ((cname, value) for _, cname, value in self._fields)
 
     def __len__(self) -> int:
         return len(self._fields)
@@ -122,6 +125,22 @@ class Headers:
         new = Headers()
         new._fields = list(self._fields)
         return new
+
+
+_KEYS: dict[str, tuple[str, str]] = {}
+
+
+def _key(name: str) -> tuple[str, str]:
+    """(lower-case key, canonical name) of a header name, memoised for the names
+    seen most; the memo stops growing so odd names from peers cannot fill it."""
+    try:
+        return _KEYS[name]
+    except KeyError:
+        cname = canonical_name(name)
+        result = (cname.lower(), cname)
+        if len(_KEYS) < 4096:
+            _KEYS[name] = result
+        return result
 
 
 class Message:
