@@ -98,6 +98,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
             now = time.time()
             location.expire(now)
             registrations.delete_expired(store, now)
+            tcp.close_idle()
 
     tasks = [asyncio.create_task(drive_timers()), asyncio.create_task(expire_bindings())]
     await stop.wait()
