@@ -66,9 +66,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
     location = Location(registrations.all_bindings(store))
     persist = registrations.WriteBehind(store)
 
-    def lookup(domain: str, extension: str) -> users.SipUser | None:
-        return users.find_sip_user(store, domain, extension)
-
+    lookup = users.SipUserCache(store)
     switch = Switch(
         Authenticator(DigestServer(_secret(options.data), algorithms=_digest_algorithms()), lookup),
         Registrar(location, persist, RegistrarPolicy()),

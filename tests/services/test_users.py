@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 
 import pytest
 
 from vaxel.services import Conflict, Invalid, NotFound
 from vaxel.services.companies import add_company
-from vaxel.services.users import add_user, find_sip_user, list_users, set_password
+from vaxel.services.users import (
+    SipUserCache,
+    add_user,
+    find_sip_user,
+    list_users,
+    set_password,
+)
 from vaxel.store import Store, User
 
 
@@ -130,3 +137,30 @@ def test_set_password(two_companies: Store) -> None:
         set_password(two_companies, "beta.example", "1001", "password-new")
     with pytest.raises(Invalid):
         set_password(two_companies, "acme.example", "1001", "short")
+
+
+def _eventually(check, timeout: float = 3.0) -> bool:  # type: ignore[no-untyped-def]
+    """Poll `check` (PostgreSQL caches revalidate on a 200 ms probe, SQLite at once)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return check()
+
+
+def test_sip_user_cache_sees_changes_made_by_another_process(two_companies: Store) -> None:
+    add_user(two_companies, "acme.example", "1001", "Anna Svensson", "password-1")
+    cache = SipUserCache(two_companies)
+    assert cache("ACME.example", "1001") == find_sip_user(two_companies, "acme.example", "1001")
+    assert cache("acme.example", "1077") is None  # unknown users are cached too
+    other = Store.open(url=two_companies.url)  # another process: the CLI, the web API
+    try:
+        add_user(other, "acme.example", "1077", "Ny Användare", "password-77")
+        assert _eventually(lambda: cache("acme.example", "1077") is not None)
+        before = cache("acme.example", "1001")
+        set_password(other, "acme.example", "1001", "a-new-password")
+        assert _eventually(lambda: cache("acme.example", "1001") != before)
+        assert cache("acme.example", "1001") == find_sip_user(other, "acme.example", "1001")
+    finally:
+        other.close()

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from vaxel.services.companies import get_company, validate_name
 from vaxel.services.errors import Conflict, Invalid, NotFound
 from vaxel.sip.digest import ha1
-from vaxel.store import Company, Store, User
+from vaxel.store import Company, DirectoryVersion, Store, User
 
 _EXTENSION = re.compile(r"^[0-9]{2,8}$")
 MIN_PASSWORD = 8
@@ -145,3 +145,45 @@ def find_sip_user(store: Store, domain: str, extension: str) -> SipUser | None:
     return SipUser(
         company_id, company_domain, user_id, ext, display_name, {"MD5": md5, "SHA-256": sha256}
     )
+
+
+_MISSING = object()
+
+
+class SipUserCache:
+    """`find_sip_user` with the answers kept in memory: the registrar's hot path.
+
+    Credentials change rarely and registrations arrive thousands of times a
+    second, so answers (unknown users too) are cached until the directory
+    version (bumped by triggers on companies and users) moves. The version is
+    only read when the store's change probe says something was committed.
+    """
+
+    def __init__(self, store: Store, *, max_entries: int = 200_000) -> None:
+        self.store = store
+        self.max_entries = max_entries
+        self._probe = store.change_probe()
+        self._probed: object = None
+        self._version = -1
+        self._entries: dict[tuple[str, str], SipUser | None] = {}
+
+    def __call__(self, domain: str, extension: str) -> SipUser | None:
+        probed = self._probe()
+        if probed != self._probed:
+            self._probed = probed
+            self._revalidate()
+        key = (domain.lower(), extension)
+        user = self._entries.get(key, _MISSING)
+        if user is _MISSING:
+            user = find_sip_user(self.store, domain, extension)
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()  # bounded: random extensions from a scanner
+            self._entries[key] = user
+        return user  # type: ignore[return-value]
+
+    def _revalidate(self) -> None:
+        with self.store.read() as connection:
+            version = connection.execute(select(DirectoryVersion.version)).scalar_one()
+        if version != self._version:
+            self._version = version
+            self._entries.clear()

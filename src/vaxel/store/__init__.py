@@ -4,6 +4,6 @@ Only `services/` uses this package; everything above it goes through services.
 """
 
 from vaxel.store.database import Store
-from vaxel.store.models import Base, Company, Registration, User
+from vaxel.store.models import Base, Company, DirectoryVersion, Registration, User
 
-__all__ = ["Base", "Company", "Registration", "Store", "User"]
+__all__ = ["Base", "Company", "DirectoryVersion", "Registration", "Store", "User"]

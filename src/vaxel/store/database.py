@@ -7,7 +7,9 @@ the store opens, so `vaxel serve` and the admin commands never see an old schema
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -65,6 +67,7 @@ class Store:
         self.engine = engine
         self.data_dir = data_dir
         self._reader = engine.execution_options(**{_READ_ONLY: True})
+        self._watchers: list[sqlite3.Connection] = []
 
     @classmethod
     def open(cls, data_dir: Path | None = None, url: str | None = None) -> Store:
@@ -126,7 +129,29 @@ class Store:
         with self._reader.connect() as connection:
             yield connection
 
+    def change_probe(self) -> Callable[[], object]:
+        """A cheap function whose value changes when the database may have changed.
+
+        On SQLite it is `PRAGMA data_version` on a connection of its own, which
+        moves whenever any other connection commits (a microsecond, no I/O).
+        Other databases get a 200 ms time bucket: callers then re-check what
+        they cache at most five times a second.
+        """
+        if self.engine.dialect.name != "sqlite" or not self.engine.url.database:
+            return lambda: int(time.monotonic() * 5)
+        watcher = sqlite3.connect(self.engine.url.database, check_same_thread=False)
+        self._watchers.append(watcher)
+        cursor = watcher.cursor()
+
+        def probe() -> object:
+            return cursor.execute("PRAGMA data_version").fetchone()[0]
+
+        return probe
+
     def close(self) -> None:
+        for watcher in self._watchers:
+            watcher.close()
+        self._watchers.clear()
         self.engine.dispose()
 
     def __enter__(self) -> Store:

@@ -122,3 +122,13 @@ class Registration(Base):
     path: Mapped[str] = mapped_column(Text, default="")
     user_agent: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[float] = mapped_column(Float)
+
+
+class DirectoryVersion(Base):
+    """One row whose counter triggers bump on every change to companies or users,
+    so the switch knows when its in-memory credential cache is stale."""
+
+    __tablename__ = "directory_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
