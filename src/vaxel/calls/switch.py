@@ -210,13 +210,18 @@ class Switch:
         if "rport" in via.params:
             via.params.set("rport", str(source.port))
             changed = True
-        if changed:
-            values = request.headers.values("Via")
-            values[0] = str(via)
-            request.headers.remove("Via")
-            for value in values:
-                request.headers.add("Via", value)
-            request.invalidate()
+        if not changed:
+            return
+        first = request.headers.get("Via") or ""
+        if "," not in first:  # the usual case: one Via per field
+            request.headers.set_first("Via", str(via))  # the cached Via is this object
+            return
+        values = request.headers.values("Via")
+        values[0] = str(via)
+        request.headers.remove("Via")
+        for value in values:
+            request.headers.add("Via", value)
+        request.invalidate()
 
 
 def _reason(exc: RemoteProtocolError) -> str:

@@ -67,35 +67,19 @@ def canonical_name(name: str) -> str:
     return _CANONICAL.get(name.lower(), name)
 
 
+# One list element: quoted strings (with quoted-pairs) and <...> may hold
+# commas; anything else up to the next comma. Unterminated quotes or brackets
+# run to the end, as the character scanner they replace did.
+_LIST_ELEMENT = re.compile(r'(?:"(?:[^"\\]|\\.)*"?|<[^>]*>?|[^,"<])+', re.S)
+
+
 def split_commas(value: str) -> list[str]:
     """Split a list header value on commas outside quotes and angle brackets."""
-    if "," not in value:
-        stripped = value.strip()
-        return [stripped] if stripped else []
-    items: list[str] = []
-    start = 0
-    in_quotes = in_angle = False
-    i = 0
-    n = len(value)
-    while i < n:
-        c = value[i]
-        if in_quotes:
-            if c == "\\":
-                i += 1
-            elif c == '"':
-                in_quotes = False
-        elif c == '"':
-            in_quotes = True
-        elif c == "<":
-            in_angle = True
-        elif c == ">":
-            in_angle = False
-        elif c == "," and not in_angle:
-            items.append(value[start:i].strip())
-            start = i + 1
-        i += 1
-    items.append(value[start:].strip())
-    return [item for item in items if item]
+    if '"' not in value and "<" not in value:
+        parts = value.split(",")
+    else:
+        parts = _LIST_ELEMENT.findall(value)
+    return [part for part in (p.strip() for p in parts) if part]
 
 
 def unquote_string(text: str) -> str:

@@ -82,6 +82,15 @@ class Headers:
         self.remove(name)
         self.add(name, value)
 
+    def set_first(self, name: str, value: str) -> None:
+        """Replace the value of the first field of this name (or add one)."""
+        key, cname = _key(name)
+        for i, field in enumerate(self._fields):
+            if field[0] == key:
+                self._fields[i] = (key, cname, value)
+                return
+        self._fields.append((key, cname, value))
+
     def remove(self, name: str) -> None:
         key = _key(name)[0]
         self._fields = [f for f in self._fields if f[0] != key]
@@ -291,16 +300,24 @@ def split_head(data: bytes) -> tuple[bytes, bytes] | None:
 def parse_head(head: bytes) -> tuple[Request | Response, int | None]:
     """Parse the start line and headers; return the message and its Content-Length."""
     text = head.decode("utf-8", "surrogateescape").lstrip("\r\n")
-    text = _FOLD.sub(" ", text)
-    lines = text.replace("\r\n", "\n").split("\n")
+    if "\n " in text or "\n\t" in text:
+        text = _FOLD.sub(" ", text)
+    if text.count("\n") == text.count("\r\n"):
+        lines = text.split("\r\n")
+    else:  # bare LF line ends, or a mix
+        lines = text.replace("\r\n", "\n").split("\n")
     start = lines[0]
     headers = Headers()
+    fields = headers._fields
     for line in lines[1:]:
         name, colon, value = line.partition(":")
-        name = name.rstrip(" \t")
-        if not colon or not name or not TOKEN_RE.match(name):
-            raise RemoteProtocolError(f"malformed header line: {line[:80]!r}")
-        headers.add(name, value.strip(" \t"))
+        known = _KEYS.get(name)  # names seen before were checked then
+        if known is None or not colon:
+            name = name.rstrip(" \t")
+            if not colon or not name or not TOKEN_RE.match(name):
+                raise RemoteProtocolError(f"malformed header line: {line[:80]!r}")
+            known = _key(name)
+        fields.append((known[0], known[1], value.strip(" \t")))
     message: Request | Response
     status_match = _STATUS_LINE.match(start)
     if status_match:

@@ -136,7 +136,11 @@ class Transaction:
     key: TransactionKey
     machine: Machine
     state: State
-    request: Request
+    # Client transactions keep their request (retransmission, ACK, CANCEL);
+    # server ones never read it again, so they drop it: tens of thousands of
+    # completed transactions linger for Timer J, and each parsed request is
+    # many objects for the garbage collector to walk.
+    request: Request | None
     peer: object
     reliable: bool
     last_response: Response | None = None
@@ -307,7 +311,7 @@ class TransactionLayer:
             key,
             _IST if invite else _NIST,
             _PROCEEDING if invite else _TRYING,
-            request,
+            None,
             peer,
             reliable,
             request_to_tag=request.to.tag,
@@ -323,7 +327,7 @@ class TransactionLayer:
     def _receive_cancel(
         self, cancel: Request, key: TransactionKey, now: float, reliable: bool, peer: object
     ) -> list[Event]:
-        txn = Transaction(key, _NIST, _TRYING, cancel, peer, reliable)
+        txn = Transaction(key, _NIST, _TRYING, None, peer, reliable)
         self._server[key] = txn
         # §9.2: the target is the request with the same branch and sent-by
         # whose method is anything but CANCEL or ACK.
@@ -532,6 +536,7 @@ class TransactionLayer:
             proceeding = txn.state is _PROCEEDING
             txn.interval = self.t2 if proceeding else min(2 * txn.interval, self.t2)
             self._arm(txn, "E", txn.interval, now)
+        assert txn.request is not None
         return [Send(txn.request, txn.peer)]
 
     def _do_pass_response(self, txn: Transaction, response: Response, now: float) -> list[Event]:
@@ -551,6 +556,7 @@ class TransactionLayer:
 
     def _do_acknowledge(self, txn: Transaction, response: Response, now: float) -> list[Event]:
         self._disarm(txn, "A", "B")
+        assert txn.request is not None
         txn.ack = build_ack(txn.request, response)
         self._arm(txn, "D", 0 if txn.reliable else self.timer_d, now)
         return [Send(txn.ack, txn.peer), ResponseReceived(response, txn.key)]
@@ -610,6 +616,9 @@ class TransactionLayer:
         # §9.1: without a final response 64*T1 after the CANCEL, give up.
         self._arm(txn, "B", 64 * self.t1, now)
         _, events = self.send_request(
-            build_cancel(txn.request), now, reliable=txn.reliable, peer=txn.peer
+            build_cancel(txn.request),  # type: ignore[arg-type]  # client: kept
+            now,
+            reliable=txn.reliable,
+            peer=txn.peer,
         )
         return events
