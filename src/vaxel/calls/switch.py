@@ -233,6 +233,8 @@ def _reason(exc: RemoteProtocolError) -> str:
 
 
 def _is_ip(host: str) -> bool:
+    if not host or not (host[-1].isdigit() or host[-1] == "]" or ":" in host):
+        return False  # a domain name ends in a letter (its top-level label)
     try:
         ip_address(host.strip("[]"))
     except ValueError:
