@@ -1,0 +1,126 @@
+"""The registrar's CPU cost per registration, without sockets or an event loop (P3).
+
+Feeds REGISTER → 401 → REGISTER-with-digest → 200 for N users straight into
+`Switch.receive`, with a real SQLite store, and prints registrations per
+second of CPU (best of several rounds) and, with --profile, where the time
+goes. It isolates the Python work that `register_rate.py` measures end to
+end, so a change to the hot path can be judged in seconds.
+
+    .venv/bin/python bench/registrar_hot_path.py [--users 500] [--rounds 6] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import tempfile
+import time
+from pathlib import Path
+
+from vaxel.calls.auth import Authenticator
+from vaxel.calls.registrar import Location, Registrar, RegistrarPolicy
+from vaxel.calls.switch import Switch
+from vaxel.services import companies, registrations, users
+from vaxel.sip.digest import DigestClient, DigestServer
+from vaxel.sip.message import parse_message
+from vaxel.store import Store
+from vaxel.transport.base import Local, Source
+
+DOMAIN = "bench.test"
+PASSWORD = "bench-password"
+
+
+class _Capture:
+    """Stands in for a transport: keeps what the switch sends."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def send(self, data: bytes, destination: Source) -> bool:
+        self.sent.append(data)
+        return True
+
+
+def _request(ext: str, port: int, branch: str, cseq: int, authorization: str | None) -> bytes:
+    lines = [
+        f"REGISTER sip:{DOMAIN} SIP/2.0",
+        f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK{branch};rport",
+        f"From: <sip:{ext}@{DOMAIN}>;tag={port}",
+        f"To: <sip:{ext}@{DOMAIN}>",
+        f"Call-ID: {port}@bench",
+        f"CSeq: {cseq} REGISTER",
+        f"Contact: <sip:{ext}@127.0.0.1:{port}>",
+        "Max-Forwards: 70",
+        "Expires: 3600",
+        "User-Agent: bench",
+    ]
+    if authorization:
+        lines.append(f"Authorization: {authorization}")
+    return ("\r\n".join([*lines, "Content-Length: 0", "", ""])).encode()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+
+    store = Store.open(Path(tempfile.mkdtemp(prefix="vaxel-bench-")))
+    companies.add_company(store, DOMAIN, "Bench AB")
+    exts = [str(20000 + i) for i in range(args.users)]
+    for ext in exts:
+        users.add_user(store, DOMAIN, ext, "Bench", PASSWORD)
+    writer = registrations.WriteBehind(store)
+    switch = Switch(
+        Authenticator(DigestServer(b"b" * 32, algorithms=("MD5",)), users.SipUserCache(store)),
+        Registrar(Location(), writer, RegistrarPolicy()),
+        clock=time.time,
+    )
+    capture = _Capture()
+    switch.senders = {"UDP": capture}
+    local = Local("UDP", "127.0.0.1", 5060)
+    client = DigestClient()
+    server_cpu = [0.0]
+    rounds = [0]
+
+    def one_round() -> None:
+        rounds[0] += 1
+        r = rounds[0]
+        for i, ext in enumerate(exts):
+            port = 10000 + i
+            source = Source("UDP", "127.0.0.1", port)
+            first = _request(ext, port, f"{r}a{i}", 2 * r, None)
+            t = time.process_time()
+            switch.receive(first, source, local)
+            server_cpu[0] += time.process_time() - t
+            challenge = parse_message(capture.sent[-1]).headers.get("WWW-Authenticate") or ""
+            authorization = client.authorization(
+                challenge, method="REGISTER", uri=f"sip:{DOMAIN}", username=ext, password=PASSWORD
+            )
+            second = _request(ext, port, f"{r}b{i}", 2 * r + 1, authorization)
+            t = time.process_time()
+            switch.receive(second, source, local)
+            if i % 50 == 0:
+                writer.flush()
+            server_cpu[0] += time.process_time() - t
+            assert capture.sent[-1].startswith(b"SIP/2.0 200"), capture.sent[-1][:80]
+
+    one_round()  # warm the caches, as a running switch has them
+    best = float("inf")
+    for _ in range(args.rounds):
+        server_cpu[0] = 0.0
+        one_round()
+        best = min(best, server_cpu[0])
+    print(f"switch CPU per registration: {1e6 * best / args.users:.0f} µs (best of {args.rounds})")
+    print(f"registrations per CPU second: {args.users / best:.0f}")
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.runcall(one_round)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(20)
+    store.close()
+
+
+if __name__ == "__main__":
+    main()
