@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import shutil
 import socket
 import subprocess
@@ -49,10 +48,13 @@ class Baresip:
                 ]
             )
         )
-        (folder / "accounts").write_text(
+        # The account is added over ctrl_tcp once we listen (`register()`), so
+        # its REGISTER_OK / REGISTER_FAIL event cannot be missed.
+        self.account = (
             f"<sip:{user}@{domain}>;auth_pass={password};answermode=auto;regint=300;"
-            f'outbound="sip:{server.address}"\n'
+            f'outbound="sip:{server.address}"'
         )
+        (folder / "accounts").write_text("")
         (folder / "contacts").write_text("")
         self.process: subprocess.Popen[bytes] | None = None
         self._ctrl: socket.socket | None = None
@@ -74,6 +76,16 @@ class Baresip:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError("baresip ctrl_tcp did not open")
+
+    def command(self, command: str, params: str = "") -> None:
+        """Send one ctrl_tcp command (netstring-framed JSON)."""
+        assert self._ctrl is not None
+        payload = json.dumps({"command": command, "params": params, "token": command}).encode()
+        self._ctrl.sendall(str(len(payload)).encode() + b":" + payload + b",")
+
+    def register(self) -> None:
+        """Create the user agent for the account; it registers at once."""
+        self.command("uanew", self.account)
 
     def event(self, wanted: set[str], timeout: float = 10.0) -> dict[str, object] | None:
         """Wait for one of the `wanted` event types; return it (None on timeout)."""
@@ -100,17 +112,6 @@ class Baresip:
             if not chunk:
                 return None
             self._buffer += chunk
-        return None
-
-    def wait_log(self, pattern: str, timeout: float = 10.0) -> re.Match[str] | None:
-        """Wait until baresip's log matches `pattern` (events sent before we
-        connected to ctrl_tcp are lost, the log keeps them)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            match = re.search(pattern, self.log_text())
-            if match:
-                return match
-            time.sleep(0.1)
         return None
 
     def stop(self) -> None:
