@@ -48,7 +48,7 @@ def test_svcrack_is_refused_after_repeated_failures(tmp_path: Path) -> None:
             [
                 str(BIN / "sipvicious_svcrack"), "-u", "1001", "-d", str(dictionary),
                 "--domain", DOMAIN, "-b", "127.0.0.1", "-x", "127.0.0.1", "-P", str(free_port()),
-                "-p", str(server.port), "--maximumtime", "30", "127.0.0.1",
+                "-p", str(server.port), "--maximumtime", "8", "127.0.0.1",
             ],
             capture_output=True, text=True, timeout=90,
         )  # fmt: skip
