@@ -5,10 +5,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEB_PACKAGES := sip-tester baresip-core sox libsox-fmt-all espeak-ng postgresql kamailio
+DEB_PACKAGES := sip-tester baresip-core sox libsox-fmt-all espeak-ng postgresql
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint deps venv bench clean
+.PHONY: run test lint deps apt venv bench clean
 
 run: venv
 	$(BIN)/vaxel serve --demo
@@ -31,7 +31,11 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 deps:
-	@missing=""; for p in $(DEB_PACKAGES); do \
+	@$(MAKE) --no-print-directory apt PACKAGES="$(DEB_PACKAGES)"
+
+# Installs the Debian packages in PACKAGES that are missing, and says which.
+apt:
+	@missing=""; for p in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -42,6 +46,7 @@ deps:
 	fi
 
 bench: deps venv
+	@$(MAKE) --no-print-directory apt PACKAGES="kamailio"
 	$(BIN)/python bench/register_rate.py
 
 clean:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
+from functools import lru_cache
 
 from vaxel.services.registrations import Binding
 from vaxel.services.users import SipUser
@@ -143,7 +144,7 @@ class Registrar:
                 if binding.reg_id is not None:
                     extra += f";reg-id={binding.reg_id}"
             response.headers.add("Contact", f"<{binding.contact}>;expires={remaining}{extra}")
-        response.headers.add("Date", formatdate(now, usegmt=True))
+        response.headers.add("Date", _http_date(int(now)))
         return response
 
     @staticmethod
@@ -163,6 +164,12 @@ class Registrar:
                 raise RemoteProtocolError("bad expires parameter")
             return min(int(value), 2**32 - 1)
         return self.policy.default_expires if header_expires is None else header_expires
+
+
+@lru_cache(maxsize=4)
+def _http_date(second: int) -> str:
+    """The Date header (RFC 3261 §20.17) for one second; formatted once per second."""
+    return formatdate(second, usegmt=True)
 
 
 def _q_value(contact: NameAddr) -> float:

@@ -428,18 +428,23 @@ class StreamFramer:
         return len(self._buffer)
 
 
+_COPIED = frozenset({"via", "from", "call-id", "cseq"})
+
+
 def make_response(
     request: Request, status: int, reason: str | None = None, *, to_tag: str | None = None
 ) -> Response:
     """Build a response that copies Via, From, To, Call-ID and CSeq (RFC 3261 §8.2.6)."""
     headers = Headers()
-    for name, value in request.headers:
-        if name in ("Via", "From", "Call-ID", "CSeq"):
-            headers.add(name, value)
-        elif name == "To":
+    copied = headers._fields
+    for field in request.headers._fields:
+        key = field[0]
+        if key in _COPIED:
+            copied.append(field)
+        elif key == "to":
             if to_tag and status != 100 and request.to.tag is None:
-                value = f"{value};tag={to_tag}"
-            headers.add(name, value)
+                field = (key, field[1], f"{field[2]};tag={to_tag}")
+            copied.append(field)
     if status == 100 and (ts := request.headers.get("Timestamp")):
         headers.add("Timestamp", ts)
     return Response(status, reason, headers)
