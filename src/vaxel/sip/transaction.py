@@ -184,32 +184,30 @@ def server_key(request: Request, peer: object = None) -> TransactionKey:
     return TransactionKey("server", "rfc2543|{}|{}|{}|{}|".format(*fields) + top_via, method)
 
 
-def build_ack(invite: Request, response: Response) -> Request:
-    """The ACK for a non-2xx final response (§17.1.1.3)."""
-    headers = Headers()
-    headers.add("Via", invite.headers.values("Via")[0])
-    headers.add("Max-Forwards", "70")
-    for route in invite.headers.get_all("Route"):
-        headers.add("Route", route)
-    headers.add("From", invite.headers.get("From") or "")
-    headers.add("To", response.headers.get("To") or "")
-    headers.add("Call-ID", invite.headers.get("Call-ID") or "")
-    headers.add("CSeq", f"{invite.cseq.number} ACK")
-    return Request("ACK", invite.uri.copy(), headers)
-
-
-def build_cancel(request: Request) -> Request:
-    """The CANCEL of a pending request (§9.1): one Via, the request's top one."""
+def _same_hop_request(method: str, request: Request, to: str) -> Request:
+    """ACK and CANCEL built by the transaction layer travel exactly as the
+    request did: its top Via only, its Route set, From, Call-ID and CSeq
+    number; only the method and (for an ACK) the To differ."""
     headers = Headers()
     headers.add("Via", request.headers.values("Via")[0])
     headers.add("Max-Forwards", "70")
     for route in request.headers.get_all("Route"):
         headers.add("Route", route)
     headers.add("From", request.headers.get("From") or "")
-    headers.add("To", request.headers.get("To") or "")
+    headers.add("To", to)
     headers.add("Call-ID", request.headers.get("Call-ID") or "")
-    headers.add("CSeq", f"{request.cseq.number} CANCEL")
-    return Request("CANCEL", request.uri.copy(), headers)
+    headers.add("CSeq", f"{request.cseq.number} {method}")
+    return Request(method, request.uri.copy(), headers)
+
+
+def build_ack(invite: Request, response: Response) -> Request:
+    """The ACK for a non-2xx final response (§17.1.1.3): To from the response."""
+    return _same_hop_request("ACK", invite, response.headers.get("To") or "")
+
+
+def build_cancel(request: Request) -> Request:
+    """The CANCEL of a pending request (§9.1)."""
+    return _same_hop_request("CANCEL", request, request.headers.get("To") or "")
 
 
 def _with_to_tag(response: Response, tag: str) -> None:
