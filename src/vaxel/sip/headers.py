@@ -118,6 +118,8 @@ def _scan_quoted(text: str, start: int) -> int:
 
 def parse_params(text: str) -> Params:
     """Parse `;name=value;flag` header parameters; values may be quoted strings."""
+    if not text or text.isspace():
+        return Params()
     items: list[tuple[str, str | None]] = []
     i = 0
     n = len(text)

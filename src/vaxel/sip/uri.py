@@ -173,6 +173,7 @@ class AbsoluteURI:
 
 URI = SipURI | TelURI | AbsoluteURI
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):(.*)$", re.S)
+_NOT_IN_URI = re.compile(r"[ \t\r\n<>]")
 
 
 def parse_host_port(text: str) -> tuple[str, int | None]:
@@ -201,7 +202,7 @@ def parse_host_port(text: str) -> tuple[str, int | None]:
 def parse_uri(text: str) -> URI:
     """Parse a URI as it appears in a Request-URI or inside `<...>`."""
     match = _SCHEME_RE.match(text)
-    if not match or any(c in text for c in " \t\r\n<>"):
+    if not match or _NOT_IN_URI.search(text):
         raise RemoteProtocolError(f"bad URI: {text!r}")
     scheme, rest = match.group(1).lower(), match.group(2)
     if scheme in ("sip", "sips"):
