@@ -8,7 +8,8 @@ Bodies stay bytes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
 
 from vaxel.sip.errors import RemoteProtocolError
 from vaxel.sip.headers import (
@@ -25,6 +26,7 @@ from vaxel.sip.headers import (
 )
 from vaxel.sip.uri import URI, parse_uri
 
+T = TypeVar("T")
 SIP_VERSION = "SIP/2.0"
 MAX_MESSAGE_SIZE = 65535
 
@@ -152,6 +154,27 @@ def _key(name: str) -> tuple[str, str]:
         return result
 
 
+class _Parsed(Generic[T]):
+    """A header value parsed on first use and kept in the message's cache.
+
+    `invalidate()` forgets them all after the headers were edited.
+    """
+
+    def __init__(self, parse: Callable[[Message], T]) -> None:
+        self.parse = parse
+        self.key = parse.__name__
+
+    def __get__(self, message: Message | None, owner: type) -> T:
+        if message is None:
+            return self  # type: ignore[return-value]
+        cache = message._cache
+        try:
+            return cache[self.key]  # type: ignore[return-value]
+        except KeyError:
+            value = cache[self.key] = self.parse(message)
+            return value
+
+
 class Message:
     """What requests and responses share: headers, body and parsed accessors."""
 
@@ -161,14 +184,6 @@ class Message:
         self.headers = headers if headers is not None else Headers()
         self.body = body
         self._cache: dict[str, object] = {}
-
-    def _parsed(self, key: str, parse):  # type: ignore[no-untyped-def]
-        try:
-            return self._cache[key]
-        except KeyError:
-            value = parse()
-            self._cache[key] = value
-            return value
 
     def invalidate(self) -> None:
         """Forget parsed header values after the headers were changed."""
@@ -180,9 +195,9 @@ class Message:
             raise RemoteProtocolError(f"missing {name} header")
         return value
 
-    @property
+    @_Parsed
     def vias(self) -> list[Via]:
-        return self._parsed("via", lambda: [parse_via(v) for v in self.headers.values("Via")])  # type: ignore[return-value]
+        return [parse_via(v) for v in self.headers.values("Via")]
 
     @property
     def via(self) -> Via:
@@ -191,27 +206,25 @@ class Message:
             raise RemoteProtocolError("missing Via header")
         return vias[0]
 
-    @property
+    @_Parsed
     def call_id(self) -> str:
-        return self._parsed("call_id", lambda: self._required("Call-ID").strip())  # type: ignore[return-value]
+        return self._required("Call-ID").strip()
 
-    @property
+    @_Parsed
     def cseq(self) -> CSeq:
-        return self._parsed("cseq", lambda: parse_cseq(self._required("CSeq")))  # type: ignore[return-value]
+        return parse_cseq(self._required("CSeq"))
 
-    @property
+    @_Parsed
     def from_(self) -> NameAddr:
-        return self._parsed("from", lambda: parse_name_addr(self._required("From")))  # type: ignore[return-value]
+        return parse_name_addr(self._required("From"))
 
-    @property
+    @_Parsed
     def to(self) -> NameAddr:
-        return self._parsed("to", lambda: parse_name_addr(self._required("To")))  # type: ignore[return-value]
+        return parse_name_addr(self._required("To"))
 
-    @property
+    @_Parsed
     def contacts(self) -> list[NameAddr]:
-        return self._parsed(
-            "contact", lambda: [parse_name_addr(v) for v in self.headers.values("Contact")]
-        )  # type: ignore[return-value]
+        return [parse_name_addr(v) for v in self.headers.values("Contact")]
 
     def name_addrs(self, name: str) -> list[NameAddr]:
         """Route, Record-Route and other name-addr lists, parsed."""
