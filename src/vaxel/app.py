@@ -11,6 +11,7 @@ import secrets
 import signal
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -85,27 +86,38 @@ async def _run(options: ServeOptions, store: Store) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
 
+    # Database writes run on one worker thread, in order: a commit (or a WAL
+    # checkpoint's fsync) must never stall the loop that answers SIP.
+    db_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vaxel-db")
+    writing: asyncio.Future[None] | None = None
+
     async def drive_timers() -> None:
+        nonlocal writing
         while True:
             await asyncio.sleep(TIMER_TICK)
             switch.drive_timers()
-            persist.flush()
+            if persist.pending and (writing is None or writing.done()):
+                writing = loop.run_in_executor(db_writer, persist.write, persist.take())
 
-    async def expire_bindings() -> None:
+    async def housekeeping() -> None:
         while True:
             await asyncio.sleep(EXPIRY_INTERVAL)
             now = time.time()
             location.expire(now)
-            registrations.delete_expired(store, now)
+            await loop.run_in_executor(db_writer, registrations.delete_expired, store, now)
             tcp.close_idle()
+            gc.collect()
 
-    tasks = [asyncio.create_task(drive_timers()), asyncio.create_task(expire_bindings())]
-    # What start-up built lives for the whole run: keep the collector off it,
-    # and collect the young generation less often (a SIP message makes dozens
-    # of short-lived objects, and each young collection walks them all).
+    tasks = [asyncio.create_task(drive_timers()), asyncio.create_task(housekeeping())]
+    # The cyclic garbage collector, tuned for a switch: what start-up built is
+    # frozen out of it; young collections run every 100k allocations (a SIP
+    # message makes dozens of short-lived objects); and the full collection,
+    # which walks every live transaction, runs on a clock instead of on
+    # allocation counts, where under load it fired often and stalled the loop
+    # for long enough to overflow the UDP receive buffer.
     gc.collect()
     gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
+    gc.set_threshold(100_000, 50, 1_000_000)
     await stop.wait()
     _say("vaxel: stopping")
     for task in tasks:
@@ -115,6 +127,9 @@ async def _run(options: ServeOptions, store: Store) -> int:
             await task
     udp.close()
     tcp.close()
+    if writing is not None:
+        await writing
+    db_writer.shutdown()
     persist.flush()
     return 0
 

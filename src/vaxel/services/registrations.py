@@ -137,8 +137,9 @@ class WriteBehind:
     """Collects binding changes and writes them in one batch when flushed.
 
     The location table in memory is the truth for calls; this keeps the
-    database a short step behind it (the caller flushes every ~100 ms and
-    on shutdown), the way Kamailio's usrloc write-back mode does.
+    database a short step behind it (the caller writes a batch every ~50 ms,
+    off the event loop, and flushes on shutdown), the way Kamailio's usrloc
+    write-back mode does.
     """
 
     def __init__(self, store: Store) -> None:
@@ -152,11 +153,15 @@ class WriteBehind:
     def pending(self) -> int:
         return len(self._pending)
 
-    def flush(self) -> None:
-        if not self._pending:
-            return
+    def take(self) -> list[tuple[int, int, list[Binding]]]:
+        """Hand over what is pending (on the thread that registers)."""
         batch, self._pending = self._pending, {}
-        changes = [(c, u, b) for u, (c, b) in batch.items()]
+        return [(c, u, b) for u, (c, b) in batch.items()]
+
+    def write(self, changes: list[tuple[int, int, list[Binding]]]) -> None:
+        """Write a batch from `take()`; safe on a worker thread, one batch at a time."""
+        if not changes:
+            return
         try:
             replace_many(self.store, changes)
         except IntegrityError:
@@ -164,6 +169,9 @@ class WriteBehind:
             for company_id, user_id, bindings in changes:
                 with contextlib.suppress(NotFound, IntegrityError):
                     replace_bindings(self.store, company_id, user_id, bindings)
+
+    def flush(self) -> None:
+        self.write(self.take())
 
 
 def all_bindings(store: Store) -> dict[int, list[Binding]]:
