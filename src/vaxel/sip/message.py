@@ -129,6 +129,10 @@ class Headers:
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return ((cname, value) for _, cname, value in self._fields)
 
+    def field_keys(self) -> list[str]:
+        """The lower-case name of every field, in order (compact forms expanded)."""
+        return [field[0] for field in self._fields]
+
     def __len__(self) -> int:
         return len(self._fields)
 

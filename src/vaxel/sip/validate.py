@@ -9,6 +9,8 @@ the switch never reads stay unparsed: RFC 4475 asks for tolerance there.
 
 from __future__ import annotations
 
+from collections import Counter
+
 from vaxel.sip.errors import RemoteProtocolError
 from vaxel.sip.headers import TOKEN_RE
 from vaxel.sip.message import Message, Request, Response
@@ -19,8 +21,10 @@ MAGIC_COOKIE = "z9hG4bK"
 REQUEST_URI_SCHEMES = frozenset({"sip", "sips", "tel"})
 AOR_SCHEMES = frozenset({"sip", "sips"})
 # Headers that may appear once only; a second copy makes the message ambiguous.
-_SINGLE = ("To", "From", "Call-ID", "CSeq", "Max-Forwards", "Expires")
-_MANDATORY = ("Via", "From", "To", "Call-ID", "CSeq")
+_SINGLE = tuple(
+    (n.lower(), n) for n in ("To", "From", "Call-ID", "CSeq", "Max-Forwards", "Expires")
+)
+_MANDATORY = tuple((n.lower(), n) for n in ("Via", "From", "To", "Call-ID", "CSeq"))
 _NO_REQUIRE_CHECK = frozenset({"ACK", "CANCEL"})
 
 
@@ -29,12 +33,12 @@ def _bad(reason: str) -> RemoteProtocolError:
 
 
 def _check_common(message: Message) -> None:
-    headers = message.headers
-    for name in _MANDATORY:
-        if headers.get(name) is None:
+    counts = Counter(message.headers.field_keys())
+    for key, name in _MANDATORY:
+        if not counts[key]:
             raise _bad(f"missing {name} header")
-    for name in _SINGLE:
-        if len(headers.get_all(name)) > 1:
+    for key, name in _SINGLE:
+        if counts[key] > 1:
             raise _bad(f"more than one {name} header")
     vias = message.vias
     if not vias:
