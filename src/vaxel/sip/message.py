@@ -239,16 +239,10 @@ class Message:
 
     def __bytes__(self) -> bytes:
         lines = self._head_lines()
-        has_length = False
-        for name, value in self.headers:
-            if name == "Content-Length":
-                has_length = True
-                value = str(len(self.body))
-            lines.append(f"{name}: {value}")
-        if not has_length:
-            lines.append(f"Content-Length: {len(self.body)}")
-        lines.append("")
-        lines.append("")
+        # Content-Length always states the body we carry, wherever it stood.
+        lines += [f"{cname}: {value}" for key, cname, value in self.headers._fields
+                  if key != "content-length"]  # fmt: skip
+        lines.append(f"Content-Length: {len(self.body)}\r\n\r\n")
         return "\r\n".join(lines).encode("utf-8", "surrogateescape") + self.body
 
 
