@@ -86,7 +86,7 @@ class Authenticator:
         header = "Proxy-Authorization" if proxy else "Authorization"
         credentials = self._credentials_for(request, header, realm)
         if credentials is None:
-            return AuthResult(None, self._challenge(request, realm, now, proxy=proxy))
+            return AuthResult(None, self.challenge(request, realm, now, proxy=proxy))
         user = self.lookup(realm, credentials.username)
         ha1 = self._ha1(user, credentials, realm)
         verdict = self.digest.verify(
@@ -95,9 +95,9 @@ class Authenticator:
         if verdict is Verdict.OK and user is not None and self._identity_matches(request, user):
             return AuthResult(user, None)
         if verdict is Verdict.STALE:
-            return AuthResult(None, self._challenge(request, realm, now, proxy=proxy, stale=True))
+            return AuthResult(None, self.challenge(request, realm, now, proxy=proxy, stale=True))
         self.limiter.failed(source_host, now)
-        return AuthResult(None, self._challenge(request, realm, now, proxy=proxy))
+        return AuthResult(None, self.challenge(request, realm, now, proxy=proxy))
 
     def _credentials_for(self, request: Request, header: str, realm: str) -> Credentials | None:
         for value in request.headers.get_all(header):
@@ -124,9 +124,10 @@ class Authenticator:
         aor = request.to.uri if request.method == "REGISTER" else request.from_.uri
         return getattr(aor, "user", None) == user.extension
 
-    def _challenge(
+    def challenge(
         self, request: Request, realm: str, now: float, *, proxy: bool, stale: bool = False
     ) -> Response:
+        """A 401 (or, with `proxy`, 407) carrying a fresh nonce for each algorithm."""
         status = 407 if proxy else 401
         response = make_response(request, status)
         name = "Proxy-Authenticate" if proxy else "WWW-Authenticate"

@@ -80,9 +80,33 @@ class Switch:
             if message.method != "ACK":
                 self._send_error(message, source, exc)
             return
+        challenge = self._stateless_challenge(message, now)
+        if challenge is not None:
+            self._write(challenge, source)
+            return
         self._execute(
             self.transactions.receive(message, now, reliable=source.reliable, peer=source), source
         )
+
+    def _stateless_challenge(self, request: Request, now: float) -> Response | None:
+        """Challenge a REGISTER or INVITE that carries no credentials, statelessly.
+
+        Half of all requests are these first attempts; answering them without
+        a transaction (as Kamailio's sl module does) keeps them out of the
+        transaction table for Timer J's 32 s. A retransmission simply gets a
+        fresh challenge, and the UAC retransmits an INVITE until it has one.
+        """
+        if request.method == "REGISTER":
+            realm, header, proxy = _domain_of(request), "Authorization", False
+        elif request.method == "INVITE":
+            realm, header, proxy = _caller_domain(request), "Proxy-Authorization", True
+        else:
+            return None
+        if realm is None or header in request.headers:
+            return None
+        response = self.authenticator.challenge(request, realm, now, proxy=proxy)
+        response.headers.add("Server", SERVER)
+        return response
 
     def drive_timers(self) -> None:
         """Fire due transaction timers (retransmissions, timeouts, cleanup)."""
