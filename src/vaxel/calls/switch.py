@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from ipaddress import ip_address
 
@@ -30,6 +31,7 @@ ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"
 ACCEPT = "application/sdp"
 SUPPORTED = frozenset({"path", "outbound", "gruu"})
 SERVER = "Vaxel"
+CHALLENGE_MEMO = 65536  # challenges kept for retransmissions: some 30 s at 2000/s
 KNOWN_METHODS = frozenset(
     {
         "INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "PRACK", "SUBSCRIBE",
@@ -55,6 +57,7 @@ class Switch:
         self.clock = clock
         self.transactions = transactions or TransactionLayer()
         self.senders: dict[str, Sender] = {}
+        self._challenges: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
 
     # -- input -------------------------------------------------------------
 
@@ -80,33 +83,41 @@ class Switch:
             if message.method != "ACK":
                 self._send_error(message, source, exc)
             return
-        challenge = self._stateless_challenge(message, now)
-        if challenge is not None:
-            self._write(challenge, source)
+        if self._challenged_statelessly(message, source, now):
             return
         self._execute(
             self.transactions.receive(message, now, reliable=source.reliable, peer=source), source
         )
 
-    def _stateless_challenge(self, request: Request, now: float) -> Response | None:
-        """Challenge a REGISTER or INVITE that carries no credentials, statelessly.
+    def _challenged_statelessly(self, request: Request, source: Source, now: float) -> bool:
+        """Challenge a REGISTER or INVITE that carries no credentials, without a transaction.
 
-        Half of all requests are these first attempts; answering them without
-        a transaction (as Kamailio's sl module does) keeps them out of the
-        transaction table for Timer J's 32 s. A retransmission simply gets a
-        fresh challenge, and the UAC retransmits an INVITE until it has one.
+        Half of all requests are these first attempts; answering them as
+        Kamailio's sl module does keeps them out of the transaction table for
+        Timer J's 32 s. A retransmission gets the very same bytes again from a
+        small bounded memo, so it looks to the client like a retransmitted
+        response, not a new challenge.
         """
         if request.method == "REGISTER":
             realm, header, proxy = _domain_of(request), "Authorization", False
         elif request.method == "INVITE":
             realm, header, proxy = _caller_domain(request), "Proxy-Authorization", True
         else:
-            return None
+            return False
         if realm is None or header in request.headers:
-            return None
-        response = self.authenticator.challenge(request, realm, now, proxy=proxy)
-        response.headers.add("Server", SERVER)
-        return response
+            return False
+        key = (request.via.branch or request.call_id, str(source), request.method)
+        data = self._challenges.get(key)
+        if data is None:
+            response = self.authenticator.challenge(request, realm, now, proxy=proxy)
+            response.headers.add("Server", SERVER)
+            data = self._challenges[key] = bytes(response)
+            if len(self._challenges) > CHALLENGE_MEMO:
+                self._challenges.popitem(last=False)
+        sender = self.senders.get(source.transport)
+        if sender is not None:
+            sender.send(data, source)
+        return True
 
     def drive_timers(self) -> None:
         """Fire due transaction timers (retransmissions, timeouts, cleanup)."""
