@@ -270,21 +270,31 @@ def parse_cseq(value: str) -> CSeq:
     return CSeq(int(match.group(1)), match.group(2))
 
 
+# One auth-param: token "=" ( token / quoted-string ), then a comma or the end.
+_AUTH_PARAM = re.compile(
+    r"[ \t]*([!#$%&\'*+\-.^_`|~0-9A-Za-z]+)[ \t]*=[ \t]*"
+    r'(?:"((?:[^"\\]|\\.)*)"|([^ \t,"]*))[ \t]*(?:,[ \t,]*|$)',
+    re.S,
+)
+
+
 def parse_auth_params(value: str) -> tuple[str, dict[str, str]]:
     """Parse `Digest name=value, name="value"` (WWW-Authenticate, Authorization).
 
     Parameter names are lower-cased; quoted values are unquoted.
     """
-    scheme, _, rest = value.strip().partition(" ")
+    parts = value.split(None, 1)
+    if not parts:
+        raise RemoteProtocolError("empty authentication header")
+    scheme = parts[0]
+    rest = parts[1].rstrip() if len(parts) > 1 else ""
     params: dict[str, str] = {}
-    for item in split_commas(rest):
-        name, eq, raw = item.partition("=")
-        if not eq:
-            raise RemoteProtocolError(f"bad auth parameter: {item!r}")
-        raw = raw.strip()
-        if raw.startswith('"'):
-            if len(raw) < 2 or not raw.endswith('"'):
-                raise RemoteProtocolError(f"bad quoted auth parameter: {item!r}")
-            raw = unquote_string(raw[1:-1])
-        params[name.strip().lower()] = raw
+    pos, end = 0, len(rest)
+    while pos < end:
+        match = _AUTH_PARAM.match(rest, pos)
+        if match is None or match.end() == pos:
+            raise RemoteProtocolError(f"bad auth parameter: {rest[pos : pos + 40]!r}")
+        name, quoted, token = match.groups()
+        params[name.lower()] = token if quoted is None else unquote_string(quoted)
+        pos = match.end()
     return scheme, params
