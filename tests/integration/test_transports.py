@@ -65,13 +65,21 @@ def test_tcp_two_messages_in_one_segment(server: Server) -> None:
             replies += chunk
 
 
+def _closed_by_peer(sock: SipSocket, timeout: float = 5.0) -> bool:
+    """True when the switch closed the connection (EOF or reset), False on silence."""
+    sock.sock.settimeout(timeout)
+    try:
+        return sock.sock.recv(65536) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
 def test_tcp_oversized_stream_is_closed(server: Server) -> None:
     with SipSocket(server, "tcp") as sock:
         sock.send(b"OPTIONS sip:x SIP/2.0\r\nX-Junk: " + b"a" * 70000)
-        assert sock.recv(timeout=5) in (b"", None)
-        with pytest.raises(OSError):
-            for _ in range(50):
-                sock.sock.sendall(b"a" * 65536)
+        assert _closed_by_peer(sock)
     assert server.alive()
 
 
@@ -79,7 +87,7 @@ def test_tcp_missing_content_length_closes_connection(server: Server) -> None:
     with SipSocket(server, "tcp") as sock:
         message = options_request(sock.port, transport="TCP").replace(b"Content-Length: 0\r\n", b"")
         sock.send(message)
-        assert sock.recv(timeout=5) in (b"", None)
+        assert _closed_by_peer(sock)
     with SipSocket(server) as sock:
         sock.send(options_request(sock.port))
         reply = sock.recv()
