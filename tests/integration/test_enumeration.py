@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from tests.integration.conftest import DOMAIN, USERS, provision
-from tests.integration.peers import Server, free_port
+from tests.integration.peers import Server, SipSocket, free_port, options_request
 
 BIN = Path(sys.executable).parent
 
@@ -55,5 +55,9 @@ def test_svcrack_is_refused_after_repeated_failures(tmp_path: Path) -> None:
         output = result.stdout + result.stderr
         assert USERS["1001"][1] not in output, output
         assert server.alive()
+        # The guessing source now gets silence, even for the right password.
+        with SipSocket(server) as sock:
+            sock.send(options_request(sock.port))
+            assert sock.recv(timeout=2) is None
     finally:
         server.stop()
