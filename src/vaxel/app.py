@@ -96,14 +96,14 @@ async def _run(options: ServeOptions, store: Store) -> int:
         while True:
             await asyncio.sleep(TIMER_TICK)
             switch.drive_timers()
-            if persist.pending and (writing is None or writing.done()):
+            if persist.due and (writing is None or writing.done()):
                 writing = loop.run_in_executor(db_writer, persist.write, persist.take())
 
     async def housekeeping() -> None:
         while True:
             await asyncio.sleep(EXPIRY_INTERVAL)
             now = time.time()
-            location.expire(now)
+            persist.forget(location.expire(now))
             await loop.run_in_executor(db_writer, registrations.delete_expired, store, now)
             tcp.close_idle()
             gc.collect()

@@ -155,20 +155,54 @@ def test_long_peer_supplied_text_is_stored(store: Store, users: tuple[UserInfo, 
     assert load_bindings(store, anna.id) == [binding]
 
 
-def test_write_behind_batches_until_flushed(store: Store, users: tuple[UserInfo, ...]) -> None:
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_write_behind_batches_until_taken(store: Store, users: tuple[UserInfo, ...]) -> None:
     anna, erik, bo = users
-    writer = WriteBehind(store)
+    writer = WriteBehind(store, clock=_Clock())
     writer(anna.company_id, anna.id, [_binding("<sip:1001@192.0.2.4:5062>")])
     writer(erik.company_id, erik.id, [_binding("<sip:1002@192.0.2.5:5062>")])
     writer(bo.company_id, bo.id, [_binding("<sip:1001@192.0.2.6:5062>")])
     writer(anna.company_id, anna.id, [_binding("<sip:1001@192.0.2.4:6000>")])  # newest wins
-    assert writer.pending == 3
-    assert load_bindings(store, anna.id) == []  # nothing written before the flush
-    writer.flush()
-    assert writer.pending == 0
+    assert writer.due
+    assert load_bindings(store, anna.id) == []  # nothing written before the batch
+    writer.write(writer.take())
+    assert not writer.due
     assert [b.contact for b in load_bindings(store, anna.id)] == ["<sip:1001@192.0.2.4:6000>"]
     assert [b.contact for b in load_bindings(store, erik.id)] == ["<sip:1002@192.0.2.5:5062>"]
     assert [b.contact for b in load_bindings(store, bo.id)] == ["<sip:1001@192.0.2.6:5062>"]
-    writer(erik.company_id, erik.id, [])
-    writer.flush()
+    writer(erik.company_id, erik.id, [])  # a removed device is a change: written at once
+    writer.write(writer.take())
     assert load_bindings(store, erik.id) == []
+
+
+def test_write_behind_coalesces_refreshes(store: Store, users: tuple[UserInfo, ...]) -> None:
+    anna = users[0]
+    clock = _Clock()
+    writer = WriteBehind(store, refresh_interval=30.0, clock=clock)
+    writer(anna.company_id, anna.id, [_binding("<sip:1001@192.0.2.4:5062>", NOW + 600)])
+    writer.write(writer.take())
+    for step in range(1, 4):  # refreshes that only move the expiry time
+        clock.now = step
+        writer(anna.company_id, anna.id, [_binding("<sip:1001@192.0.2.4:5062>", NOW + 600 + step)])
+        assert not writer.due
+        writer.write(writer.take())
+    assert [b.expires_at for b in load_bindings(store, anna.id)] == [NOW + 600]
+    clock.now = 31.0
+    assert writer.due
+    writer.write(writer.take())
+    assert [b.expires_at for b in load_bindings(store, anna.id)] == [NOW + 603]
+    # A refresh still waiting is written by a flush (shutdown).
+    writer(anna.company_id, anna.id, [_binding("<sip:1001@192.0.2.4:5062>", NOW + 700)])
+    writer.flush()
+    assert [b.expires_at for b in load_bindings(store, anna.id)] == [NOW + 700]
+    # After the database dropped the binding (expiry), the same device is a change again.
+    writer.forget([anna.id])
+    writer(anna.company_id, anna.id, [_binding("<sip:1001@192.0.2.4:5062>", NOW + 800)])
+    assert writer.due

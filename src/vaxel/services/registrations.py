@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
@@ -133,29 +133,77 @@ def replace_many(store: Store, changes: Iterable[tuple[int, int, list[Binding]]]
             session.execute(Registration.__table__.insert(), rows)
 
 
+# Refreshes that only move expiry times are written this often, coalesced;
+# a changed set of devices is written at the next flush (~50 ms).
+REFRESH_WRITE_INTERVAL = 30.0
+
+
+def _shape(bindings: list[Binding]) -> tuple[tuple[object, ...], ...]:
+    """What a binding set is, expiry time and CSeq left out."""
+    return tuple(
+        (b.contact, b.instance_id, b.reg_id, b.call_id, b.received, b.path, b.q, b.user_agent)
+        for b in bindings
+    )
+
+
 class WriteBehind:
-    """Collects binding changes and writes them in one batch when flushed.
+    """Collects binding changes and writes them in batches, off the call path.
 
     The location table in memory is the truth for calls; this keeps the
-    database a short step behind it (the caller writes a batch every ~50 ms,
-    off the event loop, and flushes on shutdown), the way Kamailio's usrloc
-    write-back mode does.
+    database a short step behind it, the way Kamailio's usrloc write-back
+    mode does. A new, moved or removed device is written at the next
+    `take()` (the caller takes every ~50 ms, writes on a worker thread, and
+    flushes on shutdown); a refresh that only extends expiry times is
+    coalesced and written every REFRESH_WRITE_INTERVAL. After a crash a
+    device may so be stored with an expiry up to that interval too early,
+    far inside the time it leaves itself to refresh.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        refresh_interval: float = REFRESH_WRITE_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
+        self.refresh_interval = refresh_interval
+        self.clock = clock
         self._pending: dict[int, tuple[int, list[Binding]]] = {}
+        self._refreshed: dict[int, tuple[int, list[Binding]]] = {}
+        self._stored: dict[int, tuple[tuple[object, ...], ...]] = {}  # shape written or queued
+        self._next_refresh_write = clock() + refresh_interval
 
     def __call__(self, company_id: int, user_id: int, bindings: list[Binding]) -> None:
-        self._pending[user_id] = (company_id, bindings)
+        shape = _shape(bindings)
+        entry = (company_id, bindings)
+        if user_id in self._pending or self._stored.get(user_id) != shape:
+            self._pending[user_id] = entry
+            self._refreshed.pop(user_id, None)
+        else:
+            self._refreshed[user_id] = entry
+        self._stored[user_id] = shape
+
+    def forget(self, user_ids: list[int]) -> None:
+        """The database dropped these users' bindings behind our back (expiry):
+        their next change is a change, not a refresh."""
+        for user_id in user_ids:
+            self._stored.pop(user_id, None)
 
     @property
-    def pending(self) -> int:
-        return len(self._pending)
+    def due(self) -> bool:
+        """Is there anything to write now?"""
+        return bool(self._pending) or (
+            bool(self._refreshed) and self.clock() >= self._next_refresh_write
+        )
 
-    def take(self) -> list[tuple[int, int, list[Binding]]]:
-        """Hand over what is pending (on the thread that registers)."""
+    def take(self, *, everything: bool = False) -> list[tuple[int, int, list[Binding]]]:
+        """Hand over what is due (on the thread that registers)."""
         batch, self._pending = self._pending, {}
+        if everything or self.clock() >= self._next_refresh_write:
+            batch.update(self._refreshed)
+            self._refreshed = {}
+            self._next_refresh_write = self.clock() + self.refresh_interval
         return [(c, u, b) for u, (c, b) in batch.items()]
 
     def write(self, changes: list[tuple[int, int, list[Binding]]]) -> None:
@@ -171,7 +219,8 @@ class WriteBehind:
                     replace_bindings(self.store, company_id, user_id, bindings)
 
     def flush(self) -> None:
-        self.write(self.take())
+        """Write everything now (shutdown)."""
+        self.write(self.take(everything=True))
 
 
 def all_bindings(store: Store) -> dict[int, list[Binding]]:
