@@ -206,3 +206,20 @@ def test_write_behind_coalesces_refreshes(store: Store, users: tuple[UserInfo, .
     writer.forget([anna.id])
     writer(anna.company_id, anna.id, [_binding("<sip:1001@192.0.2.4:5062>", NOW + 800)])
     assert writer.due
+
+
+def test_write_behind_spreads_a_large_refresh_batch(
+    store: Store, users: tuple[UserInfo, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("vaxel.services.registrations.BATCH", 2)
+    clock = _Clock()
+    writer = WriteBehind(store, refresh_interval=30.0, clock=clock)
+    for user in users:
+        writer(user.company_id, user.id, [_binding(f"<sip:{user.id}@192.0.2.4>", NOW + 60)])
+    writer.write(writer.take())
+    for user in users:  # three refreshes
+        writer(user.company_id, user.id, [_binding(f"<sip:{user.id}@192.0.2.4>", NOW + 90)])
+    clock.now = 31.0
+    assert len(writer.take()) == 2
+    assert len(writer.take()) == 1
+    assert writer.take() == []

@@ -136,12 +136,14 @@ def replace_many(store: Store, changes: Iterable[tuple[int, int, list[Binding]]]
 # Refreshes that only move expiry times are written this often, coalesced;
 # a changed set of devices is written at the next flush (~50 ms).
 REFRESH_WRITE_INTERVAL = 30.0
+BATCH = 200
 
 
 def _shape(bindings: list[Binding]) -> tuple[tuple[object, ...], ...]:
-    """What a binding set is, expiry time and CSeq left out."""
+    """What a binding set routes to: expiry, Call-ID and CSeq (which only order
+    the device's own REGISTERs) left out."""
     return tuple(
-        (b.contact, b.instance_id, b.reg_id, b.call_id, b.received, b.path, b.q, b.user_agent)
+        (b.contact, b.instance_id, b.reg_id, b.received, b.path, b.q, b.user_agent)
         for b in bindings
     )
 
@@ -198,12 +200,21 @@ class WriteBehind:
         )
 
     def take(self, *, everything: bool = False) -> list[tuple[int, int, list[Binding]]]:
-        """Hand over what is due (on the thread that registers)."""
+        """Hand over what is due (on the thread that registers).
+
+        Refreshes go out at most BATCH users at a time, so that writing tens
+        of thousands of them never holds the interpreter for long.
+        """
         batch, self._pending = self._pending, {}
         if everything or self.clock() >= self._next_refresh_write:
-            batch.update(self._refreshed)
-            self._refreshed = {}
-            self._next_refresh_write = self.clock() + self.refresh_interval
+            refreshed = self._refreshed
+            if everything or len(refreshed) <= BATCH:
+                batch.update(refreshed)
+                self._refreshed = {}
+                self._next_refresh_write = self.clock() + self.refresh_interval
+            else:
+                for user_id in list(refreshed)[:BATCH]:
+                    batch[user_id] = refreshed.pop(user_id)
         return [(c, u, b) for u, (c, b) in batch.items()]
 
     def write(self, changes: list[tuple[int, int, list[Binding]]]) -> None:
