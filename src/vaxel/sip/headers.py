@@ -271,30 +271,28 @@ def parse_cseq(value: str) -> CSeq:
 
 
 # One auth-param: token "=" ( token / quoted-string ), then a comma or the end.
-_AUTH_PARAM = re.compile(
+_AUTH_PARAM_TEXT = (
     r"[ \t]*([!#$%&\'*+\-.^_`|~0-9A-Za-z]+)[ \t]*=[ \t]*"
-    r'(?:"((?:[^"\\]|\\.)*)"|([^ \t,"]*))[ \t]*(?:,[ \t,]*|$)',
-    re.S,
+    r'(?:"((?:[^"\\]|\\.)*)"|([^ \t,"]*))[ \t]*(?:,[ \t,]*|$)'
 )
+_AUTH_PARAM = re.compile(_AUTH_PARAM_TEXT, re.S)
+_AUTH_PARAMS = re.compile(f"(?:{_AUTH_PARAM_TEXT})*", re.S)
 
 
 def parse_auth_params(value: str) -> tuple[str, dict[str, str]]:
     """Parse `Digest name=value, name="value"` (WWW-Authenticate, Authorization).
 
-    Parameter names are lower-cased; quoted values are unquoted.
+    Parameter names are lower-cased; quoted values are unquoted. The whole
+    list must be well formed (checked in one pass), then its items are read.
     """
     parts = value.split(None, 1)
     if not parts:
         raise RemoteProtocolError("empty authentication header")
     scheme = parts[0]
     rest = parts[1].rstrip() if len(parts) > 1 else ""
-    params: dict[str, str] = {}
-    pos, end = 0, len(rest)
-    while pos < end:
-        match = _AUTH_PARAM.match(rest, pos)
-        if match is None or match.end() == pos:
-            raise RemoteProtocolError(f"bad auth parameter: {rest[pos : pos + 40]!r}")
-        name, quoted, token = match.groups()
-        params[name.lower()] = token if quoted is None else unquote_string(quoted)
-        pos = match.end()
-    return scheme, params
+    if not _AUTH_PARAMS.fullmatch(rest):
+        raise RemoteProtocolError(f"bad auth parameters: {rest[:60]!r}")
+    return scheme, {
+        m[1].lower(): (m[3] or "") if m[2] is None else unquote_string(m[2])
+        for m in _AUTH_PARAM.finditer(rest)
+    }
