@@ -32,6 +32,7 @@ log = logging.getLogger("vaxel")
 
 TIMER_TICK = 0.05
 EXPIRY_INTERVAL = 30.0
+FULL_GC_INTERVAL = 600.0
 
 
 def _secret(data: Path) -> bytes:
@@ -99,6 +100,8 @@ async def _run(options: ServeOptions, store: Store) -> int:
             if persist.due and (writing is None or writing.done()):
                 writing = loop.run_in_executor(db_writer, persist.write, persist.take())
 
+    next_full_gc = [time.monotonic() + FULL_GC_INTERVAL]
+
     async def housekeeping() -> None:
         while True:
             await asyncio.sleep(EXPIRY_INTERVAL)
@@ -106,18 +109,20 @@ async def _run(options: ServeOptions, store: Store) -> int:
             persist.forget(location.expire(now))
             await loop.run_in_executor(db_writer, registrations.delete_expired, store, now)
             tcp.close_idle()
-            gc.collect()
+            if time.monotonic() >= next_full_gc[0]:
+                next_full_gc[0] = time.monotonic() + FULL_GC_INTERVAL
+                gc.collect()
 
     tasks = [asyncio.create_task(drive_timers()), asyncio.create_task(housekeeping())]
-    # The cyclic garbage collector, tuned for a switch: what start-up built is
-    # frozen out of it; young collections run every 100k allocations (a SIP
-    # message makes dozens of short-lived objects); and the full collection,
-    # which walks every live transaction, runs on a clock instead of on
-    # allocation counts, where under load it fired often and stalled the loop
-    # for long enough to overflow the UDP receive buffer.
+    # The cyclic garbage collector, tuned for a switch. What start-up built is
+    # frozen out of it. Young collections keep their default pace: they are
+    # short because SIP objects die young (reference counting frees them).
+    # The full collection walks every live transaction and binding, which
+    # under load took half a second and overflowed the UDP receive buffer, so
+    # it runs on a slow clock (housekeeping) instead of on allocation counts.
     gc.collect()
     gc.freeze()
-    gc.set_threshold(100_000, 50, 1_000_000)
+    gc.set_threshold(700, 10, 1_000_000)
     await stop.wait()
     _say("vaxel: stopping")
     for task in tasks:
