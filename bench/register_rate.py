@@ -250,14 +250,7 @@ def start_vaxel(sup: Supervisor, work: Path, users: int) -> Server:
         "--http", f"{HOST}:{http}", "--rtp-ports", f"{rtp_low}-{rtp_low + 199}",
     ]  # fmt: skip
     # As shipped: an MD5 challenge, like Kamailio's (SIPp 3.6.1 knows only MD5).
-    with log.open("wb") as out:
-        proc = sup.start(args, stdout=out, stderr=subprocess.STDOUT, cwd=work)
-    server = Server("vaxel", proc, port, log)
-    try:
-        wait_until_answering(proc, port, patience=60)
-    except RuntimeError as error:
-        raise RuntimeError(f"vaxel serve: {error}\n{server.tail()}") from None
-    return server
+    return launch(sup, "vaxel", args, port, log, work, patience=60)
 
 
 def start_kamailio(sup: Supervisor, work: Path, users: int, children: int) -> Server:
@@ -276,13 +269,20 @@ def start_kamailio(sup: Supervisor, work: Path, users: int, children: int) -> Se
         "-A", f"BENCH_FIRST_EXT={FIRST_EXT}", "-A", f"BENCH_LAST_EXT={last}",
         "-A", f"BENCH_CHILDREN={children}",
     ]  # fmt: skip
+    return launch(sup, "kamailio", args, port, log, work, patience=20)
+
+
+def launch(
+    sup: Supervisor, name: str, args: list[str], port: int, log: Path, work: Path, patience: float
+) -> Server:
+    """Start a server with its output in `log`; return once it answers a REGISTER."""
     with log.open("wb") as out:
         proc = sup.start(args, stdout=out, stderr=subprocess.STDOUT, cwd=work)
-    server = Server("kamailio", proc, port, log)
+    server = Server(name, proc, port, log)
     try:
-        wait_until_answering(proc, port, patience=20)
+        wait_until_answering(proc, port, patience=patience)
     except RuntimeError as error:
-        raise RuntimeError(f"kamailio: {error}\n{server.tail()}") from None
+        raise RuntimeError(f"{name}: {error}\n{server.tail()}") from None
     return server
 
 

@@ -16,9 +16,8 @@ from functools import lru_cache
 from vaxel.services.registrations import Binding
 from vaxel.services.users import SipUser
 from vaxel.sip.errors import RemoteProtocolError
-from vaxel.sip.headers import NameAddr, parse_name_addr
+from vaxel.sip.headers import NameAddr
 from vaxel.sip.message import Request, Response, make_response
-from vaxel.sip.uri import SipURI
 from vaxel.transport.base import Source
 
 Persist = Callable[[int, int, list[Binding]], None]
@@ -177,12 +176,3 @@ def _q_value(contact: NameAddr) -> float:
         return max(0.0, min(1.0, float(contact.params.get("q") or 1.0)))
     except ValueError:
         return 1.0
-
-
-def binding_uri(binding: Binding) -> SipURI | None:
-    """The binding's Contact URI, for routing calls to the device."""
-    try:
-        uri = parse_name_addr(f"<{binding.contact}>").uri
-    except RemoteProtocolError:
-        return None
-    return uri if isinstance(uri, SipURI) else None

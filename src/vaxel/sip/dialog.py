@@ -278,12 +278,7 @@ class Dialog:
         if self.remote_seq is not None and number < self.remote_seq:
             return make_response(request, 500, "Out of Order CSeq")
         self.remote_seq = number
-        if request.method in TARGET_REFRESH_METHODS:
-            contacts = request.contacts
-            if contacts:
-                self.remote_target = contacts[0].uri.copy()
-        if request.method == "BYE":
-            self.state = DialogState.TERMINATED
+        self._follow(request.method, request)
         return None
 
     def receive_response(self, request: Request, response: Response) -> None:
@@ -303,9 +298,14 @@ class Dialog:
             # §13.2.2.4: the 2xx confirms the dialog and sets its route set.
             self.state = DialogState.CONFIRMED
             self.route_set = [r.copy() for r in reversed(response.name_addrs("Record-Route"))]
-        if request.method in TARGET_REFRESH_METHODS:
-            contacts = response.contacts
+        self._follow(request.method, response)
+
+    def _follow(self, method: str, message: Request | Response) -> None:
+        """What an accepted request does to the dialog: a target refresh takes
+        the peer's new Contact (§12.2), a BYE ends it."""
+        if method in TARGET_REFRESH_METHODS:
+            contacts = message.contacts
             if contacts:
                 self.remote_target = contacts[0].uri.copy()
-        if request.method == "BYE":
+        if method == "BYE":
             self.state = DialogState.TERMINATED
