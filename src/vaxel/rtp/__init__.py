@@ -1,0 +1,6 @@
+"""Sans-I/O RTP and RTCP (RFC 3550, 3551, 4733): bytes in, bytes out, time passed in.
+
+`packet` parses and builds RTP headers and keeps a B2BUA's outgoing stream continuous,
+`g711` converts G.711 A-law and µ-law with numpy lookup tables, `dtmf` reads and writes
+telephone-events, and `rtcp` keeps reception statistics and builds and parses reports.
+"""
