@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from vaxel.store import Base, Company, Store, User
@@ -89,3 +91,102 @@ def test_sqlite_writer_waits_for_another_writer(tmp_path: Path) -> None:
             session.add(Company(domain="b.example", name="B"))
         with first.read() as connection:
             assert connection.execute(text("SELECT count(*) FROM companies")).scalar() == 2
+
+
+def _directory_version(connection: Connection) -> int:
+    return connection.execute(text("SELECT version FROM directory_version")).scalar_one()
+
+
+def test_migration_0003_keeps_users_and_directory_triggers(
+    database_url: str, tmp_path: Path
+) -> None:
+    """0002 -> 0003 on a database with users: they get a 30 s ring time, and the
+    triggers that bump directory_version (0002) still fire afterwards."""
+    command.upgrade(alembic_config(database_url), "0002")
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO companies (id, domain, name, created_at)"
+                    " VALUES (1, 'acme.example', 'Acme AB', :now)"
+                ),
+                {"now": datetime.now(UTC)},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, company_id, extension, display_name, ha1_md5,"
+                    " ha1_sha256, created_at) VALUES (7, 1, '1001', 'Anna', 'm', 's', :now)"
+                ),
+                {"now": datetime.now(UTC)},
+            )
+    finally:
+        engine.dispose()
+
+    with Store.open(tmp_path, url=database_url) as store:
+        with store.engine.connect() as connection:
+            assert MigrationContext.configure(connection).get_current_revision() == "0003"
+            before = _directory_version(connection)
+        with store.session(read_only=True) as session:
+            assert session.query(User.id, User.extension, User.ring_seconds).all() == [
+                (7, "1001", 30)
+            ]
+        for change in (
+            "UPDATE users SET ring_seconds = 45 WHERE id = 7",
+            "INSERT INTO users (company_id, extension, display_name, ha1_md5, ha1_sha256,"
+            " created_at) VALUES (1, '1002', 'Bo', 'm', 's', CURRENT_TIMESTAMP)",
+            "DELETE FROM users WHERE extension = '1002'",
+            "UPDATE companies SET name = 'Acme' WHERE id = 1",
+        ):
+            with store.engine.begin() as connection:
+                connection.execute(text(change))
+            with store.engine.connect() as connection:
+                after = _directory_version(connection)
+            assert after > before, change
+            before = after
+        with store.session(read_only=True) as session:
+            assert session.query(User.ring_seconds).all() == [(45,)]
+
+
+def test_migration_0003_downgrades_and_upgrades_again(database_url: str, tmp_path: Path) -> None:
+    with Store.open(tmp_path, url=database_url) as store:
+        with store.session() as session:
+            company = Company(domain="acme.example", name="Acme AB")
+            session.add(company)
+            session.flush()
+            session.add(
+                User(
+                    company_id=company.id,
+                    extension="1001",
+                    display_name="Anna",
+                    ha1_md5="m",
+                    ha1_sha256="s",
+                    ring_seconds=20,
+                )
+            )
+        command.downgrade(alembic_config(database_url), "0002")
+        inspector = inspect(store.engine)
+        assert "call_records" not in inspector.get_table_names()
+        assert "ring_seconds" not in {c["name"] for c in inspector.get_columns("users")}
+        with store.engine.connect() as connection:
+            before = _directory_version(connection)
+        with store.engine.begin() as connection:
+            connection.execute(text("UPDATE users SET display_name = 'Anna S'"))
+        with store.engine.connect() as connection:
+            assert _directory_version(connection) > before  # triggers survived the downgrade
+        store.migrate()
+        with store.session(read_only=True) as session:
+            assert session.query(User.display_name, User.ring_seconds).all() == [("Anna S", 30)]
+
+
+def test_sqlite_triggers_survive_migration_0003(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'vaxel.db'}"
+    with Store.open(tmp_path, url=url) as store, store.engine.connect() as connection:
+        triggers = connection.execute(
+            text("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+        ).scalars()
+        assert [name for name in triggers if name.startswith("users_")] == [
+            "users_delete_directory_version",
+            "users_insert_directory_version",
+            "users_update_directory_version",
+        ]

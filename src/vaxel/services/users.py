@@ -23,6 +23,10 @@ from vaxel.store import Company, DirectoryVersion, Store, User
 _EXTENSION = re.compile(r"^[0-9]{2,8}$")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
+# How long a call to a user rings before it is not answered (seconds).
+DEFAULT_RING_SECONDS = 30
+MIN_RING_SECONDS = 5
+MAX_RING_SECONDS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +36,7 @@ class UserInfo:
     extension: str
     display_name: str
     created_at: datetime
+    ring_seconds: int = DEFAULT_RING_SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +49,7 @@ class SipUser:
     extension: str
     display_name: str
     ha1: Mapping[str, str]  # digest algorithm ("MD5", "SHA-256") -> hex HA1
+    ring_seconds: int = DEFAULT_RING_SECONDS  # how long a call to this user rings
 
 
 def validate_extension(extension: str) -> str:
@@ -60,20 +66,45 @@ def validate_password(password: str) -> str:
     return password
 
 
+def validate_ring_seconds(seconds: int) -> int:
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int)
+        or not MIN_RING_SECONDS <= seconds <= MAX_RING_SECONDS
+    ):
+        raise Invalid(
+            f"invalid ring time {seconds!r}: use {MIN_RING_SECONDS} to {MAX_RING_SECONDS} seconds"
+        )
+    return seconds
+
+
 def _ha1s(extension: str, realm: str, password: str) -> tuple[str, str]:
     return ha1(extension, realm, password, "MD5"), ha1(extension, realm, password, "SHA-256")
 
 
 def _info(user: User) -> UserInfo:
-    return UserInfo(user.id, user.company_id, user.extension, user.display_name, user.created_at)
+    return UserInfo(
+        user.id,
+        user.company_id,
+        user.extension,
+        user.display_name,
+        user.created_at,
+        user.ring_seconds,
+    )
 
 
 def add_user(
-    store: Store, company_domain: str, extension: str, display_name: str, password: str
+    store: Store,
+    company_domain: str,
+    extension: str,
+    display_name: str,
+    password: str,
+    ring_seconds: int = DEFAULT_RING_SECONDS,
 ) -> UserInfo:
     extension = validate_extension(extension)
     display_name = validate_name(display_name, "display name")
     password = validate_password(password)
+    ring_seconds = validate_ring_seconds(ring_seconds)
     company = get_company(store, company_domain)
     md5, sha256 = _ha1s(extension, company.domain, password)
     conflict = Conflict(f'extension {extension} already exists in "{company.domain}"')
@@ -90,6 +121,7 @@ def add_user(
                 display_name=display_name,
                 ha1_md5=md5,
                 ha1_sha256=sha256,
+                ring_seconds=ring_seconds,
             )
             session.add(user)
             session.flush()
@@ -128,6 +160,7 @@ _FIND_SIP_USER = (
         User.display_name,
         User.ha1_md5,
         User.ha1_sha256,
+        User.ring_seconds,
     )
     .join(User, User.company_id == Company.id)
     .where(Company.domain == bindparam("domain"), User.extension == bindparam("extension"))
@@ -142,9 +175,15 @@ def find_sip_user(store: Store, domain: str, extension: str) -> SipUser | None:
         ).first()
     if row is None:
         return None
-    company_id, company_domain, user_id, ext, display_name, md5, sha256 = row
+    company_id, company_domain, user_id, ext, display_name, md5, sha256, ring_seconds = row
     return SipUser(
-        company_id, company_domain, user_id, ext, display_name, {"MD5": md5, "SHA-256": sha256}
+        company_id,
+        company_domain,
+        user_id,
+        ext,
+        display_name,
+        {"MD5": md5, "SHA-256": sha256},
+        ring_seconds,
     )
 
 

@@ -1,4 +1,4 @@
-"""Declarative models: companies (tenants), their users, and registrar bindings.
+"""Declarative models: companies (tenants), their users, registrar bindings, call records.
 
 Tenant data always carries `company_id`, so every query can filter by company
 and a binding can never point at another company's user (composite foreign key).
@@ -16,12 +16,14 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     ForeignKeyConstraint,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -89,6 +91,8 @@ class User(Base):
     ha1_md5: Mapped[str] = mapped_column(String(32))
     ha1_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # How long a call to this user rings before it counts as not answered.
+    ring_seconds: Mapped[int] = mapped_column(Integer, default=30, server_default=text("30"))
 
 
 class Registration(Base):
@@ -132,3 +136,46 @@ class DirectoryVersion(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
+
+
+# What a finished call can come to, and who ended it (CHECK constraints of call_records).
+DISPOSITIONS = ("answered", "busy", "no-answer", "canceled", "failed")
+HANGUP_SIDES = ("caller", "callee", "switch")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+class CallRecord(Base):
+    """One finished call (a CDR), written by the switch when the call ends.
+
+    `call_id` is the SIP Call-ID of the caller's leg; `caller` and `callee`
+    are as dialled (an extension or a SIP URI). `duration_seconds` runs from
+    answer to end, 0 for a call nobody answered. `cause_code` is the SIP
+    status that ended it (200 for a normal end of an answered call).
+    """
+
+    __tablename__ = "call_records"
+    __table_args__ = (
+        CheckConstraint(_one_of("disposition", DISPOSITIONS), name="disposition"),
+        CheckConstraint(_one_of("hangup_side", HANGUP_SIDES), name="hangup_side"),
+        # A company's newest calls first: read backwards along this index.
+        Index("ix_call_records_company_id_started_at", "company_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    call_id: Mapped[str] = mapped_column(Text)
+    caller: Mapped[str] = mapped_column(Text)
+    caller_name: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    callee: Mapped[str] = mapped_column(Text)
+    answered_by: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    duration_seconds: Mapped[float] = mapped_column(Float)
+    disposition: Mapped[str] = mapped_column(Text)
+    hangup_side: Mapped[str] = mapped_column(Text)
+    cause_code: Mapped[int] = mapped_column(Integer)
+    cause_text: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
