@@ -1,0 +1,163 @@
+"""Call records (CDRs, P5): one row per finished call, written by the switch.
+
+The switch builds a `NewCallRecord` when a call ends and hands it to
+`write_record` on a worker thread: a plain synchronous function, one short
+transaction, no lookups. Admin tools read them back with `list_records`,
+a company at a time, newest first.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from vaxel.services.companies import get_company
+from vaxel.services.errors import Invalid, NotFound
+from vaxel.store import Store
+from vaxel.store.models import DISPOSITIONS, HANGUP_SIDES, CallRecord
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 100_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewCallRecord:
+    """What the switch knows about a call when it ends.
+
+    Times are timezone-aware (`datetime.now(UTC)`). `duration_seconds` left
+    as None is computed: `ended_at - answered_at`, or 0 when nobody answered.
+    """
+
+    company_id: int
+    call_id: str  # SIP Call-ID of the caller's leg
+    caller: str  # "1001" or a SIP URI
+    callee: str  # what was dialled
+    started_at: datetime
+    ended_at: datetime
+    disposition: str  # one of DISPOSITIONS
+    hangup_side: str  # one of HANGUP_SIDES
+    cause_code: int  # SIP status: 200 normal, 486, 480, 487, 404 ...
+    cause_text: str = ""  # e.g. "Busy Here"
+    caller_name: str = ""
+    answered_by: str = ""  # the extension or device that answered
+    answered_at: datetime | None = None
+    duration_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecordInfo:
+    id: int
+    company_id: int
+    company_domain: str
+    call_id: str
+    caller: str
+    caller_name: str
+    callee: str
+    answered_by: str
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime
+    duration_seconds: float
+    disposition: str
+    hangup_side: str
+    cause_code: int
+    cause_text: str
+
+
+def _aware(value: datetime, what: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise Invalid(f"{what} must be timezone-aware")
+    return value
+
+
+def _duration(record: NewCallRecord) -> float:
+    if record.duration_seconds is not None:
+        duration = float(record.duration_seconds)
+        if not math.isfinite(duration) or duration < 0:
+            raise Invalid(f"invalid call duration {record.duration_seconds!r}")
+        return duration
+    if record.answered_at is None:
+        return 0.0
+    return max(0.0, (record.ended_at - record.answered_at).total_seconds())
+
+
+def write_record(store: Store, record: NewCallRecord) -> None:
+    """Store one finished call (one short transaction; safe on any thread).
+
+    Raises `Invalid` for a record the switch should never build (an unknown
+    disposition or hangup side, a naive timestamp, a negative duration), and
+    `NotFound` when the company is gone (deleted while the call went on).
+    """
+    if record.disposition not in DISPOSITIONS:
+        raise Invalid(f'invalid disposition "{record.disposition}"')
+    if record.hangup_side not in HANGUP_SIDES:
+        raise Invalid(f'invalid hangup side "{record.hangup_side}"')
+    started_at = _aware(record.started_at, "started_at")
+    ended_at = _aware(record.ended_at, "ended_at")
+    answered_at = record.answered_at
+    if answered_at is not None:
+        _aware(answered_at, "answered_at")
+    row = CallRecord(
+        company_id=record.company_id,
+        call_id=record.call_id,
+        caller=record.caller,
+        caller_name=record.caller_name,
+        callee=record.callee,
+        answered_by=record.answered_by,
+        started_at=started_at,
+        answered_at=answered_at,
+        ended_at=ended_at,
+        duration_seconds=_duration(record),
+        disposition=record.disposition,
+        hangup_side=record.hangup_side,
+        cause_code=record.cause_code,
+        cause_text=record.cause_text,
+    )
+    try:
+        with store.session() as session:
+            session.add(row)
+    except IntegrityError as error:
+        if "foreign key" not in str(error.orig).lower():
+            raise
+        raise NotFound(f"unknown company id {record.company_id}") from None
+
+
+def list_records(
+    store: Store, company_domain: str, limit: int = DEFAULT_LIMIT
+) -> list[CallRecordInfo]:
+    """The company's newest `limit` calls, newest first; raises NotFound, Invalid."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise Invalid(f"invalid limit {limit!r}: use 1 to {MAX_LIMIT}")
+    company = get_company(store, company_domain)
+    query = (
+        select(CallRecord)
+        .where(CallRecord.company_id == company.id)
+        .order_by(CallRecord.started_at.desc(), CallRecord.id.desc())
+        .limit(limit)
+    )
+    with store.session(read_only=True) as session:
+        return [
+            CallRecordInfo(
+                id=r.id,
+                company_id=r.company_id,
+                company_domain=company.domain,
+                call_id=r.call_id,
+                caller=r.caller,
+                caller_name=r.caller_name,
+                callee=r.callee,
+                answered_by=r.answered_by,
+                started_at=r.started_at,
+                answered_at=r.answered_at,
+                ended_at=r.ended_at,
+                duration_seconds=r.duration_seconds,
+                disposition=r.disposition,
+                hangup_side=r.hangup_side,
+                cause_code=r.cause_code,
+                cause_text=r.cause_text,
+            )
+            for r in session.scalars(query)
+        ]
