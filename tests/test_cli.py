@@ -6,11 +6,13 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from vaxel.cli import ServeOptions, main
+from vaxel.services.call_records import NewCallRecord, write_record
 from vaxel.services.registrations import Binding, replace_bindings
 from vaxel.services.users import find_sip_user
 from vaxel.store import Store
@@ -67,9 +69,9 @@ def test_company_and_user_add_then_list(data: Path) -> None:
              "Erik Lindqvist", "--password", "password-2", "--data", str(data))  # fmt: skip
     assert out == f'added user 1002 (Erik Lindqvist) to "{DOMAIN}"\n'
     assert users_of(data).splitlines() == [
-        "EXT   NAME",
-        "1001  Anna Svensson",
-        "1002  Erik Lindqvist",
+        "EXT   NAME            RING",
+        "1001  Anna Svensson   30 s",
+        "1002  Erik Lindqvist  30 s",
     ]
     assert ok(data.parent, "--data", str(data), "company", "list").splitlines() == [
         "DOMAIN        NAME",
@@ -123,6 +125,7 @@ def test_unknown_company(data: Path) -> None:
          "password-2"),
         ("user", "list", "--company", "x.test"),
         ("registrations", "--company", "x.test"),
+        ("calls", "--company", "x.test"),
     ):  # fmt: skip
         assert refused(data.parent, *args, "--data", str(data)) == (
             'vaxel: error: unknown company "x.test"'
@@ -136,7 +139,7 @@ def test_duplicate_extension_and_company(data: Path) -> None:
     message = refused(data.parent, "company", "add", "ACME.example", "--name", "X",
                       "--data", str(data))  # fmt: skip
     assert message == f'vaxel: error: company "{DOMAIN}" already exists'
-    assert users_of(data).splitlines()[1:] == ["1001  Anna Svensson"]
+    assert users_of(data).splitlines()[1:] == ["1001  Anna Svensson  30 s"]
 
 
 @pytest.mark.parametrize(
@@ -153,8 +156,88 @@ def test_bad_user_input_writes_nothing(data: Path, ext: str, password: str, mess
     args = ["--company", DOMAIN, "--ext", ext, "--name", "Bo", "--password", password]
     error = refused(data.parent, "user", "add", *args, "--data", str(data))
     assert error == f"vaxel: error: {message}"
-    assert users_of(data).splitlines()[1:] == ["1001  Anna Svensson"]
+    assert users_of(data).splitlines()[1:] == ["1001  Anna Svensson  30 s"]
     assert (data / "vaxel.db").read_bytes() == before
+
+
+def test_ring_time(data: Path) -> None:
+    out = ok(data.parent, "user", "add", "--company", DOMAIN, "--ext", "1002", "--name", "Bo",
+             "--password", "password-2", "--ring-time", "45", "--data", str(data))  # fmt: skip
+    assert out == f'added user 1002 (Bo) to "{DOMAIN}"\n'
+    assert users_of(data).splitlines()[1:] == [
+        "1001  Anna Svensson  30 s",
+        "1002  Bo             45 s",
+    ]
+    with Store.open(data) as store:
+        bo = find_sip_user(store, DOMAIN, "1002")
+    assert bo is not None and bo.ring_seconds == 45
+
+
+@pytest.mark.parametrize("seconds", ["4", "301", "0"])
+def test_bad_ring_time_writes_nothing(data: Path, seconds: str) -> None:
+    before = (data / "vaxel.db").read_bytes()
+    args = ["--company", DOMAIN, "--ext", "1002", "--name", "Bo", "--password", "password-2"]
+    error = refused(data.parent, "user", "add", *args, "--ring-time", seconds, "--data", str(data))
+    assert error == f"vaxel: error: invalid ring time {seconds}: use 5 to 300 seconds"
+    assert (data / "vaxel.db").read_bytes() == before
+
+
+def test_calls(data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    start = datetime(2026, 5, 10, 12, 0, 5, tzinfo=UTC)
+    with Store.open(data) as store:
+        anna = find_sip_user(store, DOMAIN, "1001")
+        assert anna is not None
+        write_record(
+            store,
+            NewCallRecord(
+                company_id=anna.company_id,
+                call_id="c1",
+                caller="1001",
+                caller_name="Anna Svensson",
+                callee="1002",
+                answered_by="1002",
+                started_at=start,
+                answered_at=start + timedelta(seconds=3),
+                ended_at=start + timedelta(seconds=95.6),
+                disposition="answered",
+                hangup_side="caller",
+                cause_code=200,
+                cause_text="Normal clearing",
+            ),
+        )
+        write_record(
+            store,
+            NewCallRecord(
+                company_id=anna.company_id,
+                call_id="c2",
+                caller="sip:+46701234567@carrier.example",
+                callee="1001",
+                started_at=start + timedelta(hours=1),
+                ended_at=start + timedelta(hours=1, seconds=2),
+                disposition="busy",
+                hangup_side="callee",
+                cause_code=486,  # no text: the standard reason phrase
+            ),
+        )
+    # Local time, without the tz database: Central European (summer) time, UTC+2 in May.
+    monkeypatch.setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3")
+    lines = ok(data.parent, "calls", "--company", DOMAIN, "--data", str(data)).splitlines()
+    assert lines == [
+        "START                      FROM                              TO    ANSWERED BY"
+        "  DISPOSITION  DURATION  HANGUP  CAUSE",
+        "2026-05-10T15:00:05+02:00  sip:+46701234567@carrier.example  1001  -"
+        "            busy         0:00      callee  486 Busy Here",
+        "2026-05-10T14:00:05+02:00  1001 (Anna Svensson)              1002  1002"
+        "         answered     1:33      caller  200 Normal clearing",
+    ]  # fmt: skip
+    limited = ok(data.parent, "calls", "--company", DOMAIN, "--limit", "1", "--data", str(data))
+    assert limited.splitlines()[1:] == [lines[1]]
+
+
+def test_calls_of_a_company_without_calls(data: Path) -> None:
+    out = ok(data.parent, "calls", "--company", DOMAIN, "--data", str(data))
+    assert out.split() == ["START", "FROM", "TO", "ANSWERED", "BY", "DISPOSITION", "DURATION",
+                           "HANGUP", "CAUSE"]  # fmt: skip
 
 
 @pytest.mark.parametrize("domain", ["bad_domain", "1.2.3.4", "acme-.example", "acme..example"])
@@ -175,6 +258,10 @@ def test_invalid_domain_creates_nothing(tmp_path: Path, domain: str) -> None:
         (["serve", "--rtp-ports", "300"], 'argument --rtp-ports: expected LOW-HIGH, got "300"'),
         (["company", "add", "acme.example"], "the following arguments are required: --name"),
         (["user"], "the following arguments are required: ACTION"),
+        (["calls", "--company", "a.example", "--limit", "0"],
+         'argument --limit: expected a positive whole number, got "0"'),
+        (["user", "add", "--company", "a.example", "--ext", "10", "--name", "Bo",
+          "--ring-time", "20s"], 'argument --ring-time: expected whole seconds, got "20s"'),
         (["frobnicate"], "argument COMMAND: invalid choice: 'frobnicate' (choose from "),
     ],
 )  # fmt: skip
@@ -185,6 +272,8 @@ def test_usage_errors_are_one_line_exit_2(tmp_path: Path, args: list[str], messa
 
 def test_help(tmp_path: Path) -> None:
     assert "registrations" in ok(tmp_path, "--help")
+    assert "calls" in ok(tmp_path, "--help")
+    assert "--ring-time" in ok(tmp_path, "user", "add", "--help")
     assert "--rtp-ports" in ok(tmp_path, "serve", "--help")
 
 

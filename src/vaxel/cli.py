@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, NoReturn
 from vaxel.services.errors import ServiceError
 
 if TYPE_CHECKING:  # the store and services load lazily, so `--help` stays quick
+    from vaxel.services.call_records import CallRecordInfo
     from vaxel.store import Store
 
 DEFAULT_DATA = Path("vaxel-data")
@@ -84,6 +85,19 @@ def port_range(text: str) -> tuple[int, int]:
     return low, high
 
 
+def positive_int(text: str) -> int:
+    """Parse a whole number of at least 1."""
+    if not re.fullmatch(r"[0-9]{1,9}", text) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f'expected a positive whole number, got "{text}"')
+    return int(text)
+
+
+def _seconds(text: str) -> int:
+    if not re.fullmatch(r"[0-9]{1,9}", text):
+        raise argparse.ArgumentTypeError(f'expected whole seconds, got "{text}"')
+    return int(text)
+
+
 def _data_option(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument(
         "--data",
@@ -130,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--ext", required=True, metavar="EXTENSION", help="2 to 8 digits")
     add.add_argument("--name", required=True, help="display name")
     add.add_argument("--password", help="SIP password (read from stdin when omitted)")
+    add.add_argument(
+        "--ring-time",
+        type=_seconds,
+        default=30,
+        metavar="SECONDS",
+        help="how long calls to the user ring (5 to 300, default 30)",
+    )
     listing = command(user, "list", _user_list, "list a company's users")
     listing.add_argument("--company", required=True, metavar="DOMAIN")
     password = command(user, "password", _user_password, "set a user's SIP password")
@@ -139,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     regs = command(commands, "registrations", _registrations, "show registered phones")
     regs.add_argument("--company", required=True, metavar="DOMAIN")
+
+    calls = command(commands, "calls", _calls, "show a company's recent calls")
+    calls.add_argument("--company", required=True, metavar="DOMAIN")
+    calls.add_argument(
+        "--limit", type=positive_int, default=100, metavar="N", help="newest N calls (default 100)"
+    )
     return parser
 
 
@@ -204,9 +231,10 @@ def _user_add(args: argparse.Namespace) -> int:
 
     users.validate_extension(args.ext)
     companies.validate_name(args.name, "display name")
+    ring_seconds = users.validate_ring_seconds(args.ring_time)
     password = users.validate_password(_read_password(args.password))
     with _open(args) as store:
-        user = users.add_user(store, args.company, args.ext, args.name, password)
+        user = users.add_user(store, args.company, args.ext, args.name, password, ring_seconds)
     print(f'added user {user.extension} ({user.display_name}) to "{args.company.lower()}"')
     return 0
 
@@ -215,8 +243,11 @@ def _user_list(args: argparse.Namespace) -> int:
     from vaxel.services import users
 
     with _open(args) as store:
-        rows = [(u.extension, u.display_name) for u in users.list_users(store, args.company)]
-    _print_table(("EXT", "NAME"), rows)
+        rows = [
+            (u.extension, u.display_name, f"{u.ring_seconds} s")
+            for u in users.list_users(store, args.company)
+        ]
+    _print_table(("EXT", "NAME", "RING"), rows)
     return 0
 
 
@@ -242,6 +273,39 @@ def _registrations(args: argparse.Namespace) -> int:
         if b.expires_at > now
     ]
     _print_table(("EXT", "CONTACT", "SOURCE", "EXPIRES", "USER AGENT"), rows)
+    return 0
+
+
+def _minutes(seconds: float) -> str:
+    """`m:ss`, rounded to the second (an hour is 60:00)."""
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}:{rest:02d}"
+
+
+def _call_row(record: CallRecordInfo) -> tuple[str, ...]:
+    from vaxel.sip.message import REASONS
+
+    caller = f"{record.caller} ({record.caller_name})" if record.caller_name else record.caller
+    reason = record.cause_text or REASONS.get(record.cause_code, "")
+    return (
+        record.started_at.astimezone().isoformat(timespec="seconds"),
+        caller,
+        record.callee,
+        record.answered_by or "-",
+        record.disposition,
+        _minutes(record.duration_seconds),
+        record.hangup_side,
+        f"{record.cause_code} {reason}".rstrip(),
+    )
+
+
+def _calls(args: argparse.Namespace) -> int:
+    from vaxel.services import call_records
+
+    with _open(args) as store:
+        records = call_records.list_records(store, args.company, args.limit)
+    headers = ("START", "FROM", "TO", "ANSWERED BY", "DISPOSITION", "DURATION", "HANGUP", "CAUSE")
+    _print_table(headers, [_call_row(record) for record in records])
     return 0
 
 
