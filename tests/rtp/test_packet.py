@@ -167,3 +167,18 @@ def test_rewriter_random_start() -> None:
     a, b = StreamRewriter(), StreamRewriter()
     assert 0 <= a.ssrc < 2**32
     assert a.ssrc != b.ssrc  # 1 in 2**32 to fail
+
+
+def test_rewriter_drops_stragglers_of_the_previous_source_but_follows_its_return() -> None:
+    rewriter = StreamRewriter(5, seq=0, ts=0)
+    old = stream(1, 100, 0, 6)
+    new = stream(2, 7000, 90_000, 3)
+    for packet in old[:4]:
+        rewriter.rewrite(packet, PCMU)
+    assert parse_header(rewriter.rewrite(new[0], PCMU))[1:4] == (True, 4, 640)
+    assert rewriter.rewrite(old[2], PCMU) is None  # late, from before the switch
+    assert rewriter.rewrite(old[3], PCMU) is None  # the last one, duplicated
+    assert parse_header(rewriter.rewrite(new[1], PCMU))[1:4] == (False, 5, 800)
+    # the first source comes back with new packets: followed, as a source change
+    assert parse_header(rewriter.rewrite(old[5], PCMU))[1:4] == (True, 6, 960)
+    assert parse_header(rewriter.rewrite(new[2], PCMU))[1:4] == (True, 7, 1120)

@@ -87,7 +87,9 @@ class StreamRewriter:
     sent + 1 and the last timestamp sent + the elapsed samples, with the marker bit set so
     the receiver resynchronises its playout. Within one source, gaps, reordering and
     timestamp jumps (silence suppression) pass through unchanged, so the receiver still
-    sees the loss and the timing the sender produced.
+    sees the loss and the timing the sender produced. Late packets of the source just left
+    are dropped rather than switched back to; a source that returns with new packets (the
+    peer again after our music on hold) is followed like any other.
 
     Telephone-events share the audio stream's SSRC and numbering (RFC 4733), so the same
     rewriter carries them; the caller passes the payload type the receiving leg negotiated
@@ -99,6 +101,8 @@ class StreamRewriter:
         "_last_now",
         "_last_seq",
         "_last_ts",
+        "_previous_seq",
+        "_previous_source",
         "_seq_offset",
         "_source",
         "_started",
@@ -126,6 +130,8 @@ class StreamRewriter:
         self.samples_per_packet = samples_per_packet
         self.clock_rate = clock_rate
         self._source: int | None = None
+        self._previous_source: int | None = None
+        self._previous_seq = 0
         self._started = False
         # The first packet of the first source is mapped onto these.
         self._last_seq = (secrets.randbits(16) if seq is None else seq) & _SEQ_MASK
@@ -138,7 +144,8 @@ class StreamRewriter:
     def rewrite(
         self, packet: bytes | bytearray, pt: int, now: float | None = None
     ) -> bytearray | None:
-        """Return the packet as this leg sends it, or None if it is not RTP version 2.
+        """Return the packet as this leg sends it; None to drop it (not RTP version 2, or
+        a late packet of the previous source).
 
         A bytearray with a plain 12-octet header is rewritten in place and returned (no
         allocation); bytes are copied once. CSRCs, header extensions and padding are dropped:
@@ -170,6 +177,11 @@ class StreamRewriter:
 
         marker = b1 & 0x80
         if ssrc != self._source:
+            if ssrc == self._previous_source and (
+                (seq - self._previous_seq) & _SEQ_MASK > _SEQ_MASK - MAX_MISORDER
+                or seq == self._previous_seq
+            ):
+                return None  # a straggler of the source we just left: don't switch back
             self._anchor(ssrc, seq, ts, now)
             marker = 0x80
             newest = True
@@ -207,6 +219,8 @@ class StreamRewriter:
             self._started = True
             first_seq = self._last_seq
             first_ts = self._last_ts
+        self._previous_source = self._source
+        self._previous_seq = self._in_seq
         self._source = ssrc
         self._in_seq = seq
         self._seq_offset = (first_seq - seq) & _SEQ_MASK
