@@ -15,10 +15,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from vaxel.calls.api import Call
 from vaxel.calls.auth import Authenticator
+from vaxel.calls.b2bua import B2BUA
+from vaxel.calls.records import call_record
 from vaxel.calls.registrar import Location, Registrar, RegistrarPolicy
-from vaxel.calls.switch import Switch
-from vaxel.services import registrations, users
+from vaxel.calls.router import Router
+from vaxel.calls.switch import Switch, is_ip
+from vaxel.media.engine import MediaEngine
+from vaxel.services import call_records, registrations, users
 from vaxel.services.demo import ensure_demo
 from vaxel.sip.digest import DigestServer
 from vaxel.store import Store
@@ -79,7 +84,9 @@ async def _run(options: ServeOptions, store: Store) -> int:
     tcp = await TcpTransport.listen(options.sip_host, options.sip_port, switch.receive)
     switch.senders = {"UDP": udp, "TCP": tcp}
     assert udp.local is not None
+    switch.locals = {"UDP": udp.local, "TCP": tcp.local}
     _say(f"vaxel: SIP on udp:{udp.local.host_port} and tcp:{tcp.local.host_port}")
+    _say(f"vaxel: RTP on {options.sip_host} ports {options.rtp_low}-{options.rtp_high}")
     _say(f"vaxel: data in {options.data.resolve()}")
 
     stop = asyncio.Event()
@@ -91,6 +98,20 @@ async def _run(options: ServeOptions, store: Store) -> int:
     # checkpoint's fsync) must never stall the loop that answers SIP.
     db_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vaxel-db")
     writing: asyncio.Future[None] | None = None
+
+    def record(call: Call) -> None:
+        loop.run_in_executor(db_writer, call_records.write_record, store, call_record(call))
+
+    media = MediaEngine(options.sip_host, (options.rtp_low, options.rtp_high), clock=time.time)
+    calls = B2BUA(
+        switch,
+        media,
+        clock=time.time,
+        finished=record,
+        is_local=switch.is_local,
+        rtp_timeout=float(os.environ.get("VAXEL_RTP_TIMEOUT", "60")),
+    )
+    switch.attach_calls(calls, Router(lookup, location, is_ip))
 
     async def drive_timers() -> None:
         nonlocal writing
@@ -125,6 +146,8 @@ async def _run(options: ServeOptions, store: Store) -> int:
     gc.set_threshold(700, 10, 1_000_000)
     await stop.wait()
     _say("vaxel: stopping")
+    calls.shutdown()
+    switch.drive_timers()
     for task in tasks:
         task.cancel()
     for task in tasks:
@@ -132,6 +155,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
             await task
     udp.close()
     tcp.close()
+    media.close()
     if writing is not None:
         await writing
     db_writer.shutdown()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -31,6 +32,12 @@ def free_port(host: str = "127.0.0.1") -> int:
                     continue
             return port
     raise RuntimeError("no free port")
+
+
+def rtp_ports(count: int = 400) -> str:
+    """A `--rtp-ports` range for one test server; the switch skips ports that are taken."""
+    low = random.randrange(30000, 60000 - count, 2)
+    return f"{low}-{low + count}"
 
 
 def vaxel_cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -102,6 +109,40 @@ class Server:
         return self.process is not None and self.process.poll() is None
 
 
+def _sipp_args(
+    server: Server,
+    scenario: str,
+    *,
+    user: str,
+    password: str | None,
+    keys: dict[str, str] | None,
+    transport: str,
+    calls: int,
+    rate: int,
+    timeout: int,
+    host: str,
+    port: int | None,
+    extra: tuple[str, ...],
+) -> list[str]:
+    binary = shutil.which("sipp")
+    assert binary, "sipp is not installed (make test installs sip-tester)"
+    local = port or free_port(host)
+    scenario_path = scenario if os.path.isabs(scenario) else str(SCENARIOS / scenario)
+    args = [
+        binary, server.address, "-sf", scenario_path, "-i", host, "-p", str(local),
+        "-mp", str(free_port(host)), "-s", user, "-t", transport, "-m", str(calls),
+        "-r", str(rate), "-timeout", f"{timeout}s", "-timeout_error", "-nostdin",
+        "-recv_timeout", "5000", "-max_recv_loops", "1000", *extra,
+    ]  # fmt: skip
+    if password is not None:
+        args += ["-au", user, "-ap", password]
+    merged = {"domain": "demo.vaxel.test", "devport": str(local), "expires": "3600"}
+    merged.update(keys or {})
+    for key, value in merged.items():
+        args += ["-key", key, value]
+    return args
+
+
 def sipp(
     server: Server,
     scenario: str,
@@ -114,24 +155,34 @@ def sipp(
     rate: int = 10,
     timeout: int = 20,
     host: str = "127.0.0.1",
+    port: int | None = None,
+    extra: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
     """Run one SIPp client scenario to completion; exit code 0 means every call passed."""
-    binary = shutil.which("sipp")
-    assert binary, "sipp is not installed (make test installs sip-tester)"
-    local = free_port(host)
-    args = [
-        binary, server.address, "-sf", str(SCENARIOS / scenario), "-i", host, "-p", str(local),
-        "-mp", str(free_port(host)), "-s", user, "-t", transport, "-m", str(calls),
-        "-r", str(rate), "-timeout", f"{timeout}s", "-timeout_error", "-nostdin",
-        "-recv_timeout", "5000", "-max_recv_loops", "1000",
-    ]  # fmt: skip
-    if password is not None:
-        args += ["-au", user, "-ap", password]
-    merged = {"domain": "demo.vaxel.test", "devport": str(local), "expires": "3600"}
-    merged.update(keys or {})
-    for key, value in merged.items():
-        args += ["-key", key, value]
+    args = _sipp_args(
+        server, scenario, user=user, password=password, keys=keys, transport=transport,
+        calls=calls, rate=rate, timeout=timeout, host=host, port=port, extra=extra,
+    )  # fmt: skip
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout + 30)
+
+
+def sipp_background(
+    server: Server,
+    scenario: str,
+    *,
+    user: str,
+    port: int,
+    calls: int = 1,
+    timeout: int = 30,
+    keys: dict[str, str] | None = None,
+    extra: tuple[str, ...] = (),
+) -> subprocess.Popen[str]:
+    """Start a SIPp server (UAS) scenario on `port`; `communicate()` waits for its result."""
+    args = _sipp_args(
+        server, scenario, user=user, password=None, keys=keys, transport="u1", calls=calls,
+        rate=10, timeout=timeout, host="127.0.0.1", port=port, extra=extra,
+    )  # fmt: skip
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 class SipSocket:

@@ -16,20 +16,34 @@ from collections.abc import Callable
 from ipaddress import ip_address
 
 from vaxel.calls.auth import Authenticator
+from vaxel.calls.b2bua import B2BUA
 from vaxel.calls.registrar import Registrar
+from vaxel.calls.router import Router
+from vaxel.features.ring_user import handler_for
 from vaxel.sip.errors import RemoteProtocolError
-from vaxel.sip.events import Event, RequestReceived, Send
+from vaxel.sip.events import (
+    AckReceived,
+    CancelReceived,
+    Event,
+    RequestReceived,
+    ResponseReceived,
+    Send,
+    TransactionKey,
+    TransactionTerminated,
+    TransactionTimeout,
+    TransportError,
+)
 from vaxel.sip.headers import canonical_name
 from vaxel.sip.message import Headers, Request, Response, make_response, parse_message
-from vaxel.sip.transaction import TransactionLayer
+from vaxel.sip.transaction import TransactionLayer, new_branch
 from vaxel.sip.validate import check_request
 from vaxel.transport.base import Local, Sender, Source
 
 log = logging.getLogger(__name__)
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO"
 ACCEPT = "application/sdp"
-SUPPORTED = frozenset({"path", "outbound", "gruu"})
+SUPPORTED = frozenset({"path", "outbound", "gruu", "timer", "replaces"})
 SERVER = "Vaxel"
 CHALLENGE_MEMO = 65536  # challenges kept for retransmissions: some 30 s at 2000/s
 KNOWN_METHODS = frozenset(
@@ -57,7 +71,16 @@ class Switch:
         self.clock = clock
         self.transactions = transactions or TransactionLayer()
         self.senders: dict[str, Sender] = {}
+        self.locals: dict[str, Local] = {}  # our address per transport, for Via and Contact
         self._challenges: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
+        self._owners: dict[TransactionKey, Callable[[Event], None]] = {}
+        self.calls: B2BUA | None = None
+        self.router: Router | None = None
+
+    def attach_calls(self, calls: B2BUA, router: Router) -> None:
+        """Serve INVITEs: without this the switch is a registrar only."""
+        self.calls = calls
+        self.router = router
 
     # -- input -------------------------------------------------------------
 
@@ -104,8 +127,8 @@ class Switch:
             realm, header, proxy = _caller_domain(request), "Proxy-Authorization", True
         else:
             return False
-        if realm is None or header in request.headers:
-            return False
+        if realm is None or header in request.headers or request.to.tag is not None:
+            return False  # in-dialog requests are matched by their dialog, not challenged
         key = (request.via.branch or request.call_id, str(source), request.method)
         data = self._challenges.get(key)
         if data is None:
@@ -120,11 +143,13 @@ class Switch:
         return True
 
     def drive_timers(self) -> None:
-        """Fire due transaction timers (retransmissions, timeouts, cleanup)."""
+        """Fire due transaction timers (retransmissions, timeouts, cleanup) and call timers."""
         self._execute(self.transactions.timeout(self.clock()))
+        if self.calls is not None:
+            self.calls.drive_timers()
 
     def _execute(self, events: list[Event], source: Source | None = None) -> None:
-        """Carry out what the transaction layer asked for.
+        """Carry out what the transaction layer asked for, and tell the owners what happened.
 
         New requests only come out of `receive`, which passes their source.
         """
@@ -132,38 +157,91 @@ class Switch:
             if isinstance(event, Send):
                 assert isinstance(event.peer, Source)
                 self._write(event.message, event.peer)
-            elif isinstance(event, RequestReceived) and source is not None:
-                self._dispatch(event.request, event.key, source)
+            elif isinstance(event, RequestReceived):
+                if source is not None:
+                    self._dispatch(event.request, event.key, source)
+            elif isinstance(event, (ResponseReceived, TransactionTimeout, TransportError)):
+                owner = self._owners.get(event.key)
+                if owner is not None:
+                    owner(event)
+            elif isinstance(event, TransactionTerminated):
+                self._owners.pop(event.key, None)
+                if self.calls is not None:
+                    self.calls.transaction_ended(event.key)
+            elif self.calls is not None:
+                if isinstance(event, CancelReceived):
+                    self.calls.cancel(event)
+                elif isinstance(event, AckReceived):
+                    self.calls.ack(event)
 
-    def _dispatch(self, request: Request, key: object, source: Source) -> None:
+    def _dispatch(self, request: Request, key: TransactionKey, source: Source) -> None:
         try:
-            response = self._handle(request, source)
+            response = self._handle(request, key, source)
         except Exception:
             log.exception("error handling %r from %s", request, source)
             response = make_response(request, 500)
         if response is not None:
             self.respond(key, response)
 
-    def _handle(self, request: Request, source: Source) -> Response | None:
+    def _handle(self, request: Request, key: TransactionKey, source: Source) -> Response | None:
         method = request.method
         if method == "ACK":
             return None
         if method == "REGISTER":
-            response = self._register(request, source)
-        elif method == "OPTIONS":
-            response = self._options(request)
-        elif method == "INVITE":
-            response = self._invite(request, source)
-        elif method in ("BYE", "CANCEL", "PRACK", "UPDATE", "INFO", "NOTIFY"):
-            response = make_response(request, 481)
-        else:  # recognised but not served here (unknown ones got 501 in validation)
-            response = make_response(request, 405)
-            response.headers.add("Allow", ALLOW)
+            return self._register(request, source)
+        if method == "OPTIONS" and request.to.tag is None:
+            return self._options(request)
+        if request.to.tag is not None and method not in ("REGISTER", "CANCEL"):
+            if self.calls is None:
+                return make_response(request, 481)
+            return self.calls.in_dialog(request, key, source)
+        if method == "INVITE":
+            return self._invite(request, key, source)
+        if method in ("BYE", "CANCEL", "PRACK", "UPDATE", "INFO", "NOTIFY"):
+            return make_response(request, 481)
+        # Recognised but not served here (unknown ones got 501 in validation).
+        response = make_response(request, 405)
+        response.headers.add("Allow", ALLOW)
         return response
 
-    def respond(self, key: object, response: Response) -> None:
-        response.headers.add("Server", SERVER)
+    # -- b2bua.Signalling: what the call legs send --------------------------------
+
+    def respond(self, key: TransactionKey, response: Response) -> None:
+        if "Server" not in response.headers:
+            response.headers.add("Server", SERVER)
         self._execute(self.transactions.respond(key, response, self.clock()))
+
+    def _via(self, transport: str) -> str:
+        local = self.locals[transport]
+        return f"SIP/2.0/{transport} {local.host_port};branch={new_branch()};rport"
+
+    def send_request(
+        self, request: Request, destination: Source, owner: Callable[[Event], None]
+    ) -> TransactionKey:
+        """Start a client transaction towards `destination`; `owner` gets its events."""
+        request.headers.insert("Via", self._via(destination.transport))
+        request.headers.add("User-Agent", SERVER)
+        request.invalidate()
+        key, events = self.transactions.send_request(
+            request, self.clock(), reliable=destination.reliable, peer=destination
+        )
+        self._owners[key] = owner
+        self._execute(events)
+        return key
+
+    def send_ack(self, ack: Request, destination: Source) -> None:
+        """The ACK of a 2xx is its own transaction-less request (§13.2.2.4)."""
+        ack.headers.insert("Via", self._via(destination.transport))
+        ack.invalidate()
+        self._write(ack, destination)
+
+    def cancel(self, key: TransactionKey, reason: str | None) -> None:
+        self._execute(self.transactions.cancel(key, self.clock(), reason=reason))
+
+    def contact(self, transport: str) -> str:
+        local = self.locals[transport]
+        suffix = "" if transport == "UDP" else f";transport={transport.lower()}"
+        return f"<sip:vaxel@{local.host_port}{suffix}>"
 
     # -- methods -------------------------------------------------------------
 
@@ -178,7 +256,7 @@ class Switch:
             return result.response
         return self.registrar.register(request, result.user, source, now)
 
-    def _invite(self, request: Request, source: Source) -> Response:
+    def _invite(self, request: Request, key: TransactionKey, source: Source) -> Response | None:
         realm = _caller_domain(request)
         if realm is None:
             return make_response(request, 404)
@@ -187,7 +265,17 @@ class Switch:
         if result.user is None:
             assert result.response is not None
             return result.response
-        return make_response(request, 480, "Temporarily Unavailable (calls are not routed yet)")
+        if self.calls is None or self.router is None:
+            return make_response(request, 480, "Temporarily Unavailable (calls are not served)")
+        user, router = result.user, self.router
+        return self.calls.invite(
+            request, key, source, user, lambda r: router.route(r, user, self.clock()), handler_for
+        )
+
+    def is_local(self, source: Source) -> bool:
+        """Is `source` one of the switch's own sockets (a request that looped back)?"""
+        local = self.locals.get(source.transport)
+        return local is not None and (local.host, local.port) == (source.host, source.port)
 
     @staticmethod
     def _options(request: Request) -> Response:
@@ -267,7 +355,7 @@ def _reason(exc: RemoteProtocolError) -> str:
     return f"{base} ({detail})" if detail else base
 
 
-def _is_ip(host: str) -> bool:
+def is_ip(host: str) -> bool:
     if not host or not (host[-1].isdigit() or host[-1] == "]" or ":" in host):
         return False  # a domain name ends in a letter (its top-level label)
     try:
@@ -281,13 +369,13 @@ def _domain_of(request: Request) -> str | None:
     """The company domain a REGISTER is for: the Request-URI's, else the To URI's."""
     for uri in (request.uri, request.to.uri):
         host = getattr(uri, "host", None)
-        if host and not _is_ip(host):
+        if host and not is_ip(host):
             return host.lower()
     return None
 
 
 def _caller_domain(request: Request) -> str | None:
     host = getattr(request.from_.uri, "host", None)
-    if host and not _is_ip(host):
+    if host and not is_ip(host):
         return host.lower()
     return _domain_of(request)

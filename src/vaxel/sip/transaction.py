@@ -150,6 +150,7 @@ class Transaction:
     request_to_tag: str | None = None  # for RFC 2543 matching
     cancel_pending: bool = False
     cancel_sent: bool = False
+    cancel_reason: str | None = None  # a Reason header for the CANCEL (RFC 3326)
     timers: dict[str, int] = field(default_factory=dict)
     due_now: list[str] = field(default_factory=list)
 
@@ -205,9 +206,12 @@ def build_ack(invite: Request, response: Response) -> Request:
     return _same_hop_request("ACK", invite, response.headers.get("To") or "")
 
 
-def build_cancel(request: Request) -> Request:
-    """The CANCEL of a pending request (§9.1)."""
-    return _same_hop_request("CANCEL", request, request.headers.get("To") or "")
+def build_cancel(request: Request, reason: str | None = None) -> Request:
+    """The CANCEL of a pending request (§9.1), with an RFC 3326 Reason if given."""
+    cancel = _same_hop_request("CANCEL", request, request.headers.get("To") or "")
+    if reason:
+        cancel.headers.add("Reason", reason)
+    return cancel
 
 
 def _with_to_tag(response: Response, tag: str) -> None:
@@ -413,17 +417,19 @@ class TransactionLayer:
             _with_to_tag(response, txn.to_tag)
         return self._step(txn, "tu_" + status_class(response.status), now, response, strict=True)
 
-    def cancel(self, key: TransactionKey, now: float) -> list[Event]:
+    def cancel(self, key: TransactionKey, now: float, *, reason: str | None = None) -> list[Event]:
         """CANCEL a pending INVITE (§9.1), once a provisional response came back.
 
         Before that the CANCEL is remembered and sent with the first 1xx;
-        after a final response there is nothing left to cancel.
+        after a final response there is nothing left to cancel. `reason` is
+        the value of an RFC 3326 Reason header ("completed elsewhere").
         """
         txn = self._client.get(key)
         if txn is None:
             return []
         if txn.machine is not _ICT:
             raise LocalProtocolError("only INVITE client transactions are cancelled")
+        txn.cancel_reason = reason
         if txn.state is _CALLING:
             txn.cancel_pending = True
             return []
@@ -614,7 +620,7 @@ class TransactionLayer:
         # §9.1: without a final response 64*T1 after the CANCEL, give up.
         self._arm(txn, "B", 64 * self.t1, now)
         _, events = self.send_request(
-            build_cancel(txn.request),  # type: ignore[arg-type]  # client: kept
+            build_cancel(txn.request, txn.cancel_reason),  # type: ignore[arg-type]  # kept
             now,
             reliable=txn.reliable,
             peer=txn.peer,

@@ -1,0 +1,307 @@
+"""The call-control API: calls, legs, the events they report and the actions on them (P4).
+
+Every call is two or more legs held by the switch. A leg is one party's
+side of the call (a SIP dialog and a media endpoint); legs never talk to
+each other directly. A feature (a direct call, later an IVR or a queue)
+owns a `Call`, receives its events (offered, ringing, answered, DTMF,
+updated, ended with a cause) and acts on legs (ring, answer, reject,
+hang up) and on the call (dial, fork, bridge, timers). This is the
+vocabulary of sippy's B2BUA call controller, without SIP in it: the
+`calls.b2bua` module turns it into SIP, `media` into RTP. Media actions
+(play, collect digits, record) will be added as further leg actions.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from vaxel.calls.router import Target
+
+Disposition = Literal["answered", "busy", "no-answer", "canceled", "failed"]
+Side = Literal["caller", "callee", "switch"]
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """Why a leg ended: the SIP status that says it, and how a call record files it."""
+
+    code: int
+    text: str
+    disposition: Disposition = "failed"
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.text}"
+
+
+NORMAL = Cause(200, "Normal clearing", "answered")
+ELSEWHERE = Cause(200, "Call completed elsewhere", "answered")
+BUSY = Cause(486, "Busy Here", "busy")
+DECLINED = Cause(603, "Decline", "busy")
+NO_ANSWER = Cause(480, "No Answer", "no-answer")
+UNAVAILABLE = Cause(480, "Temporarily Unavailable", "failed")
+CANCELED = Cause(487, "Request Terminated", "canceled")
+NOT_FOUND = Cause(404, "Not Found", "failed")
+TIMEOUT = Cause(408, "Request Timeout", "no-answer")
+MEDIA_TIMEOUT = Cause(408, "Media Timeout (no RTP)", "answered")
+FAILURE = Cause(500, "Server Internal Error", "failed")
+
+_BY_STATUS = {486: BUSY, 600: BUSY, 603: DECLINED, 480: UNAVAILABLE, 487: CANCELED, 404: NOT_FOUND}
+
+
+def cause_of(status: int, reason: str = "") -> Cause:
+    """The cause a final SIP status of a leg stands for."""
+    known = _BY_STATUS.get(status)
+    if known is not None:
+        return known
+    return Cause(status, reason or "Failed", "no-answer" if status == 408 else "failed")
+
+
+class CallError(Exception):
+    """A feature asked a leg for something it cannot do (a programming error)."""
+
+
+class LegState(Enum):
+    CALLING = "calling"  # outbound: INVITE sent, nothing heard yet
+    OFFERED = "offered"  # inbound: INVITE received, not answered yet
+    RINGING = "ringing"  # 180 (inbound: we said it; outbound: the callee did)
+    EARLY = "early"  # 183 with early media
+    ANSWERED = "answered"
+    ENDED = "ended"
+
+
+# -- events ---------------------------------------------------------------------
+
+
+class CallEvent:
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Offered(CallEvent):
+    """A new inbound leg: someone is calling and waits for ring/answer/reject."""
+
+    leg: Leg
+
+
+@dataclass(frozen=True, slots=True)
+class Ringing(CallEvent):
+    """An outbound leg rings (180), or plays early media (183 with SDP)."""
+
+    leg: Leg
+    early_media: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Answered(CallEvent):
+    leg: Leg
+
+
+@dataclass(frozen=True, slots=True)
+class Dtmf(CallEvent):
+    """A key the party on `leg` pressed (RFC 4733, or in-band later)."""
+
+    leg: Leg
+    digit: str
+
+
+@dataclass(frozen=True, slots=True)
+class Updated(CallEvent):
+    """The party on `leg` put the call on hold (`hold`) or resumed it."""
+
+    leg: Leg
+    hold: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Ended(CallEvent):
+    """`leg` is gone. `by` says who ended it: its party, or the switch."""
+
+    leg: Leg
+    cause: Cause
+    by: Literal["party", "switch"]
+
+
+class CallHandler(Protocol):
+    """What a feature implements: it gets every event of the calls it owns."""
+
+    def on_event(self, call: Call, event: CallEvent) -> None: ...
+
+
+# -- legs -----------------------------------------------------------------------
+
+
+class Leg(ABC):
+    """One party's side of a call; the SIP details live in a subclass."""
+
+    direction: Literal["inbound", "outbound"]
+
+    def __init__(self, call: Call, party: str, party_name: str = "") -> None:
+        self.call = call
+        self.party = party  # who is on this leg: an extension or a URI
+        self.party_name = party_name
+        self.state = LegState.OFFERED if self.direction == "inbound" else LegState.CALLING
+        self.cause: Cause | None = None
+        self.target: Target | None = None  # outbound: the device dialled
+        call.legs.append(self)
+
+    @property
+    def ended(self) -> bool:
+        return self.state is LegState.ENDED
+
+    @property
+    def answered(self) -> bool:
+        return self.state is LegState.ANSWERED
+
+    @abstractmethod
+    def ring(self, *, early_media: bool = False) -> None:
+        """Tell an inbound caller the call rings (180), or connect early media (183)."""
+
+    @abstractmethod
+    def answer(self) -> None:
+        """Answer an inbound leg (200 with the switch's SDP)."""
+
+    @abstractmethod
+    def reject(self, cause: Cause) -> None:
+        """Refuse an unanswered inbound leg with the cause's status."""
+
+    @abstractmethod
+    def hangup(self, cause: Cause = NORMAL) -> None:
+        """End the leg in whatever state: BYE, CANCEL (with a Reason) or a final answer."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.direction} {self.party} {self.state.value}>"
+
+
+# -- calls ----------------------------------------------------------------------
+
+
+class Switchboard(Protocol):
+    """What a call needs from the switch: dial devices, connect media, keep time."""
+
+    def dial(self, call: Call, target: Target, caller: Leg) -> Leg: ...
+
+    def connect(self, a: Leg, b: Leg) -> None: ...
+
+    def disconnect(self, leg: Leg) -> None: ...
+
+    def after(self, delay: float, action: Callable[[], None]) -> Timer: ...
+
+    def now(self) -> float: ...
+
+    def finished(self, call: Call) -> None: ...
+
+
+class Timer:
+    """A pending callback; `cancel()` it when it is no longer wanted."""
+
+    __slots__ = ("action", "cancelled", "deadline")
+
+    def __init__(self, deadline: float, action: Callable[[], None]) -> None:
+        self.deadline = deadline
+        self.action = action
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def __lt__(self, other: Timer) -> bool:
+        return self.deadline < other.deadline
+
+
+@dataclass(eq=False)
+class Call:
+    """One call: its legs, who owns it, and what its call record will say."""
+
+    id: str
+    company_id: int
+    switchboard: Switchboard
+    handler: CallHandler | None = None
+    legs: list[Leg] = field(default_factory=list)
+    bridged: tuple[Leg, Leg] | None = None
+    started_at: float = 0.0
+    answered_at: float | None = None
+    ended_at: float | None = None
+    answered_by: str = ""
+    hangup_side: Side = "switch"
+    cause: Cause | None = None
+    dialled: str = ""  # what the caller dialled
+
+    @property
+    def caller(self) -> Leg:
+        return self.legs[0]
+
+    # -- actions ------------------------------------------------------------
+
+    def dial(self, target: Target) -> Leg:
+        """Start an outbound leg to one device."""
+        return self.switchboard.dial(self, target, self.caller)
+
+    def fork(self, targets: list[Target]) -> list[Leg]:
+        """Ring several devices in parallel (P3: a user's phones)."""
+        return [self.dial(target) for target in targets]
+
+    def bridge(self, a: Leg, b: Leg) -> None:
+        """Connect two legs: their media flows between them, holds and DTMF are relayed."""
+        self.bridged = (a, b)
+        self.switchboard.connect(a, b)
+        if self.answered_at is None and a.answered and b.answered:
+            self.answered_at = self.switchboard.now()
+            self.answered_by = b.party if a is self.caller else a.party
+
+    def after(self, delay: float, action: Callable[[], None]) -> Timer:
+        return self.switchboard.after(delay, action)
+
+    def hangup(self, cause: Cause = NORMAL) -> None:
+        """End every leg that is still up."""
+        for leg in self.legs:
+            if not leg.ended:
+                leg.hangup(cause)
+
+    # -- what the legs report -----------------------------------------------
+
+    def emit(self, event: CallEvent) -> None:
+        if isinstance(event, Ended):
+            self._note_end(event)
+        if self.handler is not None:
+            self.handler.on_event(self, event)
+        if (
+            isinstance(event, Ended)
+            and self.ended_at is None
+            and all(leg.ended for leg in self.legs)
+        ):
+            self.ended_at = self.switchboard.now()
+            self.switchboard.finished(self)
+
+    def _note_end(self, event: Ended) -> None:
+        """The first leg to end while answered (or the caller's, unanswered) says how it ended."""
+        leg = event.leg
+        if self.bridged is not None and leg in self.bridged:
+            self.switchboard.disconnect(leg)
+        if self.cause is not None:
+            return
+        if self.answered_at is not None:
+            if event.by == "switch":
+                self.hangup_side = "switch"
+            else:
+                self.hangup_side = "caller" if leg is self.caller else "callee"
+            self.cause = NORMAL if event.cause.code < 300 else event.cause
+        elif leg is self.caller:
+            # Unanswered: the caller gave up, the callee refused, or the switch did.
+            if event.by == "party":
+                self.hangup_side = "caller"
+            elif event.cause.disposition == "busy":
+                self.hangup_side = "callee"
+            else:
+                self.hangup_side = "switch"
+            self.cause = event.cause
+
+    @property
+    def disposition(self) -> Disposition:
+        if self.answered_at is not None:
+            return "answered"
+        return self.cause.disposition if self.cause is not None else "failed"

@@ -1,0 +1,38 @@
+"""What a finished call's record says (P5): built from the `Call` when its last leg ends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from vaxel.calls.api import NORMAL, Call
+from vaxel.calls.b2bua import InboundLeg
+from vaxel.services.call_records import NewCallRecord
+
+
+def _time(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def call_record(call: Call) -> NewCallRecord:
+    """The call record of `call`, whose legs have all ended."""
+    caller = call.caller
+    call_id = caller.invite.call_id if isinstance(caller, InboundLeg) else call.id
+    cause = call.cause or NORMAL
+    ended = call.ended_at if call.ended_at is not None else call.started_at
+    answered = call.answered_at
+    return NewCallRecord(
+        company_id=call.company_id,
+        call_id=call_id,
+        caller=caller.party,
+        caller_name=caller.party_name,
+        callee=call.dialled,
+        answered_by=call.answered_by,
+        started_at=_time(call.started_at),
+        answered_at=_time(answered) if answered is not None else None,
+        ended_at=_time(ended),
+        duration_seconds=max(0.0, ended - answered) if answered is not None else 0.0,
+        disposition=call.disposition,
+        hangup_side=call.hangup_side,
+        cause_code=cause.code,
+        cause_text=cause.text,
+    )

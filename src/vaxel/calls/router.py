@@ -1,0 +1,90 @@
+"""Where a call goes: the dialled extension of the caller's own company, and its devices (P3).
+
+A call is routed only within the caller's company. An extension that does
+not exist and a user of another company get the same 404, so a caller
+learns nothing about other tenants. Devices are reached at the address
+their REGISTER came from (RFC 3581 / NAT), never at a host name taken from
+a Contact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from vaxel.calls.api import NOT_FOUND, UNAVAILABLE, Cause
+from vaxel.calls.registrar import Location
+from vaxel.services.users import SipUser
+from vaxel.sip.message import Request
+from vaxel.sip.uri import SipURI
+from vaxel.transport.base import Source
+
+DEFAULT_RING_SECONDS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One device to ring: its contact URI, and where its registration came from."""
+
+    user: SipUser
+    uri: str
+    destination: Source
+
+    @property
+    def label(self) -> str:
+        return self.user.extension
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The outcome of routing: devices to ring for how long, or the cause to refuse with."""
+
+    dialled: str
+    targets: tuple[Target, ...] = ()
+    ring_seconds: int = DEFAULT_RING_SECONDS
+    refusal: Cause | None = None
+    callee: SipUser | None = None
+
+
+def parse_source(text: str) -> Source | None:
+    """A binding's `received` ("udp:127.0.0.1:5062", "tcp:[::1]:5070") as a Source."""
+    transport, _, rest = text.partition(":")
+    host, _, port = rest.rpartition(":")
+    if not host or not port.isdigit() or transport.upper() not in ("UDP", "TCP"):
+        return None
+    return Source(transport.upper(), host.strip("[]"), int(port))
+
+
+class Router:
+    """Routes an authenticated caller's INVITE to the devices of a user of the same company."""
+
+    def __init__(
+        self,
+        users: Callable[[str, str], SipUser | None],
+        location: Location,
+        is_local: Callable[[str], bool],
+    ) -> None:
+        self.users = users
+        self.location = location
+        self.is_local = is_local  # hosts that name the switch itself (its IP addresses)
+
+    def route(self, request: Request, caller: SipUser, now: float) -> Route:
+        uri = request.uri
+        if not isinstance(uri, SipURI) or not uri.user:
+            return Route("", refusal=NOT_FOUND)
+        dialled = uri.user
+        host = uri.host.lower().strip("[]")
+        if host != caller.company_domain and not self.is_local(host):
+            return Route(dialled, refusal=NOT_FOUND)  # another company's, or a foreign domain
+        callee = self.users(caller.company_domain, dialled)
+        if callee is None or callee.company_id != caller.company_id:
+            return Route(dialled, refusal=NOT_FOUND)
+        ring = getattr(callee, "ring_seconds", DEFAULT_RING_SECONDS)
+        targets = []
+        for binding in self.location.current(callee.user_id, now):
+            destination = parse_source(binding.received)
+            if destination is not None:
+                targets.append(Target(callee, binding.contact, destination))
+        if not targets:
+            return Route(dialled, ring_seconds=ring, refusal=UNAVAILABLE, callee=callee)
+        return Route(dialled, tuple(targets), ring, callee=callee)

@@ -1,0 +1,1 @@
+"""Features: what a call does, written against the call-control API (`vaxel.calls.api`) only."""

@@ -1,0 +1,182 @@
+"""One anchored media endpoint: the switch's RTP socket facing one leg's party (P5).
+
+A bridged endpoint hands every RTP packet its party sends to its peer
+endpoint, which sends it on to its own party: with the payload type that
+leg negotiated, the other G.711 law when the legs chose different ones
+(one `bytes.translate` through a 256-octet table), and our own SSRC,
+sequence numbers and timestamps (`StreamRewriter`), so re-INVITEs and
+forks never show as a new stream. Telephone-events (RFC 4733) are relayed
+with the payload type mapped, and reported once per key press.
+
+This is the per-packet path: no logging, no per-packet objects beyond the
+datagram itself and its rewritten copy.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from ipaddress import ip_address
+from typing import TYPE_CHECKING
+
+from vaxel.rtp.g711 import ALAW_TO_ULAW, ULAW_TO_ALAW
+from vaxel.rtp.packet import StreamRewriter
+
+if TYPE_CHECKING:
+    from vaxel.media.engine import MediaEngine
+    from vaxel.sip.sdp import Answer
+
+_TRANSLATE = {("PCMA", "PCMU"): ALAW_TO_ULAW, ("PCMU", "PCMA"): ULAW_TO_ALAW}
+_DTMF_DIGITS = "0123456789*#ABCD"
+
+
+def _literal(host: str) -> bool:
+    """Only IP literals are sent to: a host name in SDP is never resolved."""
+    try:
+        return not ip_address(host).is_unspecified  # c=0.0.0.0 is RFC 2543 hold
+    except ValueError:
+        return False
+
+
+class Endpoint:
+    """An RTP/RTCP socket pair on the switch, bound for the life of one leg."""
+
+    __slots__ = (
+        "_last_event",
+        "_translate",
+        "address",
+        "clock",
+        "codec",
+        "dtmf_pt",
+        "engine",
+        "last_received",
+        "latched",
+        "on_dtmf",
+        "peer",
+        "port",
+        "pt",
+        "received",
+        "remote",
+        "rewriter",
+        "rtcp",
+        "rtp",
+        "sending",
+        "sent",
+    )
+
+    def __init__(
+        self,
+        engine: MediaEngine,
+        rtp: socket.socket,
+        rtcp: socket.socket,
+        address: str,
+        port: int,
+        on_dtmf: Callable[[str], None],
+    ) -> None:
+        self.engine = engine
+        self.clock = engine.clock
+        self.rtp = rtp
+        self.rtcp = rtcp
+        self.address = address
+        self.port = port
+        self.on_dtmf = on_dtmf
+        self.remote: tuple[str, int] | None = None  # where the party's RTP goes
+        self.latched = False
+        self.codec = ""  # "PCMA" / "PCMU" once negotiated
+        self.pt = -1
+        self.dtmf_pt = -1
+        self.sending = False  # does the party want media from us (not on hold)?
+        self.peer: Endpoint | None = None
+        self.rewriter = StreamRewriter()
+        self.last_received = 0.0
+        self.received = 0
+        self.sent = 0
+        self._last_event = -1  # RTP timestamp of the last telephone-event reported
+        self._translate: bytes | None = None
+
+    def configure(self, answer: Answer, *, sending: bool) -> None:
+        """Apply an offer/answer outcome: codec, DTMF payload type, the party's address."""
+        if answer.codec is not None:
+            self.codec = answer.codec.name
+            self.pt = answer.codec.pt
+        self.dtmf_pt = answer.dtmf_pt if answer.dtmf_pt is not None else -1
+        remote = answer.remote
+        if remote is not None and _literal(remote[0]) and remote != self.remote:
+            self.remote = remote
+            self.latched = False  # a new address: latch again to what really arrives
+        self.sending = sending and remote is not None
+        self._recompute()
+        if self.peer is not None:
+            self.peer._recompute()
+
+    def _recompute(self) -> None:
+        peer = self.peer
+        self._translate = None if peer is None else _TRANSLATE.get((self.codec, peer.codec))
+
+    # -- the per-packet path --------------------------------------------------------
+
+    def readable(self) -> None:
+        """Drain the RTP socket (the event loop calls this when datagrams are waiting)."""
+        sock = self.rtp
+        while True:
+            try:
+                data, source = sock.recvfrom(2048)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # an ICMP error for something we sent earlier
+                continue
+            if len(data) < 12 or data[0] & 0xC0 != 0x80:
+                continue
+            self.received += 1
+            self.last_received = self.clock()
+            if source != self.remote and not self.latched:
+                self.remote = source[:2]  # symmetric RTP (RFC 4961): answer where it comes from
+            self.latched = True
+            pt = data[1] & 0x7F
+            peer = self.peer
+            if pt == self.pt:
+                if peer is None or not peer.sending:
+                    continue
+                out_pt = peer.pt
+                if self._translate is not None:
+                    data = data[:12] + data[12:].translate(self._translate)
+            elif pt == self.dtmf_pt:
+                self._telephone_event(data)
+                if peer is None or peer.dtmf_pt < 0 or not peer.sending:
+                    continue
+                out_pt = peer.dtmf_pt
+            else:
+                continue  # comfort noise, or a codec nobody negotiated
+            packet = peer.rewriter.rewrite(data, out_pt, self.last_received)
+            if packet is not None and peer.remote is not None:
+                try:
+                    peer.rtp.sendto(packet, peer.remote)
+                    peer.sent += 1
+                except OSError:
+                    pass
+
+    def _telephone_event(self, data: bytes) -> None:
+        """Report a key once: on the first packet of an event (RFC 4733 §2.5.1)."""
+        if len(data) < 16:
+            return
+        timestamp = int.from_bytes(data[4:8], "big")
+        if timestamp == self._last_event:
+            return
+        self._last_event = timestamp
+        event = data[12]
+        if event < len(_DTMF_DIGITS):
+            self.on_dtmf(_DTMF_DIGITS[event])
+
+    def rtcp_readable(self) -> None:
+        """Drain RTCP; reports are generated per leg, not relayed across the bridge."""
+        sock = self.rtcp
+        while True:
+            try:
+                sock.recvfrom(2048)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                continue
+
+    def close(self) -> None:
+        self.engine.release(self)

@@ -1,0 +1,114 @@
+"""The media engine: RTP ports from `--rtp-ports`, sockets on the event loop, bridges (P5).
+
+Ports are handed out in pairs (RTP even, RTCP the next odd one, RFC 3550
+§11) and a released pair goes to the back of the queue, so a late packet
+of an old call never lands in a new one. Sockets are bound synchronously,
+so a leg's SDP can carry its port at once; the loop watches them with
+`add_reader` and each endpoint drains its socket in one callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections import deque
+from collections.abc import Callable
+
+from vaxel.media.endpoint import Endpoint
+
+log = logging.getLogger(__name__)
+
+
+class NoPorts(Exception):
+    """Every RTP port of the range is in use: the call is refused (503)."""
+
+
+class MediaEngine:
+    def __init__(
+        self,
+        host: str,
+        ports: tuple[int, int],
+        *,
+        clock: Callable[[], float],
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        low, high = ports
+        self.host = host
+        self.clock = clock
+        self.loop = loop or asyncio.get_running_loop()
+        self.family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        first = low + (low & 1)
+        self._free: deque[int] = deque(range(first, high, 2))
+        self.endpoints: set[Endpoint] = set()
+
+    def allocate(self, on_dtmf: Callable[[str], None]) -> Endpoint:
+        """Bind an RTP/RTCP pair and watch it; raises NoPorts when the range is used up."""
+        for _ in range(len(self._free)):
+            port = self._free.popleft()
+            try:
+                rtp = self._bind(port)
+            except OSError:
+                self._free.append(port)  # taken by another process: try the next
+                continue
+            try:
+                rtcp = self._bind(port + 1)
+            except OSError:
+                rtp.close()
+                self._free.append(port)
+                continue
+            endpoint = Endpoint(self, rtp, rtcp, self.host, port, on_dtmf)
+            self.loop.add_reader(rtp.fileno(), endpoint.readable)
+            self.loop.add_reader(rtcp.fileno(), endpoint.rtcp_readable)
+            self.endpoints.add(endpoint)
+            return endpoint
+        raise NoPorts(f"no free RTP port pair left on {self.host}")
+
+    def _bind(self, port: int) -> socket.socket:
+        sock = socket.socket(self.family, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            sock.bind((self.host, port))
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    def release(self, endpoint: Endpoint) -> None:
+        if endpoint not in self.endpoints:
+            return
+        self.endpoints.discard(endpoint)
+        self.disconnect(endpoint)
+        for sock in (endpoint.rtp, endpoint.rtcp):
+            with contextlib.suppress(ValueError, OSError):
+                self.loop.remove_reader(sock.fileno())
+            sock.close()
+        self._free.append(endpoint.port)
+
+    @staticmethod
+    def connect(a: Endpoint, b: Endpoint) -> None:
+        """Bridge two endpoints: what each party sends goes to the other."""
+        for endpoint in (a, b):
+            if endpoint.peer is not None and endpoint.peer not in (a, b):
+                endpoint.peer.peer = None
+        a.peer, b.peer = b, a
+        a._recompute()
+        b._recompute()
+
+    @staticmethod
+    def disconnect(endpoint: Endpoint) -> None:
+        peer = endpoint.peer
+        endpoint.peer = None
+        endpoint._recompute()
+        if peer is not None and peer.peer is endpoint:
+            peer.peer = None
+            peer._recompute()
+
+    @property
+    def in_use(self) -> int:
+        return len(self.endpoints)
+
+    def close(self) -> None:
+        for endpoint in list(self.endpoints):
+            self.release(endpoint)
