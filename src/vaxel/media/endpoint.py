@@ -14,20 +14,31 @@ datagram itself and its rewritten copy.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import Callable
 from ipaddress import ip_address
 from typing import TYPE_CHECKING
 
+from vaxel.rtp.dtmf import EventReceiver
 from vaxel.rtp.g711 import ALAW_TO_ULAW, ULAW_TO_ALAW
-from vaxel.rtp.packet import StreamRewriter
+from vaxel.rtp.packet import HEADER, StreamRewriter
+from vaxel.rtp.rtcp import (
+    ReceptionStats,
+    SenderReport,
+    build_rr,
+    build_sdes,
+    build_sr,
+)
+from vaxel.rtp.rtcp import (
+    parse as parse_rtcp,
+)
 
 if TYPE_CHECKING:
     from vaxel.media.engine import MediaEngine
     from vaxel.sip.sdp import Answer
 
 _TRANSLATE = {("PCMA", "PCMU"): ALAW_TO_ULAW, ("PCMU", "PCMA"): ULAW_TO_ALAW}
-_DTMF_DIGITS = "0123456789*#ABCD"
 
 
 def _literal(host: str) -> bool:
@@ -42,7 +53,7 @@ class Endpoint:
     """An RTP/RTCP socket pair on the switch, bound for the life of one leg."""
 
     __slots__ = (
-        "_last_event",
+        "_events",
         "_translate",
         "address",
         "clock",
@@ -59,9 +70,13 @@ class Endpoint:
         "remote",
         "rewriter",
         "rtcp",
+        "rtcp_remote",
         "rtp",
         "sending",
         "sent",
+        "sent_octets",
+        "source_ssrc",
+        "stats",
     )
 
     def __init__(
@@ -88,10 +103,14 @@ class Endpoint:
         self.sending = False  # does the party want media from us (not on hold)?
         self.peer: Endpoint | None = None
         self.rewriter = StreamRewriter()
+        self.rtcp_remote: tuple[str, int] | None = None
         self.last_received = 0.0
         self.received = 0
         self.sent = 0
-        self._last_event = -1  # RTP timestamp of the last telephone-event reported
+        self.sent_octets = 0
+        self.stats = ReceptionStats()  # of what the party sends us, for our reports
+        self.source_ssrc = 0
+        self._events = EventReceiver()
         self._translate: bytes | None = None
 
     def configure(self, answer: Answer, *, sending: bool) -> None:
@@ -104,6 +123,8 @@ class Endpoint:
         if remote is not None and _literal(remote[0]) and remote != self.remote:
             self.remote = remote
             self.latched = False  # a new address: latch again to what really arrives
+            if answer.remote_rtcp is not None and _literal(answer.remote_rtcp[0]):
+                self.rtcp_remote = answer.remote_rtcp
         self.sending = sending and remote is not None
         self._recompute()
         if self.peer is not None:
@@ -128,11 +149,13 @@ class Endpoint:
             if len(data) < 12 or data[0] & 0xC0 != 0x80:
                 continue
             self.received += 1
-            self.last_received = self.clock()
+            now = self.last_received = self.clock()
+            _, b1, seq, timestamp, self.source_ssrc = HEADER.unpack_from(data)
+            self.stats.update(seq, timestamp, now)
             if source != self.remote and not self.latched:
                 self.remote = source[:2]  # symmetric RTP (RFC 4961): answer where it comes from
             self.latched = True
-            pt = data[1] & 0x7F
+            pt = b1 & 0x7F
             peer = self.peer
             if pt == self.pt:
                 if peer is None or not peer.sending:
@@ -141,42 +164,64 @@ class Endpoint:
                 if self._translate is not None:
                     data = data[:12] + data[12:].translate(self._translate)
             elif pt == self.dtmf_pt:
-                self._telephone_event(data)
+                pressed = self._events.feed(timestamp, data[12:16])
+                if pressed is not None:
+                    self.on_dtmf(pressed)
                 if peer is None or peer.dtmf_pt < 0 or not peer.sending:
                     continue
                 out_pt = peer.dtmf_pt
             else:
                 continue  # comfort noise, or a codec nobody negotiated
-            packet = peer.rewriter.rewrite(data, out_pt, self.last_received)
+            packet = peer.rewriter.rewrite(data, out_pt, now)
             if packet is not None and peer.remote is not None:
                 try:
                     peer.rtp.sendto(packet, peer.remote)
-                    peer.sent += 1
                 except OSError:
-                    pass
-
-    def _telephone_event(self, data: bytes) -> None:
-        """Report a key once: on the first packet of an event (RFC 4733 §2.5.1)."""
-        if len(data) < 16:
-            return
-        timestamp = int.from_bytes(data[4:8], "big")
-        if timestamp == self._last_event:
-            return
-        self._last_event = timestamp
-        event = data[12]
-        if event < len(_DTMF_DIGITS):
-            self.on_dtmf(_DTMF_DIGITS[event])
+                    continue
+                peer.sent += 1
+                peer.sent_octets += len(packet) - 12
 
     def rtcp_readable(self) -> None:
-        """Drain RTCP; reports are generated per leg, not relayed across the bridge."""
+        """Drain RTCP: note the party's sender reports (for our LSR/DLSR), latch its address.
+
+        Reports are generated per leg (`report`), not relayed across the bridge:
+        each leg's party sees the stream the switch sends it.
+        """
         sock = self.rtcp
         while True:
             try:
-                sock.recvfrom(2048)
+                data, source = sock.recvfrom(2048)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
                 continue
+            try:
+                packets = parse_rtcp(data)
+            except ValueError:
+                continue
+            if self.rtcp_remote is None or self.rtcp_remote[0] != source[0]:
+                self.rtcp_remote = source[:2]
+            for packet in packets:
+                if isinstance(packet, SenderReport):
+                    self.stats.sr_received(packet.ntp_middle32, self.clock())
+
+    def report(self, cname: str) -> None:
+        """Send the party an RTCP compound report: SR if we sent media, else RR, + SDES."""
+        destination = self.rtcp_remote
+        if destination is None and self.remote is not None:
+            destination = (self.remote[0], self.remote[1] + 1)
+        if destination is None:
+            return
+        now = self.clock()
+        blocks = [self.stats.report_block(self.source_ssrc, now)] if self.received else []
+        ssrc = self.rewriter.ssrc
+        if self.sent:
+            rtp_ts = self.rewriter.last_timestamp
+            packet = build_sr(ssrc, now, rtp_ts, self.sent, self.sent_octets, blocks)
+        else:
+            packet = build_rr(ssrc, blocks)
+        with contextlib.suppress(OSError):
+            self.rtcp.sendto(packet + build_sdes(ssrc, cname), destination)
 
     def close(self) -> None:
         self.engine.release(self)

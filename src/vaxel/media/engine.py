@@ -20,6 +20,8 @@ from vaxel.media.endpoint import Endpoint
 
 log = logging.getLogger(__name__)
 
+REPORT_INTERVAL = 5.0  # RTCP every 5 s per leg (RFC 3550 §6.2's minimum)
+
 
 class NoPorts(Exception):
     """Every RTP port of the range is in use: the call is refused (503)."""
@@ -42,6 +44,14 @@ class MediaEngine:
         first = low + (low & 1)
         self._free: deque[int] = deque(range(first, high, 2))
         self.endpoints: set[Endpoint] = set()
+        self.cname = f"vaxel@{host}"
+        self._reports = self.loop.call_later(REPORT_INTERVAL, self._report)
+
+    def _report(self) -> None:
+        """Send every leg's party its RTCP report, on one shared clock."""
+        for endpoint in list(self.endpoints):
+            endpoint.report(self.cname)
+        self._reports = self.loop.call_later(REPORT_INTERVAL, self._report)
 
     def allocate(self, on_dtmf: Callable[[str], None]) -> Endpoint:
         """Bind an RTP/RTCP pair and watch it; raises NoPorts when the range is used up."""
@@ -110,5 +120,6 @@ class MediaEngine:
         return len(self.endpoints)
 
     def close(self) -> None:
+        self._reports.cancel()
         for endpoint in list(self.endpoints):
             self.release(endpoint)

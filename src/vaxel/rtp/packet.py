@@ -205,6 +205,11 @@ class StreamRewriter:
         HEADER.pack_into(buffer, 0, 0x80, pt | marker, out_seq, out_ts, self.ssrc)
         return buffer
 
+    @property
+    def last_timestamp(self) -> int:
+        """The RTP timestamp of the newest packet sent (for a sender report)."""
+        return self._last_ts
+
     def _anchor(self, ssrc: int, seq: int, ts: int, now: float | None) -> None:
         """Map a new incoming source so that it continues where the last one stopped."""
         if self._started:
