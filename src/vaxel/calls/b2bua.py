@@ -809,7 +809,7 @@ class B2BUA:
                 except Exception:
                     log.exception("error in a call timer")
         if now >= self._next_media_check:
-            self._next_media_check = now + MEDIA_CHECK_INTERVAL
+            self._next_media_check = now + min(MEDIA_CHECK_INTERVAL, self.rtp_timeout / 4)
             self._check_media(now)
 
     def _check_media(self, now: float) -> None:
