@@ -13,7 +13,7 @@ import time
 
 from tests.integration.peers import Server, SipSocket
 from vaxel.sip.digest import DigestClient
-from vaxel.sip.message import Request, Response, make_response, parse_message
+from vaxel.sip.message import Request, Response, StreamFramer, make_response, parse_message
 
 SDP = (
     "v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
@@ -27,10 +27,16 @@ def sdp(port: int = 40000, direction: str = "sendrecv") -> str:
 
 
 class Phone:
-    def __init__(self, server: Server, user: str, password: str, domain: str) -> None:
+    def __init__(
+        self, server: Server, user: str, password: str, domain: str, transport: str = "udp"
+    ) -> None:
         self.server, self.user, self.password, self.domain = server, user, password, domain
-        self.sock = SipSocket(server)
+        self.sock = SipSocket(server, transport)
         self.port = self.sock.port
+        self.transport = transport.upper()
+        self.framer = StreamFramer() if transport == "tcp" else None
+        suffix = ";transport=tcp" if transport == "tcp" else ""
+        self.contact = f"<sip:{user}@127.0.0.1:{self.port}{suffix}>"
         self.cseq = itertools.count(1)
         self.digest = DigestClient()
         self.tag = secrets.token_hex(4)
@@ -52,11 +58,25 @@ class Phone:
         self.sock.send(data.encode())
 
     def _via(self) -> str:
-        return f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bK{secrets.token_hex(6)};rport"
+        branch = f"z9hG4bK{secrets.token_hex(6)}"
+        return f"Via: SIP/2.0/{self.transport} 127.0.0.1:{self.port};branch={branch};rport"
 
     def _read(self, timeout: float) -> Request | Response | None:
-        data = self.sock.recv(max(0.01, timeout))
-        return None if data is None else parse_message(data)
+        if self.framer is None:
+            data = self.sock.recv(max(0.01, timeout))
+            return None if data is None else parse_message(data)
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = self.framer.next()
+            if frame is not None and frame.strip():
+                return parse_message(frame, stream=True)
+            if frame is not None:
+                continue  # a keep-alive
+            remaining = deadline - time.monotonic()
+            data = self.sock.recv(remaining) if remaining > 0 else None
+            if not data:
+                return None
+            self.framer.feed(data)
 
     def wait_response(self, method: str, timeout: float = 5.0, final: bool = True) -> Response:
         """The next response to `method` (final ones only, unless `final` is False).
@@ -93,7 +113,7 @@ class Phone:
             request, status, to_tag=self.tag if request.to.tag is None else None
         )
         if status < 300 and request.method == "INVITE":
-            response.headers.add("Contact", f"<sip:{self.user}@127.0.0.1:{self.port}>")
+            response.headers.add("Contact", self.contact)
         for header in headers:
             name, _, value = header.partition(":")
             response.headers.add(name.strip(), value.strip())
@@ -109,7 +129,8 @@ class Phone:
 
     # -- REGISTER ----------------------------------------------------------------
 
-    def register(self, expires: int = 3600) -> Response:
+    def register(self, expires: int = 3600, contact: str | None = None) -> Response:
+        """REGISTER this phone (or `contact`, e.g. "*" to remove every binding)."""
         call_id = f"{secrets.token_hex(8)}@phone"
         authorization = None
         for _ in range(2):
@@ -118,7 +139,7 @@ class Phone:
                 f"From: <sip:{self.user}@{self.domain}>;tag={self.tag}",
                 f"To: <sip:{self.user}@{self.domain}>", f"Call-ID: {call_id}",
                 f"CSeq: {next(self.cseq)} REGISTER", "Max-Forwards: 70",
-                f"Contact: <sip:{self.user}@127.0.0.1:{self.port}>", f"Expires: {expires}",
+                f"Contact: {contact or self.contact}", f"Expires: {expires}",
             ]  # fmt: skip
             if authorization:
                 lines.append(f"Authorization: {authorization}")
@@ -149,7 +170,7 @@ class Phone:
                 f"INVITE {target} SIP/2.0", via,
                 f"From: <sip:{self.user}@{self.domain}>;tag={self.tag}", f"To: <{target}>",
                 f"Call-ID: {self.call_id}", f"CSeq: {cseq} INVITE",
-                f"Contact: <sip:{self.user}@127.0.0.1:{self.port}>", *headers,
+                f"Contact: {self.contact}", *headers,
             ]  # fmt: skip
             if "Max-Forwards" not in "".join(headers):
                 lines.append("Max-Forwards: 70")
@@ -199,7 +220,7 @@ class Phone:
             f"From: {self.local_uri};tag={self.tag}",
             f"To: {self.remote_uri};tag={self.remote_tag}",
             f"Call-ID: {self.call_id}", f"CSeq: {cseq} {method}", "Max-Forwards: 70",
-            f"Contact: <sip:{self.user}@127.0.0.1:{self.port}>",
+            f"Contact: {self.contact}",
         ]  # fmt: skip
         if body:
             lines.append(f"Content-Type: {content_type}")

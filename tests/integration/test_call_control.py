@@ -159,3 +159,39 @@ def test_a_call_without_media_is_ended(
         caller.close()
         callee.close()
         srv.stop()
+
+
+def test_call_between_tcp_phones(server: Server) -> None:
+    caller = Phone(server, "1001", USERS["1001"][1], DOMAIN, transport="tcp")
+    callee = Phone(server, "1005", USERS["1005"][1], DOMAIN, transport="tcp")
+    try:
+        assert callee.register().status == 200
+        thread = answer_in_background(callee)
+        response = caller.invite("1005", sdp(40000))
+        thread.join(5)
+        assert response.status == 200
+        assert caller.request("BYE").status == 200
+        bye = callee.wait_request("BYE")
+        callee.reply(bye, 200)
+        callee.register(expires=0)
+    finally:
+        caller.close()
+        callee.close()
+
+
+def test_a_device_whose_tcp_flow_is_gone_fails_at_once(server: Server) -> None:
+    callee = Phone(server, "1005", USERS["1005"][1], DOMAIN, transport="tcp")
+    assert callee.register().status == 200
+    callee.close()  # the phone vanished with its connection; its binding stays
+    time.sleep(0.2)
+    caller = phone(server, "1001", register=False)
+    try:
+        started = time.monotonic()
+        response = caller.invite("1005", sdp(40000))
+        assert response.status == 480
+        assert time.monotonic() - started < 5  # not after Timer B's 32 s
+    finally:
+        caller.close()
+        cleanup = Phone(server, "1005", USERS["1005"][1], DOMAIN)
+        cleanup.register(expires=0, contact="*")  # the stale binding would ring in later tests
+        cleanup.close()

@@ -506,11 +506,10 @@ class OutboundLeg(SipLeg):
     def _invite_event(self, event: Event) -> None:
         if isinstance(event, ResponseReceived):
             self._response(event.response)
-        elif (
-            isinstance(event, (TransactionTimeout, TransportError))
-            and self.state is not LegState.ANSWERED
-        ):
-            self._end(self.cancel_cause or api.TIMEOUT, "party")
+        elif isinstance(event, TransactionTimeout) and self.state is not LegState.ANSWERED:
+            self._end(self.cancel_cause or api.TIMEOUT, "party")  # Timer B: nobody answered
+        elif isinstance(event, TransportError) and self.state is not LegState.ANSWERED:
+            self._end(self.cancel_cause or api.UNAVAILABLE, "switch")  # no route to it
 
     def _response(self, response: Response) -> None:
         status = response.status

@@ -222,11 +222,16 @@ class Switch:
         request.headers.insert("Via", self._via(destination.transport))
         request.headers.add("User-Agent", SERVER)
         request.invalidate()
+        now = self.clock()
         key, events = self.transactions.send_request(
-            request, self.clock(), reliable=destination.reliable, peer=destination
+            request, now, reliable=destination.reliable, peer=destination
         )
         self._owners[key] = owner
-        self._execute(events)
+        for event in events:
+            if isinstance(event, Send) and not self._write(event.message, destination):
+                # No route to the device (its TCP flow is gone): fail now, not at Timer B.
+                self._execute(self.transactions.transport_error(key, now))
+                break
         return key
 
     def send_ack(self, ack: Request, destination: Source) -> None:
@@ -287,10 +292,12 @@ class Switch:
 
     # -- output --------------------------------------------------------------
 
-    def _write(self, message: Request | Response, destination: Source) -> None:
+    def _write(self, message: Request | Response, destination: Source) -> bool:
         sender = self.senders.get(destination.transport)
         if sender is None or not sender.send(bytes(message), destination):
             log.debug("could not send %r to %s", message, destination)
+            return False
+        return True
 
     def _send_error(self, request: Request, source: Source, exc: RemoteProtocolError) -> None:
         response = make_response(request, exc.status, _reason(exc))

@@ -45,11 +45,15 @@ class RingUser:
         self.winner: Leg | None = None
         self.timer: Timer | None = None
         self.refusals: list[Cause] = []
+        self.forking = False  # a device may fail at once, before every fork exists
 
     def on_event(self, call: Call, event: CallEvent) -> None:
         if isinstance(event, Offered):
+            self.forking = True
             self.forks = call.fork(list(self.route.targets))
+            self.forking = False
             self.timer = call.after(self.route.ring_seconds, lambda: self._no_answer(call))
+            self._all_refused(call)
         elif isinstance(event, Ringing) and self.winner is None:
             call.caller.ring(early_media=event.early_media)
             if event.early_media:
@@ -79,7 +83,10 @@ class RingUser:
             return
         if self.winner is None and event.by == "party":
             self.refusals.append(event.cause)
-        if self.winner is None and all(fork.ended for fork in self.forks):
+        self._all_refused(call)
+
+    def _all_refused(self, call: Call) -> None:
+        if self.winner is None and not self.forking and all(f.ended for f in self.forks):
             self._stop_timer()
             call.caller.reject(self._verdict())
 
