@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,13 +113,22 @@ def records(data: Path, wanted: int) -> list[str]:
         time.sleep(0.2)
 
 
+def newest(data: Path, count: int) -> dict[str, str]:
+    """The newest call record, as the CLI shows it, once `count` calls are recorded."""
+    line = records(data, count)[0]
+    columns = ("start", "from", "to", "answered_by", "disposition", "duration", "hangup", "cause")
+    return dict(zip(columns, re.split(r"\s{2,}", line.strip()), strict=True))
+
+
 def test_call_answered_and_hung_up_by_caller(server: Server, data: Path) -> None:
     callee = device(server, "1002", "callee_answer.xml")
     result = call(server, "1001", "1002", extra=("-d", "500"))
     assert result.returncode == 0, result.stdout + result.stderr + server.output
     callee.finish()
-    (line,) = [line for line in records(data, 1) if "answered" in line]
-    assert "1001" in line and "1002" in line and "caller" in line
+    record = newest(data, 1)
+    assert record["from"] == "1001 (Anna Svensson)" and record["to"] == "1002"
+    assert record["answered_by"] == "1002" and record["disposition"] == "answered"
+    assert record["hangup"] == "caller" and record["cause"] == "200 Normal clearing"
 
 
 def refused(  # type: ignore[no-untyped-def]
@@ -139,7 +149,8 @@ def test_callee_hangs_up(server: Server, data: Path) -> None:
     result = call(server, "1001", "1003", scenario="call_callee_hangs_up.xml")
     assert result.returncode == 0, result.stdout + result.stderr
     callee.finish()
-    assert any("1003" in line and "callee" in line for line in records(data, 2))
+    record = newest(data, 2)
+    assert (record["to"], record["disposition"], record["hangup"]) == ("1003", "answered", "callee")
 
 
 def test_caller_cancels_while_ringing(server: Server, data: Path) -> None:
@@ -147,7 +158,9 @@ def test_caller_cancels_while_ringing(server: Server, data: Path) -> None:
     result = call(server, "1001", "1003", scenario="call_cancel.xml", extra=("-d", "500"))
     assert result.returncode == 0, result.stdout + result.stderr
     callee.finish()
-    assert any("canceled" in line and "caller" in line for line in records(data, 3))
+    record = newest(data, 3)
+    assert (record["disposition"], record["hangup"]) == ("canceled", "caller")
+    assert record["answered_by"] == "-" and record["cause"].startswith("487")
 
 
 def test_busy_device_means_busy(server: Server, data: Path, tmp_path: Path) -> None:
@@ -155,7 +168,10 @@ def test_busy_device_means_busy(server: Server, data: Path, tmp_path: Path) -> N
     result = refused(server, tmp_path, "1001", "1003", 486)
     assert result.returncode == 0, result.stdout + result.stderr
     callee.finish()
-    assert any("busy" in line and "486" in line for line in records(data, 4))
+    record = newest(data, 4)
+    assert (record["disposition"], record["hangup"], record["cause"]) == (
+        "busy", "callee", "486 Busy Here"
+    )  # fmt: skip
 
 
 def test_no_answer_within_the_ring_time(server: Server, data: Path, tmp_path: Path) -> None:
@@ -164,12 +180,24 @@ def test_no_answer_within_the_ring_time(server: Server, data: Path, tmp_path: Pa
     result = refused(server, tmp_path, "1001", "1004", 480)
     assert result.returncode == 0, result.stdout + result.stderr
     callee.finish()
-    assert any("no-answer" in line and "1004" in line for line in records(data, 5))
+    record = newest(data, 5)
+    assert (record["to"], record["disposition"], record["hangup"]) == (
+        "1004",
+        "no-answer",
+        "switch",
+    )
+    assert record["cause"] == "480 No Answer"
 
 
-def test_unknown_extension_is_404(server: Server, tmp_path: Path) -> None:
+def test_unknown_extension_is_404(server: Server, data: Path, tmp_path: Path) -> None:
     result = refused(server, tmp_path, "1001", "1999", 404)
     assert result.returncode == 0, result.stdout + result.stderr
+    record = newest(data, 6)
+    assert (record["to"], record["disposition"], record["cause"]) == (
+        "1999",
+        "failed",
+        "404 Not Found",
+    )
 
 
 def test_user_of_another_company_is_404(server: Server, tmp_path: Path) -> None:
