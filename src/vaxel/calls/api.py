@@ -6,9 +6,11 @@ each other directly. A feature (a direct call, later an IVR or a queue)
 owns a `Call`, receives its events (offered, ringing, answered, DTMF,
 updated, ended with a cause) and acts on legs (ring, answer, reject,
 hang up) and on the call (dial, fork, bridge, timers). This is the
-vocabulary of sippy's B2BUA call controller, without SIP in it: the
-`calls.b2bua` module turns it into SIP, `media` into RTP. Media actions
-(play, collect digits, record) will be added as further leg actions.
+vocabulary of sippy's B2BUA call controller (try = `Offered`, ring and
+early media = `Ringing`, answer, update, DTMF, end with a cause), without
+SIP in it: the `calls.b2bua` module turns it into SIP, `media` into RTP.
+Media actions (play, collect digits, record) will be added as further leg
+actions.
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ from vaxel.calls import api
 from vaxel.calls.api import (
     CANCELED,
     ELSEWHERE,
-    FAILURE,
     MEDIA_TIMEOUT,
     NORMAL,
     Answered,
@@ -69,6 +68,7 @@ MIN_SE = 90  # RFC 4028 Min-SE we accept
 RTP_TIMEOUT = 60.0  # default: an answered leg that sends no RTP for this long is hung up
 MEDIA_CHECK_INTERVAL = 5.0
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO"
+SHUTDOWN = Cause(503, "Service Unavailable (switch stopping)")
 
 
 class Signalling(Protocol):
@@ -275,6 +275,14 @@ class SipLeg(Leg):
                 except RemoteProtocolError:
                     log.debug("bad answer to our re-INVITE on %r", self)
             self.reinvite = None
+            if response.status == 491:  # glare (§14.1): try again in 2.1-4 s, as the owner
+                direction = (
+                    self.sent_sdp.direction_of(self.sent_sdp.media[0])
+                    if self.sent_sdp
+                    else "sendrecv"
+                )
+                delay = 2.1 + secrets.randbelow(190) / 100
+                self.timers.append(self.b2bua.after(delay, lambda: self.reoffer(direction)))
         elif isinstance(event, (TransactionTimeout, TransportError)):
             self.reinvite = None
             self._end(Cause(408, "Request Timeout", "answered"), "switch", bye=True)
@@ -823,5 +831,6 @@ class B2BUA:
                     break
 
     def shutdown(self) -> None:
+        """The switch is stopping: end every call, telling each party why."""
         for call in list(self.calls.values()):
-            call.hangup(FAILURE)
+            call.hangup(SHUTDOWN)
