@@ -138,7 +138,11 @@ class CallHandler(Protocol):
 
 
 class Leg(ABC):
-    """One party's side of a call; the SIP details live in a subclass."""
+    """One party's side of a call; the SIP details live in a subclass.
+
+    Actions never fail on state: ringing a ringing leg says it once, and
+    nothing acts on an ended leg, so features need no defensive checks.
+    """
 
     direction: Literal["inbound", "outbound"]
 

@@ -86,7 +86,9 @@ class RingUser:
         self._all_refused(call)
 
     def _all_refused(self, call: Call) -> None:
-        if self.winner is None and not self.forking and all(f.ended for f in self.forks):
+        if call.caller.ended or self.winner is not None or self.forking:
+            return
+        if all(fork.ended for fork in self.forks):
             self._stop_timer()
             call.caller.reject(self._verdict())
 
