@@ -16,10 +16,14 @@ actions.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
+
+from vaxel.media.player import Player, Samples, load_prompt
+from vaxel.media.recorder import Recorder
 
 if TYPE_CHECKING:
     from vaxel.calls.router import Target
@@ -128,6 +132,35 @@ class Ended(CallEvent):
     by: Literal["party", "switch"]
 
 
+@dataclass(frozen=True, slots=True)
+class PlayFinished(CallEvent):
+    """What `leg.play()` started has ended: played out, or cut short by a key."""
+
+    leg: Leg
+    interrupted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DigitsCollected(CallEvent):
+    """What `leg.collect()` gathered, and why it stopped: "complete" (max digits),
+    "terminator" (# pressed, not included), "timeout" (nothing, or a pause too long)."""
+
+    leg: Leg
+    digits: str
+    reason: Literal["complete", "terminator", "timeout"]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFinished(CallEvent):
+    """What `leg.record()` wrote, and why it stopped: the stop key, "max-length",
+    "silence", "hangup" or "stopped" (by the feature)."""
+
+    leg: Leg
+    path: Path
+    seconds: float
+    reason: str
+
+
 class CallHandler(Protocol):
     """What a feature implements: it gets every event of the calls it owns."""
 
@@ -135,6 +168,36 @@ class CallHandler(Protocol):
 
 
 # -- legs -----------------------------------------------------------------------
+
+
+class MediaPort(Protocol):
+    """The switch's media endpoint facing a leg's party (see `vaxel.media.endpoint`)."""
+
+    dtmf_pt: int  # negative when the party has no RFC 4733 telephone-events
+    sinks: list[Callable[[Samples], None]]
+
+    def play(self, player: Player, on_done: Callable[[], None]) -> None: ...
+
+    def stop_playing(self) -> bool: ...
+
+
+@dataclass(eq=False)
+class _Collection:
+    """Digits being collected on a leg, with the timer that ends the wait."""
+
+    max_digits: int
+    inter_digit: float
+    terminator: str
+    digits: str = ""
+    timer: Timer | None = None
+    detector: Callable[[Samples], None] | None = None
+
+
+@dataclass(eq=False)
+class _Recording:
+    recorder: Recorder
+    stop_on: str
+    sink: Callable[[Samples], None]
 
 
 class Leg(ABC):
@@ -153,6 +216,10 @@ class Leg(ABC):
         self.state = LegState.OFFERED if self.direction == "inbound" else LegState.CALLING
         self.cause: Cause | None = None
         self.target: Target | None = None  # outbound: the device dialled
+        self.media: MediaPort | None = None
+        self._interruptible = False
+        self._collection: _Collection | None = None
+        self._recording: _Recording | None = None
         call.legs.append(self)
 
     @property
@@ -178,6 +245,139 @@ class Leg(ABC):
     @abstractmethod
     def hangup(self, cause: Cause = NORMAL) -> None:
         """End the leg in whatever state: BYE, CANCEL (with a Reason) or a final answer."""
+
+    # -- media actions: what the switch plays to, and hears from, this party --------
+
+    def play(
+        self, prompts: Sequence[str | Path], *, loop: bool = False, interruptible: bool = True
+    ) -> None:
+        """Play WAV prompts in order (again and again if `loop`); `PlayFinished` at the end.
+
+        A key the party presses stops an interruptible playback. Raises
+        `PromptError` for a missing or unusable file, before anything changes.
+        """
+        samples = [load_prompt(prompt) for prompt in prompts]
+        if self.ended or self.media is None:
+            return
+        self.media.stop_playing()
+        self._interruptible = interruptible
+        self.media.play(
+            Player(samples, loop=loop), lambda: self.call.emit(PlayFinished(self, False))
+        )
+
+    def stop_playing(self) -> bool:
+        """Stop the current playback quietly (no `PlayFinished`); True if one was playing."""
+        return self.media is not None and self.media.stop_playing()
+
+    def collect(
+        self,
+        *,
+        max_digits: int = 1,
+        timeout: float = 5.0,
+        inter_digit: float = 3.0,
+        terminator: str = "#",
+    ) -> None:
+        """Gather keys (RFC 4733, or in-band tones when the party has no telephone-events);
+        `DigitsCollected` when `max_digits` arrived, the terminator was pressed, or the first
+        key took longer than `timeout` / a later one longer than `inter_digit`."""
+        self._stop_collecting()
+        collection = _Collection(max_digits, inter_digit, terminator)
+        self._collection = collection
+        collection.timer = self.call.after(timeout, lambda: self._collected("timeout"))
+        if self.media is not None and self.media.dtmf_pt < 0:
+            from vaxel.rtp.inband import DtmfDetector
+
+            detector = DtmfDetector()
+
+            def listen(samples: Samples) -> None:
+                for digit in detector.feed(samples):
+                    self.dtmf(digit)
+
+            collection.detector = listen
+            self.media.sinks.append(listen)
+
+    def record(
+        self,
+        path: str | Path,
+        *,
+        max_seconds: float = 120.0,
+        silence_seconds: float = 5.0,
+        stop_on: str = "#",
+    ) -> None:
+        """Record what the party says into a WAV file; `RecordFinished` when it stops."""
+        if self.ended or self.media is None:
+            return
+        self.stop_recording()
+        recorder = Recorder(path, max_seconds=max_seconds, silence_seconds=silence_seconds)
+
+        def sink(samples: Samples) -> None:
+            reason = recorder.feed(samples)
+            if reason is not None:
+                self.stop_recording(reason)
+
+        self._recording = _Recording(recorder, stop_on, sink)
+        self.media.sinks.append(sink)
+
+    def stop_recording(self, reason: str = "stopped") -> None:
+        recording = self._recording
+        if recording is None:
+            return
+        self._recording = None
+        if self.media is not None and recording.sink in self.media.sinks:
+            self.media.sinks.remove(recording.sink)
+        recording.recorder.close()
+        recorder = recording.recorder
+        self.call.emit(RecordFinished(self, recorder.path, recorder.seconds, reason))
+
+    # -- what the subclasses report ------------------------------------------------
+
+    def dtmf(self, digit: str) -> None:
+        """The party pressed a key: it may cut a prompt short, end a recording, complete a
+        collection; the feature gets the `Dtmf` event first."""
+        if self._interruptible and self.stop_playing():
+            self.call.emit(PlayFinished(self, True))
+        self.call.emit(Dtmf(self, digit))
+        recording = self._recording
+        if recording is not None and digit in recording.stop_on:
+            self.stop_recording(digit)
+        collection = self._collection
+        if collection is None:
+            return
+        if digit == collection.terminator:
+            self._collected("terminator")
+            return
+        collection.digits += digit
+        if len(collection.digits) >= collection.max_digits:
+            self._collected("complete")
+        elif collection.timer is not None:
+            collection.timer.cancel()
+            collection.timer = self.call.after(
+                collection.inter_digit, lambda: self._collected("timeout")
+            )
+
+    def _collected(self, reason: Literal["complete", "terminator", "timeout"]) -> None:
+        collection = self._collection
+        if collection is None:
+            return
+        self._stop_collecting()
+        self.call.emit(DigitsCollected(self, collection.digits, reason))
+
+    def _stop_collecting(self) -> None:
+        collection = self._collection
+        if collection is None:
+            return
+        self._collection = None
+        if collection.timer is not None:
+            collection.timer.cancel()
+        media = self.media
+        if media is not None and collection.detector in media.sinks:
+            media.sinks.remove(collection.detector)  # type: ignore[arg-type]
+
+    def media_ended(self) -> None:
+        """The leg is ending: stop what plays, close a recording (reason "hangup")."""
+        self.stop_playing()
+        self._stop_collecting()
+        self.stop_recording("hangup")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.direction} {self.party} {self.state.value}>"

@@ -29,6 +29,7 @@ from vaxel.calls.api import (
     Ended,
     Leg,
     LegState,
+    MediaPort,
     Offered,
     Ringing,
     Timer,
@@ -87,7 +88,7 @@ class Signalling(Protocol):
     def contact(self, transport: str) -> str: ...
 
 
-class Endpoint(Protocol):
+class Endpoint(MediaPort, Protocol):
     """A media endpoint of the switch, facing one leg's party (see `vaxel.media`)."""
 
     address: str
@@ -150,7 +151,8 @@ class SipLeg(Leg):
         self.b2bua = b2bua
         self.peer = peer  # where this leg's signalling goes (the party's real address)
         self.dialog: Dialog | None = None
-        self.endpoint = b2bua.media.allocate(self._dtmf)
+        self.endpoint = b2bua.media.allocate(self.dtmf)
+        self.media = self.endpoint
         self.session_id = secrets.randbelow(2**31)
         self.sent_sdp: SessionDescription | None = None
         self.hold = False  # the party put us on hold
@@ -159,9 +161,6 @@ class SipLeg(Leg):
         self.refreshed_at = 0.0  # last session refresh (RFC 4028)
 
     # -- media --------------------------------------------------------------
-
-    def _dtmf(self, digit: str) -> None:
-        self.call.emit(api.Dtmf(self, digit))
 
     def _versioned(self, sdp: SessionDescription) -> bytes:
         sdp = next_version(self.sent_sdp, sdp)
@@ -315,6 +314,7 @@ class SipLeg(Leg):
             return
         if bye:
             self.bye(cause)
+        self.media_ended()
         self.state = LegState.ENDED
         self.cause = cause
         for timer in self.timers:

@@ -15,14 +15,15 @@ datagram itself and its rewritten copy.
 from __future__ import annotations
 
 import contextlib
+import secrets
 import socket
 from collections.abc import Callable
 from ipaddress import ip_address
 from typing import TYPE_CHECKING
 
 from vaxel.rtp.dtmf import EventReceiver
-from vaxel.rtp.g711 import ALAW_TO_ULAW, ULAW_TO_ALAW
-from vaxel.rtp.packet import HEADER, StreamRewriter
+from vaxel.rtp.g711 import ALAW_TO_ULAW, ULAW_TO_ALAW, decode, encode
+from vaxel.rtp.packet import HEADER, StreamRewriter, build
 from vaxel.rtp.rtcp import (
     ReceptionStats,
     SenderReport,
@@ -36,6 +37,7 @@ from vaxel.rtp.rtcp import (
 
 if TYPE_CHECKING:
     from vaxel.media.engine import MediaEngine
+    from vaxel.media.player import Player, Samples
     from vaxel.sip.sdp import Answer
 
 _TRANSLATE = {("PCMA", "PCMU"): ALAW_TO_ULAW, ("PCMU", "PCMA"): ULAW_TO_ALAW}
@@ -54,6 +56,10 @@ class Endpoint:
 
     __slots__ = (
         "_events",
+        "_gen_seq",
+        "_gen_ssrc",
+        "_gen_ts",
+        "_on_played",
         "_translate",
         "address",
         "clock",
@@ -64,6 +70,7 @@ class Endpoint:
         "latched",
         "on_dtmf",
         "peer",
+        "player",
         "port",
         "pt",
         "received",
@@ -75,6 +82,7 @@ class Endpoint:
         "sending",
         "sent",
         "sent_octets",
+        "sinks",
         "source_ssrc",
         "stats",
     )
@@ -112,6 +120,15 @@ class Endpoint:
         self.source_ssrc = 0
         self._events = EventReceiver()
         self._translate: bytes | None = None
+        # Audio the switch itself plays to the party (prompts, music on hold): its own
+        # source, which the rewriter splices into the leg's one outgoing stream.
+        self.player: Player | None = None
+        self._on_played: Callable[[], None] | None = None
+        self._gen_ssrc = secrets.randbits(32)
+        self._gen_seq = 0
+        self._gen_ts = 0
+        # Who listens to the party's decoded audio (a recorder, an in-band DTMF detector).
+        self.sinks: list[Callable[[Samples], None]] = []
 
     def configure(self, answer: Answer, *, sending: bool) -> None:
         """Apply an offer/answer outcome: codec, DTMF payload type, the party's address."""
@@ -158,7 +175,11 @@ class Endpoint:
             pt = b1 & 0x7F
             peer = self.peer
             if pt == self.pt:
-                if peer is None or not peer.sending:
+                if self.sinks:
+                    samples = decode(self.codec, data[12:])
+                    for sink in list(self.sinks):
+                        sink(samples)
+                if peer is None or not peer.sending or peer.player is not None:
                     continue
                 out_pt = peer.pt
                 if self._translate is not None:
@@ -223,5 +244,50 @@ class Endpoint:
         with contextlib.suppress(OSError):
             self.rtcp.sendto(packet + build_sdes(ssrc, cname), destination)
 
+    # -- what the switch plays to the party -----------------------------------------
+
+    def play(self, player: Player, on_done: Callable[[], None]) -> None:
+        """Play to the party instead of relaying the peer; `on_done` when the player ends."""
+        self.player = player
+        self._on_played = on_done
+        self.engine.pacer.subscribe(self.tick)
+
+    def stop_playing(self) -> bool:
+        """Stop the player without calling its `on_done`; True if one was playing."""
+        if self.player is None:
+            return False
+        self.player = None
+        self._on_played = None
+        self.engine.pacer.unsubscribe(self.tick)
+        return True
+
+    def tick(self) -> None:
+        """One 20 ms frame of the player to the party (the shared media clock calls this)."""
+        player = self.player
+        if player is None:
+            return
+        frame = player.next_frame()
+        if frame is None:
+            on_done = self._on_played
+            self.stop_playing()
+            if on_done is not None:
+                on_done()
+            return
+        self._gen_seq = (self._gen_seq + 1) & 0xFFFF
+        self._gen_ts = (self._gen_ts + len(frame)) & 0xFFFFFFFF
+        if not self.sending or self.remote is None or not self.codec:
+            return
+        packet = build(
+            self.pt, self._gen_seq, self._gen_ts, self._gen_ssrc, encode(self.codec, frame)
+        )
+        out = self.rewriter.rewrite(bytearray(packet), self.pt, self.clock())
+        if out is not None:
+            with contextlib.suppress(OSError):
+                self.rtp.sendto(out, self.remote)
+                self.sent += 1
+                self.sent_octets += len(out) - 12
+
     def close(self) -> None:
+        self.stop_playing()
+        self.sinks.clear()
         self.engine.release(self)

@@ -16,6 +16,7 @@ import socket
 from collections import deque
 from collections.abc import Callable
 
+from vaxel.media.clock import MediaClock
 from vaxel.media.endpoint import Endpoint
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class MediaEngine:
         self._free: deque[int] = deque(range(first, high, 2))
         self.endpoints: set[Endpoint] = set()
         self.cname = f"vaxel@{host}"
+        self.pacer = MediaClock(self.loop)  # the one 20 ms clock of every player
         self._reports = self.loop.call_later(REPORT_INTERVAL, self._report)
 
     def _report(self) -> None:
@@ -121,5 +123,6 @@ class MediaEngine:
 
     def close(self) -> None:
         self._reports.cancel()
+        self.pacer.close()
         for endpoint in list(self.endpoints):
             self.release(endpoint)
