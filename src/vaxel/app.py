@@ -168,6 +168,8 @@ def serve(options: ServeOptions) -> int:
         level=os.environ.get("VAXEL_LOG", "WARNING").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if os.environ.get("VAXEL_SIP_TRACE", "") not in ("", "0"):
+        logging.getLogger("vaxel.sip.trace").setLevel(logging.DEBUG)
     store = Store.open(options.data)
     if options.demo:
         _announce_demo(options, ensure_demo(store, options.data))

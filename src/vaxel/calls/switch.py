@@ -40,6 +40,8 @@ from vaxel.sip.validate import check_request
 from vaxel.transport.base import Local, Sender, Source
 
 log = logging.getLogger(__name__)
+# Every message in and out, when an operator asks for it (VAXEL_SIP_TRACE=1).
+trace = logging.getLogger("vaxel.sip.trace")
 
 ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO"
 ACCEPT = "application/sdp"
@@ -76,6 +78,7 @@ class Switch:
         self._owners: dict[TransactionKey, Callable[[Event], None]] = {}
         self.calls: B2BUA | None = None
         self.router: Router | None = None
+        self.tracing = trace.isEnabledFor(logging.DEBUG)  # decided once: a hot path
 
     def attach_calls(self, calls: B2BUA, router: Router) -> None:
         """Serve INVITEs: without this the switch is a registrar only."""
@@ -86,6 +89,8 @@ class Switch:
 
     def receive(self, data: bytes, source: Source, local: Local) -> None:
         """Handle one framed message from `source` (the transports' callback)."""
+        if self.tracing:
+            trace.debug("from %s:\n%s", source, data.decode("utf-8", "replace"))
         try:
             message = parse_message(data, stream=source.reliable)
         except RemoteProtocolError as exc:
@@ -137,9 +142,7 @@ class Switch:
             data = self._challenges[key] = bytes(response)
             if len(self._challenges) > CHALLENGE_MEMO:
                 self._challenges.popitem(last=False)
-        sender = self.senders.get(source.transport)
-        if sender is not None:
-            sender.send(data, source)
+        self._send_bytes(data, source)
         return True
 
     def drive_timers(self) -> None:
@@ -293,9 +296,14 @@ class Switch:
     # -- output --------------------------------------------------------------
 
     def _write(self, message: Request | Response, destination: Source) -> bool:
+        return self._send_bytes(bytes(message), destination)
+
+    def _send_bytes(self, data: bytes, destination: Source) -> bool:
+        if self.tracing:
+            trace.debug("to %s:\n%s", destination, data.decode("utf-8", "replace"))
         sender = self.senders.get(destination.transport)
-        if sender is None or not sender.send(bytes(message), destination):
-            log.debug("could not send %r to %s", message, destination)
+        if sender is None or not sender.send(data, destination):
+            log.debug("could not send %d bytes to %s", len(data), destination)
             return False
         return True
 
