@@ -32,6 +32,7 @@ from vaxel.calls.api import (
 from vaxel.media.engine import MediaEngine
 from vaxel.rtp.dtmf import EVENTS, build_event
 from vaxel.rtp.g711 import alaw_decode, alaw_encode
+from vaxel.rtp.inband import generate
 from vaxel.rtp.packet import build, parse_header
 from vaxel.sip.sdp import Answer, Codec, build_offer
 
@@ -118,7 +119,9 @@ class Phone:
                 return got
 
 
-def in_loop(test: Callable[..., Awaitable[None]]) -> Callable[[Path], None]:
+def in_loop(
+    test: Callable[..., Awaitable[None]], *, telephone_events: bool = True
+) -> Callable[[Path], None]:
     def run(tmp_path: Path) -> None:
         async def main() -> None:
             low = free_port() & ~1
@@ -126,7 +129,7 @@ def in_loop(test: Callable[..., Awaitable[None]]) -> Callable[[Path], None]:
             events = Events()
             call = Call("c", 1, Board(), events)  # type: ignore[arg-type]
             leg = LocalLeg(call, "1001")
-            phone = Phone()
+            phone = Phone(dtmf=telephone_events)
             endpoint = engine.allocate(leg.dtmf)
             endpoint.configure(phone.answer(), sending=True)
             leg.media = endpoint
@@ -246,3 +249,20 @@ async def test_hanging_up_closes_the_recording(leg, endpoint, phone, events, tmp
     done = await events.wait(RecordFinished)
     assert done.reason == "hangup"  # type: ignore[attr-defined]
     assert (tmp_path / "cut.wav").exists()
+
+
+async def _inband(leg, endpoint, phone, events, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    leg.collect(max_digits=4, timeout=3, inter_digit=2)
+    audio = np.concatenate(
+        [np.concatenate([generate(d, 80), np.zeros(480, np.int16)]) for d in "2580"]
+    )
+    payload = alaw_encode(audio)
+    for i in range(len(payload) // 160):
+        phone.send(endpoint.port, 8, payload[160 * i : 160 * (i + 1)], 160 * i)
+        await asyncio.sleep(0.001)
+    collected = await events.wait(DigitsCollected)
+    assert (collected.digits, collected.reason) == ("2580", "complete")  # type: ignore[attr-defined]
+
+
+# A phone without RFC 4733 telephone-events: its keys are tones in the audio.
+test_collect_in_band_tones = in_loop(_inband, telephone_events=False)
