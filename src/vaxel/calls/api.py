@@ -454,6 +454,8 @@ class Call:
     def bridge(self, a: Leg, b: Leg) -> None:
         """Connect two legs: their media flows between them, holds and DTMF are relayed."""
         self.bridged = (a, b)
+        a.stop_playing()  # what the switch played while they waited (ringback, music)
+        b.stop_playing()
         self.switchboard.connect(a, b)
         if self.answered_at is None and a.answered and b.answered:
             self.answered_at = self.switchboard.now()

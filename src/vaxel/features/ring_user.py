@@ -1,12 +1,18 @@
-"""Calling a colleague (P3): every device of the user rings; the first to answer gets the call.
+"""Ringing phones (P3): every device at once; the first to answer gets the call.
 
 The others are cancelled with "Call completed elsewhere" (RFC 3326), so
 phones do not log a missed call. When every device refuses, the caller
 hears why: busy if all were busy, otherwise unavailable; nobody answering
-within the user's ring time is "no answer" (480).
+within the ring time is "no answer" (480). A step of a longer flow (an
+answering group, a menu's key) gives a `fallback` instead, and the flow goes
+on there; a caller the switch already answered hears `waiting` (ringback or
+music) meanwhile.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
 
 from vaxel.calls.api import (
     BUSY,
@@ -20,45 +26,67 @@ from vaxel.calls.api import (
     Cause,
     Ended,
     Leg,
-    Offered,
     Ringing,
     Timer,
 )
-from vaxel.calls.router import Route
+from vaxel.calls.router import Route, Target
+from vaxel.features.context import Feature
+
+Fallback = Callable[[Call, Cause], None]
 
 
-class Refuse:
+class Refuse(Feature):
     """A call that routing already refused (unknown extension, nobody registered)."""
 
     def __init__(self, cause: Cause) -> None:
         self.cause = cause
 
-    def on_event(self, call: Call, event: CallEvent) -> None:
-        if isinstance(event, Offered):
-            event.leg.reject(self.cause)
+    def start(self, call: Call) -> None:
+        if call.caller.answered:
+            call.hangup(self.cause)
+        else:
+            call.caller.reject(self.cause)
 
 
-class RingUser:
-    def __init__(self, route: Route) -> None:
-        self.route = route
+class RingUser(Feature):
+    def __init__(
+        self,
+        route: Route | None = None,
+        *,
+        targets: tuple[Target, ...] = (),
+        ring_seconds: float | None = None,
+        fallback: Fallback | None = None,
+        waiting: Path | None = None,
+    ) -> None:
+        self.targets = route.targets if route is not None else targets
+        default = route.ring_seconds if route is not None else 30
+        self.ring_seconds = ring_seconds if ring_seconds is not None else default
+        self.fallback = fallback
+        self.waiting = waiting
         self.forks: list[Leg] = []
         self.winner: Leg | None = None
         self.timer: Timer | None = None
         self.refusals: list[Cause] = []
         self.forking = False  # a device may fail at once, before every fork exists
+        self.done = False
 
-    def on_event(self, call: Call, event: CallEvent) -> None:
-        if isinstance(event, Offered):
-            self.forking = True
-            self.forks = call.fork(list(self.route.targets))
-            self.forking = False
-            self.timer = call.after(self.route.ring_seconds, lambda: self._no_answer(call))
-            self._all_refused(call)
-        elif isinstance(event, Ringing) and self.winner is None:
+    def start(self, call: Call) -> None:
+        if call.caller.answered and self.waiting is not None:
+            call.caller.play([self.waiting], loop=True, interruptible=False)
+        self.forking = True
+        self.forks = call.fork(list(self.targets))
+        self.forking = False
+        self.timer = call.after(self.ring_seconds, lambda: self._give_up(call, NO_ANSWER))
+        self._all_refused(call)
+
+    def handle(self, call: Call, event: CallEvent) -> None:
+        if self.done:
+            return
+        if isinstance(event, Ringing) and event.leg in self.forks and self.winner is None:
             call.caller.ring(early_media=event.early_media)
-            if event.early_media:
+            if event.early_media and not call.caller.answered:
                 call.bridge(call.caller, event.leg)  # the caller hears the callee's early media
-        elif isinstance(event, Answered) and self.winner is None:
+        elif isinstance(event, Answered) and event.leg in self.forks and self.winner is None:
             self._answered(call, event.leg)
         elif isinstance(event, Ended):
             self._ended(call, event)
@@ -81,7 +109,7 @@ class RingUser:
         if leg is self.winner:
             call.caller.hangup(NORMAL)
             return
-        if self.winner is None and event.by == "party":
+        if leg in self.forks and self.winner is None and event.by == "party":
             self.refusals.append(event.cause)
         self._all_refused(call)
 
@@ -89,8 +117,23 @@ class RingUser:
         if call.caller.ended or self.winner is not None or self.forking:
             return
         if all(fork.ended for fork in self.forks):
-            self._stop_timer()
-            call.caller.reject(self._verdict())
+            self._give_up(call, self._verdict())
+
+    def _give_up(self, call: Call, cause: Cause) -> None:
+        """Nobody answered: the flow goes on at the fallback, or the caller is told why."""
+        if self.winner is not None or self.done or call.caller.ended:
+            return
+        self.done = True
+        self._stop_timer()
+        for fork in self.forks:
+            fork.hangup(cause if cause is NO_ANSWER else NORMAL)
+        if self.fallback is not None:
+            call.caller.stop_playing()
+            self.fallback(call, cause)
+        elif call.caller.answered:
+            call.hangup(cause)
+        else:
+            call.caller.reject(cause)
 
     def _verdict(self) -> Cause:
         """What the caller is told when every device refused."""
@@ -101,18 +144,14 @@ class RingUser:
             return BUSY
         return UNAVAILABLE
 
-    def _no_answer(self, call: Call) -> None:
-        if self.winner is None:
-            call.caller.reject(NO_ANSWER)  # its Ended cancels the forks
-
     def _stop_timer(self) -> None:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
 
 
-def handler_for(route: Route) -> RingUser | Refuse:
-    """The feature that serves a routed call."""
+def handler_for(route: Route) -> Feature:
+    """The step that serves a call routed to a user."""
     if route.refusal is not None:
         return Refuse(route.refusal)
     return RingUser(route)

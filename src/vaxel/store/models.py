@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -179,3 +180,49 @@ class CallRecord(Base):
     hangup_side: Mapped[str] = mapped_column(Text)
     cause_code: Mapped[int] = mapped_column(Integer)
     cause_text: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+
+
+class CompanyDocument(Base):
+    """A company's call flows, menus, schedules, groups, boxes and trunks, as one validated
+    JSON document (issue 4 §8): read whole by the switch, replaced whole by `config apply`."""
+
+    __tablename__ = "company_documents"
+
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True
+    )
+    document: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Number(Base):
+    """An inbound E.164 number. The primary key keeps a number with one company only."""
+
+    __tablename__ = "numbers"
+
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), index=True
+    )
+
+
+class VoicemailMessage(Base):
+    """A message left in a box: a user's own (`box` is the extension) or a shared one.
+
+    `heard` is one flag per message, so every device and every listener of a
+    shared box sees the same new and old counts.
+    """
+
+    __tablename__ = "voicemail_messages"
+    __table_args__ = (Index("ix_voicemail_messages_company_id_box", "company_id", "box"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    box: Mapped[str] = mapped_column(String(40))
+    caller: Mapped[str] = mapped_column(Text)
+    caller_name: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    duration_seconds: Mapped[float] = mapped_column(Float)
+    path: Mapped[str] = mapped_column(Text)
+    heard: Mapped[bool] = mapped_column(Boolean, default=False)

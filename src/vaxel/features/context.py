@@ -1,0 +1,76 @@
+"""What a company's call flows can use: its description, its prompts, its users' phones.
+
+Features get one `Company` per call and never reach for the database or SIP
+themselves; the switch builds the `Company` from services (the stored
+description, the router, the voicemail store) and keeps it current.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from vaxel.calls.api import Call, CallEvent, Offered
+
+if TYPE_CHECKING:
+    from vaxel.calls.router import Route
+    from vaxel.services.company_config import CompanyConfig
+
+
+class Feature(ABC):
+    """A call flow step: it takes over a call with `start`, then gets the call's events."""
+
+    def on_event(self, call: Call, event: CallEvent) -> None:
+        if isinstance(event, Offered):
+            self.start(call)
+        else:
+            self.handle(call, event)
+
+    @abstractmethod
+    def start(self, call: Call) -> None: ...
+
+    def handle(self, call: Call, event: CallEvent) -> None:  # noqa: B027 - optional
+        """Events after the start; a step that only plays and hands over needs none."""
+
+
+def hand_over(call: Call, feature: Feature) -> None:
+    """Give the call to the next step of its flow (a menu's key, an overflow ...)."""
+    call.handler = feature
+    feature.start(call)
+
+
+@dataclass
+class Company:
+    """One company as its call flows see it."""
+
+    id: int
+    domain: str
+    config: CompanyConfig
+    prompts: Path  # the company's prompt folder (uploads and text to speech, 8 kHz WAV)
+    system_prompts: Path  # the switch's own prompts: <folder>/<language>/<name>.wav
+    devices: Callable[[str], Route]  # an extension -> where its phones are
+    now: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
+    busy: Callable[[str], bool] = lambda ext: False  # is the extension in a call?
+    logged_in: Callable[[str, str], bool] = lambda group, ext: True
+    save_voicemail: Callable[..., None] = lambda **message: None
+
+    @property
+    def language(self) -> str:
+        return self.config.company.language
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.config.company.timezone)
+
+    def prompt(self, name: str) -> Path:
+        """A company prompt by name (as the description's `prompts` section defines it)."""
+        prompt = self.config.prompts[name]
+        return self.prompts / f"{name}.wav" if prompt.file is None else self.prompts / prompt.file
+
+    def system(self, name: str) -> Path:
+        return self.system_prompts / self.language / f"{name}.wav"
