@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import email
 import json
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 import wave
@@ -272,6 +275,31 @@ def test_starttls_required_but_not_offered(
     with pytest.raises(NotifyError, match="does not offer STARTTLS"):
         _send(settings.model_copy(update={"starttls": True}), wav_file)
     assert box.envelopes == []
+
+
+def test_starttls_with_an_untrusted_certificate_fails(tmp_path: Path, wav_file: Path) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a self-signed certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    box = Mailbox()
+    controller = _start(box, tls_context=context, require_starttls=True)
+    try:
+        settings = MailSettings(host="127.0.0.1", port=controller.port, starttls=True)
+        with pytest.raises(
+            NotifyError,
+            match=r"TLS with the mail server 127\.0\.0\.1:\d+ failed: .*CERTIFICATE_VERIFY_FAILED",
+        ):
+            _send(settings, wav_file)
+        assert box.envelopes == []
+    finally:
+        controller.stop()
 
 
 def test_login_with_username_and_password(wav_file: Path) -> None:
