@@ -90,7 +90,7 @@ class Board:
         self.finished_calls: list[Call] = []
 
     def dial(self, call: Call, target: Target, caller: Leg) -> Leg:
-        return FakeLeg(call, "outbound", target.uri)
+        return FakeLeg(call, "outbound", target.uri)  # the device, to tell forks apart
 
     def connect(self, a: Leg, b: Leg) -> None:
         self.bridges.append((a, b))
@@ -120,7 +120,7 @@ class Board:
 def start(devices: int = 2, ring: int = 30) -> tuple[Board, Call, FakeLeg, list[FakeLeg]]:
     board = Board()
     targets = tuple(
-        Target(CALLEE, f"sip:1002@dev{i}", Source("UDP", "192.0.2.1", 5060 + i))
+        Target(f"sip:1002@dev{i}", Source("UDP", "192.0.2.1", 5060 + i), "1002", user=CALLEE)
         for i in range(devices)
     )
     call = Call("c1", 1, board, RingUser(Route("1002", targets, ring, callee=CALLEE)))

@@ -39,6 +39,7 @@ from vaxel.calls.api import (
 from vaxel.calls.router import Route, Target
 from vaxel.services.users import SipUser
 from vaxel.sip.dialog import Dialog, DialogId, new_call_id, new_tag, request_dialog_id
+from vaxel.sip.digest import DigestClient
 from vaxel.sip.errors import RemoteProtocolError, SipError
 from vaxel.sip.events import (
     AckReceived,
@@ -480,27 +481,35 @@ class OutboundLeg(SipLeg):
     direction = "outbound"
 
     def __init__(self, b2bua: B2BUA, call: Call, target: Target, caller: Leg) -> None:
-        super().__init__(b2bua, call, target.label, target.user.display_name, target.destination)
+        super().__init__(b2bua, call, target.label, target.display_name, target.destination)
         self.target = target
+        self.caller = caller
+        self.local_tag = new_tag()
+        self.call_id = new_call_id()
+        self.authenticated = False
         self.invite = self._build_invite(target, caller)
         self.key: TransactionKey | None = None
         self.cancel_cause: Cause | None = None
 
-    def _build_invite(self, target: Target, caller: Leg) -> Request:
+    def _build_invite(self, target: Target, caller: Leg, *, cseq: int = 1) -> Request:
         signalling = self.b2bua.signalling
-        domain = target.user.company_domain
         headers = Headers()
         headers.add("Max-Forwards", str(self.b2bua.max_forwards(caller)))
-        caller_uri = f"sip:{caller.party}@{domain}" if caller.party.isdigit() else caller.party
+        if target.caller_id is not None:  # out through a trunk: the number the far end sees
+            caller_uri = f"sip:{target.caller_id}@{target.domain or target.destination.host}"
+        elif caller.party.isdigit() and target.domain:
+            caller_uri = f"sip:{caller.party}@{target.domain}"
+        else:
+            caller_uri = caller.party if ":" in caller.party else f"sip:{caller.party}@invalid"
         display = NameAddr(parse_uri(caller_uri), caller.party_name or None)
-        headers.add("From", f"{display};tag={new_tag()}")
-        headers.add("To", f"<sip:{target.user.extension}@{domain}>")
-        headers.add("Call-ID", new_call_id())
-        headers.add("CSeq", "1 INVITE")
+        headers.add("From", f"{display};tag={self.local_tag}")
+        headers.add("To", f"<{target.to_uri or target.uri}>")
+        headers.add("Call-ID", self.call_id)
+        headers.add("CSeq", f"{cseq} INVITE")
         headers.add("Contact", signalling.contact(target.destination.transport))
         headers.add("Allow", ALLOW)
         headers.add("Supported", "replaces")
-        body = self._offer()
+        body = bytes(self.sent_sdp) if self.sent_sdp is not None else self._offer()
         headers.add("Content-Type", "application/sdp")
         return Request("INVITE", parse_uri(target.uri), headers, body)
 
@@ -537,8 +546,33 @@ class OutboundLeg(SipLeg):
                 self.call.emit(Ringing(self, early))
         elif status < 300:
             self._answered(response)
+        elif status in (401, 407) and self._authenticate(response):
+            return
         elif self.state is not LegState.ENDED:
             self._end(self.cancel_cause or cause_of(status, response.reason), "party")
+
+    def _authenticate(self, response: Response) -> bool:
+        """A trunk challenged our INVITE: send it again with credentials, once (RFC 3261 §22.2)."""
+        credentials = self.target.credentials if self.target else None
+        if credentials is None or self.authenticated or self.state is LegState.ENDED:
+            return False
+        header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
+        client = DigestClient()
+        try:
+            challenge = client.choose_challenge(response.headers.get_all(header))
+            value = client.authorization(
+                challenge, method="INVITE", uri=str(self.invite.uri),
+                username=credentials[0], password=credentials[1],
+            )  # fmt: skip
+        except (SipError, ValueError):
+            return False
+        self.authenticated = True
+        assert self.target is not None
+        self.invite = self._build_invite(self.target, self.caller, cseq=2)
+        name = "Authorization" if response.status == 401 else "Proxy-Authorization"
+        self.invite.headers.add(name, value)
+        self.start()
+        return True
 
     def _early_dialog(self, response: Response) -> None:
         if self.dialog is None:

@@ -24,15 +24,22 @@ DEFAULT_RING_SECONDS = 30
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One device to ring: its contact URI, and where its registration came from."""
+    """One device or peer to ring: where to send the INVITE, and what it says.
 
-    user: SipUser
-    uri: str
+    A user's phone is reached at the address its registration came from; a
+    trunk at its configured address, answering its digest challenges with
+    `credentials`.
+    """
+
+    uri: str  # the Request-URI
     destination: Source
-
-    @property
-    def label(self) -> str:
-        return self.user.extension
+    label: str  # who is rung: an extension, or the number dialled out
+    display_name: str = ""
+    to_uri: str | None = None  # the To header's URI; default: the Request-URI
+    domain: str = ""  # the caller's From domain on this leg
+    user: SipUser | None = None
+    credentials: tuple[str, str] | None = None  # (username, password) for a 401/407
+    caller_id: str | None = None  # the number the far end sees (calls out via a trunk)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +62,18 @@ def parse_source(text: str) -> Source | None:
     return Source(transport.upper(), host.strip("[]"), int(port))
 
 
+def device_target(user: SipUser, contact: str, destination: Source) -> Target:
+    return Target(
+        uri=contact,
+        destination=destination,
+        label=user.extension,
+        display_name=user.display_name,
+        to_uri=f"sip:{user.extension}@{user.company_domain}",
+        domain=user.company_domain,
+        user=user,
+    )
+
+
 class Router:
     """Routes an authenticated caller's INVITE to the devices of a user of the same company."""
 
@@ -68,6 +87,17 @@ class Router:
         self.location = location
         self.is_local = is_local  # hosts that name the switch itself (its IP addresses)
 
+    def devices(self, callee: SipUser, now: float) -> Route:
+        """Where a user's phones are now (their live bindings)."""
+        targets = []
+        for binding in self.location.current(callee.user_id, now):
+            destination = parse_source(binding.received)
+            if destination is not None:
+                targets.append(device_target(callee, binding.contact, destination))
+        if not targets:
+            return Route(callee.extension, refusal=UNAVAILABLE, callee=callee)
+        return Route(callee.extension, tuple(targets), callee.ring_seconds, callee=callee)
+
     def route(self, request: Request, caller: SipUser, now: float) -> Route:
         uri = request.uri
         if not isinstance(uri, SipURI) or not uri.user:
@@ -79,12 +109,5 @@ class Router:
         callee = self.users(caller.company_domain, dialled)
         if callee is None or callee.company_id != caller.company_id:
             return Route(dialled, refusal=NOT_FOUND)
-        ring = getattr(callee, "ring_seconds", DEFAULT_RING_SECONDS)
-        targets = []
-        for binding in self.location.current(callee.user_id, now):
-            destination = parse_source(binding.received)
-            if destination is not None:
-                targets.append(Target(callee, binding.contact, destination))
-        if not targets:
-            return Route(dialled, ring_seconds=ring, refusal=UNAVAILABLE, callee=callee)
-        return Route(dialled, tuple(targets), ring, callee=callee)
+        route = self.devices(callee, now)
+        return Route(dialled, route.targets, route.ring_seconds, route.refusal, callee)

@@ -191,6 +191,10 @@ TONES: dict[str, tuple[str, ...]] = {
     "beep": ("synth", "0.4", "sine", "1000", "fade", "h", "0.01", "0.4", "0.01", "gain", "-6"),
     "silence-250ms": ("trim", "0", "0.25"),
     "silence-1s": ("trim", "0", "1"),
+    # The Swedish ringing tone (425 Hz, 1 s on, 4 s off), for callers the switch answered.
+    "ringback": ("synth", "1", "sine", "425", "pad", "0", "4", "gain", "-10"),
+    # Default music on hold: a plucked chord, looped.
+    "music": ("synth", "3", "pluck", "C3", "pluck", "E3", "pluck", "G3", "gain", "-14"),
 }
 
 
