@@ -12,19 +12,24 @@ import signal
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vaxel.calls.api import Call
 from vaxel.calls.auth import Authenticator
 from vaxel.calls.b2bua import B2BUA
+from vaxel.calls.directory import CompanyDirectory
 from vaxel.calls.records import call_record
 from vaxel.calls.registrar import Location, Registrar, RegistrarPolicy
 from vaxel.calls.router import Router
 from vaxel.calls.switch import Switch, is_ip
+from vaxel.features.context import Company
 from vaxel.media.engine import MediaEngine
-from vaxel.services import call_records, registrations, users
+from vaxel.media.say import build_system_prompts
+from vaxel.services import call_records, registrations, users, voicemail
 from vaxel.services.demo import ensure_demo
+from vaxel.services.notify import MailSettings, NotifyError, send_voicemail_mail
 from vaxel.sip.digest import DigestServer
 from vaxel.store import Store
 from vaxel.transport.tcp import TcpTransport
@@ -70,7 +75,49 @@ def _say(text: str) -> None:
     print(text, flush=True)
 
 
+def _system_prompts(options: ServeOptions) -> Path:
+    """The switch's own prompts (numbers, voicemail phrases, tones), made once if missing."""
+    folder = Path(os.environ.get("VAXEL_SYSTEM_PROMPTS", options.data / "system-prompts"))
+    made = build_system_prompts(folder)
+    if made:
+        _say(f"vaxel: made {len(made)} system prompts in {folder}")
+    return folder
+
+
+def _voicemail_saved(store: Store, company: Company, message: dict[str, Any]) -> None:
+    """A message was left (on the database thread): store it, then tell its owners."""
+    saved = voicemail.save_message(
+        store,
+        company.id,
+        message["box"],
+        caller=message["caller"],
+        caller_name=message["caller_name"],
+        received_at=datetime.now(UTC),
+        duration_seconds=message["seconds"],
+        path=message["path"],
+    )
+    config = company.config
+    box = config.voicemail.get(saved.box)
+    user = next((u for u in config.users if u.ext == saved.box), None)
+    recipients = list(box.email) if box is not None else []
+    if user is not None and user.voicemail.email:
+        recipients.append(user.voicemail.email)
+    if not recipients or config.mail is None:
+        return
+    settings = MailSettings(host=config.mail.host, port=config.mail.port, sender=config.mail.sender)
+    try:
+        send_voicemail_mail(
+            settings, to=recipients, caller=saved.caller, caller_name=saved.caller_name,
+            received_at=saved.received_at, duration_seconds=saved.duration_seconds,
+            wav_path=saved.path, box_name=saved.box, language=config.company.language,
+            timezone=config.company.timezone,
+        )  # fmt: skip
+    except NotifyError as exc:
+        log.warning("voicemail e-mail for %s not sent: %s", saved.box, exc)
+
+
 async def _run(options: ServeOptions, store: Store) -> int:
+    system_prompts = _system_prompts(options)
     location = Location(registrations.all_bindings(store))
     persist = registrations.WriteBehind(store)
 
@@ -111,7 +158,20 @@ async def _run(options: ServeOptions, store: Store) -> int:
         is_local=switch.is_local,
         rtp_timeout=float(os.environ.get("VAXEL_RTP_TIMEOUT", "60")),
     )
-    switch.attach_calls(calls, Router(lookup, location, is_ip))
+    router = Router(lookup, location, is_ip)
+
+    def extend(company: Company) -> None:
+        """What a company's call flows reach in the running switch."""
+        company.busy = lambda ext: calls.in_call(company.id, ext)
+        company.outbound_calls = lambda: calls.outbound_calls(company.id)
+        company.save_voicemail = lambda **message: loop.run_in_executor(
+            db_writer, _voicemail_saved, store, company, message
+        )
+
+    directory = CompanyDirectory(
+        store, router, lookup, data=options.data, system_prompts=system_prompts, extend=extend
+    )
+    switch.attach_calls(calls, router, directory)
 
     async def drive_timers() -> None:
         nonlocal writing

@@ -166,7 +166,50 @@ def build_parser() -> argparse.ArgumentParser:
     calls.add_argument(
         "--limit", type=positive_int, default=100, metavar="N", help="newest N calls (default 100)"
     )
+    config = commands.add_parser("config", help="a company described as a YAML file")
+    actions = config.add_subparsers(dest="action", required=True, metavar="ACTION")
+    apply = command(actions, "apply", _config_apply, "make a company what FILE.yaml describes")
+    apply.add_argument("file", type=Path, metavar="FILE.yaml")
+    export = command(actions, "export", _config_export, "print a company's description")
+    export.add_argument("domain", metavar="DOMAIN")
     return parser
+
+
+def _config_apply(args: argparse.Namespace) -> int:
+    from vaxel.services import configuration
+    from vaxel.services.company_config import ConfigError
+
+    try:
+        text = args.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"vaxel: error: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        config = configuration.load_yaml(text)
+        with _open(args) as store:
+            applied = configuration.apply_config(
+                store, config, data=args.data, source_dir=args.file.parent
+            )
+    except ConfigError as error:
+        print(f"vaxel: error: {args.file} is not applied; nothing changed:", file=sys.stderr)
+        for line in error.errors:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    verb = "created" if applied.company_created else "updated"
+    print(f"{config.company.domain} {verb} (version {applied.version}):", end=" ")
+    print(
+        f"{len(applied.users_added)} users added, {len(applied.users_updated)} updated, "
+        f"{len(applied.users_removed)} removed; {applied.numbers} numbers"
+    )
+    return 0
+
+
+def _config_export(args: argparse.Namespace) -> int:
+    from vaxel.services import configuration
+
+    with _open(args) as store:
+        print(configuration.export_config(store, args.domain), end="")
+    return 0
 
 
 def _open(args: argparse.Namespace) -> Store:

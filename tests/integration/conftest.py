@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,3 +41,19 @@ def server(provisioned: Path) -> Iterator[Server]:
     srv = Server(provisioned).start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def system_prompts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The switch's system prompts, made once for every server the tests start."""
+    from vaxel.media.say import build_system_prompts
+
+    folder = tmp_path_factory.mktemp("system-prompts")
+    build_system_prompts(folder)
+    previous = os.environ.get("VAXEL_SYSTEM_PROMPTS")
+    os.environ["VAXEL_SYSTEM_PROMPTS"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("VAXEL_SYSTEM_PROMPTS", None)
+    else:
+        os.environ["VAXEL_SYSTEM_PROMPTS"] = previous

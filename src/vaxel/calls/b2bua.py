@@ -36,7 +36,7 @@ from vaxel.calls.api import (
     Updated,
     cause_of,
 )
-from vaxel.calls.router import Route, Target
+from vaxel.calls.router import Target
 from vaxel.services.users import SipUser
 from vaxel.sip.dialog import Dialog, DialogId, new_call_id, new_tag, request_dialog_id
 from vaxel.sip.digest import DigestClient
@@ -339,7 +339,8 @@ class InboundLeg(SipLeg):
         source: Source,
         user: SipUser | None,
     ) -> None:
-        party = user.extension if user else str(request.from_.uri)
+        uri = request.from_.uri
+        party = user.extension if user else (getattr(uri, "user", None) or str(uri))
         name = (user.display_name if user else "") or (request.from_.display_name or "")
         super().__init__(b2bua, call, party, name, source)
         self.user = user
@@ -677,17 +678,18 @@ class B2BUA:
         key: TransactionKey,
         source: Source,
         caller: SipUser | None,
-        route: Callable[[Request], Route],
-        handler: Callable[[Route], CallHandler],
+        company_id: int,
+        decide: Callable[[Request], tuple[str, CallHandler]],
     ) -> Response | None:
-        """A new, authenticated INVITE: a call with its caller's leg, handed to a feature.
+        """A new INVITE (from an authenticated user, or from a trunk): a call with its
+        caller's leg, handed to the feature `decide` picks (with what was dialled).
 
         Returns a response only when the request is refused before any leg exists.
         """
         refusal = self._check_hops(request, source)
         if refusal is not None:
             return refusal
-        call = Call(new_call_id(), caller.company_id if caller else 0, self)
+        call = Call(new_call_id(), company_id, self)
         call.started_at = self.clock()
         leg = InboundLeg(self, call, request, key, source, caller)
         self._inbound[key] = leg
@@ -697,11 +699,30 @@ class B2BUA:
             self.signalling.respond(key, error)
             leg._end(cause_of(error.status, error.reason), "switch")
             return None
-        result = route(request)
-        call.dialled = result.dialled
-        call.handler = handler(result)
+        call.dialled, call.handler = decide(request)
         call.emit(Offered(leg))
         return None
+
+    def in_call(self, company_id: int, extension: str) -> bool:
+        """Is a user of the company on a call (ringing or talking)? For answering groups."""
+        return any(
+            leg.party == extension
+            and not leg.ended
+            and (leg.answered or leg.direction == "inbound")
+            for call in self.calls.values()
+            if call.company_id == company_id
+            for leg in call.legs
+        )
+
+    def outbound_calls(self, company_id: int) -> int:
+        """The company's calls out through its trunks right now (the toll-fraud ceiling)."""
+        return sum(
+            1
+            for call in self.calls.values()
+            if call.company_id == company_id
+            for leg in call.legs
+            if isinstance(leg, OutboundLeg) and leg.target.user is None and not leg.ended
+        )
 
     def _check_hops(self, request: Request, source: Source) -> Response | None:
         """Max-Forwards (483) and loops back into the switch itself (482)."""

@@ -14,12 +14,18 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable
 from ipaddress import ip_address
+from typing import TYPE_CHECKING
 
 from vaxel.calls.auth import Authenticator
 from vaxel.calls.b2bua import B2BUA
 from vaxel.calls.registrar import Registrar
 from vaxel.calls.router import Router
 from vaxel.features.ring_user import handler_for
+
+if TYPE_CHECKING:
+    from vaxel.calls.directory import CompanyDirectory
+    from vaxel.features.context import Company, Feature
+    from vaxel.services.users import SipUser
 from vaxel.sip.errors import RemoteProtocolError
 from vaxel.sip.events import (
     AckReceived,
@@ -78,12 +84,17 @@ class Switch:
         self._owners: dict[TransactionKey, Callable[[Event], None]] = {}
         self.calls: B2BUA | None = None
         self.router: Router | None = None
+        self.directory: CompanyDirectory | None = None
         self.tracing = trace.isEnabledFor(logging.DEBUG)  # decided once: a hot path
 
-    def attach_calls(self, calls: B2BUA, router: Router) -> None:
-        """Serve INVITEs: without this the switch is a registrar only."""
+    def attach_calls(
+        self, calls: B2BUA, router: Router, directory: CompanyDirectory | None = None
+    ) -> None:
+        """Serve INVITEs: without this the switch is a registrar only. With a directory,
+        calls from trunks reach the companies' numbers, and users can call out."""
         self.calls = calls
         self.router = router
+        self.directory = directory
 
     # -- input -------------------------------------------------------------
 
@@ -265,6 +276,12 @@ class Switch:
         return self.registrar.register(request, result.user, source, now)
 
     def _invite(self, request: Request, key: TransactionKey, source: Source) -> Response | None:
+        if self.calls is None or self.router is None:
+            return make_response(request, 480, "Temporarily Unavailable (calls are not served)")
+        if self.directory is not None:
+            trunk = self.directory.trunk_at(source)
+            if trunk is not None:
+                return self._from_trunk(request, key, source, *trunk)
         realm = _caller_domain(request)
         if realm is None:
             return make_response(request, 404)
@@ -273,11 +290,76 @@ class Switch:
         if result.user is None:
             assert result.response is not None
             return result.response
-        if self.calls is None or self.router is None:
-            return make_response(request, 480, "Temporarily Unavailable (calls are not served)")
-        user, router = result.user, self.router
+        user = result.user
         return self.calls.invite(
-            request, key, source, user, lambda r: router.route(r, user, self.clock()), handler_for
+            request, key, source, user, user.company_id, lambda r: self._decide(r, user)
+        )
+
+    def _decide(self, request: Request, user: SipUser) -> tuple[str, Feature]:
+        """What a user's call is: a colleague's extension, or a number out through the trunk."""
+        from vaxel.calls.api import Cause
+        from vaxel.calls.numbering import NumberError, caller_id, is_external, to_e164
+        from vaxel.features.destinations import step_for
+        from vaxel.features.outbound import Outbound
+        from vaxel.features.ring_user import Refuse
+        from vaxel.services import company_config as cc
+
+        assert self.router is not None
+        dialled = getattr(request.uri, "user", None) or ""
+        company = self.directory.company(user.company_id) if self.directory else None
+        try:
+            external = company is not None and is_external(dialled)
+        except NumberError:
+            external = False
+        if not external or company is None:
+            return dialled, handler_for(self.router.route(request, user, self.clock()))
+        try:
+            number = to_e164(dialled)
+        except NumberError as exc:
+            return dialled, Refuse(Cause(484 if exc.incomplete else 404, str(exc)))
+        assert self.directory is not None
+        own = self.directory.by_number(number)
+        if own is not None and own[0].id == company.id:  # the company's own number: its flow
+            entry = own[1]
+            if entry.flow is not None:
+                return number, step_for(company, cc.ToFlow(flow=entry.flow))
+            return number, step_for(company, cc.ToUser(user=entry.user or ""))
+        described = next((u for u in company.config.users if u.ext == user.extension), None)
+        main = next((n.number for n in company.config.numbers if n.flow is not None), "")
+        shown = None
+        if described is not None:
+            shown = caller_id(
+                described.caller_id, main=main, direct=described.direct_number,
+                mobile=described.mobile,
+            ) or None  # fmt: skip
+        return number, Outbound(company, number, shown or main or None)
+
+    def _from_trunk(
+        self, request: Request, key: TransactionKey, source: Source, company: Company, trunk: str
+    ) -> Response | None:
+        """A call from a carrier: the dialled number must be one of that company's."""
+        from vaxel.calls.numbering import NumberError, to_e164
+        from vaxel.features.destinations import step_for
+        from vaxel.services import company_config as cc
+
+        assert self.calls is not None and self.directory is not None
+        dialled = getattr(request.uri, "user", None) or getattr(request.to.uri, "user", "") or ""
+        try:
+            number = to_e164(dialled)
+        except NumberError:
+            return make_response(request, 404)
+        entry = self.directory.by_number(number)
+        if entry is None or entry[0].id != company.id:
+            return make_response(request, 404)
+        target = entry[1]
+        destination: cc.Destination = (
+            cc.ToFlow(flow=target.flow)
+            if target.flow is not None
+            else cc.ToUser(user=target.user or "")
+        )
+        feature = step_for(company, destination)
+        return self.calls.invite(
+            request, key, source, None, company.id, lambda r: (number, feature)
         )
 
     def is_local(self, source: Source) -> bool:

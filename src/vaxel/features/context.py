@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from vaxel.calls.api import Call, CallEvent, Offered
 
 if TYPE_CHECKING:
-    from vaxel.calls.router import Route
+    from vaxel.calls.router import Route, Target
     from vaxel.services.company_config import CompanyConfig
 
 
@@ -57,7 +57,10 @@ class Company:
     now: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
     busy: Callable[[str], bool] = lambda ext: False  # is the extension in a call?
     logged_in: Callable[[str, str], bool] = lambda group, ext: True
+    voicemail_path: Callable[[str], Path] = lambda box: Path(f"/tmp/{box}.wav")
     save_voicemail: Callable[..., None] = lambda **message: None
+    outbound_calls: Callable[[], int] = lambda: 0  # the company's calls out right now
+    trunk_target: Callable[[str, str | None], Target | None] = lambda number, caller_id: None
 
     @property
     def language(self) -> str:
@@ -68,9 +71,8 @@ class Company:
         return ZoneInfo(self.config.company.timezone)
 
     def prompt(self, name: str) -> Path:
-        """A company prompt by name (as the description's `prompts` section defines it)."""
-        prompt = self.config.prompts[name]
-        return self.prompts / f"{name}.wav" if prompt.file is None else self.prompts / prompt.file
+        """A company prompt by name: `config apply` converted or spoke it into the folder."""
+        return self.prompts / f"{name}.wav"
 
     def system(self, name: str) -> Path:
         return self.system_prompts / self.language / f"{name}.wav"
