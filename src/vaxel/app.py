@@ -11,6 +11,7 @@ import secrets
 import signal
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,6 +83,20 @@ def _system_prompts(options: ServeOptions) -> Path:
     if made:
         _say(f"vaxel: made {len(made)} system prompts in {folder}")
     return folder
+
+
+def _schedule_clock() -> Callable[[], datetime] | None:
+    """VAXEL_SCHEDULE_NOW=2027-06-25T10:00+02:00 starts the opening-hours clock at that
+    instant (it runs on from there): to try a company's holidays and hours before they
+    come. Only schedules see it; calls, records and timers keep the real time."""
+    value = os.environ.get("VAXEL_SCHEDULE_NOW")
+    if not value:
+        return None
+    start = datetime.fromisoformat(value)
+    if start.tzinfo is None:
+        raise ValueError("VAXEL_SCHEDULE_NOW needs a UTC offset, e.g. 2027-06-25T10:00+02:00")
+    offset = start.timestamp() - time.time()
+    return lambda: datetime.fromtimestamp(time.time() + offset, UTC)
 
 
 def _voicemail_saved(store: Store, company: Company, message: dict[str, Any]) -> None:
@@ -169,7 +184,13 @@ async def _run(options: ServeOptions, store: Store) -> int:
         )
 
     directory = CompanyDirectory(
-        store, router, lookup, data=options.data, system_prompts=system_prompts, extend=extend
+        store,
+        router,
+        lookup,
+        data=options.data,
+        system_prompts=system_prompts,
+        schedule_clock=_schedule_clock(),
+        extend=extend,
     )
     switch.attach_calls(calls, router, directory)
 

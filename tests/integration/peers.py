@@ -188,11 +188,11 @@ def sipp_background(
 class SipSocket:
     """A bare UDP or TCP socket that sends raw SIP bytes and reads what comes back."""
 
-    def __init__(self, server: Server, transport: str = "udp") -> None:
+    def __init__(self, server: Server, transport: str = "udp", port: int = 0) -> None:
         family = socket.AF_INET6 if ":" in server.host else socket.AF_INET
         kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
         self.sock = socket.socket(family, kind)
-        self.sock.bind((server.host, 0))
+        self.sock.bind((server.host, port))
         self.sock.settimeout(3)
         self.transport = transport
         self.server = (server.host, server.port)

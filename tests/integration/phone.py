@@ -28,10 +28,16 @@ def sdp(port: int = 40000, direction: str = "sendrecv") -> str:
 
 class Phone:
     def __init__(
-        self, server: Server, user: str, password: str, domain: str, transport: str = "udp"
+        self,
+        server: Server,
+        user: str,
+        password: str,
+        domain: str,
+        transport: str = "udp",
+        port: int = 0,
     ) -> None:
         self.server, self.user, self.password, self.domain = server, user, password, domain
-        self.sock = SipSocket(server, transport)
+        self.sock = SipSocket(server, transport, port)
         self.port = self.sock.port
         self.transport = transport.upper()
         self.framer = StreamFramer() if transport == "tcp" else None

@@ -42,6 +42,7 @@ class CompanyDirectory:
         data: Path,
         system_prompts: Path,
         clock: Callable[[], float] = time.time,
+        schedule_clock: Callable[[], datetime] | None = None,
         extend: Callable[[Company], None] = lambda company: None,
     ) -> None:
         self.store = store
@@ -50,6 +51,8 @@ class CompanyDirectory:
         self.data = data
         self.system_prompts = system_prompts
         self.clock = clock
+        # The instant schedules are evaluated at: now, or a chosen day (VAXEL_SCHEDULE_NOW).
+        self.schedule_clock = schedule_clock or (lambda: datetime.fromtimestamp(clock(), UTC))
         self.extend = extend  # the switch adds its callbacks (busy, voicemail, trunks ...)
         self._probe = store.change_probe()
         self._probed: object = None
@@ -123,7 +126,7 @@ class CompanyDirectory:
             prompts=prompt_folder(self.data, domain),
             system_prompts=self.system_prompts,
             devices=devices,
-            now=lambda: datetime.fromtimestamp(self.clock(), UTC),
+            now=self.schedule_clock,
             voicemail_path=voicemail_path,
             trunk_target=trunk_target,
         )

@@ -1,0 +1,276 @@
+"""Issue 4 end to end: a company described in YAML, called through its trunk (S1-S8, P6, U8).
+
+A Python phone stands in for the carrier on the trunk's address; members
+and callers are phones with real RTP. Prompts are spoken by espeak-ng when
+the description is applied, and what callers hear is compared with them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from email import message_from_bytes
+from pathlib import Path
+
+import numpy as np
+import pytest
+from aiosmtpd.controller import Controller
+
+from tests.integration.audio_phone import AudioPhone
+from tests.integration.peers import Server, free_port, rtp_ports, vaxel_cli
+from vaxel.media.player import load_prompt
+from vaxel.rtp.g711 import alaw_encode
+from vaxel.rtp.inband import generate
+from vaxel.services import voicemail
+from vaxel.store import Store
+
+DOMAIN = "acme.vaxel.test"
+MAIN = "+46812345600"
+PASSWORDS = {"1001": "anna-secret-1", "1002": "bjorn-secret-2", "1003": "cecilia-secret-3"}
+
+DESCRIPTION = """
+company: {{domain: {domain}, name: Acme AB, language: en}}
+users:
+  - {{ext: "1001", name: Anna Svensson, password: anna-secret-1, direct_number: "08-123 456 01",
+     caller_id: {{show: direct}}}}
+  - {{ext: "1002", name: Björn Karlsson, password: bjorn-secret-2}}
+  - {{ext: "1003", name: Cecilia Lind, password: cecilia-secret-3}}
+numbers:
+  - {{number: "08-123 456 00", flow: main}}
+prompts:
+  welcome: {{text: "Welcome to Acme.", language: en}}
+  menu: {{text: "For sales, press 1. For Cecilia, press 2.", language: en}}
+  closed: {{text: "We are closed today.", language: en}}
+flows:
+  main:
+    schedule: office
+    welcome: welcome
+    menu: main
+    closed: {{prompt: closed, destination: {{voicemail: reception}}}}
+menus:
+  main:
+    prompt: menu
+    keys: {{"1": {{group: sales}}, "2": {{user: "1003"}}, "9": {{voicemail: reception}}}}
+    default: {{voicemail: reception}}
+schedules:
+  office:
+    weekly: {{{weekly}}}
+groups:
+  sales: {{members: ["1002", "1003"], strategy: sequential, ring_time: 5,
+           overflow: {{voicemail: reception}}}}
+voicemail:
+  reception: {{members: ["1001"], email: [reception@acme.test]}}
+trunks:
+  carrier: {{host: 127.0.0.1, port: {trunk}}}
+mail: {{host: 127.0.0.1, port: {smtp}, sender: voicemail@acme.test}}
+"""
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WORKDAYS = ", ".join(f'{day}: ["08:00-17:00"]' for day in DAYS[:5])
+ALWAYS = ", ".join(f'{day}: ["00:00-24:00"]' for day in DAYS)
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[tuple[int, Mailbox]]:
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, mailbox
+    controller.stop()
+
+
+def company(tmp: Path, weekly: str, smtp_port: int) -> tuple[Path, int]:
+    data, trunk = tmp / "data", free_port()
+    text = DESCRIPTION.format(domain=DOMAIN, weekly=weekly, trunk=trunk, smtp=smtp_port)
+    (tmp / "acme.yaml").write_text(text)
+    result = vaxel_cli(data, "config", "apply", str(tmp / "acme.yaml"))
+    assert result.returncode == 0, result.stderr
+    return data, trunk
+
+
+@pytest.fixture(scope="module")
+def open_company(
+    tmp_path_factory: pytest.TempPathFactory, smtp: tuple[int, Mailbox]
+) -> Iterator[tuple[Server, Path, int]]:
+    data, trunk = company(tmp_path_factory.mktemp("acme"), ALWAYS, smtp[0])
+    server = Server(data).start("--rtp-ports", rtp_ports())
+    yield server, data, trunk
+    server.stop()
+
+
+def member(server: Server, ext: str, audio: np.ndarray | None = None) -> AudioPhone:
+    phone = AudioPhone(server, ext, PASSWORDS[ext], DOMAIN, audio=audio)
+    assert phone.register().status == 200
+    return phone
+
+
+def carrier(server: Server, trunk: int, audio: np.ndarray | None = None) -> AudioPhone:
+    """The carrier's side of an inbound call, sending from the trunk's address."""
+    return AudioPhone(server, "+46701740605", "", "127.0.0.1", port=trunk, audio=audio)
+
+
+def call_main(phone: AudioPhone, offer: str | None = None) -> None:
+    response = phone.invite(MAIN, offer or phone.offer())
+    assert response.status == 200, response
+    phone.learn(response.body)
+
+
+def heard(phone: AudioPhone, prompt: Path, seconds: float = 0.5, wait: float = 8.0) -> bool:
+    """Did the phone hear the start of `prompt`, bit for bit (A-law frames)?"""
+    expected = alaw_encode(load_prompt(prompt))[: int(8000 * seconds)]
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if expected in bytes(phone.heard):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def voice(seconds: float = 2.0) -> np.ndarray:
+    t = np.arange(int(8000 * seconds)) / 8000
+    rng = np.random.default_rng(7)
+    return (3000 * np.sin(2 * np.pi * 310 * t) + rng.normal(0, 800, t.size)).astype(np.int16)
+
+
+def answer(phone: AudioPhone, status: int = 200) -> threading.Thread:
+    def run() -> None:
+        invite = phone.wait_request("INVITE", timeout=15)
+        phone.learn(invite.body)
+        if status != 200:
+            phone.reply(invite, status)
+            return
+        phone.reply(invite, 180)
+        phone.reply(invite, 200, phone.offer())
+        phone.wait_request("ACK")
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_welcome_menu_and_a_sequential_group(open_company: tuple[Server, Path, int]) -> None:
+    server, data, trunk = open_company
+    prompts = data / "prompts" / DOMAIN
+    bjorn, cecilia = member(server, "1002"), member(server, "1003", audio=voice(20))
+    caller = carrier(server, trunk)
+    try:
+        busy, answering = answer(bjorn, 486), answer(cecilia)
+        call_main(caller)
+        assert heard(caller, prompts / "welcome.wav"), "the caller did not hear the welcome"
+        assert heard(caller, prompts / "menu.wav", 0.3)
+        caller.press("1")  # sales: Björn first (busy), then Cecilia
+        busy.join(15)
+        answering.join(15)
+        caller.clear()
+        time.sleep(1.5)
+        spoken = bytes(caller.heard)
+        chunks = [alaw_encode(voice(20))[i : i + 800] for i in range(0, 160000, 800)]
+        assert any(chunk in spoken for chunk in chunks), "Cecilia's voice did not reach the caller"
+        assert caller.request("BYE").status == 200
+        cecilia.wait_request("BYE")
+    finally:
+        for phone in (bjorn, cecilia):
+            phone.register(expires=0)
+            phone.close()
+        caller.close()
+
+
+def test_in_band_tones_route_the_menu(open_company: tuple[Server, Path, int]) -> None:
+    server, _, trunk = open_company
+    cecilia = member(server, "1003")
+    # A carrier without telephone-events: the key is a tone in the audio, after the menu.
+    tones = np.concatenate(
+        [np.zeros(8000 * 4, np.int16), generate("2", 120), np.zeros(8000, np.int16)]
+    )
+    caller = carrier(server, trunk, audio=tones)
+    offer = (
+        caller.offer()
+        .replace(" 8 0 101", " 8 0")
+        .replace("a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n", "")
+    )
+    try:
+        ringing = answer(cecilia)
+        call_main(caller, offer)
+        ringing.join(15)
+        assert not ringing.is_alive(), "key 2 (an in-band tone) did not reach Cecilia"
+        assert caller.request("BYE").status == 200
+    finally:
+        cecilia.register(expires=0)
+        cecilia.close()
+        caller.close()
+
+
+@pytest.mark.parametrize("instant", ["2027-06-25T10:00+02:00", "2027-06-23T03:00+02:00"])
+def test_closed_on_midsommarafton_and_at_night_then_voicemail(
+    tmp_path: Path, smtp: tuple[int, Mailbox], monkeypatch: pytest.MonkeyPatch, instant: str
+) -> None:
+    data, trunk = company(tmp_path, WORKDAYS, smtp[0])
+    monkeypatch.setenv("VAXEL_SCHEDULE_NOW", instant)
+    server = Server(data).start("--rtp-ports", rtp_ports())
+    message = voice(2.5)
+    # Silence while the closed prompt, the greeting and the beep play, then the message.
+    audio = np.concatenate([np.zeros(8000 * 9, np.int16), message])
+    caller = carrier(server, trunk, audio=audio)
+    sent_before = len(smtp[1].messages)
+    try:
+        call_main(caller)
+        assert heard(caller, data / "prompts" / DOMAIN / "closed.wav")
+        time.sleep(12.5)
+        caller.press("#")
+        time.sleep(1.5)
+        with Store.open(data) as store:
+            company_id = 1
+            messages = voicemail.list_messages(store, company_id, "reception")
+        assert len(messages) == 1, messages
+        stored = load_prompt(messages[0].path)
+        encoded = alaw_encode(stored)
+        assert alaw_encode(message)[4000:12000] in encoded, "the message is not the caller's audio"
+        assert messages[0].caller == "+46701740605"
+        deadline = time.monotonic() + 5
+        while len(smtp[1].messages) == sent_before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        mail = message_from_bytes(smtp[1].messages[-1])
+        assert "+46701740605" in mail["Subject"]
+        (attachment,) = [part for part in mail.walk() if part.get_content_type() == "audio/wav"]
+        assert attachment.get_payload(decode=True) == messages[0].path.read_bytes()
+    finally:
+        caller.close()
+        server.stop()
+
+
+def test_calling_out_through_the_trunk(open_company: tuple[Server, Path, int]) -> None:
+    server, _, trunk = open_company
+    anna = AudioPhone(server, "1001", PASSWORDS["1001"], DOMAIN)
+    far_end = carrier(server, trunk)
+    try:
+
+        def carrier_answers() -> None:
+            invite = far_end.wait_request("INVITE", timeout=10)
+            far_end.last_invite = invite  # type: ignore[attr-defined]
+            far_end.reply(invite, 200, far_end.offer())
+            far_end.wait_request("ACK")
+
+        thread = threading.Thread(target=carrier_answers, daemon=True)
+        thread.start()
+        response = anna.invite("070-1740605", anna.offer())  # as a phone sends 070-174 06 05
+        thread.join(10)
+        assert response.status == 200
+        invite = far_end.last_invite  # type: ignore[attr-defined]
+        assert str(invite.uri).startswith("sip:+46701740605@")
+        assert "+46812345601" in invite.headers.get("From")  # Anna's direct number, as she chose
+        assert anna.request("BYE").status == 200
+        premium = anna.invite("0900-1234567", anna.offer())
+        assert premium.status == 403
+    finally:
+        anna.close()
+        far_end.close()
