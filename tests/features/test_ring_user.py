@@ -198,3 +198,24 @@ def test_the_callee_hangs_up() -> None:
     fork.party_ends(NORMAL)
     assert caller.actions == ["200", f"hangup {NORMAL.text}"]
     assert (call.disposition, call.hangup_side) == ("answered", "callee")
+
+
+def test_a_finished_call_is_freed_without_the_cycle_collector() -> None:
+    import gc
+    import weakref
+
+    gc.disable()
+    try:
+        board, call, caller, (a, b) = start()
+        b.party_answers()
+        caller.party_ends(NORMAL)
+        assert board.finished_calls == [call]
+        call.dismantle()  # what the B2BUA does once the call is recorded
+        watch = weakref.ref(call)
+        board.finished_calls.clear()
+        board.timers.clear()
+        board.bridges.clear()
+        del call, caller, a, b
+        assert watch() is None, "the call lives on in a reference cycle"
+    finally:
+        gc.enable()

@@ -379,6 +379,12 @@ class Leg(ABC):
         self._stop_collecting()
         self.stop_recording("hangup")
 
+    def dismantle(self) -> None:
+        """Drop what ties the leg back to its call (see `Call.dismantle`)."""
+        self.media = None
+        self._collection = None
+        self._recording = None
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.direction} {self.party} {self.state.value}>"
 
@@ -473,6 +479,8 @@ class Call:
     # -- what the legs report -----------------------------------------------
 
     def emit(self, event: CallEvent) -> None:
+        if self.ended_at is not None and not self.legs:
+            return  # dismantled: a late message of a finished call changes nothing
         if isinstance(event, Ended):
             self._note_end(event)
         if self.handler is not None:
@@ -484,6 +492,19 @@ class Call:
         ):
             self.ended_at = self.switchboard.now()
             self.switchboard.finished(self)
+
+    def dismantle(self) -> None:
+        """Break the call's reference cycles once it is finished and recorded.
+
+        A call, its legs, their media callbacks and its feature refer to each
+        other; without this they wait for a full garbage collection, which at
+        hundreds of calls a second means gigabytes and a long pause.
+        """
+        self.handler = None
+        self.bridged = None
+        for leg in self.legs:
+            leg.dismantle()
+        self.legs.clear()
 
     def _note_end(self, event: Ended) -> None:
         """The first leg to end while answered (or the caller's, unanswered) says how it ended."""

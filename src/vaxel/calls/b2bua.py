@@ -95,6 +95,7 @@ class Endpoint(MediaPort, Protocol):
     address: str
     port: int
     last_received: float  # clock time of the last RTP packet, 0 before any
+    on_dtmf: Callable[[str], None]
 
     def configure(self, answer: Answer, *, sending: bool) -> None: ...
 
@@ -139,6 +140,10 @@ def _supports(request: Request, option: str) -> bool:
         for name in ("Supported", "Require")
         for item in request.headers.values(name)
     )
+
+
+def _ignore_key(digit: str) -> None:
+    pass
 
 
 # -- legs --------------------------------------------------------------------------
@@ -309,6 +314,14 @@ class SipLeg(Leg):
         self.b2bua.signalling.send_request(request, self.peer, lambda event: None)
 
     # -- ending ------------------------------------------------------------------
+
+    def dismantle(self) -> None:
+        super().dismantle()
+        for timer in self.timers:
+            timer.cancel()
+        self.timers.clear()
+        self.endpoint.on_dtmf = _ignore_key
+        self.reinvite = None
 
     def _end(self, cause: Cause, by: str, *, bye: bool = False) -> None:
         if self.state is LegState.ENDED:
@@ -770,6 +783,7 @@ class B2BUA:
             self.on_finished(call)
         except Exception:
             log.exception("could not record call %s", call.id)
+        call.dismantle()
 
     # -- relaying between bridged legs ---------------------------------------------
 
