@@ -21,6 +21,7 @@ from vaxel.calls.api import Call
 from vaxel.calls.auth import Authenticator
 from vaxel.calls.b2bua import B2BUA
 from vaxel.calls.directory import CompanyDirectory
+from vaxel.calls.mwi import MessageWaiting
 from vaxel.calls.records import call_record
 from vaxel.calls.registrar import Location, Registrar, RegistrarPolicy
 from vaxel.calls.router import Router
@@ -179,9 +180,28 @@ async def _run(options: ServeOptions, store: Store) -> int:
         """What a company's call flows reach in the running switch."""
         company.busy = lambda ext: calls.in_call(company.id, ext)
         company.outbound_calls = lambda: calls.outbound_calls(company.id)
-        company.save_voicemail = lambda **message: loop.run_in_executor(
-            db_writer, _voicemail_saved, store, company, message
-        )
+
+        def saved(future: asyncio.Future[None], box: str) -> None:
+            mwi.changed(company.id, box)  # on the loop, once the message is stored
+
+        def save_voicemail(**message: Any) -> None:
+            future = loop.run_in_executor(db_writer, _voicemail_saved, store, company, message)
+            future.add_done_callback(lambda f: saved(f, message["box"]))
+
+        company.save_voicemail = save_voicemail
+
+    def boxes(company_id: int, extension: str) -> list[str]:
+        company = directory.company(company_id)
+        shared = company.config.voicemail.items() if company is not None else ()
+        return [extension, *(name for name, box in shared if extension in box.members)]
+
+    mwi = MessageWaiting(
+        switch,
+        clock=time.time,
+        counts=lambda cid, box: voicemail.counts(store, cid, box),
+        boxes=boxes,
+    )
+    switch.mwi = mwi
 
     directory = CompanyDirectory(
         store,

@@ -160,6 +160,32 @@ class Phone:
             )  # fmt: skip
         return response
 
+    def subscribe(self, event: str = "message-summary", expires: int = 600) -> Response:
+        """SUBSCRIBE to our own voicemail box (RFC 3842), answering the 401."""
+        call_id = f"{secrets.token_hex(8)}@phone"
+        authorization = None
+        uri = f"sip:{self.user}@{self.domain}"
+        for _ in range(2):
+            lines = [
+                f"SUBSCRIBE {uri} SIP/2.0", self._via(),
+                f"From: <{uri}>;tag={self.tag}", f"To: <{uri}>", f"Call-ID: {call_id}",
+                f"CSeq: {next(self.cseq)} SUBSCRIBE", "Max-Forwards: 70",
+                f"Contact: {self.contact}", f"Event: {event}", f"Expires: {expires}",
+                "Accept: application/simple-message-summary",
+            ]  # fmt: skip
+            if authorization:
+                lines.append(f"Authorization: {authorization}")
+            self.send(lines)
+            response = self.wait_response("SUBSCRIBE")
+            if response.status != 401:
+                return response
+            challenge = self.digest.choose_challenge(response.headers.get_all("WWW-Authenticate"))
+            authorization = self.digest.authorization(
+                challenge, method="SUBSCRIBE", uri=uri, username=self.user,
+                password=self.password,
+            )  # fmt: skip
+        return response
+
     # -- calls -----------------------------------------------------------------------
 
     def invite(

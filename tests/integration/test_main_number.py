@@ -222,7 +222,13 @@ def test_closed_on_midsommarafton_and_at_night_then_voicemail(
     audio = np.concatenate([np.zeros(8000 * 9, np.int16), message])
     caller = carrier(server, trunk, audio=audio)
     sent_before = len(smtp[1].messages)
+    # Anna listens to the reception box: her phone watches it (RFC 3842).
+    anna = AudioPhone(server, "1001", PASSWORDS["1001"], DOMAIN)
     try:
+        assert anna.subscribe().status == 200
+        notify = anna.wait_request("NOTIFY")
+        anna.reply(notify, 200)
+        assert b"Messages-Waiting: no" in notify.body
         call_main(caller)
         assert heard(caller, data / "prompts" / DOMAIN / "closed.wav")
         time.sleep(12.5)
@@ -243,7 +249,13 @@ def test_closed_on_midsommarafton_and_at_night_then_voicemail(
         assert "+46701740605" in mail["Subject"]
         (attachment,) = [part for part in mail.walk() if part.get_content_type() == "audio/wav"]
         assert attachment.get_payload(decode=True) == messages[0].path.read_bytes()
+        notify = anna.wait_request("NOTIFY")  # the lamp goes on
+        anna.reply(notify, 200)
+        assert b"Messages-Waiting: yes" in notify.body
+        assert b"Voice-Message: 1/0" in notify.body
+        assert notify.headers.get("Event") == "message-summary"
     finally:
+        anna.close()
         caller.close()
         server.stop()
 

@@ -24,6 +24,7 @@ from vaxel.features.ring_user import handler_for
 
 if TYPE_CHECKING:
     from vaxel.calls.directory import CompanyDirectory
+    from vaxel.calls.mwi import MessageWaiting
     from vaxel.features.context import Company, Feature
     from vaxel.services.users import SipUser
 from vaxel.sip.errors import RemoteProtocolError
@@ -49,7 +50,7 @@ log = logging.getLogger(__name__)
 # Every message in and out, when an operator asks for it (VAXEL_SIP_TRACE=1).
 trace = logging.getLogger("vaxel.sip.trace")
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, SUBSCRIBE, NOTIFY"
 ACCEPT = "application/sdp"
 SUPPORTED = frozenset({"path", "outbound", "gruu", "timer", "replaces"})
 SERVER = "Vaxel"
@@ -85,6 +86,7 @@ class Switch:
         self.calls: B2BUA | None = None
         self.router: Router | None = None
         self.directory: CompanyDirectory | None = None
+        self.mwi: MessageWaiting | None = None
         self.tracing = trace.isEnabledFor(logging.DEBUG)  # decided once: a hot path
 
     def attach_calls(
@@ -161,6 +163,8 @@ class Switch:
         self._execute(self.transactions.timeout(self.clock()))
         if self.calls is not None:
             self.calls.drive_timers()
+        if self.mwi is not None:
+            self.mwi.expire()
 
     def _execute(self, events: list[Event], source: Source | None = None) -> None:
         """Carry out what the transaction layer asked for, and tell the owners what happened.
@@ -205,6 +209,8 @@ class Switch:
             return self._register(request, source)
         if method == "OPTIONS" and request.to.tag is None:
             return self._options(request)
+        if method == "SUBSCRIBE":
+            return self._subscribe(request, key, source)
         if request.to.tag is not None and method not in ("REGISTER", "CANCEL"):
             if self.calls is None:
                 return make_response(request, 481)
@@ -366,6 +372,22 @@ class Switch:
         """Is `source` one of the switch's own sockets (a request that looped back)?"""
         local = self.locals.get(source.transport)
         return local is not None and (local.host, local.port) == (source.host, source.port)
+
+    def _subscribe(self, request: Request, key: TransactionKey, source: Source) -> Response | None:
+        """Message-waiting subscriptions (RFC 3842): a user's phone watches their box."""
+        if self.mwi is None:
+            response = make_response(request, 489)
+            return response
+        if request.to.tag is not None:
+            return self.mwi.refresh(request, key, source)
+        realm = _domain_of(request)
+        if realm is None:
+            return make_response(request, 404)
+        result = self.authenticator.authenticate(request, realm, source.host, self.clock())
+        if result.user is None:
+            assert result.response is not None
+            return result.response
+        return self.mwi.subscribe(request, key, source, result.user)
 
     @staticmethod
     def _options(request: Request) -> Response:

@@ -1,0 +1,165 @@
+"""Message waiting (U7, RFC 3842 over RFC 6665): phones subscribe to their voicemail box and
+get a NOTIFY with the new/old counts at once and whenever they change.
+
+A subscription is a dialog of its own: the SUBSCRIBE (authenticated like any
+request from a user) is answered 200 and followed by a NOTIFY; refreshes
+keep it, `Expires: 0` ends it with a last NOTIFY ("terminated"), and it
+lapses when not refreshed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from vaxel.services.users import SipUser
+from vaxel.sip.dialog import Dialog, DialogId, new_tag, request_dialog_id
+from vaxel.sip.events import Event, ResponseReceived, TransactionKey
+from vaxel.sip.message import Request, Response, make_response
+from vaxel.sip.mwi import CONTENT_TYPE, EVENT, message_summary
+from vaxel.transport.base import Source
+
+log = logging.getLogger(__name__)
+
+MAX_EXPIRES = 3600
+DEFAULT_EXPIRES = 3600
+MIN_EXPIRES = 60
+
+
+class Notifier:
+    """What a subscription needs from the switch (the `Switch` implements it)."""
+
+    def respond(self, key: TransactionKey, response: Response) -> None: ...
+
+    def send_request(
+        self, request: Request, destination: Source, owner: Callable[[Event], None]
+    ) -> TransactionKey: ...
+
+    def contact(self, transport: str) -> str: ...
+
+
+@dataclass(eq=False)
+class Subscription:
+    company_id: int
+    boxes: list[str]  # the user's own box and the shared boxes they listen to
+    account: str
+    dialog: Dialog
+    peer: Source
+    expires_at: float
+    counts: tuple[int, int] = (0, 0)
+    pending: list[str] = field(default_factory=list)
+
+
+class MessageWaiting:
+    def __init__(
+        self,
+        notifier: Notifier,
+        *,
+        clock: Callable[[], float],
+        counts: Callable[[int, str], tuple[int, int]],
+        boxes: Callable[[int, str], list[str]] = lambda company_id, ext: [ext],
+    ) -> None:
+        self.notifier = notifier
+        self.clock = clock
+        self.counts = counts  # (company id, box) -> (new, old); a quick read
+        self.boxes = boxes  # (company id, extension) -> the boxes a user's lamp shows
+        self.subscriptions: dict[DialogId, Subscription] = {}
+
+    def subscribe(
+        self, request: Request, key: TransactionKey, source: Source, user: SipUser
+    ) -> Response | None:
+        """A new SUBSCRIBE from an authenticated user, for their own box."""
+        if (request.headers.get("Event") or "").split(";")[0].strip().lower() != EVENT:
+            response = make_response(request, 489)  # RFC 6665 §8.2.3: Bad Event
+            response.headers.add("Allow-Events", EVENT)
+            return response
+        expires = self._expires(request)
+        if expires is None:
+            response = make_response(request, 423)
+            response.headers.add("Min-Expires", str(MIN_EXPIRES))
+            return response
+        tag = new_tag()
+        contact = self.notifier.contact(source.transport)
+        dialog = Dialog.from_uas(request, tag, contact)
+        dialog.confirm()
+        account = f"sip:{user.extension}@{user.company_domain}"
+        boxes = self.boxes(user.company_id, user.extension)
+        subscription = Subscription(
+            user.company_id, boxes, account, dialog, source, self.clock() + expires
+        )
+        response = make_response(request, 200, to_tag=tag)
+        response.headers.add("Expires", str(expires))
+        response.headers.add("Contact", contact)
+        self.notifier.respond(key, response)
+        if expires:
+            self.subscriptions[dialog.id] = subscription
+        self._notify(subscription, terminated=expires == 0)
+        return None
+
+    def refresh(self, request: Request, key: TransactionKey, source: Source) -> Response | None:
+        """A SUBSCRIBE within a subscription's dialog: refresh it, or end it (Expires: 0)."""
+        dialog_id = request_dialog_id(request)
+        subscription = self.subscriptions.get(dialog_id) if dialog_id else None
+        if subscription is None or subscription.peer.host != source.host:
+            return make_response(request, 481)
+        error = subscription.dialog.receive_request(request)
+        if error is not None:
+            return error
+        expires = self._expires(request)
+        if expires is None:
+            response = make_response(request, 423)
+            response.headers.add("Min-Expires", str(MIN_EXPIRES))
+            return response
+        response = make_response(request, 200)
+        response.headers.add("Expires", str(expires))
+        self.notifier.respond(key, response)
+        subscription.expires_at = self.clock() + expires
+        if expires == 0:
+            del self.subscriptions[subscription.dialog.id]
+        self._notify(subscription, terminated=expires == 0)
+        return None
+
+    @staticmethod
+    def _expires(request: Request) -> int | None:
+        value = request.headers.get("Expires")
+        wanted = int(value) if value is not None and value.strip().isdigit() else DEFAULT_EXPIRES
+        if 0 < wanted < MIN_EXPIRES:
+            return None
+        return min(wanted, MAX_EXPIRES)
+
+    def changed(self, company_id: int, box: str) -> None:
+        """A box's counts changed: tell every device that watches it."""
+        for subscription in list(self.subscriptions.values()):
+            if subscription.company_id == company_id and box in subscription.boxes:
+                self._notify(subscription)
+
+    def expire(self) -> None:
+        now = self.clock()
+        for dialog_id, subscription in list(self.subscriptions.items()):
+            if subscription.expires_at <= now:
+                del self.subscriptions[dialog_id]
+                self._notify(subscription, terminated=True)
+
+    def _notify(self, subscription: Subscription, *, terminated: bool = False) -> None:
+        new = old = 0
+        for box in subscription.boxes:
+            box_new, box_old = self.counts(subscription.company_id, box)
+            new, old = new + box_new, old + box_old
+        subscription.counts = (new, old)
+        remaining = max(0, int(subscription.expires_at - self.clock()))
+        state = "terminated;reason=timeout" if terminated else f"active;expires={remaining}"
+        body = message_summary(new, old, account=subscription.account)
+        request = subscription.dialog.create_request(
+            "NOTIFY",
+            body=body,
+            content_type=CONTENT_TYPE,
+            headers=[("Event", EVENT), ("Subscription-State", state)],
+        )
+        self.notifier.send_request(
+            request, subscription.peer, lambda event: self._answered(subscription, event)
+        )
+
+    def _answered(self, subscription: Subscription, event: Event) -> None:
+        if isinstance(event, ResponseReceived) and event.response.status in (404, 481):
+            self.subscriptions.pop(subscription.dialog.id, None)  # the phone forgot it
