@@ -38,7 +38,7 @@ import struct
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -212,7 +212,6 @@ class Agent:
         self.caller = self._socket()
         self.callee = self._socket()
         self.answered: dict[str, bytes] = {}  # the callee's 200 per Call-ID, for retransmits
-        self.callee_leg: dict[str, str] = {}  # switch's Call-ID toward the callee -> ours
         self.pending_callee: dict[str, tuple[str, int]] = {}  # Vaxel's SDP per callee Call-ID
 
     @staticmethod
@@ -321,7 +320,13 @@ class Agent:
 
     # -- waiting --------------------------------------------------------------------
 
-    def _wait(self, sock: socket.socket, wanted, timeout: float = 5.0, rtp_port: int | None = None):  # type: ignore[no-untyped-def]
+    def _wait(
+        self,
+        sock: socket.socket,
+        wanted: Callable[[Message], bool],
+        timeout: float = 5.0,
+        rtp_port: int | None = None,
+    ) -> Message:
         """Read both sockets until `sock` gets a message `wanted` accepts; serve the callee."""
         deadline = time.monotonic() + timeout
         while True:
@@ -353,7 +358,7 @@ class Agent:
         self._request(self.caller, "INVITE", uri, 1, frm=frm, to=to, call_id=call.call_id,
                       extra=[contact], body=body, branch=branch)  # fmt: skip
 
-        def final(cseq: int):  # type: ignore[no-untyped-def]
+        def final(cseq: int) -> Callable[[Message], bool]:
             return lambda m: (
                 m.is_response and m.header("call-id") == call.call_id and m.cseq == (cseq, "INVITE")
                 and m.status >= 200
