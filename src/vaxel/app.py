@@ -29,7 +29,7 @@ from vaxel.calls.switch import Switch, is_ip
 from vaxel.features.context import Company
 from vaxel.media.engine import MediaEngine
 from vaxel.media.say import build_system_prompts
-from vaxel.services import call_records, registrations, users, voicemail
+from vaxel.services import call_records, presence_settings, registrations, users, voicemail
 from vaxel.services.demo import ensure_demo
 from vaxel.services.notify import MailSettings, NotifyError, send_voicemail_mail
 from vaxel.sip.digest import DigestServer
@@ -189,6 +189,18 @@ async def _run(options: ServeOptions, store: Store) -> int:
             future.add_done_callback(lambda f: saved(f, message["box"]))
 
         company.save_voicemail = save_voicemail
+
+        def set_logged_in(ext: str, on: bool) -> None:
+            groups = [name for name, g in company.config.groups.items() if ext in g.members]
+            for group in groups:
+                loop.run_in_executor(
+                    db_writer, presence_settings.set_logged_in, store, company.id, group, ext, on
+                )
+
+        company.set_logged_in = set_logged_in
+        company.set_forwarding = lambda ext, kind, target: loop.run_in_executor(
+            db_writer, presence_settings.set_forwarding, store, company.id, ext, kind, target
+        )
 
     def boxes(company_id: int, extension: str) -> list[str]:
         company = directory.company(company_id)

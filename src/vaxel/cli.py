@@ -166,6 +166,22 @@ def build_parser() -> argparse.ArgumentParser:
     calls.add_argument(
         "--limit", type=positive_int, default=100, metavar="N", help="newest N calls (default 100)"
     )
+    group = commands.add_parser("group", help="answering-group membership").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    for action, text in (("login", "log a member in"), ("logout", "log a member out")):
+        sub = command(group, action, _group_login, f"{text} (as *45 / *46 from the phone)")
+        sub.add_argument("--company", required=True, metavar="DOMAIN")
+        sub.add_argument("--group", required=True, metavar="NAME")
+        sub.add_argument("--ext", required=True, metavar="EXTENSION")
+    forward = command(commands, "forward", _forward, "set or clear a user's call forwarding")
+    forward.add_argument("--company", required=True, metavar="DOMAIN")
+    forward.add_argument("--ext", required=True, metavar="EXTENSION")
+    forward.add_argument("--when", required=True, choices=("always", "busy", "no-answer"))
+    target = forward.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to", metavar="NUMBER", help="an extension or an external number")
+    target.add_argument("--clear", action="store_true")
+
     config = commands.add_parser("config", help="a company described as a YAML file")
     actions = config.add_subparsers(dest="action", required=True, metavar="ACTION")
     apply = command(actions, "apply", _config_apply, "make a company what FILE.yaml describes")
@@ -173,6 +189,28 @@ def build_parser() -> argparse.ArgumentParser:
     export = command(actions, "export", _config_export, "print a company's description")
     export.add_argument("domain", metavar="DOMAIN")
     return parser
+
+
+def _group_login(args: argparse.Namespace) -> int:
+    from vaxel.services import presence_settings
+
+    on = args.action == "login"
+    with _open(args) as store:
+        company_id = presence_settings.company_id_of(store, args.company)
+        presence_settings.set_logged_in(store, company_id, args.group, args.ext, on)
+    print(f"{args.ext} logged {'in to' if on else 'out of'} {args.group}")
+    return 0
+
+
+def _forward(args: argparse.Namespace) -> int:
+    from vaxel.services import presence_settings
+
+    kind = args.when.replace("-", "_")
+    with _open(args) as store:
+        company_id = presence_settings.company_id_of(store, args.company)
+        presence_settings.set_forwarding(store, company_id, args.ext, kind, args.to)
+    print(f"{args.ext}: forwarding {args.when} " + ("cleared" if args.clear else f"to {args.to}"))
+    return 0
 
 
 def _config_apply(args: argparse.Namespace) -> int:

@@ -35,7 +35,7 @@ users:
   - {{ext: "1001", name: Anna Svensson, password: anna-secret-1, direct_number: "08-123 456 01",
      caller_id: {{show: direct}}}}
   - {{ext: "1002", name: Björn Karlsson, password: bjorn-secret-2}}
-  - {{ext: "1003", name: Cecilia Lind, password: cecilia-secret-3}}
+  - {{ext: "1003", name: Cecilia Lind, password: cecilia-secret-3, ring_time: 5}}
 numbers:
   - {{number: "08-123 456 00", flow: main}}
 prompts:
@@ -51,7 +51,8 @@ flows:
 menus:
   main:
     prompt: menu
-    keys: {{"1": {{group: sales}}, "2": {{user: "1003"}}, "9": {{voicemail: reception}}}}
+    keys: {{"1": {{group: sales}}, "2": {{user: "1003"}}, "3": {{group: support}},
+           "9": {{voicemail: reception}}}}
     default: {{voicemail: reception}}
 schedules:
   office:
@@ -59,6 +60,8 @@ schedules:
 groups:
   sales: {{members: ["1002", "1003"], strategy: sequential, ring_time: 5,
            overflow: {{voicemail: reception}}}}
+  support: {{members: ["1002", "1003"], strategy: parallel, ring_time: 10,
+             overflow: {{voicemail: reception}}}}
 voicemail:
   reception: {{members: ["1001"], email: [reception@acme.test]}}
 trunks:
@@ -286,3 +289,123 @@ def test_calling_out_through_the_trunk(open_company: tuple[Server, Path, int]) -
     finally:
         anna.close()
         far_end.close()
+
+
+def dial(phone: AudioPhone, number: str) -> int:
+    """A phone dials a number (a feature code, an extension) and hangs up when told to."""
+    response = phone.invite(number, phone.offer())
+    if response.status == 200:
+        phone.learn(response.body)
+        bye = phone.wait_request("BYE", timeout=10)  # "thank you", then the switch hangs up
+        phone.reply(bye, 200)
+    return response.status
+
+
+def test_parallel_group_rings_all_members(open_company: tuple[Server, Path, int]) -> None:
+    server, _, trunk = open_company
+    bjorn, cecilia = member(server, "1002"), member(server, "1003")
+    caller = carrier(server, trunk)
+    invites: dict[str, float] = {}
+
+    def ring(phone: AudioPhone, answers: bool) -> None:
+        invite = phone.wait_request("INVITE", timeout=15)
+        invites[phone.user] = time.monotonic()
+        phone.learn(invite.body)
+        phone.reply(invite, 180)
+        if answers:
+            time.sleep(1)
+            phone.reply(invite, 200, phone.offer())
+            phone.wait_request("ACK")
+        else:
+            cancel = phone.wait_request("CANCEL", timeout=15)
+            phone.reply(cancel, 200)
+            phone.reply(invite, 487)
+
+    threads = [threading.Thread(target=ring, args=(bjorn, False), daemon=True),
+               threading.Thread(target=ring, args=(cecilia, True), daemon=True)]  # fmt: skip
+    try:
+        for thread in threads:
+            thread.start()
+        call_main(caller)
+        assert heard(caller, server.data / "prompts" / DOMAIN / "menu.wav", 0.3)
+        caller.press("3")
+        for thread in threads:
+            thread.join(20)
+        assert set(invites) == {"1002", "1003"}
+        assert abs(invites["1002"] - invites["1003"]) < 1.0  # at once, not one after the other
+        assert caller.request("BYE").status == 200
+        cecilia.wait_request("BYE")
+    finally:
+        for phone in (bjorn, cecilia):
+            phone.register(expires=0)
+            phone.close()
+        caller.close()
+
+
+def test_logged_out_members_are_not_rung_and_the_call_overflows(
+    open_company: tuple[Server, Path, int], system_prompts: Path
+) -> None:
+    server, _, trunk = open_company
+    bjorn, cecilia = member(server, "1002"), member(server, "1003")
+    caller = carrier(server, trunk)
+    try:
+        assert dial(bjorn, "*46") == 200  # Björn logs out from his phone
+        result = vaxel_cli(server.data, "group", "logout", "--company", DOMAIN,
+                           "--group", "support", "--ext", "1003")  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        time.sleep(0.5)
+        call_main(caller)
+        assert heard(caller, server.data / "prompts" / DOMAIN / "menu.wav", 0.3)
+        caller.press("3")
+        # Nobody to ring: straight to the reception box's greeting.
+        assert heard(caller, system_prompts / "en" / "vm-greeting-shared.wav")
+        with pytest.raises(AssertionError):
+            bjorn.wait_request("INVITE", timeout=1)
+        caller.request("BYE")
+    finally:
+        assert dial(bjorn, "*45") == 200  # back in
+        vaxel_cli(server.data, "group", "login", "--company", DOMAIN, "--group", "support",
+                  "--ext", "1003")  # fmt: skip
+        for phone in (bjorn, cecilia):
+            phone.register(expires=0)
+            phone.close()
+        caller.close()
+
+
+def test_forwarding_set_from_the_phone(open_company: tuple[Server, Path, int]) -> None:
+    server, _, _ = open_company
+    anna = AudioPhone(server, "1001", PASSWORDS["1001"], DOMAIN)
+    bjorn, cecilia = member(server, "1002"), member(server, "1003")
+    try:
+        assert dial(bjorn, "*21*1003#") == 200  # Björn forwards everything to Cecilia
+        time.sleep(0.5)
+        answering = answer(cecilia)
+        response = anna.invite("1002", anna.offer())
+        answering.join(10)
+        assert response.status == 200, response  # Cecilia answered Björn's call
+        assert anna.request("BYE").status == 200
+        cecilia.wait_request("BYE")
+        assert dial(bjorn, "#21#") == 200
+    finally:
+        for phone in (bjorn, cecilia):
+            phone.register(expires=0)
+            phone.close()
+        anna.close()
+
+
+def test_no_answer_goes_to_the_users_voicemail(
+    open_company: tuple[Server, Path, int], system_prompts: Path
+) -> None:
+    server, _, _ = open_company
+    anna = AudioPhone(server, "1001", PASSWORDS["1001"], DOMAIN)
+    cecilia = member(server, "1003")  # rings 5 s (her ring time), nobody answers
+    try:
+        response = anna.invite("1003", anna.offer())
+        assert response.status == 200  # the switch answered for her voicemail
+        anna.learn(response.body)
+        assert heard(anna, system_prompts / "en" / "vm-greeting-generic.wav")
+        assert anna.request("BYE").status == 200
+    finally:
+        cecilia.register(expires=0)
+        cecilia.close()
+        anna.close()

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from vaxel.calls.api import NOT_FOUND
 from vaxel.calls.router import Route, Router, Target
 from vaxel.features.context import Company
-from vaxel.services import voicemail
+from vaxel.services import presence_settings, voicemail
 from vaxel.services.company_config import CompanyConfig, NumberConfig
 from vaxel.services.configuration import load_all_documents, prompt_folder
 from vaxel.services.users import SipUser
@@ -119,6 +119,8 @@ class CompanyDirectory:
                 caller_id=caller_id or main,
             )
 
+        logged_out = presence_settings.logged_out(self.store, company_id)
+        forwardings = presence_settings.forwardings(self.store, company_id)
         company = Company(
             id=company_id,
             domain=domain,
@@ -129,6 +131,8 @@ class CompanyDirectory:
             now=self.schedule_clock,
             voicemail_path=voicemail_path,
             trunk_target=trunk_target,
+            logged_in=lambda group, ext: (group, ext) not in logged_out,
+            forwarding=lambda ext: forwardings.get(ext, {}),
         )
         self.extend(company)
         return company

@@ -305,7 +305,8 @@ class Switch:
         """What a user's call is: a colleague's extension, or a number out through the trunk."""
         from vaxel.calls.api import Cause
         from vaxel.calls.numbering import NumberError, caller_id, is_external, to_e164
-        from vaxel.features.destinations import step_for
+        from vaxel.features.codes import FeatureCode, is_feature_code
+        from vaxel.features.destinations import step_for, user_step
         from vaxel.features.outbound import Outbound
         from vaxel.features.ring_user import Refuse
         from vaxel.services import company_config as cc
@@ -313,12 +314,17 @@ class Switch:
         assert self.router is not None
         dialled = getattr(request.uri, "user", None) or ""
         company = self.directory.company(user.company_id) if self.directory else None
+        if company is not None and is_feature_code(dialled):
+            return dialled, FeatureCode(company, user.extension, dialled)
         try:
             external = company is not None and is_external(dialled)
         except NumberError:
             external = False
         if not external or company is None:
-            return dialled, handler_for(self.router.route(request, user, self.clock()))
+            route = self.router.route(request, user, self.clock())
+            if company is None or route.callee is None:
+                return dialled, handler_for(route)
+            return dialled, user_step(company, route.callee.extension)
         try:
             number = to_e164(dialled)
         except NumberError as exc:

@@ -60,6 +60,10 @@ class Company:
     voicemail_path: Callable[[str], Path] = lambda box: Path(f"/tmp/{box}.wav")
     save_voicemail: Callable[..., None] = lambda **message: None
     outbound_calls: Callable[[], int] = lambda: 0  # the company's calls out right now
+    forwarding: Callable[[str], dict[str, str]] = lambda ext: {}  # kind -> target
+    # What users change from their phones (group login, forwarding), saved by the switch.
+    set_logged_in: Callable[[str, bool], None] = lambda ext, on: None
+    set_forwarding: Callable[[str, str, str | None], None] = lambda ext, kind, target: None
     trunk_target: Callable[[str, str | None], Target | None] = lambda number, caller_id: None
 
     @property

@@ -226,3 +226,29 @@ class VoicemailMessage(Base):
     duration_seconds: Mapped[float] = mapped_column(Float)
     path: Mapped[str] = mapped_column(Text)
     heard: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class GroupLogout(Base):
+    """A member who logged out of an answering group (S8); members are in by default."""
+
+    __tablename__ = "group_logouts"
+
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True
+    )
+    group: Mapped[str] = mapped_column(String(40), primary_key=True)
+    extension: Mapped[str] = mapped_column(String(8), primary_key=True)
+
+
+class Forwarding(Base):
+    """A user's call forwarding (U11): always, when busy, or on no answer, to a number."""
+
+    __tablename__ = "forwardings"
+    __table_args__ = (CheckConstraint("kind IN ('always', 'busy', 'no_answer')", name="kind"),)
+
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True
+    )
+    extension: Mapped[str] = mapped_column(String(8), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    target: Mapped[str] = mapped_column(String(40))
