@@ -198,6 +198,26 @@ async def _run(options: ServeOptions, store: Store) -> int:
                 )
 
         company.set_logged_in = set_logged_in
+
+        def changed_box(box: str) -> Callable[[asyncio.Future[None]], None]:
+            return lambda future: mwi.changed(company.id, box)
+
+        def mark_heard(box: str, message_id: int, heard: bool) -> None:
+            future = loop.run_in_executor(
+                db_writer, voicemail.mark_heard, store, company.id, message_id, heard
+            )
+            future.add_done_callback(changed_box(box))
+
+        def delete_message(box: str, message_id: int) -> None:
+            future = loop.run_in_executor(
+                db_writer, voicemail.delete_message, store, company.id, message_id
+            )
+            future.add_done_callback(changed_box(box))
+
+        company.messages = lambda box: voicemail.list_messages(store, company.id, box)
+        company.mark_heard = mark_heard
+        company.delete_message = delete_message
+        company.save_greeting = lambda box, path: path.replace(company.greeting_path(box))
         company.set_forwarding = lambda ext, kind, target: loop.run_in_executor(
             db_writer, presence_settings.set_forwarding, store, company.id, ext, kind, target
         )

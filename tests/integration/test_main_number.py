@@ -257,6 +257,21 @@ def test_closed_on_midsommarafton_and_at_night_then_voicemail(
         assert b"Messages-Waiting: yes" in notify.body
         assert b"Voice-Message: 1/0" in notify.body
         assert notify.headers.get("Event") == "message-summary"
+        # Anna listens by phone: *98, 1 (listen): she hears the caller's message.
+        listen = anna.invite("*98", anna.offer())
+        assert listen.status == 200
+        anna.learn(listen.body)
+        time.sleep(4)  # "you have one new message", the menu
+        anna.press("1")
+        deadline = time.monotonic() + 10
+        while alaw_encode(message)[4000:8000] not in bytes(anna.heard):
+            assert time.monotonic() < deadline, "Anna did not hear the message"
+            time.sleep(0.2)
+        while b"Messages-Waiting: no" not in notify.body:  # skip a retransmitted NOTIFY
+            notify = anna.wait_request("NOTIFY")  # heard: the lamp goes off everywhere
+            anna.reply(notify, 200)
+        assert b"Voice-Message: 0/1" in notify.body
+        assert anna.request("BYE").status == 200
     finally:
         anna.close()
         caller.close()

@@ -5,6 +5,7 @@
     *21*NUMBER#  forward every call to NUMBER        #21#  stop
     *67*NUMBER#  forward when busy                   #67#  stop
     *61*NUMBER#  forward on no answer                #61#  stop
+    *98          voicemail: listen, record the greeting
 
 (the GSM codes phones already know). The switch answers, says "thank you"
 (or "invalid choice"), and hangs up.
@@ -46,6 +47,12 @@ class FeatureCode(Feature):
         return False
 
     def start(self, call: Call) -> None:
+        if self.dialled == "*98":
+            from vaxel.features.context import hand_over
+            from vaxel.features.voicemail_menu import VoicemailMenu
+
+            hand_over(call, VoicemailMenu(self.company, self.extension))
+            return
         done = self._apply()
         call.caller.answer()
         prompt = "thank-you" if done else "invalid-choice"

@@ -20,6 +20,7 @@ from vaxel.calls.api import Call, CallEvent, Offered
 if TYPE_CHECKING:
     from vaxel.calls.router import Route, Target
     from vaxel.services.company_config import CompanyConfig
+    from vaxel.services.voicemail import Message
 
 
 class Feature(ABC):
@@ -64,6 +65,11 @@ class Company:
     # What users change from their phones (group login, forwarding), saved by the switch.
     set_logged_in: Callable[[str, bool], None] = lambda ext, on: None
     set_forwarding: Callable[[str, str, str | None], None] = lambda ext, kind, target: None
+    # A box's messages by phone (reads are quick; changes are saved by the switch).
+    messages: Callable[[str], list[Message]] = lambda box: []
+    mark_heard: Callable[[str, int, bool], None] = lambda box, message_id, heard: None
+    delete_message: Callable[[str, int], None] = lambda box, message_id: None
+    save_greeting: Callable[[str, Path], None] = lambda box, path: None
     trunk_target: Callable[[str, str | None], Target | None] = lambda number, caller_id: None
 
     @property
@@ -77,6 +83,10 @@ class Company:
     def prompt(self, name: str) -> Path:
         """A company prompt by name: `config apply` converted or spoke it into the folder."""
         return self.prompts / f"{name}.wav"
+
+    def greeting_path(self, box: str) -> Path:
+        """Where a box's greeting recorded by phone is kept (it wins over the default)."""
+        return self.prompts / f"greeting-{box}.wav"
 
     def system(self, name: str) -> Path:
         return self.system_prompts / self.language / f"{name}.wav"

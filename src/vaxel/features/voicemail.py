@@ -27,6 +27,9 @@ class LeaveMessage(Feature):
 
     def _greeting(self) -> list[Path]:
         company, box = self.company, self.box
+        recorded = company.greeting_path(box)
+        if recorded.exists():  # recorded by phone (*98, 2)
+            return [recorded]
         shared = company.config.voicemail.get(box)
         if shared is not None:
             name = shared.greeting
