@@ -30,6 +30,7 @@ from vaxel.features.context import Company
 from vaxel.media.engine import MediaEngine
 from vaxel.media.say import build_system_prompts
 from vaxel.services import call_records, presence_settings, registrations, users, voicemail
+from vaxel.services.call_records import NewCallRecord
 from vaxel.services.demo import ensure_demo
 from vaxel.services.notify import MailSettings, NotifyError, send_voicemail_mail
 from vaxel.sip.digest import DigestServer
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("vaxel")
 
 TIMER_TICK = 0.05
+RECORD_INTERVAL = 0.25  # call records are written in one transaction this often
 EXPIRY_INTERVAL = 30.0
 FULL_GC_INTERVAL = 600.0
 
@@ -162,8 +164,16 @@ async def _run(options: ServeOptions, store: Store) -> int:
     db_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vaxel-db")
     writing: asyncio.Future[None] | None = None
 
+    finished_calls: list[NewCallRecord] = []
+
     def record(call: Call) -> None:
-        loop.run_in_executor(db_writer, call_records.write_record, store, call_record(call))
+        finished_calls.append(call_record(call))  # written in batches by drive_timers
+
+    def write_call_records(batch: list[NewCallRecord]) -> None:
+        try:
+            call_records.write_records(store, batch)
+        except Exception:
+            log.exception("could not write %d call records", len(batch))
 
     media = MediaEngine(options.sip_host, (options.rtp_low, options.rtp_high), clock=time.time)
     calls = B2BUA(
@@ -246,6 +256,8 @@ async def _run(options: ServeOptions, store: Store) -> int:
     )
     switch.attach_calls(calls, router, directory)
 
+    next_records = [0.0]
+
     async def drive_timers() -> None:
         nonlocal writing
         while True:
@@ -253,6 +265,11 @@ async def _run(options: ServeOptions, store: Store) -> int:
             switch.drive_timers()
             if persist.due and (writing is None or writing.done()):
                 writing = loop.run_in_executor(db_writer, persist.write, persist.take())
+            if finished_calls and time.monotonic() >= next_records[0]:
+                next_records[0] = time.monotonic() + RECORD_INTERVAL
+                batch = finished_calls[:]
+                finished_calls.clear()
+                loop.run_in_executor(db_writer, write_call_records, batch)
 
     next_full_gc = [time.monotonic() + FULL_GC_INTERVAL]
 
@@ -291,7 +308,9 @@ async def _run(options: ServeOptions, store: Store) -> int:
     media.close()
     if writing is not None:
         await writing
-    db_writer.shutdown()
+    db_writer.shutdown()  # waits for the batches already queued
+    if finished_calls:
+        write_call_records(finished_calls)
     persist.flush()
     return 0
 
