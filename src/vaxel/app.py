@@ -26,6 +26,7 @@ from vaxel.calls.records import call_record
 from vaxel.calls.registrar import Location, Registrar, RegistrarPolicy
 from vaxel.calls.router import Router
 from vaxel.calls.switch import Switch, is_ip
+from vaxel.calls.trunks import TrunkRegistrations
 from vaxel.features.context import Company
 from vaxel.media.engine import MediaEngine
 from vaxel.media.say import build_system_prompts
@@ -253,7 +254,9 @@ async def _run(options: ServeOptions, store: Store) -> int:
         system_prompts=system_prompts,
         schedule_clock=_schedule_clock(),
         extend=extend,
+        reloaded=lambda directory: trunk_registrations.sync(directory.trunk_configs()),
     )
+    trunk_registrations = TrunkRegistrations(switch, clock=time.time, after=calls.after)
     switch.attach_calls(calls, router, directory)
 
     next_records = [0.0]
@@ -263,6 +266,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
         while True:
             await asyncio.sleep(TIMER_TICK)
             switch.drive_timers()
+            directory.refresh()
             if persist.due and (writing is None or writing.done()):
                 writing = loop.run_in_executor(db_writer, persist.write, persist.take())
             if finished_calls and time.monotonic() >= next_records[0]:

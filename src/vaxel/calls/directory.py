@@ -21,7 +21,7 @@ from vaxel.calls.api import NOT_FOUND
 from vaxel.calls.router import Route, Router, Target
 from vaxel.features.context import Company
 from vaxel.services import presence_settings, voicemail
-from vaxel.services.company_config import CompanyConfig, NumberConfig
+from vaxel.services.company_config import CompanyConfig, NumberConfig, TrunkConfig
 from vaxel.services.configuration import load_all_documents, prompt_folder
 from vaxel.services.users import SipUser
 from vaxel.store import DirectoryVersion, Store
@@ -44,6 +44,7 @@ class CompanyDirectory:
         clock: Callable[[], float] = time.time,
         schedule_clock: Callable[[], datetime] | None = None,
         extend: Callable[[Company], None] = lambda company: None,
+        reloaded: Callable[[CompanyDirectory], None] = lambda directory: None,
     ) -> None:
         self.store = store
         self.router = router
@@ -54,6 +55,7 @@ class CompanyDirectory:
         # The instant schedules are evaluated at: now, or a chosen day (VAXEL_SCHEDULE_NOW).
         self.schedule_clock = schedule_clock or (lambda: datetime.fromtimestamp(clock(), UTC))
         self.extend = extend  # the switch adds its callbacks (busy, voicemail, trunks ...)
+        self.reloaded = reloaded  # told after every reload (trunk registrations follow)
         self._probe = store.change_probe()
         self._probed: object = None
         self._next_probe = 0.0
@@ -61,6 +63,11 @@ class CompanyDirectory:
         self.companies: dict[int, Company] = {}
         self.numbers: dict[str, tuple[int, NumberConfig]] = {}
         self.trunks: dict[tuple[str, int], tuple[int, str]] = {}
+
+    def refresh(self) -> None:
+        """Reload if anything changed; the switch calls this now and then, so trunks
+        register even before the first call."""
+        self._fresh()
 
     def _fresh(self) -> None:
         now = time.monotonic()
@@ -89,6 +96,15 @@ class CompanyDirectory:
             for name, trunk in config.trunks.items():
                 trunks[(trunk.host, trunk.port)] = (company_id, name)
         self.companies, self.numbers, self.trunks = companies, numbers, trunks
+        self.reloaded(self)
+
+    def trunk_configs(self) -> dict[tuple[int, str], TrunkConfig]:
+        """Every company's trunks: (company id, trunk name) -> its settings."""
+        return {
+            (company_id, name): trunk
+            for company_id, company in self.companies.items()
+            for name, trunk in company.config.trunks.items()
+        }
 
     def _company(self, company_id: int, domain: str, config: CompanyConfig) -> Company:
         def devices(ext: str) -> Route:
