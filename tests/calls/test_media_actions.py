@@ -266,3 +266,5 @@ async def _inband(leg, endpoint, phone, events, tmp_path) -> None:  # type: igno
 
 # A phone without RFC 4733 telephone-events: its keys are tones in the audio.
 test_collect_in_band_tones = in_loop(_inband, telephone_events=False)
+# A phone that offers telephone-events but plays a WAV of tones: the tones still count.
+test_collect_tones_from_a_phone_that_offers_events = in_loop(_inband, telephone_events=True)

@@ -174,6 +174,7 @@ class MediaPort(Protocol):
     """The switch's media endpoint facing a leg's party (see `vaxel.media.endpoint`)."""
 
     dtmf_pt: int  # negative when the party has no RFC 4733 telephone-events
+    telephone_events_seen: bool  # the party has sent RFC 4733 events on this call
     sinks: list[Callable[[Samples], None]]
 
     def play(self, player: Player, on_done: Callable[[], None]) -> None: ...
@@ -277,21 +278,25 @@ class Leg(ABC):
         inter_digit: float = 3.0,
         terminator: str = "#",
     ) -> None:
-        """Gather keys (RFC 4733, or in-band tones when the party has no telephone-events);
+        """Gather keys (RFC 4733 events, or tones in the audio from a phone that sends none);
         `DigitsCollected` when `max_digits` arrived, the terminator was pressed, or the first
         key took longer than `timeout` / a later one longer than `inter_digit`."""
         self._stop_collecting()
         collection = _Collection(max_digits, inter_digit, terminator)
         self._collection = collection
         collection.timer = self.call.after(timeout, lambda: self._collected("timeout"))
-        if self.media is not None and self.media.dtmf_pt < 0:
+        if self.media is not None:
             from vaxel.rtp.inband import DtmfDetector
 
             detector = DtmfDetector()
+            media = self.media
 
             def listen(samples: Samples) -> None:
+                # Tones in the audio count unless the phone sends RFC 4733 events (then the
+                # same key would arrive twice): keys from a played WAV work either way.
                 for digit in detector.feed(samples):
-                    self.dtmf(digit)
+                    if not media.telephone_events_seen:
+                        self.dtmf(digit)
 
             collection.detector = listen
             self.media.sinks.append(listen)

@@ -85,6 +85,7 @@ class Endpoint:
         "sinks",
         "source_ssrc",
         "stats",
+        "telephone_events_seen",
     )
 
     def __init__(
@@ -119,6 +120,7 @@ class Endpoint:
         self.stats = ReceptionStats()  # of what the party sends us, for our reports
         self.source_ssrc = 0
         self._events = EventReceiver()
+        self.telephone_events_seen = False
         self._translate: bytes | None = None
         # Audio the switch itself plays to the party (prompts, music on hold): its own
         # source, which the rewriter splices into the leg's one outgoing stream.
@@ -185,6 +187,7 @@ class Endpoint:
                 if self._translate is not None:
                     data = data[:12] + data[12:].translate(self._translate)
             elif pt == self.dtmf_pt:
+                self.telephone_events_seen = True
                 pressed = self._events.feed(timestamp, data[12:16])
                 if pressed is not None:
                     self.on_dtmf(pressed)
