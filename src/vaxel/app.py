@@ -184,6 +184,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
         finished=record,
         is_local=switch.is_local,
         rtp_timeout=float(os.environ.get("VAXEL_RTP_TIMEOUT", "60")),
+        hold_music=system_prompts / "sv" / "music.wav",
     )
     router = Router(lookup, location, is_ip)
 

@@ -195,3 +195,41 @@ def test_a_device_whose_tcp_flow_is_gone_fails_at_once(server: Server) -> None:
         cleanup = Phone(server, "1005", USERS["1005"][1], DOMAIN)
         cleanup.register(expires=0, contact="*")  # the stale binding would ring in later tests
         cleanup.close()
+
+
+def test_a_held_party_hears_music(server: Server, system_prompts: Path) -> None:
+    from tests.integration.audio_phone import AudioPhone
+    from vaxel.media.player import load_prompt
+    from vaxel.rtp.g711 import alaw_encode
+
+    caller = AudioPhone(server, "1001", USERS["1001"][1], DOMAIN)
+    callee = AudioPhone(server, "1005", USERS["1005"][1], DOMAIN)
+    try:
+        assert callee.register().status == 200
+
+        def answer() -> None:
+            invite = callee.wait_request("INVITE", timeout=10)
+            callee.learn(invite.body)
+            callee.reply(invite, 200, callee.offer())
+            callee.wait_request("ACK")
+
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        response = caller.invite("1005", caller.offer())
+        thread.join(5)
+        assert response.status == 200
+        caller.learn(response.body)
+        assert caller.request("INVITE", caller.offer("sendonly")).status == 200  # hold
+        reinvite = callee.wait_request("INVITE")
+        callee.reply(reinvite, 200, callee.offer("recvonly"))
+        callee.clear()
+        music = alaw_encode(load_prompt(system_prompts / "sv" / "music.wav"))[:4000]
+        deadline = time.monotonic() + 5
+        while music not in bytes(callee.heard):
+            assert time.monotonic() < deadline, "the held party heard no music"
+            time.sleep(0.1)
+        assert caller.request("BYE").status == 200
+    finally:
+        callee.register(expires=0)
+        caller.close()
+        callee.close()

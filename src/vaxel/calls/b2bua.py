@@ -14,6 +14,7 @@ import heapq
 import logging
 import secrets
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 from vaxel.calls import api
@@ -670,8 +671,10 @@ class B2BUA:
         finished: Callable[[Call], None] = lambda call: None,
         is_local: Callable[[Source], bool] = lambda source: False,
         rtp_timeout: float = RTP_TIMEOUT,
+        hold_music: Path | None = None,
     ) -> None:
         self.rtp_timeout = rtp_timeout
+        self.hold_music = hold_music  # played to a party the other one put on hold
         self.signalling = signalling
         self.media = media
         self.clock = clock
@@ -795,10 +798,16 @@ class B2BUA:
         return other if isinstance(other, SipLeg) and not other.ended else None
 
     def relay_hold(self, leg: SipLeg, hold: bool) -> None:
-        """The party on `leg` held or resumed: tell the other party the same way (re-INVITE)."""
+        """The party on `leg` held or resumed: tell the other party the same way (re-INVITE),
+        and play it music on hold meanwhile (the holder's own stream is not relayed)."""
         other = self._peer_of(leg)
-        if other is not None:
-            other.reoffer("sendonly" if hold else "sendrecv")
+        if other is None:
+            return
+        other.reoffer("sendonly" if hold else "sendrecv")
+        if not hold:
+            other.stop_playing()
+        elif self.hold_music is not None and self.hold_music.exists():
+            other.play([self.hold_music], loop=True, interruptible=False)
 
     def relay_info(self, leg: SipLeg, request: Request) -> None:
         other = self._peer_of(leg)
