@@ -33,7 +33,13 @@ from vaxel.media.say import build_system_prompts
 from vaxel.services import call_records, presence_settings, registrations, users, voicemail
 from vaxel.services.call_records import NewCallRecord
 from vaxel.services.demo import ensure_demo
-from vaxel.services.notify import MailSettings, NotifyError, send_voicemail_mail
+from vaxel.services.notify import (
+    MailSettings,
+    NotifyError,
+    send_sms,
+    send_voicemail_mail,
+    voicemail_sms_text,
+)
 from vaxel.sip.digest import DigestServer
 from vaxel.store import Store
 from vaxel.transport.tcp import TcpTransport
@@ -121,6 +127,19 @@ def _voicemail_saved(store: Store, company: Company, message: dict[str, Any]) ->
     recipients = list(box.email) if box is not None else []
     if user is not None and user.voicemail.email:
         recipients.append(user.voicemail.email)
+    phones = list(box.sms) if box is not None else []
+    if user is not None and user.voicemail.sms:
+        phones.append(user.voicemail.sms)
+    if phones and config.sms is not None:
+        text = voicemail_sms_text(
+            saved.caller, saved.received_at, saved.duration_seconds, config.company.language,
+            timezone=config.company.timezone, box_name=saved.box,
+        )  # fmt: skip
+        for phone in phones:
+            try:
+                send_sms(config.sms, phone, text, caller=saved.caller)
+            except NotifyError as exc:
+                log.warning("voicemail SMS to %s not sent: %s", phone, exc)
     if not recipients or config.mail is None:
         return
     settings = MailSettings(host=config.mail.host, port=config.mail.port, sender=config.mail.sender)

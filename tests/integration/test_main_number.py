@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -63,14 +64,39 @@ groups:
   support: {{members: ["1002", "1003"], strategy: parallel, ring_time: 10,
              overflow: {{voicemail: reception}}}}
 voicemail:
-  reception: {{members: ["1001"], email: [reception@acme.test]}}
+  reception: {{members: ["1001"], email: [reception@acme.test], sms: ["+46701740699"]}}
 trunks:
   carrier: {{host: 127.0.0.1, port: {trunk}}}
 mail: {{host: 127.0.0.1, port: {smtp}, sender: voicemail@acme.test}}
+sms: {{url_template: "http://127.0.0.1:{sms}/send?to={{to}}&text={{text}}"}}
 """
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WORKDAYS = ", ".join(f'{day}: ["08:00-17:00"]' for day in DAYS[:5])
 ALWAYS = ", ".join(f'{day}: ["00:00-24:00"]' for day in DAYS)
+
+
+class SmsGateway(ThreadingHTTPServer):
+    """The provider's SMS gateway: remembers every request's path."""
+
+    def __init__(self) -> None:
+        received: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                received.append(self.path)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.received = received
+        self.port = self.server_address[1]
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+SMS_GATEWAY = SmsGateway()
 
 
 class Mailbox:
@@ -94,7 +120,9 @@ def smtp() -> Iterator[tuple[int, Mailbox]]:
 
 def company(tmp: Path, weekly: str, smtp_port: int) -> tuple[Path, int]:
     data, trunk = tmp / "data", free_port()
-    text = DESCRIPTION.format(domain=DOMAIN, weekly=weekly, trunk=trunk, smtp=smtp_port)
+    text = DESCRIPTION.format(
+        domain=DOMAIN, weekly=weekly, trunk=trunk, smtp=smtp_port, sms=SMS_GATEWAY.port
+    )
     (tmp / "acme.yaml").write_text(text)
     result = vaxel_cli(data, "config", "apply", str(tmp / "acme.yaml"))
     assert result.returncode == 0, result.stderr
@@ -252,6 +280,8 @@ def test_closed_on_midsommarafton_and_at_night_then_voicemail(
         assert "+46701740605" in mail["Subject"]
         (attachment,) = [part for part in mail.walk() if part.get_content_type() == "audio/wav"]
         assert attachment.get_payload(decode=True) == messages[0].path.read_bytes()
+        texts = [path for path in SMS_GATEWAY.received if "to=%2B46701740699" in path]
+        assert texts and "46701740605" in texts[-1], (SMS_GATEWAY.received, server.output)
         notify = anna.wait_request("NOTIFY")  # the lamp goes on
         anna.reply(notify, 200)
         assert b"Messages-Waiting: yes" in notify.body

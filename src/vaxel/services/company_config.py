@@ -27,6 +27,7 @@ from pydantic import (
 from vaxel.calls.numbering import CallerIdChoice, NumberError, OutboundPolicy, to_e164
 from vaxel.features.schedules import Schedule
 from vaxel.services.errors import Invalid
+from vaxel.services.notify import SmsGateway
 
 NAME = r"^[a-z0-9][a-z0-9_-]{0,39}$"  # keys of menus, groups, boxes, prompts, trunks
 EXTENSION = r"^[0-9]{2,8}$"
@@ -141,6 +142,7 @@ class PersonalVoicemail(Model):
     enabled: bool = True
     pin: Annotated[str, Field(pattern=r"^[0-9]{4,8}$")] | None = None
     email: str | None = None
+    sms: str | None = None  # a number told of new messages by SMS
     greeting: str | None = None  # a prompt name; default: the system greeting
 
 
@@ -248,6 +250,7 @@ class VoicemailBox(Model):
     pin: Annotated[str, Field(pattern=r"^[0-9]{4,8}$")] | None = None
     greeting: str | None = None
     email: list[str] = []
+    sms: list[str] = []  # numbers told of new messages by SMS
     max_seconds: Annotated[int, Field(ge=10, le=600)] = 120
 
 
@@ -302,6 +305,7 @@ class CompanyConfig(Model):
     outbound_trunk: str | None = None
     outbound: OutboundPolicy = OutboundPolicy()
     mail: MailConfig | None = None
+    sms: SmsGateway | None = None  # the provider's HTTP gateway for voicemail SMS
 
     @field_validator("prompts", "flows", "menus", "schedules", "groups", "voicemail", "trunks")
     @classmethod
