@@ -34,13 +34,13 @@ DESCRIPTION = """
 company: {{domain: {domain}, name: Acme AB, language: en}}
 users:
   - {{ext: "1001", name: Anna Svensson, password: anna-secret-1, direct_number: "08-123 456 01",
-     caller_id: {{show: direct}}}}
+     caller_id: {{show: direct}}, admin: true}}
   - {{ext: "1002", name: Björn Karlsson, password: bjorn-secret-2}}
   - {{ext: "1003", name: Cecilia Lind, password: cecilia-secret-3, ring_time: 5}}
 numbers:
   - {{number: "08-123 456 00", flow: main}}
 prompts:
-  welcome: {{text: "Welcome to Acme.", language: en}}
+  welcome: {{text: "Welcome to Acme.", language: en, number: 1}}
   menu: {{text: "For sales, press 1. For Cecilia, press 2.", language: en}}
   closed: {{text: "We are closed today.", language: en}}
 flows:
@@ -454,3 +454,35 @@ def test_no_answer_goes_to_the_users_voicemail(
         cecilia.register(expires=0)
         cecilia.close()
         anna.close()
+
+
+def test_an_admin_records_the_welcome_by_phone(open_company: tuple[Server, Path, int]) -> None:
+    """Last in the module: it changes the welcome prompt."""
+    server, data, trunk = open_company
+    recording = voice(2.0)
+    # *99, then "1#" (the welcome's number), then speak, "#", and "1" to save.
+    anna = AudioPhone(server, "1001", PASSWORDS["1001"], DOMAIN,
+                      audio=np.concatenate([np.zeros(8000 * 9, np.int16), recording]))  # fmt: skip
+    try:
+        response = anna.invite("*99", anna.offer())
+        assert response.status == 200
+        anna.learn(response.body)
+        time.sleep(4)
+        anna.press("1#")
+        time.sleep(6.5)  # "record after the tone", the beep, then 2 s of speech from 9 s
+        anna.press("#")
+        time.sleep(1.5)
+        anna.press("1")
+        bye = anna.wait_request("BYE", timeout=10)
+        anna.reply(bye, 200)
+        saved = alaw_encode(load_prompt(data / "prompts" / DOMAIN / "welcome.wav"))
+        assert alaw_encode(recording)[2000:6000] in saved, "the welcome is not Anna's recording"
+    finally:
+        anna.close()
+    caller = carrier(server, trunk)
+    try:
+        call_main(caller)
+        assert heard(caller, data / "prompts" / DOMAIN / "welcome.wav", 1.0)
+        caller.request("BYE")
+    finally:
+        caller.close()

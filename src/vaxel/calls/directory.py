@@ -22,7 +22,7 @@ from vaxel.calls.router import Route, Router, Target
 from vaxel.features.context import Company
 from vaxel.services import presence_settings, voicemail
 from vaxel.services.company_config import CompanyConfig, NumberConfig, TrunkConfig
-from vaxel.services.configuration import load_all_documents, prompt_folder
+from vaxel.services.configuration import keep_recording, load_all_documents, prompt_folder
 from vaxel.services.users import SipUser
 from vaxel.store import DirectoryVersion, Store
 from vaxel.transport.base import Source
@@ -148,6 +148,9 @@ class CompanyDirectory:
             voicemail_path=voicemail_path,
             trunk_target=trunk_target,
             logged_in=lambda group, ext: (group, ext) not in logged_out,
+            keep_prompt=lambda name, recording: keep_recording(
+                prompt_folder(self.data, domain), name, recording
+            ),
             forwarding=lambda ext: forwardings.get(ext, {}),
         )
         self.extend(company)

@@ -6,6 +6,7 @@
     *67*NUMBER#  forward when busy                   #67#  stop
     *61*NUMBER#  forward on no answer                #61#  stop
     *98          voicemail: listen, record the greeting
+    *99          record a company prompt (admins)
 
 (the GSM codes phones already know). The switch answers, says "thank you"
 (or "invalid choice"), and hangs up.
@@ -47,6 +48,12 @@ class FeatureCode(Feature):
         return False
 
     def start(self, call: Call) -> None:
+        if self.dialled == "*99":
+            from vaxel.features.context import hand_over
+            from vaxel.features.record_prompt import RecordPrompt
+
+            hand_over(call, RecordPrompt(self.company, self.extension))
+            return
         if self.dialled == "*98":
             from vaxel.features.context import hand_over
             from vaxel.features.voicemail_menu import VoicemailMenu

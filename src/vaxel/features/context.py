@@ -70,6 +70,7 @@ class Company:
     mark_heard: Callable[[str, int, bool], None] = lambda box, message_id, heard: None
     delete_message: Callable[[str, int], None] = lambda box, message_id: None
     save_greeting: Callable[[str, Path], None] = lambda box, path: None
+    keep_prompt: Callable[[str, Path], None] = lambda name, recording: None
     trunk_target: Callable[[str, str | None], Target | None] = lambda number, caller_id: None
 
     @property

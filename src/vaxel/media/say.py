@@ -184,6 +184,20 @@ SYSTEM_PROMPTS: dict[str, dict[str, str]] = {
     "please-hold": {"sv": "Var god dröj.", "en": "Please hold."},
     "thank-you": {"sv": "Tack.", "en": "Thank you."},
     "goodbye": {"sv": "Hej då.", "en": "Goodbye."},
+    # Recording a company prompt by phone (S4).
+    "prompt-enter-number": {
+        "sv": "Ange numret på meddelandet du vill spela in, och avsluta med fyrkant.",
+        "en": "Enter the number of the prompt to record, followed by the hash key.",
+    },
+    "prompt-record": {
+        "sv": "Tala in meddelandet efter tonen. Tryck fyrkant när du är klar.",
+        "en": "Record the prompt after the tone. Press the hash key when you are done.",
+    },
+    "prompt-menu": {
+        "sv": "Tryck ett för att spara, två för att lyssna, tre för att spela in igen.",
+        "en": "Press one to save, two to listen, three to record again.",
+    },
+    "prompt-saved": {"sv": "Meddelandet är sparat.", "en": "The prompt is saved."},
 }
 
 #: Prompts made by sox, not speech (the same in every language): name -> sox effects.

@@ -121,6 +121,7 @@ class Prompt(Model):
     file: str | None = None  # relative to the company's prompt folder
     text: str | None = None
     language: Literal["sv", "en"] = "sv"
+    number: Annotated[int, Field(ge=1, le=999)] | None = None  # to record it by phone (*99)
 
     @model_validator(mode="after")
     def _one_source(self) -> Prompt:
@@ -154,6 +155,7 @@ class UserConfig(Model):
     mobile: str | None = None
     direct_number: str | None = None
     caller_id: CallerIdChoice = CallerIdChoice()
+    admin: bool = False  # may record the company's prompts by phone
     voicemail: PersonalVoicemail = PersonalVoicemail()
     forwarding: Forwarding = Forwarding()
 

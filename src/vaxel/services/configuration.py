@@ -86,7 +86,8 @@ def render_prompts(config: CompanyConfig, folder: Path, source_dir: Path) -> lis
             except OSError:
                 errors.append(f"prompts.{name}.file: {source} not found")
                 continue
-        if target.exists() and stamp.exists() and stamp.read_text() == key:
+        # Unchanged since it was made, or recorded by phone (*99) since: keep it.
+        if target.exists() and stamp.exists() and stamp.read_text() in (key, f"phone|{key}"):
             continue
         try:
             if prompt.text is not None:
@@ -98,6 +99,14 @@ def render_prompts(config: CompanyConfig, folder: Path, source_dir: Path) -> lis
             continue
         stamp.write_text(key)
     return errors
+
+
+def keep_recording(folder: Path, name: str, recording: Path) -> None:
+    """A prompt recorded by phone replaces the file, and stays until its description changes."""
+    stamp = folder / f"{name}.source"
+    key = stamp.read_text() if stamp.exists() else ""
+    recording.replace(folder / f"{name}.wav")
+    stamp.write_text(key if key.startswith("phone|") else f"phone|{key}")
 
 
 def apply_config(
