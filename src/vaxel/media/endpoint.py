@@ -103,6 +103,10 @@ class Endpoint:
         self.rtcp = rtcp
         self.address = address
         self.port = port
+        self.reset(on_dtmf)
+
+    def reset(self, on_dtmf: Callable[[str], None]) -> None:
+        """Start afresh for a new leg: the engine reuses bound sockets (no syscalls per call)."""
         self.on_dtmf = on_dtmf
         self.remote: tuple[str, int] | None = None  # where the party's RTP goes
         self.latched = False
@@ -165,8 +169,8 @@ class Endpoint:
                 return
             except OSError:  # an ICMP error for something we sent earlier
                 continue
-            if len(data) < 12 or data[0] & 0xC0 != 0x80:
-                continue
+            if len(data) < 12 or data[0] & 0xC0 != 0x80 or not self.codec:
+                continue  # not RTP, or the endpoint is idle (released, or not negotiated yet)
             self.received += 1
             now = self.last_received = self.clock()
             _, b1, seq, timestamp, self.source_ssrc = HEADER.unpack_from(data)

@@ -22,6 +22,11 @@ from vaxel.media.endpoint import Endpoint
 log = logging.getLogger(__name__)
 
 REPORT_INTERVAL = 5.0  # RTCP every 5 s per leg (RFC 3550 §6.2's minimum)
+IDLE_KEPT = 256  # released endpoints wait behind at least this many before reuse
+
+
+def _ignore_key(digit: str) -> None:
+    pass
 
 
 class NoPorts(Exception):
@@ -43,7 +48,8 @@ class MediaEngine:
         self.loop = loop or asyncio.get_running_loop()
         self.family = socket.AF_INET6 if ":" in host else socket.AF_INET
         first = low + (low & 1)
-        self._free: deque[int] = deque(range(first, high, 2))
+        self._free: deque[int] = deque(range(first, high, 2))  # ports never bound yet
+        self._idle: deque[Endpoint] = deque()  # released, sockets still bound
         self.endpoints: set[Endpoint] = set()
         self.cname = f"vaxel@{host}"
         self.pacer = MediaClock(self.loop)  # the one 20 ms clock of every player
@@ -56,7 +62,18 @@ class MediaEngine:
         self._reports = self.loop.call_later(REPORT_INTERVAL, self._report)
 
     def allocate(self, on_dtmf: Callable[[str], None]) -> Endpoint:
-        """Bind an RTP/RTCP pair and watch it; raises NoPorts when the range is used up."""
+        """An RTP/RTCP pair for a new leg; raises NoPorts when the range is used up.
+
+        Released endpoints keep their sockets bound and watched, and wait at the back
+        of a queue: a port comes back only after every other free one was used, so a
+        late packet of an old call never lands in a new one, and a call costs no
+        socket, bind or close.
+        """
+        if len(self._idle) > IDLE_KEPT or (self._idle and not self._free):
+            endpoint = self._idle.popleft()
+            endpoint.reset(on_dtmf)
+            self.endpoints.add(endpoint)
+            return endpoint
         for _ in range(len(self._free)):
             port = self._free.popleft()
             try:
@@ -88,15 +105,20 @@ class MediaEngine:
         return sock
 
     def release(self, endpoint: Endpoint) -> None:
+        """The leg is over: the endpoint goes idle (sockets kept) at the back of the queue."""
         if endpoint not in self.endpoints:
             return
         self.endpoints.discard(endpoint)
         self.disconnect(endpoint)
+        endpoint.stop_playing()
+        endpoint.reset(_ignore_key)
+        self._idle.append(endpoint)
+
+    def _close(self, endpoint: Endpoint) -> None:
         for sock in (endpoint.rtp, endpoint.rtcp):
             with contextlib.suppress(ValueError, OSError):
                 self.loop.remove_reader(sock.fileno())
             sock.close()
-        self._free.append(endpoint.port)
 
     @staticmethod
     def connect(a: Endpoint, b: Endpoint) -> None:
@@ -126,3 +148,5 @@ class MediaEngine:
         self.pacer.close()
         for endpoint in list(self.endpoints):
             self.release(endpoint)
+        while self._idle:
+            self._close(self._idle.popleft())
