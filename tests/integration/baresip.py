@@ -28,7 +28,9 @@ class Baresip:
     a WAV file (8 kHz mono S16; the call hangs up at its end, so pad it);
     `snd_path` records every call's sent (`dump-*-enc.wav`) and received
     (`dump-*-dec.wav`) audio there; `audio_codecs` limits the account's
-    codecs (e.g. "PCMA").
+    codecs (e.g. "PCMA"); `sip_port` listens on a chosen port (a carrier must
+    send from its trunk's address); `modules` loads more modules (e.g. "mwi.so");
+    `account` replaces the whole account line (e.g. one that does not register).
     """
 
     def __init__(
@@ -43,6 +45,9 @@ class Baresip:
         audio_source: Path | None = None,
         snd_path: Path | None = None,
         audio_codecs: str | None = None,
+        sip_port: int | None = None,
+        modules: tuple[str, ...] = (),
+        account: str | None = None,
     ) -> None:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -52,6 +57,8 @@ class Baresip:
         self._modules = ["g711.so", "aubridge.so"]
         if audio_source:
             self._modules.append("aufile.so")
+        self._modules += modules
+        self._sip_port = sip_port
         self._extra = []
         if snd_path is not None:
             snd_path.mkdir(parents=True, exist_ok=True)
@@ -61,7 +68,7 @@ class Baresip:
         # The account is added over ctrl_tcp once we listen (`register()`), so
         # its REGISTER_OK / REGISTER_FAIL event cannot be missed.
         codecs = f";audio_codecs={audio_codecs}" if audio_codecs else ""
-        self.account = (
+        self.account = account or (
             f"<sip:{user}@{domain}>;auth_pass={password};answermode={answermode};regint=300"
             f'{codecs};outbound="sip:{server.address}"'
         )
@@ -77,7 +84,7 @@ class Baresip:
     def _configure(self) -> None:
         """Pick free ports and write the config file."""
         self.ctrl_port = free_port()
-        self.sip_port = free_port()
+        self.sip_port = self._sip_port or free_port()
         rtp = free_port()
         (self.folder / "config").write_text(
             "\n".join(
