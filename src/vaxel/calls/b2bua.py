@@ -512,7 +512,7 @@ class OutboundLeg(SipLeg):
         headers.add("Max-Forwards", str(self.b2bua.max_forwards(caller)))
         if target.caller_id is not None:  # out through a trunk: the number the far end sees
             caller_uri = f"sip:{target.caller_id}@{target.domain or target.destination.host}"
-        elif caller.party.isdigit() and target.domain:
+        elif caller.party.removeprefix("+").isdigit() and target.domain:  # 1001, +4670...
             caller_uri = f"sip:{caller.party}@{target.domain}"
         else:
             caller_uri = caller.party if ":" in caller.party else f"sip:{caller.party}@invalid"
