@@ -413,6 +413,10 @@ class Switchboard(Protocol):
     def finished(self, call: Call) -> None: ...
 
 
+def _nothing() -> None:
+    pass
+
+
 class Timer:
     """A pending callback; `cancel()` it when it is no longer wanted."""
 
@@ -424,7 +428,10 @@ class Timer:
         self.cancelled = False
 
     def cancel(self) -> None:
+        """Never run it; and let go of what it would have run (its closure may hold a
+        whole call, and the timer waits in the heap until its deadline)."""
         self.cancelled = True
+        self.action = _nothing
 
     def __lt__(self, other: Timer) -> bool:
         return self.deadline < other.deadline
