@@ -216,6 +216,25 @@ def test_welcome_menu_and_a_sequential_group(open_company: tuple[Server, Path, i
         caller.close()
 
 
+def test_wrong_keys_retry_the_menu_then_the_default(
+    open_company: tuple[Server, Path, int], system_prompts: Path
+) -> None:
+    server, data, trunk = open_company
+    caller = carrier(server, trunk)
+    menu = data / "prompts" / DOMAIN / "menu.wav"
+    try:
+        call_main(caller)
+        for attempt in range(3):  # the first try and two retries (the menu's default)
+            assert heard(caller, menu, 0.3), f"no menu on attempt {attempt + 1}"
+            caller.clear()
+            caller.press("7")  # leads nowhere
+        # After the retries: the default destination, the reception box.
+        assert heard(caller, system_prompts / "en" / "vm-greeting-shared.wav")
+        caller.request("BYE")
+    finally:
+        caller.close()
+
+
 def test_in_band_tones_route_the_menu(open_company: tuple[Server, Path, int]) -> None:
     server, _, trunk = open_company
     cecilia = member(server, "1003")
