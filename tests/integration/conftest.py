@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.peers import Server, vaxel_cli
+from tests.integration.acme import Mailbox
+from tests.integration.peers import Server, free_port, vaxel_cli
 
 DOMAIN = "demo.vaxel.test"
 USERS = {
@@ -57,3 +58,16 @@ def system_prompts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ.pop("VAXEL_SYSTEM_PROMPTS", None)
     else:
         os.environ["VAXEL_SYSTEM_PROMPTS"] = previous
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[tuple[int, Mailbox]]:
+    """A real SMTP server (aiosmtpd) on loopback, keeping every message it gets."""
+    from aiosmtpd.controller import Controller
+
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, mailbox
+    controller.stop()

@@ -25,8 +25,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from aiosmtpd.controller import Controller
 
+from tests.integration.acme import (
+    ALWAYS,
+    DOMAIN,
+    MAIN,
+    PASSWORDS,
+    WORKDAYS,
+    Mailbox,
+    company,
+)
 from tests.integration.audio import (
     RATE,
     Samples,
@@ -39,7 +47,7 @@ from tests.integration.audio import (
 )
 from tests.integration.audio_phone import AudioPhone
 from tests.integration.baresip import Baresip
-from tests.integration.peers import Server, free_port, rtp_ports, vaxel_cli
+from tests.integration.peers import Server, rtp_ports, vaxel_cli
 from vaxel.media.player import load_prompt
 from vaxel.rtp.inband import generate
 from vaxel.services import voicemail
@@ -47,86 +55,11 @@ from vaxel.store import Store
 
 pytestmark = pytest.mark.integration
 
-DOMAIN = "acme.vaxel.test"
-MAIN = "+46812345600"
 CALLER = "+46701740605"  # the outside caller, and the number 1001 calls out to
-PASSWORDS = {"1001": "anna-secret-1", "1002": "bjorn-secret-2", "1003": "cecilia-secret-3"}
-
-DESCRIPTION = """
-company: {{domain: {domain}, name: Acme AB, language: en}}
-users:
-  - {{ext: "1001", name: Anna Svensson, password: anna-secret-1, direct_number: "08-123 456 01",
-     caller_id: {{show: direct}}}}
-  - {{ext: "1002", name: Björn Karlsson, password: bjorn-secret-2}}
-  - {{ext: "1003", name: Cecilia Lind, password: cecilia-secret-3, ring_time: 5}}
-numbers:
-  - {{number: "08-123 456 00", flow: main}}
-prompts:
-  welcome: {{text: "Welcome to Acme.", language: en}}
-  menu: {{text: "For sales, press 1. For Cecilia, press 2.", language: en}}
-  closed: {{text: "We are closed today.", language: en}}
-flows:
-  main:
-    schedule: office
-    welcome: welcome
-    menu: main
-    closed: {{prompt: closed, destination: {{voicemail: reception}}}}
-menus:
-  main:
-    prompt: menu
-    keys: {{"1": {{group: sales}}, "2": {{user: "1003"}}, "3": {{group: support}},
-           "9": {{voicemail: reception}}}}
-    default: {{voicemail: reception}}
-schedules:
-  office:
-    weekly: {{{weekly}}}
-groups:
-  sales: {{members: ["1002", "1003"], strategy: sequential, ring_time: {ring},
-           overflow: {{voicemail: reception}}}}
-  support: {{members: ["1002", "1003"], strategy: parallel, ring_time: 10,
-             overflow: {{voicemail: reception}}}}
-voicemail:
-  reception: {{members: ["1001"], email: [reception@acme.test]}}
-trunks:
-  carrier: {{host: 127.0.0.1, port: {trunk}}}
-mail: {{host: 127.0.0.1, port: {smtp}, sender: voicemail@acme.test}}
-"""
-RING = 5  # the sales group rings each member this long, one after the other
-DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-WORKDAYS = ", ".join(f'{day}: ["08:00-17:00"]' for day in DAYS[:5])
-ALWAYS = ", ".join(f'{day}: ["00:00-24:00"]' for day in DAYS)
+RING = 5  # the sales group rings each member this long, one after the other (see acme.py)
 
 
 # -- the company and its switch -----------------------------------------------------------
-
-
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:  # type: ignore[no-untyped-def]
-        self.messages.append(envelope.content)
-        return "250 OK"
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[tuple[int, Mailbox]]:
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, mailbox
-    controller.stop()
-
-
-def company(tmp: Path, weekly: str, smtp_port: int) -> tuple[Path, int]:
-    """Apply the description; returns the data folder and the trunk's port."""
-    data, trunk = tmp / "data", free_port()
-    text = DESCRIPTION.format(domain=DOMAIN, weekly=weekly, trunk=trunk, smtp=smtp_port, ring=RING)
-    (tmp / "acme.yaml").write_text(text)
-    result = vaxel_cli(data, "config", "apply", str(tmp / "acme.yaml"))
-    assert result.returncode == 0, result.stderr
-    return data, trunk
 
 
 @pytest.fixture(scope="module")
