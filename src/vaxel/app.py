@@ -371,5 +371,7 @@ def _announce_demo(options: ServeOptions, accounts: list[tuple[str, str]]) -> No
         _say(f"  user {extension}  password {password}")
     _say(
         "  Point a softphone at it: account sip:1001@demo.vaxel.test, the password above,\n"
-        f"  outbound proxy / registrar sip:{host}:{options.sip_port} (UDP or TCP)."
+        f"  outbound proxy / registrar sip:{host}:{options.sip_port} (UDP or TCP).\n"
+        "  Call 1002 from 1001, or dial 0812345600, the company's main number: welcome,\n"
+        "  menu (1 sales group, 2 Lars, 9 voicemail), opening hours; *98 is your voicemail."
     )

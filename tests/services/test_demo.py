@@ -60,3 +60,17 @@ def test_without_the_password_file_nothing_is_reset(store: Store, tmp_path: Path
     before = find_sip_user(store, DEMO_DOMAIN, "1001")
     assert ensure_demo(store) == []
     assert find_sip_user(store, DEMO_DOMAIN, "1001") == before
+
+
+def test_the_demo_has_a_main_number_with_spoken_prompts(store: Store, tmp_path: Path) -> None:
+    from vaxel.media.player import load_prompt
+    from vaxel.services.companies import get_company
+    from vaxel.services.configuration import load_document, number_owner
+
+    ensure_demo(store)
+    company = get_company(store, DEMO_DOMAIN)
+    assert number_owner(store, "+46812345600") == company.id
+    described = load_document(store, company.id)
+    assert described is not None and set(described.menus["main"].keys) == {"1", "2", "9"}
+    welcome = load_prompt(tmp_path / "prompts" / DEMO_DOMAIN / "welcome.wav")
+    assert len(welcome) > 8000 * 0.5  # spoken: "Välkommen till Demo AB."

@@ -8,6 +8,7 @@ without resetting anything.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -16,6 +17,8 @@ from vaxel.services.companies import add_company
 from vaxel.services.errors import Conflict
 from vaxel.services.users import add_user, list_users
 from vaxel.store import Store
+
+log = logging.getLogger(__name__)
 
 DEMO_DOMAIN = "demo.vaxel.test"
 DEMO_NAME = "Demo AB"
@@ -26,6 +29,54 @@ DEMO_USERS = (
     ("1004", "Lars Nyström"),
 )
 PASSWORDS_FILE = "demo-passwords.txt"
+DEMO_MAIN_NUMBER = "08-123 456 00"
+
+# What the demo company's main number does: dial it from a demo phone to try it.
+DEMO_DESCRIPTION = {
+    "company": {"domain": DEMO_DOMAIN, "name": DEMO_NAME, "language": "sv"},
+    "users": [
+        {"ext": ext, "name": name, **({"admin": True} if ext == "1001" else {})}
+        for ext, name in DEMO_USERS
+    ],
+    "numbers": [{"number": DEMO_MAIN_NUMBER, "flow": "main"}],
+    "prompts": {
+        "welcome": {"text": "Välkommen till Demo AB.", "number": 1},
+        "menu": {
+            "text": "Tryck ett för försäljning, två för Lars, nio för att lämna ett meddelande.",
+            "number": 2,
+        },
+        "closed": {"text": "Vi har stängt just nu. Lämna gärna ett meddelande.", "number": 3},
+    },
+    "flows": {
+        "main": {
+            "schedule": "office",
+            "welcome": "welcome",
+            "menu": "main",
+            "closed": {"prompt": "closed", "destination": {"voicemail": "reception"}},
+        }
+    },
+    "menus": {
+        "main": {
+            "prompt": "menu",
+            "keys": {
+                "1": {"group": "sales"},
+                "2": {"user": "1004"},
+                "9": {"voicemail": "reception"},
+            },
+            "default": {"voicemail": "reception"},
+        }
+    },
+    "schedules": {
+        "office": {
+            "weekly": {
+                day: ["08:00-17:00"]
+                for day in ("monday", "tuesday", "wednesday", "thursday", "friday")
+            },
+        }
+    },
+    "groups": {"sales": {"members": ["1002", "1003"], "strategy": "parallel"}},
+    "voicemail": {"reception": {"members": ["1001"]}},
+}
 
 
 def _read_passwords(path: Path) -> dict[str, str]:
@@ -70,5 +121,23 @@ def ensure_demo(store: Store, data_dir: Path | None = None) -> list[tuple[str, s
         for extension, name in missing:
             with contextlib.suppress(Conflict):
                 add_user(store, DEMO_DOMAIN, extension, name, passwords[extension])
+    _describe(store, folder)
     demo_extensions = {ext for ext, _ in DEMO_USERS}
     return [(ext, pw) for ext, pw in sorted(passwords.items()) if ext in demo_extensions]
+
+
+def _describe(store: Store, folder: Path) -> None:
+    """Give the demo company its main number, menu, group and voicemail, once.
+
+    Its prompts are spoken by espeak-ng; without it the demo still has its phones.
+    """
+    from vaxel.services.companies import get_company
+    from vaxel.services.company_config import ConfigError, parse_config
+    from vaxel.services.configuration import apply_config, load_document
+
+    if load_document(store, get_company(store, DEMO_DOMAIN).id) is not None:
+        return
+    try:
+        apply_config(store, parse_config(DEMO_DESCRIPTION), data=folder, source_dir=folder)
+    except ConfigError as error:
+        log.warning("the demo's main number is not set up: %s", error)
