@@ -208,3 +208,16 @@ async def test_ports_are_pairs_and_run_out_cleanly(engine: MediaEngine) -> None:
     endpoints[0].close()
     again = engine.allocate(_noop)
     assert again.port == first  # the only free pair, at the back of the queue
+
+
+@in_loop
+async def test_a_released_endpoint_relays_nothing_and_is_reused_fresh(
+    engine: MediaEngine,
+) -> None:
+    a, b, ea, eb = await bridged(engine, PCMA, PCMA)
+    port = ea.port
+    ea.close()  # the leg ended: its sockets stay bound, idle
+    a.send(port, build(8, 1, 0, 1, bytes(160)))
+    assert await b.receive(1, timeout=0.3) == []  # a late packet of the old call goes nowhere
+    assert ea.peer is None and eb.peer is None and ea.codec == ""
+    a.close(), b.close()

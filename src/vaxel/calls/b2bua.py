@@ -143,10 +143,6 @@ def _supports(request: Request, option: str) -> bool:
     )
 
 
-def _ignore_key(digit: str) -> None:
-    pass
-
-
 # -- legs --------------------------------------------------------------------------
 
 
@@ -202,8 +198,8 @@ class SipLeg(Leg):
 
     def _take_answer(self, message: Request | Response) -> None:
         sdp = _sdp_of(message)
-        if sdp is None or self.sent_sdp is None:
-            return
+        if sdp is None or self.sent_sdp is None or self.state is LegState.ENDED:
+            return  # (an ended leg's endpoint may already serve another call)
         answer = parse_answer(self.sent_sdp, sdp)
         self.endpoint.configure(answer, sending=answer.direction in ("sendrecv", "sendonly"))
 
@@ -321,8 +317,9 @@ class SipLeg(Leg):
         for timer in self.timers:
             timer.cancel()
         self.timers.clear()
-        self.endpoint.on_dtmf = _ignore_key
         self.reinvite = None
+        # (The endpoint dropped this leg's callbacks when it was released: it may be
+        # serving another call by now, so it is not touched here.)
 
     def _end(self, cause: Cause, by: str, *, bye: bool = False) -> None:
         if self.state is LegState.ENDED:
@@ -336,6 +333,8 @@ class SipLeg(Leg):
             timer.cancel()
         self.b2bua.forget(self)
         self.endpoint.close()
+        # The engine reuses the endpoint for another leg: nothing of this one may touch it.
+        self.media = None
         self.call.emit(Ended(self, cause, by))  # type: ignore[arg-type]
 
 
