@@ -193,6 +193,7 @@ class Phone:
     ) -> Response:
         """Call `callee`, answering the 407; return the final response (ACKed if `ack`)."""
         self.call_id = f"{secrets.token_hex(8)}@phone"
+        self.challenged = False
         target = f"sip:{callee}@{self.domain}"
         authorization = None
         for _ in range(2):
@@ -221,6 +222,7 @@ class Phone:
                 ])  # fmt: skip
             if response.status != 407:
                 break
+            self.challenged = True  # the switch asked for a password (a carrier is not asked)
             challenge = self.digest.choose_challenge(response.headers.get_all("Proxy-Authenticate"))
             authorization = self.digest.authorization(
                 challenge, method="INVITE", uri=target, username=self.user, password=self.password

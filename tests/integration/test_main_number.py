@@ -53,12 +53,14 @@ def member(server: Server, ext: str, audio: np.ndarray | None = None) -> AudioPh
 
 def carrier(server: Server, trunk: int, audio: np.ndarray | None = None) -> AudioPhone:
     """The carrier's side of an inbound call, sending from the trunk's address."""
-    return AudioPhone(server, "+46701740605", "", "127.0.0.1", port=trunk, audio=audio)
+    # Its From and Request-URI name the carrier's domain, as a real carrier's do.
+    return AudioPhone(server, "+46701740605", "", "carrier.test", port=trunk, audio=audio)
 
 
 def call_main(phone: AudioPhone, offer: str | None = None) -> None:
     response = phone.invite(MAIN, offer or phone.offer())
     assert response.status == 200, response
+    assert not phone.challenged, "the switch challenged its own carrier"
     phone.learn(response.body)
 
 

@@ -147,6 +147,8 @@ class Switch:
             return False
         if realm is None or header in request.headers or request.to.tag is not None:
             return False  # in-dialog requests are matched by their dialog, not challenged
+        if self.directory is not None and self.directory.trunk_at(source) is not None:
+            return False  # a carrier's trunk is known by its address, not by a password
         key = (request.via.branch or request.call_id, str(source), request.method)
         data = self._challenges.get(key)
         if data is None:
