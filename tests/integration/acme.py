@@ -17,7 +17,8 @@ DESCRIPTION = """
 company: {{domain: {domain}, name: Acme AB, language: en}}
 users:
   - {{ext: "1001", name: Anna Svensson, password: anna-secret-1, direct_number: "08-123 456 01",
-     caller_id: {{show: direct}}, admin: true}}
+     mobile: "070-174 06 10", caller_id: {{show: direct, per_device: {{mobile: mobile}}}},
+     admin: true}}
   - {{ext: "1002", name: Björn Karlsson, password: bjorn-secret-2}}
   - {{ext: "1003", name: Cecilia Lind, password: cecilia-secret-3, ring_time: 5}}
 numbers:
@@ -50,6 +51,7 @@ voicemail:
   reception: {{members: ["1001"], email: [reception@acme.test], sms: ["+46701740699"]}}
 trunks:
   carrier: {{host: 127.0.0.1, port: {trunk}}}
+devices: {{mobile: ["Vaxel Mobile"]}}
 mail: {{host: 127.0.0.1, port: {smtp}, sender: voicemail@acme.test}}
 sms: {{url_template: "http://127.0.0.1:{sms}/send?to={{to}}&text={{text}}"}}
 """

@@ -258,6 +258,14 @@ def test_calling_out_through_the_trunk(open_company: tuple[Server, Path, int]) -
         assert anna.request("BYE").status == 200
         premium = anna.invite("0900-1234567", anna.offer())
         assert premium.status == 403
+        # From her mobile app, Anna's calls show her mobile number (her per-device choice).
+        thread = threading.Thread(target=carrier_answers, daemon=True)
+        thread.start()
+        response = anna.invite("0701740605", anna.offer(), headers=["User-Agent: Vaxel Mobile/1.0"])
+        thread.join(10)
+        assert response.status == 200
+        assert "+46701740610" in far_end.last_invite.headers.get("From")  # type: ignore[attr-defined]
+        assert anna.request("BYE").status == 200
     finally:
         anna.close()
         far_end.close()

@@ -342,9 +342,10 @@ class Switch:
         main = next((n.number for n in company.config.numbers if n.flow is not None), "")
         shown = None
         if described is not None:
+            device = company.config.device_kind(request.headers.get("User-Agent") or "")
             shown = caller_id(
                 described.caller_id, main=main, direct=described.direct_number,
-                mobile=described.mobile,
+                mobile=described.mobile, device=device,
             ) or None  # fmt: skip
         return number, Outbound(company, number, shown or main or None)
 

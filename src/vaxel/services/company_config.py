@@ -24,7 +24,13 @@ from pydantic import (
     model_validator,
 )
 
-from vaxel.calls.numbering import CallerIdChoice, NumberError, OutboundPolicy, to_e164
+from vaxel.calls.numbering import (
+    CallerIdChoice,
+    DeviceKind,
+    NumberError,
+    OutboundPolicy,
+    to_e164,
+)
 from vaxel.features.schedules import Schedule
 from vaxel.services.errors import Invalid
 from vaxel.services.notify import SmsGateway
@@ -308,6 +314,16 @@ class CompanyConfig(Model):
     outbound: OutboundPolicy = OutboundPolicy()
     mail: MailConfig | None = None
     sms: SmsGateway | None = None  # the provider's HTTP gateway for voicemail SMS
+    # Which kind of device a call comes from, by words in its User-Agent (U8: a caller ID
+    # per device, e.g. {mobile: ["Vaxel Mobile"], desk: ["Yealink", "snom"]}).
+    devices: dict[DeviceKind, list[str]] = {}
+
+    def device_kind(self, user_agent: str) -> DeviceKind | None:
+        agent = user_agent.lower()
+        for kind, words in self.devices.items():
+            if any(word.lower() in agent for word in words):
+                return kind
+        return None
 
     @field_validator("prompts", "flows", "menus", "schedules", "groups", "voicemail", "trunks")
     @classmethod
