@@ -37,7 +37,7 @@ menus:
   main:
     prompt: menu
     keys: {{"1": {{group: sales}}, "2": {{user: "1003"}}, "3": {{group: support}},
-           "9": {{voicemail: reception}}}}
+           "4": {{group: queue}}, "9": {{voicemail: reception}}}}
     default: {{voicemail: reception}}
 schedules:
   office:
@@ -47,6 +47,8 @@ groups:
            overflow: {{voicemail: reception}}}}
   support: {{members: ["1002", "1003"], strategy: parallel, ring_time: 10,
              overflow: {{voicemail: reception}}}}
+  queue: {{members: ["1002"], ring_time: 5, overflow: {{voicemail: reception}},
+           queue: {{announcement: welcome, announce_every: 5, max_wait: 12}}}}
 voicemail:
   reception: {{members: ["1001"], email: [reception@acme.test], sms: ["+46701740699"]}}
 trunks:

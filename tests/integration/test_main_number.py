@@ -322,6 +322,26 @@ def test_parallel_group_rings_all_members(open_company: tuple[Server, Path, int]
         caller.close()
 
 
+def test_a_queue_plays_music_and_its_announcement_then_overflows(
+    open_company: tuple[Server, Path, int], system_prompts: Path
+) -> None:
+    server, data, trunk = open_company
+    caller = carrier(server, trunk)  # nobody of the queue group has a phone registered
+    try:
+        call_main(caller)
+        assert heard(caller, server.data / "prompts" / DOMAIN / "menu.wav", 0.3)
+        caller.press("4")
+        assert heard(caller, system_prompts / "sv" / "music.wav", 1.0), "no music while waiting"
+        caller.clear()
+        # Every 5 s the announcement (here: the welcome prompt) cuts into the music ...
+        assert heard(caller, data / "prompts" / DOMAIN / "welcome.wav", 0.5, wait=8)
+        # ... and after the longest wait (12 s) the caller overflows to voicemail.
+        assert heard(caller, system_prompts / "en" / "vm-greeting-shared.wav", wait=15)
+        caller.request("BYE")
+    finally:
+        caller.close()
+
+
 def test_logged_out_members_are_not_rung_and_the_call_overflows(
     open_company: tuple[Server, Path, int], system_prompts: Path
 ) -> None:

@@ -17,6 +17,8 @@ from vaxel.features.context import Company, Feature
 from vaxel.features.destinations import go
 from vaxel.features.ring_user import RingUser
 
+RETRY_PAUSE = 3.0  # a queue's pause between rounds, so a busy member is not rung in a loop
+
 
 class Group(Feature):
     def __init__(self, company: Company, name: str) -> None:
@@ -47,16 +49,14 @@ class Group(Feature):
         if queue is not None and self.deadline is None:
             self.deadline = call.switchboard.now() + queue.max_wait
             call.caller.answer()
+            call.caller.play([self._music()], loop=True, interruptible=False)
             self._schedule_announcement(call)
         self._ring(call)
 
     def _ring(self, call: Call) -> None:
         members = self._members()
         if not members:
-            if self.deadline is not None and call.switchboard.now() < self.deadline:
-                call.after(5.0, lambda: self._retry(call))  # wait in the queue for a member
-                return
-            self._overflow(call)
+            self._wait_or_overflow(call)
             return
         if self.group.strategy == "parallel":
             chosen = members
@@ -64,8 +64,11 @@ class Group(Feature):
             chosen = [members[self.position % len(members)]]
             self.position += 1
         targets = self._targets(chosen)
-        if not targets:
-            self._next(call, None)
+        if not targets:  # logged in, but no phone registered
+            if self.group.strategy == "sequential" and self.position % len(members):
+                self._ring(call)  # the next member in this round
+            else:
+                self._wait_or_overflow(call)
             return
         waiting = self._music()
         ring = RingUser(
@@ -93,13 +96,27 @@ class Group(Feature):
         members = self._members()
         more_in_round = sequential and members and self.position % len(members) != 0
         in_queue = self.deadline is not None and call.switchboard.now() < self.deadline
-        if more_in_round or in_queue:
+        if more_in_round:
             self._ring(call)
+        elif in_queue:
+            self._wait_or_overflow(call)
         else:
             self._overflow(call)
 
+    def _wait_or_overflow(self, call: Call) -> None:
+        """Nobody to ring now: a queue waits a little and tries again; otherwise overflow."""
+        if self.deadline is not None and call.switchboard.now() < self.deadline:
+            call.handler = self
+            call.after(RETRY_PAUSE, lambda: self._retry(call))
+            return
+        self._overflow(call)
+
     def _retry(self, call: Call) -> None:
-        if call.handler is self and not call.caller.ended:
+        if call.handler is not self or call.caller.ended:
+            return
+        if self.deadline is not None and call.switchboard.now() >= self.deadline:
+            self._overflow(call)
+        else:
             self._ring(call)
 
     def _overflow(self, call: Call) -> None:
