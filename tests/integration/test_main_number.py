@@ -51,6 +51,14 @@ def member(server: Server, ext: str, audio: np.ndarray | None = None) -> AudioPh
     return phone
 
 
+def leave(members: tuple[AudioPhone, ...], *others: AudioPhone) -> None:
+    """Hang up the phones: members unregister first, so later tests do not ring them."""
+    for phone in members:
+        phone.register(expires=0)
+    for phone in (*members, *others):
+        phone.close()
+
+
 def carrier(server: Server, trunk: int, audio: np.ndarray | None = None) -> AudioPhone:
     """The carrier's side of an inbound call, sending from the trunk's address."""
     # Its From and Request-URI name the carrier's domain, as a real carrier's do.
@@ -118,10 +126,7 @@ def test_welcome_menu_and_a_sequential_group(open_company: tuple[Server, Path, i
         assert caller.request("BYE").status == 200
         cecilia.wait_request("BYE")
     finally:
-        for phone in (bjorn, cecilia):
-            phone.register(expires=0)
-            phone.close()
-        caller.close()
+        leave((bjorn, cecilia), caller)
 
 
 def test_wrong_keys_retry_the_menu_then_the_default(
@@ -316,10 +321,7 @@ def test_parallel_group_rings_all_members(open_company: tuple[Server, Path, int]
         assert caller.request("BYE").status == 200
         cecilia.wait_request("BYE")
     finally:
-        for phone in (bjorn, cecilia):
-            phone.register(expires=0)
-            phone.close()
-        caller.close()
+        leave((bjorn, cecilia), caller)
 
 
 def test_a_queue_plays_music_and_its_announcement_then_overflows(
@@ -366,10 +368,7 @@ def test_logged_out_members_are_not_rung_and_the_call_overflows(
         assert dial(bjorn, "*45") == 200  # back in
         vaxel_cli(server.data, "group", "login", "--company", DOMAIN, "--group", "support",
                   "--ext", "1003")  # fmt: skip
-        for phone in (bjorn, cecilia):
-            phone.register(expires=0)
-            phone.close()
-        caller.close()
+        leave((bjorn, cecilia), caller)
 
 
 def test_forwarding_set_from_the_phone(open_company: tuple[Server, Path, int]) -> None:
@@ -387,10 +386,7 @@ def test_forwarding_set_from_the_phone(open_company: tuple[Server, Path, int]) -
         cecilia.wait_request("BYE")
         assert dial(bjorn, "#21#") == 200
     finally:
-        for phone in (bjorn, cecilia):
-            phone.register(expires=0)
-            phone.close()
-        anna.close()
+        leave((bjorn, cecilia), anna)
 
 
 def test_no_answer_goes_to_the_users_voicemail(
