@@ -252,6 +252,9 @@ async def _run(options: ServeOptions, store: Store) -> int:
         company.set_forwarding = lambda ext, kind, target: loop.run_in_executor(
             db_writer, presence_settings.set_forwarding, store, company.id, ext, kind, target
         )
+        company.set_voicemail = lambda ext, on: loop.run_in_executor(
+            db_writer, presence_settings.set_voicemail, store, company.id, ext, on
+        )
 
     def boxes(company_id: int, extension: str) -> list[str]:
         company = directory.company(company_id)

@@ -181,6 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     target = forward.add_mutually_exclusive_group(required=True)
     target.add_argument("--to", metavar="NUMBER", help="an extension or an external number")
     target.add_argument("--clear", action="store_true")
+    mailbox = command(commands, "voicemail", _voicemail, "turn a user's voicemail box on or off")
+    mailbox.add_argument("state", choices=("on", "off"))
+    mailbox.add_argument("--company", required=True, metavar="DOMAIN")
+    mailbox.add_argument("--ext", required=True, metavar="EXTENSION")
 
     config = commands.add_parser("config", help="a company described as a YAML file")
     actions = config.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -210,6 +214,16 @@ def _forward(args: argparse.Namespace) -> int:
         company_id = presence_settings.company_id_of(store, args.company)
         presence_settings.set_forwarding(store, company_id, args.ext, kind, args.to)
     print(f"{args.ext}: forwarding {args.when} " + ("cleared" if args.clear else f"to {args.to}"))
+    return 0
+
+
+def _voicemail(args: argparse.Namespace) -> int:
+    from vaxel.services import presence_settings
+
+    with _open(args) as store:
+        company_id = presence_settings.company_id_of(store, args.company)
+        presence_settings.set_voicemail(store, company_id, args.ext, args.state == "on")
+    print(f"{args.ext}: voicemail {args.state}")
     return 0
 
 

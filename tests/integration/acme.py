@@ -37,7 +37,7 @@ menus:
   main:
     prompt: menu
     keys: {{"1": {{group: sales}}, "2": {{user: "1003"}}, "3": {{group: support}},
-           "4": {{group: queue}}, "9": {{voicemail: reception}}}}
+           "4": {{group: queue}}, "5": {{group: line}}, "9": {{voicemail: reception}}}}
     default: {{voicemail: reception}}
 schedules:
   office:
@@ -49,6 +49,8 @@ groups:
              overflow: {{voicemail: reception}}}}
   queue: {{members: ["1002"], ring_time: 5, overflow: {{voicemail: reception}},
            queue: {{announcement: welcome, announce_every: 5, max_wait: 12}}}}
+  line: {{members: ["1002"], ring_time: 30, overflow: {{voicemail: reception}},
+          queue: {{announce_every: 20, max_wait: 30}}}}
 voicemail:
   reception: {{members: ["1001"], email: [reception@acme.test], sms: ["+46701740699"]}}
 trunks:

@@ -32,6 +32,7 @@ from vaxel.media.player import load_prompt
 from vaxel.rtp.g711 import alaw_encode
 from vaxel.rtp.inband import generate
 from vaxel.services import voicemail
+from vaxel.sip.message import Request
 from vaxel.store import Store
 
 
@@ -344,6 +345,65 @@ def test_a_queue_plays_music_and_its_announcement_then_overflows(
         caller.close()
 
 
+def new_invite(phone: AudioPhone, old: Request, timeout: float) -> Request | None:
+    """The next INVITE of another call than `old` (its retransmissions are skipped)."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            invite = phone.wait_request("INVITE", timeout=left)
+        except AssertionError:
+            return None
+        if invite.headers.get("Call-ID") != old.headers.get("Call-ID"):
+            return invite
+    return None
+
+
+def test_queue_callers_hear_their_place_and_are_served_in_order(
+    open_company: tuple[Server, Path, int], system_prompts: Path
+) -> None:
+    server, data, trunk = open_company
+    bjorn = member(server, "1002")
+    caller = carrier(server, trunk)
+    anna = AudioPhone(server, "1001", PASSWORDS["1001"], DOMAIN)
+    menu = data / "prompts" / DOMAIN / "menu.wav"
+    try:
+        call_main(caller)  # first in line: Björn's phone rings, he does not answer yet
+        assert heard(caller, menu, 0.3)
+        caller.press("5")
+        assert heard(caller, system_prompts / "en" / "you-are-number.wav", 0.5)
+        assert heard(caller, system_prompts / "en" / "num-1.wav", 0.3)
+        first = bjorn.wait_request("INVITE", timeout=10)
+        bjorn.learn(first.body)
+        bjorn.reply(first, 180)
+        # Anna calls the main number too, and is second: she hears so, then music,
+        # and Björn's phone is not rung for her while the first caller waits.
+        response = anna.invite("0812345600", anna.offer())
+        assert response.status == 200, response
+        anna.learn(response.body)
+        assert heard(anna, menu, 0.3)
+        anna.press("5")
+        assert heard(anna, system_prompts / "en" / "num-2.wav", 0.3), "Anna's place not said"
+        assert heard(anna, system_prompts / "en" / "music.wav", 1.0)
+        assert new_invite(bjorn, first, timeout=1) is None
+        bjorn.reply(first, 200, bjorn.offer())  # Björn takes the first caller
+        bjorn.wait_request("ACK")
+        assert "+46701740605" in first.headers.get("From")
+        time.sleep(1)
+        with pytest.raises(AssertionError):  # busy with the first caller: not rung for Anna
+            bjorn.wait_request("INVITE", timeout=1)
+        assert caller.request("BYE").status == 200
+        bjorn.reply(bjorn.wait_request("BYE"), 200)
+        second = bjorn.wait_request("INVITE", timeout=6)  # free again: Anna's turn
+        assert "1001" in second.headers.get("From") or "+46812345601" in second.headers.get("From")
+        bjorn.learn(second.body)
+        bjorn.reply(second, 200, bjorn.offer())
+        bjorn.wait_request("ACK")
+        assert anna.request("BYE").status == 200
+        bjorn.reply(bjorn.wait_request("BYE"), 200)
+    finally:
+        leave((bjorn,), caller, anna)
+
+
 def test_logged_out_members_are_not_rung_and_the_call_overflows(
     open_company: tuple[Server, Path, int], system_prompts: Path
 ) -> None:
@@ -387,6 +447,38 @@ def test_forwarding_set_from_the_phone(open_company: tuple[Server, Path, int]) -
         assert dial(bjorn, "#21#") == 200
     finally:
         leave((bjorn, cecilia), anna)
+
+
+def test_a_user_turns_voicemail_off_by_phone_and_on_from_the_command_line(
+    open_company: tuple[Server, Path, int], system_prompts: Path
+) -> None:
+    server, _, _ = open_company
+    anna = AudioPhone(server, "1001", PASSWORDS["1001"], DOMAIN)
+    cecilia = AudioPhone(server, "1003", PASSWORDS["1003"], DOMAIN)  # no phone registered
+    try:
+        response = cecilia.invite("*98", cecilia.offer())
+        assert response.status == 200
+        cecilia.learn(response.body)
+        assert heard(cecilia, system_prompts / "en" / "vm-main-menu.wav", 0.5)
+        cecilia.press("3")
+        assert heard(cecilia, system_prompts / "en" / "vm-box-off.wav", 0.5)
+        assert cecilia.request("BYE").status == 200
+        time.sleep(0.5)
+        # Her box is off: a caller who cannot reach her is told so, not asked for a message.
+        assert anna.invite("1003", anna.offer()).status == 480
+        result = vaxel_cli(server.data, "voicemail", "on", "--company", DOMAIN, "--ext", "1003")
+        assert result.returncode == 0, result.stderr
+        time.sleep(0.5)
+        response = anna.invite("1003", anna.offer())
+        assert response.status == 200
+        anna.learn(response.body)
+        assert heard(anna, system_prompts / "en" / "vm-greeting-generic.wav")
+        assert anna.request("BYE").status == 200
+        unknown = vaxel_cli(server.data, "voicemail", "off", "--company", DOMAIN, "--ext", "1099")
+        assert unknown.returncode != 0 and "unknown extension 1099" in unknown.stderr
+    finally:
+        anna.close()
+        cecilia.close()
 
 
 def test_no_answer_goes_to_the_users_voicemail(

@@ -246,6 +246,21 @@ def test_existing_prompts_are_kept_unless_forced(tmp_path: Path) -> None:
     assert sorted(again) == sorted(first)
 
 
+@needs_tools
+def test_a_reworded_prompt_is_spoken_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An upgrade that changes a prompt's words re-speaks that prompt, and only that one."""
+    build_system_prompts(tmp_path, ["en"], names=["num-7", "vm-box-on"])
+    before = (tmp_path / "en" / "vm-box-on.wav").read_bytes()
+    reworded = {**SYSTEM_PROMPTS["vm-box-on"], "en": "Your voicemail is now switched on."}
+    monkeypatch.setitem(SYSTEM_PROMPTS, "vm-box-on", reworded)
+
+    again = build_system_prompts(tmp_path, ["en"], names=["num-7", "vm-box-on"])
+
+    assert again == [tmp_path / "en" / "vm-box-on.wav"]
+    assert (tmp_path / "en" / "vm-box-on.wav").read_bytes() != before
+    assert build_system_prompts(tmp_path, ["en"], names=["num-7", "vm-box-on"]) == []
+
+
 def test_an_unknown_prompt_name_is_refused(tmp_path: Path) -> None:
     with pytest.raises(PromptError, match="unknown system prompt 'num-61'"):
         build_system_prompts(tmp_path, names=["num-61"])

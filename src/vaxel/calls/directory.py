@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -63,6 +64,8 @@ class CompanyDirectory:
         self.companies: dict[int, Company] = {}
         self.numbers: dict[str, tuple[int, NumberConfig]] = {}
         self.trunks: dict[tuple[str, int], tuple[int, str]] = {}
+        # Each company's queues (callers waiting in line) outlive a reload of its description.
+        self.queues: dict[int, dict[str, list[Any]]] = {}
 
     def refresh(self) -> None:
         """Reload if anything changed; the switch calls this now and then, so trunks
@@ -137,6 +140,7 @@ class CompanyDirectory:
 
         logged_out = presence_settings.logged_out(self.store, company_id)
         forwardings = presence_settings.forwardings(self.store, company_id)
+        voicemail_switches = presence_settings.voicemail_switches(self.store, company_id)
         company = Company(
             id=company_id,
             domain=domain,
@@ -152,6 +156,8 @@ class CompanyDirectory:
                 prompt_folder(self.data, domain), name, recording
             ),
             forwarding=lambda ext: forwardings.get(ext, {}),
+            voicemail_switch=voicemail_switches.get,
+            queues=self.queues.setdefault(company_id, {}),
         )
         self.extend(company)
         return company

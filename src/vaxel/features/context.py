@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from vaxel.calls.api import Call, CallEvent, Offered
@@ -62,9 +62,11 @@ class Company:
     save_voicemail: Callable[..., None] = lambda **message: None
     outbound_calls: Callable[[], int] = lambda: 0  # the company's calls out right now
     forwarding: Callable[[str], dict[str, str]] = lambda ext: {}  # kind -> target
+    voicemail_switch: Callable[[str], bool | None] = lambda ext: None  # the user's own choice
     # What users change from their phones (group login, forwarding), saved by the switch.
     set_logged_in: Callable[[str, bool], None] = lambda ext, on: None
     set_forwarding: Callable[[str, str, str | None], None] = lambda ext, kind, target: None
+    set_voicemail: Callable[[str, bool], None] = lambda ext, on: None
     # A box's messages by phone (reads are quick; changes are saved by the switch).
     messages: Callable[[str], list[Message]] = lambda box: []
     mark_heard: Callable[[str, int, bool], None] = lambda box, message_id, heard: None
@@ -72,6 +74,8 @@ class Company:
     save_greeting: Callable[[str, Path], None] = lambda box, path: None
     keep_prompt: Callable[[str, Path], None] = lambda name, recording: None
     trunk_target: Callable[[str, str | None], Target | None] = lambda number, caller_id: None
+    # Callers waiting in each queue, first come first served (kept across reloads).
+    queues: dict[str, list[Any]] = field(default_factory=dict)
 
     @property
     def language(self) -> str:
@@ -80,6 +84,14 @@ class Company:
     @property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.config.company.timezone)
+
+    def voicemail_enabled(self, extension: str) -> bool:
+        """Does the user's personal box take calls? Their own choice wins over the description."""
+        chosen = self.voicemail_switch(extension)
+        if chosen is not None:
+            return chosen
+        user = next((u for u in self.config.users if u.ext == extension), None)
+        return user is not None and user.voicemail.enabled
 
     def prompt(self, name: str) -> Path:
         """A company prompt by name: `config apply` converted or spoke it into the folder."""

@@ -64,7 +64,7 @@ def user_step(company: Company, extension: str, hops: int = 0) -> Feature:
         target = target or forwarding.get("no_answer")
         if target is not None and hops < MAX_FORWARDS:
             hand_over(call, forward_step(company, target, hops))
-        elif described is not None and described.voicemail.enabled:
+        elif described is not None and company.voicemail_enabled(extension):
             hand_over(call, LeaveMessage(company, extension))
         elif call.caller.answered:
             call.hangup(cause)

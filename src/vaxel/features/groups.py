@@ -3,19 +3,22 @@
 Only members who are logged in are rung, and a member already in a call is
 skipped (or rung anyway, for call waiting, as the group says). With nobody
 to ring the call goes straight to the overflow. A group with a queue keeps
-the caller waiting with music and a repeated announcement, trying the
-members again, until the longest wait, then overflows.
+its callers in line, first come first served: they hear their place in the
+queue, then music and a repeated announcement (with their place again),
+while the first in line rings the members, until each caller's longest
+wait, then overflows.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from vaxel.calls.api import Call, Cause, PlayFinished, Timer
+from vaxel.calls.api import Call, Cause, Ended, PlayFinished, Timer
 from vaxel.calls.router import Target
 from vaxel.features.context import Company, Feature
 from vaxel.features.destinations import go
 from vaxel.features.ring_user import RingUser
+from vaxel.media.say import say_queue_position
 
 RETRY_PAUSE = 3.0  # a queue's pause between rounds, so a busy member is not rung in a loop
 
@@ -28,6 +31,11 @@ class Group(Feature):
         self.position = 0  # sequential: the member rung next
         self.deadline: float | None = None  # queue: when the caller overflows
         self.announcer: Timer | None = None
+        self.expiry: Timer | None = None
+        self.ringing: RingUser | None = None
+        self.call: Call | None = None
+        # The callers waiting in this group's queue, this one among them.
+        self.line: list[Group] | None = None
 
     def _members(self) -> list[str]:
         group, company = self.group, self.company
@@ -47,13 +55,48 @@ class Group(Feature):
     def start(self, call: Call) -> None:
         queue = self.group.queue
         if queue is not None and self.deadline is None:
+            self.call = call
             self.deadline = call.switchboard.now() + queue.max_wait
+            self.line = self.company.queues.setdefault(self.name, [])
+            self.line.append(self)
             call.caller.answer()
-            call.caller.play([self._music()], loop=True, interruptible=False)
+            if queue.announce_position:
+                call.caller.play(self._position(), interruptible=False)  # then music
+            else:
+                call.caller.play([self._music()], loop=True, interruptible=False)
             self._schedule_announcement(call)
+            self.expiry = call.after(queue.max_wait, lambda: self._expired(call))
         self._ring(call)
 
+    # -- the line of waiting callers -----------------------------------------------------
+
+    def _place(self) -> int:
+        """This caller's place in the queue, from 1; callers who left are dropped first."""
+        assert self.line is not None
+        self.line[:] = [g for g in self.line if g.call is not None and not g.call.caller.ended]
+        return self.line.index(self) + 1 if self in self.line else 0
+
+    def _position(self) -> list[Path]:
+        names = say_queue_position(max(self._place(), 1), self.company.language)
+        return [self.company.system(name) for name in names]
+
+    def _leave_line(self) -> None:
+        """Answered, overflowed or gone: out of the line, and the next caller's turn at once."""
+        line, self.line = self.line, None
+        if line is None or self not in line:
+            return
+        line.remove(self)
+        if line:
+            first = line[0]
+            if first.call is not None:
+                first.call.after(0.05, lambda: first._retry(first.call))  # type: ignore[arg-type]
+
+    # -- ringing -------------------------------------------------------------------------
+
     def _ring(self, call: Call) -> None:
+        if self.line is not None and self._place() > 1:
+            self._wait_or_overflow(call)  # callers before this one ring first
+            return
         members = self._members()
         if not members:
             self._wait_or_overflow(call)
@@ -70,15 +113,15 @@ class Group(Feature):
             else:
                 self._wait_or_overflow(call)
             return
-        waiting = self._music()
         ring = RingUser(
             targets=targets,
             ring_seconds=self.group.ring_time,
             fallback=self._next,
-            waiting=waiting,
+            # A queue's caller hears the queue's music and announcements throughout.
+            waiting=None if self.line is not None else self._music(),
         )
-        ringer_owner = _Ringing(self, ring)
-        call.handler = ringer_owner
+        self.ringing = ring
+        call.handler = _Ringing(self, ring)
         ring.start(call)
 
     def _music(self) -> Path:
@@ -119,22 +162,32 @@ class Group(Feature):
         else:
             self._ring(call)
 
+    def _expired(self, call: Call) -> None:
+        """The longest wait passed, maybe while members ring: overflow now."""
+        if call.caller.ended or call.bridged is not None:
+            return
+        if self.ringing is not None:
+            self.ringing.abandon()
+        self._overflow(call)
+
     def _overflow(self, call: Call) -> None:
-        if self.announcer is not None:
-            self.announcer.cancel()
+        self._gone()
         call.caller.stop_playing()
         go(call, self.company, self.group.overflow)
 
     def _schedule_announcement(self, call: Call) -> None:
         queue = self.group.queue
-        if queue is None or queue.announcement is None:
+        if queue is None or (queue.announcement is None and not queue.announce_position):
             return
 
         def announce() -> None:
             if call.caller.ended or call.bridged is not None:
                 return
             # The announcement interrupts the music; the music comes back after it.
-            call.caller.play([self.company.prompt(queue.announcement)], interruptible=False)
+            said = self._position() if queue.announce_position else []
+            if queue.announcement is not None:
+                said.append(self.company.prompt(queue.announcement))
+            call.caller.play(said, interruptible=False)
             self.announcer = call.after(queue.announce_every, announce)
 
         self.announcer = call.after(queue.announce_every, announce)
@@ -142,7 +195,9 @@ class Group(Feature):
     def handle(self, call: Call, event: object) -> None:
         """An announcement ended while the caller waits: the music goes on."""
         caller = call.caller
-        if (
+        if isinstance(event, Ended) and event.leg is caller:
+            self._gone()
+        elif (
             isinstance(event, PlayFinished)
             and event.leg is caller
             and not event.interrupted
@@ -150,6 +205,13 @@ class Group(Feature):
             and not caller.ended
         ):
             caller.play([self._music()], loop=True, interruptible=False)
+
+    def _gone(self) -> None:
+        """Answered, overflowed or hung up: the queue is done with this caller."""
+        for timer in (self.announcer, self.expiry):
+            if timer is not None:
+                timer.cancel()
+        self._leave_line()
 
 
 class _Ringing(Feature):
@@ -166,6 +228,8 @@ class _Ringing(Feature):
         if isinstance(event, PlayFinished) and event.leg is call.caller:
             self.group.handle(call, event)  # the announcement ended: music again
             return
+        if isinstance(event, Ended) and event.leg is call.caller:
+            self.group._gone()
         self.ring.handle(call, event)  # type: ignore[arg-type]
-        if self.ring.winner is not None and self.group.announcer is not None:
-            self.group.announcer.cancel()
+        if self.ring.winner is not None:
+            self.group._gone()  # answered: no more announcements, the next caller's turn

@@ -128,12 +128,22 @@ class RingUser(Feature):
         for fork in self.forks:
             fork.hangup(cause if cause is NO_ANSWER else NORMAL)
         if self.fallback is not None:
-            call.caller.stop_playing()
+            if self.waiting is not None:
+                call.caller.stop_playing()  # the ringback it played; a queue's music plays on
             self.fallback(call, cause)
         elif call.caller.answered:
             call.hangup(cause)
         else:
             call.caller.reject(cause)
+
+    def abandon(self) -> None:
+        """Stop ringing, with no fallback: the flow moved on (a queue's longest wait passed)."""
+        if self.done or self.winner is not None:
+            return
+        self.done = True
+        self._stop_timer()
+        for fork in self.forks:
+            fork.hangup(NORMAL)
 
     def _verdict(self) -> Cause:
         """What the caller is told when every device refused."""

@@ -1,9 +1,10 @@
 """Listening to voicemail by phone (S6, U7): `*98`, a PIN if the box has one, then the menu.
 
-    main menu:     1 listen   2 record your greeting
-    each message:  1 again    2 save   3 delete   4 next   5 when and from whom
+    main menu:     1 listen   2 record your greeting   3 voicemail on/off
+    each message:  1 again    2 save   3 delete   4 next   5 when and from whom   6 previous
 
-New messages come first, oldest first. A message that was played is heard
+New messages come first, oldest first, then saved ones; 4 and 6 step
+through them in either direction. A message that was played is heard
 everywhere at once (every device, every listener of a shared box), and
 message lamps follow.
 """
@@ -34,6 +35,7 @@ class VoicemailMenu(Feature):
         self.index = 0
         self.tries = 0
         self.greeting: Path = company.greeting_path(extension)
+        self.enabled = company.voicemail_enabled(extension)
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -57,6 +59,8 @@ class VoicemailMenu(Feature):
         self.messages = sorted(messages, key=lambda m: (m.heard, m.received_at, m.id))
         new = sum(1 for m in self.messages if not m.heard)
         names = say_new_messages(new, self.company.language) if new else ["vm-no-new-messages"]
+        if not self.enabled:
+            names.append("vm-box-off")  # a reminder: callers cannot leave messages
         self._say(call, [*names, "vm-main-menu"], "main")
 
     def _play_message(self, call: Call) -> None:
@@ -120,6 +124,11 @@ class VoicemailMenu(Feature):
                 self.state = "greeting-intro"
                 folder = self.company.system_prompts / self.company.language
                 call.caller.play([folder / "vm-record-greeting.wav", folder / "beep.wav"])
+            elif digits == "3":
+                self.enabled = not self.enabled
+                self.company.set_voicemail(self.box, self.enabled)
+                said = "vm-box-on" if self.enabled else "vm-box-off"
+                self._say(call, [said, "vm-main-menu"], "main")
             else:
                 self._say(call, ["vm-main-menu"], "main")
         elif state in ("message", "after"):
@@ -146,6 +155,9 @@ class VoicemailMenu(Feature):
             self._play_message(call)
         elif digit == "5":
             self._envelope(call)
+        elif digit == "6":
+            self.index = max(self.index - 1, 0)
+            self._play_message(call)
         else:
             self._say(call, ["vm-message-menu"], "after")
 

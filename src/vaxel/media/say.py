@@ -15,6 +15,7 @@ fourteen twenty-five", in the time zone of the `datetime` given.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -155,14 +156,23 @@ SYSTEM_PROMPTS: dict[str, dict[str, str]] = {
     "vm-from": {"sv": "från", "en": "from"},
     "vm-main-menu": {
         "sv": "Tryck ett för att lyssna på dina meddelanden, två för att spela in ditt "
-        "hälsningsmeddelande, tre för att spela in ditt namn.",
+        "hälsningsmeddelande, tre för att slå på eller stänga av din röstbrevlåda.",
         "en": "Press one to listen to your messages, two to record your greeting, "
-        "three to record your name.",
+        "three to turn your voicemail on or off.",
     },
     "vm-message-menu": {
         "sv": "Tryck ett för att lyssna igen, två för att spara, tre för att radera, "
-        "fyra för nästa meddelande.",
-        "en": "Press one to listen again, two to save, three to delete, four for the next message.",
+        "fyra för nästa meddelande, fem för när och från vem, sex för föregående meddelande.",
+        "en": "Press one to listen again, two to save, three to delete, four for the next "
+        "message, five for when and from whom, six for the previous message.",
+    },
+    "vm-box-on": {
+        "sv": "Din röstbrevlåda är påslagen.",
+        "en": "Your voicemail is on.",
+    },
+    "vm-box-off": {
+        "sv": "Din röstbrevlåda är avstängd. Den som ringer dig kan inte lämna meddelanden.",
+        "en": "Your voicemail is off. Callers cannot leave you messages.",
     },
     "vm-saved": {"sv": "Meddelandet är sparat.", "en": "Message saved."},
     "vm-deleted": {"sv": "Meddelandet är raderat.", "en": "Message deleted."},
@@ -330,8 +340,11 @@ def build_system_prompts(
 ) -> list[Path]:
     """Make the system prompts (all, or only `names`) under `folder/<lang>/<name>.wav`.
 
-    Prompts that exist are kept unless `force`. Text to speech runs in a
-    few threads (each waits on espeak-ng and sox). Returns the files written.
+    Prompts that exist are kept unless `force` or their text changed since
+    they were spoken (each language folder keeps the texts it was made
+    from, so an upgrade re-speaks only what it rewords). Text to speech
+    runs in a few threads (each waits on espeak-ng and sox). Returns the
+    files written.
     """
     folder = Path(folder)
     wanted = list(names) if names is not None else [*SYSTEM_PROMPTS, *TONES]
@@ -339,12 +352,17 @@ def build_system_prompts(
         if name not in SYSTEM_PROMPTS and name not in TONES:
             raise PromptError(f"unknown system prompt {name!r}")
     jobs: list[tuple[str, Language, Path]] = []
+    spoken: dict[Language, dict[str, str]] = {}
     for lang in languages:
         lang = check_language(lang)
+        spoken[lang] = texts = _spoken_texts(folder / lang)
         for name in wanted:
             target = folder / lang / f"{name}.wav"
-            has_text = lang in SYSTEM_PROMPTS.get(name, {})
-            if (name in TONES or has_text) and (force or not target.exists()):
+            text = SYSTEM_PROMPTS.get(name, {}).get(lang)
+            if name not in TONES and text is None:
+                continue
+            reworded = text is not None and texts.get(name) != text
+            if force or reworded or not target.exists():
                 jobs.append((name, lang, target))
 
     def make(job: tuple[str, Language, Path]) -> Path:
@@ -356,4 +374,22 @@ def build_system_prompts(
         return target
 
     with ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 1)) as pool:
-        return list(pool.map(make, jobs))
+        written = list(pool.map(make, jobs))
+    for lang, texts in spoken.items():
+        made = {name for name, job_lang, _ in jobs if job_lang == lang and name in SYSTEM_PROMPTS}
+        if made:
+            texts.update({name: SYSTEM_PROMPTS[name][lang] for name in made})
+            with replacing(folder / lang / TEXTS_FILE) as tmp:
+                tmp.write_text(json.dumps(texts, ensure_ascii=False, indent=0), encoding="utf-8")
+    return written
+
+
+TEXTS_FILE = "texts.json"  # what each prompt of a language folder says
+
+
+def _spoken_texts(folder: Path) -> dict[str, str]:
+    try:
+        texts = json.loads((folder / TEXTS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return texts if isinstance(texts, dict) else {}

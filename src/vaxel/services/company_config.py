@@ -239,6 +239,7 @@ class QueueConfig(Model):
     music: str | None = None  # a prompt played in a loop; default: the system music
     announcement: str | None = None
     announce_every: Annotated[float, Field(ge=5, le=600)] = 30.0
+    announce_position: bool = True  # "you are number 3 in the queue", on entry and with each
     max_wait: Annotated[float, Field(ge=5, le=3600)] = 120.0
 
 

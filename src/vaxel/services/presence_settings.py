@@ -1,4 +1,4 @@
-"""What users change from their phones: answering-group login (S8) and forwarding (U11).
+"""What users change from their phones: group login (S8), forwarding (U11), voicemail on/off (S6).
 
 Each change bumps the directory version, so the running switch sees it at once.
 """
@@ -8,9 +8,9 @@ from __future__ import annotations
 from sqlalchemy import delete, select, update
 
 from vaxel.services.companies import get_company
-from vaxel.services.errors import Invalid
+from vaxel.services.errors import Invalid, NotFound
 from vaxel.store import DirectoryVersion, Store
-from vaxel.store.models import Forwarding, GroupLogout
+from vaxel.store.models import Forwarding, GroupLogout, User, VoicemailSwitch
 
 KINDS = ("always", "busy", "no_answer")
 
@@ -77,6 +77,32 @@ def forwardings(store: Store, company_id: int) -> dict[str, dict[str, str]]:
         for ext, kind, target in session.execute(query).all():
             result.setdefault(ext, {})[kind] = target
     return result
+
+
+def set_voicemail(store: Store, company_id: int, extension: str, on: bool) -> None:
+    """The user turns their personal voicemail box on or off."""
+    with store.session() as session:
+        known = session.scalar(
+            select(User.id).where(User.company_id == company_id, User.extension == extension)
+        )
+        if known is None:
+            raise NotFound(f"unknown extension {extension}")
+        session.execute(
+            delete(VoicemailSwitch).where(
+                VoicemailSwitch.company_id == company_id, VoicemailSwitch.extension == extension
+            )
+        )
+        session.add(VoicemailSwitch(company_id=company_id, extension=extension, enabled=on))
+        _bump(session)
+
+
+def voicemail_switches(store: Store, company_id: int) -> dict[str, bool]:
+    """extension -> on/off for the users who chose; the others follow the description."""
+    query = select(VoicemailSwitch.extension, VoicemailSwitch.enabled).where(
+        VoicemailSwitch.company_id == company_id
+    )
+    with store.session(read_only=True) as session:
+        return {ext: enabled for ext, enabled in session.execute(query).all()}
 
 
 def company_id_of(store: Store, domain: str) -> int:

@@ -252,3 +252,18 @@ class Forwarding(Base):
     extension: Mapped[str] = mapped_column(String(8), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)
     target: Mapped[str] = mapped_column(String(40))
+
+
+class VoicemailSwitch(Base):
+    """A user's own choice, by phone or command line, to have their voicemail on or off (S6).
+
+    Without a row the company description's `voicemail.enabled` decides.
+    """
+
+    __tablename__ = "voicemail_switches"
+
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True
+    )
+    extension: Mapped[str] = mapped_column(String(8), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
