@@ -34,7 +34,9 @@ class VoicemailMenu(Feature):
         self.messages: list[Message] = []
         self.index = 0
         self.tries = 0
-        self.greeting: Path = company.greeting_path(extension)
+        # A new greeting is recorded beside the one in use, which it replaces only when
+        # kept (a second or more): hanging up at the beep leaves the old greeting.
+        self.take: Path = company.prompts / f".greeting-take-{extension}.wav"
         self.enabled = company.voicemail_enabled(extension)
 
     # -- helpers -----------------------------------------------------------------------
@@ -96,14 +98,23 @@ class VoicemailMenu(Feature):
                 call.hangup()
             elif self.state == "greeting-intro":
                 self.state = "recording"
-                caller.record(self.greeting, max_seconds=60, silence_seconds=5)
+                caller.record(self.take, max_seconds=60, silence_seconds=5)
+            elif self.state == "greeting-saved":
+                self._say(call, ["vm-main-menu"], "main")
         elif isinstance(event, DigitsCollected) and event.leg is caller:
             caller.stop_playing()
             self._key(call, event.digits)
         elif isinstance(event, RecordFinished) and event.leg is caller:
-            if event.seconds >= 1:
+            kept = event.seconds >= 1
+            if kept:
                 self.company.save_greeting(self.box, event.path)
-            self._say(call, ["vm-greeting-saved", "vm-main-menu"], "main")
+            else:  # nothing said: the greeting in use stays
+                event.path.unlink(missing_ok=True)
+            # Played before keys are gathered again: the "#" that ended the recording is
+            # still being handled, and a collection started now would take it as its own.
+            self.state = "greeting-saved"
+            said = "vm-greeting-saved" if kept else "silence-250ms"
+            caller.play([self.company.system(said)], interruptible=False)
 
     def _key(self, call: Call, digits: str) -> None:
         state = self.state
