@@ -39,6 +39,7 @@ users:
   - {{ext: "1002", name: Björn Karlsson, password: bjorn-secret-2, ring_time: 5,
      voicemail: {{greeting: bjorn-greeting}}}}
   - {{ext: "1003", name: Cecilia Lind, password: cecilia-secret-3, ring_time: 5}}
+  - {{ext: "1004", name: Doris Ek, password: doris-secret-4, forwarding: {{always: "1003"}}}}
 numbers:
   - {{number: "08-123 457 00", flow: main}}
   - {{number: "08-123 457 01", user: "1001"}}
@@ -317,6 +318,33 @@ def test_forwarding_to_a_colleague_when_busy_or_on_no_answer(
     finally:
         forward(server, "1002", when, None)
         leave((bjorn, cecilia), anna)
+
+
+def test_the_described_forwarding_applies_until_the_user_clears_it(
+    paths_company: tuple[Server, int],
+) -> None:
+    """Doris's description forwards her calls to Cecilia; clearing it by command line
+    (as #21# does by phone) switches the described forwarding off too."""
+    server, _ = paths_company
+    anna = user(server, "1001")
+    cecilia = member(server, "1003")
+    try:
+        answering = answer(cecilia)
+        response = anna.invite("1004", anna.offer())
+        answering.join(10)
+        assert response.status == 200, response
+        assert not answering.is_alive(), "the described forwarding did not ring Cecilia"
+        assert anna.request("BYE").status == 200
+        cecilia.reply(cecilia.wait_request("BYE"), 200)
+
+        forward(server, "1004", "always", None)
+        response = anna.invite("1004", anna.offer())  # Doris has no phone: her voicemail
+        assert response.status == 200, response
+        anna.learn(response.body)
+        assert new_invite(cecilia, None, timeout=1) is None
+        assert anna.request("BYE").status == 200
+    finally:
+        leave((cecilia,), anna)
 
 
 # -- P6: the toll-fraud ceiling ------------------------------------------------------------------

@@ -345,6 +345,7 @@ class Leg(ABC):
         recording = self._recording
         if recording is not None and digit in recording.stop_on:
             self.stop_recording(digit)
+            return  # the key ended the recording: it is not also the next menu's choice
         collection = self._collection
         if collection is None:
             return

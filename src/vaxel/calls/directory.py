@@ -155,7 +155,7 @@ class CompanyDirectory:
             keep_prompt=lambda name, recording: keep_recording(
                 prompt_folder(self.data, domain), name, recording
             ),
-            forwarding=lambda ext: forwardings.get(ext, {}),
+            forwarding=lambda ext: _forwarding(config, forwardings, ext),
             voicemail_switch=voicemail_switches.get,
             queues=self.queues.setdefault(company_id, {}),
         )
@@ -185,3 +185,13 @@ class CompanyDirectory:
             return None
         company = self.companies.get(entry[0])
         return None if company is None else (company, entry[1])
+
+
+def _forwarding(
+    config: CompanyConfig, chosen: dict[str, dict[str, str]], ext: str
+) -> dict[str, str]:
+    """A user's forwarding: the description's, with what the user chose by phone over it."""
+    user = next((u for u in config.users if u.ext == ext), None)
+    described = user.forwarding.model_dump(exclude_none=True) if user is not None else {}
+    merged = {**described, **chosen.get(ext, {})}
+    return {kind: target for kind, target in merged.items() if target}

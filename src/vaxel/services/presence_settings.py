@@ -49,7 +49,10 @@ def logged_out(store: Store, company_id: int) -> set[tuple[str, str]]:
 def set_forwarding(
     store: Store, company_id: int, extension: str, kind: str, target: str | None
 ) -> None:
-    """Forward `extension`'s calls (`kind`: always, busy, no_answer) to `target`; None clears."""
+    """Forward `extension`'s calls (`kind`: always, busy, no_answer) to `target`; None clears.
+
+    The user's choice wins over the forwarding the company description sets.
+    """
     if kind not in KINDS:
         raise Invalid(f"unknown forwarding {kind!r}: use {', '.join(KINDS)}")
     with store.session() as session:
@@ -60,15 +63,15 @@ def set_forwarding(
                 Forwarding.kind == kind,
             )
         )
-        if target:
-            session.add(
-                Forwarding(company_id=company_id, extension=extension, kind=kind, target=target)
-            )
+        # Clearing keeps an empty row: it also switches off what the description set.
+        session.add(
+            Forwarding(company_id=company_id, extension=extension, kind=kind, target=target or "")
+        )
         _bump(session)
 
 
 def forwardings(store: Store, company_id: int) -> dict[str, dict[str, str]]:
-    """extension -> {kind: target} for the company's users who forward."""
+    """extension -> {kind: target} the users chose; "" is a forwarding they switched off."""
     query = select(Forwarding.extension, Forwarding.kind, Forwarding.target).where(
         Forwarding.company_id == company_id
     )
