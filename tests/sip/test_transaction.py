@@ -183,7 +183,7 @@ def _ringing(net: Network, **request_args) -> tuple[TransactionKey, RequestRecei
     event = received(net)
     net.server.respond(event.key, make_response(event.request, 180, to_tag="5678"))
     net.flush()
-    assert statuses(net.client) == [100, 180]
+    assert statuses(net.client) == [180]  # the TU answered at once: no 100 (§17.2.1)
     return key, event
 
 
@@ -408,8 +408,35 @@ def test_reliable_transport_no_retransmissions_and_zero_linger_timers():
     assert net.client.take(TransactionTerminated) == [TransactionTerminated(invite_key)]
     net.run(100.0)
     assert [w.first_line.split()[0] for w in net.log] == [
-        "OPTIONS", "SIP/2.0", "INVITE", "SIP/2.0", "SIP/2.0", "ACK",
+        "OPTIONS", "SIP/2.0", "INVITE", "SIP/2.0", "ACK",
     ]  # fmt: skip
+
+
+def test_a_100_follows_when_the_tu_has_not_answered_within_200ms():
+    net = Network()
+    net.client.send_request(request("INVITE", branch=B1))
+    net.flush()
+    event = received(net)
+    net.advance(0.19)
+    assert statuses(net.client) == []
+    net.advance(0.02)
+    assert statuses(net.client) == [100]  # §17.2.1: sent by the transaction at 200 ms
+    assert times(net.sent(SERVER, "SIP/2.0 100")) == [0.2]
+    net.server.respond(event.key, make_response(event.request, 180, to_tag="5678"))
+    net.flush()
+    assert statuses(net.client) == [180]
+
+
+def test_no_100_when_the_tu_answers_within_200ms_even_after_a_retransmission():
+    net = Network()
+    net.client.send_request(request("INVITE", branch=B1))
+    net.flush()
+    event = received(net)
+    net.advance(0.1)
+    net.server.respond(event.key, make_response(event.request, 180, to_tag="5678"))
+    net.advance(5.0)
+    assert statuses(net.client) == [180]
+    assert net.sent(SERVER, "SIP/2.0 100") == []
 
 
 def test_timer_b_rearmed_by_cancel_ends_a_never_answered_invite():

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import heapq
 import logging
-import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from vaxel import randomness
 from vaxel.calls import api
 from vaxel.calls.api import (
     CANCELED,
@@ -156,7 +156,7 @@ class SipLeg(Leg):
         self.dialog: Dialog | None = None
         self.endpoint = b2bua.media.allocate(self.dtmf)
         self.media = self.endpoint
-        self.session_id = secrets.randbelow(2**31)
+        self.session_id = randomness.randbelow(2**31)
         self.sent_sdp: SessionDescription | None = None
         self.hold = False  # the party put us on hold
         self.reinvite: Request | None = None  # our pending re-INVITE
@@ -283,7 +283,7 @@ class SipLeg(Leg):
                     if self.sent_sdp
                     else "sendrecv"
                 )
-                delay = 2.1 + secrets.randbelow(190) / 100
+                delay = 2.1 + randomness.randbelow(190) / 100
                 self.timers.append(self.b2bua.after(delay, lambda: self.reoffer(direction)))
         elif isinstance(event, (TransactionTimeout, TransportError)):
             self.reinvite = None

@@ -15,12 +15,12 @@ datagram itself and its rewritten copy.
 from __future__ import annotations
 
 import contextlib
-import secrets
 import socket
 from collections.abc import Callable
 from ipaddress import ip_address
 from typing import TYPE_CHECKING
 
+from vaxel import randomness
 from vaxel.rtp.dtmf import EventReceiver
 from vaxel.rtp.g711 import ALAW_TO_ULAW, ULAW_TO_ALAW, decode, encode
 from vaxel.rtp.packet import HEADER, StreamRewriter, build
@@ -130,11 +130,25 @@ class Endpoint:
         # source, which the rewriter splices into the leg's one outgoing stream.
         self.player: Player | None = None
         self._on_played: Callable[[], None] | None = None
-        self._gen_ssrc = secrets.randbits(32)
+        self._gen_ssrc = randomness.randbits(32)
         self._gen_seq = 0
         self._gen_ts = 0
         # Who listens to the party's decoded audio (a recorder, an in-band DTMF detector).
         self.sinks: list[Callable[[Samples], None]] = []
+
+    def park(self, on_dtmf: Callable[[str], None]) -> None:
+        """Idle until reused: drop what refers to the old call, ignore what still arrives.
+
+        `reset` makes the rest new when the engine hands the endpoint out again.
+        """
+        self.on_dtmf = on_dtmf
+        self.codec = ""  # readable() drops packets while there is no codec
+        self.sending = False
+        self.peer = None
+        self.player = None
+        self._on_played = None
+        self.sinks = []
+        self.remote = self.rtcp_remote = None
 
     def configure(self, answer: Answer, *, sending: bool) -> None:
         """Apply an offer/answer outcome: codec, DTMF payload type, the party's address."""

@@ -111,7 +111,7 @@ class MediaEngine:
         self.endpoints.discard(endpoint)
         self.disconnect(endpoint)
         endpoint.stop_playing()
-        endpoint.reset(_ignore_key)
+        endpoint.park(_ignore_key)
         self._idle.append(endpoint)
 
     def _close(self, endpoint: Endpoint) -> None:

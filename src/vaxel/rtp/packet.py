@@ -6,8 +6,9 @@ Per-packet code here runs some 25,000 times a second, so it reads the header wit
 
 from __future__ import annotations
 
-import secrets
 import struct
+
+from vaxel import randomness
 
 __all__ = [
     "HEADER",
@@ -126,7 +127,7 @@ class StreamRewriter:
         `samples_per_packet` is the timestamp step put between the last packet of one source
         and the first of the next when no `now` is given (160: 20 ms at 8 kHz).
         """
-        self.ssrc = secrets.randbits(32) if ssrc is None else ssrc & _TS_MASK
+        self.ssrc = randomness.randbits(32) if ssrc is None else ssrc & _TS_MASK
         self.samples_per_packet = samples_per_packet
         self.clock_rate = clock_rate
         self._source: int | None = None
@@ -134,8 +135,8 @@ class StreamRewriter:
         self._previous_seq = 0
         self._started = False
         # The first packet of the first source is mapped onto these.
-        self._last_seq = (secrets.randbits(16) if seq is None else seq) & _SEQ_MASK
-        self._last_ts = (secrets.randbits(32) if ts is None else ts) & _TS_MASK
+        self._last_seq = (randomness.randbits(16) if seq is None else seq) & _SEQ_MASK
+        self._last_ts = (randomness.randbits(32) if ts is None else ts) & _TS_MASK
         self._last_now: float | None = None
         self._in_seq = 0
         self._seq_offset = 0

@@ -10,11 +10,11 @@ transaction layer.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
+from vaxel import randomness
 from vaxel.sip.errors import LocalProtocolError, RemoteProtocolError
 from vaxel.sip.headers import NameAddr, Via, parse_name_addr
 from vaxel.sip.message import Headers, Request, Response, make_response
@@ -26,12 +26,12 @@ TARGET_REFRESH_METHODS = frozenset({"INVITE", "UPDATE", "SUBSCRIBE", "NOTIFY"})
 
 def new_tag() -> str:
     """A From/To tag with the 32 bits of randomness §19.3 asks for, and more."""
-    return secrets.token_hex(8)
+    return randomness.token_hex(8)
 
 
 def new_call_id(host: str | None = None) -> str:
     """A globally unique Call-ID (§8.1.1.4); `host` makes collisions even less likely."""
-    value = secrets.token_hex(16)
+    value = randomness.token_hex(16)
     return f"{value}@{host}" if host else value
 
 

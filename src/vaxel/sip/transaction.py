@@ -16,10 +16,10 @@ still the transaction's current one for that timer.
 from __future__ import annotations
 
 import heapq
-import secrets
 from dataclasses import dataclass, field
 from enum import Enum
 
+from vaxel import randomness
 from vaxel.sip.errors import LocalProtocolError, RemoteProtocolError, SipError
 from vaxel.sip.events import (
     AckReceived,
@@ -38,11 +38,12 @@ from vaxel.sip.headers import Via
 from vaxel.sip.message import Headers, Request, Response, make_response
 
 MAGIC_COOKIE = "z9hG4bK"
+TRYING_DELAY = 0.2  # seconds the TU has to answer an INVITE before we send 100 (§17.2.1)
 
 
 def new_branch() -> str:
     """A Via branch that is unique in space and time and RFC 3261 compliant (§8.1.1.7)."""
-    return MAGIC_COOKIE + secrets.token_hex(10)
+    return MAGIC_COOKIE + randomness.token_hex(10)
 
 
 class Machine(Enum):
@@ -97,6 +98,7 @@ TRANSITIONS: dict[tuple[Machine, State, str], tuple[State, str]] = {
     # INVITE server, figure 7 with RFC 6026 figure 7 (Accepted).
     (_IST, _PROCEEDING, "request"): (_PROCEEDING, "resend_response"),
     (_IST, _PROCEEDING, "tu_1xx"): (_PROCEEDING, "send_response"),
+    (_IST, _PROCEEDING, "trying"): (_PROCEEDING, "send_trying"),
     (_IST, _PROCEEDING, "tu_2xx"): (_ACCEPTED, "accept"),
     (_IST, _PROCEEDING, "tu_3xx-6xx"): (_COMPLETED, "reject"),
     (_IST, _COMPLETED, "request"): (_COMPLETED, "resend_response"),
@@ -148,6 +150,7 @@ class Transaction:
     interval: float = 0.0  # current retransmission interval (A, E, G)
     to_tag: str | None = None  # the To tag our responses carry (server)
     request_to_tag: str | None = None  # for RFC 2543 matching
+    trying: Request | None = None  # an INVITE whose 100 waits for the TU's own answer
     cancel_pending: bool = False
     cancel_sent: bool = False
     cancel_reason: str | None = None  # a Reason header for the CANCEL (RFC 3326)
@@ -243,8 +246,9 @@ class TransactionLayer:
         self.t2 = t2
         self.t4 = t4
         self.timer_d = timer_d
-        # §17.2.1 lets the server skip the 100 only if the TU answers within
-        # 200 ms; we cannot know that, so we send it at once.
+        # §17.2.1: the server sends a 100 when the TU has not answered within
+        # 200 ms. A B2BUA relays the callee's 180 within a few ms, so most
+        # INVITEs never need one: a message less to build, send and parse.
         self.send_trying = send_trying
         self._client: dict[TransactionKey, Transaction] = {}
         self._server: dict[TransactionKey, Transaction] = {}
@@ -322,7 +326,8 @@ class TransactionLayer:
         self._by_branch[(key.branch, key.sent_by)] = key
         events: list[Event] = []
         if invite and self.send_trying:
-            events += self._step(txn, "tu_1xx", now, make_response(request, 100))
+            txn.trying = request
+            self._arm(txn, "trying", TRYING_DELAY, now)
         events.append(RequestReceived(request, key))
         return events
 
@@ -339,10 +344,10 @@ class TransactionLayer:
             # §9.2: the 200 carries the tag the request's responses carry;
             # when the TU set none yet, pick it now and its 487 gets it too.
             if target.request_to_tag is None and target.to_tag is None:
-                target.to_tag = secrets.token_hex(8)
+                target.to_tag = randomness.token_hex(8)
             response = make_response(cancel, 200, to_tag=target.to_tag)
         else:
-            response = make_response(cancel, 481, to_tag=secrets.token_hex(8))
+            response = make_response(cancel, 481, to_tag=randomness.token_hex(8))
         events = self._step(txn, "tu_2xx" if target else "tu_3xx-6xx", now, response)
         events.append(CancelReceived(cancel, target.key if target else None))
         return events
@@ -410,6 +415,9 @@ class TransactionLayer:
         txn = self._server.get(key)
         if txn is None:
             raise LocalProtocolError(f"no server transaction {key}")
+        if txn.trying is not None:  # the TU answered in time: no 100 needed
+            txn.trying = None
+            self._disarm(txn, "trying")
         tag = response.to.tag
         if tag is not None:
             txn.to_tag = txn.to_tag or tag
@@ -577,6 +585,12 @@ class TransactionLayer:
     def _do_send_response(self, txn: Transaction, response: Response, now: float) -> list[Event]:
         txn.last_response = response
         return [Send(response, txn.peer)]
+
+    def _do_send_trying(self, txn: Transaction, message: object, now: float) -> list[Event]:
+        request, txn.trying = txn.trying, None
+        if request is None or txn.last_response is not None:
+            return []
+        return self._do_send_response(txn, make_response(request, 100), now)
 
     def _do_resend_response(self, txn: Transaction, request: Request, now: float) -> list[Event]:
         if txn.last_response is None:

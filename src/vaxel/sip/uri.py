@@ -21,6 +21,20 @@ _HOST_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+)$")
 _HEX_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
+_UNSAFE: dict[str, re.Pattern[str]] = {}
+
+
+def _escape(text: str, safe: str) -> str:
+    """%-escape what `safe` does not allow; most values need none, and skip `quote`."""
+    unsafe = _UNSAFE.get(safe)
+    if unsafe is None:
+        # quote() never escapes letters, digits and "_.-~".
+        unsafe = _UNSAFE[safe] = re.compile(f"[^A-Za-z0-9_.~{re.escape(safe)}-]")
+    if unsafe.search(text) is None:
+        return text
+    return quote(text, safe=safe, errors="surrogateescape")
+
+
 def _unescape(text: str, what: str) -> str:
     if "%" not in text:
         return text
@@ -82,7 +96,7 @@ class Params:
             if value is None:
                 out.append(f";{key}")
             else:
-                out.append(f";{key}={quote(value, safe=safe, errors='surrogateescape')}")
+                out.append(f";{key}={_escape(value, safe)}")
         return "".join(out)
 
 
@@ -121,11 +135,9 @@ class SipURI:
     def __str__(self) -> str:
         out = [self.scheme, ":"]
         if self.user is not None:
-            out.append(quote(self.user, safe=_USER_SAFE, errors="surrogateescape"))
+            out.append(_escape(self.user, _USER_SAFE))
             if self.password is not None:
-                out.append(
-                    ":" + quote(self.password, safe=_PASSWORD_SAFE, errors="surrogateescape")
-                )
+                out.append(":" + _escape(self.password, _PASSWORD_SAFE))
             out.append("@")
         out.append(self.host_port)
         out.append(self.params.format())
