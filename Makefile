@@ -5,30 +5,34 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEB_PACKAGES := sip-tester baresip-core sox libsox-fmt-all espeak-ng postgresql
+DEB_PACKAGES := sip-tester baresip-core sox libsox-fmt-all espeak-ng postgresql gcc python3-dev
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint deps apt venv bench clean
+.PHONY: run test lint deps apt venv native bench clean
 
-run: venv
+run: venv native
 	$(BIN)/vaxel serve --demo
 
-test: deps venv
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+test: deps venv native
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/pytest -q -p no:cacheprovider
 
 lint: venv
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || { echo "make: creating $(VENV)"; $(PYTHON) -m venv $(VENV); }
 	@echo "make: installing Python packages into $(VENV)"
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,fast]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,fast,native]'
 	@touch $(STAMP)
+
+# The hot modules compiled with mypyc (src/vaxel/native.py); quick when already current.
+native: venv
+	@$(BIN)/python tools/native.py
 
 deps:
 	@$(MAKE) --no-print-directory apt PACKAGES="$(DEB_PACKAGES)"
@@ -50,4 +54,4 @@ bench: deps venv
 	$(BIN)/python bench/register_rate.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build .build *.egg-info

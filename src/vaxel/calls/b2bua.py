@@ -528,10 +528,9 @@ class OutboundLeg(SipLeg):
         return Request("INVITE", parse_uri(target.uri), headers, body)
 
     def start(self) -> None:
+        assert self.target is not None
         self.key = self.b2bua.signalling.send_request(
-            self.invite,
-            self.target.destination,
-            self._invite_event,  # type: ignore[union-attr]
+            self.invite, self.target.destination, self._invite_event
         )
 
     def _invite_event(self, event: Event) -> None:
@@ -736,7 +735,10 @@ class B2BUA:
             for call in self.calls.values()
             if call.company_id == company_id
             for leg in call.legs
-            if isinstance(leg, OutboundLeg) and leg.target.user is None and not leg.ended
+            if isinstance(leg, OutboundLeg)
+            and leg.target is not None
+            and leg.target.user is None
+            and not leg.ended
         )
 
     def _check_hops(self, request: Request, source: Source) -> Response | None:

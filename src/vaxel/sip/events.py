@@ -8,7 +8,7 @@ the rest to the TU (the UA core, a B2BUA leg, the registrar).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from vaxel.sip.message import Request, Response
 
@@ -39,7 +39,7 @@ class Send(Event):
     """Write `message` to `peer` (the opaque address the I/O layer gave us)."""
 
     message: Request | Response
-    peer: object
+    peer: Any  # the I/O layer's opaque address
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,7 @@ class AckReceived(Event):
 
     ack: Request
     invite_key: TransactionKey | None
-    peer: object
+    peer: Any  # the I/O layer's opaque address
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +84,7 @@ class StrayResponse(Event):
     retransmissions to INVITE with it (RFC 3261 §13.2.2.4) and drops the rest."""
 
     response: Response
-    peer: object
+    peer: Any  # the I/O layer's opaque address
 
 
 @dataclass(frozen=True, slots=True)

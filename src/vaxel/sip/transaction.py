@@ -18,6 +18,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from vaxel import randomness
 from vaxel.sip.errors import LocalProtocolError, RemoteProtocolError, SipError
@@ -143,7 +144,7 @@ class Transaction:
     # completed transactions linger for Timer J, and each parsed request is
     # many objects for the garbage collector to walk.
     request: Request | None
-    peer: object
+    peer: Any  # the I/O layer's opaque address
     reliable: bool
     last_response: Response | None = None
     ack: Request | None = None  # the ACK an INVITE client sent for a non-2xx
