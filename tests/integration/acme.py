@@ -7,7 +7,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.integration.peers import free_port, vaxel_cli
+from tests.integration.peers import free_sip_port, vaxel_cli
 
 DOMAIN = "acme.vaxel.test"
 MAIN = "+46812345600"
@@ -99,7 +99,7 @@ class Mailbox:
 
 def company(tmp: Path, weekly: str, smtp_port: int) -> tuple[Path, int]:
     """Apply the description; returns the data folder and the trunk's port."""
-    data, trunk = tmp / "data", free_port()
+    data, trunk = tmp / "data", free_sip_port()  # a baresip may be the carrier
     text = DESCRIPTION.format(
         domain=DOMAIN, weekly=weekly, trunk=trunk, smtp=smtp_port, sms=SMS_GATEWAY.port
     )

@@ -34,6 +34,21 @@ def free_port(host: str = "127.0.0.1") -> int:
     raise RuntimeError("no free port")
 
 
+def free_sip_port(host: str = "127.0.0.1") -> int:
+    """A port for a baresip's `sip_listen`: baresip also binds TLS on the next port up, so
+    both must be free (a trunk's port is fixed for the whole test, retries cannot move it)."""
+    for _ in range(100):
+        port = free_port(host)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as tcp:
+            try:
+                tcp.bind((host, port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair")
+
+
 def rtp_ports(count: int = 400) -> str:
     """A `--rtp-ports` range for one test server; the switch skips ports that are taken."""
     low = random.randrange(30000, 60000 - count, 2)

@@ -27,12 +27,12 @@ from tests.integration.acme import (
     company,
 )
 from tests.integration.audio_phone import AudioPhone
+from tests.integration.flows import answer, heard, leave, new_invite
 from tests.integration.peers import Server, rtp_ports, vaxel_cli
 from vaxel.media.player import load_prompt
 from vaxel.rtp.g711 import alaw_encode
 from vaxel.rtp.inband import generate
 from vaxel.services import voicemail
-from vaxel.sip.message import Request
 from vaxel.store import Store
 
 
@@ -52,14 +52,6 @@ def member(server: Server, ext: str, audio: np.ndarray | None = None) -> AudioPh
     return phone
 
 
-def leave(members: tuple[AudioPhone, ...], *others: AudioPhone) -> None:
-    """Hang up the phones: members unregister first, so later tests do not ring them."""
-    for phone in members:
-        phone.register(expires=0)
-    for phone in (*members, *others):
-        phone.close()
-
-
 def carrier(server: Server, trunk: int, audio: np.ndarray | None = None) -> AudioPhone:
     """The carrier's side of an inbound call, sending from the trunk's address."""
     # Its From and Request-URI name the carrier's domain, as a real carrier's do.
@@ -73,37 +65,10 @@ def call_main(phone: AudioPhone, offer: str | None = None) -> None:
     phone.learn(response.body)
 
 
-def heard(phone: AudioPhone, prompt: Path, seconds: float = 0.5, wait: float = 8.0) -> bool:
-    """Did the phone hear the start of `prompt`, bit for bit (A-law frames)?"""
-    expected = alaw_encode(load_prompt(prompt))[: int(8000 * seconds)]
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        if expected in bytes(phone.heard):
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def voice(seconds: float = 2.0) -> np.ndarray:
     t = np.arange(int(8000 * seconds)) / 8000
     rng = np.random.default_rng(7)
     return (3000 * np.sin(2 * np.pi * 310 * t) + rng.normal(0, 800, t.size)).astype(np.int16)
-
-
-def answer(phone: AudioPhone, status: int = 200) -> threading.Thread:
-    def run() -> None:
-        invite = phone.wait_request("INVITE", timeout=15)
-        phone.learn(invite.body)
-        if status != 200:
-            phone.reply(invite, status)
-            return
-        phone.reply(invite, 180)
-        phone.reply(invite, 200, phone.offer())
-        phone.wait_request("ACK")
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    return thread
 
 
 def test_welcome_menu_and_a_sequential_group(open_company: tuple[Server, Path, int]) -> None:
@@ -343,19 +308,6 @@ def test_a_queue_plays_music_and_its_announcement_then_overflows(
         caller.request("BYE")
     finally:
         caller.close()
-
-
-def new_invite(phone: AudioPhone, old: Request, timeout: float) -> Request | None:
-    """The next INVITE of another call than `old` (its retransmissions are skipped)."""
-    deadline = time.monotonic() + timeout
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            invite = phone.wait_request("INVITE", timeout=left)
-        except AssertionError:
-            return None
-        if invite.headers.get("Call-ID") != old.headers.get("Call-ID"):
-            return invite
-    return None
 
 
 def test_queue_callers_hear_their_place_and_are_served_in_order(
