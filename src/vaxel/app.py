@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vaxel import native
 from vaxel.calls.api import Call
 from vaxel.calls.auth import Authenticator
 from vaxel.calls.b2bua import B2BUA
@@ -172,6 +173,8 @@ async def _run(options: ServeOptions, store: Store) -> int:
     switch.locals = {"UDP": udp.local, "TCP": tcp.local}
     _say(f"vaxel: SIP on udp:{udp.local.host_port} and tcp:{tcp.local.host_port}")
     _say(f"vaxel: RTP on {options.sip_host} ports {options.rtp_low}-{options.rtp_high}")
+    if not native.in_use():
+        _say("vaxel: running from the Python sources (`make` compiles the hot path)")
     _say(f"vaxel: data in {options.data.resolve()}")
 
     stop = asyncio.Event()
