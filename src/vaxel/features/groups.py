@@ -73,7 +73,7 @@ class Group(Feature):
     def _place(self) -> int:
         """This caller's place in the queue, from 1; callers who left are dropped first."""
         assert self.line is not None
-        self.line[:] = [g for g in self.line if g.call is not None and not g.call.caller.ended]
+        self.line[:] = [g for g in self.line if g.call is not None and _waiting(g.call)]
         return self.line.index(self) + 1 if self in self.line else 0
 
     def _position(self) -> list[Path]:
@@ -212,6 +212,11 @@ class Group(Feature):
             if timer is not None:
                 timer.cancel()
         self._leave_line()
+
+
+def _waiting(call: Call) -> bool:
+    """Is the caller still there (a finished call may already be dismantled)?"""
+    return bool(call.legs) and not call.caller.ended
 
 
 class _Ringing(Feature):
