@@ -37,6 +37,7 @@ MODULES = (
     "vaxel.calls.auth",
     "vaxel.calls.registrar",
     "vaxel.calls.router",
+    "vaxel.calls.api",
     "vaxel.calls.b2bua",
     "vaxel.calls.switch",
     "vaxel.transport.udp",
@@ -45,6 +46,7 @@ MODULES = (
     "vaxel.rtp.dtmf",
     "vaxel.media.endpoint",
     "vaxel.media.engine",
+    "vaxel.features.ring_user",
 )
 
 SOURCE_ROOT = Path(__file__).resolve().parent.parent  # src/

@@ -77,7 +77,9 @@ class Events:
 
 
 class LocalLeg(Leg):
-    direction = "inbound"
+    def __init__(self, call: Call, party: str) -> None:
+        self.direction = "inbound"  # set on the instance: Leg may be a compiled class
+        super().__init__(call, party)
 
     def ring(self, *, early_media: bool = False) -> None: ...
     def answer(self) -> None: ...

@@ -22,6 +22,8 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from mypy_extensions import mypyc_attr
+
 from vaxel.media.player import Player, Samples, load_prompt
 from vaxel.media.recorder import Recorder
 
@@ -201,6 +203,7 @@ class _Recording:
     sink: Callable[[Samples], None]
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # compiled (vaxel.native); tests subclass it
 class Leg(ABC):
     """One party's side of a call; the SIP details live in a subclass.
 
