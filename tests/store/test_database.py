@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from vaxel.store import Base, Company, Store, User
+from vaxel.store import READ_DIRECTORY_VERSION, Base, Company, Store, User
 from vaxel.store.database import DATABASE_URL_ENV, alembic_config
 
 
@@ -191,3 +191,14 @@ def test_sqlite_triggers_survive_migration_0003(tmp_path: Path) -> None:
             "users_insert_directory_version",
             "users_update_directory_version",
         ]
+
+
+def test_scalar_reader_sees_what_other_connections_commit(store: Store) -> None:
+    # The switch's cache checks read the directory version this way, on the event loop.
+    read_version = store.scalar_reader(READ_DIRECTORY_VERSION)
+    before = read_version()
+    with store.session() as session:
+        session.add(Company(domain="acme.example", name="Acme AB"))  # a trigger bumps it
+    assert read_version() > before
+    with pytest.raises(LookupError):
+        store.scalar_reader("SELECT version FROM directory_version WHERE id = -1")()

@@ -16,8 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from vaxel.calls.api import NOT_FOUND
 from vaxel.calls.router import Route, Router, Target
 from vaxel.features.context import Company
@@ -25,7 +23,7 @@ from vaxel.services import presence_settings, voicemail
 from vaxel.services.company_config import CompanyConfig, NumberConfig, TrunkConfig
 from vaxel.services.configuration import keep_recording, load_all_documents, prompt_folder
 from vaxel.services.users import SipUser
-from vaxel.store import DirectoryVersion, Store
+from vaxel.store import READ_DIRECTORY_VERSION, Store
 from vaxel.transport.base import Source
 
 log = logging.getLogger(__name__)
@@ -58,6 +56,7 @@ class CompanyDirectory:
         self.extend = extend  # the switch adds its callbacks (busy, voicemail, trunks ...)
         self.reloaded = reloaded  # told after every reload (trunk registrations follow)
         self._probe = store.change_probe()
+        self._read_version = store.scalar_reader(READ_DIRECTORY_VERSION)
         self._probed: object = None
         self._next_probe = 0.0
         self._version = -1
@@ -81,8 +80,7 @@ class CompanyDirectory:
         if probed == self._probed:
             return
         self._probed = probed
-        with self.store.read() as connection:
-            version = connection.execute(select(DirectoryVersion.version)).scalar_one()
+        version = self._read_version()
         if version != self._version:
             self._version = version
             self._load()

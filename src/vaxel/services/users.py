@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from vaxel.services.companies import get_company, validate_name
 from vaxel.services.errors import Conflict, Invalid, NotFound
 from vaxel.sip.digest import ha1
-from vaxel.store import Company, DirectoryVersion, Store, User
+from vaxel.store import READ_DIRECTORY_VERSION, Company, Store, User
 
 _EXTENSION = re.compile(r"^[0-9]{2,8}$")
 MIN_PASSWORD = 8
@@ -206,6 +206,7 @@ class SipUserCache:
         self.store = store
         self.max_entries = max_entries
         self._probe = store.change_probe()
+        self._read_version = store.scalar_reader(READ_DIRECTORY_VERSION)
         self._probed: object = None
         self._next_probe = 0.0
         self._version = -1
@@ -229,8 +230,7 @@ class SipUserCache:
         return user  # type: ignore[return-value]
 
     def _revalidate(self) -> None:
-        with self.store.read() as connection:
-            version = connection.execute(select(DirectoryVersion.version)).scalar_one()
+        version = self._read_version()
         if version != self._version:
             self._version = version
             self._entries.clear()

@@ -158,6 +158,9 @@ def _key(name: str) -> tuple[str, str]:
         return result
 
 
+_UNPARSED = object()
+
+
 class _Parsed(Generic[T]):
     """A header value parsed on first use and kept in the message's cache.
 
@@ -171,12 +174,13 @@ class _Parsed(Generic[T]):
     def __get__(self, message: Message | None, owner: type) -> T:
         if message is None:
             return self  # type: ignore[return-value]
+        # A lookup, not try/except KeyError: a first use is the common case, and
+        # an exception costs a traceback object in compiled code.
         cache = message._cache
-        try:
-            return cache[self.key]  # type: ignore[return-value]
-        except KeyError:
+        value = cache.get(self.key, _UNPARSED)
+        if value is _UNPARSED:
             value = cache[self.key] = self.parse(message)
-            return value
+        return value  # type: ignore[return-value]
 
 
 class Message:

@@ -4,6 +4,21 @@ Only `services/` uses this package; everything above it goes through services.
 """
 
 from vaxel.store.database import Store
-from vaxel.store.models import Base, Company, DirectoryVersion, Registration, User
+from vaxel.store.models import (
+    READ_DIRECTORY_VERSION,
+    Base,
+    Company,
+    DirectoryVersion,
+    Registration,
+    User,
+)
 
-__all__ = ["Base", "Company", "DirectoryVersion", "Registration", "Store", "User"]
+__all__ = [
+    "READ_DIRECTORY_VERSION",
+    "Base",
+    "Company",
+    "DirectoryVersion",
+    "Registration",
+    "Store",
+    "User",
+]

@@ -139,6 +139,10 @@ class DirectoryVersion(Base):
     version: Mapped[int] = mapped_column(Integer)
 
 
+# The caches' check, for `Store.scalar_reader` (raw SQL: it skips SQLAlchemy on the hot path).
+READ_DIRECTORY_VERSION = "SELECT version FROM directory_version"
+
+
 # What a finished call can come to, and who ended it (CHECK constraints of call_records).
 DISPOSITIONS = ("answered", "busy", "no-answer", "canceled", "failed")
 HANGUP_SIDES = ("caller", "callee", "switch")
