@@ -13,6 +13,7 @@ from vaxel.sip.message import (
     make_response,
     parse_head,
     parse_message,
+    split_head,
 )
 from vaxel.sip.uri import SipURI
 
@@ -216,3 +217,10 @@ def test_framer_refuses_oversized_and_unframeable_streams() -> None:
     no_length.feed(b"OPTIONS sip:a@b SIP/2.0\r\nCall-ID: x\r\n\r\n")
     with pytest.raises(RemoteProtocolError):
         no_length.next()
+
+
+def test_split_head_takes_the_first_blank_line_of_either_kind() -> None:
+    assert split_head(b"A: 1\r\nB: 2\r\n\r\nbody") == (b"A: 1\r\nB: 2", b"body")
+    assert split_head(b"A: 1\nB: 2\n\nbody\r\n\r\n") == (b"A: 1\nB: 2", b"body\r\n\r\n")
+    assert split_head(b"A: 1\r\n\r\nx\n\ny") == (b"A: 1", b"x\n\ny")
+    assert split_head(b"A: 1\r\nB: 2\r\n") is None

@@ -296,7 +296,7 @@ class Response(Message):
         return f"<Response {self.status} {self.reason}>"
 
 
-_HEAD_END = re.compile(rb"\r\n\r\n|\n\n")
+_HEAD_END = re.compile(rb"\r\n\r\n|\n\n")  # the stream framer's (bytearray) search
 _REQUEST_LINE = re.compile(r"^([^ \t]+) ([^ \t]+) ([^ \t]+)$")
 # Status-Line = SIP-Version SP Status-Code SP Reason-Phrase; a missing final SP is
 # tolerated (RFC 4475 §3.1.1.13), a four-digit code is not (§3.1.2.19).
@@ -306,10 +306,14 @@ _FOLD = re.compile(r"\r?\n[ \t]+")
 
 def split_head(data: bytes) -> tuple[bytes, bytes] | None:
     """Split at the blank line; None when the head is not complete yet."""
-    match = _HEAD_END.search(data)
-    if match is None:
+    # Two byte searches (memchr speed), not a regex alternation over the whole head.
+    end = data.find(b"\r\n\r\n")
+    bare = data.find(b"\n\n", 0, end if end >= 0 else len(data))
+    if bare >= 0:
+        return data[:bare], data[bare + 2 :]
+    if end < 0:
         return None
-    return data[: match.start()], data[match.end() :]
+    return data[:end], data[end + 4 :]
 
 
 def parse_head(head: bytes) -> tuple[Request | Response, int | None]:
