@@ -53,6 +53,7 @@ class Phone:
         self.remote_target = ""
         self.local_uri = f"<sip:{user}@{domain}>"
         self.remote_uri = ""
+        self.last_sent = b""
 
     def close(self) -> None:
         self.sock.close()
@@ -61,7 +62,8 @@ class Phone:
 
     def send(self, lines: list[str], body: str = "") -> None:
         data = "\r\n".join([*lines, f"Content-Length: {len(body.encode())}", "", body])
-        self.sock.send(data.encode())
+        self.last_sent = data.encode()  # to retransmit it byte for byte
+        self.sock.send(self.last_sent)
 
     def _via(self) -> str:
         branch = f"z9hG4bK{secrets.token_hex(6)}"

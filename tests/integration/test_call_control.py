@@ -132,6 +132,36 @@ def test_the_200_is_retransmitted_until_the_ack(pair: tuple[Phone, Phone]) -> No
     assert caller.request("BYE").status == 200
 
 
+def test_a_retransmitted_bye_is_answered_again_and_relayed_once(
+    pair: tuple[Phone, Phone],
+) -> None:
+    caller, callee = pair
+    connect(pair)
+    first = caller.request("BYE")
+    assert first.status == 200
+    bye = callee.wait_request("BYE")
+    callee.reply(bye, 200)
+    caller.sock.send(caller.last_sent)  # the same datagram again, as after a lost 200
+    again = caller.wait_response("BYE")
+    assert again.status == 200 and again.headers.get("CSeq") == first.headers.get("CSeq")
+    with pytest.raises(AssertionError):
+        callee.wait_request("BYE", timeout=1)  # the callee's side already ended
+
+
+def test_a_retransmitted_invite_gets_the_same_challenge(pair: tuple[Phone, Phone]) -> None:
+    caller, _ = pair
+    caller.send([
+        f"INVITE sip:1005@{DOMAIN} SIP/2.0", caller._via(),
+        f"From: <sip:1001@{DOMAIN}>;tag=retrans", f"To: <sip:1005@{DOMAIN}>",
+        "Call-ID: retransmitted-invite@phone", "CSeq: 1 INVITE", "Max-Forwards: 70",
+    ])  # fmt: skip
+    first = caller.sock.recv(2)
+    caller.sock.send(caller.last_sent)
+    second = caller.sock.recv(2)
+    assert first is not None and first.startswith(b"SIP/2.0 407 ")
+    assert second == first  # the same nonce: a retransmitted answer, not a new challenge
+
+
 def test_request_in_an_unknown_dialog_is_481(pair: tuple[Phone, Phone]) -> None:
     caller, _ = pair
     caller.call_id, caller.remote_tag = "nosuchcall@phone", "nosuchtag"
