@@ -30,6 +30,8 @@ from vaxel.media.recorder import Recorder
 if TYPE_CHECKING:
     from vaxel.calls.router import Target
 
+# __init__s are written out: mypyc compiles them, not the dataclass-generated ones.
+
 Disposition = Literal["answered", "busy", "no-answer", "canceled", "failed"]
 Side = Literal["caller", "callee", "switch"]
 
@@ -41,6 +43,11 @@ class Cause:
     code: int
     text: str
     disposition: Disposition = "failed"
+
+    def __init__(self, code: int, text: str, disposition: Disposition = "failed") -> None:
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "disposition", disposition)
 
     def __str__(self) -> str:
         return f"{self.code} {self.text}"
@@ -95,6 +102,9 @@ class Offered(CallEvent):
 
     leg: Leg
 
+    def __init__(self, leg: Leg) -> None:
+        object.__setattr__(self, "leg", leg)
+
 
 @dataclass(frozen=True, slots=True)
 class Ringing(CallEvent):
@@ -103,10 +113,17 @@ class Ringing(CallEvent):
     leg: Leg
     early_media: bool
 
+    def __init__(self, leg: Leg, early_media: bool) -> None:
+        object.__setattr__(self, "leg", leg)
+        object.__setattr__(self, "early_media", early_media)
+
 
 @dataclass(frozen=True, slots=True)
 class Answered(CallEvent):
     leg: Leg
+
+    def __init__(self, leg: Leg) -> None:
+        object.__setattr__(self, "leg", leg)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +133,10 @@ class Dtmf(CallEvent):
     leg: Leg
     digit: str
 
+    def __init__(self, leg: Leg, digit: str) -> None:
+        object.__setattr__(self, "leg", leg)
+        object.__setattr__(self, "digit", digit)
+
 
 @dataclass(frozen=True, slots=True)
 class Updated(CallEvent):
@@ -123,6 +144,10 @@ class Updated(CallEvent):
 
     leg: Leg
     hold: bool
+
+    def __init__(self, leg: Leg, hold: bool) -> None:
+        object.__setattr__(self, "leg", leg)
+        object.__setattr__(self, "hold", hold)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +158,11 @@ class Ended(CallEvent):
     cause: Cause
     by: Literal["party", "switch"]
 
+    def __init__(self, leg: Leg, cause: Cause, by: Literal["party", "switch"]) -> None:
+        object.__setattr__(self, "leg", leg)
+        object.__setattr__(self, "cause", cause)
+        object.__setattr__(self, "by", by)
+
 
 @dataclass(frozen=True, slots=True)
 class PlayFinished(CallEvent):
@@ -140,6 +170,10 @@ class PlayFinished(CallEvent):
 
     leg: Leg
     interrupted: bool
+
+    def __init__(self, leg: Leg, interrupted: bool) -> None:
+        object.__setattr__(self, "leg", leg)
+        object.__setattr__(self, "interrupted", interrupted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +185,16 @@ class DigitsCollected(CallEvent):
     digits: str
     reason: Literal["complete", "terminator", "timeout"]
 
+    def __init__(
+        self,
+        leg: Leg,
+        digits: str,
+        reason: Literal["complete", "terminator", "timeout"],
+    ) -> None:
+        object.__setattr__(self, "leg", leg)
+        object.__setattr__(self, "digits", digits)
+        object.__setattr__(self, "reason", reason)
+
 
 @dataclass(frozen=True, slots=True)
 class RecordFinished(CallEvent):
@@ -161,6 +205,12 @@ class RecordFinished(CallEvent):
     path: Path
     seconds: float
     reason: str
+
+    def __init__(self, leg: Leg, path: Path, seconds: float, reason: str) -> None:
+        object.__setattr__(self, "leg", leg)
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "seconds", seconds)
+        object.__setattr__(self, "reason", reason)
 
 
 class CallHandler(Protocol):
@@ -195,12 +245,33 @@ class _Collection:
     timer: Timer | None = None
     detector: Callable[[Samples], None] | None = None
 
+    def __init__(
+        self,
+        max_digits: int,
+        inter_digit: float,
+        terminator: str,
+        digits: str = "",
+        timer: Timer | None = None,
+        detector: Callable[[Samples], None] | None = None,
+    ) -> None:
+        self.max_digits = max_digits
+        self.inter_digit = inter_digit
+        self.terminator = terminator
+        self.digits = digits
+        self.timer = timer
+        self.detector = detector
+
 
 @dataclass(eq=False)
 class _Recording:
     recorder: Recorder
     stop_on: str
     sink: Callable[[Samples], None]
+
+    def __init__(self, recorder: Recorder, stop_on: str, sink: Callable[[Samples], None]) -> None:
+        self.recorder = recorder
+        self.stop_on = stop_on
+        self.sink = sink
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)  # compiled (vaxel.native); tests subclass it
@@ -458,6 +529,36 @@ class Call:
     hangup_side: Side = "switch"
     cause: Cause | None = None
     dialled: str = ""  # what the caller dialled
+
+    def __init__(
+        self,
+        id: str,
+        company_id: int,
+        switchboard: Switchboard,
+        handler: CallHandler | None = None,
+        legs: list[Leg] | None = None,
+        bridged: tuple[Leg, Leg] | None = None,
+        started_at: float = 0.0,
+        answered_at: float | None = None,
+        ended_at: float | None = None,
+        answered_by: str = "",
+        hangup_side: Side = "switch",
+        cause: Cause | None = None,
+        dialled: str = "",
+    ) -> None:
+        self.id = id
+        self.company_id = company_id
+        self.switchboard = switchboard
+        self.handler = handler
+        self.legs = [] if legs is None else legs
+        self.bridged = bridged
+        self.started_at = started_at
+        self.answered_at = answered_at
+        self.ended_at = ended_at
+        self.answered_by = answered_by
+        self.hangup_side = hangup_side
+        self.cause = cause
+        self.dialled = dialled
 
     @property
     def caller(self) -> Leg:

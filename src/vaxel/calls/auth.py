@@ -18,6 +18,8 @@ from vaxel.sip.digest import Credentials, DigestServer, Verdict, parse_credentia
 from vaxel.sip.errors import RemoteProtocolError
 from vaxel.sip.message import Request, Response, make_response
 
+# __init__s are written out: mypyc compiles them, not the dataclass-generated ones.
+
 UserLookup = Callable[[str, str], SipUser | None]
 
 
@@ -26,6 +28,11 @@ class _Failures:
     count: int
     window_start: float
     blocked_until: float = 0.0
+
+    def __init__(self, count: int, window_start: float, blocked_until: float = 0.0) -> None:
+        self.count = count
+        self.window_start = window_start
+        self.blocked_until = blocked_until
 
 
 class FailureLimiter:
@@ -65,6 +72,10 @@ class AuthResult:
 
     user: SipUser | None
     response: Response | None
+
+    def __init__(self, user: SipUser | None, response: Response | None) -> None:
+        object.__setattr__(self, "user", user)
+        object.__setattr__(self, "response", response)
 
 
 class Authenticator:

@@ -20,6 +20,8 @@ from vaxel.sip.headers import NameAddr
 from vaxel.sip.message import Request, Response, make_response
 from vaxel.transport.base import Source
 
+# __init__s are written out: mypyc compiles them, not the dataclass-generated ones.
+
 Persist = Callable[[int, int, list[Binding]], None]
 
 
@@ -29,6 +31,18 @@ class RegistrarPolicy:
     max_expires: int = 3600
     default_expires: int = 3600
     max_contacts: int = 10
+
+    def __init__(
+        self,
+        min_expires: int = 60,
+        max_expires: int = 3600,
+        default_expires: int = 3600,
+        max_contacts: int = 10,
+    ) -> None:
+        object.__setattr__(self, "min_expires", min_expires)
+        object.__setattr__(self, "max_expires", max_expires)
+        object.__setattr__(self, "default_expires", default_expires)
+        object.__setattr__(self, "max_contacts", max_contacts)
 
 
 class Location:

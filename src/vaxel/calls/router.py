@@ -19,6 +19,8 @@ from vaxel.sip.message import Request
 from vaxel.sip.uri import SipURI
 from vaxel.transport.base import Source
 
+# __init__s are written out: mypyc compiles them, not the dataclass-generated ones.
+
 DEFAULT_RING_SECONDS = 30
 
 
@@ -41,6 +43,28 @@ class Target:
     credentials: tuple[str, str] | None = None  # (username, password) for a 401/407
     caller_id: str | None = None  # the number the far end sees (calls out via a trunk)
 
+    def __init__(
+        self,
+        uri: str,
+        destination: Source,
+        label: str,
+        display_name: str = "",
+        to_uri: str | None = None,
+        domain: str = "",
+        user: SipUser | None = None,
+        credentials: tuple[str, str] | None = None,
+        caller_id: str | None = None,
+    ) -> None:
+        object.__setattr__(self, "uri", uri)
+        object.__setattr__(self, "destination", destination)
+        object.__setattr__(self, "label", label)
+        object.__setattr__(self, "display_name", display_name)
+        object.__setattr__(self, "to_uri", to_uri)
+        object.__setattr__(self, "domain", domain)
+        object.__setattr__(self, "user", user)
+        object.__setattr__(self, "credentials", credentials)
+        object.__setattr__(self, "caller_id", caller_id)
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -51,6 +75,20 @@ class Route:
     ring_seconds: int = DEFAULT_RING_SECONDS
     refusal: Cause | None = None
     callee: SipUser | None = None
+
+    def __init__(
+        self,
+        dialled: str,
+        targets: tuple[Target, ...] = (),
+        ring_seconds: int = DEFAULT_RING_SECONDS,
+        refusal: Cause | None = None,
+        callee: SipUser | None = None,
+    ) -> None:
+        object.__setattr__(self, "dialled", dialled)
+        object.__setattr__(self, "targets", targets)
+        object.__setattr__(self, "ring_seconds", ring_seconds)
+        object.__setattr__(self, "refusal", refusal)
+        object.__setattr__(self, "callee", callee)
 
 
 def parse_source(text: str) -> Source | None:

@@ -20,6 +20,9 @@ from vaxel.sip.headers import NameAddr, Via, parse_name_addr
 from vaxel.sip.message import Headers, Request, Response, make_response
 from vaxel.sip.uri import URI, SipURI
 
+# __init__s (and DialogId's __eq__ and __hash__: it keys the dialog tables) are written
+# out: mypyc compiles them, not the dataclass-generated ones.
+
 # Requests whose Contact replaces the remote target (RFC 3261 §12.2, RFC 3311, RFC 6665).
 TARGET_REFRESH_METHODS = frozenset({"INVITE", "UPDATE", "SUBSCRIBE", "NOTIFY"})
 
@@ -48,6 +51,23 @@ class DialogId:
     call_id: str
     local_tag: str
     remote_tag: str
+
+    def __init__(self, call_id: str, local_tag: str, remote_tag: str) -> None:
+        object.__setattr__(self, "call_id", call_id)
+        object.__setattr__(self, "local_tag", local_tag)
+        object.__setattr__(self, "remote_tag", remote_tag)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.call_id == other.call_id
+            and self.local_tag == other.local_tag
+            and self.remote_tag == other.remote_tag
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.call_id, self.local_tag, self.remote_tag))
 
 
 def request_dialog_id(request: Request) -> DialogId | None:
@@ -99,6 +119,34 @@ class Dialog:
     secure: bool = False
     local_contact: NameAddr | None = None
     state: DialogState = DialogState.EARLY
+
+    def __init__(
+        self,
+        call_id: str,
+        local_tag: str,
+        remote_tag: str,
+        local_uri: NameAddr,
+        remote_uri: NameAddr,
+        remote_target: URI,
+        route_set: list[NameAddr] | None = None,
+        local_seq: int | None = None,
+        remote_seq: int | None = None,
+        secure: bool = False,
+        local_contact: NameAddr | None = None,
+        state: DialogState = DialogState.EARLY,
+    ) -> None:
+        self.call_id = call_id
+        self.local_tag = local_tag
+        self.remote_tag = remote_tag
+        self.local_uri = local_uri
+        self.remote_uri = remote_uri
+        self.remote_target = remote_target
+        self.route_set = [] if route_set is None else route_set
+        self.local_seq = local_seq
+        self.remote_seq = remote_seq
+        self.secure = secure
+        self.local_contact = local_contact
+        self.state = state
 
     @property
     def id(self) -> DialogId:

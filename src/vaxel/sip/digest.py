@@ -23,6 +23,8 @@ from typing import Any
 from vaxel.sip.errors import RemoteProtocolError
 from vaxel.sip.headers import parse_auth_params, quote_string
 
+# __init__s are written out: mypyc compiles them, not the dataclass-generated ones.
+
 __all__ = [
     "ALGORITHMS",
     "Credentials",
@@ -79,6 +81,30 @@ class Credentials:
     nc: str | None = None
     cnonce: str | None = None
     opaque: str | None = None
+
+    def __init__(
+        self,
+        username: str,
+        realm: str,
+        nonce: str,
+        uri: str,
+        response: str,
+        algorithm: str = "MD5",
+        qop: str | None = None,
+        nc: str | None = None,
+        cnonce: str | None = None,
+        opaque: str | None = None,
+    ) -> None:
+        object.__setattr__(self, "username", username)
+        object.__setattr__(self, "realm", realm)
+        object.__setattr__(self, "nonce", nonce)
+        object.__setattr__(self, "uri", uri)
+        object.__setattr__(self, "response", response)
+        object.__setattr__(self, "algorithm", algorithm)
+        object.__setattr__(self, "qop", qop)
+        object.__setattr__(self, "nc", nc)
+        object.__setattr__(self, "cnonce", cnonce)
+        object.__setattr__(self, "opaque", opaque)
 
 
 def parse_credentials(value: str) -> Credentials:

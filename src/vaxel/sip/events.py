@@ -12,6 +12,9 @@ from typing import Any, Literal
 
 from vaxel.sip.message import Request, Response
 
+# __init__s (and TransactionKey's __eq__ and __hash__: it keys the transaction tables) are
+# written out: mypyc compiles them, not the dataclass-generated ones.
+
 
 @dataclass(frozen=True, slots=True)
 class TransactionKey:
@@ -27,6 +30,27 @@ class TransactionKey:
     method: str
     sent_by: str = ""
 
+    def __init__(
+        self, role: Literal["client", "server"], branch: str, method: str, sent_by: str = ""
+    ) -> None:
+        object.__setattr__(self, "role", role)
+        object.__setattr__(self, "branch", branch)
+        object.__setattr__(self, "method", method)
+        object.__setattr__(self, "sent_by", sent_by)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return (
+            self.role == other.role
+            and self.branch == other.branch
+            and self.method == other.method
+            and self.sent_by == other.sent_by
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.role, self.branch, self.method, self.sent_by))
+
 
 class Event:
     """Base class of every transaction-layer event."""
@@ -41,6 +65,10 @@ class Send(Event):
     message: Request | Response
     peer: Any  # the I/O layer's opaque address
 
+    def __init__(self, message: Request | Response, peer: Any) -> None:
+        object.__setattr__(self, "message", message)
+        object.__setattr__(self, "peer", peer)
+
 
 @dataclass(frozen=True, slots=True)
 class RequestReceived(Event):
@@ -48,6 +76,10 @@ class RequestReceived(Event):
 
     request: Request
     key: TransactionKey
+
+    def __init__(self, request: Request, key: TransactionKey) -> None:
+        object.__setattr__(self, "request", request)
+        object.__setattr__(self, "key", key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +89,10 @@ class CancelReceived(Event):
 
     cancel: Request
     invite_key: TransactionKey | None
+
+    def __init__(self, cancel: Request, invite_key: TransactionKey | None) -> None:
+        object.__setattr__(self, "cancel", cancel)
+        object.__setattr__(self, "invite_key", invite_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +105,11 @@ class AckReceived(Event):
     invite_key: TransactionKey | None
     peer: Any  # the I/O layer's opaque address
 
+    def __init__(self, ack: Request, invite_key: TransactionKey | None, peer: Any) -> None:
+        object.__setattr__(self, "ack", ack)
+        object.__setattr__(self, "invite_key", invite_key)
+        object.__setattr__(self, "peer", peer)
+
 
 @dataclass(frozen=True, slots=True)
 class ResponseReceived(Event):
@@ -76,6 +117,10 @@ class ResponseReceived(Event):
 
     response: Response
     key: TransactionKey
+
+    def __init__(self, response: Response, key: TransactionKey) -> None:
+        object.__setattr__(self, "response", response)
+        object.__setattr__(self, "key", key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +131,19 @@ class StrayResponse(Event):
     response: Response
     peer: Any  # the I/O layer's opaque address
 
+    def __init__(self, response: Response, peer: Any) -> None:
+        object.__setattr__(self, "response", response)
+        object.__setattr__(self, "peer", peer)
+
 
 @dataclass(frozen=True, slots=True)
 class TransactionTimeout(Event):
     """Timer B, F or H fired: for a client transaction the TU treats it as a 408."""
 
     key: TransactionKey
+
+    def __init__(self, key: TransactionKey) -> None:
+        object.__setattr__(self, "key", key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +152,15 @@ class TransportError(Event):
 
     key: TransactionKey
 
+    def __init__(self, key: TransactionKey) -> None:
+        object.__setattr__(self, "key", key)
+
 
 @dataclass(frozen=True, slots=True)
 class TransactionTerminated(Event):
     """Transaction `key` reached Terminated and is forgotten: clean up what refers to it."""
 
     key: TransactionKey
+
+    def __init__(self, key: TransactionKey) -> None:
+        object.__setattr__(self, "key", key)

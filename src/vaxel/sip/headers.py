@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from vaxel.sip.errors import RemoteProtocolError
 from vaxel.sip.uri import URI, Params, SipURI, parse_host_port, parse_uri
 
+# __init__s are written out: mypyc compiles them, not the dataclass-generated ones.
+
 # RFC 3261 §7.3.3 and the RFCs that added compact forms.
 COMPACT_FORMS = {
     "a": "Accept-Contact",
@@ -183,6 +185,18 @@ class NameAddr:
     params: Params = field(default_factory=Params)
     wildcard: bool = False
 
+    def __init__(
+        self,
+        uri: URI,
+        display_name: str | None = None,
+        params: Params | None = None,
+        wildcard: bool = False,
+    ) -> None:
+        self.uri = uri
+        self.display_name = display_name
+        self.params = Params() if params is None else params
+        self.wildcard = wildcard
+
     @property
     def tag(self) -> str | None:
         return self.params.get("tag")
@@ -246,6 +260,14 @@ class Via:
     port: int | None = None
     params: Params = field(default_factory=Params)
 
+    def __init__(
+        self, transport: str, host: str, port: int | None = None, params: Params | None = None
+    ) -> None:
+        self.transport = transport
+        self.host = host
+        self.port = port
+        self.params = Params() if params is None else params
+
     @property
     def branch(self) -> str | None:
         return self.params.get("branch")
@@ -272,6 +294,10 @@ def parse_via(value: str) -> Via:
 class CSeq:
     number: int
     method: str
+
+    def __init__(self, number: int, method: str) -> None:
+        object.__setattr__(self, "number", number)
+        object.__setattr__(self, "method", method)
 
     def __str__(self) -> str:
         return f"{self.number} {self.method}"

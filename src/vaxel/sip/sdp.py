@@ -13,6 +13,8 @@ from typing import NamedTuple
 
 from vaxel.sip.errors import RemoteProtocolError
 
+# __init__s are written out: mypyc compiles them, not the dataclass-generated ones.
+
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 # direction -> (sends, receives), from the point of view of the SDP's author.
 _FLAGS = {
@@ -56,6 +58,11 @@ class Codec:
     pt: int
     clock: int
 
+    def __init__(self, name: str, pt: int, clock: int) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "pt", pt)
+        object.__setattr__(self, "clock", clock)
+
 
 CODECS = {"PCMU": Codec("PCMU", 0, 8000), "PCMA": Codec("PCMA", 8, 8000)}
 
@@ -74,6 +81,22 @@ class Origin:
     nettype: str = "IN"
     addrtype: str = "IP4"
     address: str = "127.0.0.1"
+
+    def __init__(
+        self,
+        username: str,
+        sess_id: str,
+        sess_version: int,
+        nettype: str = "IN",
+        addrtype: str = "IP4",
+        address: str = "127.0.0.1",
+    ) -> None:
+        self.username = username
+        self.sess_id = sess_id
+        self.sess_version = sess_version
+        self.nettype = nettype
+        self.addrtype = addrtype
+        self.address = address
 
     @classmethod
     def parse(cls, value: str) -> Origin:
@@ -96,6 +119,11 @@ class Connection:
     nettype: str
     addrtype: str
     address: str
+
+    def __init__(self, nettype: str, addrtype: str, address: str) -> None:
+        self.nettype = nettype
+        self.addrtype = addrtype
+        self.address = address
 
     @classmethod
     def parse(cls, value: str) -> Connection:
@@ -178,6 +206,28 @@ class MediaDescription(_Attributes):
     attributes: list[tuple[str, str | None]] = field(default_factory=list)
     other: list[tuple[str, str]] = field(default_factory=list)  # i=, k=, unknown types
 
+    def __init__(
+        self,
+        media: str,
+        port: int,
+        proto: str,
+        formats: list[str],
+        port_count: int | None = None,
+        connection: Connection | None = None,
+        bandwidths: list[str] | None = None,
+        attributes: list[tuple[str, str | None]] | None = None,
+        other: list[tuple[str, str]] | None = None,
+    ) -> None:
+        self.media = media
+        self.port = port
+        self.proto = proto
+        self.formats = formats
+        self.port_count = port_count
+        self.connection = connection
+        self.bandwidths = [] if bandwidths is None else bandwidths
+        self.attributes = [] if attributes is None else attributes
+        self.other = [] if other is None else other
+
     @classmethod
     def parse(cls, value: str) -> MediaDescription:
         parts = value.split()
@@ -246,6 +296,26 @@ class SessionDescription(_Attributes):
     attributes: list[tuple[str, str | None]] = field(default_factory=list)
     media: list[MediaDescription] = field(default_factory=list)
     other: list[tuple[str, str]] = field(default_factory=list)  # i= u= e= p= r= z= k= ...
+
+    def __init__(
+        self,
+        origin: Origin,
+        name: str = "-",
+        connection: Connection | None = None,
+        bandwidths: list[str] | None = None,
+        times: list[str] | None = None,
+        attributes: list[tuple[str, str | None]] | None = None,
+        media: list[MediaDescription] | None = None,
+        other: list[tuple[str, str]] | None = None,
+    ) -> None:
+        self.origin = origin
+        self.name = name
+        self.connection = connection
+        self.bandwidths = [] if bandwidths is None else bandwidths
+        self.times = ["0 0"] if times is None else times
+        self.attributes = [] if attributes is None else attributes
+        self.media = [] if media is None else media
+        self.other = [] if other is None else other
 
     @classmethod
     def parse(cls, data: bytes) -> SessionDescription:
@@ -407,6 +477,24 @@ class Answer:
     remote_rtcp: tuple[str, int] | None
     direction: str
     hold: bool = False
+
+    def __init__(
+        self,
+        sdp: SessionDescription,
+        codec: Codec | None,
+        dtmf_pt: int | None,
+        remote: tuple[str, int] | None,
+        remote_rtcp: tuple[str, int] | None,
+        direction: str,
+        hold: bool = False,
+    ) -> None:
+        self.sdp = sdp
+        self.codec = codec
+        self.dtmf_pt = dtmf_pt
+        self.remote = remote
+        self.remote_rtcp = remote_rtcp
+        self.direction = direction
+        self.hold = hold
 
 
 def _peer_flags(sd: SessionDescription, media: MediaDescription) -> tuple[bool, bool]:

@@ -38,6 +38,8 @@ from vaxel.sip.events import (
 from vaxel.sip.headers import Via
 from vaxel.sip.message import Headers, Request, Response, make_response
 
+# __init__s are written out: mypyc compiles them, not the dataclass-generated ones.
+
 MAGIC_COOKIE = "z9hG4bK"
 TRYING_DELAY = 0.2  # seconds the TU has to answer an INVITE before we send 100 (§17.2.1)
 
@@ -157,6 +159,44 @@ class Transaction:
     cancel_reason: str | None = None  # a Reason header for the CANCEL (RFC 3326)
     timers: dict[str, int] = field(default_factory=dict)
     due_now: list[str] = field(default_factory=list)
+
+    def __init__(
+        self,
+        key: TransactionKey,
+        machine: Machine,
+        state: State,
+        request: Request | None,
+        peer: Any,
+        reliable: bool,
+        last_response: Response | None = None,
+        ack: Request | None = None,
+        interval: float = 0.0,
+        to_tag: str | None = None,
+        request_to_tag: str | None = None,
+        trying: Request | None = None,
+        cancel_pending: bool = False,
+        cancel_sent: bool = False,
+        cancel_reason: str | None = None,
+        timers: dict[str, int] | None = None,
+        due_now: list[str] | None = None,
+    ) -> None:
+        self.key = key
+        self.machine = machine
+        self.state = state
+        self.request = request
+        self.peer = peer
+        self.reliable = reliable
+        self.last_response = last_response
+        self.ack = ack
+        self.interval = interval
+        self.to_tag = to_tag
+        self.request_to_tag = request_to_tag
+        self.trying = trying
+        self.cancel_pending = cancel_pending
+        self.cancel_sent = cancel_sent
+        self.cancel_reason = cancel_reason
+        self.timers = {} if timers is None else timers
+        self.due_now = [] if due_now is None else due_now
 
 
 def _sent_by(via: Via) -> str:

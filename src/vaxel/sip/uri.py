@@ -13,6 +13,8 @@ from urllib.parse import quote, unquote
 
 from vaxel.sip.errors import RemoteProtocolError
 
+# __init__s are written out: mypyc compiles them, not the dataclass-generated ones.
+
 # RFC 3261 §25.1: user = 1*( unreserved / escaped / user-unreserved )
 _USER_SAFE = "-_.!~*'()&=+$,;?/"
 _PASSWORD_SAFE = "-_.!~*'()&=+$,"
@@ -58,6 +60,9 @@ class Params:
     """An ordered, case-insensitive parameter list (`;name=value;flag`)."""
 
     items: list[tuple[str, str | None]] = field(default_factory=list)
+
+    def __init__(self, items: list[tuple[str, str | None]] | None = None) -> None:
+        self.items = [] if items is None else items
 
     def get(self, name: str, default: str | None = None) -> str | None:
         lname = name.lower()
@@ -112,6 +117,24 @@ class SipURI:
     params: Params = field(default_factory=Params)
     headers: list[tuple[str, str]] = field(default_factory=list)
 
+    def __init__(
+        self,
+        host: str,
+        user: str | None = None,
+        password: str | None = None,
+        port: int | None = None,
+        scheme: str = "sip",
+        params: Params | None = None,
+        headers: list[tuple[str, str]] | None = None,
+    ) -> None:
+        self.host = host
+        self.user = user
+        self.password = password
+        self.port = port
+        self.scheme = scheme
+        self.params = Params() if params is None else params
+        self.headers = [] if headers is None else headers
+
     @property
     def host_port(self) -> str:
         return self.host if self.port is None else f"{self.host}:{self.port}"
@@ -154,6 +177,11 @@ class TelURI:
     params: Params = field(default_factory=Params)
     scheme: str = "tel"
 
+    def __init__(self, number: str, params: Params | None = None, scheme: str = "tel") -> None:
+        self.number = number
+        self.params = Params() if params is None else params
+        self.scheme = scheme
+
     @property
     def user(self) -> str:
         return self.number
@@ -175,6 +203,10 @@ class AbsoluteURI:
 
     scheme: str
     rest: str
+
+    def __init__(self, scheme: str, rest: str) -> None:
+        self.scheme = scheme
+        self.rest = rest
 
     def copy(self) -> AbsoluteURI:
         return AbsoluteURI(self.scheme, self.rest)
