@@ -540,3 +540,19 @@ def test_same_branch_from_another_peer_is_another_transaction() -> None:
     second = layer.receive(parse_message(bytes(req)), 0.0, reliable=False, peer="b")
     assert isinstance(first[0], RequestReceived) and isinstance(second[0], RequestReceived)
     assert first[0].key != second[0].key
+
+
+def test_a_repeat_known_by_its_bytes_gets_what_a_matched_retransmission_gets():
+    layer = TransactionLayer()
+    invite = parse_message(request_bytes("INVITE", branch=B1))
+    (event,) = [e for e in layer.receive(invite, 0.0, reliable=False, peer=CLIENT)]
+    assert isinstance(event, RequestReceived)
+    assert layer.repeat(event.key, 0.1) == []  # nothing answered yet: nothing to resend
+    ringing = make_response(invite, 180, to_tag="aa")
+    layer.respond(event.key, ringing, 0.1)
+    (again,) = layer.repeat(event.key, 0.2) or []
+    assert isinstance(again, Send) and again.message is ringing and again.peer == CLIENT
+    layer.respond(event.key, make_response(invite, 486, to_tag="aa"), 0.3)
+    layer.receive(parse_message(request_bytes("ACK", branch=B1)), 0.4, reliable=False, peer=CLIENT)
+    layer.timeout(10.0)  # Timer I: the transaction is over
+    assert layer.repeat(event.key, 10.0) is None

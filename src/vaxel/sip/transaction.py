@@ -320,6 +320,14 @@ class TransactionLayer:
             return self._receive_response(message, now, peer)
         return self._receive_request(message, now, reliable, peer)
 
+    def repeat(self, key: TransactionKey, now: float) -> list[Event] | None:
+        """A request of server transaction `key` came again (the I/O layer knew its
+        bytes): what a matched retransmission gets, or None if the transaction is over."""
+        txn = self._server.get(key)
+        if txn is None:
+            return None
+        return self._step(txn, "request", now)
+
     def _receive_response(self, response: Response, now: float, peer: object) -> list[Event]:
         try:
             if len(response.vias) != 1:  # §18.1.2: not for us
