@@ -26,6 +26,7 @@ from vaxel.calls.api import (
     Cause,
     Ended,
     Leg,
+    Offered,
     Ringing,
     Timer,
 )
@@ -69,6 +70,13 @@ class RingUser(Feature):
         self.refusals: list[Cause] = []
         self.forking = False  # a device may fail at once, before every fork exists
         self.done = False
+
+    def on_event(self, call: Call, event: CallEvent) -> None:
+        # The same as Feature's, here so that it is compiled with the rest of ringing.
+        if isinstance(event, Offered):
+            self.start(call)
+        else:
+            self.handle(call, event)
 
     def start(self, call: Call) -> None:
         if call.caller.answered and self.waiting is not None:

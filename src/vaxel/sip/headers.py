@@ -77,6 +77,9 @@ _LIST_ELEMENT = re.compile(r'(?:"(?:[^"\\]|\\.)*"?|<[^>]*>?|[^,"<])+', re.S)
 
 def split_commas(value: str) -> list[str]:
     """Split a list header value on commas outside quotes and angle brackets."""
+    if "," not in value:  # one element: most header values
+        value = value.strip()
+        return [value] if value else []
     if '"' not in value and "<" not in value:
         parts = value.split(",")
     else:
