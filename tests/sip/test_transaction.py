@@ -254,15 +254,15 @@ def test_ack_stops_timer_g():
 def test_invite_2xx_goes_to_the_tu_and_accepted_absorbs_retransmissions():
     net = Network(send_trying=False)
     net.drop = lambda wire: wire.src == SERVER and wire.time == 0.0
-    key = net.client.send_request(
-        request("INVITE", branch=B1, extra="Contact: <sip:alice@192.0.2.10>\r\n")
-    )
+    invite = request("INVITE", branch=B1, extra="Contact: <sip:alice@192.0.2.10>\r\n")
+    key = net.client.send_request(invite)
     net.flush()
     event = received(net)
     ok = make_response(event.request, 200, to_tag="xyz")
     ok.headers.add("Contact", "<sip:bob@192.0.2.20>")
     net.server.respond(event.key, ok)  # lost
     assert net.server.layer.state(event.key) is State.ACCEPTED
+    assert net.server.layer.get(event.key).last_response is None  # 32 s of nothing kept
     net.run(0.5)
     # The retransmitted INVITE is absorbed: no response, nothing for the TU.
     assert len(net.sent(CLIENT, "INVITE")) == 2
@@ -274,7 +274,7 @@ def test_invite_2xx_goes_to_the_tu_and_accepted_absorbs_retransmissions():
     (got,) = net.client.take(ResponseReceived)
     assert got.response.status == 200 and got.key == key
     assert net.client.layer.state(key) is State.ACCEPTED
-    invite = net.client.layer.get(key).request
+    assert net.client.layer.get(key).request is None  # the UAC core keeps its own
     dialog = Dialog.from_uac(invite, got.response)
     net.client.send_stateless(dialog.ack_for(invite, got.response, via=_via()))
     net.flush()

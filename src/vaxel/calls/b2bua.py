@@ -783,6 +783,11 @@ class B2BUA:
 
     def finished(self, call: Call) -> None:
         self.calls.pop(call.id, None)
+        for leg in call.legs:
+            if isinstance(leg, InboundLeg):
+                # Only a CANCEL looks a leg up by its INVITE, and a finished call's is
+                # answered: do not keep the leg (and its INVITE) for Timer L's 32 s.
+                self._inbound.pop(leg.key, None)
         try:
             self.on_finished(call)
         except Exception:

@@ -612,6 +612,7 @@ class TransactionLayer:
 
     def _do_accepted(self, txn: Transaction, response: Response, now: float) -> list[Event]:
         self._disarm(txn, "A", "B")
+        txn.request = None  # answered: never sent again (the lingering states keep little)
         self._arm(txn, "M", 64 * self.t1, now)
         return [ResponseReceived(response, txn.key)]
 
@@ -619,6 +620,7 @@ class TransactionLayer:
         self._disarm(txn, "A", "B")
         assert txn.request is not None
         txn.ack = build_ack(txn.request, response)
+        txn.request = None
         self._arm(txn, "D", 0 if txn.reliable else self.timer_d, now)
         return [Send(txn.ack, txn.peer), ResponseReceived(response, txn.key)]
 
@@ -628,11 +630,14 @@ class TransactionLayer:
 
     def _do_complete_client(self, txn: Transaction, response: Response, now: float) -> list[Event]:
         self._disarm(txn, "E", "F")
+        txn.request = None
         self._arm(txn, "K", 0 if txn.reliable else self.t4, now)
         return [ResponseReceived(response, txn.key)]
 
     def _do_send_response(self, txn: Transaction, response: Response, now: float) -> list[Event]:
-        txn.last_response = response
+        # Kept to answer retransmissions; in Accepted the TU retransmits its 2xx itself
+        # (RFC 6026), and the transaction lingers 32 s: it keeps nothing.
+        txn.last_response = None if txn.state is _ACCEPTED else response
         return [Send(response, txn.peer)]
 
     def _do_send_trying(self, txn: Transaction, message: object, now: float) -> list[Event]:
