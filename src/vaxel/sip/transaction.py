@@ -646,7 +646,7 @@ class TransactionLayer:
             return []
         return self._do_send_response(txn, make_response(request, 100), now)
 
-    def _do_resend_response(self, txn: Transaction, request: Request, now: float) -> list[Event]:
+    def _do_resend_response(self, txn: Transaction, message: object, now: float) -> list[Event]:
         if txn.last_response is None:
             return []
         return [Send(txn.last_response, txn.peer)]
