@@ -23,6 +23,7 @@ from vaxel.calls.auth import Authenticator
 from vaxel.calls.b2bua import B2BUA
 from vaxel.calls.directory import CompanyDirectory
 from vaxel.calls.mwi import MessageWaiting
+from vaxel.calls.overload import SHED_AT, Overload
 from vaxel.calls.records import call_record
 from vaxel.calls.registrar import Location, Registrar, RegistrarPolicy
 from vaxel.calls.router import Router
@@ -286,11 +287,20 @@ async def _run(options: ServeOptions, store: Store) -> int:
     switch.attach_calls(calls, router, directory)
 
     next_records = [0.0]
+    # VAXEL_SHED_AT: datagrams waiting before new calls get 503 (calls/overload.py).
+    overload = Overload(int(os.environ.get("VAXEL_SHED_AT", str(SHED_AT))))
 
     async def drive_timers() -> None:
         nonlocal writing
         while True:
             await asyncio.sleep(TIMER_TICK)
+            shedding = overload.update(udp.backlog())
+            if shedding != switch.shedding:
+                switch.shedding = shedding
+                if shedding:
+                    log.warning("overloaded: new calls get 503 until the backlog clears")
+                else:
+                    log.warning("overload over: %d calls turned away so far", switch.shed)
             switch.drive_timers()
             directory.refresh()
             if persist.due and (writing is None or writing.done()):

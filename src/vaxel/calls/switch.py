@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from vaxel.calls.auth import Authenticator
 from vaxel.calls.b2bua import B2BUA
+from vaxel.calls.overload import RETRY_AFTER
 from vaxel.calls.registrar import Registrar
 from vaxel.calls.router import Router
 from vaxel.features.ring_user import handler_for
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from vaxel.calls.mwi import MessageWaiting
     from vaxel.features.context import Company, Feature
     from vaxel.services.users import SipUser
+from vaxel.sip.dialog import new_tag
 from vaxel.sip.errors import RemoteProtocolError
 from vaxel.sip.events import (
     AckReceived,
@@ -94,6 +96,9 @@ class Switch:
         self.directory: CompanyDirectory | None = None
         self.mwi: MessageWaiting | None = None
         self.tracing = trace.isEnabledFor(logging.DEBUG)  # decided once: a hot path
+        # Set while the switch is behind (calls/overload.py): new calls get 503.
+        self.shedding = False
+        self.shed = 0  # calls turned away so far
 
     def attach_calls(
         self, calls: B2BUA, router: Router, directory: CompanyDirectory | None = None
@@ -134,6 +139,11 @@ class Switch:
             if message.method != "ACK":
                 self._send_error(message, source, exc)
             return
+        if self.shedding and self._new_call(message):
+            refusal = self._turn_away(message, source)
+            if not source.reliable:
+                self._remember(data, source, refusal)
+            return
         answer = self._challenged_statelessly(message, source, now)
         if answer is not None:
             if not source.reliable:
@@ -146,6 +156,26 @@ class Switch:
                     self._remember(data, source, event.key)
                     break
         self._execute(events, source)
+
+    @staticmethod
+    def _new_call(request: Request) -> bool:
+        """An INVITE that starts a call and has not been challenged yet: what overload
+        control turns away (a call already past its 407 is let through)."""
+        return (
+            request.method == "INVITE"
+            and request.to.tag is None
+            and "Proxy-Authorization" not in request.headers
+        )
+
+    def _turn_away(self, request: Request, source: Source) -> bytes:
+        """503 with Retry-After, statelessly (RFC 3261 §21.5.4): the switch is overloaded."""
+        response = make_response(request, 503, "Service Unavailable (overloaded)", to_tag=new_tag())
+        response.headers.add("Retry-After", str(RETRY_AFTER))
+        response.headers.add("Server", SERVER)
+        data = bytes(response)
+        self._send_bytes(data, source)
+        self.shed += 1
+        return data
 
     def _remember(self, data: bytes, source: Source, what: TransactionKey | bytes) -> None:
         repeats = self._repeats

@@ -29,6 +29,14 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True)
+class Backlog:
+    """What the kernel says of a socket's receive queue (Linux `SO_MEMINFO`)."""
+
+    queued: int  # bytes charged for the datagrams waiting
+    capacity: int  # the receive buffer's size
+
+
+@dataclass(frozen=True, slots=True)
 class Local:
     """The local address a transport listens on, for Via and Contact."""
 
