@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import os
+import resource
 import secrets
 import signal
 import sys
@@ -156,7 +157,18 @@ def _voicemail_saved(store: Store, company: Company, message: dict[str, Any]) ->
         log.warning("voicemail e-mail for %s not sent: %s", saved.box, exc)
 
 
+def _raise_open_files_limit() -> None:
+    """Two sockets per call leg: take the hard limit on open files, not the soft 1024."""
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (OSError, ValueError) as error:
+        log.warning("could not raise the open files limit: %s", error)
+
+
 async def _run(options: ServeOptions, store: Store) -> int:
+    _raise_open_files_limit()
     system_prompts = _system_prompts(options)
     location = Location(registrations.all_bindings(store))
     persist = registrations.WriteBehind(store)
@@ -302,6 +314,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
                 else:
                     log.warning("overload over: %d calls turned away so far", switch.shed)
             switch.drive_timers()
+            media.prepare()  # RTP port pairs bound ahead of a rise in calls
             directory.refresh()
             if persist.due and (writing is None or writing.done()):
                 writing = loop.run_in_executor(db_writer, persist.write, persist.take())

@@ -221,3 +221,22 @@ async def test_a_released_endpoint_relays_nothing_and_is_reused_fresh(
     assert await b.receive(1, timeout=0.3) == []  # a late packet of the old call goes nowhere
     assert ea.peer is None and eb.peer is None and ea.codec == ""
     a.close(), b.close()
+
+
+@in_loop
+async def test_port_pairs_are_bound_ahead_of_need_and_handed_out_fresh(
+    engine: MediaEngine,
+) -> None:
+    assert engine.prepare(reserve=4, at_most=3) == 3  # a few per timer tick
+    assert engine.prepare(reserve=4, at_most=3) == 1  # up to the reserve
+    assert engine.prepare(reserve=4, at_most=3) == 0
+    prepared = {e.port for e in engine._ready}
+    peer = Peer()
+    peer.send(min(prepared), build(8, 1, 0, 1, bytes(160)))  # a stray packet: dropped
+    endpoint = engine.allocate(_noop)
+    assert endpoint.port in prepared and endpoint.peer is None and endpoint.codec == ""
+    # Every pair bound: the reserve stops growing, and allocation still works.
+    while engine.prepare(reserve=1000, at_most=1000):
+        pass
+    assert engine.allocate(_noop).port % 2 == 0
+    peer.close()

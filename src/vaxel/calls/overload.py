@@ -18,9 +18,11 @@ from vaxel.transport.base import Backlog
 
 #: Bytes of receive buffer a queued SIP datagram takes (a 1 kB message on Linux).
 DATAGRAM_TRUESIZE = 2304
-#: Start shedding at this many datagrams waiting (some 150-300 ms of work), or at
-#: three quarters of a smaller buffer (past it, the kernel drops instead).
-SHED_AT = 1500
+#: Start shedding at this many datagrams waiting (some 0.4-0.6 s of work at the
+#: switch's limit: about where clients start to retransmit), or at three quarters
+#: of a smaller buffer (past it, the kernel drops instead). A burst the switch
+#: works off in time is left alone: shedding it would fail calls that would live.
+SHED_AT = 3000
 #: ... and stop once the queue is down to a fifth of that.
 CLEAR_FRACTION = 0.2
 #: Seconds a turned-away caller is asked to wait before trying again.

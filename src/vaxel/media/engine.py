@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import socket
 from collections import deque
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 
 REPORT_INTERVAL = 5.0  # RTCP every 5 s per leg (RFC 3550 §6.2's minimum)
 IDLE_KEPT = 256  # released endpoints wait behind at least this many before reuse
+IDLE_RESERVE = 256  # endpoints kept bound, never used, for a rise in calls ...
+PREPARED_PER_CALL = 64  # ... bound at most this many per call of `prepare`
 
 
 def _ignore_key(digit: str) -> None:
@@ -50,6 +53,7 @@ class MediaEngine:
         first = low + (low & 1)
         self._free: deque[int] = deque(range(first, high, 2))  # ports never bound yet
         self._idle: deque[Endpoint] = deque()  # released, sockets still bound
+        self._ready: deque[Endpoint] = deque()  # bound ahead of need, never used
         self.endpoints: set[Endpoint] = set()
         self.cname = f"vaxel@{host}"
         self.pacer = MediaClock(self.loop)  # the one 20 ms clock of every player
@@ -69,17 +73,30 @@ class MediaEngine:
         late packet of an old call never lands in a new one, and a call costs no
         socket, bind or close.
         """
-        if len(self._idle) > IDLE_KEPT or (self._idle and not self._free):
+        if len(self._idle) > IDLE_KEPT:
             endpoint = self._idle.popleft()
-            endpoint.reset(on_dtmf)
-            self.endpoints.add(endpoint)
-            return endpoint
+        elif self._ready:
+            endpoint = self._ready.popleft()
+        else:
+            opened = self._open(on_dtmf)
+            if opened is None and not self._idle:
+                raise NoPorts(f"no free RTP port pair left on {self.host}")
+            endpoint = opened if opened is not None else self._idle.popleft()
+        endpoint.reset(on_dtmf)
+        self.endpoints.add(endpoint)
+        return endpoint
+
+    def _open(self, on_dtmf: Callable[[str], None]) -> Endpoint | None:
+        """Bind a never used port pair and watch it; None when none is left."""
         for _ in range(len(self._free)):
             port = self._free.popleft()
             try:
                 rtp = self._bind(port)
-            except OSError:
+            except OSError as error:
                 self._free.append(port)  # taken by another process: try the next
+                if error.errno in (errno.EMFILE, errno.ENFILE):
+                    log.error("no file descriptor left for RTP (raise the open files limit)")
+                    return None
                 continue
             try:
                 rtcp = self._bind(port + 1)
@@ -90,9 +107,26 @@ class MediaEngine:
             endpoint = Endpoint(self, rtp, rtcp, self.host, port, on_dtmf)
             self.loop.add_reader(rtp.fileno(), endpoint.readable)
             self.loop.add_reader(rtcp.fileno(), endpoint.rtcp_readable)
-            self.endpoints.add(endpoint)
             return endpoint
-        raise NoPorts(f"no free RTP port pair left on {self.host}")
+        return None
+
+    def prepare(self, reserve: int = IDLE_RESERVE, at_most: int = PREPARED_PER_CALL) -> int:
+        """Bind a few port pairs ahead of need (the switch calls this on its timer tick).
+
+        A sudden rise in calls then takes bound endpoints from the idle queue
+        instead of binding two sockets per leg in the middle of the burst,
+        when every millisecond of the event loop is wanted for SIP. Returns
+        how many were bound.
+        """
+        made = 0
+        while len(self._ready) < reserve and made < at_most:
+            endpoint = self._open(_ignore_key)
+            if endpoint is None:
+                break
+            endpoint.park(_ignore_key)
+            self._ready.append(endpoint)
+            made += 1
+        return made
 
     def _bind(self, port: int) -> socket.socket:
         sock = socket.socket(self.family, socket.SOCK_DGRAM)
@@ -148,5 +182,6 @@ class MediaEngine:
         self.pacer.close()
         for endpoint in list(self.endpoints):
             self.release(endpoint)
-        while self._idle:
-            self._close(self._idle.popleft())
+        for parked in (self._idle, self._ready):
+            while parked:
+                self._close(parked.popleft())
