@@ -56,7 +56,6 @@ ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, SUBSCRIBE, N
 ACCEPT = "application/sdp"
 SUPPORTED = frozenset({"path", "outbound", "gruu", "timer", "replaces"})
 SERVER = "Vaxel"
-CHALLENGE_MEMO = 65536  # challenges kept for retransmissions: some 30 s at 2000/s
 # Datagrams remembered to know their retransmissions by their bytes: about 10 s
 # of requests at 500 calls/s, which covers a client's retransmissions at 0.5,
 # 1.5, 3.5 and 7.5 s (RFC 3261 Timers A and E).
@@ -87,7 +86,6 @@ class Switch:
         self.transactions = transactions or TransactionLayer()
         self.senders: dict[str, Sender] = {}
         self.locals: dict[str, Local] = {}  # our address per transport, for Via and Contact
-        self._challenges: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
         # datagram -> (source host, port, its server transaction or the answer to repeat)
         self._repeats: OrderedDict[bytes, tuple[str, int, TransactionKey | bytes]] = OrderedDict()
         self._owners: dict[TransactionKey, Callable[[Event], None]] = {}
@@ -210,10 +208,10 @@ class Switch:
 
         Half of all requests are these first attempts; answering them as
         Kamailio's sl module does keeps them out of the transaction table for
-        Timer J's 32 s. A retransmission gets the very same bytes again from a
-        small bounded memo, so it looks to the client like a retransmitted
-        response, not a new challenge. Returns what was sent, or None when the
-        request is not one to challenge here.
+        Timer J's 32 s. The caller remembers the answer with the request's
+        bytes, so a retransmission gets the very same bytes again (it looks to
+        the client like a retransmitted response, not a new challenge). Returns
+        what was sent, or None when the request is not one to challenge here.
         """
         if request.method == "REGISTER":
             realm, header, proxy = _domain_of(request), "Authorization", False
@@ -225,14 +223,9 @@ class Switch:
             return None  # in-dialog requests are matched by their dialog, not challenged
         if self.directory is not None and self.directory.trunk_at(source) is not None:
             return None  # a carrier's trunk is known by its address, not by a password
-        key = (request.via.branch or request.call_id, str(source), request.method)
-        data = self._challenges.get(key)
-        if data is None:
-            response = self.authenticator.challenge(request, realm, now, proxy=proxy)
-            response.headers.add("Server", SERVER)
-            data = self._challenges[key] = bytes(response)
-            if len(self._challenges) > CHALLENGE_MEMO:
-                self._challenges.popitem(last=False)
+        response = self.authenticator.challenge(request, realm, now, proxy=proxy)
+        response.headers.add("Server", SERVER)
+        data = bytes(response)
         self._send_bytes(data, source)
         return data
 
