@@ -36,7 +36,7 @@ class Overload:
         self.shed_at = shed_at
         self.clear_fraction = clear_fraction
         self.shedding = False
-        self.episodes = 0  # how often shedding started (for the log and tests)
+        self.episodes = 0  # how often shedding started
 
     def update(self, backlog: Backlog | None) -> bool:
         """Take a new reading (None: the kernel cannot tell) and say whether to shed."""

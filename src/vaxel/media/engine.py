@@ -71,14 +71,15 @@ class MediaEngine:
         Released endpoints keep their sockets bound and watched, and wait at the back
         of a queue: a port comes back only after every other free one was used, so a
         late packet of an old call never lands in a new one, and a call costs no
-        socket, bind or close.
+        socket, bind or close. Never used pairs bound ahead (`prepare`) come next;
+        only when there are none is a pair bound here.
         """
         if len(self._idle) > IDLE_KEPT:
             endpoint = self._idle.popleft()
         elif self._ready:
             endpoint = self._ready.popleft()
         else:
-            opened = self._open(on_dtmf)
+            opened = self._open()
             if opened is None and not self._idle:
                 raise NoPorts(f"no free RTP port pair left on {self.host}")
             endpoint = opened if opened is not None else self._idle.popleft()
@@ -86,8 +87,9 @@ class MediaEngine:
         self.endpoints.add(endpoint)
         return endpoint
 
-    def _open(self, on_dtmf: Callable[[str], None]) -> Endpoint | None:
-        """Bind a never used port pair and watch it; None when none is left."""
+    def _open(self) -> Endpoint | None:
+        """Bind a never used port pair and watch it (idle until `reset`); None when
+        none is left."""
         for _ in range(len(self._free)):
             port = self._free.popleft()
             try:
@@ -104,7 +106,7 @@ class MediaEngine:
                 rtp.close()
                 self._free.append(port)
                 continue
-            endpoint = Endpoint(self, rtp, rtcp, self.host, port, on_dtmf)
+            endpoint = Endpoint(self, rtp, rtcp, self.host, port, _ignore_key)
             self.loop.add_reader(rtp.fileno(), endpoint.readable)
             self.loop.add_reader(rtcp.fileno(), endpoint.rtcp_readable)
             return endpoint
@@ -113,18 +115,17 @@ class MediaEngine:
     def prepare(self, reserve: int = IDLE_RESERVE, at_most: int = PREPARED_PER_CALL) -> int:
         """Bind a few port pairs ahead of need (the switch calls this on its timer tick).
 
-        A sudden rise in calls then takes bound endpoints from the idle queue
-        instead of binding two sockets per leg in the middle of the burst,
+        A sudden rise in calls then takes these bound endpoints instead of
+        binding two sockets per leg in the middle of the burst,
         when every millisecond of the event loop is wanted for SIP. Returns
         how many were bound.
         """
         made = 0
         while len(self._ready) < reserve and made < at_most:
-            endpoint = self._open(_ignore_key)
+            endpoint = self._open()
             if endpoint is None:
                 break
-            endpoint.park(_ignore_key)
-            self._ready.append(endpoint)
+            self._ready.append(endpoint)  # no codec yet: what arrives is dropped
             made += 1
         return made
 
