@@ -15,43 +15,42 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TypeVar
 
 from vaxel import native
+from vaxel.bus import BoxChanged, Bus
 from vaxel.calls.api import Call
 from vaxel.calls.auth import Authenticator
 from vaxel.calls.b2bua import B2BUA
-from vaxel.calls.directory import CompanyDirectory
-from vaxel.calls.mwi import MessageWaiting
+from vaxel.calls.inbound import Inbound
+from vaxel.calls.live import LiveCalls
+from vaxel.calls.mwi import Boxes, MessageWaiting
 from vaxel.calls.overload import SHED_AT, Overload
 from vaxel.calls.records import call_record
 from vaxel.calls.registrar import Location, Registrar, RegistrarPolicy
 from vaxel.calls.router import Router
-from vaxel.calls.switch import Switch, is_ip
+from vaxel.calls.signalling import Outbox, Signalling
+from vaxel.calls.switch import Switch
 from vaxel.calls.trunks import TrunkRegistrations
-from vaxel.features.context import Company
+from vaxel.features.dialplan import CompanyDialplan
 from vaxel.media.engine import MediaEngine
 from vaxel.media.say import build_system_prompts
-from vaxel.services import call_records, presence_settings, registrations, users, voicemail
+from vaxel.options import ServeOptions
+from vaxel.services import call_records, registrations, users, voicemail
 from vaxel.services.call_records import NewCallRecord
+from vaxel.services.company_config import TrunkConfig
 from vaxel.services.demo import ensure_demo
-from vaxel.services.notify import (
-    MailSettings,
-    NotifyError,
-    send_sms,
-    send_voicemail_mail,
-    voicemail_sms_text,
-)
+from vaxel.services.directory import Directory
 from vaxel.sip.digest import DigestServer
+from vaxel.sip.transaction import TransactionLayer
 from vaxel.store import Store
 from vaxel.transport.tcp import TcpTransport
 from vaxel.transport.udp import UdpTransport
 
-if TYPE_CHECKING:
-    from vaxel.cli import ServeOptions
-
 log = logging.getLogger("vaxel")
+T = TypeVar("T")
 
 TIMER_TICK = 0.05
 RECORD_INTERVAL = 0.25  # call records are written in one transaction this often
@@ -112,51 +111,6 @@ def _schedule_clock() -> Callable[[], datetime] | None:
     return lambda: datetime.fromtimestamp(time.time() + offset, UTC)
 
 
-def _voicemail_saved(store: Store, company: Company, message: dict[str, Any]) -> None:
-    """A message was left (on the database thread): store it, then tell its owners."""
-    saved = voicemail.save_message(
-        store,
-        company.id,
-        message["box"],
-        caller=message["caller"],
-        caller_name=message["caller_name"],
-        received_at=datetime.now(UTC),
-        duration_seconds=message["seconds"],
-        path=message["path"],
-    )
-    config = company.config
-    box = config.voicemail.get(saved.box)
-    user = next((u for u in config.users if u.ext == saved.box), None)
-    recipients = list(box.email) if box is not None else []
-    if user is not None and user.voicemail.email:
-        recipients.append(user.voicemail.email)
-    phones = list(box.sms) if box is not None else []
-    if user is not None and user.voicemail.sms:
-        phones.append(user.voicemail.sms)
-    if phones and config.sms is not None:
-        text = voicemail_sms_text(
-            saved.caller, saved.received_at, saved.duration_seconds, config.company.language,
-            timezone=config.company.timezone, box_name=saved.box,
-        )  # fmt: skip
-        for phone in phones:
-            try:
-                send_sms(config.sms, phone, text, caller=saved.caller)
-            except NotifyError as exc:
-                log.warning("voicemail SMS to %s not sent: %s", phone, exc)
-    if not recipients or config.mail is None:
-        return
-    settings = MailSettings(host=config.mail.host, port=config.mail.port, sender=config.mail.sender)
-    try:
-        send_voicemail_mail(
-            settings, to=recipients, caller=saved.caller, caller_name=saved.caller_name,
-            received_at=saved.received_at, duration_seconds=saved.duration_seconds,
-            wav_path=saved.path, box_name=saved.box, language=config.company.language,
-            timezone=config.company.timezone,
-        )  # fmt: skip
-    except NotifyError as exc:
-        log.warning("voicemail e-mail for %s not sent: %s", saved.box, exc)
-
-
 def _raise_open_files_limit() -> None:
     """Two sockets per call leg: take the hard limit on open files, not the soft 1024."""
     try:
@@ -167,38 +121,58 @@ def _raise_open_files_limit() -> None:
         log.warning("could not raise the open files limit: %s", error)
 
 
+class _DatabaseThread:
+    """Database writes on one worker thread, in order (`services.company.Background`): a
+    commit (or a WAL checkpoint's fsync) must never stall the loop that answers SIP."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vaxel-db")
+
+    def run(self, work: Callable[[], T], then: Callable[[T], None] | None = None) -> None:
+        future = self.loop.run_in_executor(self.executor, work)
+
+        def done(future: asyncio.Future[T]) -> None:
+            if future.cancelled():
+                return
+            error = future.exception()
+            if error is not None:
+                log.error("database work failed", exc_info=error)
+            elif then is not None:
+                then(future.result())
+
+        future.add_done_callback(done)
+
+    def submit(self, work: Callable[[], T]) -> asyncio.Future[T]:
+        return self.loop.run_in_executor(self.executor, work)
+
+    def shutdown(self) -> None:
+        self.executor.shutdown()  # waits for what is already queued
+
+
+def _mwi_boxes(directory: Directory) -> Boxes:
+    def boxes(company_id: int, extension: str, account: str) -> list[str] | None:
+        """A user's lamp shows their own box and the shared boxes they listen to; a shared
+        box's members may also watch that box alone."""
+        company = directory.company(company_id)
+        shared = company.config.voicemail if company is not None else {}
+        listens = [name for name, box in shared.items() if extension in box.members]
+        if account == extension:
+            return [extension, *listens]
+        return [account] if account in listens else None
+
+    return boxes
+
+
 async def _run(options: ServeOptions, store: Store) -> int:
     _raise_open_files_limit()
     system_prompts = _system_prompts(options)
+    loop = asyncio.get_running_loop()
+    database = _DatabaseThread(loop)
     location = Location(registrations.all_bindings(store))
     persist = registrations.WriteBehind(store)
-
     lookup = users.SipUserCache(store)
-    switch = Switch(
-        Authenticator(DigestServer(_secret(options.data), algorithms=_digest_algorithms()), lookup),
-        Registrar(location, persist, RegistrarPolicy()),
-        clock=time.time,
-    )
-    udp = await UdpTransport.listen(options.sip_host, options.sip_port, switch.receive)
-    tcp = await TcpTransport.listen(options.sip_host, options.sip_port, switch.receive)
-    switch.senders = {"UDP": udp, "TCP": tcp}
-    assert udp.local is not None
-    switch.locals = {"UDP": udp.local, "TCP": tcp.local}
-    _say(f"vaxel: SIP on udp:{udp.local.host_port} and tcp:{tcp.local.host_port}")
-    _say(f"vaxel: RTP on {options.sip_host} ports {options.rtp_low}-{options.rtp_high}")
-    if not native.in_use():
-        _say("vaxel: running from the Python sources (`make` compiles the hot path)")
-    _say(f"vaxel: data in {options.data.resolve()}")
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-
-    # Database writes run on one worker thread, in order: a commit (or a WAL
-    # checkpoint's fsync) must never stall the loop that answers SIP.
-    db_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vaxel-db")
-    writing: asyncio.Future[None] | None = None
+    bus = Bus()
 
     finished_calls: list[NewCallRecord] = []
 
@@ -211,93 +185,64 @@ async def _run(options: ServeOptions, store: Store) -> int:
         except Exception:
             log.exception("could not write %d call records", len(batch))
 
+    # The SIP core and the calls, each given its parts (the transports come last: they
+    # need the input pipeline, and are added to the outbox once listening).
+    outbox = Outbox()
+    signalling = Signalling(TransactionLayer(), outbox, time.time)
+    authenticator = Authenticator(
+        DigestServer(_secret(options.data), algorithms=_digest_algorithms()), lookup
+    )
+    registrar = Registrar(location, persist, RegistrarPolicy())
     media = MediaEngine(options.sip_host, (options.rtp_low, options.rtp_high), clock=time.time)
+    trunk_of: list[Callable[[int, str], TrunkConfig | None]] = []  # the directory's, below
+    router = Router(location, lambda company_id, name: trunk_of[0](company_id, name))
     calls = B2BUA(
-        switch,
+        signalling,
         media,
+        router.resolve,
         clock=time.time,
         finished=record,
-        is_local=switch.is_local,
         rtp_timeout=float(os.environ.get("VAXEL_RTP_TIMEOUT", "60")),
         hold_music=system_prompts / "sv" / "music.wav",
     )
-    router = Router(lookup, location, is_ip)
-
-    def extend(company: Company) -> None:
-        """What a company's call flows reach in the running switch."""
-        company.busy = lambda ext: calls.in_call(company.id, ext)
-        company.outbound_calls = lambda: calls.outbound_calls(company.id)
-
-        def saved(future: asyncio.Future[None], box: str) -> None:
-            mwi.changed(company.id, box)  # on the loop, once the message is stored
-
-        def save_voicemail(**message: Any) -> None:
-            future = loop.run_in_executor(db_writer, _voicemail_saved, store, company, message)
-            future.add_done_callback(lambda f: saved(f, message["box"]))
-
-        company.save_voicemail = save_voicemail
-
-        def set_logged_in(ext: str, on: bool) -> None:
-            groups = [name for name, g in company.config.groups.items() if ext in g.members]
-            for group in groups:
-                loop.run_in_executor(
-                    db_writer, presence_settings.set_logged_in, store, company.id, group, ext, on
-                )
-
-        company.set_logged_in = set_logged_in
-
-        def changed_box(box: str) -> Callable[[asyncio.Future[None]], None]:
-            return lambda future: mwi.changed(company.id, box)
-
-        def mark_heard(box: str, message_id: int, heard: bool) -> None:
-            future = loop.run_in_executor(
-                db_writer, voicemail.mark_heard, store, company.id, message_id, heard
-            )
-            future.add_done_callback(changed_box(box))
-
-        def delete_message(box: str, message_id: int) -> None:
-            future = loop.run_in_executor(
-                db_writer, voicemail.delete_message, store, company.id, message_id
-            )
-            future.add_done_callback(changed_box(box))
-
-        company.messages = lambda box: voicemail.list_messages(store, company.id, box)
-        company.mark_heard = mark_heard
-        company.delete_message = delete_message
-        company.save_greeting = lambda box, path: path.replace(company.greeting_path(box))
-        company.set_forwarding = lambda ext, kind, target: loop.run_in_executor(
-            db_writer, presence_settings.set_forwarding, store, company.id, ext, kind, target
-        )
-        company.set_voicemail = lambda ext, on: loop.run_in_executor(
-            db_writer, presence_settings.set_voicemail, store, company.id, ext, on
-        )
-
-    def boxes(company_id: int, extension: str) -> list[str]:
-        company = directory.company(company_id)
-        shared = company.config.voicemail.items() if company is not None else ()
-        return [extension, *(name for name, box in shared if extension in box.members)]
-
-    mwi = MessageWaiting(
-        switch,
-        clock=time.time,
-        counts=lambda cid, box: voicemail.counts(store, cid, box),
-        boxes=boxes,
-    )
-    switch.mwi = mwi
-
-    directory = CompanyDirectory(
+    trunk_registrations = TrunkRegistrations(signalling, clock=time.time, after=calls.after)
+    directory = Directory(
         store,
-        router,
-        lookup,
+        live=LiveCalls(calls, router, lookup, time.time),
+        background=database,
+        bus=bus,
         data=options.data,
         system_prompts=system_prompts,
         schedule_clock=_schedule_clock(),
-        extend=extend,
         reloaded=lambda directory: trunk_registrations.sync(directory.trunk_configs()),
     )
-    trunk_registrations = TrunkRegistrations(switch, clock=time.time, after=calls.after)
-    switch.attach_calls(calls, router, directory)
+    trunk_of.append(directory.trunk)
+    mwi = MessageWaiting(
+        signalling,
+        clock=time.time,
+        counts=lambda cid, box: voicemail.counts(store, cid, box),
+        boxes=_mwi_boxes(directory),
+    )
+    bus.subscribe(BoxChanged, lambda event: mwi.changed(event.company_id, event.box))
+    switch = Switch(signalling, authenticator, registrar, calls, CompanyDialplan(directory), mwi)
+    inbound = Inbound(signalling, authenticator, switch, is_carrier=switch.is_carrier)
 
+    udp = await UdpTransport.listen(options.sip_host, options.sip_port, inbound.receive)
+    tcp = await TcpTransport.listen(options.sip_host, options.sip_port, inbound.receive)
+    assert udp.local is not None
+    outbox.add(udp, udp.local)
+    outbox.add(tcp, tcp.local)
+    _say(f"vaxel: SIP on udp:{udp.local.host_port} and tcp:{tcp.local.host_port}")
+    _say(f"vaxel: RTP on {options.sip_host} ports {options.rtp_low}-{options.rtp_high}")
+    if not native.in_use():
+        _say("vaxel: running from the Python sources (`make` compiles the hot path)")
+    _say(f"vaxel: data in {options.data.resolve()}")
+
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    writing: asyncio.Future[None] | None = None
     next_records = [0.0]
     # VAXEL_SHED_AT: datagrams waiting before new calls get 503 (calls/overload.py).
     overload = Overload(int(os.environ.get("VAXEL_SHED_AT", str(SHED_AT))))
@@ -307,22 +252,23 @@ async def _run(options: ServeOptions, store: Store) -> int:
         while True:
             await asyncio.sleep(TIMER_TICK)
             shedding = overload.update(udp.backlog())
-            if shedding != switch.shedding:
-                switch.shedding = shedding
+            if shedding != inbound.shedding:
+                inbound.shedding = shedding
                 if shedding:
                     log.warning("overloaded: new calls get 503 until the backlog clears")
                 else:
-                    log.warning("overload over: %d calls turned away so far", switch.shed)
+                    log.warning("overload over: %d calls turned away so far", inbound.shed)
             switch.drive_timers()
             media.prepare()  # RTP port pairs bound ahead of a rise in calls
             directory.refresh()
             if persist.due and (writing is None or writing.done()):
-                writing = loop.run_in_executor(db_writer, persist.write, persist.take())
+                batch = persist.take()
+                writing = database.submit(partial(persist.write, batch))
             if finished_calls and time.monotonic() >= next_records[0]:
                 next_records[0] = time.monotonic() + RECORD_INTERVAL
-                batch = finished_calls[:]
+                records = finished_calls[:]
                 finished_calls.clear()
-                loop.run_in_executor(db_writer, write_call_records, batch)
+                database.run(partial(write_call_records, records))
 
     next_full_gc = [time.monotonic() + FULL_GC_INTERVAL]
 
@@ -331,7 +277,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
             await asyncio.sleep(EXPIRY_INTERVAL)
             now = time.time()
             persist.forget(location.expire(now))
-            await loop.run_in_executor(db_writer, registrations.delete_expired, store, now)
+            await database.submit(partial(registrations.delete_expired, store, now))
             tcp.close_idle()
             if time.monotonic() >= next_full_gc[0]:
                 next_full_gc[0] = time.monotonic() + FULL_GC_INTERVAL
@@ -361,7 +307,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
     media.close()
     if writing is not None:
         await writing
-    db_writer.shutdown()  # waits for the batches already queued
+    database.shutdown()  # waits for the batches already queued
     if finished_calls:
         write_call_records(finished_calls)
     persist.flush()

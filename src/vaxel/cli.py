@@ -15,10 +15,10 @@ import re
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from vaxel.options import ServeOptions
 from vaxel.services.errors import ServiceError
 
 if TYPE_CHECKING:  # the store and services load lazily, so `--help` stays quick
@@ -30,20 +30,6 @@ DEFAULT_SIP = "127.0.0.1:5060"
 DEFAULT_HTTP = "127.0.0.1:8080"
 DEFAULT_RTP = "20000-29999"
 _HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
-
-
-@dataclass(frozen=True, slots=True)
-class ServeOptions:
-    """What `vaxel serve` was asked to do, validated."""
-
-    data: Path
-    sip_host: str
-    sip_port: int
-    http_host: str
-    http_port: int
-    rtp_low: int
-    rtp_high: int
-    demo: bool
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,32 +1,19 @@
-"""calls/router: a call goes to the dialled user of the caller's own company (P3)."""
+"""calls/router: a user's phones, and the SIP address of whatever a feature dials (P3, P6)."""
 
 from __future__ import annotations
 
-from vaxel.calls.api import NOT_FOUND, UNAVAILABLE
+from vaxel.calls.api import UNAVAILABLE, Device, Line
 from vaxel.calls.registrar import Location
 from vaxel.calls.router import Router, parse_source
-from vaxel.calls.switch import is_ip
+from vaxel.services.company_config import TrunkConfig
 from vaxel.services.registrations import Binding
 from vaxel.services.users import SipUser
-from vaxel.sip.message import Request, parse_message
 from vaxel.transport.base import Source
 
-ACME, OTHER = "acme.example", "other.example"
-ANNA = SipUser(1, ACME, 10, "1001", "Anna", {})
+ACME = "acme.example"
 BJORN = SipUser(1, ACME, 11, "1002", "Björn", {}, ring_seconds=20)
 CARL = SipUser(1, ACME, 12, "1003", "Carl", {})
-OTTO = SipUser(2, OTHER, 20, "1002", "Otto", {})
-DIRECTORY = {(u.company_domain, u.extension): u for u in (ANNA, BJORN, CARL, OTTO)}
-
-
-def _invite(uri: str) -> Request:
-    lines = [
-        f"INVITE {uri} SIP/2.0", "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1",
-        f"From: <sip:1001@{ACME}>;tag=a", f"To: <{uri}>", "Call-ID: c", "CSeq: 1 INVITE",
-    ]  # fmt: skip
-    message = parse_message(("\r\n".join([*lines, "Content-Length: 0", "", ""])).encode())
-    assert isinstance(message, Request)
-    return message
+TRUNK = TrunkConfig(host="192.0.2.50", port=5080, username="acme", password="trunk-secret")
 
 
 def _binding(contact: str, received: str) -> Binding:
@@ -39,39 +26,58 @@ def _router() -> Router:
         _binding("sip:1002@10.0.0.5:5060", "udp:192.0.2.7:40000"),
         _binding("sip:1002@phone.invalid;transport=tcp", "tcp:[2001:db8::2]:5070"),
     ])  # fmt: skip
-    location.replace(OTTO.user_id, [_binding("sip:1002@10.9.9.9", "udp:192.0.2.9:5060")])
-    return Router(lambda domain, ext: DIRECTORY.get((domain, ext)), location, is_ip)
+    trunks = {(1, "carrier"): TRUNK}
+    return Router(location, lambda company_id, name: trunks.get((company_id, name)))
+
+
+def test_a_users_phones_are_their_live_registrations() -> None:
+    reach = _router().devices(BJORN, 1000.0)
+    assert reach.refusal is None and reach.ring_seconds == 20
+    assert [d.binding for d in reach.devices] == [
+        "sip:1002@10.0.0.5:5060",
+        "sip:1002@phone.invalid;transport=tcp",
+    ]
+    assert {(d.extension, d.name, d.domain) for d in reach.devices} == {("1002", "Björn", ACME)}
 
 
 def test_devices_are_reached_where_they_registered_from() -> None:
-    route = _router().route(_invite(f"sip:1002@{ACME}"), ANNA, 1000.0)
-    assert route.refusal is None and route.callee == BJORN and route.ring_seconds == 20
-    assert [t.destination for t in route.targets] == [
+    router = _router()
+    devices = router.devices(BJORN, 1000.0).devices
+    targets = [router.resolve(device, 1000.0) for device in devices]
+    assert [t.destination for t in targets if t is not None] == [
         Source("UDP", "192.0.2.7", 40000),
         Source("TCP", "2001:db8::2", 5070),
     ]
-    assert route.targets[0].uri == "sip:1002@10.0.0.5:5060"
-
-
-def test_an_ip_address_means_the_callers_own_company() -> None:
-    route = _router().route(_invite("sip:1002@127.0.0.1:5060"), ANNA, 1000.0)
-    assert route.callee == BJORN
-
-
-def test_other_companies_and_unknown_extensions_look_the_same() -> None:
-    router = _router()
-    for uri in (f"sip:1002@{OTHER}", f"sip:1999@{ACME}", "tel:+46812345678", f"sip:{ACME}"):
-        assert router.route(_invite(uri), ANNA, 1000.0).refusal is NOT_FOUND, uri
+    first = targets[0]
+    assert first is not None
+    assert first.uri == "sip:1002@10.0.0.5:5060"  # the Contact, but never its host to send to
+    assert first.to_uri == f"sip:1002@{ACME}" and first.credentials is None
 
 
 def test_no_registered_device_is_unavailable() -> None:
-    route = _router().route(_invite(f"sip:1003@{ACME}"), ANNA, 1000.0)
-    assert route.refusal is UNAVAILABLE and route.callee == CARL
+    assert _router().devices(CARL, 1000.0).refusal is UNAVAILABLE
 
 
 def test_expired_bindings_do_not_ring() -> None:
-    route = _router().route(_invite(f"sip:1002@{ACME}"), ANNA, 6000.0)
-    assert route.refusal is UNAVAILABLE
+    router = _router()
+    assert router.devices(BJORN, 6000.0).refusal is UNAVAILABLE
+    device = Device(11, "1002", "Björn", ACME, "sip:1002@10.0.0.5:5060")
+    assert router.resolve(device, 6000.0) is None  # lapsed between ringing and dialling
+
+
+def test_a_line_goes_to_the_trunk_with_its_credentials() -> None:
+    target = _router().resolve(Line(1, "carrier", "+46701740605", "+46812345600"), 0.0)
+    assert target is not None
+    assert target.uri == "sip:+46701740605@192.0.2.50"
+    assert target.destination == Source("UDP", "192.0.2.50", 5080)
+    assert target.credentials == ("acme", "trunk-secret")
+    assert target.caller_id == "+46812345600"
+
+
+def test_a_trunk_of_another_company_or_gone_is_no_line() -> None:
+    router = _router()
+    assert router.resolve(Line(2, "carrier", "+46701740605", None), 0.0) is None
+    assert router.resolve(Line(1, "removed", "+46701740605", None), 0.0) is None
 
 
 def test_parse_source() -> None:

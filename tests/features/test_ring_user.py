@@ -22,17 +22,15 @@ from vaxel.calls.api import (
     Ended,
     Leg,
     LegState,
+    Device,
     Offered,
+    Reach,
     Ringing,
+    Target,
     Timer,
     cause_of,
 )
-from vaxel.calls.router import Route, Target
 from vaxel.features.ring_user import RingUser
-from vaxel.services.users import SipUser
-from vaxel.transport.base import Source
-
-CALLEE = SipUser(1, "acme.example", 11, "1002", "Björn", {})
 
 
 class FakeLeg(Leg):
@@ -90,7 +88,8 @@ class Board:
         self.finished_calls: list[Call] = []
 
     def dial(self, call: Call, target: Target, caller: Leg) -> Leg:
-        return FakeLeg(call, "outbound", target.uri)  # the device, to tell forks apart
+        assert isinstance(target, Device)
+        return FakeLeg(call, "outbound", target.binding)  # the device, to tell forks apart
 
     def connect(self, a: Leg, b: Leg) -> None:
         self.bridges.append((a, b))
@@ -120,10 +119,10 @@ class Board:
 def start(devices: int = 2, ring: int = 30) -> tuple[Board, Call, FakeLeg, list[FakeLeg]]:
     board = Board()
     targets = tuple(
-        Target(f"sip:1002@dev{i}", Source("UDP", "192.0.2.1", 5060 + i), "1002", user=CALLEE)
+        Device(11, "1002", "Björn", "acme.example", f"sip:1002@dev{i}")
         for i in range(devices)
     )
-    call = Call("c1", 1, board, RingUser(Route("1002", targets, ring, callee=CALLEE)))
+    call = Call("c1", 1, board, RingUser(Reach("1002", targets, ring)))
     caller = FakeLeg(call, "inbound", "1001")
     call.emit(Offered(caller))
     forks = [leg for leg in call.legs if leg is not caller]

@@ -20,15 +20,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 
 from mypy_extensions import mypyc_attr
 
 from vaxel.media.player import Player, Samples, load_prompt
 from vaxel.media.recorder import Recorder
-
-if TYPE_CHECKING:
-    from vaxel.calls.router import Target
+from vaxel.services.users import DEFAULT_RING_SECONDS
 
 # __init__s are written out: mypyc compiles them, not the dataclass-generated ones.
 
@@ -74,6 +72,70 @@ def cause_of(status: int, reason: str = "") -> Cause:
     if known is not None:
         return known
     return Cause(status, reason or "Failed", "no-answer" if status == 408 else "failed")
+
+
+# -- who a call can ring -------------------------------------------------------------
+# No SIP here: the switch finds the address, transport and credentials of a target
+# when it dials it (calls.router).
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """One phone a user registered: what a feature rings to reach them."""
+
+    user_id: int
+    extension: str
+    name: str  # the user's display name
+    domain: str  # their company's domain
+    binding: str  # which of the user's registrations (opaque to features)
+
+    def __init__(self, user_id: int, extension: str, name: str, domain: str, binding: str) -> None:
+        object.__setattr__(self, "user_id", user_id)
+        object.__setattr__(self, "extension", extension)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "domain", domain)
+        object.__setattr__(self, "binding", binding)
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A number called out through one of the company's trunks, and the caller ID it shows."""
+
+    company_id: int
+    trunk: str  # the trunk's name in the company's description
+    number: str  # E.164
+    caller_id: str | None
+
+    def __init__(self, company_id: int, trunk: str, number: str, caller_id: str | None) -> None:
+        object.__setattr__(self, "company_id", company_id)
+        object.__setattr__(self, "trunk", trunk)
+        object.__setattr__(self, "number", number)
+        object.__setattr__(self, "caller_id", caller_id)
+
+
+Target = Device | Line
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """Where a user can be rung now: their phones and for how long, or why not."""
+
+    extension: str
+    devices: tuple[Device, ...] = ()
+    ring_seconds: int = DEFAULT_RING_SECONDS
+    refusal: Cause | None = None
+
+    def __init__(
+        self,
+        extension: str,
+        devices: tuple[Device, ...] = (),
+        ring_seconds: int = DEFAULT_RING_SECONDS,
+        refusal: Cause | None = None,
+    ) -> None:
+        object.__setattr__(self, "extension", extension)
+        object.__setattr__(self, "devices", devices)
+        object.__setattr__(self, "ring_seconds", ring_seconds)
+        object.__setattr__(self, "refusal", refusal)
 
 
 class CallError(Exception):
@@ -216,6 +278,12 @@ class RecordFinished(CallEvent):
 class CallHandler(Protocol):
     """What a feature implements: it gets every event of the calls it owns."""
 
+    @property
+    def answerer(self) -> str:
+        """Who the call record names when the switch answers the call for this handler
+        (a menu, a voicemail box, a queue), e.g. "menu main"."""
+        ...
+
     def on_event(self, call: Call, event: CallEvent) -> None: ...
 
 
@@ -290,7 +358,7 @@ class Leg(ABC):
         self.party_name = party_name
         self.state = LegState.OFFERED if self.direction == "inbound" else LegState.CALLING
         self.cause: Cause | None = None
-        self.target: Target | None = None  # outbound: the device dialled
+        self.target: Target | None = None  # outbound: the device or number dialled
         self.media: MediaPort | None = None
         self._interruptible = False
         self._collection: _Collection | None = None
@@ -529,6 +597,7 @@ class Call:
     hangup_side: Side = "switch"
     cause: Cause | None = None
     dialled: str = ""  # what the caller dialled
+    steps: int = 0  # hand-overs from one step of a flow to the next (a loop guard)
 
     def __init__(
         self,
@@ -545,6 +614,7 @@ class Call:
         hangup_side: Side = "switch",
         cause: Cause | None = None,
         dialled: str = "",
+        steps: int = 0,
     ) -> None:
         self.id = id
         self.company_id = company_id
@@ -559,6 +629,7 @@ class Call:
         self.hangup_side = hangup_side
         self.cause = cause
         self.dialled = dialled
+        self.steps = steps
 
     @property
     def caller(self) -> Leg:
@@ -580,9 +651,20 @@ class Call:
         a.stop_playing()  # what the switch played while they waited (ringback, music)
         b.stop_playing()
         self.switchboard.connect(a, b)
-        if self.answered_at is None and a.answered and b.answered:
-            self.answered_at = self.switchboard.now()
+        if a.answered and b.answered:
+            # A person took the call: the record names them, even when the switch
+            # answered first (a queue, a menu), whose answer the duration counts from.
             self.answered_by = b.party if a is self.caller else a.party
+            if self.answered_at is None:
+                self.answered_at = self.switchboard.now()
+
+    def answered_here(self, leg: Leg) -> None:
+        """The switch answered the caller's leg itself (a menu, voicemail, a queue, or to
+        bridge it): the call counts as answered from now, by whoever serves it."""
+        if self.answered_at is None and leg is self.caller:
+            self.answered_at = self.switchboard.now()
+            handler = self.handler
+            self.answered_by = handler.answerer if handler is not None else ""
 
     def after(self, delay: float, action: Callable[[], None]) -> Timer:
         return self.switchboard.after(delay, action)

@@ -1,10 +1,12 @@
-"""Message waiting (U7, RFC 3842 over RFC 6665): phones subscribe to their voicemail box and
-get a NOTIFY with the new/old counts at once and whenever they change.
+"""Message waiting (U7, S6, RFC 3842 over RFC 6665): phones subscribe to their voicemail box
+and get a NOTIFY with the new/old counts at once and whenever they change.
 
 A subscription is a dialog of its own: the SUBSCRIBE (authenticated like any
 request from a user) is answered 200 and followed by a NOTIFY; refreshes
 keep it, `Expires: 0` ends it with a last NOTIFY ("terminated"), and it
-lapses when not refreshed.
+lapses when not refreshed. A user watches their own box (with the shared
+boxes they listen to) or one shared box they are a member of, never
+someone else's: that gets 403, as an account that does not exist does.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from vaxel.calls.signalling import Signalling
 from vaxel.services.users import SipUser
 from vaxel.sip.dialog import Dialog, DialogId, new_tag, request_dialog_id
 from vaxel.sip.events import Event, ResponseReceived, TransactionKey
@@ -27,16 +30,14 @@ DEFAULT_EXPIRES = 3600
 MIN_EXPIRES = 60
 
 
-class Notifier:
-    """What a subscription needs from the switch (the `Switch` implements it)."""
+# (company id, the subscriber's extension, the account they subscribe to) -> the boxes
+# whose counts their lamp shows, or None when that account is not theirs to watch.
+Boxes = Callable[[int, str, str], list[str] | None]
 
-    def respond(self, key: TransactionKey, response: Response) -> None: ...
 
-    def send_request(
-        self, request: Request, destination: Source, owner: Callable[[Event], None]
-    ) -> TransactionKey: ...
-
-    def contact(self, transport: str) -> str: ...
+def own_boxes(company_id: int, extension: str, account: str) -> list[str] | None:
+    """Without shared boxes: a user watches their own box only."""
+    return [extension] if account == extension else None
 
 
 @dataclass(eq=False)
@@ -54,22 +55,22 @@ class Subscription:
 class MessageWaiting:
     def __init__(
         self,
-        notifier: Notifier,
+        notifier: Signalling,
         *,
         clock: Callable[[], float],
         counts: Callable[[int, str], tuple[int, int]],
-        boxes: Callable[[int, str], list[str]] = lambda company_id, ext: [ext],
+        boxes: Boxes = own_boxes,
     ) -> None:
         self.notifier = notifier
         self.clock = clock
         self.counts = counts  # (company id, box) -> (new, old); a quick read
-        self.boxes = boxes  # (company id, extension) -> the boxes a user's lamp shows
+        self.boxes = boxes
         self.subscriptions: dict[DialogId, Subscription] = {}
 
     def subscribe(
         self, request: Request, key: TransactionKey, source: Source, user: SipUser
     ) -> Response | None:
-        """A new SUBSCRIBE from an authenticated user, for their own box."""
+        """A new SUBSCRIBE from an authenticated user, for their own box (or a shared one)."""
         if (request.headers.get("Event") or "").split(";")[0].strip().lower() != EVENT:
             response = make_response(request, 489)  # RFC 6665 §8.2.3: Bad Event
             response.headers.add("Allow-Events", EVENT)
@@ -79,12 +80,15 @@ class MessageWaiting:
             response = make_response(request, 423)
             response.headers.add("Min-Expires", str(MIN_EXPIRES))
             return response
+        target = getattr(request.uri, "user", None) or user.extension
+        boxes = self.boxes(user.company_id, user.extension, target)
+        if boxes is None:
+            return make_response(request, 403)
         tag = new_tag()
         contact = self.notifier.contact(source.transport)
         dialog = Dialog.from_uas(request, tag, contact)
         dialog.confirm()
-        account = f"sip:{user.extension}@{user.company_domain}"
-        boxes = self.boxes(user.company_id, user.extension)
+        account = f"sip:{target}@{user.company_domain}"
         subscription = Subscription(
             user.company_id, boxes, account, dialog, source, self.clock() + expires
         )

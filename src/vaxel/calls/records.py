@@ -1,11 +1,11 @@
-"""What a finished call's record says (P5): built from the `Call` when its last leg ends."""
+"""What a finished call's record says (P4, S9): built from the `Call` when its last leg ends."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from vaxel.calls.api import NORMAL, Call
-from vaxel.calls.b2bua import InboundLeg
+from vaxel.calls.legs import InboundLeg
 from vaxel.services.call_records import NewCallRecord
 
 

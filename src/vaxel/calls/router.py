@@ -1,10 +1,11 @@
-"""Where a call goes: the dialled extension of the caller's own company, and its devices (P3).
+"""Where a call's targets are (P3, P6): a user's registered phones, a number via a trunk.
 
-A call is routed only within the caller's company. An extension that does
-not exist and a user of another company get the same 404, so a caller
-learns nothing about other tenants. Devices are reached at the address
-their REGISTER came from (RFC 3581 / NAT), never at a host name taken from
-a Contact.
+Features name whom to ring in the call-control API's SIP-free terms
+(`api.Device`, `api.Line`); this module finds their SIP addresses when a
+leg is dialled. Devices are reached at the address their REGISTER came
+from (RFC 3581 / NAT), never at a host name taken from a Contact; a trunk
+at its configured address, answering its digest challenges with the
+trunk's credentials.
 """
 
 from __future__ import annotations
@@ -12,26 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vaxel.calls.api import NOT_FOUND, UNAVAILABLE, Cause
+from vaxel.calls.api import UNAVAILABLE, Device, Line, Reach, Target
 from vaxel.calls.registrar import Location
+from vaxel.services.company_config import TrunkConfig
 from vaxel.services.users import SipUser
-from vaxel.sip.message import Request
-from vaxel.sip.uri import SipURI
 from vaxel.transport.base import Source
 
 # __init__s are written out: mypyc compiles them, not the dataclass-generated ones.
 
-DEFAULT_RING_SECONDS = 30
-
 
 @dataclass(frozen=True, slots=True)
-class Target:
-    """One device or peer to ring: where to send the INVITE, and what it says.
-
-    A user's phone is reached at the address its registration came from; a
-    trunk at its configured address, answering its digest challenges with
-    `credentials`.
-    """
+class SipTarget:
+    """One device or peer to ring, in SIP: where the INVITE goes, and what it says."""
 
     uri: str  # the Request-URI
     destination: Source
@@ -39,7 +32,6 @@ class Target:
     display_name: str = ""
     to_uri: str | None = None  # the To header's URI; default: the Request-URI
     domain: str = ""  # the caller's From domain on this leg
-    user: SipUser | None = None
     credentials: tuple[str, str] | None = None  # (username, password) for a 401/407
     caller_id: str | None = None  # the number the far end sees (calls out via a trunk)
 
@@ -51,7 +43,6 @@ class Target:
         display_name: str = "",
         to_uri: str | None = None,
         domain: str = "",
-        user: SipUser | None = None,
         credentials: tuple[str, str] | None = None,
         caller_id: str | None = None,
     ) -> None:
@@ -61,34 +52,8 @@ class Target:
         object.__setattr__(self, "display_name", display_name)
         object.__setattr__(self, "to_uri", to_uri)
         object.__setattr__(self, "domain", domain)
-        object.__setattr__(self, "user", user)
         object.__setattr__(self, "credentials", credentials)
         object.__setattr__(self, "caller_id", caller_id)
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """The outcome of routing: devices to ring for how long, or the cause to refuse with."""
-
-    dialled: str
-    targets: tuple[Target, ...] = ()
-    ring_seconds: int = DEFAULT_RING_SECONDS
-    refusal: Cause | None = None
-    callee: SipUser | None = None
-
-    def __init__(
-        self,
-        dialled: str,
-        targets: tuple[Target, ...] = (),
-        ring_seconds: int = DEFAULT_RING_SECONDS,
-        refusal: Cause | None = None,
-        callee: SipUser | None = None,
-    ) -> None:
-        object.__setattr__(self, "dialled", dialled)
-        object.__setattr__(self, "targets", targets)
-        object.__setattr__(self, "ring_seconds", ring_seconds)
-        object.__setattr__(self, "refusal", refusal)
-        object.__setattr__(self, "callee", callee)
 
 
 def parse_source(text: str) -> Source | None:
@@ -100,52 +65,62 @@ def parse_source(text: str) -> Source | None:
     return Source(transport.upper(), host.strip("[]"), int(port))
 
 
-def device_target(user: SipUser, contact: str, destination: Source) -> Target:
-    return Target(
-        uri=contact,
-        destination=destination,
-        label=user.extension,
-        display_name=user.display_name,
-        to_uri=f"sip:{user.extension}@{user.company_domain}",
-        domain=user.company_domain,
-        user=user,
-    )
+TrunkLookup = Callable[[int, str], TrunkConfig | None]  # (company id, trunk name)
 
 
 class Router:
-    """Routes an authenticated caller's INVITE to the devices of a user of the same company."""
+    """A user's devices now, and the SIP address of any target a feature dials."""
 
-    def __init__(
-        self,
-        users: Callable[[str, str], SipUser | None],
-        location: Location,
-        is_local: Callable[[str], bool],
-    ) -> None:
-        self.users = users
+    def __init__(self, location: Location, trunks: TrunkLookup) -> None:
         self.location = location
-        self.is_local = is_local  # hosts that name the switch itself (its IP addresses)
+        self.trunks = trunks
 
-    def devices(self, callee: SipUser, now: float) -> Route:
+    def devices(self, user: SipUser, now: float) -> Reach:
         """Where a user's phones are now (their live bindings)."""
-        targets = []
-        for binding in self.location.current(callee.user_id, now):
-            destination = parse_source(binding.received)
-            if destination is not None:
-                targets.append(device_target(callee, binding.contact, destination))
-        if not targets:
-            return Route(callee.extension, refusal=UNAVAILABLE, callee=callee)
-        return Route(callee.extension, tuple(targets), callee.ring_seconds, callee=callee)
+        devices = tuple(
+            Device(user.user_id, user.extension, user.display_name, user.company_domain, b.contact)
+            for b in self.location.current(user.user_id, now)
+            if parse_source(b.received) is not None
+        )
+        if not devices:
+            return Reach(user.extension, refusal=UNAVAILABLE)
+        return Reach(user.extension, devices, user.ring_seconds)
 
-    def route(self, request: Request, caller: SipUser, now: float) -> Route:
-        uri = request.uri
-        if not isinstance(uri, SipURI) or not uri.user:
-            return Route("", refusal=NOT_FOUND)
-        dialled = uri.user
-        host = uri.host.lower().strip("[]")
-        if host != caller.company_domain and not self.is_local(host):
-            return Route(dialled, refusal=NOT_FOUND)  # another company's, or a foreign domain
-        callee = self.users(caller.company_domain, dialled)
-        if callee is None or callee.company_id != caller.company_id:
-            return Route(dialled, refusal=NOT_FOUND)
-        route = self.devices(callee, now)
-        return Route(dialled, route.targets, route.ring_seconds, route.refusal, callee)
+    def resolve(self, target: Target, now: float) -> SipTarget | None:
+        """The SIP side of `target`, or None when it cannot be reached now."""
+        if isinstance(target, Device):
+            return self._device(target, now)
+        return self._line(target)
+
+    def _device(self, device: Device, now: float) -> SipTarget | None:
+        for binding in self.location.current(device.user_id, now):
+            if binding.contact == device.binding:
+                destination = parse_source(binding.received)
+                if destination is None:
+                    return None
+                return SipTarget(
+                    uri=binding.contact,
+                    destination=destination,
+                    label=device.extension,
+                    display_name=device.name,
+                    to_uri=f"sip:{device.extension}@{device.domain}",
+                    domain=device.domain,
+                )
+        return None
+
+    def _line(self, line: Line) -> SipTarget | None:
+        trunk = self.trunks(line.company_id, line.trunk)
+        if trunk is None:
+            return None
+        host = trunk.domain or trunk.host
+        credentials = None
+        if trunk.username and trunk.password:
+            credentials = (trunk.username, trunk.password)
+        return SipTarget(
+            uri=f"sip:{line.number}@{host}",
+            destination=Source(trunk.transport.upper(), trunk.host, trunk.port),
+            label=line.number,
+            domain=host,
+            credentials=credentials,
+            caller_id=line.caller_id,
+        )

@@ -11,10 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vaxel.calls.api import Timer
+from vaxel.calls.signalling import Signalling
 from vaxel.services.company_config import TrunkConfig
 from vaxel.sip.digest import DigestClient
 from vaxel.sip.errors import SipError
-from vaxel.sip.events import Event, ResponseReceived, TransactionKey, TransactionTimeout
+from vaxel.sip.events import Event, ResponseReceived, TransactionTimeout
 from vaxel.sip.message import Headers, Request
 from vaxel.sip.uri import parse_uri
 from vaxel.transport.base import Source
@@ -22,16 +23,6 @@ from vaxel.transport.base import Source
 log = logging.getLogger(__name__)
 
 RETRY_AFTER = 30.0  # seconds after a failed registration
-
-
-class Sender:
-    """What the registrations need from the switch (the `Switch` implements it)."""
-
-    def send_request(
-        self, request: Request, destination: Source, owner: Callable[[Event], None]
-    ) -> TransactionKey: ...
-
-    def contact(self, transport: str) -> str: ...
 
 
 @dataclass(eq=False)
@@ -52,7 +43,7 @@ class Registration:
 class TrunkRegistrations:
     def __init__(
         self,
-        sender: Sender,
+        sender: Signalling,
         *,
         clock: Callable[[], float],
         after: Callable[[float, Callable[[], None]], Timer],

@@ -17,7 +17,9 @@ from __future__ import annotations
 import re
 
 from vaxel.calls.api import Call, CallEvent, PlayFinished
-from vaxel.features.context import Company, Feature
+from vaxel.features.context import Company, Feature, hand_over
+from vaxel.features.record_prompt import RecordPrompt
+from vaxel.features.voicemail_menu import VoicemailMenu
 
 _FORWARDS = {"21": "always", "67": "busy", "61": "no_answer"}
 _SET = re.compile(r"^\*(21|67|61)\*(\+?[0-9]{2,20})#?$")
@@ -29,6 +31,8 @@ def is_feature_code(dialled: str) -> bool:
 
 
 class FeatureCode(Feature):
+    answerer = "feature code"
+
     def __init__(self, company: Company, extension: str, dialled: str) -> None:
         self.company = company
         self.extension = extension
@@ -49,15 +53,9 @@ class FeatureCode(Feature):
 
     def start(self, call: Call) -> None:
         if self.dialled == "*99":
-            from vaxel.features.context import hand_over
-            from vaxel.features.record_prompt import RecordPrompt
-
             hand_over(call, RecordPrompt(self.company, self.extension))
             return
         if self.dialled == "*98":
-            from vaxel.features.context import hand_over
-            from vaxel.features.voicemail_menu import VoicemailMenu
-
             hand_over(call, VoicemailMenu(self.company, self.extension))
             return
         done = self._apply()

@@ -1,30 +1,143 @@
-"""What a company's call flows can use: its description, its prompts, its users' phones.
+"""What a company's call flows can use, as one typed interface, and the shape of a flow step.
 
-Features get one `Company` per call and never reach for the database or SIP
-themselves; the switch builds the `Company` from services (the stored
-description, the router, the voicemail store) and keeps it current.
+Features reach their company only through `Company`, implemented once in
+`services.company`: its description, its prompts, its users' phones and
+settings, its voicemail. They never reach for the database or SIP, and
+nothing here has a default that would hide a missing part.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from vaxel.calls.api import Call, CallEvent, Offered
+from vaxel.calls.api import Call, CallEvent, Line, Offered, Reach
+from vaxel.media.tts import Language
+from vaxel.services.company_config import CompanyConfig, UserConfig
+from vaxel.services.voicemail import Message, NewMessage
 
-if TYPE_CHECKING:
-    from vaxel.calls.router import Route, Target
-    from vaxel.services.company_config import CompanyConfig
-    from vaxel.services.voicemail import Message
+
+class Company(Protocol):
+    """One company as its call flows see it (implemented by `services.company`)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def domain(self) -> str: ...
+
+    @property
+    def config(self) -> CompanyConfig: ...
+
+    @property
+    def language(self) -> Language: ...
+
+    @property
+    def timezone(self) -> ZoneInfo: ...
+
+    def now(self) -> datetime:
+        """The instant schedules are evaluated at."""
+        ...
+
+    # -- prompts --------------------------------------------------------------------------
+
+    def prompt(self, name: str) -> Path:
+        """A company prompt by name (converted or spoken into the company's folder)."""
+        ...
+
+    def system(self, name: str) -> Path:
+        """One of the switch's own prompts, in the company's language."""
+        ...
+
+    def work_file(self, name: str) -> Path:
+        """A scratch WAV in the company's folder (a take being recorded)."""
+        ...
+
+    def keep_prompt(self, name: str, recording: Path) -> None:
+        """A prompt recorded by phone replaces the company prompt `name`."""
+        ...
+
+    # -- users ----------------------------------------------------------------------------
+
+    def user(self, extension: str) -> UserConfig | None:
+        """A user as the company's description has them (None: not described)."""
+        ...
+
+    def reach(self, extension: str) -> Reach:
+        """Where a user's phones are now, or why they cannot be rung."""
+        ...
+
+    def busy(self, extension: str) -> bool:
+        """Is the user in a call now (ringing or talking)?"""
+        ...
+
+    def logged_in(self, group: str, extension: str) -> bool: ...
+
+    def set_logged_in(self, extension: str, on: bool) -> None:
+        """Log the user in to (or out of) every answering group they are a member of."""
+        ...
+
+    def forwarding(self, extension: str) -> dict[str, str]:
+        """kind ("always", "busy", "no_answer") -> target: the user's choice over the
+        description's."""
+        ...
+
+    def set_forwarding(self, extension: str, kind: str, target: str | None) -> None: ...
+
+    # -- voicemail ------------------------------------------------------------------------
+
+    def voicemail_enabled(self, extension: str) -> bool:
+        """Does the user's own box take calls? Their own choice wins over the description."""
+        ...
+
+    def set_voicemail(self, extension: str, on: bool) -> None: ...
+
+    def greeting_path(self, box: str) -> Path:
+        """Where a box's greeting recorded by phone is kept (it wins over the default)."""
+        ...
+
+    def save_greeting(self, box: str, recording: Path) -> None: ...
+
+    def new_message_path(self, box: str) -> Path:
+        """Where a message being left in `box` is recorded."""
+        ...
+
+    def save_message(self, message: NewMessage, saved: Callable[[bool], None]) -> None:
+        """Store a message and tell its people; `saved(True)` once it is stored (False: it
+        could not be)."""
+        ...
+
+    def messages(self, box: str) -> list[Message]: ...
+
+    def mark_heard(self, box: str, message_id: int, heard: bool) -> None: ...
+
+    def delete_message(self, box: str, message_id: int) -> None: ...
+
+    # -- calls out and queues ----------------------------------------------------------------
+
+    def outbound_calls(self) -> int:
+        """The company's calls out through its trunks right now (the toll-fraud ceiling)."""
+        ...
+
+    def trunk_line(self, number: str, caller_id: str | None) -> Line | None:
+        """The line to call `number` out on, showing `caller_id` (default: the main number);
+        None when the company has no trunk."""
+        ...
+
+    def queue(self, name: str) -> list[Any]:
+        """The callers waiting in a group's queue, first come first served (kept across
+        reloads of the description)."""
+        ...
 
 
 class Feature(ABC):
     """A call flow step: it takes over a call with `start`, then gets the call's events."""
+
+    answerer = ""  # who a call record names when this step answers the call
 
     def on_event(self, call: Call, event: CallEvent) -> None:
         if isinstance(event, Offered):
@@ -43,63 +156,3 @@ def hand_over(call: Call, feature: Feature) -> None:
     """Give the call to the next step of its flow (a menu's key, an overflow ...)."""
     call.handler = feature
     feature.start(call)
-
-
-@dataclass
-class Company:
-    """One company as its call flows see it."""
-
-    id: int
-    domain: str
-    config: CompanyConfig
-    prompts: Path  # the company's prompt folder (uploads and text to speech, 8 kHz WAV)
-    system_prompts: Path  # the switch's own prompts: <folder>/<language>/<name>.wav
-    devices: Callable[[str], Route]  # an extension -> where its phones are
-    now: Callable[[], datetime] = field(default=lambda: datetime.now().astimezone())
-    busy: Callable[[str], bool] = lambda ext: False  # is the extension in a call?
-    logged_in: Callable[[str, str], bool] = lambda group, ext: True
-    voicemail_path: Callable[[str], Path] = lambda box: Path(f"/tmp/{box}.wav")
-    save_voicemail: Callable[..., None] = lambda **message: None
-    outbound_calls: Callable[[], int] = lambda: 0  # the company's calls out right now
-    forwarding: Callable[[str], dict[str, str]] = lambda ext: {}  # kind -> target
-    voicemail_switch: Callable[[str], bool | None] = lambda ext: None  # the user's own choice
-    # What users change from their phones (group login, forwarding), saved by the switch.
-    set_logged_in: Callable[[str, bool], None] = lambda ext, on: None
-    set_forwarding: Callable[[str, str, str | None], None] = lambda ext, kind, target: None
-    set_voicemail: Callable[[str, bool], None] = lambda ext, on: None
-    # A box's messages by phone (reads are quick; changes are saved by the switch).
-    messages: Callable[[str], list[Message]] = lambda box: []
-    mark_heard: Callable[[str, int, bool], None] = lambda box, message_id, heard: None
-    delete_message: Callable[[str, int], None] = lambda box, message_id: None
-    save_greeting: Callable[[str, Path], None] = lambda box, path: None
-    keep_prompt: Callable[[str, Path], None] = lambda name, recording: None
-    trunk_target: Callable[[str, str | None], Target | None] = lambda number, caller_id: None
-    # Callers waiting in each queue, first come first served (kept across reloads).
-    queues: dict[str, list[Any]] = field(default_factory=dict)
-
-    @property
-    def language(self) -> str:
-        return self.config.company.language
-
-    @property
-    def timezone(self) -> ZoneInfo:
-        return ZoneInfo(self.config.company.timezone)
-
-    def voicemail_enabled(self, extension: str) -> bool:
-        """Does the user's personal box take calls? Their own choice wins over the description."""
-        chosen = self.voicemail_switch(extension)
-        if chosen is not None:
-            return chosen
-        user = next((u for u in self.config.users if u.ext == extension), None)
-        return user is not None and user.voicemail.enabled
-
-    def prompt(self, name: str) -> Path:
-        """A company prompt by name: `config apply` converted or spoke it into the folder."""
-        return self.prompts / f"{name}.wav"
-
-    def greeting_path(self, box: str) -> Path:
-        """Where a box's greeting recorded by phone is kept (it wins over the default)."""
-        return self.prompts / f"greeting-{box}.wav"
-
-    def system(self, name: str) -> Path:
-        return self.system_prompts / self.language / f"{name}.wav"

@@ -1,36 +1,53 @@
-"""Where a call goes next: a user, a group, a voicemail box, a menu, an external number,
-another flow. One function maps a destination of the description to the step that serves it."""
+"""Where a call goes next (S1, S3, S8, S6, P6): one registry of destination kinds.
+
+A destination of the description (a user, a group, a voicemail box, a
+menu, an external number, another flow) is served by the step its kind
+registered here. Each feature module registers its own kind next to the
+step that serves it (`@serves(cc.ToGroup)`), so a new kind (a queue, a
+conference, a callback) is added in one place; `vaxel.features` imports
+every module, so the registry is complete whenever a feature runs.
+
+A flow that leads on without waiting for the caller could loop (a group
+that overflows to a flow that goes back to the group with nobody logged
+in): `config apply` refuses such loops, and a call that still takes more
+than `MAX_STEPS` such hand-overs is ended rather than followed forever.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, TypeVar
 
-from vaxel.calls.api import NOT_FOUND, Call
+from vaxel.calls.api import Call, Cause
 from vaxel.features.context import Company, Feature, hand_over
 from vaxel.services import company_config as cc
 
+D = TypeVar("D", bound=cc.Model)
+Maker = Callable[[Company, Any], Feature]
+Serves = Callable[[Callable[[Company, D], Feature]], Callable[[Company, D], Feature]]
+
+_KINDS: dict[type[cc.Model], Maker] = {}
+
+MAX_STEPS = 20  # hand-overs in one call before it counts as a loop
+LOOP = Cause(482, "Loop Detected")
+
+
+def serves(kind: type[D]) -> Serves[D]:
+    """Register the step that serves destinations of `kind`."""
+
+    def register(maker: Callable[[Company, D], Feature]) -> Callable[[Company, D], Feature]:
+        _KINDS[kind] = maker
+        return maker
+
+    return register
+
 
 def step_for(company: Company, destination: cc.Destination) -> Feature:
-    from vaxel.features.groups import Group
-    from vaxel.features.ivr import Menu
-    from vaxel.features.main_number import MainNumber
-    from vaxel.features.outbound import Outbound
-    from vaxel.features.ring_user import Refuse
-    from vaxel.features.voicemail import LeaveMessage
-
-    if isinstance(destination, cc.ToUser):
-        return user_step(company, destination.user)
-    if isinstance(destination, cc.ToGroup):
-        return Group(company, destination.group)
-    if isinstance(destination, cc.ToVoicemail):
-        return LeaveMessage(company, destination.voicemail)
-    if isinstance(destination, cc.ToMenu):
-        return Menu(company, destination.menu)
-    if isinstance(destination, cc.ToExternal):
-        return Outbound(company, destination.external)
-    if isinstance(destination, cc.ToFlow):
-        return MainNumber(company, destination.flow)
-    return Refuse(NOT_FOUND)
+    """The step that serves `destination`."""
+    maker = _KINDS.get(type(destination))
+    if maker is None:
+        raise LookupError(f"no feature serves {type(destination).__name__}")
+    return maker(company, destination)
 
 
 def go(call: Call, company: Company, destination: cc.Destination | None) -> None:
@@ -38,65 +55,8 @@ def go(call: Call, company: Company, destination: cc.Destination | None) -> None
     if destination is None:
         call.hangup()
         return
+    call.steps += 1
+    if call.steps > MAX_STEPS:
+        call.hangup(LOOP)
+        return
     hand_over(call, step_for(company, destination))
-
-
-MAX_FORWARDS = 5  # a chain of forwarded users longer than this is a loop
-
-
-def user_step(company: Company, extension: str, hops: int = 0) -> Feature:
-    """A call to a user (U11, S6): their forwarding first, then their phones, then, if
-    nobody answers (or they are busy), the no-answer forwarding or their voicemail."""
-    from vaxel.calls.api import Cause
-    from vaxel.features.ring_user import Refuse, RingUser
-    from vaxel.features.voicemail import LeaveMessage
-
-    forwarding = company.forwarding(extension)
-    if hops < MAX_FORWARDS:
-        if "always" in forwarding:
-            return forward_step(company, forwarding["always"], hops)
-        if "busy" in forwarding and company.busy(extension):
-            return forward_step(company, forwarding["busy"], hops)
-    described = next((u for u in company.config.users if u.ext == extension), None)
-
-    def after(call: Call, cause: Cause) -> None:
-        target = forwarding.get("busy") if cause.disposition == "busy" else None
-        target = target or forwarding.get("no_answer")
-        if target is not None and hops < MAX_FORWARDS:
-            hand_over(call, forward_step(company, target, hops))
-        elif described is not None and company.voicemail_enabled(extension):
-            hand_over(call, LeaveMessage(company, extension))
-        elif call.caller.answered:
-            call.hangup(cause)
-        else:
-            call.caller.reject(cause)
-
-    route = company.devices(extension)
-    if route.refusal is not None:
-        if route.refusal.code == 404 or described is None:
-            return Refuse(route.refusal)
-        return _Immediately(lambda call: after(call, route.refusal))  # type: ignore[arg-type]
-    return RingUser(route, fallback=after, waiting=company.system("ringback"))
-
-
-def forward_step(company: Company, target: str, hops: int) -> Feature:
-    from vaxel.calls.numbering import NumberError, is_external, to_e164
-    from vaxel.features.outbound import Outbound
-    from vaxel.features.ring_user import Refuse
-
-    try:
-        if is_external(target):
-            return Outbound(company, to_e164(target))
-    except NumberError:
-        return Refuse(NOT_FOUND)
-    return user_step(company, target, hops + 1)
-
-
-class _Immediately(Feature):
-    """A step that only decides where the call goes next, at once."""
-
-    def __init__(self, action: Callable[[Call], None]) -> None:
-        self.action = action
-
-    def start(self, call: Call) -> None:
-        self.action(call)

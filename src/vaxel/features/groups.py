@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vaxel.calls.api import Call, Cause, Ended, PlayFinished, Timer
-from vaxel.calls.router import Target
+from vaxel.calls.api import Call, Cause, Ended, PlayFinished, Target, Timer
 from vaxel.features.context import Company, Feature
-from vaxel.features.destinations import go
+from vaxel.features.destinations import go, serves
 from vaxel.features.ring_user import RingUser
 from vaxel.media.say import say_queue_position
+from vaxel.services import company_config as cc
 
 RETRY_PAUSE = 3.0  # a queue's pause between rounds, so a busy member is not rung in a loop
 
@@ -27,6 +27,7 @@ class Group(Feature):
     def __init__(self, company: Company, name: str) -> None:
         self.company = company
         self.name = name
+        self.answerer = f"group {name}"
         self.group = company.config.groups[name]
         self.position = 0  # sequential: the member rung next
         self.deadline: float | None = None  # queue: when the caller overflows
@@ -49,7 +50,7 @@ class Group(Feature):
     def _targets(self, extensions: list[str]) -> tuple[Target, ...]:
         targets: list[Target] = []
         for ext in extensions:
-            targets += self.company.devices(ext).targets
+            targets += self.company.reach(ext).devices
         return tuple(targets)
 
     def start(self, call: Call) -> None:
@@ -57,7 +58,7 @@ class Group(Feature):
         if queue is not None and self.deadline is None:
             self.call = call
             self.deadline = call.switchboard.now() + queue.max_wait
-            self.line = self.company.queues.setdefault(self.name, [])
+            self.line = self.company.queue(self.name)
             self.line.append(self)
             call.caller.answer()
             if queue.announce_position:
@@ -238,3 +239,8 @@ class _Ringing(Feature):
         self.ring.handle(call, event)  # type: ignore[arg-type]
         if self.ring.winner is not None:
             self.group._gone()  # answered: no more announcements, the next caller's turn
+
+
+@serves(cc.ToGroup)
+def _to_group(company: Company, destination: cc.ToGroup) -> Feature:
+    return Group(company, destination.group)

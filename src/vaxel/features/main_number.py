@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from vaxel.calls.api import Call, CallEvent, PlayFinished
 from vaxel.features.context import Company, Feature
-from vaxel.features.destinations import go
+from vaxel.features.destinations import go, serves
 from vaxel.services import company_config as cc
 
 
@@ -17,6 +17,7 @@ class MainNumber(Feature):
     def __init__(self, company: Company, flow: str) -> None:
         self.company = company
         self.flow = company.config.flows[flow]
+        self.answerer = f"flow {flow}"
         self.after_prompt: cc.Destination | None = None
         self.open = True
 
@@ -46,3 +47,8 @@ class MainNumber(Feature):
     def handle(self, call: Call, event: CallEvent) -> None:
         if isinstance(event, PlayFinished) and event.leg is call.caller:
             go(call, self.company, self.after_prompt)
+
+
+@serves(cc.ToFlow)
+def _to_flow(company: Company, destination: cc.ToFlow) -> Feature:
+    return MainNumber(company, destination.flow)

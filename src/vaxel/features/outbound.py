@@ -1,4 +1,4 @@
-"""Calling out through the company's trunk (P6, U8): E.164 out, the chosen caller ID, and
+"""Calling out through the company's trunk (P6, U8, O2): E.164 out, the chosen caller ID, and
 the toll-fraud guard first (destination classes, a ceiling on concurrent calls)."""
 
 from __future__ import annotations
@@ -6,7 +6,12 @@ from __future__ import annotations
 from vaxel.calls.api import Call, Cause
 from vaxel.calls.numbering import check
 from vaxel.features.context import Company, Feature
+from vaxel.features.destinations import serves
 from vaxel.features.ring_user import Refuse, RingUser
+from vaxel.services import company_config as cc
+
+NO_TRUNK = Cause(503, "Service Unavailable (no trunk)")
+RING_SECONDS = 120  # a number out rings as long as the carrier lets it
 
 
 class Outbound(Feature):
@@ -21,10 +26,15 @@ class Outbound(Feature):
         if not decision.allowed:
             Refuse(Cause(decision.status or 403, decision.cause)).start(call)
             return
-        target = company.trunk_target(self.number, self.caller_id)
-        if target is None:
-            Refuse(Cause(503, "Service Unavailable (no trunk)")).start(call)
+        line = company.trunk_line(self.number, self.caller_id)
+        if line is None:
+            Refuse(NO_TRUNK).start(call)
             return
-        ring = RingUser(targets=(target,), ring_seconds=120, waiting=None)
+        ring = RingUser(targets=(line,), ring_seconds=RING_SECONDS, waiting=None)
         call.handler = ring
         ring.start(call)
+
+
+@serves(cc.ToExternal)
+def _to_external(company: Company, destination: cc.ToExternal) -> Feature:
+    return Outbound(company, destination.external)

@@ -27,11 +27,13 @@ from vaxel.calls.api import (
     Ended,
     Leg,
     Offered,
+    Reach,
     Ringing,
+    Target,
     Timer,
 )
-from vaxel.calls.router import Route, Target
 from vaxel.features.context import Feature
+from vaxel.services.users import DEFAULT_RING_SECONDS
 
 Fallback = Callable[[Call, Cause], None]
 
@@ -52,15 +54,15 @@ class Refuse(Feature):
 class RingUser(Feature):
     def __init__(
         self,
-        route: Route | None = None,
+        reach: Reach | None = None,
         *,
         targets: tuple[Target, ...] = (),
         ring_seconds: float | None = None,
         fallback: Fallback | None = None,
         waiting: Path | None = None,
     ) -> None:
-        self.targets = route.targets if route is not None else targets
-        default = route.ring_seconds if route is not None else 30
+        self.targets: tuple[Target, ...] = reach.devices if reach is not None else targets
+        default = reach.ring_seconds if reach is not None else DEFAULT_RING_SECONDS
         self.ring_seconds = ring_seconds if ring_seconds is not None else default
         self.fallback = fallback
         self.waiting = waiting
@@ -166,10 +168,3 @@ class RingUser(Feature):
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-
-
-def handler_for(route: Route) -> Feature:
-    """The step that serves a call routed to a user."""
-    if route.refusal is not None:
-        return Refuse(route.refusal)
-    return RingUser(route)

@@ -11,6 +11,7 @@ message lamps follow.
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 
 from vaxel.calls.api import Call, CallEvent, DigitsCollected, PlayFinished, RecordFinished
@@ -19,40 +20,51 @@ from vaxel.media.say import say_datetime, say_digits, say_new_messages
 from vaxel.services.voicemail import Message
 
 
+class State(Enum):
+    PIN = "pin"  # waiting for the PIN
+    MAIN = "main"  # the main menu: 1 listen, 2 greeting, 3 on/off
+    MESSAGE = "message"  # a message plays; a key acts on it
+    AFTER = "after"  # the message menu after a message (or its envelope)
+    NEXT = "message-next"  # "saved" or "deleted" plays, then the next message
+    GREETING_INTRO = "greeting-intro"  # "record your greeting after the tone"
+    RECORDING = "recording"  # the greeting is being recorded
+    GREETING_SAVED = "greeting-saved"  # "greeting saved", then the main menu
+    BYE = "bye"  # goodbye plays, then the call ends
+
+
 class VoicemailMenu(Feature):
     def __init__(self, company: Company, extension: str) -> None:
         self.company = company
         self.box = extension
+        self.answerer = f"voicemail menu {extension}"
         # Their own box, and the company's shared boxes they listen to.
         shared = [
             name for name, box in company.config.voicemail.items() if extension in box.members
         ]
         self.boxes = [extension, *shared]
-        user = next((u for u in company.config.users if u.ext == extension), None)
+        user = company.user(extension)
         self.pin = user.voicemail.pin if user is not None else None
-        self.state = "pin" if self.pin else "main"
+        self.state = State.PIN if self.pin else State.MAIN
         self.messages: list[Message] = []
         self.index = 0
         self.tries = 0
         # A new greeting is recorded beside the one in use, which it replaces only when
         # kept (a second or more): hanging up at the beep leaves the old greeting.
-        self.take: Path = company.prompts / f".greeting-take-{extension}.wav"
+        self.take: Path = company.work_file(f".greeting-take-{extension}")
         self.enabled = company.voicemail_enabled(extension)
 
     # -- helpers -----------------------------------------------------------------------
 
-    def _say(self, call: Call, names: list[str], then: str, *, digits: int = 1) -> None:
+    def _say(self, call: Call, names: list[str], then: State, *, digits: int = 1) -> None:
         """Play system prompts (interruptible), then wait for `digits` keys in state `then`."""
         self.state = then
-        language = self.company.language
-        folder = self.company.system_prompts / language
         call.caller.collect(max_digits=digits, timeout=60, inter_digit=5)
-        call.caller.play([folder / f"{name}.wav" for name in names], interruptible=True)
+        call.caller.play([self.company.system(name) for name in names], interruptible=True)
 
     def start(self, call: Call) -> None:
         call.caller.answer()
         if self.pin:
-            self._say(call, ["vm-enter-pin"], "pin", digits=8)
+            self._say(call, ["vm-enter-pin"], State.PIN, digits=8)
         else:
             self._main(call)
 
@@ -63,16 +75,17 @@ class VoicemailMenu(Feature):
         names = say_new_messages(new, self.company.language) if new else ["vm-no-new-messages"]
         if not self.enabled:
             names.append("vm-box-off")  # a reminder: callers cannot leave messages
-        self._say(call, [*names, "vm-main-menu"], "main")
+        self._say(call, [*names, "vm-main-menu"], State.MAIN)
 
     def _play_message(self, call: Call) -> None:
         if self.index >= len(self.messages):
-            self.state = "bye"
-            folder = self.company.system_prompts / self.company.language
-            call.caller.play([folder / "vm-no-more-messages.wav", folder / "goodbye.wav"])
+            self.state = State.BYE
+            call.caller.play(
+                [self.company.system("vm-no-more-messages"), self.company.system("goodbye")]
+            )
             return
         message = self.messages[self.index]
-        self.state = "message"
+        self.state = State.MESSAGE
         call.caller.collect(max_digits=1, timeout=120)
         call.caller.play([message.path], interruptible=True)
         if not message.heard:
@@ -85,22 +98,22 @@ class VoicemailMenu(Feature):
         names = ["vm-received", *say_datetime(when, language)]
         if message.caller:
             names += ["vm-from", *say_digits(_national(message.caller), language)]
-        self._say(call, [*names, "vm-message-menu"], "after")
+        self._say(call, [*names, "vm-message-menu"], State.AFTER)
 
     # -- events ------------------------------------------------------------------------
 
     def handle(self, call: Call, event: CallEvent) -> None:
         caller = call.caller
         if isinstance(event, PlayFinished) and event.leg is caller and not event.interrupted:
-            if self.state == "message":  # heard to the end: the message menu
-                self._say(call, ["vm-message-menu"], "after")
-            elif self.state == "bye":
+            if self.state is State.MESSAGE:  # heard to the end: the message menu
+                self._say(call, ["vm-message-menu"], State.AFTER)
+            elif self.state is State.BYE:
                 call.hangup()
-            elif self.state == "greeting-intro":
-                self.state = "recording"
+            elif self.state is State.GREETING_INTRO:
+                self.state = State.RECORDING
                 caller.record(self.take, max_seconds=60, silence_seconds=5)
-            elif self.state == "greeting-saved":
-                self._say(call, ["vm-main-menu"], "main")
+            elif self.state is State.GREETING_SAVED:
+                self._say(call, ["vm-main-menu"], State.MAIN)
         elif isinstance(event, DigitsCollected) and event.leg is caller:
             caller.stop_playing()
             self._key(call, event.digits)
@@ -112,13 +125,13 @@ class VoicemailMenu(Feature):
                 event.path.unlink(missing_ok=True)
             # Played before keys are gathered again: the "#" that ended the recording is
             # still being handled, and a collection started now would take it as its own.
-            self.state = "greeting-saved"
+            self.state = State.GREETING_SAVED
             said = "vm-greeting-saved" if kept else "silence-250ms"
             caller.play([self.company.system(said)], interruptible=False)
 
     def _key(self, call: Call, digits: str) -> None:
         state = self.state
-        if state == "pin":
+        if state is State.PIN:
             if digits == self.pin:
                 self._main(call)
             else:
@@ -126,40 +139,37 @@ class VoicemailMenu(Feature):
                 if self.tries >= 3:
                     call.hangup()
                 else:
-                    self._say(call, ["vm-wrong-pin", "vm-enter-pin"], "pin", digits=8)
-        elif state == "main":
+                    self._say(call, ["vm-wrong-pin", "vm-enter-pin"], State.PIN, digits=8)
+        elif state is State.MAIN:
             if digits == "1":
                 self.index = 0
                 self._play_message(call)
             elif digits == "2":
-                self.state = "greeting-intro"
-                folder = self.company.system_prompts / self.company.language
-                call.caller.play([folder / "vm-record-greeting.wav", folder / "beep.wav"])
+                self.state = State.GREETING_INTRO
+                system = self.company.system
+                call.caller.play([system("vm-record-greeting"), system("beep")])
             elif digits == "3":
                 self.enabled = not self.enabled
                 self.company.set_voicemail(self.box, self.enabled)
                 said = "vm-box-on" if self.enabled else "vm-box-off"
-                self._say(call, [said, "vm-main-menu"], "main")
+                self._say(call, [said, "vm-main-menu"], State.MAIN)
             else:
-                self._say(call, ["vm-main-menu"], "main")
-        elif state in ("message", "after"):
+                self._say(call, ["vm-main-menu"], State.MAIN)
+        elif state in (State.MESSAGE, State.AFTER):
             self._message_key(call, digits)
 
     def _message_key(self, call: Call, digit: str) -> None:
         message = self.messages[self.index] if self.index < len(self.messages) else None
-        folder = self.company.system_prompts / self.company.language
         if message is None or digit == "1":
             self._play_message(call)
         elif digit == "2":
-            call.caller.play([folder / "vm-saved.wav"])
+            call.caller.play([self.company.system("vm-saved")])
             self.index += 1
-            self.state = "saved"
             self._then_next(call)
         elif digit == "3":
             self.company.delete_message(message.box, message.id)
             del self.messages[self.index]
-            self.state = "deleted"
-            call.caller.play([folder / "vm-deleted.wav"])
+            call.caller.play([self.company.system("vm-deleted")])
             self._then_next(call)
         elif digit == "4":
             self.index += 1
@@ -170,15 +180,15 @@ class VoicemailMenu(Feature):
             self.index = max(self.index - 1, 0)
             self._play_message(call)
         else:
-            self._say(call, ["vm-message-menu"], "after")
+            self._say(call, ["vm-message-menu"], State.AFTER)
 
     def _then_next(self, call: Call) -> None:
         """After "saved"/"deleted", the next message."""
-        self.state = "message-next"
+        self.state = State.NEXT
         call.caller.collect(max_digits=1, timeout=120)
 
         def next_message() -> None:
-            if self.state == "message-next" and not call.caller.ended:
+            if self.state is State.NEXT and not call.caller.ended:
                 self._play_message(call)
 
         call.after(1.2, next_message)

@@ -31,7 +31,7 @@ from vaxel.calls.numbering import (
     OutboundPolicy,
     to_e164,
 )
-from vaxel.features.schedules import Schedule
+from vaxel.services.schedules import Schedule
 from vaxel.services.errors import Invalid
 from vaxel.services.notify import SmsGateway
 

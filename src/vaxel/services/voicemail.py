@@ -30,6 +30,17 @@ class Message:
     heard: bool
 
 
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message just recorded by a call flow, before it is stored."""
+
+    box: str
+    caller: str
+    caller_name: str
+    seconds: float
+    path: Path
+
+
 def _message(row: VoicemailMessage) -> Message:
     return Message(
         row.id, row.box, row.caller, row.caller_name, row.received_at, row.duration_seconds,

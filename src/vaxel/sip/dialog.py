@@ -18,6 +18,7 @@ from vaxel import randomness
 from vaxel.sip.errors import LocalProtocolError, RemoteProtocolError
 from vaxel.sip.headers import NameAddr, Via, parse_name_addr
 from vaxel.sip.message import Headers, Request, Response, make_response
+from vaxel.sip.transaction import T1, T2
 from vaxel.sip.uri import URI, SipURI
 
 # __init__s (and DialogId's __eq__ and __hash__: it keys the dialog tables) are written
@@ -357,3 +358,30 @@ class Dialog:
                 self.remote_target = contacts[0].uri.copy()
         if method == "BYE":
             self.state = DialogState.TERMINATED
+
+
+class AckWait:
+    """A UAS's 2xx to an INVITE, resent until its ACK arrives (RFC 3261 §13.3.1.4).
+
+    The transaction layer lets go of an INVITE at its 2xx (RFC 6026), so the
+    dialog resends it: first after T1, then at doubling intervals up to T2,
+    and gives up 64*T1 after the first send, when the UAS ends the dialog
+    with a BYE. Sans-I/O: `interval` says when to call `due()` next.
+    """
+
+    __slots__ = ("elapsed", "interval", "limit", "response", "t2")
+
+    def __init__(self, response: Response, *, t1: float = T1, t2: float = T2) -> None:
+        self.response = response
+        self.interval = t1
+        self.elapsed = 0.0
+        self.limit = 64 * t1
+        self.t2 = t2
+
+    def due(self) -> bool:
+        """The timer fired: True to resend the 2xx and wait `interval` again, False to give up."""
+        self.elapsed += self.interval
+        if self.elapsed >= self.limit:
+            return False
+        self.interval = min(2 * self.interval, self.t2)
+        return True

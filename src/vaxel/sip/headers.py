@@ -342,3 +342,31 @@ def parse_auth_params(value: str) -> tuple[str, dict[str, str]]:
         m[1].lower(): (m[3] or "") if m[2] is None else unquote_string(m[2])
         for m in _AUTH_PARAM.finditer(rest)
     }
+
+
+@dataclass(frozen=True, slots=True)
+class SessionExpires:
+    """A Session-Expires value (RFC 4028 §4): the interval in seconds, and who refreshes."""
+
+    delta: int
+    refresher: str | None  # "uac", "uas", or None when the sender leaves it open
+
+    def __init__(self, delta: int, refresher: str | None) -> None:
+        object.__setattr__(self, "delta", delta)
+        object.__setattr__(self, "refresher", refresher)
+
+    def __str__(self) -> str:
+        return f"{self.delta};refresher={self.refresher}" if self.refresher else str(self.delta)
+
+
+_SESSION_EXPIRES_RE = re.compile(r"^\s*(\d{1,10})\s*((?:;.*)?)$", re.S)
+
+
+def parse_session_expires(value: str) -> SessionExpires:
+    """`1800;refresher=uac` (RFC 4028 §4); a refresher other than uac/uas is no refresher."""
+    match = _SESSION_EXPIRES_RE.match(value)
+    if not match:
+        raise RemoteProtocolError(f"bad Session-Expires: {value!r}")
+    refresher = parse_params(match.group(2)).get("refresher")
+    refresher = refresher.lower() if refresher else None
+    return SessionExpires(int(match.group(1)), refresher if refresher in ("uac", "uas") else None)

@@ -41,6 +41,11 @@ from vaxel.sip.message import Headers, Request, Response, make_response
 # __init__s are written out: mypyc compiles them, not the dataclass-generated ones.
 
 MAGIC_COOKIE = "z9hG4bK"
+# RFC 3261 §17.1.1.1: the round-trip estimate, the longest retransmission interval, and how
+# long a message may stay in the network. The dialog layer's 2xx retransmission uses them too.
+T1 = 0.5
+T2 = 4.0
+T4 = 5.0
 TRYING_DELAY = 0.2  # seconds the TU has to answer an INVITE before we send 100 (§17.2.1)
 
 
@@ -277,9 +282,9 @@ class TransactionLayer:
     def __init__(
         self,
         *,
-        t1: float = 0.5,
-        t2: float = 4.0,
-        t4: float = 5.0,
+        t1: float = T1,
+        t2: float = T2,
+        t4: float = T4,
         timer_d: float = 32.0,
         send_trying: bool = True,
     ) -> None:

@@ -1,4 +1,4 @@
-"""features/schedules (S5): open or closed, why, and until when, on the Swedish calendar of 2027.
+"""services/schedules (S5): open or closed, why, and until when, on the Swedish calendar of 2027.
 
 The instants are fixed; nothing here reads the clock.
 """
@@ -12,7 +12,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from vaxel.features.schedules import Schedule, Verdict
+from vaxel.services.schedules import Schedule, Verdict
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 WORKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday")

@@ -1,0 +1,20 @@
+"""What `vaxel serve` was asked to do: the command line fills it, the switch reads it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    """The options of `vaxel serve`, validated by the command line."""
+
+    data: Path
+    sip_host: str
+    sip_port: int
+    http_host: str
+    http_port: int
+    rtp_low: int
+    rtp_high: int
+    demo: bool

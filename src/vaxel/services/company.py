@@ -1,0 +1,275 @@
+"""One company as its call flows see it (every feature ID that a call flow serves).
+
+`CompanyServices` is the one implementation of `features.context.Company`:
+the stored description, the company's prompt folder, its users' live
+reachability (asked of the running switch through `Live`), the settings
+users change from their phones, and its voicemail. Reads are quick and
+answered from what the directory loaded; writes go to the database on the
+background writer (`Background`), never on the loop that carries calls,
+and their effects are published on the event bus once they are stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from vaxel.bus import BoxChanged, Bus
+from vaxel.calls.api import Line, Reach
+from vaxel.media.tts import Language
+from vaxel.services import presence_settings, voicemail
+from vaxel.services.company_config import CompanyConfig, UserConfig
+from vaxel.services.configuration import keep_recording
+from vaxel.services.voicemail import Message, NewMessage
+from vaxel.services.voicemail_delivery import deliver
+from vaxel.store import Store
+from vaxel.store.models import Forwarding, GroupLogout, VoicemailSwitch
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class Live(Protocol):
+    """What only the running switch knows: where users' phones are, who is in a call."""
+
+    def reach(self, domain: str, extension: str) -> Reach: ...
+
+    def in_call(self, company_id: int, extension: str) -> bool: ...
+
+    def outbound_calls(self, company_id: int) -> int: ...
+
+
+class Background(Protocol):
+    """Runs database work off the event loop, in order; `then` runs back on the loop."""
+
+    def run(self, work: Callable[[], T], then: Callable[[T], None] | None = None) -> None: ...
+
+
+@dataclass
+class UserSettings:
+    """What a company's users chose from their phones, as loaded with the description."""
+
+    logged_out: set[tuple[str, str]] = field(default_factory=set)  # (group, extension)
+    forwardings: dict[str, dict[str, str]] = field(default_factory=dict)  # ext -> kind -> target
+    voicemail: dict[str, bool] = field(default_factory=dict)  # ext -> on/off
+
+    @classmethod
+    def load_all(cls, store: Store) -> dict[int, UserSettings]:
+        """Every company's settings, in three queries (a reload reads them all)."""
+        found: dict[int, UserSettings] = {}
+        with store.session(read_only=True) as session:
+            for company_id, group, ext in session.execute(
+                select(GroupLogout.company_id, GroupLogout.group, GroupLogout.extension)
+            ):
+                found.setdefault(company_id, cls()).logged_out.add((group, ext))
+            for company_id, ext, kind, target in session.execute(
+                select(
+                    Forwarding.company_id, Forwarding.extension, Forwarding.kind, Forwarding.target
+                )
+            ):
+                forwardings = found.setdefault(company_id, cls()).forwardings
+                forwardings.setdefault(ext, {})[kind] = target
+            for company_id, ext, on in session.execute(
+                select(
+                    VoicemailSwitch.company_id, VoicemailSwitch.extension, VoicemailSwitch.enabled
+                )
+            ):
+                found.setdefault(company_id, cls()).voicemail[ext] = on
+        return found
+
+
+@dataclass(frozen=True)
+class Folders:
+    prompts: Path  # the company's prompts, 8 kHz WAV named after the prompt
+    system: Path  # the switch's own prompts: <folder>/<language>/<name>.wav
+    voicemail: Path  # messages: <folder>/<company id>/<box>/<name>.wav
+
+
+class CompanyServices:
+    """A company's services for its call flows (`features.context.Company`)."""
+
+    def __init__(
+        self,
+        store: Store,
+        company_id: int,
+        domain: str,
+        config: CompanyConfig,
+        *,
+        folders: Folders,
+        settings: UserSettings,
+        live: Live,
+        background: Background,
+        bus: Bus,
+        clock: Callable[[], datetime],
+        queues: dict[str, list[Any]],
+    ) -> None:
+        self.store = store
+        self._id = company_id
+        self._domain = domain
+        self._config = config
+        self.folders = folders
+        self.settings = settings
+        self.live = live
+        self.background = background
+        self.bus = bus
+        self.clock = clock
+        self.queues = queues  # callers waiting in each queue (outlives a reload)
+        self._users = {user.ext: user for user in config.users}
+        self._timezone = ZoneInfo(config.company.timezone)
+
+    @property
+    def id(self) -> int:
+        return self._id
+
+    @property
+    def domain(self) -> str:
+        return self._domain
+
+    @property
+    def config(self) -> CompanyConfig:
+        return self._config
+
+    @property
+    def language(self) -> Language:
+        return self._config.company.language
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return self._timezone
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    # -- prompts --------------------------------------------------------------------------
+
+    def prompt(self, name: str) -> Path:
+        return self.folders.prompts / f"{name}.wav"
+
+    def system(self, name: str) -> Path:
+        return self.folders.system / self.language / f"{name}.wav"
+
+    def work_file(self, name: str) -> Path:
+        self.folders.prompts.mkdir(parents=True, exist_ok=True)
+        return self.folders.prompts / f"{name}.wav"
+
+    def keep_prompt(self, name: str, recording: Path) -> None:
+        keep_recording(self.folders.prompts, name, recording)
+
+    # -- users ----------------------------------------------------------------------------
+
+    def user(self, extension: str) -> UserConfig | None:
+        return self._users.get(extension)
+
+    def reach(self, extension: str) -> Reach:
+        return self.live.reach(self._domain, extension)
+
+    def busy(self, extension: str) -> bool:
+        return self.live.in_call(self._id, extension)
+
+    def logged_in(self, group: str, extension: str) -> bool:
+        return (group, extension) not in self.settings.logged_out
+
+    def set_logged_in(self, extension: str, on: bool) -> None:
+        groups = [name for name, g in self._config.groups.items() if extension in g.members]
+        store, company_id = self.store, self._id
+        for group in groups:
+            self.background.run(
+                lambda group=group: presence_settings.set_logged_in(  # type: ignore[misc]
+                    store, company_id, group, extension, on
+                )
+            )
+
+    def forwarding(self, extension: str) -> dict[str, str]:
+        user = self._users.get(extension)
+        described = user.forwarding.model_dump(exclude_none=True) if user is not None else {}
+        merged = {**described, **self.settings.forwardings.get(extension, {})}
+        return {kind: target for kind, target in merged.items() if target}
+
+    def set_forwarding(self, extension: str, kind: str, target: str | None) -> None:
+        store, company_id = self.store, self._id
+        self.background.run(
+            lambda: presence_settings.set_forwarding(store, company_id, extension, kind, target)
+        )
+
+    # -- voicemail ------------------------------------------------------------------------
+
+    def voicemail_enabled(self, extension: str) -> bool:
+        chosen = self.settings.voicemail.get(extension)
+        if chosen is not None:
+            return chosen
+        user = self._users.get(extension)
+        return user is not None and user.voicemail.enabled
+
+    def set_voicemail(self, extension: str, on: bool) -> None:
+        store, company_id = self.store, self._id
+        self.background.run(
+            lambda: presence_settings.set_voicemail(store, company_id, extension, on)
+        )
+
+    def greeting_path(self, box: str) -> Path:
+        return self.folders.prompts / f"greeting-{box}.wav"
+
+    def save_greeting(self, box: str, recording: Path) -> None:
+        recording.replace(self.greeting_path(box))
+
+    def new_message_path(self, box: str) -> Path:
+        return voicemail.new_path(self.folders.voicemail, self._id, box)
+
+    def save_message(self, message: NewMessage, saved: Callable[[bool], None]) -> None:
+        store, company_id, config = self.store, self._id, self._config
+
+        def store_it() -> bool:
+            try:
+                deliver(store, company_id, config, message)
+            except Exception:
+                log.exception("voicemail for %s could not be stored", message.box)
+                return False
+            return True
+
+        def stored(ok: bool) -> None:
+            if ok:
+                self.bus.publish(BoxChanged(company_id, message.box))
+            saved(ok)
+
+        self.background.run(store_it, stored)
+
+    def messages(self, box: str) -> list[Message]:
+        return voicemail.list_messages(self.store, self._id, box)
+
+    def mark_heard(self, box: str, message_id: int, heard: bool) -> None:
+        store, company_id = self.store, self._id
+        self.background.run(
+            lambda: voicemail.mark_heard(store, company_id, message_id, heard),
+            lambda _: self.bus.publish(BoxChanged(company_id, box)),
+        )
+
+    def delete_message(self, box: str, message_id: int) -> None:
+        store, company_id = self.store, self._id
+        self.background.run(
+            lambda: voicemail.delete_message(store, company_id, message_id),
+            lambda _: self.bus.publish(BoxChanged(company_id, box)),
+        )
+
+    # -- calls out and queues ----------------------------------------------------------------
+
+    def outbound_calls(self) -> int:
+        return self.live.outbound_calls(self._id)
+
+    def trunk_line(self, number: str, caller_id: str | None) -> Line | None:
+        config = self._config
+        name = config.outbound_trunk or next(iter(config.trunks), None)
+        if name is None:
+            return None
+        main = next((n.number for n in config.numbers if n.flow is not None), None)
+        return Line(self._id, name, number, caller_id or main)
+
+    def queue(self, name: str) -> list[Any]:
+        return self.queues.setdefault(name, [])
