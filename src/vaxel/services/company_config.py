@@ -83,7 +83,7 @@ class ToFlow(Model):
     flow: str
 
 
-_KINDS = {"user": ToUser, "group": ToGroup, "voicemail": ToVoicemail, "menu": ToMenu,
+_KINDS: dict[str, type[Model]] = {"user": ToUser, "group": ToGroup, "voicemail": ToVoicemail, "menu": ToMenu,
           "external": ToExternal, "flow": ToFlow}  # fmt: skip
 
 
