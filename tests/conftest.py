@@ -111,3 +111,11 @@ def store(database_url: str, tmp_path: Path) -> Iterator[Store]:
     opened = Store.open(tmp_path, url=database_url)
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="session")
+def tone_prompts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The switch's system prompts as short tones, each its own (in-memory tests)."""
+    from tests.memory import tone_prompts
+
+    return tone_prompts(tmp_path_factory.mktemp("tone-prompts"))

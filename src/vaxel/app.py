@@ -20,31 +20,17 @@ from pathlib import Path
 from typing import TypeVar
 
 from vaxel import native
-from vaxel.bus import BoxChanged, Bus
+from vaxel.assembly import assemble
 from vaxel.calls.api import Call
-from vaxel.calls.auth import Authenticator
-from vaxel.calls.b2bua import B2BUA
-from vaxel.calls.inbound import Inbound
-from vaxel.calls.live import LiveCalls
-from vaxel.calls.mwi import Boxes, MessageWaiting
 from vaxel.calls.overload import SHED_AT, Overload
 from vaxel.calls.records import call_record
-from vaxel.calls.registrar import Location, Registrar, RegistrarPolicy
-from vaxel.calls.router import Router
-from vaxel.calls.signalling import Outbox, Signalling
-from vaxel.calls.switch import Switch
-from vaxel.calls.trunks import TrunkRegistrations
-from vaxel.features.dialplan import CompanyDialplan
 from vaxel.media.engine import MediaEngine
 from vaxel.media.say import build_system_prompts
 from vaxel.options import ServeOptions
-from vaxel.services import call_records, registrations, users, voicemail
+from vaxel.services import call_records, registrations
 from vaxel.services.call_records import NewCallRecord
-from vaxel.services.company_config import TrunkConfig
 from vaxel.services.demo import ensure_demo
-from vaxel.services.directory import Directory
 from vaxel.sip.digest import DigestServer
-from vaxel.sip.transaction import TransactionLayer
 from vaxel.store import Store
 from vaxel.transport.tcp import TcpTransport
 from vaxel.transport.udp import UdpTransport
@@ -150,30 +136,11 @@ class _DatabaseThread:
         self.executor.shutdown()  # waits for what is already queued
 
 
-def _mwi_boxes(directory: Directory) -> Boxes:
-    def boxes(company_id: int, extension: str, account: str) -> list[str] | None:
-        """A user's lamp shows their own box and the shared boxes they listen to; a shared
-        box's members may also watch that box alone."""
-        company = directory.company(company_id)
-        shared = company.config.voicemail if company is not None else {}
-        listens = [name for name, box in shared.items() if extension in box.members]
-        if account == extension:
-            return [extension, *listens]
-        return [account] if account in listens else None
-
-    return boxes
-
-
 async def _run(options: ServeOptions, store: Store) -> int:
     _raise_open_files_limit()
     system_prompts = _system_prompts(options)
     loop = asyncio.get_running_loop()
     database = _DatabaseThread(loop)
-    location = Location(registrations.all_bindings(store))
-    persist = registrations.WriteBehind(store)
-    lookup = users.SipUserCache(store)
-    bus = Bus()
-
     finished_calls: list[NewCallRecord] = []
 
     def record(call: Call) -> None:
@@ -185,53 +152,25 @@ async def _run(options: ServeOptions, store: Store) -> int:
         except Exception:
             log.exception("could not write %d call records", len(batch))
 
-    # The SIP core and the calls, each given its parts (the transports come last: they
-    # need the input pipeline, and are added to the outbox once listening).
-    outbox = Outbox()
-    signalling = Signalling(TransactionLayer(), outbox, time.time)
-    authenticator = Authenticator(
-        DigestServer(_secret(options.data), algorithms=_digest_algorithms()), lookup
-    )
-    registrar = Registrar(location, persist, RegistrarPolicy())
     media = MediaEngine(options.sip_host, (options.rtp_low, options.rtp_high), clock=time.time)
-    trunk_of: list[Callable[[int, str], TrunkConfig | None]] = []  # the directory's, below
-    router = Router(location, lambda company_id, name: trunk_of[0](company_id, name))
-    calls = B2BUA(
-        signalling,
-        media,
-        router.resolve,
-        clock=time.time,
-        finished=record,
-        rtp_timeout=float(os.environ.get("VAXEL_RTP_TIMEOUT", "60")),
-        hold_music=system_prompts / "sv" / "music.wav",
-    )
-    trunk_registrations = TrunkRegistrations(signalling, clock=time.time, after=calls.after)
-    directory = Directory(
+    core = assemble(
         store,
-        live=LiveCalls(calls, router, lookup, time.time),
+        media=media,
+        clock=time.time,
         background=database,
-        bus=bus,
         data=options.data,
         system_prompts=system_prompts,
+        digest=DigestServer(_secret(options.data), algorithms=_digest_algorithms()),
+        finished=record,
         schedule_clock=_schedule_clock(),
-        reloaded=lambda directory: trunk_registrations.sync(directory.trunk_configs()),
+        rtp_timeout=float(os.environ.get("VAXEL_RTP_TIMEOUT", "60")),
     )
-    trunk_of.append(directory.trunk)
-    mwi = MessageWaiting(
-        signalling,
-        clock=time.time,
-        counts=lambda cid, box: voicemail.counts(store, cid, box),
-        boxes=_mwi_boxes(directory),
-    )
-    bus.subscribe(BoxChanged, lambda event: mwi.changed(event.company_id, event.box))
-    switch = Switch(signalling, authenticator, registrar, calls, CompanyDialplan(directory), mwi)
-    inbound = Inbound(signalling, authenticator, switch, is_carrier=switch.is_carrier)
-
+    inbound, persist, location = core.inbound, core.persist, core.location
     udp = await UdpTransport.listen(options.sip_host, options.sip_port, inbound.receive)
     tcp = await TcpTransport.listen(options.sip_host, options.sip_port, inbound.receive)
     assert udp.local is not None
-    outbox.add(udp, udp.local)
-    outbox.add(tcp, tcp.local)
+    core.outbox.add(udp, udp.local)
+    core.outbox.add(tcp, tcp.local)
     _say(f"vaxel: SIP on udp:{udp.local.host_port} and tcp:{tcp.local.host_port}")
     _say(f"vaxel: RTP on {options.sip_host} ports {options.rtp_low}-{options.rtp_high}")
     if not native.in_use():
@@ -258,9 +197,8 @@ async def _run(options: ServeOptions, store: Store) -> int:
                     log.warning("overloaded: new calls get 503 until the backlog clears")
                 else:
                     log.warning("overload over: %d calls turned away so far", inbound.shed)
-            switch.drive_timers()
+            core.drive_timers()
             media.prepare()  # RTP port pairs bound ahead of a rise in calls
-            directory.refresh()
             if persist.due and (writing is None or writing.done()):
                 batch = persist.take()
                 writing = database.submit(partial(persist.write, batch))
@@ -295,8 +233,8 @@ async def _run(options: ServeOptions, store: Store) -> int:
     gc.set_threshold(700, 10, 1_000_000)
     await stop.wait()
     _say("vaxel: stopping")
-    calls.shutdown()
-    switch.drive_timers()
+    core.calls.shutdown()
+    core.switch.drive_timers()
     for task in tasks:
         task.cancel()
     for task in tasks:

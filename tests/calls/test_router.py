@@ -26,8 +26,9 @@ def _router() -> Router:
         _binding("sip:1002@10.0.0.5:5060", "udp:192.0.2.7:40000"),
         _binding("sip:1002@phone.invalid;transport=tcp", "tcp:[2001:db8::2]:5070"),
     ])  # fmt: skip
-    trunks = {(1, "carrier"): TRUNK}
-    return Router(location, lambda company_id, name: trunks.get((company_id, name)))
+    router = Router(location)
+    router.use_trunks({(1, "carrier"): TRUNK})
+    return router
 
 
 def test_a_users_phones_are_their_live_registrations() -> None:

@@ -19,10 +19,10 @@ from vaxel.calls.api import (
     Answered,
     Call,
     Cause,
+    Device,
     Ended,
     Leg,
     LegState,
-    Device,
     Offered,
     Reach,
     Ringing,
@@ -119,8 +119,7 @@ class Board:
 def start(devices: int = 2, ring: int = 30) -> tuple[Board, Call, FakeLeg, list[FakeLeg]]:
     board = Board()
     targets = tuple(
-        Device(11, "1002", "Björn", "acme.example", f"sip:1002@dev{i}")
-        for i in range(devices)
+        Device(11, "1002", "Björn", "acme.example", f"sip:1002@dev{i}") for i in range(devices)
     )
     call = Call("c1", 1, board, RingUser(Reach("1002", targets, ring)))
     caller = FakeLeg(call, "inbound", "1001")

@@ -13,7 +13,7 @@ import heapq
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from vaxel.calls.api import (
     MEDIA_TIMEOUT,
@@ -68,14 +68,17 @@ class Endpoint(MediaPort, Protocol):
     def close(self) -> None: ...
 
 
-class Media(Protocol):
+E = TypeVar("E", bound=Endpoint)
+
+
+class Media(Protocol[E]):
     """Where legs get their endpoints: the RTP engine, or `media.memory` in tests."""
 
-    def allocate(self, on_dtmf: Callable[[str], None]) -> Endpoint: ...
+    def allocate(self, on_dtmf: Callable[[str], None]) -> E: ...
 
-    def connect(self, a: Endpoint, b: Endpoint) -> None: ...
+    def connect(self, a: E, b: E) -> None: ...
 
-    def disconnect(self, endpoint: Endpoint) -> None: ...
+    def disconnect(self, endpoint: E) -> None: ...
 
 
 class B2BUA:
@@ -84,7 +87,7 @@ class B2BUA:
     def __init__(
         self,
         signalling: Signalling,
-        media: Media,
+        media: Media[Any],
         resolve: Resolve,
         *,
         clock: Callable[[], float],

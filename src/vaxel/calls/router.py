@@ -10,12 +10,12 @@ trunk's credentials.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from vaxel.calls.api import UNAVAILABLE, Device, Line, Reach, Target
 from vaxel.calls.registrar import Location
-from vaxel.services.company_config import TrunkConfig
 from vaxel.services.users import SipUser
 from vaxel.transport.base import Source
 
@@ -65,14 +65,37 @@ def parse_source(text: str) -> Source | None:
     return Source(transport.upper(), host.strip("[]"), int(port))
 
 
-TrunkLookup = Callable[[int, str], TrunkConfig | None]  # (company id, trunk name)
+class Trunk(Protocol):
+    """A company's trunk as routing needs it (`services.company_config.TrunkConfig`)."""
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+    @property
+    def transport(self) -> str: ...
+
+    @property
+    def domain(self) -> str | None: ...
+
+    @property
+    def username(self) -> str | None: ...
+
+    @property
+    def password(self) -> str | None: ...
 
 
 class Router:
     """A user's devices now, and the SIP address of any target a feature dials."""
 
-    def __init__(self, location: Location, trunks: TrunkLookup) -> None:
+    def __init__(self, location: Location) -> None:
         self.location = location
+        self.trunks: Mapping[tuple[int, str], Trunk] = {}  # (company id, name) -> trunk
+
+    def use_trunks(self, trunks: Mapping[tuple[int, str], Trunk]) -> None:
+        """The companies' trunks as their descriptions now say (after every reload)."""
         self.trunks = trunks
 
     def devices(self, user: SipUser, now: float) -> Reach:
@@ -109,7 +132,7 @@ class Router:
         return None
 
     def _line(self, line: Line) -> SipTarget | None:
-        trunk = self.trunks(line.company_id, line.trunk)
+        trunk = self.trunks.get((line.company_id, line.trunk))
         if trunk is None:
             return None
         host = trunk.domain or trunk.host

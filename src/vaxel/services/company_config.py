@@ -31,9 +31,9 @@ from vaxel.calls.numbering import (
     OutboundPolicy,
     to_e164,
 )
-from vaxel.services.schedules import Schedule
 from vaxel.services.errors import Invalid
 from vaxel.services.notify import SmsGateway
+from vaxel.services.schedules import Schedule
 
 NAME = r"^[a-z0-9][a-z0-9_-]{0,39}$"  # keys of menus, groups, boxes, prompts, trunks
 EXTENSION = r"^[0-9]{2,8}$"
@@ -83,8 +83,10 @@ class ToFlow(Model):
     flow: str
 
 
-_KINDS: dict[str, type[Model]] = {"user": ToUser, "group": ToGroup, "voicemail": ToVoicemail, "menu": ToMenu,
-          "external": ToExternal, "flow": ToFlow}  # fmt: skip
+_KINDS: dict[str, type[Model]] = {
+    "user": ToUser, "group": ToGroup, "voicemail": ToVoicemail, "menu": ToMenu,
+    "external": ToExternal, "flow": ToFlow,
+}  # fmt: skip
 
 
 def _kind(value: Any) -> str | None:

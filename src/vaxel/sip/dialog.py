@@ -379,9 +379,11 @@ class AckWait:
         self.t2 = t2
 
     def due(self) -> bool:
-        """The timer fired: True to resend the 2xx and wait `interval` again, False to give up."""
+        """The timer fired: True to resend the 2xx and wait `interval` again, False to give up
+        (64*T1 after the first send: the last wait is cut short to end there)."""
         self.elapsed += self.interval
-        if self.elapsed >= self.limit:
+        left = self.limit - self.elapsed
+        if left <= 1e-9:
             return False
-        self.interval = min(2 * self.interval, self.t2)
+        self.interval = min(2 * self.interval, self.t2, left)
         return True

@@ -1,0 +1,142 @@
+"""The switch's parts, each given what it needs, in one place (P2, P4 and the features on them).
+
+`assemble` builds the SIP core, the calls and the company services around a
+store, a media backend, a clock and a background writer, and returns them
+as a `Core`. `vaxel serve` (app.py) runs it on real sockets, the RTP engine
+and the wall clock; the in-memory harness runs the very same core on
+`transport.memory`, `media.memory` and a fake clock. Transports come last:
+they need the input pipeline (`core.inbound.receive`), and are added to
+`core.outbox` once they listen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from vaxel.bus import BoxChanged, Bus
+from vaxel.calls.api import Call
+from vaxel.calls.auth import Authenticator
+from vaxel.calls.b2bua import B2BUA, RTP_TIMEOUT, Media
+from vaxel.calls.inbound import Inbound
+from vaxel.calls.live import LiveCalls
+from vaxel.calls.mwi import Boxes, MessageWaiting
+from vaxel.calls.registrar import Location, Registrar, RegistrarPolicy
+from vaxel.calls.router import Router
+from vaxel.calls.signalling import Outbox, Signalling
+from vaxel.calls.switch import Switch
+from vaxel.calls.trunks import TrunkRegistrations
+from vaxel.features.dialplan import CompanyDialplan
+from vaxel.services import registrations, users, voicemail
+from vaxel.services.company import Background
+from vaxel.services.directory import Directory
+from vaxel.sip.digest import DigestServer
+from vaxel.sip.transaction import TransactionLayer
+from vaxel.store import Store
+
+
+@dataclass
+class Core:
+    """The running switch's parts (what `vaxel serve` and the tests drive)."""
+
+    bus: Bus
+    outbox: Outbox
+    signalling: Signalling
+    authenticator: Authenticator
+    location: Location
+    persist: registrations.WriteBehind
+    registrar: Registrar
+    router: Router
+    calls: B2BUA
+    directory: Directory
+    mwi: MessageWaiting
+    trunk_registrations: TrunkRegistrations
+    switch: Switch
+    inbound: Inbound
+
+    def drive_timers(self) -> None:
+        """What the switch does on every tick: timers of transactions, calls and
+        subscriptions, and a look at whether the companies' descriptions changed."""
+        self.switch.drive_timers()
+        self.directory.refresh()
+
+
+def assemble(
+    store: Store,
+    *,
+    media: Media[Any],
+    clock: Callable[[], float],
+    background: Background,
+    data: Path,
+    system_prompts: Path,
+    digest: DigestServer,
+    finished: Callable[[Call], None],
+    schedule_clock: Callable[[], datetime] | None = None,
+    rtp_timeout: float = RTP_TIMEOUT,
+) -> Core:
+    bus = Bus()
+    lookup = users.SipUserCache(store)
+    outbox = Outbox()
+    signalling = Signalling(TransactionLayer(), outbox, clock)
+    authenticator = Authenticator(digest, lookup)
+    location = Location(registrations.all_bindings(store))
+    persist = registrations.WriteBehind(store)
+    registrar = Registrar(location, persist, RegistrarPolicy())
+    router = Router(location)
+    calls = B2BUA(
+        signalling,
+        media,
+        router.resolve,
+        clock=clock,
+        finished=finished,
+        rtp_timeout=rtp_timeout,
+        hold_music=system_prompts / "sv" / "music.wav",
+    )
+    trunk_registrations = TrunkRegistrations(signalling, clock=clock, after=calls.after)
+
+    def reloaded(directory: Directory) -> None:
+        trunks = directory.trunk_configs()
+        router.use_trunks(trunks)
+        trunk_registrations.sync(trunks)
+
+    directory = Directory(
+        store,
+        live=LiveCalls(calls, router, lookup, clock),
+        background=background,
+        bus=bus,
+        data=data,
+        system_prompts=system_prompts,
+        clock=clock,
+        schedule_clock=schedule_clock,
+        reloaded=reloaded,
+    )
+    mwi = MessageWaiting(
+        signalling,
+        clock=clock,
+        counts=lambda company_id, box: voicemail.counts(store, company_id, box),
+        boxes=_mwi_boxes(directory),
+    )
+    bus.subscribe(BoxChanged, lambda event: mwi.changed(event.company_id, event.box))
+    switch = Switch(signalling, authenticator, registrar, calls, CompanyDialplan(directory), mwi)
+    inbound = Inbound(signalling, authenticator, switch, is_carrier=switch.is_carrier)
+    return Core(
+        bus, outbox, signalling, authenticator, location, persist, registrar, router, calls,
+        directory, mwi, trunk_registrations, switch, inbound,
+    )  # fmt: skip
+
+
+def _mwi_boxes(directory: Directory) -> Boxes:
+    def boxes(company_id: int, extension: str, account: str) -> list[str] | None:
+        """A user's lamp shows their own box and the shared boxes they listen to; a shared
+        box's members may also watch that box alone."""
+        company = directory.company(company_id)
+        shared = company.config.voicemail if company is not None else {}
+        listens = [name for name, box in shared.items() if extension in box.members]
+        if account == extension:
+            return [extension, *listens]
+        return [account] if account in listens else None
+
+    return boxes

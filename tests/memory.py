@@ -1,0 +1,464 @@
+"""The whole switch in memory, for tests of the B2BUA, the switch and every feature.
+
+`MemorySwitch` assembles the same core `vaxel serve` runs (`vaxel.assembly`)
+on a real SQLite store, with the in-memory transport (`transport.memory`),
+media backend (`media.memory`) and a fake clock; `MemoryPhone` is a phone on
+that network. Time moves only in `advance()`, 20 ms at a time, so a 30 s ring
+time takes milliseconds. Prompts are short tones, each its own, so what a
+caller hears is recognised by its samples.
+
+These tests use the suite's own phone by design (in memory there is no
+other); the integration tests run every feature path with third-party
+peers over real sockets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import secrets
+import wave
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from vaxel.assembly import Core, assemble
+from vaxel.calls.api import Call
+from vaxel.calls.records import call_record
+from vaxel.clock import FakeClock
+from vaxel.media.memory import MemoryEndpoint, MemoryMedia
+from vaxel.media.player import Samples, load_prompt
+from vaxel.media.say import SYSTEM_PROMPTS, TONES
+from vaxel.services import companies, users
+from vaxel.services.call_records import NewCallRecord
+from vaxel.services.configuration import apply_config, load_yaml, prompt_folder
+from vaxel.sip.digest import DigestClient, DigestServer
+from vaxel.sip.message import Request, Response, make_response, parse_message
+from vaxel.store import Store
+from vaxel.transport.base import Local, Source
+from vaxel.transport.memory import MemoryNetwork
+
+SWITCH = ("192.0.2.10", 5060)
+DOMAIN = "acme.test"
+PASSWORD = "secret-pass-1"
+
+
+def tone(name: str, seconds: float = 0.3) -> Samples:
+    """A prompt that sounds like no other: a tone whose pitch comes from its name."""
+    pitch = 300 + int(hashlib.sha256(name.encode()).hexdigest()[:4], 16) % 1500
+    t = np.arange(int(8000 * seconds)) / 8000
+    return (8000 * np.sin(2 * np.pi * pitch * t)).astype(np.int16)
+
+
+def write_wav(path: Path, samples: Samples) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(samples.astype("<i2").tobytes())
+    return path
+
+
+def tone_prompts(folder: Path, names: Iterable[str] = (*SYSTEM_PROMPTS, *TONES)) -> Path:
+    """The switch's system prompts as tones, in both languages."""
+    for language in ("sv", "en"):
+        for name in names:
+            write_wav(folder / language / f"{name}.wav", tone(f"{language}/{name}"))
+    return folder
+
+
+def contains(heard: Samples, prompt: Samples) -> bool:
+    """Did `heard` play `prompt` (every sample of it, in one piece)?"""
+    if len(prompt) == 0 or len(heard) < len(prompt):
+        return False
+    return prompt.tobytes() in heard.tobytes()
+
+
+class Immediately:
+    """The background writer of `services.company`, done at once (tests need no thread)."""
+
+    def run(self, work, then=None):  # type: ignore[no-untyped-def]
+        result = work()
+        if then is not None:
+            then(result)
+
+
+class MemorySwitch:
+    """A company on a switch in memory: `users` are added, `description` applied."""
+
+    def __init__(
+        self,
+        data: Path,
+        system_prompts: Path,
+        *,
+        description: str | None = None,
+        prompts: Iterable[str] = (),
+        user_names: dict[str, str] | None = None,
+    ) -> None:
+        self.data = data
+        self.store = Store.open(data)
+        companies.add_company(self.store, DOMAIN, "Acme AB")
+        for ext, name in (user_names or {"1001": "Anna", "1002": "Björn"}).items():
+            users.add_user(self.store, DOMAIN, ext, name, PASSWORD)
+        if description is not None:
+            apply_config(self.store, load_yaml(description))
+        for name in prompts:  # the company's own prompts, as tones
+            write_wav(prompt_folder(data, DOMAIN) / f"{name}.wav", tone(f"company/{name}"))
+        self.clock = FakeClock()
+        self.network = MemoryNetwork()
+        self.media = MemoryMedia(self.clock)
+        self.records: list[NewCallRecord] = []
+        self.core: Core = assemble(
+            self.store,
+            media=self.media,
+            clock=self.clock,
+            background=Immediately(),
+            data=data,
+            system_prompts=system_prompts,
+            digest=DigestServer(secrets.token_bytes(32)),
+            finished=self._finished,
+        )
+        self.system_prompts = system_prompts
+        udp = self.network.listen("UDP", *SWITCH, self.core.inbound.receive)
+        tcp = self.network.listen("TCP", *SWITCH, self.core.inbound.receive)
+        self.core.outbox.add(udp, udp.local)
+        self.core.outbox.add(tcp, tcp.local)
+        self.core.directory.refresh()
+        self._hosts = itertools.count(20)
+
+    def _finished(self, call: Call) -> None:
+        self.records.append(call_record(call))
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- time -------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Deliver everything in flight (and what it causes) without moving the clock."""
+        self.network.deliver()
+
+    def advance(self, seconds: float) -> None:
+        """Let `seconds` pass, 20 ms at a time: media plays, timers fire, messages flow."""
+        steps = max(1, round(seconds / 0.02))
+        for _ in range(steps):
+            self.clock.advance(0.02)
+            self.media.tick()
+            self.core.drive_timers()
+            self.network.deliver()
+
+    def until(self, condition, seconds: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+        """Advance until `condition()` holds; fail after `seconds` of switch time."""
+        self.run()
+        waited = 0.0
+        while not condition():
+            if waited >= seconds:
+                raise AssertionError(f"not so after {seconds} s: {condition}")
+            self.advance(0.02)
+            waited += 0.02
+
+    # -- what a test uses ---------------------------------------------------------------
+
+    def phone(self, user: str, *, password: str = PASSWORD, register: bool = True) -> MemoryPhone:
+        phone = MemoryPhone(self, user, password, f"198.51.100.{next(self._hosts)}")
+        if register:
+            assert phone.register().status == 200
+        return phone
+
+    def carrier(self, host: str = "203.0.113.5", port: int = 5060) -> MemoryPhone:
+        """A carrier's SIP peer (no password: known by its address)."""
+        return MemoryPhone(self, "+46701740605", "", host, port=port, domain="carrier.test")
+
+    def prompt(self, name: str) -> Samples:
+        return load_prompt(prompt_folder(self.data, DOMAIN) / f"{name}.wav")
+
+    def system(self, name: str, language: str = "sv") -> Samples:
+        return load_prompt(self.system_prompts / language / f"{name}.wav")
+
+    @property
+    def calls(self) -> dict[str, Call]:
+        return self.core.calls.calls
+
+
+class MemoryPhone:
+    """A SIP phone on the memory network: one address, one call at a time, scripted by tests.
+
+    It answers what a phone stack answers by itself (BYE, CANCEL, NOTIFY, OPTIONS,
+    re-INVITE, ACKs) and keeps every request and response for the test to read.
+    """
+
+    def __init__(
+        self,
+        switch: MemorySwitch,
+        user: str,
+        password: str,
+        host: str,
+        *,
+        port: int = 5060,
+        domain: str = DOMAIN,
+        transport: str = "UDP",
+    ) -> None:
+        self.switch, self.user, self.password, self.domain = switch, user, password, domain
+        self.host, self.port = host, port
+        self.transport = transport
+        self.socket = switch.network.listen(transport, host, port, self._receive)
+        self.media_port = 40000
+        self.contact = f"<sip:{user}@{host}:{port}>"
+        self.tag = secrets.token_hex(4)
+        self.cseq = itertools.count(1)
+        self.digest = DigestClient()
+        self.received: list[Request | Response] = []
+        self.invites: list[Request] = []  # INVITEs that rang this phone, latest last
+        self.done: set[str] = set()  # Call-IDs of INVITEs this phone gave a final answer
+        self.call_id = ""
+        self.dialog: tuple[str, str, str, str] | None = None  # local uri, remote uri, tag, target
+        self.invite_cseq = 0
+        self.user_agent = "MemoryPhone"
+        self.ring_back = True  # say 180 Ringing to every new INVITE, as phones do
+
+    def sdp(self, direction: str = "sendrecv", codecs: str = "8 0 101") -> str:
+        return (
+            f"v=0\r\no=phone 1 1 IN IP4 {self.host}\r\ns=-\r\nc=IN IP4 {self.host}\r\n"
+            f"t=0 0\r\nm=audio {self.media_port} RTP/AVP {codecs}\r\n"
+            "a=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n"
+            f"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na={direction}\r\n"
+        )
+
+    # -- the wire ---------------------------------------------------------------------
+
+    def send(self, lines: list[str], body: str = "", content_type: str = "application/sdp") -> None:
+        if body:
+            lines = [*lines, f"Content-Type: {content_type}"]
+        data = "\r\n".join([*lines, f"Content-Length: {len(body.encode())}", "", body]).encode()
+        self.socket.send(data, Source(self.transport, *SWITCH))
+
+    def send_message(self, message: Request | Response) -> None:
+        self.socket.send(bytes(message), Source(self.transport, *SWITCH))
+
+    def _via(self) -> str:
+        branch = f"z9hG4bK{secrets.token_hex(6)}"
+        return f"Via: SIP/2.0/{self.transport} {self.host}:{self.port};branch={branch};rport"
+
+    def _receive(self, data: bytes, source: Source, local: Local) -> None:
+        message = parse_message(data, stream=source.reliable)
+        self.received.append(message)
+        if isinstance(message, Request):
+            self._auto(message)
+
+    def _auto(self, request: Request) -> None:
+        """What a phone's SIP stack answers by itself."""
+        method = request.method
+        if method == "INVITE" and request.to.tag is None:
+            self.invites.append(request)
+            if self.ring_back:
+                self.reply(request, 180)
+        elif method == "INVITE":  # a re-INVITE (hold, refresh): agree
+            direction = "sendrecv"
+            if request.body and b"a=sendonly" in request.body:
+                direction = "recvonly"
+            self.reply(request, 200, self.sdp(direction))
+        elif method == "CANCEL":
+            self.reply(request, 200)
+            invite = next((i for i in self.invites if i.call_id == request.call_id), None)
+            if invite is not None:
+                self.reply(invite, 487)
+        elif method in ("BYE", "NOTIFY", "OPTIONS", "INFO", "UPDATE"):
+            self.reply(request, 200)
+
+    def reply(self, request: Request, status: int, body: str = "") -> Response:
+        to_tag = self.tag if request.to.tag is None and status > 100 else None
+        response = make_response(request, status, to_tag=to_tag)
+        if request.method == "INVITE" and status >= 200:
+            self.done.add(request.call_id)
+        if status < 300 and request.method in ("INVITE", "UPDATE", "SUBSCRIBE"):
+            response.headers.add("Contact", self.contact)
+        if body:
+            response.headers.add("Content-Type", "application/sdp")
+            response.body = body.encode()
+        self.send_message(response)
+        if request.method == "INVITE" and 200 <= status < 300 and request.to.tag is None:
+            self.call_id = request.call_id
+            self.dialog = (
+                f"<{request.to.uri}>",
+                str(request.from_),
+                self.tag,
+                str(request.contacts[0].uri),
+            )
+        return response
+
+    def responses(self, method: str) -> list[Response]:
+        return [m for m in self.received if isinstance(m, Response) and m.cseq.method == method]
+
+    def requests(self, method: str) -> list[Request]:
+        return [m for m in self.received if isinstance(m, Request) and m.method == method]
+
+    def last_final(self, method: str, call_id: str | None = None) -> Response | None:
+        finals = [
+            r
+            for r in self.responses(method)
+            if r.status >= 200 and (call_id is None or r.call_id == call_id)
+        ]
+        return finals[-1] if finals else None
+
+    # -- as a user would --------------------------------------------------------------------
+
+    def register(self, expires: int = 3600) -> Response:
+        call_id = f"{secrets.token_hex(8)}@phone"
+        authorization = None
+        uri = f"sip:{self.domain}"
+        response: Response | None = None
+        for _ in range(2):
+            lines = [
+                f"REGISTER {uri} SIP/2.0", self._via(),
+                f"From: <sip:{self.user}@{self.domain}>;tag={self.tag}",
+                f"To: <sip:{self.user}@{self.domain}>", f"Call-ID: {call_id}",
+                f"CSeq: {next(self.cseq)} REGISTER", "Max-Forwards: 70",
+                f"Contact: {self.contact}", f"Expires: {expires}",
+            ]  # fmt: skip
+            if authorization:
+                lines.append(f"Authorization: {authorization}")
+            self.send(lines)
+            self.switch.run()
+            response = self.last_final("REGISTER", call_id)
+            assert response is not None, "no answer to REGISTER"
+            if response.status != 401:
+                return response
+            authorization = self.digest.authorization(
+                self.digest.choose_challenge(response.headers.get_all("WWW-Authenticate")),
+                method="REGISTER", uri=uri, username=self.user, password=self.password,
+            )  # fmt: skip
+        assert response is not None
+        return response
+
+    def dial(self, number: str, *, body: str | None = None, headers: Iterable[str] = ()) -> str:
+        """Call `number` (answering the 407); returns the Call-ID. The switch has handled
+        the INVITE; read what happened with `last_final` or move time on."""
+        self.call_id = call_id = f"{secrets.token_hex(8)}@phone"
+        target = f"sip:{number}@{self.domain}"
+        offer = self.sdp() if body is None else body
+        authorization = None
+        for _ in range(2):
+            cseq = next(self.cseq)
+            lines = [
+                f"INVITE {target} SIP/2.0", self._via(),
+                f"From: <sip:{self.user}@{self.domain}>;tag={self.tag}", f"To: <{target}>",
+                f"Call-ID: {call_id}", f"CSeq: {cseq} INVITE", f"Contact: {self.contact}",
+                f"User-Agent: {self.user_agent}", *headers,
+            ]  # fmt: skip
+            if not any(h.startswith("Max-Forwards") for h in headers):
+                lines.append("Max-Forwards: 70")
+            if authorization:
+                lines.append(f"Proxy-Authorization: {authorization}")
+            self.send(lines, offer)
+            self.switch.run()
+            self.invite_cseq = cseq
+            final = self.last_final("INVITE", call_id)
+            if final is None or final.status != 407:
+                return call_id
+            self._ack(final, cseq, target)
+            authorization = self.digest.authorization(
+                self.digest.choose_challenge(final.headers.get_all("Proxy-Authenticate")),
+                method="INVITE", uri=target, username=self.user, password=self.password,
+            )  # fmt: skip
+            self.received.remove(final)
+        return call_id
+
+    def _ack(self, response: Response, cseq: int, target: str) -> None:
+        """The ACK of a non-2xx final response (a challenge is stateless: any branch)."""
+        self.send([
+            f"ACK {target} SIP/2.0", self._via(), f"From: {response.headers.get('From')}",
+            f"To: {response.headers.get('To')}", f"Call-ID: {response.call_id}",
+            f"CSeq: {cseq} ACK", "Max-Forwards: 70",
+        ])  # fmt: skip
+
+    def answered(self) -> Response | None:
+        """The 2xx of our call, once it came (ACKed)."""
+        final = self.last_final("INVITE", self.call_id)
+        if final is None or final.status >= 300:
+            return None
+        if self.dialog is None or self.dialog[1] != str(final.to):
+            target = str(final.contacts[0].uri)
+            self.dialog = (f"<sip:{self.user}@{self.domain}>", str(final.to), self.tag, target)
+            self.send(self._in_dialog("ACK", self.invite_cseq))
+        return final
+
+    def _in_dialog(self, method: str, cseq: int) -> list[str]:
+        assert self.dialog is not None
+        local, remote, tag, target = self.dialog
+        return [
+            f"{method} {target} SIP/2.0", self._via(), f"From: {local};tag={tag}",
+            f"To: {remote}", f"Call-ID: {self.call_id}", f"CSeq: {cseq} {method}",
+            "Max-Forwards: 70", f"Contact: {self.contact}",
+        ]  # fmt: skip
+
+    def request(self, method: str, body: str = "", content_type: str = "application/sdp") -> None:
+        """An in-dialog request of the current call (answer it with the switch's `run`)."""
+        cseq = next(self.cseq) + 100
+        self.send(self._in_dialog(method, cseq), body, content_type)
+        if method == "INVITE":
+            self.invite_cseq = cseq
+
+    def hang_up(self) -> None:
+        self.request("BYE")
+        self.switch.run()
+
+    def cancel(self) -> None:
+        """CANCEL our unanswered INVITE (the same branch is what matches it, so: resend)."""
+        invite = next(
+            m
+            for m in reversed(self.socket.sent)
+            if m[0].startswith(b"INVITE ") and self.call_id.encode() in m[0]
+        )
+        request = parse_message(invite[0])
+        assert isinstance(request, Request)
+        lines = [
+            f"CANCEL {request.uri} SIP/2.0", f"Via: {request.headers.get('Via')}",
+            f"From: {request.headers.get('From')}", f"To: {request.headers.get('To')}",
+            f"Call-ID: {request.call_id}", f"CSeq: {request.cseq.number} CANCEL",
+            "Max-Forwards: 70",
+        ]  # fmt: skip
+        self.send(lines)
+        self.switch.run()
+
+    # -- being called --------------------------------------------------------------------
+
+    def ringing(self) -> Request | None:
+        """The INVITE ringing this phone now (not yet answered or refused), if any."""
+        for invite in reversed(self.invites):
+            if invite.call_id not in self.done:
+                return invite
+        return None
+
+    def pick_up(self) -> None:
+        invite = self.ringing()
+        assert invite is not None, f"{self.user} is not ringing"
+        self.reply(invite, 200, self.sdp())
+        self.switch.run()
+
+    def refuse(self, status: int = 486) -> None:
+        invite = self.ringing()
+        assert invite is not None, f"{self.user} is not ringing"
+        self.reply(invite, status)
+        self.switch.run()
+
+    # -- media -------------------------------------------------------------------------------
+
+    @property
+    def endpoint(self) -> MemoryEndpoint:
+        """The switch's media endpoint facing this phone."""
+        found = self.switch.media.facing((self.host, self.media_port))
+        assert found is not None, f"no media towards {self.user}"
+        return found
+
+    def press(self, keys: str) -> None:
+        for key in keys:
+            self.endpoint.press(key)
+            self.switch.run()
+
+    def say(self, samples: Samples) -> None:
+        self.endpoint.say(samples)
+
+    def heard(self) -> Samples:
+        return self.endpoint.audio()
