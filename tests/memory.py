@@ -34,6 +34,7 @@ from vaxel.services import companies, users
 from vaxel.services.call_records import NewCallRecord
 from vaxel.services.configuration import apply_config, load_yaml, prompt_folder
 from vaxel.sip.digest import DigestClient, DigestServer
+from vaxel.sip.errors import RemoteProtocolError
 from vaxel.sip.message import Request, Response, make_response, parse_message
 from vaxel.store import Store
 from vaxel.transport.base import Local, Source
@@ -96,6 +97,7 @@ class MemorySwitch:
         description: str | None = None,
         prompts: Iterable[str] = (),
         user_names: dict[str, str] | None = None,
+        start: float = 1_800_000_000.0,  # Friday 15 January 2027, 09:00 in Stockholm
     ) -> None:
         self.data = data
         self.store = Store.open(data)
@@ -106,7 +108,7 @@ class MemorySwitch:
             apply_config(self.store, load_yaml(description))
         for name in prompts:  # the company's own prompts, as tones
             write_wav(prompt_folder(data, DOMAIN) / f"{name}.wav", tone(f"company/{name}"))
-        self.clock = FakeClock()
+        self.clock = FakeClock(start)
         self.network = MemoryNetwork()
         self.media = MemoryMedia(self.clock)
         self.records: list[NewCallRecord] = []
@@ -210,6 +212,8 @@ class MemoryPhone:
         self.cseq = itertools.count(1)
         self.digest = DigestClient()
         self.received: list[Request | Response] = []
+        self.raw: list[bytes] = []  # every message as it came
+        self.challenges: list[Response] = []  # 401/407s this phone answered
         self.invites: list[Request] = []  # INVITEs that rang this phone, latest last
         self.done: set[str] = set()  # Call-IDs of INVITEs this phone gave a final answer
         self.call_id = ""
@@ -242,7 +246,11 @@ class MemoryPhone:
         return f"Via: SIP/2.0/{self.transport} {self.host}:{self.port};branch={branch};rport"
 
     def _receive(self, data: bytes, source: Source, local: Local) -> None:
-        message = parse_message(data, stream=source.reliable)
+        self.raw.append(data)
+        try:
+            message = parse_message(data, stream=source.reliable)
+        except RemoteProtocolError:
+            return  # (an answer to a malformed request may copy what made it malformed)
         self.received.append(message)
         if isinstance(message, Request):
             self._auto(message)
@@ -332,9 +340,17 @@ class MemoryPhone:
         assert response is not None
         return response
 
-    def dial(self, number: str, *, body: str | None = None, headers: Iterable[str] = ()) -> str:
-        """Call `number` (answering the 407); returns the Call-ID. The switch has handled
-        the INVITE; read what happened with `last_final` or move time on."""
+    def dial(
+        self,
+        number: str,
+        *,
+        body: str | None = None,
+        headers: Iterable[str] = (),
+        authenticate: bool = True,
+    ) -> str:
+        """Call `number` (answering the 407, unless not `authenticate`); returns the Call-ID.
+        The switch has handled the INVITE: read what happened with `last_final`, or move
+        time on. An answered challenge moves to `challenges`."""
         self.call_id = call_id = f"{secrets.token_hex(8)}@phone"
         target = f"sip:{number}@{self.domain}"
         offer = self.sdp() if body is None else body
@@ -355,14 +371,15 @@ class MemoryPhone:
             self.switch.run()
             self.invite_cseq = cseq
             final = self.last_final("INVITE", call_id)
-            if final is None or final.status != 407:
+            if final is None or final.status != 407 or not authenticate or authorization:
                 return call_id
             self._ack(final, cseq, target)
+            self.received.remove(final)
+            self.challenges.append(final)
             authorization = self.digest.authorization(
                 self.digest.choose_challenge(final.headers.get_all("Proxy-Authenticate")),
                 method="INVITE", uri=target, username=self.user, password=self.password,
             )  # fmt: skip
-            self.received.remove(final)
         return call_id
 
     def _ack(self, response: Response, cseq: int, target: str) -> None:
