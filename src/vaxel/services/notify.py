@@ -280,12 +280,19 @@ def _deliver(settings: MailSettings, message: EmailMessage, recipients: list[str
             timeout=settings.timeout,
         ) as smtp:
             if settings.starttls:
-                smtp.starttls(context=ssl.create_default_context())
+                try:
+                    smtp.starttls(context=ssl.create_default_context())
+                except smtplib.SMTPNotSupportedError:
+                    raise NotifyError(f"the mail server {server} does not offer STARTTLS") from None
             if settings.username is not None and settings.password is not None:
-                smtp.login(settings.username, settings.password.get_secret_value())
+                try:
+                    smtp.login(settings.username, settings.password.get_secret_value())
+                except smtplib.SMTPNotSupportedError:
+                    hint = "" if settings.starttls else " (does it want STARTTLS first?)"
+                    raise NotifyError(
+                        f"the mail server {server} does not offer a login (AUTH){hint}"
+                    ) from None
             refused = smtp.send_message(message, to_addrs=recipients)
-    except smtplib.SMTPNotSupportedError:
-        raise NotifyError(f"the mail server {server} does not offer STARTTLS") from None
     except smtplib.SMTPAuthenticationError as error:
         raise NotifyError(
             f"the mail server {server} refused the login of {settings.username!r}: "
