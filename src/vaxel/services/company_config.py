@@ -111,8 +111,14 @@ class ToFlow(Model):
     flow: str
 
 
-_KINDS = {"user": ToUser, "group": ToGroup, "voicemail": ToVoicemail, "menu": ToMenu,
-          "external": ToExternal, "flow": ToFlow}  # fmt: skip
+_KINDS: dict[str, type] = {
+    "user": ToUser,
+    "group": ToGroup,
+    "voicemail": ToVoicemail,
+    "menu": ToMenu,
+    "external": ToExternal,
+    "flow": ToFlow,
+}
 
 
 def _kind(value: Any) -> str | None:
@@ -204,7 +210,7 @@ class PersonalVoicemail(Model):
     enabled: bool = True
     # A secret: left out of an export; left out of a description, the stored one is kept,
     # and `null` removes it. Stored as a hash (services.voicemail.hash_pin).
-    pin: str | None = Field(None, repr=False)
+    pin: str | None = Field(default=None, repr=False)
     email: str | None = None
     sms: str | None = None  # a number told of new messages by SMS
     greeting: str | None = None  # a prompt name; default: the system greeting
@@ -348,7 +354,7 @@ class MailConfig(Model):
     starttls: bool = False  # upgrade to TLS (the server's certificate is verified) first
     username: str | None = None  # log in (AUTH) with these
     # A secret: left out of an export; left out of a description, the stored one is kept.
-    password: str | None = Field(None, repr=False)
+    password: str | None = Field(default=None, repr=False)
 
     @model_validator(mode="after")
     def _password_needs_user(self) -> MailConfig:
@@ -376,7 +382,7 @@ class TrunkRegistration(Model):
     # A secret, kept as it is (a digest answer needs it in clear) but never exported or
     # shown in a repr. Left out of a description, the stored one is kept (same username);
     # a stored registration always has it.
-    password: str | None = Field(None, repr=False)
+    password: str | None = Field(default=None, repr=False)
     expires: Annotated[int, Field(ge=60, le=3600)] = 600
 
 
@@ -389,7 +395,7 @@ class TrunkConfig(Model):
     domain: str | None = None  # the carrier's SIP domain, for To/From and digest realms
     registration: TrunkRegistration | None = None  # register with the carrier
     username: str | None = None  # digest answers for our INVITEs, when the carrier challenges
-    password: str | None = Field(None, repr=False)  # a secret, as the registration's
+    password: str | None = Field(default=None, repr=False)  # a secret, as the registration's
 
 
 # -- the company ---------------------------------------------------------------------------
