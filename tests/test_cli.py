@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -290,3 +291,65 @@ def test_serve_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         ServeOptions(Path("vaxel-data"), "127.0.0.1", 5060, "127.0.0.1", 8080, 20000, 29999, False),
         ServeOptions(tmp_path, "::1", 5070, "localhost", 0, 30000, 30099, True),
     ]
+
+
+# -- config apply / export (P7, O2) -------------------------------------------------------------
+
+DESCRIBED = """
+company: {domain: acme.example, name: Acme AB}
+users:
+  - {ext: "1001", name: Anna Svensson, voicemail: {pin: "4711"}}
+numbers:
+  - {number: "08-123 456 00", flow: main}
+prompts:
+  welcome: {file: PROMPT}
+flows:
+  main: {welcome: welcome, destination: {user: "1001"}}
+trunks:
+  carrier: {host: 192.0.2.10, registration: {username: acme, password: register-secret-2}}
+"""
+
+
+def _sound(path: Path) -> None:
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", str(path), "synth", "0.5", "sine",
+                    "440"], check=True)  # fmt: skip
+
+
+@pytest.fixture
+def company_folder(tmp_path: Path) -> Path:
+    if shutil.which("sox") is None:
+        pytest.skip("sox is not installed (make test installs it)")
+    folder = tmp_path / "acme"
+    folder.mkdir()
+    _sound(folder / "welcome.wav")
+    _sound(tmp_path / "outside.wav")  # a file of the server's, not of the company
+    return folder
+
+
+@pytest.mark.parametrize("name", ["../outside.wav", "ABSOLUTE", "link.wav"])
+def test_config_apply_reads_prompt_files_only_inside_the_companys_folder(
+    data: Path, company_folder: Path, name: str
+) -> None:
+    outside = company_folder.parent / "outside.wav"
+    (company_folder / "link.wav").symlink_to(outside)
+    name = str(outside) if name == "ABSOLUTE" else name
+    (company_folder / "acme.yaml").write_text(DESCRIBED.replace("PROMPT", repr(name)))
+    result = vaxel(company_folder, "config", "apply", "acme.yaml", "--data", str(data))
+    assert result.returncode == 1, result.stdout
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0] == "vaxel: error: acme.yaml is not applied; nothing changed:"
+    assert len(lines) == 2 and lines[1].startswith("  prompts.welcome.file: "), lines
+    assert not (data / "prompts" / "acme.example" / "welcome.wav").exists()
+
+
+def test_config_export_shows_no_secret_and_applies_back(data: Path, company_folder: Path) -> None:
+    (company_folder / "acme.yaml").write_text(DESCRIBED.replace("PROMPT", "welcome.wav"))
+    ok(company_folder, "config", "apply", "acme.yaml", "--data", str(data))
+    assert (data / "prompts" / "acme.example" / "welcome.wav").exists()
+    exported = ok(company_folder, "config", "export", DOMAIN, "--data", str(data))
+    assert "4711" not in exported and "register-secret-2" not in exported
+    assert exported.startswith("# ")  # says that secrets are left out, and kept
+    (company_folder / "again.yaml").write_text(exported)
+    assert "version 2" in ok(company_folder, "config", "apply", "again.yaml", "--data", str(data))
+    assert ok(company_folder, "config", "export", DOMAIN, "--data", str(data)) == exported

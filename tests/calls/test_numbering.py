@@ -416,3 +416,11 @@ def test_caller_id_choice_errors_name_the_problem() -> None:
         caller_id("växel", main=MAIN)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="Extra inputs"):
         CallerIdChoice.model_validate({"show": "main", "hide": True})
+
+
+def test_allowed_classes_are_written_in_one_order() -> None:
+    """A stored description and its export say the same thing the same way every time."""
+    policy = OutboundPolicy(allowed=frozenset({"mobile", "national", "international"}))
+    assert policy.model_dump(mode="json")["allowed"] == [
+        "emergency", "international", "mobile", "national"
+    ]  # fmt: skip

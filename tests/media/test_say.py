@@ -192,6 +192,9 @@ def test_the_system_prompt_set_is_complete() -> None:
     assert {f"ord-{n}" for n in range(1, 21)} <= names
     assert {"hundred", "thousand", "you-are-number", "monday", "sunday", "january"} <= names
     assert {"vm-cannot-answer", "vm-message-menu", "vm-enter-pin"} <= names
+    # A caller to a full box hears this, then goodbye (S6, U7).
+    assert set(SYSTEM_PROMPTS["vm-box-full"]) == {"sv", "en"}
+    assert "full" in SYSTEM_PROMPTS["vm-box-full"]["sv"]
     assert SYSTEM_PROMPTS["vm-greeting-generic"]["sv"].endswith("efter tonen.")
     assert {"beep", "silence-1s"} <= set(TONES)
     for name, texts in SYSTEM_PROMPTS.items():

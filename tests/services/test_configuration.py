@@ -1,4 +1,5 @@
-"""Issue 4 §8: a company described as YAML, applied whole or not at all (SQLite and PostgreSQL)."""
+"""P7, O2: a company described as YAML, applied whole or not at all, exported without its
+secrets and applied back unchanged (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
+from sqlalchemy import select
 
 from vaxel.media.player import load_prompt
-from vaxel.services.company_config import ConfigError
+from vaxel.services.company_config import ConfigError, parse_config
 from vaxel.services.configuration import (
     apply_config,
     export_config,
@@ -18,7 +21,9 @@ from vaxel.services.configuration import (
     number_owner,
 )
 from vaxel.services.users import list_users
+from vaxel.services.voicemail import hash_pin, verify_pin
 from vaxel.store import Store
+from vaxel.store.models import CompanyDocument
 
 ACME = """
 company: {domain: acme.example, name: Acme AB}
@@ -111,3 +116,157 @@ def test_a_new_user_needs_a_password(store: Store, folder: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         apply_config(store, load_yaml(without), data=folder, source_dir=folder)
     assert caught.value.errors == ["users.1.password: needed for the new user 1002"]
+
+
+# -- secrets (O2): kept out of exports, kept across a round trip -----------------------------
+
+SECRETS = """
+company: {domain: acme.example, name: Acme AB}
+users:
+  - {ext: "1001", name: Anna, password: anna-secret-1, voicemail: {pin: "4711"}}
+  - {ext: "1002", name: Björn, password: bjorn-secret-2}
+numbers:
+  - {number: "08-123 456 00", flow: main}
+flows:
+  main: {destination: {voicemail: "1001"}}
+trunks:
+  carrier: {host: 192.0.2.10, username: acme, password: trunk-secret-1,
+            registration: {username: acme-reg, password: register-secret-2}}
+mail: {host: 127.0.0.1, port: 587, starttls: true, username: vaxel, password: mail-secret-3}
+"""
+SECRET_VALUES = ("4711", "trunk-secret-1", "register-secret-2", "mail-secret-3")
+
+
+def _stored(store: Store) -> str:
+    with store.session(read_only=True) as session:
+        return session.scalars(select(CompanyDocument.document)).one()
+
+
+def test_export_never_prints_a_secret_and_pins_are_stored_hashed(store: Store) -> None:
+    apply_config(store, load_yaml(SECRETS))
+    exported = export_config(store, "acme.example")
+    for secret in SECRET_VALUES:
+        assert secret not in exported
+    assert "pin" not in exported and "password" not in exported
+    stored = _stored(store)
+    assert '"4711"' not in stored  # hashed ...
+    config = load_document(store, 1)
+    assert config is not None
+    pin = config.users[0].voicemail.pin
+    assert pin is not None and verify_pin(pin, "4711") and not verify_pin(pin, "4712")
+    # ... while the switch still has the trunk's passwords to answer the carrier's challenge.
+    trunk = config.trunks["carrier"]
+    assert trunk.password == "trunk-secret-1"
+    assert trunk.registration is not None and trunk.registration.password == "register-secret-2"
+    assert config.mail is not None and config.mail.password == "mail-secret-3"
+
+
+def test_a_round_trip_keeps_the_stored_secrets(store: Store) -> None:
+    apply_config(store, load_yaml(SECRETS))
+    before = _stored(store)
+    exported = export_config(store, "acme.example")
+    apply_config(store, load_yaml(exported))
+    assert _stored(store) == before  # the same document, hashed PIN and passwords included
+    assert export_config(store, "acme.example") == exported
+
+
+def test_a_changed_secret_replaces_the_stored_one(store: Store) -> None:
+    apply_config(store, load_yaml(SECRETS))
+    changed = SECRETS.replace('"4711"', '"8080"').replace("trunk-secret-1", "trunk-secret-9")
+    apply_config(store, load_yaml(changed))
+    config = load_document(store, 1)
+    assert config is not None and config.users[0].voicemail.pin is not None
+    assert verify_pin(config.users[0].voicemail.pin, "8080")
+    assert not verify_pin(config.users[0].voicemail.pin, "4711")
+    assert config.trunks["carrier"].password == "trunk-secret-9"
+
+
+def test_null_clears_a_secret_and_a_new_username_needs_its_password(store: Store) -> None:
+    apply_config(store, load_yaml(SECRETS))
+    cleared = yaml.safe_load(export_config(store, "acme.example"))
+    cleared["users"][0]["voicemail"] = {"pin": None}
+    apply_config(store, parse_config(cleared))
+    config = load_document(store, 1)
+    assert config is not None and config.users[0].voicemail.pin is None
+    renamed = yaml.safe_load(export_config(store, "acme.example"))
+    renamed["trunks"]["carrier"]["registration"]["username"] = "acme-2"
+    renamed["mail"]["username"] = "other"
+    with pytest.raises(ConfigError) as caught:
+        apply_config(store, parse_config(renamed))
+    assert caught.value.errors == [
+        "trunks.carrier.registration.password: needed, as the username changed",
+        "mail.password: needed, as the username changed",
+    ]
+
+
+def test_a_new_trunk_registration_needs_its_password(store: Store) -> None:
+    without = SECRETS.replace(", password: register-secret-2", "")
+    with pytest.raises(ConfigError) as caught:
+        apply_config(store, load_yaml(without))
+    assert caught.value.errors == [
+        "trunks.carrier.registration.password: needed (none is stored for this trunk)"
+    ]
+
+
+def test_a_pin_is_four_to_eight_digits_in_a_description(store: Store) -> None:
+    stored_form = hash_pin("4711")
+    for pin in ("12", "123456789", "12a4", stored_form):
+        with pytest.raises(ConfigError) as caught:
+            load_yaml(SECRETS.replace('"4711"', f'"{pin}"'))
+        assert caught.value.errors == ["users.0.voicemail.pin: a PIN is 4 to 8 digits"]
+
+
+# -- nothing is lost on the way (P7) ------------------------------------------------------------
+
+EVERYTHING = """
+company: {domain: acme.example, name: Acme AB, support_number: "08-123 456 99",
+          voicemail_retention_days: 30}
+users:
+  - {ext: "1001", name: Anna, password: anna-secret-1, caller_id: {show: support}}
+numbers:
+  - {number: "08-123 456 00", flow: main}
+flows:
+  main: {schedule: office, destination: {user: "1001"}}
+schedules:
+  office: {weekly: {monday: ["08:00-17:00"]}, holidays: null}
+voicemail:
+  reception: {members: ["1001"], quota: {messages: 5, seconds: 300}}
+devices: {mobile: ["Vaxel Mobile"], desk: [Yealink, snom]}
+sms: {url_template: "https://sms.example/send?to={to}&text={text}"}
+outbound: {allowed: [national, mobile, emergency]}
+"""
+
+
+def test_holidays_null_sms_and_devices_survive_apply_and_export(store: Store) -> None:
+    apply_config(store, load_yaml(EVERYTHING))
+    config = load_document(store, 1)
+    assert config is not None
+    assert config.schedules["office"].holidays is None  # holidays change nothing
+    assert config.devices == {"mobile": ["Vaxel Mobile"], "desk": ["Yealink", "snom"]}
+    exported = yaml.safe_load(export_config(store, "acme.example"))
+    assert exported["schedules"]["office"]["holidays"] is None
+    assert exported["devices"] == {"mobile": ["Vaxel Mobile"], "desk": ["Yealink", "snom"]}
+    assert exported["sms"] == {"url_template": "https://sms.example/send?to={to}&text={text}"}
+    assert exported["company"]["support_number"] == "+46812345699"
+    assert exported["company"]["voicemail_retention_days"] == 30
+    assert exported["voicemail"]["reception"]["quota"] == {"messages": 5, "seconds": 300}
+    again = load_yaml(export_config(store, "acme.example"))
+    assert again.schedules["office"].holidays is None
+
+
+# -- prompt files stay inside the company's folder (O2) -----------------------------------------
+
+
+def test_a_prompt_file_that_is_a_symlink_out_of_the_folder_is_refused(
+    store: Store, folder: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    outside = tmp_path_factory.mktemp("outside") / "secret.wav"
+    _tone(outside)
+    (folder / "welcome.wav").unlink()
+    (folder / "welcome.wav").symlink_to(outside)
+    with pytest.raises(ConfigError) as caught:
+        apply_config(store, load_yaml(ACME), data=folder, source_dir=folder)
+    assert caught.value.errors == [
+        "prompts.welcome.file: welcome.wav leads outside the company's folder"
+    ]
+    assert not (folder / "prompts" / "acme.example" / "welcome.wav").exists()

@@ -29,6 +29,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from pydantic import ValidationError
 
+from vaxel.services.configuration import load_yaml
 from vaxel.services.notify import (
     MailSettings,
     NotifyError,
@@ -314,6 +315,68 @@ def test_login_with_username_and_password(wav_file: Path) -> None:
         bad = good.model_copy(update={"password": good.password.__class__("wrong")})
         with pytest.raises(NotifyError, match="refused the login of 'vaxel': 535"):
             _send(bad, wav_file)
+        assert len(box.envelopes) == 1
+    finally:
+        controller.stop()
+
+
+class TlsMailbox(Mailbox):
+    """Also remembers, for each message, whether it came over TLS after a login, and who
+    logged in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sessions: list[tuple[bool, bool]] = []
+        self.logins: list[bytes] = []
+
+    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
+        self.sessions.append((session.ssl is not None, bool(session.authenticated)))
+        return await super().handle_DATA(server, session, envelope)
+
+    def authenticator(
+        self, server: Any, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        result = _authenticator(server, session, envelope, mechanism, auth_data)
+        if result.success:
+            self.logins.append(auth_data.login)
+        return result
+
+
+def test_the_descriptions_mail_section_sends_with_starttls_and_login(
+    tmp_path: Path, wav_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mail:` in a company's YAML sets STARTTLS, user name and password (S6): a server that
+    takes mail only over TLS and only after AUTH gets the message."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a self-signed certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    box = TlsMailbox()
+    controller = _start(
+        box, tls_context=context, require_starttls=True, authenticator=box.authenticator,
+        auth_required=True, auth_require_tls=True,
+    )  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # this test's CA, for the default context
+    try:
+        config = load_yaml(
+            "company: {domain: acme.example.se, name: Acme AB}\n"
+            f"mail: {{host: 127.0.0.1, port: {controller.port}, sender: voicemail@acme.example.se,"
+            " starttls: true, username: vaxel, password: s3cret-pass}\n"
+        )
+        assert config.mail is not None
+        _send(config.mail.settings(), wav_file)
+        assert box.sessions == [(True, True)] and box.logins == [b"vaxel"]
+        assert box.only_message()["To"] == "anna@acme.example.se"
+        plain = config.mail.settings().model_copy(update={"starttls": False})
+        with pytest.raises(NotifyError, match=r"does not offer a login \(AUTH\) \(does it want"):
+            _send(plain, wav_file)  # without TLS this server offers no login
         assert len(box.envelopes) == 1
     finally:
         controller.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
+from vaxel.services.configuration import load_document
+from vaxel.services.voicemail import verify_pin
 from vaxel.store import READ_DIRECTORY_VERSION, Base, Company, Store, User
 from vaxel.store.database import DATABASE_URL_ENV, alembic_config
 
@@ -202,3 +205,49 @@ def test_scalar_reader_sees_what_other_connections_commit(store: Store) -> None:
     assert read_version() > before
     with pytest.raises(LookupError):
         store.scalar_reader("SELECT version FROM directory_version WHERE id = -1")()
+
+
+def test_migration_0007_hashes_clear_pins_and_drops_shared_box_pins(
+    database_url: str, tmp_path: Path
+) -> None:
+    """O2: a description stored before PINs were hashed has none left in clear afterwards;
+    the user's PIN still opens the box, and a shared box's PIN (which nothing asked) goes."""
+    command.upgrade(alembic_config(database_url), "0006")
+    document = {
+        "company": {"domain": "acme.example", "name": "Acme AB"},
+        "users": [
+            {"ext": "1001", "name": "Anna", "voicemail": {"pin": "4711", "enabled": True}},
+            {"ext": "1002", "name": "Björn", "voicemail": {"enabled": True}},
+        ],
+        "voicemail": {"reception": {"members": ["1001"], "pin": "9999"}},
+    }
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO companies (id, domain, name, created_at)"
+                    " VALUES (1, 'acme.example', 'Acme AB', :now)"
+                ),
+                {"now": datetime.now(UTC)},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO company_documents (company_id, document, version, updated_at)"
+                    " VALUES (1, :document, 3, :now)"
+                ),
+                {"document": json.dumps(document), "now": datetime.now(UTC)},
+            )
+    finally:
+        engine.dispose()
+
+    with Store.open(tmp_path, url=database_url) as store:
+        with store.engine.connect() as connection:
+            stored = connection.execute(text("SELECT document FROM company_documents")).scalar()
+        assert "4711" not in stored and "9999" not in stored
+        config = load_document(store, 1)
+        assert config is not None
+        pin = config.users[0].voicemail.pin
+        assert pin is not None and verify_pin(pin, "4711") and not verify_pin(pin, "9999")
+        assert config.users[1].voicemail.pin is None
+        assert config.voicemail["reception"].members == ["1001"]

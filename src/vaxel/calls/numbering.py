@@ -25,7 +25,7 @@ from phonenumbers import (
     ValidationResult,
     shortnumberinfo,
 )
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 DestinationClass = Literal[
     "emergency",
@@ -256,6 +256,11 @@ class OutboundPolicy(BaseModel):
     @classmethod
     def _emergency_always(cls, value: frozenset[DestinationClass]) -> frozenset[DestinationClass]:
         return value | {"emergency"}
+
+    @field_serializer("allowed", when_used="json")
+    def _in_order(self, value: frozenset[DestinationClass]) -> list[str]:
+        """A set has no order: written sorted, a stored description reads the same each time."""
+        return sorted(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,7 +138,8 @@ SYSTEM_PROMPTS: dict[str, dict[str, str]] = {
         "en": "We cannot answer right now. "
         "Please leave a message after the tone and we will get back to you.",
     },
-    "vm-mailbox-full": {
+    # A caller to a box at its quota hears this, then goodbye.
+    "vm-box-full": {
         "sv": "Röstbrevlådan är full och kan inte ta emot fler meddelanden.",
         "en": "The mailbox is full and cannot take any more messages.",
     },

@@ -1,11 +1,23 @@
-"""One company described as data (issue 4 §8): users, numbers, prompts, call flows, menus,
-schedules, answering groups, voicemail boxes and trunks.
+"""One company described as data (P7, S1, S3, S5, S6, S8, U7, U8, U11, P6): users,
+numbers, prompts, call flows, menus, schedules, answering groups, voicemail boxes, trunks.
 
 `vaxel config apply FILE.yaml` validates such a description whole and then
 stores it; `vaxel config export DOMAIN` prints it back. The REST API uses
 the same models. Every model forbids unknown keys, and cross-references
 ("menus.main.keys.3: unknown group 'salj'") are checked by `check_references`,
 so a file with any error changes nothing.
+
+Three more checks keep a description safe (O2):
+
+- loops: destinations that lead to each other without the caller doing anything
+  (a flow, a group's overflow, a menu's default, a closed destination, a forwarding
+  out to the company's own number ...) are refused with the loop's path
+  (services/config_loops.py, which also has the call-time guard `MAX_STEPS`);
+- a prompt's `file` is a plain file name in the company's folder (no path);
+- secrets (`SECRETS`: voicemail PINs, trunk and mail passwords) never appear in
+  a repr, and `strip_secrets` takes them out of an export. A description that
+  leaves a secret out keeps the stored one (services/configuration.py), so a
+  stored description is validated with `STORED` as context: its PINs are hashes.
 """
 
 from __future__ import annotations
@@ -20,6 +32,7 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -29,15 +42,30 @@ from vaxel.calls.numbering import (
     DeviceKind,
     NumberError,
     OutboundPolicy,
+    caller_id,
+    is_external,
     to_e164,
 )
 from vaxel.services.errors import Invalid
-from vaxel.services.notify import SmsGateway
+from vaxel.services.notify import MailSettings, SmsGateway
 from vaxel.services.schedules import Schedule
+from vaxel.services.voicemail import DEFAULT_QUOTA_MESSAGES, is_pin_hash
 
 NAME = r"^[a-z0-9][a-z0-9_-]{0,39}$"  # keys of menus, groups, boxes, prompts, trunks
 EXTENSION = r"^[0-9]{2,8}$"
 KEYS = "0123456789*#"
+PIN = re.compile(r"[0-9]{4,8}")
+
+#: Context for validating a description as stored (PINs hashed, secrets all present).
+STORED = {"stored": True}
+
+#: Where a description keeps secrets: never in an export, never in a repr or a log.
+SECRETS = (
+    "users[].voicemail.pin",
+    "trunks.*.password",
+    "trunks.*.registration.password",
+    "mail.password",
+)
 
 
 class Model(BaseModel):
@@ -126,10 +154,21 @@ MenuAction = Annotated[
 class Prompt(Model):
     """A company prompt: a file (uploaded, converted to 8 kHz) or text to speak."""
 
-    file: str | None = None  # relative to the company's prompt folder
+    file: str | None = None  # a file in the folder of the description (or of the upload)
     text: str | None = None
     language: Literal["sv", "en"] = "sv"
     number: Annotated[int, Field(ge=1, le=999)] | None = None  # to record it by phone (*99)
+
+    @field_validator("file")
+    @classmethod
+    def _plain_name(cls, value: str | None) -> str | None:
+        """Only a file of the company's own folder: no path, so no way out of it."""
+        if value is not None and (value in ("", ".", "..") or any(ch in value for ch in "/\\\x00")):
+            raise ValueError(
+                f"{value!r} is not a plain file name: give the name of a file in the"
+                " folder of the description, without a path"
+            )
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> Prompt:
@@ -147,12 +186,33 @@ class Forwarding(Model):
     no_answer: str | None = None
 
 
+class Quota(Model):
+    """How much a voicemail box keeps: a caller to a full box cannot leave a message."""
+
+    messages: Annotated[int, Field(ge=1, le=10_000)] | None = DEFAULT_QUOTA_MESSAGES
+    seconds: Annotated[int, Field(ge=60, le=360_000)] | None = None  # of all its messages
+
+
+def _pin(value: str | None, info: ValidationInfo) -> str | None:
+    """4 to 8 digits in a description; a stored description has the hash instead."""
+    if value is None or PIN.fullmatch(value):
+        return value
+    if is_pin_hash(value) and (info.context or {}).get("stored"):
+        return value
+    raise ValueError("a PIN is 4 to 8 digits")
+
+
 class PersonalVoicemail(Model):
     enabled: bool = True
-    pin: Annotated[str, Field(pattern=r"^[0-9]{4,8}$")] | None = None
+    # A secret: left out of an export; left out of a description, the stored one is kept,
+    # and `null` removes it. Stored as a hash (services.voicemail.hash_pin).
+    pin: str | None = Field(default=None, repr=False)
     email: str | None = None
     sms: str | None = None  # a number told of new messages by SMS
     greeting: str | None = None  # a prompt name; default: the system greeting
+    quota: Quota = Quota()
+
+    _check_pin = field_validator("pin")(_pin)
 
 
 class UserConfig(Model):
@@ -255,20 +315,59 @@ class GroupConfig(Model):
 
 
 class VoicemailBox(Model):
-    """A shared box of the company; `members` are the users who listen to it."""
+    """A shared box of the company; `members` are the users who listen to it.
+
+    It has no PIN of its own: members hear its messages in their own voicemail (*98),
+    behind their own PIN.
+    """
 
     members: list[Annotated[str, Field(pattern=EXTENSION)]] = []
-    pin: Annotated[str, Field(pattern=r"^[0-9]{4,8}$")] | None = None
     greeting: str | None = None
     email: list[str] = []
     sms: list[str] = []  # numbers told of new messages by SMS
-    max_seconds: Annotated[int, Field(ge=10, le=600)] = 120
+    max_seconds: Annotated[int, Field(ge=10, le=600)] = 120  # of one message
+    quota: Quota = Quota()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_pin(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict) and "pin" in data:
+            if (info.context or {}).get("stored"):  # stored before it was refused
+                return {key: value for key, value in data.items() if key != "pin"}
+            raise ValueError(
+                "a shared box has no PIN of its own: its members hear it in their own"
+                " voicemail (*98), behind their own PIN; remove pin"
+            )
+        return data
 
 
 class MailConfig(Model):
+    """The outgoing mail server for voicemail e-mails (S6, U7)."""
+
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 25
     sender: str = "voicemail@localhost"
+    starttls: bool = False  # upgrade to TLS (the server's certificate is verified) first
+    username: str | None = None  # log in (AUTH) with these
+    # A secret: left out of an export; left out of a description, the stored one is kept.
+    password: str | None = Field(default=None, repr=False)
+
+    @model_validator(mode="after")
+    def _password_needs_user(self) -> MailConfig:
+        if self.password is not None and self.username is None:
+            raise ValueError("give the username that goes with the mail password")
+        return self
+
+    def settings(self) -> MailSettings:
+        """What `notify.send_voicemail_mail` takes."""
+        return MailSettings(
+            host=self.host,
+            port=self.port,
+            sender=self.sender,
+            starttls=self.starttls,
+            username=self.username,
+            password=self.password,  # type: ignore[arg-type]  # SecretStr takes a str
+        )
 
 
 # -- trunks ------------------------------------------------------------------------------
@@ -276,7 +375,10 @@ class MailConfig(Model):
 
 class TrunkRegistration(Model):
     username: str
-    password: str
+    # A secret, kept as it is (a digest answer needs it in clear) but never exported or
+    # shown in a repr. Left out of a description, the stored one is kept (same username);
+    # a stored registration always has it.
+    password: str | None = Field(default=None, repr=False)
     expires: Annotated[int, Field(ge=60, le=3600)] = 600
 
 
@@ -289,7 +391,7 @@ class TrunkConfig(Model):
     domain: str | None = None  # the carrier's SIP domain, for To/From and digest realms
     registration: TrunkRegistration | None = None  # register with the carrier
     username: str | None = None  # digest answers for our INVITEs, when the carrier challenges
-    password: str | None = None
+    password: str | None = Field(default=None, repr=False)  # a secret, as the registration's
 
 
 # -- the company ---------------------------------------------------------------------------
@@ -300,6 +402,23 @@ class CompanySection(Model):
     name: str
     timezone: str = "Europe/Stockholm"
     language: Literal["sv", "en"] = "sv"
+    # The number users who choose caller ID "support" show on outbound calls (U8).
+    support_number: str | None = None
+    # Voicemail messages older than this are deleted, heard or not; None: kept until
+    # deleted (each box's quota bounds them).
+    voicemail_retention_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+
+    @field_validator("domain", "name")
+    @classmethod
+    def _trimmed(cls, value: str, info: ValidationInfo) -> str:
+        """As the companies table keeps them (apply checks them further)."""
+        value = value.strip()
+        return value.lower() if info.field_name == "domain" else value
+
+    @field_validator("support_number")
+    @classmethod
+    def _number(cls, value: str | None) -> str | None:
+        return None if value is None else _e164(value)
 
 
 class CompanyConfig(Model):
@@ -346,15 +465,50 @@ class ConfigError(Invalid):
 
 
 def parse_config(data: object) -> CompanyConfig:
-    """Validate a whole description (as loaded from YAML); raises ConfigError with every error."""
+    """Validate a whole description (as loaded from YAML); raises ConfigError with every error.
+
+    References are checked first, then loops (`config_loops.find_loops`) among what
+    they name.
+    """
+    from vaxel.services.config_loops import find_loops  # it reads these models
+
     try:
         config = CompanyConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError([_line(error) for error in exc.errors()]) from None
-    errors = check_references(config)
+    errors = check_references(config) or find_loops(config)
     if errors:
         raise ConfigError(errors)
     return config
+
+
+def strip_secrets(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` (a dumped description) without the values named in `SECRETS`, in place."""
+    for user in data.get("users") or []:
+        (user.get("voicemail") or {}).pop("pin", None)
+    for trunk in (data.get("trunks") or {}).values():
+        trunk.pop("password", None)
+        (trunk.get("registration") or {}).pop("password", None)
+    (data.get("mail") or {}).pop("password", None)
+    return data
+
+
+def shown_caller_id(config: CompanyConfig, extension: str, user_agent: str) -> str | None:
+    """The number a user's outbound call shows (U8): their choice (per kind of device, by
+    the User-Agent), else the company's main number; None if the company has neither."""
+    main = next((n.number for n in config.numbers if n.flow is not None), None)
+    user = next((u for u in config.users if u.ext == extension), None)
+    if user is None:
+        return main
+    shown = caller_id(
+        user.caller_id,
+        main=main or "",
+        direct=user.direct_number,
+        mobile=user.mobile,
+        support=config.company.support_number,
+        device=config.device_kind(user_agent),
+    )
+    return shown or None
 
 
 def _line(error: Any) -> str:
@@ -441,6 +595,44 @@ def check_references(config: CompanyConfig) -> list[str]:
         prompt(f"voicemail.{name}.greeting", box.greeting)
     for i, user in enumerate(config.users):
         prompt(f"users.{i}.voicemail.greeting", user.voicemail.greeting)
+        errors += _forwarding_errors(f"users.{i}.forwarding", user.forwarding, users)
+        errors += _caller_id_errors(config, f"users.{i}.caller_id", user)
     if config.outbound_trunk is not None and config.outbound_trunk not in config.trunks:
         errors.append(f'outbound_trunk: unknown trunk "{config.outbound_trunk}"')
+    return errors
+
+
+def _forwarding_errors(where: str, forwarding: Forwarding, users: set[str]) -> list[str]:
+    errors = []
+    for kind in ("always", "busy", "no_answer"):
+        target = getattr(forwarding, kind)
+        if target is None:
+            continue
+        try:
+            external = is_external(target)
+            if external:
+                to_e164(target)
+        except NumberError as exc:
+            errors.append(f"{where}.{kind}: {exc}")
+            continue
+        if not external and target not in users:
+            errors.append(f'{where}.{kind}: unknown user "{target}"')
+    return errors
+
+
+def _caller_id_errors(config: CompanyConfig, where: str, user: UserConfig) -> list[str]:
+    """A caller ID choice whose number is not there would silently show the main number."""
+    missing = {
+        "support": (config.company.support_number, "the company has no support_number"),
+        "direct": (user.direct_number, "the user has no direct_number"),
+        "mobile": (user.mobile, "the user has no mobile"),
+    }
+    choices = [("show", user.caller_id.show)] + [
+        (f"per_device.{device}", source) for device, source in user.caller_id.per_device.items()
+    ]
+    errors = []
+    for path, source in choices:
+        number, problem = missing.get(source, ("main", ""))
+        if number is None:
+            errors.append(f"{where}.{path}: {problem}")
     return errors

@@ -1,4 +1,4 @@
-"""Applying and exporting a company's description (issue 4 §8).
+"""Applying and exporting a company's description (P7, O2).
 
 `apply_config` makes the database say what the file says, in one
 transaction: the company, its users (created, updated, or removed when no
@@ -6,6 +6,17 @@ longer listed), its inbound numbers, and the rest as one JSON document. A
 file with any error changes nothing. User passwords are turned into digest
 HA1s and never stored or exported; the switch sees the change at once
 (the directory version moves).
+
+Secrets (company_config.SECRETS: voicemail PINs, trunk and mail passwords)
+are never exported. So that an export applies back unchanged, a description
+that leaves a secret out keeps the stored one: a PIN by the user's extension,
+a trunk's or the mail server's password by its name while its username stays
+the same (a new username needs its password). A secret written in the file
+replaces the stored one; `pin: null` (or `password: null`) removes it. PINs are
+stored hashed (voicemail.hash_pin); trunk and mail passwords as they are, since
+the switch must answer a carrier's digest challenge and log in to the mail
+server with them. Prompt files are read only from the description's own folder:
+a symlink that leads out of it is refused.
 """
 
 from __future__ import annotations
@@ -19,9 +30,19 @@ import yaml
 from sqlalchemy import delete, select, update
 
 from vaxel.services.companies import normalize_domain, validate_name
-from vaxel.services.company_config import CompanyConfig, ConfigError, parse_config
+from vaxel.services.company_config import (
+    STORED,
+    CompanyConfig,
+    ConfigError,
+    MailConfig,
+    PersonalVoicemail,
+    TrunkConfig,
+    parse_config,
+    strip_secrets,
+)
 from vaxel.services.errors import NotFound
 from vaxel.services.users import _ha1s, validate_password
+from vaxel.services.voicemail import hash_pin, is_pin_hash, verify_pin
 from vaxel.store import Company, DirectoryVersion, Store, User
 from vaxel.store.models import CompanyDocument, Number
 
@@ -50,11 +71,98 @@ def load_yaml(text: str) -> CompanyConfig:
 
 
 def _document(config: CompanyConfig) -> str:
-    """The stored form: everything but user passwords (the users table has their HA1s)."""
-    data = config.model_dump(mode="json", exclude_none=True, by_alias=True)
+    """The stored form: everything but user passwords (the users table has their HA1s).
+
+    Nothing is left out for being None: `holidays: null` ("holidays change nothing") is
+    not the same as leaving holidays out (the default closes on public holidays).
+    """
+    data = config.model_dump(mode="json", by_alias=True)
     for user in data.get("users", []):
         user.pop("password", None)
     return json.dumps(data, sort_keys=True)
+
+
+def keep_secrets(
+    config: CompanyConfig, stored: CompanyConfig | None
+) -> tuple[CompanyConfig, list[str]]:
+    """`config` with the secrets it leaves out taken from `stored`, and PINs hashed.
+
+    Returns the description to store and the errors (a secret that is needed but
+    neither given nor stored). See the module's docstring for the rules.
+    """
+    errors: list[str] = []
+    old_users = {user.ext: user for user in stored.users} if stored is not None else {}
+    users = []
+    for user in config.users:
+        old = old_users.get(user.ext)
+        pin = _kept_pin(user.voicemail, old.voicemail.pin if old is not None else None)
+        voicemail = user.voicemail.model_copy(update={"pin": pin})
+        users.append(user.model_copy(update={"voicemail": voicemail}))
+    old_trunks = stored.trunks if stored is not None else {}
+    trunks = {
+        name: _kept_trunk(f"trunks.{name}", trunk, old_trunks.get(name), errors)
+        for name, trunk in config.trunks.items()
+    }
+    mail = config.mail
+    if mail is not None:
+        mail = _kept_mail(mail, stored.mail if stored is not None else None, errors)
+    kept = config.model_copy(update={"users": users, "trunks": trunks, "mail": mail})
+    return kept, errors
+
+
+def _kept_pin(voicemail: PersonalVoicemail, old: str | None) -> str | None:
+    if "pin" not in voicemail.model_fields_set:  # the stored one (hashed if stored in clear)
+        return old if old is None or is_pin_hash(old) else hash_pin(old)
+    pin = voicemail.pin
+    if pin is None or is_pin_hash(pin):
+        return pin  # null: removed
+    # The same PIN again keeps its hash, so applying one file twice stores the same thing.
+    if old is not None and is_pin_hash(old) and verify_pin(old, pin):
+        return old
+    return hash_pin(pin)
+
+
+def _kept_trunk(
+    where: str, trunk: TrunkConfig, old: TrunkConfig | None, errors: list[str]
+) -> TrunkConfig:
+    update: dict[str, Any] = {}
+    keep = "password" not in trunk.model_fields_set and trunk.username is not None
+    if keep and old is not None and old.password is not None:
+        if old.username == trunk.username:
+            update["password"] = old.password
+        else:
+            errors.append(f"{where}.password: needed, as the username changed")
+    registration = trunk.registration
+    if registration is not None and registration.password is None:
+        old_registration = old.registration if old is not None else None
+        if "password" in registration.model_fields_set:
+            errors.append(f"{where}.registration.password: needed to register")
+        elif old_registration is None or old_registration.password is None:
+            errors.append(f"{where}.registration.password: needed (none is stored for this trunk)")
+        elif old_registration.username != registration.username:
+            errors.append(f"{where}.registration.password: needed, as the username changed")
+        else:
+            password = old_registration.password
+            update["registration"] = registration.model_copy(update={"password": password})
+    return trunk.model_copy(update=update) if update else trunk
+
+
+def _kept_mail(mail: MailConfig, old: MailConfig | None, errors: list[str]) -> MailConfig:
+    if mail.username is None or mail.password is not None:
+        return mail
+    if "password" in mail.model_fields_set:
+        errors.append("mail.password: needed with a username")
+    elif old is None or old.password is None:
+        errors.append("mail.password: needed with a username (none is stored)")
+    elif old.username != mail.username:
+        errors.append("mail.password: needed, as the username changed")
+    else:
+        return mail.model_copy(update={"password": old.password})
+    return mail
+
+
+def _stored(text: str) -> CompanyConfig:
+    return CompanyConfig.model_validate(json.loads(text), context=STORED)
 
 
 def prompt_folder(data: Path, domain: str) -> Path:
@@ -74,17 +182,26 @@ def render_prompts(config: CompanyConfig, folder: Path, source_dir: Path) -> lis
 
     errors: list[str] = []
     folder.mkdir(parents=True, exist_ok=True)
+    root = source_dir.resolve()
     for name, prompt in config.prompts.items():
         target = folder / f"{name}.wav"
         stamp = folder / f"{name}.source"
+        source = root
         if prompt.text is not None:
             key = f"tts:{prompt.language}:{prompt.text}"
         else:
-            source = source_dir / (prompt.file or "")
+            # A plain name (the schema has no paths), but it may be a symlink: where it
+            # really leads must be inside the folder, or any server file could be read.
+            source = (root / (prompt.file or "")).resolve()
+            if source == root or not source.is_relative_to(root):
+                errors.append(
+                    f"prompts.{name}.file: {prompt.file} leads outside the company's folder"
+                )
+                continue
             try:
-                key = f"file:{source.resolve()}:{source.stat().st_mtime_ns}"
+                key = f"file:{source}:{source.stat().st_mtime_ns}"
             except OSError:
-                errors.append(f"prompts.{name}.file: {source} not found")
+                errors.append(f"prompts.{name}.file: {source_dir / (prompt.file or '')} not found")
                 continue
         # Unchanged since it was made, or recorded by phone (*99) since: keep it.
         if target.exists() and stamp.exists() and stamp.read_text() in (key, f"phone|{key}"):
@@ -93,7 +210,7 @@ def render_prompts(config: CompanyConfig, folder: Path, source_dir: Path) -> lis
             if prompt.text is not None:
                 synthesize(prompt.text, prompt.language, target)
             else:
-                convert_upload(source_dir / (prompt.file or ""), target)
+                convert_upload(source, target)
         except PromptError as exc:
             errors.append(f"prompts.{name}: {exc}")
             continue
@@ -117,16 +234,20 @@ def apply_config(
     source_dir: Path | None = None,
 ) -> Applied:
     """Make the company what `config` says. With `data`, prompts are made into its prompt
-    folder first (file prompts are read relative to `source_dir`, the YAML file's folder)."""
+    folder first (file prompts are read from `source_dir`, the YAML file's folder, and
+    never from outside it). Secrets the description leaves out are kept (`keep_secrets`)."""
     domain = normalize_domain(config.company.domain)
     name = validate_name(config.company.name)
+    # Stored as the companies table has them, so an export (which reads them there) agrees.
+    company_section = config.company.model_copy(update={"domain": domain, "name": name})
+    config = config.model_copy(update={"company": company_section})
     errors: list[str] = []
     if data is not None:
         errors += render_prompts(config, prompt_folder(data, domain), source_dir or Path.cwd())
-    for i, user in enumerate(config.users):
-        if user.password is not None:
+    for i, described in enumerate(config.users):
+        if described.password is not None:
             try:
-                validate_password(user.password)
+                validate_password(described.password)
             except Exception as exc:  # Invalid: say where
                 errors.append(f"users.{i}.password: {exc}")
     if errors:
@@ -143,7 +264,8 @@ def apply_config(
             user.extension: user
             for user in session.scalars(select(User).where(User.company_id == company.id))
         }
-        added, updated = [], []
+        added: list[str] = []
+        updated: list[str] = []
         for i, wanted in enumerate(config.users):
             user = existing.pop(wanted.ext, None)
             if user is None:
@@ -181,11 +303,14 @@ def apply_config(
             owner = owners.get(number.number)
             if owner is not None and owner != company.id:
                 errors.append(f"numbers.{i}.number: {number.number} belongs to another company")
+        document = session.get(CompanyDocument, company.id)
+        stored = _stored(document.document) if document is not None else None
+        config, secret_errors = keep_secrets(config, stored)
+        errors += secret_errors
         if errors:
             raise ConfigError(errors)  # rolls the whole transaction back
         session.execute(delete(Number).where(Number.company_id == company.id))
         session.add_all(Number(number=n.number, company_id=company.id) for n in config.numbers)
-        document = session.get(CompanyDocument, company.id)
         version = 1 if document is None else document.version + 1
         if document is None:
             session.add(
@@ -207,8 +332,8 @@ def load_document(store: Store, company_id: int) -> CompanyConfig | None:
         document = session.get(CompanyDocument, company_id)
         if document is None:
             return None
-        data = json.loads(document.document)
-    return CompanyConfig.model_validate(data)
+        text = document.document
+    return _stored(text)
 
 
 def load_all_documents(store: Store) -> list[tuple[int, str, CompanyConfig]]:
@@ -218,13 +343,19 @@ def load_all_documents(store: Store) -> list[tuple[int, str, CompanyConfig]]:
     )
     with store.session(read_only=True) as session:
         rows = session.execute(query).all()
-    return [
-        (id_, domain, CompanyConfig.model_validate(json.loads(doc))) for id_, domain, doc in rows
-    ]
+    return [(id_, domain, _stored(doc)) for id_, domain, doc in rows]
+
+
+EXPORT_HEADER = (
+    "# Secrets (voicemail PINs, the trunks' and the mail server's credentials) are left\n"
+    "# out. Applied back, this file keeps the stored ones; write one to change it (null\n"
+    "# removes a PIN).\n"
+)
 
 
 def export_config(store: Store, domain: str) -> str:
-    """The company's description as YAML: what `apply_config` would take back unchanged."""
+    """The company's description as YAML: what `apply_config` would take back unchanged,
+    without its secrets (see the module's docstring: applied back, they are kept)."""
     key = domain.strip().lower()
     with store.session(read_only=True) as session:
         company = session.scalar(select(Company).where(Company.domain == key))
@@ -244,20 +375,25 @@ def export_config(store: Store, domain: str) -> str:
             "name": company.name,
         }
     described = {user["ext"]: user for user in data.get("users", [])}
+    # In the description's order; users added since (by `vaxel user add`) come last.
+    place = {ext: i for i, ext in enumerate(described)}
+    users.sort(key=lambda user: (place.get(user[0], len(place)), user[0]))
     data["users"] = [
         {**described.get(ext, {}), "ext": ext, "name": name, "ring_time": ring}
         for ext, name, ring in users
     ]
     # Through the model again, so the file shows what was chosen, not every default.
-    data = CompanyConfig.model_validate(data).model_dump(
-        mode="json", exclude_defaults=True, by_alias=True
-    )
+    config = CompanyConfig.model_validate(data, context=STORED)
+    data = strip_secrets(config.model_dump(mode="json", exclude_defaults=True, by_alias=True))
     data["company"] = {"domain": data["company"]["domain"], "name": data["company"]["name"],
                        **data["company"]}  # fmt: skip
     order = ["company", "users", "numbers", "prompts", "flows", "menus", "schedules", "groups",
-             "voicemail", "trunks", "outbound_trunk", "outbound", "mail"]  # fmt: skip
+             "voicemail", "trunks", "outbound_trunk", "outbound", "mail", "sms",
+             "devices"]  # fmt: skip
+    # Every other section too, after these: an export leaves nothing out.
+    order += sorted(key for key in data if key not in order)
     ordered = {key: data[key] for key in order if key in data and data[key] not in ({}, [])}
-    return yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True)
+    return EXPORT_HEADER + yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True)
 
 
 def number_owner(store: Store, number: str) -> int | None:

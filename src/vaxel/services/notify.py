@@ -192,14 +192,14 @@ class MailSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     host: str
-    port: int = Field(25, ge=1, le=65535)
+    port: int = Field(default=25, ge=1, le=65535)
     starttls: bool = False
     username: str | None = None
     password: SecretStr | None = None
     sender: str = "voicemail@localhost"
-    timeout: float = Field(10.0, gt=0, le=300, description="seconds per connect and reply")
+    timeout: float = Field(default=10.0, gt=0, le=300, description="seconds per connect and reply")
     helo_name: str | None = Field(
-        None, description="name to greet the server with; default: this machine's FQDN"
+        default=None, description="name to greet the server with; default: this machine's FQDN"
     )
 
     @field_validator("host")
@@ -280,12 +280,19 @@ def _deliver(settings: MailSettings, message: EmailMessage, recipients: list[str
             timeout=settings.timeout,
         ) as smtp:
             if settings.starttls:
-                smtp.starttls(context=ssl.create_default_context())
+                try:
+                    smtp.starttls(context=ssl.create_default_context())
+                except smtplib.SMTPNotSupportedError:
+                    raise NotifyError(f"the mail server {server} does not offer STARTTLS") from None
             if settings.username is not None and settings.password is not None:
-                smtp.login(settings.username, settings.password.get_secret_value())
+                try:
+                    smtp.login(settings.username, settings.password.get_secret_value())
+                except smtplib.SMTPNotSupportedError:
+                    hint = "" if settings.starttls else " (does it want STARTTLS first?)"
+                    raise NotifyError(
+                        f"the mail server {server} does not offer a login (AUTH){hint}"
+                    ) from None
             refused = smtp.send_message(message, to_addrs=recipients)
-    except smtplib.SMTPNotSupportedError:
-        raise NotifyError(f"the mail server {server} does not offer STARTTLS") from None
     except smtplib.SMTPAuthenticationError as error:
         raise NotifyError(
             f"the mail server {server} refused the login of {settings.username!r}: "
@@ -396,7 +403,7 @@ class SmsGateway(BaseModel):
     headers: dict[str, str] = Field(
         default_factory=dict, description="extra request headers, e.g. Authorization"
     )
-    timeout: float = Field(5.0, gt=0, le=120, description="seconds for connect and answer")
+    timeout: float = Field(default=5.0, gt=0, le=120, description="seconds for connect and answer")
 
     @field_validator("url_template")
     @classmethod

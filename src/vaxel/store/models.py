@@ -188,7 +188,9 @@ class CallRecord(Base):
 
 class CompanyDocument(Base):
     """A company's call flows, menus, schedules, groups, boxes and trunks, as one validated
-    JSON document (issue 4 §8): read whole by the switch, replaced whole by `config apply`."""
+    JSON document (P7): read whole by the switch, replaced whole by `config apply`. Its
+    voicemail PINs are hashes; its trunk and mail passwords are there for the switch to
+    use, and never exported (services/configuration.py)."""
 
     __tablename__ = "company_documents"
 

@@ -1,0 +1,155 @@
+"""The company description's schema (S3, S5, S6, S8, U8, U11, O2): loops, prompt files,
+the support number, quotas, and which fields are secrets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from vaxel.services.company_config import (
+    ConfigError,
+    parse_config,
+    shown_caller_id,
+    strip_secrets,
+)
+
+BASE = """
+company: {domain: acme.example, name: Acme AB}
+users:
+  - {ext: "1001", name: Anna}
+  - {ext: "1002", name: Björn}
+numbers:
+  - {number: "08-123 456 00", flow: main}
+prompts:
+  welcome: {text: Välkommen}
+  menu: {text: Tryck ett}
+schedules:
+  office: {weekly: {monday: ["08:00-17:00"]}}
+"""
+
+
+def _description(extra: str) -> dict[str, Any]:
+    data = yaml.safe_load(BASE)
+    data.update(yaml.safe_load(extra))
+    return data
+
+
+def _errors(extra: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(_description(extra))
+    return caught.value.errors
+
+
+def test_forwarding_to_an_unknown_extension_is_refused() -> None:
+    errors = _errors("""
+flows: {main: {destination: {user: "1001"}}}
+users:
+  - {ext: "1001", name: Anna, forwarding: {no_answer: "1009"}}
+  - {ext: "1002", name: Björn, forwarding: {always: "07x"}}
+""")
+    assert 'users.0.forwarding.no_answer: unknown user "1009"' in errors
+    assert any(line.startswith("users.1.forwarding.always: ") for line in errors)
+
+
+# -- prompt files -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["../../etc/passwd", "/etc/passwd", "sub/welcome.wav", "..", ".", "a\\b.wav", ""]
+)
+def test_a_prompt_file_is_a_plain_name_in_the_companys_folder(name: str) -> None:
+    errors = _errors(f"flows: {{main: {{destination: {{user: '1001'}}}}}}\n"
+                     f"prompts: {{welcome: {{file: {name!r}}}}}")  # fmt: skip
+    assert len(errors) == 1 and errors[0].startswith("prompts.welcome.file: "), errors
+    assert "plain file name" in errors[0]
+
+
+# -- caller ID, shared boxes, quotas --------------------------------------------------------
+
+
+def test_the_support_number_is_shown_when_a_user_chooses_it() -> None:
+    config = parse_config(
+        _description("""
+company: {domain: acme.example, name: Acme AB, support_number: "08-123 456 99"}
+flows: {main: {destination: {user: "1001"}}}
+devices: {mobile: ["Vaxel Mobile"]}
+users:
+  - {ext: "1001", name: Anna, mobile: "070-174 06 05",
+     caller_id: {show: support, per_device: {mobile: mobile}}}
+  - {ext: "1002", name: Björn}
+""")
+    )
+    assert config.company.support_number == "+46812345699"
+    assert shown_caller_id(config, "1001", "Yealink SIP-T46") == "+46812345699"
+    assert shown_caller_id(config, "1001", "Vaxel Mobile 2.1") == "+46701740605"
+    assert shown_caller_id(config, "1002", "Yealink SIP-T46") == "+46812345600"
+
+
+def test_a_caller_id_choice_without_its_number_is_refused() -> None:
+    errors = _errors("""
+flows: {main: {destination: {user: "1001"}}}
+users:
+  - {ext: "1001", name: Anna, caller_id: {show: support}}
+  - {ext: "1002", name: Björn, caller_id: {per_device: {mobile: direct}}}
+""")
+    assert "users.0.caller_id.show: the company has no support_number" in errors
+    assert "users.1.caller_id.per_device.mobile: the user has no direct_number" in errors
+
+
+def test_a_shared_box_has_no_pin_of_its_own() -> None:
+    errors = _errors("""
+flows: {main: {destination: {voicemail: reception}}}
+voicemail: {reception: {members: ["1001"], pin: "1234"}}
+""")
+    assert len(errors) == 1 and errors[0].startswith("voicemail.reception: "), errors
+    assert "own PIN" in errors[0]
+
+
+def test_quotas_and_retention_have_defaults_and_limits() -> None:
+    config = parse_config(
+        _description("""
+company: {domain: acme.example, name: Acme AB, voicemail_retention_days: 90}
+flows: {main: {destination: {voicemail: reception}}}
+voicemail: {reception: {quota: {messages: 10, seconds: 600}}}
+""")
+    )
+    assert config.company.voicemail_retention_days == 90
+    assert (
+        config.voicemail["reception"].quota.messages,
+        config.users[0].voicemail.quota.messages,
+    ) == (10, 100)
+    assert config.voicemail["reception"].quota.seconds == 600
+    errors = _errors("""
+company: {domain: acme.example, name: Acme AB, voicemail_retention_days: 0}
+flows: {main: {destination: {voicemail: reception}}}
+voicemail: {reception: {quota: {messages: 0}}}
+""")
+    assert any(line.startswith("company.voicemail_retention_days:") for line in errors)
+    assert any(line.startswith("voicemail.reception.quota.messages:") for line in errors)
+
+
+# -- secrets ----------------------------------------------------------------------------------
+
+
+def test_secrets_are_named_in_one_place_and_never_in_a_repr() -> None:
+    config = parse_config(
+        _description("""
+flows: {main: {destination: {user: "1001"}}}
+users:
+  - {ext: "1001", name: Anna, voicemail: {pin: "4711"}}
+trunks:
+  carrier: {host: 192.0.2.10, username: acme, password: trunk-secret-1,
+            registration: {username: acme, password: register-secret-2}}
+mail: {host: 127.0.0.1, username: vaxel, password: mail-secret-3}
+""")
+    )
+    shown = repr(config) + str(config)
+    for secret in ("4711", "trunk-secret-1", "register-secret-2", "mail-secret-3"):
+        assert secret not in shown
+    data = strip_secrets(config.model_dump(mode="json"))
+    text = repr(data)
+    for secret in ("4711", "trunk-secret-1", "register-secret-2", "mail-secret-3"):
+        assert secret not in text
+    assert data["trunks"]["carrier"]["username"] == "acme"
