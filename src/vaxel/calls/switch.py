@@ -128,7 +128,7 @@ class Switch:
                 self.transactions.receive(message, now, reliable=source.reliable, peer=source)
             )
             return
-        if self.authenticator.limiter.blocked(source.host, now):
+        if self.authenticator.limiter.silenced(source.host, source.port, now):
             return  # a source that keeps failing authentication gets silence (svcrack)
         try:
             self._stamp_via(message, source)
@@ -223,7 +223,7 @@ class Switch:
             return None  # in-dialog requests are matched by their dialog, not challenged
         if self.directory is not None and self.directory.trunk_at(source) is not None:
             return None  # a carrier's trunk is known by its address, not by a password
-        response = self.authenticator.challenge(request, realm, now, proxy=proxy)
+        response = self.authenticator.challenge(request, realm, source, now, proxy=proxy)
         response.headers.add("Server", SERVER)
         data = bytes(response)
         self._send_bytes(data, source)
@@ -346,7 +346,7 @@ class Switch:
         if realm is None:
             return make_response(request, 404, "Not Found (no domain)")
         now = self.clock()
-        result = self.authenticator.authenticate(request, realm, source.host, now)
+        result = self.authenticator.authenticate(request, realm, source, now)
         if result.user is None:
             assert result.response is not None
             return result.response
@@ -363,7 +363,7 @@ class Switch:
         if realm is None:
             return make_response(request, 404)
         now = self.clock()
-        result = self.authenticator.authenticate(request, realm, source.host, now, proxy=True)
+        result = self.authenticator.authenticate(request, realm, source, now, proxy=True)
         if result.user is None:
             assert result.response is not None
             return result.response
@@ -461,7 +461,7 @@ class Switch:
         realm = _domain_of(request)
         if realm is None:
             return make_response(request, 404)
-        result = self.authenticator.authenticate(request, realm, source.host, self.clock())
+        result = self.authenticator.authenticate(request, realm, source, self.clock())
         if result.user is None:
             assert result.response is not None
             return result.response
