@@ -170,7 +170,8 @@ def _flood(
 
     Each answers a fresh challenge fetched by `nonces` (by default `through` itself: an
     attacker that receives at the phone's very address). Every answer that comes back to
-    `through` is read, so the phone finds none of them later. Returns the statuses.
+    `through` is read, so the phone finds none of them later. Returns the statuses, ending
+    with None if the switch stopped answering.
     """
     nonces = nonces or through
     statuses: list[int | None] = []
@@ -178,14 +179,18 @@ def _flood(
         call_id = f"{secrets.token_hex(8)}@flood"
         nonces.send(_register_bytes(nonces.port, user, 1, call_id))
         challenge = _response(nonces.recv())
-        assert challenge is not None and challenge.status == 401
+        if challenge is None:  # silenced
+            return [*statuses, None]
+        assert challenge.status == 401
         auth = DigestClient().authorization(
             DigestClient.choose_challenge(challenge.headers.get_all("WWW-Authenticate")),
             method="REGISTER", uri=f"sip:{DOMAIN}", username=user, password="wrong-guess",
         )  # fmt: skip
         through.send(_register_bytes(through.port, user, 2, call_id, auth))
-        answer = _response(through.recv(timeout=1.0))
-        statuses.append(None if answer is None else answer.status)
+        answer = _response(through.recv())
+        if answer is None:  # silenced
+            return [*statuses, None]
+        statuses.append(answer.status)
     return statuses
 
 

@@ -147,7 +147,8 @@ class FailureLimiter:
         return True
 
     def failed(self, host: str, user: str, now: float) -> None:
-        """A wrong password (or a refused answer) for `user`, on a nonce issued to `host`."""
+        """A wrong password for `user` (or an answer refused for its form, such as one without
+        qop), on a nonce issued to `host`."""
         key = (host, user)
         entry = self._pairs.get(key)
         if entry is None or now - entry.window_start > self.window:
@@ -166,7 +167,8 @@ class FailureLimiter:
         self._check_host(host, now)
 
     def succeeded(self, host: str, port: int, user: str, now: float) -> None:
-        """`user` authenticated from this address: trust it, forgive its host's failures."""
+        """`user` authenticated from this address: trust the address, and forget the user's
+        earlier failures at this host (a typo or two), unless the user is blocked there."""
         self._trusted[(host, port, user)] = now
         self._trusted.move_to_end((host, port, user))
         _trim(self._trusted, self._size)
@@ -175,7 +177,7 @@ class FailureLimiter:
         _trim(self._trusted_addresses, self._size)
         entry = self._pairs.get((host, user))
         if entry is not None and entry.blocked_until <= now:
-            del self._pairs[(host, user)]  # a typo or two before the right password
+            del self._pairs[(host, user)]
 
     def _trusts(self, host: str, port: int, user: str, now: float) -> bool:
         seen = self._trusted.get((host, port, user))

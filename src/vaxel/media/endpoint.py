@@ -1,4 +1,4 @@
-"""One anchored media endpoint: the switch's RTP socket facing one leg's party (P5).
+"""One anchored media endpoint: the switch's RTP socket facing one leg's party (P5, O2).
 
 A bridged endpoint hands every RTP packet its party sends to its peer
 endpoint, which sends it on to its own party: with the payload type that
@@ -18,12 +18,12 @@ the endpoint (a re-INVITE, a phone that changed networks). While learning,
 the address the SDP names wins over any other (the "RTP bleed" defence):
 a packet from another address takes the stream only if it matches the SDP
 at least as well as the latched one (same host and port, then same host,
-then anything). RTCP is held to the same rules, and must come from the
-host the RTP comes from.
+then anything). RTCP must come from the host the RTP comes from; its first
+packet latches, and it moves only while the RTP stream is learning.
 
 This is the per-packet path: no logging, no per-packet objects beyond the
 datagram itself and its rewritten copy. A packet from the latched source
-costs one tuple comparison more; only the others take the slow path.
+costs one tuple comparison, as before; only the others take the slow path.
 """
 
 from __future__ import annotations
