@@ -1,4 +1,5 @@
-"""P5 media anchoring: real sockets on loopback, a real engine, Python RTP peers."""
+"""P5 media anchoring and O2 strict source: real sockets on loopback, a real engine,
+Python RTP peers."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from tests.integration.peers import free_port
+from vaxel.media.endpoint import LEARNING
 from vaxel.media.engine import MediaEngine, NoPorts
 from vaxel.rtp.dtmf import build_event
 from vaxel.rtp.g711 import ALAW_TO_ULAW
 from vaxel.rtp.packet import build, parse_header
-from vaxel.rtp.rtcp import ReceiverReport, Sdes, SenderReport, parse
+from vaxel.rtp.rtcp import ReceiverReport, Sdes, SenderReport, build_sr, parse
 from vaxel.sip.sdp import Answer, Codec, build_offer
 
 HOST = "127.0.0.1"
@@ -240,3 +242,126 @@ async def test_port_pairs_are_bound_ahead_of_need_and_handed_out_fresh(
         pass
     assert engine.allocate(_noop).port % 2 == 0
     peer.close()
+
+
+# -- strict source (O2) ------------------------------------------------------------------------
+
+VOICE = bytes(range(160))  # what the party says
+NOISE = b"\x2a" * 160  # what a stranger tries to slip into the call
+
+
+class Clock:
+    """The endpoints' clock, moved by the test (the learning window is a matter of time)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def until(condition: Callable[[], bool], timeout: float = 2.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.005)
+
+
+@in_loop
+async def test_a_latched_stream_hears_only_its_source(engine: MediaEngine) -> None:
+    clock = Clock()
+    engine.clock = clock  # the endpoints allocated next read this clock
+    a, b, ea, eb = await bridged(engine, PCMA, PCMA)
+    stranger = Peer()
+    a.send(ea.port, build(8, 1, 0, 1, VOICE))  # the party's first packet: latched
+    assert [p[12:] for p in await b.receive(1)] == [VOICE]
+    for when in (clock.now + 0.1, clock.now + LEARNING + 60):  # learning, and long after
+        clock.now = when
+        for seq in range(5):
+            stranger.send(ea.port, build(8, 2 + seq, 160 * (2 + seq), 1, NOISE))
+        a.send(ea.port, build(8, 9, 160 * 9, 1, VOICE))  # queued behind the stranger's
+        # Anything relayed from the stranger would have reached b before this packet.
+        assert [p[12:] for p in await b.receive(1)] == [VOICE]
+    assert ea.received == 3  # the stranger's packets were not even counted
+    b.send(eb.port, build(8, 1, 0, 2, VOICE))
+    assert [p[12:] for p in await a.receive(1)] == [VOICE]  # b's audio still goes to a
+    with pytest.raises(BlockingIOError):
+        stranger.rtp.recv(2048)
+    a.close(), b.close(), stranger.close()
+
+
+@in_loop
+async def test_behind_nat_another_address_may_take_over_only_while_learning(
+    engine: MediaEngine,
+) -> None:
+    clock = Clock()
+    engine.clock = clock
+    a, b, moved, late = Peer(), Peer(), Peer(), Peer()
+    ea, eb = engine.allocate(_noop), engine.allocate(_noop)
+    behind_nat = a.answer(PCMA, port=free_port())  # the SDP names another port
+    ea.configure(behind_nat, sending=True)
+    eb.configure(b.answer(PCMA), sending=True)
+    engine.connect(ea, eb)
+    a.send(ea.port, build(8, 1, 0, 1, VOICE))
+    assert len(await b.receive(1)) == 1
+    clock.now += LEARNING / 2  # the NAT binding settles on another port: followed
+    moved.send(ea.port, build(8, 2, 160, 1, VOICE))
+    assert len(await b.receive(1)) == 1
+    b.send(eb.port, build(8, 1, 0, 2, VOICE))
+    assert len(await moved.receive(1)) == 1
+    clock.now += LEARNING  # learnt: nobody else takes over, not even the first address
+    for peer in (late, a):
+        peer.send(ea.port, build(8, 3, 320, 1, NOISE))
+    moved.send(ea.port, build(8, 4, 480, 1, VOICE))
+    assert [p[12:] for p in await b.receive(1)] == [VOICE]
+    # The same SDP again (a re-INVITE after the NAT moved) opens the window once more.
+    clock.now += 60
+    ea.configure(behind_nat, sending=True)
+    late.send(ea.port, build(8, 5, 640, 1, VOICE))
+    assert [p[12:] for p in await b.receive(1)] == [VOICE]
+    assert ea.remote == (HOST, late.port)
+    for peer in (a, b, moved, late):
+        peer.close()
+
+
+@in_loop
+async def test_new_sdp_lets_the_party_latch_at_its_new_address(engine: MediaEngine) -> None:
+    clock = Clock()
+    engine.clock = clock
+    a, b, ea, _eb = await bridged(engine, PCMA, PCMA)
+    a.send(ea.port, build(8, 1, 0, 1, VOICE))
+    assert len(await b.receive(1)) == 1
+    clock.now += LEARNING + 60
+    phone = Peer()  # the party moved to another network ...
+    phone.send(ea.port, build(8, 2, 160, 1, NOISE))  # ... and until its SDP says so, is not heard
+    a.send(ea.port, build(8, 3, 320, 1, VOICE))
+    assert [p[12:] for p in await b.receive(1)] == [VOICE]
+    ea.configure(phone.answer(PCMA), sending=True)  # the re-INVITE
+    phone.send(ea.port, build(8, 4, 480, 1, VOICE))
+    a.send(ea.port, build(8, 5, 640, 1, NOISE))  # the old address matches the SDP less well
+    phone.send(ea.port, build(8, 6, 800, 1, VOICE))
+    assert [p[12:] for p in await b.receive(2)] == [VOICE, VOICE]
+    assert ea.remote == (HOST, phone.port)
+    for peer in (a, b, phone):
+        peer.close()
+
+
+@in_loop
+async def test_rtcp_is_taken_only_from_the_latched_source(engine: MediaEngine) -> None:
+    clock = Clock()
+    engine.clock = clock
+    a, b, ea, _eb = await bridged(engine, PCMA, PCMA)
+    a_rtcp, stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM), Peer()
+    a_rtcp.bind((HOST, 0))
+    a.send(ea.port, build(8, 1, 0, 1, VOICE))
+    assert len(await b.receive(1)) == 1
+    a_rtcp.sendto(build_sr(1, 10.0, 0, 1, 160, []), (HOST, ea.port + 1))
+    await until(lambda: ea.stats._lsr != 0)
+    assert ea.rtcp_remote == a_rtcp.getsockname()
+    clock.now += LEARNING + 60
+    stranger.rtp.sendto(build_sr(1, 99.0, 0, 1, 160, []), (HOST, ea.port + 1))
+    a_rtcp.sendto(build_sr(1, 20.0, 0, 1, 160, []), (HOST, ea.port + 1))  # queued behind it
+    lsr_of_20 = build_sr(1, 20.0, 0, 1, 160, [])[10:14]
+    await until(lambda: ea.stats._lsr == int.from_bytes(lsr_of_20, "big"))
+    assert ea.rtcp_remote == a_rtcp.getsockname()  # the stranger's report moved nothing
+    a_rtcp.close(), a.close(), b.close(), stranger.close()

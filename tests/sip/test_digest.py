@@ -67,6 +67,7 @@ def check(server: DigestServer, creds: Credentials, now: float, **kw: str) -> Ve
         ha1=stored,
         realm=kw.get("realm", REALM),
         now=now,
+        client=kw.get("client", ""),
     )
 
 
@@ -118,7 +119,7 @@ def test_parse_rfc7616_authorization() -> None:
     )
 
 
-def test_nonce_not_issued_by_us_is_invalid() -> None:
+def test_nonce_not_issued_by_us_is_foreign() -> None:
     server = DigestServer(SECRET)
     creds = parse_credentials(
         DigestClient().authorization(
@@ -129,7 +130,7 @@ def test_nonce_not_issued_by_us_is_invalid() -> None:
             password=PASSWORD,
         )
     )
-    assert check(server, creds, 0.0) is Verdict.INVALID
+    assert check(server, creds, 0.0) is Verdict.FOREIGN
 
 
 # -- ha1 and parsing ---------------------------------------------------------------------------
@@ -247,30 +248,30 @@ def test_unknown_user_with_fake_ha1_is_invalid() -> None:
     assert check(server, creds, 1.0, ha1=fake) is Verdict.INVALID
 
 
-def test_tampered_nonce_is_invalid() -> None:
+def test_tampered_nonce_is_foreign() -> None:
     server = DigestServer(SECRET)
     challenge = server.challenge(REALM, 0.0)[0]
     nonce = parse_auth_params(challenge)[1]["nonce"]
     flipped = ("B" if nonce[0] == "A" else "A") + nonce[1:]
     # The client computes a correct response for the altered nonce.
     creds = answer(DigestClient(), challenge.replace(nonce, flipped))
-    assert check(server, creds, 1.0) is Verdict.INVALID
+    assert check(server, creds, 1.0) is Verdict.FOREIGN
 
 
-def test_extending_nonce_lifetime_is_invalid() -> None:
+def test_extending_nonce_lifetime_is_foreign() -> None:
     server = DigestServer(SECRET, nonce_ttl=10.0)
     challenge = server.challenge(REALM, 0.0)[0]
     nonce = parse_auth_params(challenge)[1]["nonce"]
     raw = base64.urlsafe_b64decode(nonce)
     later = base64.urlsafe_b64encode(struct.pack(">d", 1000.0) + raw[8:]).decode()
     creds = answer(DigestClient(), challenge.replace(nonce, later))
-    assert check(server, creds, 1001.0) is Verdict.INVALID
+    assert check(server, creds, 1001.0) is Verdict.FOREIGN
 
 
-def test_nonce_from_another_secret_is_invalid() -> None:
+def test_nonce_from_another_secret_is_foreign() -> None:
     other = DigestServer(b"another-secret-of-16+ bytes")
     creds = answer(DigestClient(), other.challenge(REALM, 0.0)[0])
-    assert check(DigestServer(SECRET), creds, 1.0) is Verdict.INVALID
+    assert check(DigestServer(SECRET), creds, 1.0) is Verdict.FOREIGN
     assert check(other, creds, 1.0) is Verdict.OK
 
 
@@ -310,14 +311,14 @@ def test_replayed_nc_is_replay_and_increasing_nc_is_ok() -> None:
     assert check(server, second, 6.0) is Verdict.REPLAY
 
 
-def test_wrong_realm_is_invalid() -> None:
+def test_wrong_realm_is_refused() -> None:
     server = DigestServer(SECRET)
     creds = answer(DigestClient(), server.challenge(REALM, 0.0)[0])
-    # Same credentials presented to another tenant's realm.
-    assert check(server, creds, 1.0, realm="other.example.com") is Verdict.INVALID
+    # Same credentials presented to another tenant's realm: the nonce is not that realm's.
+    assert check(server, creds, 1.0, realm="other.example.com") is Verdict.FOREIGN
     # A nonce issued for another realm, answered for ours.
     foreign = server.challenge("other.example.com", 0.0)[0].replace("other.example.com", REALM)
-    assert check(server, answer(DigestClient(), foreign), 1.0) is Verdict.INVALID
+    assert check(server, answer(DigestClient(), foreign), 1.0) is Verdict.FOREIGN
 
 
 def test_wrong_method_or_ha1_algorithm_is_invalid() -> None:
@@ -343,7 +344,9 @@ def test_unknown_algorithm_and_bad_qop_are_invalid() -> None:
     assert check(server, auth_int, 1.0) is Verdict.INVALID
 
 
-def test_rfc2617_without_qop() -> None:
+def test_an_answer_without_qop_is_refused_even_with_the_right_password() -> None:
+    """qop=auth is required: an RFC 2069 answer has no nonce count, so a captured one could
+    be replayed for the nonce's whole life."""
     server = DigestServer(SECRET)
     challenge = by_algorithm(server.challenge(REALM, 0.0), "MD5").replace(', qop="auth"', "")
     value = DigestClient().authorization(
@@ -352,11 +355,22 @@ def test_rfc2617_without_qop() -> None:
     assert "qop=" not in value and "nc=" not in value and "cnonce=" not in value
     creds = parse_credentials(value)
     assert creds.qop is None
-    assert check(server, creds, 1.0) is Verdict.OK
-    assert check(server, creds, 2.0) is Verdict.OK  # no nonce count to track
+    assert check(server, creds, 1.0) is Verdict.INVALID
+    assert check(server, creds, 2.0) is Verdict.INVALID  # replayed: refused as well
     assert server.tracked_nonces == 0
-    assert check(server, creds, 1.0, ha1=ha1(USER, REALM, "nope")) is Verdict.INVALID
-    assert check(server, creds, 301.0) is Verdict.STALE
+
+
+def test_a_nonce_answers_only_from_the_host_it_was_issued_to() -> None:
+    """A nonce got at one address is FOREIGN from another: a forger of a phone's address has
+    none for the phone's host, so its wrong passwords cannot count against that host."""
+    server = DigestServer(SECRET)
+    challenge = server.challenge(REALM, 0.0, client="192.0.2.1")[0]
+    assert check(server, answer(DigestClient(), challenge), 1.0, client="192.0.2.1") is Verdict.OK
+    for password in (PASSWORD, "wrong"):  # the verdict does not depend on the password
+        creds = answer(DigestClient(), challenge, password=password)
+        assert check(server, creds, 1.0, client="192.0.2.99") is Verdict.FOREIGN
+    wrong = answer(DigestClient(), challenge, password="wrong")
+    assert check(server, wrong, 1.0, client="192.0.2.1") is Verdict.INVALID
 
 
 def test_client_auth_int_hashes_the_body() -> None:

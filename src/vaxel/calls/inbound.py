@@ -95,7 +95,7 @@ class Inbound:
                 self.transactions.receive(message, now, reliable=source.reliable, peer=source)
             )
             return
-        if self.authenticator.limiter.blocked(source.host, now):
+        if self.authenticator.limiter.silenced(source.host, source.port, now):
             return  # a source that keeps failing authentication gets silence (svcrack)
         try:
             _stamp_via(message, source)
@@ -174,7 +174,7 @@ class Inbound:
             return None  # in-dialog requests are matched by their dialog, not challenged
         if self.is_carrier(source):
             return None
-        response = self.authenticator.challenge(request, realm, now, proxy=proxy)
+        response = self.authenticator.challenge(request, realm, source, now, proxy=proxy)
         response.headers.add("Server", SERVER)
         data = bytes(response)
         self.outbox.send(data, source)

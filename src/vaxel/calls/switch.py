@@ -103,7 +103,7 @@ class Switch:
         if realm is None:
             return make_response(request, 404, "Not Found (no domain)")
         now = self.clock()
-        result = self.authenticator.authenticate(request, realm, source.host, now)
+        result = self.authenticator.authenticate(request, realm, source, now)
         if result.user is None:
             assert result.response is not None
             return result.response
@@ -116,9 +116,7 @@ class Switch:
         realm = caller_domain(request)
         if realm is None:
             return make_response(request, 404)
-        result = self.authenticator.authenticate(
-            request, realm, source.host, self.clock(), proxy=True
-        )
+        result = self.authenticator.authenticate(request, realm, source, self.clock(), proxy=True)
         user = result.user
         if user is None:
             assert result.response is not None
@@ -152,7 +150,7 @@ class Switch:
         realm = domain_of(request)
         if realm is None:
             return make_response(request, 404)
-        result = self.authenticator.authenticate(request, realm, source.host, self.clock())
+        result = self.authenticator.authenticate(request, realm, source, self.clock())
         if result.user is None:
             assert result.response is not None
             return result.response

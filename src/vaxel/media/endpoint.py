@@ -1,4 +1,4 @@
-"""One anchored media endpoint: the switch's RTP socket facing one leg's party (P5).
+"""One anchored media endpoint: the switch's RTP socket facing one leg's party (P5, O2).
 
 A bridged endpoint hands every RTP packet its party sends to its peer
 endpoint, which sends it on to its own party: with the payload type that
@@ -8,8 +8,22 @@ sequence numbers and timestamps (`StreamRewriter`), so re-INVITEs and
 forks never show as a new stream. Telephone-events (RFC 4733) are relayed
 with the payload type mapped, and reported once per key press.
 
+Strict source (O2): once a stream has latched to the address its packets
+come from (symmetric RTP, RFC 4961), packets from any other address are
+dropped before they are counted, heard or relayed, so nobody who learns
+the port can inject audio into the call or keep a dead call alive. A
+stream may move to another address only while it is learning: for
+`LEARNING` seconds after its first packet, or after new SDP reconfigured
+the endpoint (a re-INVITE, a phone that changed networks). While learning,
+the address the SDP names wins over any other (the "RTP bleed" defence):
+a packet from another address takes the stream only if it matches the SDP
+at least as well as the latched one (same host and port, then same host,
+then anything). RTCP must come from the host the RTP comes from; its first
+packet latches, and it moves only while the RTP stream is learning.
+
 This is the per-packet path: no logging, no per-packet objects beyond the
-datagram itself and its rewritten copy.
+datagram itself and its rewritten copy. A packet from the latched source
+costs one tuple comparison, as before; only the others take the slow path.
 """
 
 from __future__ import annotations
@@ -18,7 +32,7 @@ import contextlib
 import socket
 from collections.abc import Callable
 from ipaddress import ip_address
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vaxel import randomness
 from vaxel.rtp.dtmf import EventReceiver
@@ -42,6 +56,11 @@ if TYPE_CHECKING:
 
 _TRANSLATE = {("PCMA", "PCMU"): ALAW_TO_ULAW, ("PCMU", "PCMA"): ULAW_TO_ALAW}
 
+#: Seconds a stream may still move to another source address: after its first packet,
+#: and again after new SDP. About 50 packets at 20 ms: enough for a NAT binding that
+#: settles late, too short for a stranger to take a call over.
+LEARNING = 1.0
+
 
 def _literal(host: str) -> bool:
     """Only IP literals are sent to: a host name in SDP is never resolved."""
@@ -59,7 +78,12 @@ class Endpoint:
         "_gen_seq",
         "_gen_ssrc",
         "_gen_ts",
+        "_learn_until",
+        "_offered",
         "_on_played",
+        "_rtcp_source",
+        "_source",
+        "_source_rank",
         "_translate",
         "address",
         "clock",
@@ -117,6 +141,14 @@ class Endpoint:
         self.peer: Endpoint | None = None
         self.rewriter = StreamRewriter()
         self.rtcp_remote: tuple[str, int] | None = None
+        # Strict source: the address as recvfrom() gives it (compared as is: an IPv6 one
+        # has four items),
+        # how well it matches the SDP's, and until when another one may take over.
+        self._source: object = None
+        self._rtcp_source: object = None
+        self._source_rank = 0
+        self._offered: tuple[str, int] | None = None  # the RTP address the SDP names
+        self._learn_until = 0.0
         self.last_received = 0.0
         self.received = 0
         self.sent = 0
@@ -149,19 +181,29 @@ class Endpoint:
         self._on_played = None
         self.sinks = []
         self.remote = self.rtcp_remote = None
+        self._source = self._rtcp_source = self._offered = None
 
     def configure(self, answer: Answer, *, sending: bool) -> None:
-        """Apply an offer/answer outcome: codec, DTMF payload type, the party's address."""
+        """Apply an offer/answer outcome: codec, DTMF payload type, the party's address.
+
+        New SDP opens the learning window again: a phone that moved sends a
+        re-INVITE, and its packets then come from somewhere else. A new
+        address is sent to at once and latched afresh; with the same one, the
+        latched source stays until a better one arrives within the window.
+        """
         if answer.codec is not None:
             self.codec = answer.codec.name
             self.pt = answer.codec.pt
         self.dtmf_pt = answer.dtmf_pt if answer.dtmf_pt is not None else -1
         remote = answer.remote
-        if remote is not None and _literal(remote[0]) and remote != self.remote:
-            self.remote = remote
-            self.latched = False  # a new address: latch again to what really arrives
-            if answer.remote_rtcp is not None and _literal(answer.remote_rtcp[0]):
-                self.rtcp_remote = answer.remote_rtcp
+        if remote is not None and _literal(remote[0]):
+            if remote != self._offered:
+                self._offered = self.remote = remote
+                self.latched = False  # a new address: latch again to what really arrives
+                self._source = self._rtcp_source = None
+                if answer.remote_rtcp is not None and _literal(answer.remote_rtcp[0]):
+                    self.rtcp_remote = answer.remote_rtcp
+            self._learn_until = self.clock() + LEARNING
         self.sending = sending and remote is not None
         self._recompute()
         if self.peer is not None:
@@ -170,6 +212,47 @@ class Endpoint:
     def _recompute(self) -> None:
         peer = self.peer
         self._translate = None if peer is None else _TRANSLATE.get((self.codec, peer.codec))
+
+    # -- strict source ----------------------------------------------------------------
+
+    def _rank(self, source: tuple[Any, ...]) -> int:
+        """How well an address matches the SDP's: 2 host and port, 1 host, 0 not at all."""
+        offered = self._offered
+        if offered is None or source[0] != offered[0]:
+            return 0
+        return 2 if source[1] == offered[1] else 1
+
+    def _admit(self, source: tuple[Any, ...]) -> bool:
+        """A packet from an address other than the latched source: latch to it, or drop it.
+
+        The first packet after new SDP latches; later, another address takes over
+        only while the stream is learning and if it matches the SDP at least as well.
+        """
+        now = self.clock()
+        rank = self._rank(source)
+        if self._source is None:
+            self._learn_until = max(self._learn_until, now + LEARNING)
+        elif now >= self._learn_until or rank < self._source_rank:
+            return False
+        if self.remote is None or source[0] != self.remote[0]:
+            self._rtcp_source = None  # another host: its RTCP latches afresh
+        self._source = source
+        self._source_rank = rank
+        self.remote = (source[0], source[1])  # symmetric RTP (RFC 4961): answer it there
+        self.latched = True
+        return True
+
+    def _admit_rtcp(self, source: tuple[Any, ...]) -> bool:
+        """RTCP from an address other than the latched one: only from the RTP's host,
+        latched once, and moved only while the RTP stream is learning."""
+        remote = self.remote
+        if remote is None or source[0] != remote[0]:
+            return False
+        if self._rtcp_source is not None and self.clock() >= self._learn_until:
+            return False
+        self._rtcp_source = source
+        self.rtcp_remote = (source[0], source[1])
+        return True
 
     # -- the per-packet path --------------------------------------------------------
 
@@ -185,13 +268,12 @@ class Endpoint:
                 continue
             if len(data) < 12 or data[0] & 0xC0 != 0x80 or not self.codec:
                 continue  # not RTP, or the endpoint is idle (released, or not negotiated yet)
+            if source != self._source and not self._admit(source):
+                continue  # strict source: not the party's address
             self.received += 1
             now = self.last_received = self.clock()
             _, b1, seq, timestamp, self.source_ssrc = HEADER.unpack_from(data)
             self.stats.update(seq, timestamp, now)
-            if source != self.remote and not self.latched:
-                self.remote = source[:2]  # symmetric RTP (RFC 4961): answer where it comes from
-            self.latched = True
             pt = b1 & 0x7F
             peer = self.peer
             if pt == self.pt:
@@ -224,7 +306,8 @@ class Endpoint:
                 peer.sent_octets += len(packet) - 12
 
     def rtcp_readable(self) -> None:
-        """Drain RTCP: note the party's sender reports (for our LSR/DLSR), latch its address.
+        """Drain RTCP: note the party's sender reports (for our LSR/DLSR), latch its address
+        (strict source, as for RTP).
 
         Reports are generated per leg (`report`), not relayed across the bridge:
         each leg's party sees the stream the switch sends it.
@@ -241,8 +324,8 @@ class Endpoint:
                 packets = parse_rtcp(data)
             except ValueError:
                 continue
-            if self.rtcp_remote is None or self.rtcp_remote[0] != source[0]:
-                self.rtcp_remote = source[:2]
+            if source != self._rtcp_source and not self._admit_rtcp(source):
+                continue
             for packet in packets:
                 if isinstance(packet, SenderReport):
                     self.stats.sr_received(packet.ntp_middle32, self.clock())

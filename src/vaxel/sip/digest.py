@@ -1,9 +1,25 @@
-"""SIP digest authentication (RFC 3261 §22, RFC 7616, RFC 8760), sans-I/O.
+"""SIP digest authentication (RFC 3261 §22, RFC 7616, RFC 8760), sans-I/O (P2, O2).
 
 The server side keeps no per-challenge state: a nonce carries its issue time
-and a truncated HMAC over it, so any node that shares the secret can check it.
-Only nonces that have been used with qop=auth are remembered, to refuse
-replayed nonce counts, and that memory is bounded.
+and a truncated HMAC over it, the realm and the address of the client it
+was sent to, so any node that shares the secret can check it. Only nonces
+that have been used are remembered, to refuse replayed nonce counts, and
+that memory is bounded.
+
+Two choices close ways around the failure limit and the replay check (O2):
+
+* qop=auth is required. Without it (RFC 2069) an answer has no nonce count,
+  so the same Authorization could be replayed for as long as its nonce
+  lives. Every challenge offers qop="auth", and the clients in use answer
+  with it when offered (baresip, SIPp, pjsua2, sipvicious, our own
+  `DigestClient`); RFC 7616 makes qop mandatory. An answer without it is
+  INVALID, whatever its password.
+* A nonce answers only from the host it was issued to. A nonce from anywhere
+  else (another host, another secret or realm, a forged one) is FOREIGN: the
+  password is not judged, and the caller re-challenges without counting a
+  failure. So failures that count against a host can only be produced by
+  someone who receives at that host: forging a phone's source address from
+  elsewhere cannot get it locked out.
 """
 
 from __future__ import annotations
@@ -153,8 +169,13 @@ class Verdict(enum.Enum):
 
     OK = "ok"
     STALE = "stale"  # right password, expired nonce: re-challenge with stale=true
-    INVALID = "invalid"
+    INVALID = "invalid"  # a wrong password (or an answer we refuse, such as no qop)
     REPLAY = "replay"
+    # Not a nonce we issued to this client for this realm: the password was not judged,
+    # so it is no failure. Re-challenge with stale=true whatever the password (RFC 7616
+    # §3.3 sets it only for a valid digest; set always, it tells an attacker nothing and
+    # lets a client whose address changed since the challenge retry without asking).
+    FOREIGN = "foreign"
 
 
 class DigestServer:
@@ -201,9 +222,16 @@ class DigestServer:
         """How many nonces have a remembered nonce count (for metrics and tests)."""
         return len(self._nc)
 
-    def challenge(self, realm: str, now: float, *, stale: bool = False) -> list[str]:
-        """WWW-Authenticate / Proxy-Authenticate values, strongest algorithm first."""
-        head = f'Digest realm={quote_string(realm)}, nonce="{self._make_nonce(realm, now)}"'
+    def challenge(
+        self, realm: str, now: float, *, client: str = "", stale: bool = False
+    ) -> list[str]:
+        """WWW-Authenticate / Proxy-Authenticate values, strongest algorithm first.
+
+        `client` is the host the challenge is sent to (the request's source, as
+        the socket saw it); the answer must come from the same host.
+        """
+        nonce = self._make_nonce(realm, now, client)
+        head = f'Digest realm={quote_string(realm)}, nonce="{nonce}"'
         tail = ", stale=true" if stale else ""
         return [head + suffix + tail for suffix in self._suffixes]
 
@@ -215,12 +243,23 @@ class DigestServer:
         return mac.hexdigest()[: _HEX_LEN.get(algorithm, 64)]
 
     def verify(
-        self, creds: Credentials, *, method: str, ha1: str, realm: str, now: float
+        self,
+        creds: Credentials,
+        *,
+        method: str,
+        ha1: str,
+        realm: str,
+        now: float,
+        client: str = "",
     ) -> Verdict:
         """Check credentials against the stored lower-case hex HA1 for `creds.algorithm`.
 
-        The expected response is always computed in full and compared in
-        constant time, so a wrong password costs the same as a right one.
+        `client` is the host the answer came from. The expected response is
+        always computed in full and compared in constant time, so a wrong
+        password costs the same as a right one. FOREIGN comes first and does
+        not depend on the password, so only a nonce issued to the asker's host
+        can tell a right password from a wrong one (OK or STALE against
+        INVALID), and only there do failures count.
         """
         hash_new = _HASHES.get(creds.algorithm)
         known_algorithm = hash_new is not None
@@ -235,20 +274,21 @@ class DigestServer:
         else:
             expected = _hex(hash_new, f"{ha1}:{nonce}:{nc}:{creds.cnonce}:{qop}:{ha2}")
         matched = hmac.compare_digest(expected.encode(), creds.response.encode())
-        issued = self._nonce_issued(nonce, realm)
+        issued = self._nonce_issued(nonce, realm, client)
+        if issued is None:
+            return Verdict.FOREIGN
         if (
             not matched
             or not known_algorithm
-            or issued is None
             or creds.realm != realm
-            or (qop is not None and (qop != "auth" or nc is None or creds.cnonce is None))
+            or qop != "auth"  # required: without a nonce count, replays go unnoticed
+            or nc is None
+            or creds.cnonce is None
         ):
             return Verdict.INVALID
         expires = issued + self._ttl
         if now >= expires:
             return Verdict.STALE
-        if qop is None or nc is None:
-            return Verdict.OK  # RFC 2617 compatibility: no nonce count, no replay check
         try:
             count = int(nc, 16)
         except ValueError:
@@ -266,15 +306,15 @@ class DigestServer:
         self._track(nonce, count, issued, expires, now)
         return Verdict.OK
 
-    def _make_nonce(self, realm: str, now: float) -> str:
+    def _make_nonce(self, realm: str, now: float, client: str) -> str:
         signed = _TIME.pack(now) + os.urandom(_RANDOM_LEN)
         mac = self._mac.copy()
         mac.update(signed)
-        mac.update(realm.encode())
+        mac.update(f"{realm}\0{client}".encode())
         return base64.urlsafe_b64encode(signed + mac.digest()[:_MAC_LEN]).decode()
 
-    def _nonce_issued(self, nonce: str, realm: str) -> float | None:
-        """The issue time of a nonce we made for `realm`, or None if it is not ours."""
+    def _nonce_issued(self, nonce: str, realm: str, client: str) -> float | None:
+        """The issue time of a nonce we made for `realm` and `client`, or None if it is not."""
         if len(nonce) != _NONCE_CHARS:
             return None
         try:
@@ -283,7 +323,7 @@ class DigestServer:
             return None
         mac = self._mac.copy()
         mac.update(raw[:_SIGNED_LEN])
-        mac.update(realm.encode())
+        mac.update(f"{realm}\0{client}".encode())
         if not hmac.compare_digest(mac.digest()[:_MAC_LEN], raw[_SIGNED_LEN:]):
             return None
         return _TIME.unpack_from(raw)[0]

@@ -302,6 +302,10 @@ _REQUEST_LINE = re.compile(r"^([^ \t]+) ([^ \t]+) ([^ \t]+)$")
 # tolerated (RFC 4475 §3.1.1.13), a four-digit code is not (§3.1.2.19).
 _STATUS_LINE = re.compile(r"^(SIP/[^ \t]+) ([1-6]\d\d)(?: (.*))?$", re.I | re.S)
 _FOLD = re.compile(r"\r?\n[ \t]+")
+# What the stream framer reads of a head: the Content-Length field (or its compact form
+# "l"), name case-insensitive, whitespace allowed before the colon (RFC 3261 HCOLON).
+_FRAME_LENGTH = re.compile(rb"^(?:content-length|l)[ \t]*:[ \t]*(.*?)[ \t]*\r?$", re.I | re.M)
+_FOLD_BYTES = re.compile(rb"\r?\n[ \t]+")
 
 
 def split_head(data: bytes) -> tuple[bytes, bytes] | None:
@@ -390,12 +394,35 @@ def parse_message(data: bytes, *, stream: bool = False) -> Request | Response:
     return message
 
 
+def frame_length(head: bytes) -> int | None:
+    """The Content-Length of a message head, read for framing only (None: there is none).
+
+    Nothing else of the head is judged: a request with a malformed start
+    line or header is still one frame, which the switch answers with 400
+    on the same connection. Raises RemoteProtocolError when the length
+    itself is unusable (several fields, not a number): the stream cannot
+    be cut any more.
+    """
+    if b"\n " in head or b"\n\t" in head:
+        head = _FOLD_BYTES.sub(b" ", head)  # a folded Content-Length value
+    values = _FRAME_LENGTH.findall(head)
+    if not values:
+        return None
+    # Several Content-Length fields leave the framing ambiguous (RFC 4475 §3.3.9).
+    if len(values) != 1 or not values[0].isdigit():
+        raise RemoteProtocolError("bad Content-Length")
+    return int(values[0])
+
+
 class StreamFramer:
     """Cuts a TCP byte stream into messages by Content-Length (RFC 3261 §18.3).
 
     Feed bytes in; take whole messages out. CRLF keep-alives (RFC 5626
     §4.4.1) between messages are reported so the caller can answer a
-    double CRLF with a single CRLF.
+    double CRLF with a single CRLF. Only the Content-Length is read here
+    (`frame_length`), so a well-framed but malformed request reaches the
+    switch and gets its 400 over the connection (P2); the connection is
+    given up only when framing is lost.
     """
 
     __slots__ = ("_buffer", "max_size")
@@ -411,8 +438,9 @@ class StreamFramer:
         """Return the next whole message, b"\\r\\n\\r\\n" for a keep-alive ping,
         b"\\r\\n" for a pong, or None when more bytes are needed.
 
-        Raises RemoteProtocolError when the stream cannot be framed; the
-        connection must then be closed.
+        Raises RemoteProtocolError when the stream cannot be framed (no or a
+        bad Content-Length, a head or message over `max_size`); the connection
+        must then be closed.
         """
         buf = self._buffer
         if buf[:4] == b"\r\n\r\n":
@@ -429,8 +457,7 @@ class StreamFramer:
                 raise RemoteProtocolError("message head too large", 513)
             return None
         head_len = match.end()
-        head = bytes(buf[: match.start()])
-        _, length = parse_head(head)
+        length = frame_length(bytes(buf[: match.start()]))
         if length is None:
             raise RemoteProtocolError("missing Content-Length on a stream transport")
         total = head_len + length

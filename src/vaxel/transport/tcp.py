@@ -1,4 +1,14 @@
-"""SIP over TCP: messages framed by Content-Length, CRLF keep-alives (RFC 5626 §4.4.1)."""
+"""SIP over TCP: messages framed by Content-Length, CRLF keep-alives (RFC 5626 §4.4.1) (P2, O2).
+
+A connection is closed only when its stream can no longer be framed (no
+or a bad Content-Length, oversize): a well-framed but malformed request is
+handed on like any other and answered (400) on the connection.
+
+Connections are capped twice (O2): `MAX_CONNECTIONS` in all, so the
+switch's file descriptors last, and `MAX_PER_SOURCE` from any one IP
+address, so one host cannot take them all and keep every other device out.
+A connection over either cap is closed at once.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +26,9 @@ PING = b"\r\n\r\n"
 PONG = b"\r\n"
 IDLE_TIMEOUT = 600.0  # a registered device keeps its flow alive far more often (RFC 5626)
 MAX_CONNECTIONS = 20000
+#: Connections from one IP address: a phone keeps one flow (RFC 5626), an office behind
+#: one NAT a few dozen; beyond this a host is hoarding the connections every device needs.
+MAX_PER_SOURCE = 64
 
 
 class _Connection(asyncio.Protocol):
@@ -28,26 +41,41 @@ class _Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
-        if len(self._server.connections) >= self._server.max_connections:
+        server = self._server
+        host, port = transport.get_extra_info("peername")[:2]
+        if (
+            len(server.connections) >= server.max_connections
+            or server.per_host.get(host, 0) >= server.max_per_source
+        ):
             transport.abort()  # type: ignore[attr-defined]
             return
-        host, port = transport.get_extra_info("peername")[:2]
         self.source = Source("TCP", host, port)
-        self.last_active = self._server.loop_time()
-        self._server.connections[(host, port)] = self
+        self.last_active = server.loop_time()
+        server.connections[(host, port)] = self
+        server.per_host[host] = server.per_host.get(host, 0) + 1
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.source is not None:
-            self._server.connections.pop((self.source.host, self.source.port), None)
+        source = self.source
+        if source is None:
+            return  # refused over a cap: never counted
+        self.source = None
+        server = self._server
+        server.connections.pop((source.host, source.port), None)
+        left = server.per_host.get(source.host, 1) - 1
+        if left > 0:
+            server.per_host[source.host] = left
+        else:
+            server.per_host.pop(source.host, None)
 
     def data_received(self, data: bytes) -> None:
-        assert self._transport is not None and self.source is not None
+        if self._transport is None or self.source is None:
+            return  # refused over a cap, or already lost
         self.last_active = self._server.loop_time()
         self._framer.feed(data)
         while True:
             try:
                 frame = self._framer.next()
-            except RemoteProtocolError as exc:
+            except RemoteProtocolError as exc:  # framing lost: nothing more can be read
                 log.debug("closing %s: %s", self.source, exc.reason)
                 self._transport.abort()
                 return
@@ -78,11 +106,14 @@ class TcpTransport:
         receiver: Receiver,
         max_message_size: int = MAX_MESSAGE_SIZE,
         max_connections: int = MAX_CONNECTIONS,
+        max_per_source: int = MAX_PER_SOURCE,
     ) -> None:
         self.receiver = receiver
         self.max_message_size = max_message_size
         self.max_connections = max_connections
+        self.max_per_source = max_per_source
         self.connections: dict[tuple[str, int], _Connection] = {}
+        self.per_host: dict[str, int] = {}  # open connections per source IP address
         self._server: asyncio.Server | None = None
         self.local: Local = Local("TCP", "", 0)
 
