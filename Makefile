@@ -13,14 +13,14 @@ STAMP := $(VENV)/.installed
 run: venv native
 	$(BIN)/vaxel serve --demo
 
-test: deps venv native
-	$(BIN)/ruff check src tests bench tools
-	$(BIN)/ruff format --check src tests bench tools
+test: deps venv native lint
 	$(BIN)/pytest -q -p no:cacheprovider
 
+# Style, then types: mypy reads [tool.mypy] in pyproject.toml (strict on sip, rtp, calls).
 lint: venv
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/mypy
 
 venv: $(STAMP)
 
@@ -31,6 +31,8 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # The hot modules compiled with mypyc (src/vaxel/native.py); quick when already current.
+# Without a C compiler it says so and the switch runs from its sources; with one, a module
+# mypyc cannot compile stops make.
 native: venv
 	@$(BIN)/python tools/native.py
 

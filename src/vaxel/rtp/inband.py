@@ -262,7 +262,8 @@ class DtmfDetector:
         np.maximum(features, _TINY, out=features)
         np.log(features, out=features)
         failures = (features @ _TESTS > _LIMITS).astype(np.float32) @ _COUNT_FAILURES
-        return ((failures == 0) @ _CODES).tolist()
+        keys: list[int] = ((failures == 0) @ _CODES).tolist()
+        return keys
 
     def _track(self, found: list[int]) -> list[str]:
         """Follow the keys frame by frame: a press after ON_FRAMES frames holding it, a

@@ -83,6 +83,7 @@ class ToFlow(Model):
     flow: str
 
 
+_KINDS: dict[str, type[Model]]
 _KINDS = {"user": ToUser, "group": ToGroup, "voicemail": ToVoicemail, "menu": ToMenu,
           "external": ToExternal, "flow": ToFlow}  # fmt: skip
 

@@ -123,10 +123,10 @@ def apply_config(
     errors: list[str] = []
     if data is not None:
         errors += render_prompts(config, prompt_folder(data, domain), source_dir or Path.cwd())
-    for i, user in enumerate(config.users):
-        if user.password is not None:
+    for i, described in enumerate(config.users):
+        if described.password is not None:
             try:
-                validate_password(user.password)
+                validate_password(described.password)
             except Exception as exc:  # Invalid: say where
                 errors.append(f"users.{i}.password: {exc}")
     if errors:
@@ -143,7 +143,8 @@ def apply_config(
             user.extension: user
             for user in session.scalars(select(User).where(User.company_id == company.id))
         }
-        added, updated = [], []
+        added: list[str] = []
+        updated: list[str] = []
         for i, wanted in enumerate(config.users):
             user = existing.pop(wanted.ext, None)
             if user is None:

@@ -11,8 +11,9 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, Table, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from vaxel.services.companies import get_company
@@ -130,7 +131,7 @@ def replace_many(store: Store, changes: Iterable[tuple[int, int, list[Binding]]]
                 )
             )
         if rows:
-            session.execute(Registration.__table__.insert(), rows)
+            session.execute(cast(Table, Registration.__table__).insert(), rows)
 
 
 # Refreshes that only move expiry times are written this often, coalesced;
@@ -248,7 +249,7 @@ def delete_expired(store: Store, now: float) -> int:
     """Remove bindings that expired at or before `now`; returns how many."""
     with store.session() as session:
         result = session.execute(delete(Registration).where(Registration.expires_at <= now))
-        return result.rowcount
+        return cast(CursorResult[Any], result).rowcount
 
 
 def list_registrations(store: Store, company_domain: str) -> list[tuple[str, Binding]]:
