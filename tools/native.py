@@ -1,8 +1,11 @@
 """Compile Vaxel's hot modules with mypyc into .build/native (see src/vaxel/native.py).
 
 Run by `make run` and `make test`. Skips at once when the build is current.
-Without a C compiler or Python's headers, or when mypyc fails, it says so and
-leaves Vaxel running from its Python sources (the same code, slower).
+Without a C compiler, Python's headers or mypyc it says so and leaves Vaxel
+running from its Python sources (the same code, slower). When everything is
+there and mypyc fails, the exit status is 1: a compiled module that no longer
+compiles is an error to fix (an annotation mypyc rejects), not a silent
+fall-back that makes the switch slower.
 
     .venv/bin/python tools/native.py [--force]
 """
@@ -87,8 +90,9 @@ def main() -> int:
         build()
     except (RuntimeError, OSError, ValueError) as error:
         shutil.rmtree(BUILD, ignore_errors=True)
-        print(f"native: compiling failed; Vaxel runs from its Python sources:\n{error}")
-        return 0
+        print(f"native: compiling with mypyc failed:\n{error}", file=sys.stderr)
+        print("native: a compiled module must compile; fix the error above", file=sys.stderr)
+        return 1
     print(f"native: done in {time.monotonic() - started:.0f} s")
     return 0
 
