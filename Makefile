@@ -5,12 +5,15 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEB_PACKAGES := sip-tester baresip-core sox libsox-fmt-all espeak-ng postgresql gcc python3-dev
+# The switch: venv for .venv, gcc and headers for the compiled modules, espeak-ng and sox for
+# the prompts it speaks. The tests add their SIP peers, PostgreSQL and openssl (a TLS test).
+RUN_PACKAGES := python3-venv gcc python3-dev espeak-ng sox libsox-fmt-all
+TEST_PACKAGES := $(RUN_PACKAGES) sip-tester baresip-core postgresql openssl
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint deps apt venv native bench clean
+.PHONY: run test lint deps run-deps apt venv native bench clean
 
-run: venv native
+run: run-deps venv native
 	$(BIN)/vaxel serve --demo
 
 test: deps venv native lint
@@ -37,7 +40,10 @@ native: venv
 	@$(BIN)/python tools/native.py
 
 deps:
-	@$(MAKE) --no-print-directory apt PACKAGES="$(DEB_PACKAGES)"
+	@$(MAKE) --no-print-directory apt PACKAGES="$(TEST_PACKAGES)"
+
+run-deps:
+	@$(MAKE) --no-print-directory apt PACKAGES="$(RUN_PACKAGES)"
 
 # Installs the Debian packages in PACKAGES that are missing, and says which.
 apt:
