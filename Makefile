@@ -57,9 +57,21 @@ apt:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-bench: deps venv
+# Benchmarks print figures and write them to bench/results/ (see bench/README.md). The full
+# runs take about half an hour together and fill both cores: run them on a quiet machine.
+#   make bench                        all four, full runs
+#   make bench BENCH=call_rate        one of them
+#   make bench ARGS=--quick           smoke runs, a few seconds to a minute each
+BENCHMARKS := registrar_hot_path register_rate call_rate media_relay
+BENCH ?= $(BENCHMARKS)
+ARGS ?=
+
+bench: deps venv native
 	@$(MAKE) --no-print-directory apt PACKAGES="kamailio"
-	$(BIN)/python bench/register_rate.py
+	@for b in $(BENCH); do \
+	  echo "make: bench/$$b.py $(ARGS)"; \
+	  $(BIN)/python bench/$$b.py $(ARGS) || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) build .build *.egg-info
