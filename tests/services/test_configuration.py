@@ -1,4 +1,4 @@
-"""Issue 4 §8: a company described as YAML, applied whole or not at all (SQLite and PostgreSQL)."""
+"""S1-S6, S8, P6: a company described as YAML, applied whole or not at all (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""In-band DTMF (ITU-T Q.23 tones, Q.24 receiver): detect key presses in 8 kHz audio.
+"""In-band DTMF (P5; ITU-T Q.23 tones, Q.24 receiver): detect key presses in 8 kHz audio.
 
 Sans-I/O like the rest of `rtp/`: `DtmfDetector.feed()` takes int16 samples (any block
 length; a call delivers 160 every 20 ms) and returns the keys whose press it has just

@@ -1,5 +1,5 @@
-"""One company described as data (issue 4 §8): users, numbers, prompts, call flows, menus,
-schedules, answering groups, voicemail boxes and trunks.
+"""One company described as data (S1-S6, S8, P6, U7, U8, U11): users, numbers, prompts,
+call flows, menus, schedules, answering groups, voicemail boxes and trunks.
 
 `vaxel config apply FILE.yaml` validates such a description whole and then
 stores it; `vaxel config export DOMAIN` prints it back. The REST API uses

@@ -1,4 +1,4 @@
-"""Applying and exporting a company's description (issue 4 §8).
+"""Applying and exporting a company's description (`vaxel config`; S1-S6, S8, P6, U7, U8, U11).
 
 `apply_config` makes the database say what the file says, in one
 transaction: the company, its users (created, updated, or removed when no

@@ -1,4 +1,4 @@
-"""Registrar bindings (P3): persisted so a restart keeps every phone reachable.
+"""Registrar bindings (P3, O1): persisted so a restart keeps every phone reachable.
 
 The registrar keeps the live location table in memory; it loads everything with
 `all_bindings()` at start and writes a user's whole binding set back with

@@ -1,4 +1,4 @@
-"""SIP digest authentication (RFC 3261 §22, RFC 7616, RFC 8760), sans-I/O.
+"""SIP digest authentication (P2; RFC 3261 §22, RFC 7616, RFC 8760), sans-I/O.
 
 The server side keeps no per-challenge state: a nonce carries its issue time
 and a truncated HMAC over it, so any node that shares the secret can check it.

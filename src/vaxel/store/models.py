@@ -1,4 +1,4 @@
-"""Declarative models: companies (tenants), their users, registrar bindings, call records.
+"""Declarative models (P7): companies (tenants), users, bindings, call records, call flows.
 
 Tenant data always carries `company_id`, so every query can filter by company
 and a binding can never point at another company's user (composite foreign key).
@@ -188,7 +188,7 @@ class CallRecord(Base):
 
 class CompanyDocument(Base):
     """A company's call flows, menus, schedules, groups, boxes and trunks, as one validated
-    JSON document (issue 4 §8): read whole by the switch, replaced whole by `config apply`."""
+    JSON document (S1-S6, S8, P6): read whole by the switch, replaced whole by `config apply`."""
 
     __tablename__ = "company_documents"
 

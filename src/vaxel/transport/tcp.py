@@ -1,4 +1,4 @@
-"""SIP over TCP: messages framed by Content-Length, CRLF keep-alives (RFC 5626 §4.4.1)."""
+"""SIP over TCP (P2): Content-Length framing, CRLF keep-alives (RFC 5626 §4.4.1)."""
 
 from __future__ import annotations
 

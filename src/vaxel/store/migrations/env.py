@@ -1,4 +1,4 @@
-"""Alembic environment for vaxel's packaged migrations.
+"""Alembic environment for vaxel's packaged migrations (P7).
 
 `Store.migrate()` passes its open connection in `config.attributes`; the
 `alembic` command line (with a config from `alembic_config()`) opens its own.
