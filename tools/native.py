@@ -24,6 +24,10 @@ from pathlib import Path
 
 from vaxel.native import BUILD, MANIFEST, MODULES, SOURCE_ROOT, current, digest, source_of
 
+# mypy's settings for the project ([tool.mypy]); named, so that where the copy is compiled
+# does not decide which configuration mypyc finds.
+CONFIG = SOURCE_ROOT.parent / "pyproject.toml"
+
 
 def _can_compile() -> str | None:
     """Why we cannot compile here, or None."""
@@ -47,13 +51,13 @@ def build() -> None:
         ignore = shutil.ignore_patterns("__pycache__", "*.so")
         shutil.copytree(SOURCE_ROOT / "vaxel", work / "vaxel", ignore=ignore)
         files = [str(source_of(module, work)) for module in MODULES]
-        command = [sys.executable, "-m", "mypyc", "--ignore-missing-imports", *files]
+        command = [sys.executable, "-m", "mypyc", "--config-file", str(CONFIG)]
+        command += ["--ignore-missing-imports", *files]
         result = subprocess.run(command, cwd=work, capture_output=True, text=True)
         if result.returncode != 0:
-            errors = [line for line in result.stdout.splitlines() if ": error:" in line]
-            raise RuntimeError(
-                "\n".join(errors[:20]) or result.stderr[-2000:] or result.stdout[-2000:]
-            )
+            output = result.stdout + result.stderr
+            errors = [line for line in output.splitlines() if ": error:" in line]
+            raise RuntimeError("\n".join(errors[:20]) or output[-3000:].strip())
         out = work / "out"  # renamed to BUILD when complete
         modules: dict[str, dict[str, str]] = {}
         for module in MODULES:

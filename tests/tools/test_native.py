@@ -10,17 +10,21 @@ from types import ModuleType
 
 import pytest
 
+from vaxel import native
+
 TOOL = Path(__file__).resolve().parents[2] / "tools" / "native.py"
+BUILT = native.current() is not None  # a real build of these sources exists
 
 
 @pytest.fixture
-def tool(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+def tool(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location("native_tool", TOOL)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     monkeypatch.setattr(sys, "argv", ["native.py"])
     monkeypatch.setattr(module, "current", lambda: None)  # as if nothing were built yet
+    monkeypatch.setattr(module, "BUILD", tmp_path / "native")  # a failure removes BUILD
     return module
 
 
@@ -35,6 +39,7 @@ def test_a_mypyc_failure_with_a_compiler_present_fails_make(
     assert tool.main() == 1
     err = capsys.readouterr().err
     assert "vaxel/sip/uri.py:10: error: Incompatible return value type" in err
+    assert native.current() is not None or not BUILT  # the real build was left alone
 
 
 def test_without_a_compiler_it_says_so_and_goes_on(
