@@ -5,22 +5,25 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEB_PACKAGES := sip-tester baresip-core sox libsox-fmt-all espeak-ng postgresql gcc python3-dev
+# The switch: venv for .venv, gcc and headers for the compiled modules, espeak-ng and sox for
+# the prompts it speaks. The tests add their SIP peers, PostgreSQL and openssl (a TLS test).
+RUN_PACKAGES := python3-venv gcc python3-dev espeak-ng sox libsox-fmt-all
+TEST_PACKAGES := $(RUN_PACKAGES) sip-tester baresip-core postgresql openssl
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint deps apt venv native bench clean
+.PHONY: run test lint deps run-deps apt venv native bench clean
 
-run: venv native
+run: run-deps venv native
 	$(BIN)/vaxel serve --demo
 
-test: deps venv native
-	$(BIN)/ruff check src tests bench tools
-	$(BIN)/ruff format --check src tests bench tools
+test: deps venv native lint
 	$(BIN)/pytest -q -p no:cacheprovider
 
+# Style, then types: mypy reads [tool.mypy] in pyproject.toml (strict on sip, rtp, calls).
 lint: venv
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/mypy
 
 venv: $(STAMP)
 
@@ -31,11 +34,16 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # The hot modules compiled with mypyc (src/vaxel/native.py); quick when already current.
+# Without a C compiler it says so and the switch runs from its sources; with one, a module
+# mypyc cannot compile stops make.
 native: venv
 	@$(BIN)/python tools/native.py
 
 deps:
-	@$(MAKE) --no-print-directory apt PACKAGES="$(DEB_PACKAGES)"
+	@$(MAKE) --no-print-directory apt PACKAGES="$(TEST_PACKAGES)"
+
+run-deps:
+	@$(MAKE) --no-print-directory apt PACKAGES="$(RUN_PACKAGES)"
 
 # Installs the Debian packages in PACKAGES that are missing, and says which.
 apt:
@@ -49,9 +57,21 @@ apt:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-bench: deps venv
+# Benchmarks print figures and write them to bench/results/ (see bench/README.md). The full
+# runs take about half an hour together and fill both cores: run them on a quiet machine.
+#   make bench                        all four, full runs
+#   make bench BENCH=call_rate        one of them
+#   make bench ARGS=--quick           smoke runs, a few seconds to a minute each
+BENCHMARKS := registrar_hot_path register_rate call_rate media_relay
+BENCH ?= $(BENCHMARKS)
+ARGS ?=
+
+bench: deps venv native
 	@$(MAKE) --no-print-directory apt PACKAGES="kamailio"
-	$(BIN)/python bench/register_rate.py
+	@for b in $(BENCH); do \
+	  echo "make: bench/$$b.py $(ARGS)"; \
+	  $(BIN)/python bench/$$b.py $(ARGS) || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) build .build *.egg-info

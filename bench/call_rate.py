@@ -1,4 +1,4 @@
-"""Call rate benchmark, Vaxel vs the sippy B2BUA (issue 3 §5).
+"""Call rate benchmark, Vaxel vs the sippy B2BUA (P4, O3).
 
 A SIPp caller places calls through the switch to a SIPp callee (the dialled
 user's registered device: one SIPp UAS answers every call), stepping the rate
@@ -9,8 +9,9 @@ and memory. The same load then goes through sippy's b2bua_simple (PyPI
 `sippy`, in a venv of its own) for a yardstick.
 
 Media is anchored by Vaxel (every call takes two RTP port pairs) but no RTP is
-sent: this measures signalling. It only prints figures; it never passes or
-fails on time.
+sent: this measures signalling. It prints figures, the two targets side by side, and
+writes them with every step's raw figures to bench/results/call_rate-<time>.json; it
+never passes or fails on time.
 
     .venv/bin/python bench/call_rate.py [--duration 30] [--target vaxel|sippy|both]
     .venv/bin/python bench/call_rate.py --quick
@@ -30,9 +31,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import record
 from register_rate import (
     DOMAIN,
     FIRST_EXT,
@@ -48,6 +52,7 @@ from register_rate import (
     read_rtt,
     read_stats,
     session_cpu_seconds,
+    tool_version,
     udp_drops,
     vaxel_command,
 )
@@ -154,6 +159,7 @@ class Target:
     caller_scenario: Path
     callee_port: int
     caller_auth: bool
+    version: str = ""  # the peer's, for the results file
 
 
 def sipp_common(port: int) -> list[str]:
@@ -235,7 +241,8 @@ def sippy_version(script: Path) -> str:
 
 def start_sippy(sup: Supervisor, work: Path, venv: Path | None) -> Target:
     script = sippy_venv(venv, work)
-    print(f"  sippy {sippy_version(script)}: b2bua_simple (no media relay, no auth)")
+    version = sippy_version(script)
+    print(f"  sippy {version}: b2bua_simple (no media relay, no auth)")
     port, callee_port = free_port(), free_port()
     log = work / "sippy.log"
     # Only warnings and errors: the default INFO level logs every SIP message.
@@ -251,7 +258,7 @@ def start_sippy(sup: Supervisor, work: Path, venv: Path | None) -> Target:
         wait_for_sip(proc, port, patience=30)
     except RuntimeError as error:
         raise RuntimeError(f"sippy: {error}\n{server.tail()}") from None
-    return Target(server, CALLER_NOAUTH, callee_port, caller_auth=False)
+    return Target(server, CALLER_NOAUTH, callee_port, caller_auth=False, version=version)
 
 
 # --- one step --------------------------------------------------------------------------
@@ -439,6 +446,7 @@ class Result:
     stopped_by: Step | None = None  # the first step not held; None if every step held
     note: str = ""
     steps: list[Step] = field(default_factory=list)
+    version: str = ""
 
 
 def ms(value: float) -> str:
@@ -504,6 +512,7 @@ def run_target(name: str, args: argparse.Namespace, rates: Sequence[int], work: 
             flush=True,
         )
         result = climb(sup, target, rates, args, target_dir)
+        result.version = target.version
         if server.proc.poll() is not None:
             result.note = f"server exited with status {server.proc.returncode}"
             print(f"  {result.note}\n{server.tail()}")
@@ -564,9 +573,77 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
             if not (sippy.stopped_by and vaxel.stopped_by):
                 bound = " (a bound: a side held every step)"
             print(
-                f"Vaxel/sippy, calls/s held: {ratio:.2f} ({held}/s vs {sippy.best.rate}/s){bound}; "
-                "the issue's target is >= 3"
+                f"Vaxel/sippy, calls/s held: {ratio:.2f} ({held}/s vs {sippy.best.rate}/s){bound}"
             )
+
+
+def print_side_by_side(results: list[Result]) -> None:
+    """Every step of every target, one line per rate: the figures next to each other."""
+    measured = [r for r in results if r.steps]
+    if not measured:
+        return
+    rates = sorted({step.rate for r in measured for step in r.steps})
+    headers = ["rate/s"]
+    for r in measured:
+        headers += [f"{r.target}: held", "achieved/s", "setup p99 ms", "CPU %", "ms/call", "RSS MB"]
+    rows = []
+    for rate in rates:
+        row = [str(rate)]
+        for r in measured:
+            step = next((s for s in r.steps if s.rate == rate), None)
+            if step is None:
+                row += [""] * 6
+                continue
+            row += [
+                "held" if step.held else "NOT held",
+                f"{step.achieved:.1f}",
+                ms(percentile(step.setup_ms, 0.99)),
+                f"{step.server_cpu:.0f}",
+                f"{step.cpu_ms_per_call:.2f}",
+                f"{step.rss_kb / 1024:.0f}",
+            ]
+        rows.append(row)
+    print()
+    print("Step by step (setup: first INVITE to 200, SIPp's whole ms; ms/call: server CPU)")
+    print(record.table(headers, rows))
+
+
+def step_record(step: Step) -> dict[str, Any]:
+    """One step for the JSON file: its raw figures and the ones the table derives."""
+    raw = asdict(step)
+    raw["setup_ms"] = record.counts(step.setup_ms)  # SIPp's whole ms, as counts per value
+    return {
+        **raw,
+        "held": step.held,
+        "cpu_ms_per_call": step.cpu_ms_per_call,
+        "setup_p50_ms": percentile(step.setup_ms, 0.5),
+        "setup_p99_ms": percentile(step.setup_ms, 0.99),
+    }
+
+
+def save(
+    results: list[Result], args: argparse.Namespace, rates: Sequence[int], started: datetime,
+    *, interrupted: bool = False,
+) -> None:  # fmt: skip
+    peers = {"sipp": tool_version(["sipp", "-v"], "SIPp")}
+    peers.update({r.target: r.version for r in results if r.version})
+    summary = [
+        {
+            "target": r.target,
+            "held_rate": r.best.rate if r.best else None,
+            "every_step_held": r.best is not None and r.stopped_by is None,
+            "limited_by": r.note
+            or (r.stopped_by.why_not_held() if r.stopped_by else "not reached"),
+            "steps": [step_record(step) for step in r.steps],
+        }
+        for r in results
+    ]
+    options = {**vars(args), "rates": list(rates)}
+    path = record.write(
+        "call_rate", started=started, options=options, results=summary, peers=peers,
+        interrupted=interrupted,
+    )  # fmt: skip
+    print(f"\nraw results: {path.relative_to(record.ROOT)}")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -608,6 +685,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     targets = ["vaxel", "sippy"] if args.target == "both" else [args.target]
     work = Path(tempfile.mkdtemp(prefix="vaxel-calls-"))
     results: list[Result] = []
+    started = datetime.now(UTC)
     try:
         print(
             f"steps of {args.duration:g} s at {rates} calls/s; calls of {args.pause:g} s "
@@ -619,10 +697,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             except (RuntimeError, subprocess.SubprocessError, OSError) as error:
                 print(f"  {name} could not be measured: {error}")
                 results.append(Result(name, note=f"could not be measured: {error}"))
+        print_side_by_side(results)
         print_table(results, args)
+        save(results, args, rates, started)
     except (KeyboardInterrupt, SystemExit) as stop:
         print("\ninterrupted; the targets measured so far:")
+        print_side_by_side(results)
         print_table(results, args)
+        save(results, args, rates, started, interrupted=True)
         return 130 if isinstance(stop, KeyboardInterrupt) else 143
     finally:
         if args.keep:

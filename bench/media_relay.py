@@ -1,4 +1,4 @@
-"""Media relay benchmark: concurrent anchored calls with G.711 both ways (issue 3 §5).
+"""Media relay benchmark: concurrent anchored calls with G.711 both ways (P5, O3).
 
 For each step N it sets up N calls through Vaxel (a small SIP user agent in
 this script: the caller answers the 407, the callee is a registered device),
@@ -16,7 +16,8 @@ its send time, so the receiver also times its one-way transit. A baseline run
 sends the same streams peer to peer, without the switch, to show what the
 generator itself contributes.
 
-It only prints figures; it never passes or fails on time.
+It prints figures, every step next to the baseline, and writes them with the raw
+histograms to bench/results/media_relay-<time>.json; it never passes or fails on time.
 
     .venv/bin/python bench/media_relay.py [--duration 20] [--calls 25,50,...]
     .venv/bin/python bench/media_relay.py --quick
@@ -39,10 +40,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
+import record
 from register_rate import (
     DOMAIN,
     FIRST_EXT,
@@ -941,8 +945,93 @@ def print_summary(ladder: Ladder, args: argparse.Namespace) -> None:
     for line in (headers, row):
         cells = [str(cell).ljust(w) for cell, w in zip(line, widths, strict=False)]
         print("  ".join([*cells, str(line[-1])]))
+
+
+def print_steps(ladder: Ladder) -> None:
+    """Every step, one line each, under the baseline (the generator without the switch)."""
+    base = ladder.base
+    headers = ("calls", "held", "loss %", "transit p50 / p99 ms", "added p99", "|D| p99 ms",
+               "switch CPU %", "µs/packet", "RSS MB", "kB/call", "gen CPU send/recv %",
+               "ticks late p99 ms")  # fmt: skip
+    rows = [
+        (
+            f"{base.streams // 2} (baseline)", "", f"{base.loss:.3f}",
+            f"{base.transit_percentile(0.5):.2f} / {base.transit_percentile(0.99):.2f}", "",
+            f"{base.d_percentile(0.99):.2f}", "", "", "", "",
+            f"{base.sender_cpu:.0f}/{base.receiver_cpu:.0f}", f"{base.late_p99_ms:.1f}",
+        )
+    ]  # fmt: skip
+    for step in ladder.steps:
+        t = step.traffic
+        if t is None:
+            rows.append((str(step.calls), "NOT held", *[""] * 9, step.why_not_held()))
+            continue
+        added = t.transit_percentile(0.99) - base.transit_percentile(0.99)
+        rows.append(
+            (
+                str(step.calls), "held" if step.held else "NOT held", f"{t.loss:.3f}",
+                f"{t.transit_percentile(0.5):.2f} / {t.transit_percentile(0.99):.2f}",
+                f"{added:+.2f}", f"{t.d_percentile(0.99):.2f}", f"{step.server_cpu:.0f}",
+                f"{us_per_packet(step):.1f}", f"{step.rss_kb / 1024:.0f}",
+                f"{kb_per_call(step):.0f}", f"{t.sender_cpu:.0f}/{t.receiver_cpu:.0f}",
+                f"{t.late_p99_ms:.1f}",
+            )
+        )  # fmt: skip
     print()
-    print("The issue's target: >= 250 concurrent calls on one core within the loss bound.")
+    print("Step by step, the switch next to the baseline (added p99: transit over the baseline's)")
+    print(record.table(headers, rows))
+
+
+def _sparse(hist: list[int]) -> dict[str, int]:
+    """A histogram's non-empty bins, keyed by their upper edge in ms."""
+    return {f"{(b + 1) * BIN_MS:.2f}": n for b, n in enumerate(hist) if n}
+
+
+def traffic_record(t: Traffic) -> dict[str, Any]:
+    raw = asdict(t)
+    raw["hist"] = _sparse(t.hist)
+    raw["transit_hist"] = _sparse(t.transit_hist)
+    return {
+        **raw,
+        "loss_percent": t.loss,
+        "d_p50_ms": t.d_percentile(0.5),
+        "d_p99_ms": t.d_percentile(0.99),
+        "transit_p50_ms": t.transit_percentile(0.5),
+        "transit_p99_ms": t.transit_percentile(0.99),
+        "mean_jitter_ms": t.mean_jitter_ms,
+    }
+
+
+def save(
+    ladder: Ladder, args: argparse.Namespace, started: datetime, *, interrupted: bool = False
+) -> None:
+    steps = []
+    for step in ladder.steps:
+        raw = {k: v for k, v in asdict(step).items() if k != "traffic"}
+        steps.append(
+            {
+                **raw,
+                "held": step.held,
+                "traffic": traffic_record(step.traffic) if step.traffic else None,
+                "cpu_percent_per_call": per_call_cpu(step),
+                "us_per_packet": us_per_packet(step),
+                "kb_per_call": kb_per_call(step),
+                "limited_by": "" if step.held else step.why_not_held(),
+            }
+        )
+    results = {
+        "held_calls": ladder.best.calls if ladder.best else None,
+        "every_step_held": ladder.best is not None and ladder.stopped_by is None,
+        "note": ladder.note,
+        "baseline": traffic_record(ladder.base),
+        "steps": steps,
+    }
+    options = {**vars(args), "loss_bound_percent": LOSS_BOUND, "late_bound_ms": LATE_BOUND_MS}
+    path = record.write(
+        "media_relay", started=started, options=options, results=results,
+        interrupted=interrupted,
+    )  # fmt: skip
+    print(f"\nraw results: {path.relative_to(record.ROOT)}")
 
 
 def climb(server: Server, agent: Agent, args: argparse.Namespace, ladder: Ladder) -> None:
@@ -991,6 +1080,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     work = Path(tempfile.mkdtemp(prefix="vaxel-media-"))
     ladder: Ladder | None = None
+    started = datetime.now(UTC)
     try:
         print(
             f"steps of {args.duration:g} s of media at {args.steps} concurrent calls "
@@ -1016,14 +1106,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             if server.proc.poll() is not None:
                 ladder.note = f"server exited with status {server.proc.returncode}"
                 print(f"  {ladder.note}\n{server.tail()}")
+        print_steps(ladder)
         print_summary(ladder, args)
+        save(ladder, args, started)
     except (KeyboardInterrupt, SystemExit) as stop:
         print("\ninterrupted")
         if ladder is not None:
+            print_steps(ladder)
             print_summary(ladder, args)
+            save(ladder, args, started, interrupted=True)
         return 130 if isinstance(stop, KeyboardInterrupt) else 143
     except (RuntimeError, SipError) as error:
         print(f"vaxel could not be measured: {error}")
+        if ladder is not None:
+            ladder.note = f"vaxel could not be measured: {error}"
+            save(ladder, args, started)
         return 1
     finally:
         if args.keep:

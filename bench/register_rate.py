@@ -1,4 +1,4 @@
-"""Registration rate benchmark, Vaxel vs Kamailio (P3, Foundation §8).
+"""Registration rate benchmark, Vaxel vs Kamailio (P3, O3).
 
 Steps SIPp's REGISTER-with-digest-auth scenario up through rising rates against
 one server at a time and reports the highest rate it held for the whole step
@@ -6,7 +6,8 @@ with no failed registration, the response time and the server's CPU. Kamailio
 (registrar + in-memory usrloc) is the yardstick: the same users, the same
 realm, the same challenge (qop=auth), on the same machine.
 
-It only prints figures; it never passes or fails on time.
+It prints figures, the two targets side by side, and writes them with every step's raw
+figures to bench/results/register_rate-<time>.json; it never passes or fails on time.
 
     .venv/bin/python bench/register_rate.py [--duration 20] [--target vaxel|kamailio|both]
     .venv/bin/python bench/register_rate.py --quick
@@ -31,8 +32,12 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import record
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -529,6 +534,9 @@ def run_step(sup: Supervisor, server: Server, rate: int, load: Load) -> Step:
     step_dir = load.work / f"{server.name}-{rate}"
     step_dir.mkdir()
     calls = max(1, round(rate * duration))
+    # SIPp writes response times in batches of rtt_freq calls and drops a last, partial one:
+    # the largest batch up to 100 that divides the calls leaves no tail unwritten.
+    rtt_freq = next(n for n in range(min(100, calls), 0, -1) if calls % n == 0)
     args = [
         "sipp", f"{HOST}:{server.port}", "-sf", str(SCENARIO), "-inf", str(users_csv),
         "-i", HOST, "-p", str(free_port()), "-mp", str(free_port()), "-t", "u1",
@@ -538,7 +546,7 @@ def run_step(sup: Supervisor, server: Server, rate: int, load: Load) -> Step:
         "-max_recv_loops", "10000", "-max_sched_loops", "10000",
         "-buff_size", str(4 * 1024 * 1024),  # SIPp's default 64 KB drops replies in bursts
         "-trace_stat", "-stf", "stats.csv", "-fd", "1",
-        "-trace_rtt", "-rtt_freq", "100", "-trace_err",
+        "-trace_rtt", "-rtt_freq", str(rtt_freq), "-trace_err",
     ]  # fmt: skip
     probe = LatencyProbe(server.port, load.probe_ext, PROBE_RATE)
     drops_before = udp_drops(server.port)
@@ -729,6 +737,91 @@ def print_table(results: list[Result], duration: float) -> None:
             )
 
 
+def print_side_by_side(results: list[Result]) -> None:
+    """Every step of every target, one line per rate: the figures next to each other."""
+    measured = [r for r in results if r.steps]
+    if not measured:
+        return
+    rates = sorted({step.rate for r in measured for step in r.steps})
+    headers = ["rate/s"]
+    for r in measured:
+        headers += [f"{r.target}: held", "achieved/s", "p99 ms", "CPU %", "µs/reg"]
+    rows = []
+    for rate in rates:
+        row = [str(rate)]
+        for r in measured:
+            step = next((s for s in r.steps if s.rate == rate), None)
+            if step is None:
+                row += ["", "", "", "", ""]
+                continue
+            row += [
+                "held" if step.held else "NOT held",
+                f"{step.achieved:.0f}",
+                probe_ms(step, 0.99),
+                f"{step.server_cpu:.0f}",
+                f"{step.cpu_us_per_registration:.0f}",
+            ]
+        rows.append(row)
+    print()
+    print("Step by step (p99: the latency probe's; µs/reg: server CPU per registration)")
+    print(record.table(headers, rows))
+
+
+def step_record(step: Step) -> dict[str, Any]:
+    """One step for the JSON file: its raw figures and the ones the table derives."""
+    raw = asdict(step)
+    raw["rtt_ms"] = record.counts(step.rtt_ms)  # SIPp's whole ms, as counts per value
+    raw["probe_us"] = [round(us, 1) for us in step.probe_us]
+    return {
+        **raw,
+        "held": step.held,
+        "cpu_us_per_registration": step.cpu_us_per_registration,
+        "probe_p50_ms": percentile(step.probe_us, 0.5) / 1000,
+        "probe_p99_ms": percentile(step.probe_us, 0.99) / 1000,
+        "sipp_p99_ms": percentile(step.rtt_ms, 0.99),
+    }
+
+
+def result_record(result: Result) -> dict[str, Any]:
+    return {
+        "target": result.target,
+        "held_rate": result.best.rate if result.best else None,
+        "every_step_held": result.best is not None and result.stopped_by is None,
+        "limited_by": result.note
+        or (result.stopped_by.why_not_held() if result.stopped_by else "not reached"),
+        "steps": [step_record(step) for step in result.steps],
+    }
+
+
+def tool_version(command: Sequence[str], word: str) -> str:
+    """The first line of a tool's version output that names `word`, or ""."""
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    lines = (done.stdout + done.stderr).splitlines()
+    return next((line.strip() for line in lines if word in line), "")
+
+
+def save(
+    results: list[Result], args: argparse.Namespace, rates: Sequence[int], started: datetime,
+    *, interrupted: bool = False,
+) -> None:  # fmt: skip
+    peers = {"sipp": tool_version(["sipp", "-v"], "SIPp")}
+    if args.target != "vaxel":
+        peers["kamailio"] = tool_version(["kamailio", "-v"], "version")
+    options = {**vars(args), "rates": list(rates), "probe_rate": PROBE_RATE}
+    path = record.write(
+        "register_rate",
+        started=started,
+        options=options,
+        results=[result_record(r) for r in results],
+        peers=peers,
+        interrupted=interrupted,
+    )
+    print(f"\nraw results: {path.relative_to(ROOT)}")
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, help="seconds per step (default 20, quick 3)")
@@ -767,6 +860,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     targets = ["kamailio", "vaxel"] if args.target == "both" else [args.target]
     work = Path(tempfile.mkdtemp(prefix="vaxel-bench-"))
     results = []
+    started = datetime.now(UTC)
     try:
         users_csv = work / "users.csv"
         write_users_csv(users_csv, args.users)
@@ -777,11 +871,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results.append(run_target(name, args, rates, load))
             except RuntimeError as error:
                 print(f"  {name} could not be measured: {error}")
-                results.append(Result(name, None, None, "could not start"))
+                results.append(Result(name, None, None, f"could not start: {error}"))
+        print_side_by_side(results)
         print_table(results, args.duration)
+        save(results, args, rates, started)
     except (KeyboardInterrupt, SystemExit) as stop:
         print("\ninterrupted; the targets measured so far:")
+        print_side_by_side(results)
         print_table(results, args.duration)
+        save(results, args, rates, started, interrupted=True)
         return 130 if isinstance(stop, KeyboardInterrupt) else 143
     finally:
         if args.keep:

@@ -1,8 +1,11 @@
 """Compile Vaxel's hot modules with mypyc into .build/native (see src/vaxel/native.py).
 
 Run by `make run` and `make test`. Skips at once when the build is current.
-Without a C compiler or Python's headers, or when mypyc fails, it says so and
-leaves Vaxel running from its Python sources (the same code, slower).
+Without a C compiler, Python's headers or mypyc it says so and leaves Vaxel
+running from its Python sources (the same code, slower). When everything is
+there and mypyc fails, the exit status is 1: a compiled module that no longer
+compiles is an error to fix (an annotation mypyc rejects), not a silent
+fall-back that makes the switch slower.
 
     .venv/bin/python tools/native.py [--force]
 """
@@ -20,6 +23,10 @@ import time
 from pathlib import Path
 
 from vaxel.native import BUILD, MANIFEST, MODULES, SOURCE_ROOT, current, digest, source_of
+
+# mypy's settings for the project ([tool.mypy]); named, so that where the copy is compiled
+# does not decide which configuration mypyc finds.
+CONFIG = SOURCE_ROOT.parent / "pyproject.toml"
 
 
 def _can_compile() -> str | None:
@@ -44,13 +51,13 @@ def build() -> None:
         ignore = shutil.ignore_patterns("__pycache__", "*.so")
         shutil.copytree(SOURCE_ROOT / "vaxel", work / "vaxel", ignore=ignore)
         files = [str(source_of(module, work)) for module in MODULES]
-        command = [sys.executable, "-m", "mypyc", "--ignore-missing-imports", *files]
+        command = [sys.executable, "-m", "mypyc", "--config-file", str(CONFIG)]
+        command += ["--ignore-missing-imports", *files]
         result = subprocess.run(command, cwd=work, capture_output=True, text=True)
         if result.returncode != 0:
-            errors = [line for line in result.stdout.splitlines() if ": error:" in line]
-            raise RuntimeError(
-                "\n".join(errors[:20]) or result.stderr[-2000:] or result.stdout[-2000:]
-            )
+            output = result.stdout + result.stderr
+            errors = [line for line in output.splitlines() if ": error:" in line]
+            raise RuntimeError("\n".join(errors[:20]) or output[-3000:].strip())
         out = work / "out"  # renamed to BUILD when complete
         modules: dict[str, dict[str, str]] = {}
         for module in MODULES:
@@ -87,8 +94,9 @@ def main() -> int:
         build()
     except (RuntimeError, OSError, ValueError) as error:
         shutil.rmtree(BUILD, ignore_errors=True)
-        print(f"native: compiling failed; Vaxel runs from its Python sources:\n{error}")
-        return 0
+        print(f"native: compiling with mypyc failed:\n{error}", file=sys.stderr)
+        print("native: a compiled module must compile; fix the error above", file=sys.stderr)
+        return 1
     print(f"native: done in {time.monotonic() - started:.0f} s")
     return 0
 

@@ -1,4 +1,4 @@
-"""P5 (issue 4 §1, collect digits): in-band DTMF detection (ITU-T Q.23 tones, Q.24 receiver).
+"""P5 (collecting digits, S3 menus): in-band DTMF detection (ITU-T Q.23 tones, Q.24 receiver).
 
 Signals are made here: tone pairs with `generate` or with chosen frequencies, G.711 round
 trips, espeak-ng speech (English and Swedish, resampled to 8 kHz by sox into tmp_path),

@@ -1,4 +1,4 @@
-"""P5: call records written by the switch and read back a company at a time."""
+"""P7, O1: call records written by the switch and read back a company at a time."""
 
 from __future__ import annotations
 

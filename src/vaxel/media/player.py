@@ -1,4 +1,4 @@
-"""Prompt playback: WAV files as 20 ms frames for the media clock (P5, S4).
+"""Prompt playback: WAV files as 20 ms frames for the media clock (P5; S2, S4 prompts).
 
 Prompts are 8 kHz mono 16-bit WAV (uploads and text to speech are
 converted to that once, when they are made). A loaded prompt is kept in

@@ -1,4 +1,4 @@
-"""Recording what a party says into a WAV file (P5, S6 voicemail, S4 prompts by phone).
+"""Recording what a party says into a WAV file (P5; S6/U7 voicemail, S4 prompts by phone).
 
 A recording stops at its maximum length, after a stretch of silence (an
 abandoned call with its line open), or when the caller is done (the leg

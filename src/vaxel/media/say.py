@@ -1,4 +1,4 @@
-"""System prompts and saying numbers, dates and digits with them (S4, voicemail, queues).
+"""System prompts, and numbers, dates and digits said with them (S4; U7 voicemail, S8 queues).
 
 The switch speaks numbers by playing short prompts one after the other, so
 the prompt set is made once, at install time or first start, by text to

@@ -1,4 +1,4 @@
-"""DTMF as RTP telephone-events (RFC 4733 §2.3): parse, build, receive once, send.
+"""DTMF as RTP telephone-events (P5, RFC 4733 §2.3): parse, build, receive once, send.
 
 A telephone-event payload is 4 octets: event code, E(nd) bit, R bit, 6-bit volume
 (-dBm0), 16-bit duration in timestamp units. Every packet of one event carries the

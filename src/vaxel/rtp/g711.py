@@ -1,4 +1,4 @@
-"""G.711 A-law and µ-law (ITU-T G.711; RTP names PCMA and PCMU, RFC 3551 §4.5.14).
+"""G.711 A-law and µ-law (P5; ITU-T G.711; RTP names PCMA and PCMU, RFC 3551 §4.5.14).
 
 The segment algorithms below run once, vectorised, at import to fill lookup tables: a
 256-entry table per law for decoding, a 65,536-entry one (indexed by the int16 sample's bit

@@ -1,4 +1,4 @@
-"""In-band DTMF (ITU-T Q.23 tones, Q.24 receiver): detect key presses in 8 kHz audio.
+"""In-band DTMF (P5; ITU-T Q.23 tones, Q.24 receiver): detect key presses in 8 kHz audio.
 
 Sans-I/O like the rest of `rtp/`: `DtmfDetector.feed()` takes int16 samples (any block
 length; a call delivers 160 every 20 ms) and returns the keys whose press it has just
@@ -262,7 +262,8 @@ class DtmfDetector:
         np.maximum(features, _TINY, out=features)
         np.log(features, out=features)
         failures = (features @ _TESTS > _LIMITS).astype(np.float32) @ _COUNT_FAILURES
-        return ((failures == 0) @ _CODES).tolist()
+        keys: list[int] = ((failures == 0) @ _CODES).tolist()
+        return keys
 
     def _track(self, found: list[int]) -> list[str]:
         """Follow the keys frame by frame: a press after ON_FRAMES frames holding it, a

@@ -1,4 +1,4 @@
-"""RTP fixed header (RFC 3550 §5.1) and the B2BUA's outgoing stream rewriter.
+"""RTP fixed header (P5, RFC 3550 §5.1) and the B2BUA's outgoing stream rewriter.
 
 Per-packet code here runs some 25,000 times a second, so it reads the header with one
 `struct.unpack_from`, writes it with one `pack_into`, and returns plain tuples.

@@ -1,4 +1,4 @@
-"""RTCP (RFC 3550 §6): reception statistics, SR/RR/SDES/BYE building, compound parsing.
+"""RTCP (P5, RFC 3550 §6): reception statistics, SR/RR/SDES/BYE building, compound parsing.
 
 `ReceptionStats` follows the algorithms of RFC 3550 appendix A.1 (sequence number
 tracking), A.3 (expected and lost packets) and A.8 (interarrival jitter). It is fed

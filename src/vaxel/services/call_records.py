@@ -1,4 +1,4 @@
-"""Call records (CDRs, P5): one row per finished call, written by the switch.
+"""Call records (CDRs; P7, O1): one row per finished call, written by the switch.
 
 The switch builds a `NewCallRecord` when a call ends and hands it to
 `write_record` on a worker thread: a plain synchronous function, one short

@@ -1,4 +1,4 @@
-"""What users change from their phones: group login (S8), forwarding (U11), voicemail on/off (S6).
+"""What users change from their phones: group login (S8), forwarding (U11), voicemail on/off (U7).
 
 Each change bumps the directory version, so the running switch sees it at once.
 """

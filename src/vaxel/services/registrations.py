@@ -1,4 +1,4 @@
-"""Registrar bindings (P3): persisted so a restart keeps every phone reachable.
+"""Registrar bindings (P3, O1): persisted so a restart keeps every phone reachable.
 
 The registrar keeps the live location table in memory; it loads everything with
 `all_bindings()` at start and writes a user's whole binding set back with
@@ -11,9 +11,9 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import CursorResult, Table, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from vaxel.services.companies import get_company
@@ -249,7 +249,7 @@ def delete_expired(store: Store, now: float) -> int:
     """Remove bindings that expired at or before `now`; returns how many."""
     with store.session() as session:
         result = session.execute(delete(Registration).where(Registration.expires_at <= now))
-        return result.rowcount  # type: ignore[attr-defined,no-any-return]
+        return cast(CursorResult[Any], result).rowcount
 
 
 def list_registrations(store: Store, company_domain: str) -> list[tuple[str, Binding]]:

@@ -1,1 +1,1 @@
-"""Sans-I/O SIP (RFC 3261): bytes and events in, bytes, events and deadlines out."""
+"""Sans-I/O SIP (P2, RFC 3261): bytes and events in, bytes, events and deadlines out."""

@@ -1,4 +1,4 @@
-"""SIP dialogs (RFC 3261 §12): the state two UAs share between transactions.
+"""SIP dialogs (P2, RFC 3261 §12): the state two UAs share between transactions.
 
 A `Dialog` is plain data plus the few rules of §12 that act on it: how it
 is created on each side, how an in-dialog request is built and routed

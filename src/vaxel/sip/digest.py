@@ -72,7 +72,8 @@ def _canonical_algorithm(token: str) -> str:
 
 
 def _hex(hash_new: Callable[..., Any], text: str) -> str:
-    return hash_new(text.encode()).hexdigest()
+    digest: str = hash_new(text.encode()).hexdigest()
+    return digest
 
 
 def ha1(username: str, realm: str, password: str, algorithm: str = "MD5") -> str:
@@ -326,7 +327,8 @@ class DigestServer:
         mac.update(f"{realm}\0{client}".encode())
         if not hmac.compare_digest(mac.digest()[:_MAC_LEN], raw[_SIGNED_LEN:]):
             return None
-        return _TIME.unpack_from(raw)[0]
+        issued: float = _TIME.unpack_from(raw)[0]
+        return issued
 
     def _track(self, nonce: str, count: int, issued: float, expires: float, now: float) -> None:
         self._nc[nonce] = count

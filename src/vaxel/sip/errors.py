@@ -1,4 +1,4 @@
-"""Protocol errors, split by who is at fault (the shape of h11's errors)."""
+"""Protocol errors (P2), split by who is at fault (the shape of h11's errors)."""
 
 from __future__ import annotations
 

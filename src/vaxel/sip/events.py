@@ -1,4 +1,4 @@
-"""Events the transaction layer hands to the I/O code and the transaction user.
+"""Events the transaction layer hands to the I/O code and the transaction user (P2).
 
 Frozen dataclasses, the way h11 reports what happened: the caller loops
 over the list it gets back, writes every `Send` to the network and gives

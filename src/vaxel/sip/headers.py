@@ -1,4 +1,4 @@
-"""Header names and the structured header values of RFC 3261 §20 and §25.1."""
+"""Header names and the structured header values of RFC 3261 §20 and §25.1 (P2)."""
 
 from __future__ import annotations
 

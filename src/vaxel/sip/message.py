@@ -1,4 +1,4 @@
-"""SIP messages: parse bytes into Request/Response, serialize them back (RFC 3261 §7).
+"""SIP messages (P2): parse bytes into Request/Response, serialize them back (RFC 3261 §7).
 
 Header values are kept as text and parsed on first use, so a proxy-like
 path (read Via, Call-ID, CSeq, answer) never parses what it does not read.

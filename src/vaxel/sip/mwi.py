@@ -1,4 +1,4 @@
-"""Message-summary bodies for message waiting indication (RFC 3842), sans-I/O.
+"""Message-summary bodies for message waiting indication (S6, U5, U7; RFC 3842), sans-I/O.
 
 The switch sends these in NOTIFY requests of the "message-summary" event
 package so that a desk phone lights its MWI lamp and a softphone shows a

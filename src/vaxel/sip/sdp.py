@@ -1,4 +1,4 @@
-"""SDP session descriptions (RFC 4566) and audio offer/answer (RFC 3264), sans-I/O.
+"""SDP (P2, P5): session descriptions (RFC 4566), audio offer/answer (RFC 3264), sans-I/O.
 
 Only what a PBX acts on is interpreted: origin, connection, media lines and
 a few attributes. Every other line is kept as sent, in order, so an SDP we

@@ -1,4 +1,4 @@
-"""SIP transactions (RFC 3261 §17, updated by RFC 6026), sans-I/O.
+"""SIP transactions (P2; RFC 3261 §17, updated by RFC 6026), sans-I/O.
 
 The four state machines live in one transition table, `TRANSITIONS`:
 (machine, state, input) -> (next state, action). Inputs are received

@@ -1,4 +1,4 @@
-"""SIP, SIPS and tel URIs (RFC 3261 §19.1, §25.1; RFC 3966).
+"""SIP, SIPS and tel URIs (P2; RFC 3261 §19.1, §25.1; RFC 3966).
 
 Parameters keep their order and their case as sent; names are compared
 case-insensitively. %-escapes in the user part are decoded exactly once,

@@ -1,4 +1,4 @@
-"""Is a parsed message usable by a registrar/B2BUA? (RFC 3261 §8.2, §16.3; RFC 4475).
+"""Is a parsed message usable by a registrar/B2BUA? (P2; RFC 3261 §8.2, §16.3; RFC 4475).
 
 The parser only checks framing and the start line; headers are parsed
 lazily. These checks touch every header the switch relies on, so that a

@@ -1,4 +1,4 @@
-"""Persistence: SQLAlchemy models and Alembic migrations on SQLite or PostgreSQL.
+"""Persistence (P7): SQLAlchemy models and Alembic migrations on SQLite or PostgreSQL.
 
 Only `services/` uses this package; everything above it goes through services.
 """

@@ -1,4 +1,4 @@
-"""Opening the database: SQLite in the data folder by default, PostgreSQL by URL.
+"""Opening the database (P7): SQLite in the data folder by default, PostgreSQL by URL.
 
 The schema is brought up to date by the packaged Alembic migrations every time
 the store opens, so `vaxel serve` and the admin commands never see an old schema.

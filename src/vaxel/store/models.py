@@ -1,4 +1,4 @@
-"""Declarative models: companies (tenants), their users, registrar bindings, call records.
+"""Declarative models (P7): companies (tenants), users, bindings, call records, call flows.
 
 Tenant data always carries `company_id`, so every query can filter by company
 and a binding can never point at another company's user (composite foreign key).

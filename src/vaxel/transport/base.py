@@ -1,4 +1,4 @@
-"""What every transport shares: where a message came from, and how to answer it."""
+"""What every transport shares (P2): where a message came from, and how to answer it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SIP over UDP: one datagram is one message."""
+"""SIP over UDP (P2): one datagram is one message."""
 
 from __future__ import annotations
 

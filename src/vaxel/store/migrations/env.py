@@ -1,4 +1,4 @@
-"""Alembic environment for vaxel's packaged migrations.
+"""Alembic environment for vaxel's packaged migrations (P7).
 
 `Store.migrate()` passes its open connection in `config.attributes`; the
 `alembic` command line (with a config from `alembic_config()`) opens its own.
@@ -42,7 +42,10 @@ def run_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic: no sqlalchemy.url in the configuration")
+    engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         _configure(connection)
         with context.begin_transaction():

@@ -1,4 +1,4 @@
-"""Per-user ring time and call records (P3, P5).
+"""Per-user ring time and call records (P3, P7).
 
 `users.ring_seconds` is added with a plain ALTER TABLE ... ADD COLUMN, which
 SQLite supports for a NOT NULL column with a constant default. A batch-mode

@@ -1,4 +1,4 @@
-"""Company documents (call flows and the rest, as JSON), inbound numbers, voicemail (issue 4).
+"""Company documents (call flows and the rest, as JSON), inbound numbers, voicemail (S1-S6, S8, P6).
 
 Revision ID: 0004
 Revises: 0003

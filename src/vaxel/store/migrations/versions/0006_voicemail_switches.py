@@ -1,4 +1,4 @@
-"""Users turning their voicemail on or off (S6).
+"""Users turning their voicemail on or off (U7).
 
 Revision ID: 0006
 Revises: 0005
