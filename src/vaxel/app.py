@@ -27,7 +27,7 @@ from vaxel.calls.records import call_record
 from vaxel.media.engine import MediaEngine
 from vaxel.media.say import build_system_prompts
 from vaxel.options import ServeOptions
-from vaxel.services import call_records, registrations
+from vaxel.services import call_records, registrations, voicemail
 from vaxel.services.call_records import NewCallRecord
 from vaxel.services.demo import ensure_demo
 from vaxel.sip.digest import DigestServer
@@ -42,6 +42,7 @@ TIMER_TICK = 0.05
 RECORD_INTERVAL = 0.25  # call records are written in one transaction this often
 EXPIRY_INTERVAL = 30.0
 FULL_GC_INTERVAL = 600.0
+RETENTION_INTERVAL = 3600.0  # voicemail older than a company keeps is deleted this often
 
 
 def _secret(data: Path) -> bytes:
@@ -209,6 +210,11 @@ async def _run(options: ServeOptions, store: Store) -> int:
                 database.run(partial(write_call_records, records))
 
     next_full_gc = [time.monotonic() + FULL_GC_INTERVAL]
+    next_retention = [time.monotonic()]
+
+    def expired_voicemail(removed: int) -> None:
+        if removed:
+            core.mwi.recount()
 
     async def housekeeping() -> None:
         while True:
@@ -217,6 +223,10 @@ async def _run(options: ServeOptions, store: Store) -> int:
             persist.forget(location.expire(now))
             await database.submit(partial(registrations.delete_expired, store, now))
             tcp.close_idle()
+            if time.monotonic() >= next_retention[0]:
+                next_retention[0] = time.monotonic() + RETENTION_INTERVAL
+                sweep = partial(voicemail.expire_by_retention, store, datetime.now(UTC))
+                database.run(sweep, expired_voicemail)
             if time.monotonic() >= next_full_gc[0]:
                 next_full_gc[0] = time.monotonic() + FULL_GC_INTERVAL
                 gc.collect()

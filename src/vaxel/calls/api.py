@@ -519,7 +519,7 @@ class Leg(ABC):
             collection.timer.cancel()
         media = self.media
         if media is not None and collection.detector in media.sinks:
-            media.sinks.remove(collection.detector)  # type: ignore[arg-type]
+            media.sinks.remove(collection.detector)
 
     def media_ended(self) -> None:
         """The leg is ending: stop what plays, close a recording (reason "hangup")."""
@@ -597,7 +597,7 @@ class Call:
     hangup_side: Side = "switch"
     cause: Cause | None = None
     dialled: str = ""  # what the caller dialled
-    steps: int = 0  # hand-overs from one step of a flow to the next (a loop guard)
+    steps: int = 0  # hand-overs without the caller choosing anything (a loop guard)
 
     def __init__(
         self,

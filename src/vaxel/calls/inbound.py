@@ -26,6 +26,7 @@ from vaxel.sip.errors import RemoteProtocolError
 from vaxel.sip.events import RequestReceived, TransactionKey
 from vaxel.sip.headers import canonical_name
 from vaxel.sip.message import REASONS, Headers, Request, Response, make_response, parse_message
+from vaxel.sip.uri import SipURI
 from vaxel.sip.validate import check_request
 from vaxel.transport.base import Local, Source
 
@@ -274,15 +275,14 @@ def is_ip(host: str) -> bool:
 def domain_of(request: Request) -> str | None:
     """The company domain a REGISTER is for: the Request-URI's, else the To URI's."""
     for uri in (request.uri, request.to.uri):
-        host = getattr(uri, "host", None)
-        if host and not is_ip(host):
-            return host.lower()
+        if isinstance(uri, SipURI) and uri.host and not is_ip(uri.host):
+            return uri.host.lower()
     return None
 
 
 def caller_domain(request: Request) -> str | None:
     """The company domain an INVITE's caller claims (From), to authenticate them in."""
-    host = getattr(request.from_.uri, "host", None)
-    if host and not is_ip(host):
-        return host.lower()
+    uri = request.from_.uri
+    if isinstance(uri, SipURI) and uri.host and not is_ip(uri.host):
+        return uri.host.lower()
     return domain_of(request)

@@ -138,6 +138,20 @@ class MessageWaiting:
             if subscription.company_id == company_id and box in subscription.boxes:
                 self._notify(subscription)
 
+    def recount(self) -> None:
+        """Messages went without a word (the retention sweep): a phone whose counts
+        changed is told."""
+        for subscription in list(self.subscriptions.values()):
+            if self._counts(subscription) != subscription.counts:
+                self._notify(subscription)
+
+    def _counts(self, subscription: Subscription) -> tuple[int, int]:
+        new = old = 0
+        for box in subscription.boxes:
+            box_new, box_old = self.counts(subscription.company_id, box)
+            new, old = new + box_new, old + box_old
+        return new, old
+
     def expire(self) -> None:
         now = self.clock()
         for dialog_id, subscription in list(self.subscriptions.items()):
@@ -146,11 +160,7 @@ class MessageWaiting:
                 self._notify(subscription, terminated=True)
 
     def _notify(self, subscription: Subscription, *, terminated: bool = False) -> None:
-        new = old = 0
-        for box in subscription.boxes:
-            box_new, box_old = self.counts(subscription.company_id, box)
-            new, old = new + box_new, old + box_old
-        subscription.counts = (new, old)
+        new, old = subscription.counts = self._counts(subscription)
         remaining = max(0, int(subscription.expires_at - self.clock()))
         state = "terminated;reason=timeout" if terminated else f"active;expires={remaining}"
         body = message_summary(new, old, account=subscription.account)

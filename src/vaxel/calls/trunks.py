@@ -120,9 +120,12 @@ class TrunkRegistrations:
             try:
                 challenge = client.choose_challenge(response.headers.get_all(header))
                 value = client.authorization(
-                    challenge, method="REGISTER", uri=str(request.uri),
-                    username=trunk.registration.username, password=trunk.registration.password,
-                )  # fmt: skip
+                    challenge,
+                    method="REGISTER",
+                    uri=str(request.uri),
+                    username=trunk.registration.username,
+                    password=trunk.registration.password or "",
+                )
             except (SipError, ValueError) as exc:
                 self._failed(registration, f"cannot answer the challenge: {exc}")
                 return

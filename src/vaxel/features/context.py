@@ -102,6 +102,10 @@ class Company(Protocol):
 
     def save_greeting(self, box: str, recording: Path) -> None: ...
 
+    def box_full(self, box: str) -> bool:
+        """Has `box` reached its quota (no room for another message)?"""
+        ...
+
     def new_message_path(self, box: str) -> Path:
         """Where a message being left in `box` is recorded."""
         ...

@@ -9,8 +9,10 @@ every module, so the registry is complete whenever a feature runs.
 
 A flow that leads on without waiting for the caller could loop (a group
 that overflows to a flow that goes back to the group with nobody logged
-in): `config apply` refuses such loops, and a call that still takes more
-than `MAX_STEPS` such hand-overs is ended rather than followed forever.
+in): `config apply` refuses such loops (services/config_loops), and a call
+that still takes more than `MAX_STEPS` hand-overs without the caller
+choosing anything (a menu key resets the count) is ended with 482 rather
+than followed forever.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, TypeVar
 from vaxel.calls.api import Call, Cause
 from vaxel.features.context import Company, Feature, hand_over
 from vaxel.services import company_config as cc
+from vaxel.services.config_loops import MAX_STEPS
 
 D = TypeVar("D", bound=cc.Model)
 Maker = Callable[[Company, Any], Feature]
@@ -28,7 +31,6 @@ Serves = Callable[[Callable[[Company, D], Feature]], Callable[[Company, D], Feat
 
 _KINDS: dict[type[cc.Model], Maker] = {}
 
-MAX_STEPS = 20  # hand-overs in one call before it counts as a loop
 LOOP = Cause(482, "Loop Detected")
 
 

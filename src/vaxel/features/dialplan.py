@@ -14,7 +14,7 @@ from typing import Protocol
 
 from vaxel.calls.api import NOT_FOUND, Cause
 from vaxel.calls.dialplan import Carrier, Decision, Dialled
-from vaxel.calls.numbering import NumberError, caller_id, is_external, to_e164
+from vaxel.calls.numbering import NumberError, is_external, to_e164
 from vaxel.features.codes import FeatureCode, is_feature_code
 from vaxel.features.context import Company
 from vaxel.features.destinations import step_for
@@ -67,7 +67,8 @@ class CompanyDialplan:
         own = self.directory.by_number(number)
         if own is not None and own[0].id == company.id:  # the company's own number
             return number, step_for(company, _destination(own[1]))
-        return number, Outbound(company, number, _caller_id(company, caller, dialled))
+        shown = cc.shown_caller_id(company.config, caller.extension, dialled.user_agent)
+        return number, Outbound(company, number, shown)
 
     def from_carrier(self, carrier: Carrier, dialled: Dialled) -> Decision:
         try:
@@ -85,21 +86,3 @@ def _destination(number: cc.NumberConfig) -> cc.Destination:
     if number.flow is not None:
         return cc.ToFlow(flow=number.flow)
     return cc.ToUser(user=number.user or "")
-
-
-def _caller_id(company: Company, caller: SipUser, dialled: Dialled) -> str | None:
-    """The number a call out shows (U8): the user's choice for this kind of device, or the
-    company's main number (None when the company has none: the trunk's default)."""
-    config = company.config
-    main = next((n.number for n in config.numbers if n.flow is not None), "")
-    described = company.user(caller.extension)
-    if described is None:
-        return main or None
-    shown = caller_id(
-        described.caller_id,
-        main=main,
-        direct=described.direct_number,
-        mobile=described.mobile,
-        device=config.device_kind(dialled.user_agent),
-    )
-    return shown or main or None

@@ -64,6 +64,7 @@ class Menu(Feature):
             call.hangup()
         else:
             call.caller.stop_playing()
+            call.steps = 0  # the caller chose: what follows is no loop of ours
             go(call, self.company, action)
 
     def _retry(self, call: Call, prompt: str | None) -> None:

@@ -1,7 +1,8 @@
 """Leaving a voicemail message (S6, U7): greeting, beep, then the caller speaks.
 
 The recording ends on `#`, on hang-up, or at the box's maximum length; a
-message of under a second (someone who hung up at the beep) is not kept.
+message of under a second (someone who hung up at the beep) is not kept. A
+box at its quota takes no message: the caller hears that it is full.
 The box is a user's own (its extension) or a shared box of the company.
 The caller hears goodbye only once the message is stored: a caller who
 heard it never loses the message.
@@ -50,11 +51,18 @@ class LeaveMessage(Feature):
 
     def start(self, call: Call) -> None:
         call.caller.answer()
+        if self.company.box_full(self.box):  # the caller is told, and nothing is recorded
+            self.done = True
+            system = self.company.system
+            call.caller.play([system("vm-box-full"), system("goodbye")], interruptible=False)
+            return
         call.caller.play([*self.greeting, self.company.system("beep")], interruptible=False)
 
     def handle(self, call: Call, event: CallEvent) -> None:
         caller = call.caller
-        if isinstance(event, PlayFinished) and event.leg is caller and self.path is None:
+        if isinstance(event, PlayFinished) and self.done:
+            call.hangup()
+        elif isinstance(event, PlayFinished) and event.leg is caller and self.path is None:
             self.path = self.company.new_message_path(self.box)
             caller.record(self.path, max_seconds=self.max_seconds, silence_seconds=10)
         elif isinstance(event, RecordFinished) and event.leg is caller:
@@ -67,8 +75,6 @@ class LeaveMessage(Feature):
             else:
                 event.path.unlink(missing_ok=True)
                 self._goodbye(call)
-        elif isinstance(event, PlayFinished) and self.done:
-            call.hangup()
 
     def _stored(self, call: Call, ok: bool) -> None:
         if ok:

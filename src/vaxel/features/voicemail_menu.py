@@ -17,7 +17,7 @@ from pathlib import Path
 from vaxel.calls.api import Call, CallEvent, DigitsCollected, PlayFinished, RecordFinished
 from vaxel.features.context import Company, Feature
 from vaxel.media.say import say_datetime, say_digits, say_new_messages
-from vaxel.services.voicemail import Message
+from vaxel.services.voicemail import Message, verify_pin
 
 
 class State(Enum):
@@ -132,7 +132,7 @@ class VoicemailMenu(Feature):
     def _key(self, call: Call, digits: str) -> None:
         state = self.state
         if state is State.PIN:
-            if digits == self.pin:
+            if self.pin is not None and verify_pin(self.pin, digits):
                 self._main(call)
             else:
                 self.tries += 1

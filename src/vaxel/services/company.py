@@ -220,6 +220,9 @@ class CompanyServices:
     def save_greeting(self, box: str, recording: Path) -> None:
         recording.replace(self.greeting_path(box))
 
+    def box_full(self, box: str) -> bool:
+        return voicemail.box_full(self.store, self._id, box, self._config)
+
     def new_message_path(self, box: str) -> Path:
         return voicemail.new_path(self.folders.voicemail, self._id, box)
 

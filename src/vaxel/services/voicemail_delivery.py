@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 
 from vaxel.services.company_config import CompanyConfig
 from vaxel.services.notify import (
-    MailSettings,
     NotifyError,
     send_sms,
     send_voicemail_mail,
@@ -77,11 +76,11 @@ def _mail(config: CompanyConfig, saved: Message) -> None:
         recipients.append(user.voicemail.email)
     if not recipients or config.mail is None:
         return
-    mail, company = config.mail, config.company
-    settings = MailSettings(host=mail.host, port=mail.port, sender=mail.sender)
+    company = config.company
     try:
         send_voicemail_mail(
-            settings, to=recipients, caller=saved.caller, caller_name=saved.caller_name,
+            config.mail.settings(), to=recipients, caller=saved.caller,
+            caller_name=saved.caller_name,
             received_at=saved.received_at, duration_seconds=saved.duration_seconds,
             wav_path=saved.path, box_name=saved.box, language=company.language,
             timezone=company.timezone,
