@@ -32,6 +32,7 @@ from vaxel.media.player import Samples, load_prompt
 from vaxel.media.say import SYSTEM_PROMPTS, TONES
 from vaxel.services import companies, users
 from vaxel.services.call_records import NewCallRecord
+from vaxel.services.company import Background
 from vaxel.services.configuration import apply_config, load_yaml, prompt_folder
 from vaxel.sip.digest import DigestClient, DigestServer
 from vaxel.sip.errors import RemoteProtocolError
@@ -86,6 +87,23 @@ class Immediately:
             then(result)
 
 
+class Later:
+    """The background writer, done when the test says (`finish`): a slow database."""
+
+    def __init__(self) -> None:
+        self.waiting: list[tuple[object, object]] = []
+
+    def run(self, work, then=None):  # type: ignore[no-untyped-def]
+        self.waiting.append((work, then))
+
+    def finish(self) -> None:
+        while self.waiting:
+            work, then = self.waiting.pop(0)
+            result = work()  # type: ignore[operator]
+            if then is not None:
+                then(result)  # type: ignore[operator]
+
+
 class MemorySwitch:
     """A company on a switch in memory: `users` are added, `description` applied."""
 
@@ -98,6 +116,7 @@ class MemorySwitch:
         prompts: Iterable[str] = (),
         user_names: dict[str, str] | None = None,
         start: float = 1_800_000_000.0,  # Friday 15 January 2027, 09:00 in Stockholm
+        background: Background | None = None,
     ) -> None:
         self.data = data
         self.store = Store.open(data)
@@ -116,7 +135,7 @@ class MemorySwitch:
             self.store,
             media=self.media,
             clock=self.clock,
-            background=Immediately(),
+            background=background or Immediately(),
             data=data,
             system_prompts=system_prompts,
             digest=DigestServer(secrets.token_bytes(32)),
@@ -418,6 +437,8 @@ class MemoryPhone:
             self.invite_cseq = cseq
 
     def hang_up(self) -> None:
+        if self.dialog is None:
+            self.answered()  # (ACK the 2xx first, as any phone does)
         self.request("BYE")
         self.switch.run()
 
@@ -438,6 +459,44 @@ class MemoryPhone:
         ]  # fmt: skip
         self.send(lines)
         self.switch.run()
+
+    def subscribe(self, account: str | None = None, expires: int = 600) -> int:
+        """SUBSCRIBE to `account`'s message summary (default: our own), answering the 401;
+        returns the final status."""
+        account = account or self.user
+        uri = f"sip:{account}@{self.domain}"
+        call_id = f"sub-{account}-{secrets.token_hex(4)}@phone"
+        authorization = None
+        status = 0
+        for _ in range(2):
+            lines = [
+                f"SUBSCRIBE {uri} SIP/2.0", self._via(), f"From: <sip:{self.user}@{self.domain}>;tag=s",
+                f"To: <{uri}>", f"Call-ID: {call_id}", f"CSeq: {next(self.cseq)} SUBSCRIBE",
+                "Max-Forwards: 70", f"Contact: {self.contact}", "Event: message-summary",
+                f"Expires: {expires}",
+            ]  # fmt: skip
+            if authorization:
+                lines.append(f"Authorization: {authorization}")
+            self.send(lines)
+            self.switch.run()
+            final = self.last_final("SUBSCRIBE", call_id)
+            assert final is not None, "no answer to SUBSCRIBE"
+            status = final.status
+            if status != 401:
+                break
+            authorization = self.digest.authorization(
+                self.digest.choose_challenge(final.headers.get_all("WWW-Authenticate")),
+                method="SUBSCRIBE", uri=uri, username=self.user, password=self.password,
+            )  # fmt: skip
+        return status
+
+    def lamp(self) -> tuple[int, int]:
+        """(new, old) messages as the last NOTIFY said (RFC 3842)."""
+        from vaxel.sip.mwi import parse_message_summary
+
+        notify = self.requests("NOTIFY")[-1]
+        voice = parse_message_summary(notify.body).voice
+        return (voice.new, voice.old) if voice is not None else (0, 0)
 
     # -- being called --------------------------------------------------------------------
 

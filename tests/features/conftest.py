@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.memory import DOMAIN, MemorySwitch
+from tests.memory import DOMAIN, MemoryPhone, MemorySwitch, contains
 
 MAIN = "+46812345600"
 DIRECT = "+46812345601"
+SUPPORT = "+46812345602"
 CARRIER = ("203.0.113.5", 5060)
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WORKDAYS = ", ".join(f'{day}: ["08:00-17:00"]' for day in DAYS[:5])
@@ -27,6 +28,7 @@ users:
 numbers:
   - {{number: "{MAIN}", flow: main}}
   - {{number: "{DIRECT}", user: "1002"}}
+  - {{number: "{SUPPORT}", flow: support}}
 prompts:
   welcome: {{text: Välkommen, number: 1}}
   menu: {{text: Tryck ett}}
@@ -98,3 +100,14 @@ def acme_at(tmp_path: Path, tone_prompts: Path) -> Iterator[Callable[[float], Me
 def acme(acme_at: Callable[[float], MemorySwitch]) -> MemorySwitch:
     """Acme during office hours (Friday 09:00)."""
     return acme_at(1_800_000_000.0)
+
+
+def in_the_menu(acme: MemorySwitch, caller: MemoryPhone | None = None) -> MemoryPhone:
+    """A caller on the main number (from outside, by default) who heard the welcome and
+    the menu."""
+    caller = caller or acme.carrier()
+    caller.dial(MAIN)
+    caller.answered()
+    acme.advance(0.7)  # welcome and menu, 0.3 s each
+    assert contains(caller.heard(), acme.prompt("menu"))
+    return caller

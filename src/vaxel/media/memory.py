@@ -75,6 +75,7 @@ class MemoryEndpoint:
         self.player = None
         self.sinks = []
         self.media.endpoints.remove(self)
+        self.media.closed.append(self)  # what its party heard stays readable
 
     # -- the party ---------------------------------------------------------------------
 
@@ -120,7 +121,8 @@ class MemoryMedia:
     def __init__(self, clock: Callable[[], float], address: str = "192.0.2.1") -> None:
         self.clock = clock
         self.address = address
-        self.endpoints: list[MemoryEndpoint] = []
+        self.endpoints: list[MemoryEndpoint] = []  # in use
+        self.closed: list[MemoryEndpoint] = []
         self._ports = itertools.count(30000, 2)
 
     def allocate(self, on_dtmf: Callable[[str], None]) -> MemoryEndpoint:
@@ -146,8 +148,10 @@ class MemoryMedia:
             endpoint.tick()
 
     def facing(self, address: tuple[str, int]) -> MemoryEndpoint | None:
-        """The live endpoint whose party is at `address` (what its SDP said)."""
-        for endpoint in reversed(self.endpoints):
-            if endpoint.remote == address:
-                return endpoint
+        """The endpoint whose party is at `address` (what its SDP said): the one in use, else
+        the last one that was."""
+        for endpoints in (self.endpoints, self.closed):
+            for endpoint in reversed(endpoints):
+                if endpoint.remote == address:
+                    return endpoint
         return None

@@ -47,6 +47,7 @@ class Directory:
         reloaded: Callable[[Directory], None] = lambda directory: None,
     ) -> None:
         self.store = store
+        self.clock = clock
         self.live = live
         self.background = background
         self.bus = bus
@@ -69,7 +70,7 @@ class Directory:
     def refresh(self) -> None:
         """Reload if anything changed; the switch calls this now and then, so trunks
         register even before the first call."""
-        now = time.monotonic()
+        now = self.clock()
         if now < self._next_probe:
             return
         self._next_probe = now + PROBE_INTERVAL
