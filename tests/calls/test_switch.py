@@ -110,36 +110,10 @@ def test_an_unknown_method_is_501_and_a_known_unserved_one_405(switch: MemorySwi
         assert phone.received[-1].status == status, method  # type: ignore[union-attr]
 
 
-def subscribe(phone: MemoryPhone, account: str) -> int:
-    """SUBSCRIBE to `account`'s message summary, answering the 401; the final status."""
-    uri = f"sip:{account}@{DOMAIN}"
-    authorization = None
-    for _ in range(2):
-        lines = [
-            f"SUBSCRIBE {uri} SIP/2.0", phone._via(), f"From: <sip:{phone.user}@{DOMAIN}>;tag=s",
-            f"To: <{uri}>", f"Call-ID: sub-{account}@phone", f"CSeq: {next(phone.cseq)} SUBSCRIBE",
-            "Max-Forwards: 70", f"Contact: {phone.contact}", "Event: message-summary",
-            "Expires: 600",
-        ]  # fmt: skip
-        if authorization:
-            lines.append(f"Authorization: {authorization}")
-        phone.send(lines)
-        phone.switch.run()
-        final = phone.last_final("SUBSCRIBE", f"sub-{account}@phone")
-        assert final is not None
-        if final.status != 401:
-            return final.status
-        authorization = phone.digest.authorization(
-            phone.digest.choose_challenge(final.headers.get_all("WWW-Authenticate")),
-            method="SUBSCRIBE", uri=uri, username=phone.user, password=phone.password,
-        )  # fmt: skip
-    return final.status
-
-
 def test_a_phone_watches_its_own_box_and_shared_ones_it_listens_to(switch: MemorySwitch) -> None:
     bjorn = switch.phone("1002")
-    assert subscribe(bjorn, "1002") == 200
-    assert subscribe(bjorn, "support") == 200  # Björn is a member of the shared box
+    assert bjorn.subscribe("1002") == 200
+    assert bjorn.subscribe("support") == 200  # Björn is a member of the shared box
     notifies = bjorn.requests("NOTIFY")
     assert len(notifies) == 2
     assert f"sip:support@{DOMAIN}".encode() in notifies[1].body
@@ -147,9 +121,9 @@ def test_a_phone_watches_its_own_box_and_shared_ones_it_listens_to(switch: Memor
 
 def test_nobody_watches_another_users_box(switch: MemorySwitch) -> None:
     anna = switch.phone("1001")
-    assert subscribe(anna, "1002") == 403
-    assert subscribe(anna, "support") == 403  # not a member
-    assert subscribe(anna, "1999") == 403  # no such box: the same answer
+    assert anna.subscribe("1002") == 403
+    assert anna.subscribe("support") == 403  # not a member
+    assert anna.subscribe("1999") == 403  # no such box: the same answer
     assert anna.requests("NOTIFY") == []
 
 
