@@ -471,8 +471,8 @@ class MemoryPhone:
         for _ in range(2):
             lines = [
                 f"SUBSCRIBE {uri} SIP/2.0", self._via(),
-                f"From: <sip:{self.user}@{self.domain}>;tag=s", f"To: <{uri}>", f"Call-ID: {call_id}", f"CSeq: {next(self.cseq)} SUBSCRIBE",
-                "Max-Forwards: 70", f"Contact: {self.contact}", "Event: message-summary",
+                f"From: <sip:{self.user}@{self.domain}>;tag=s", f"To: <{uri}>",
+                f"Call-ID: {call_id}", f"CSeq: {next(self.cseq)} SUBSCRIBE", "Max-Forwards: 70", f"Contact: {self.contact}", "Event: message-summary",
                 f"Expires: {expires}",
             ]  # fmt: skip
             if authorization:
