@@ -472,8 +472,8 @@ class MemoryPhone:
             lines = [
                 f"SUBSCRIBE {uri} SIP/2.0", self._via(),
                 f"From: <sip:{self.user}@{self.domain}>;tag=s", f"To: <{uri}>",
-                f"Call-ID: {call_id}", f"CSeq: {next(self.cseq)} SUBSCRIBE", "Max-Forwards: 70", f"Contact: {self.contact}", "Event: message-summary",
-                f"Expires: {expires}",
+                f"Call-ID: {call_id}", f"CSeq: {next(self.cseq)} SUBSCRIBE", "Max-Forwards: 70",
+                f"Contact: {self.contact}", "Event: message-summary", f"Expires: {expires}",
             ]  # fmt: skip
             if authorization:
                 lines.append(f"Authorization: {authorization}")
