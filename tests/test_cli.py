@@ -1,12 +1,17 @@
-"""The `vaxel` command line, run for real in subprocesses (P1, P3)."""
+"""The `vaxel` command line (P1, P3): run in-process through `main()` with its own stdin,
+stdout, stderr and working folder, exactly as the `vaxel` script runs it (one test also runs
+it as a subprocess, for the entry point itself)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,16 +27,46 @@ DOMAIN = "acme.example"
 
 
 def vaxel(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "VAXEL_DATABASE_URL"}
-    return subprocess.run(
-        [sys.executable, "-m", "vaxel", *args],
-        cwd=cwd,
-        env=env,
-        input=stdin if stdin is not None else "",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    """Run `vaxel ARGS` in `cwd`: its exit status, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    saved = os.environ.pop("VAXEL_DATABASE_URL", None)
+    here = Path.cwd()
+    time.tzset()  # the local time zone as TZ says now, as a new process would read it
+    try:
+        os.chdir(cwd)
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            _stdin(stdin or ""),
+        ):
+            try:
+                status = main(list(args))
+            except SystemExit as exit_:
+                status = exit_.code if isinstance(exit_.code, int) else 1
+    finally:
+        os.chdir(here)
+        time.tzset()
+        if saved is not None:
+            os.environ["VAXEL_DATABASE_URL"] = saved
+    return subprocess.CompletedProcess(["vaxel", *args], status, out.getvalue(), err.getvalue())
+
+
+@contextlib.contextmanager
+def _stdin(text: str) -> Iterator[None]:
+    saved = sys.stdin
+    sys.stdin = io.StringIO(text)
+    try:
+        yield
+    finally:
+        sys.stdin = saved
+
+
+def test_the_vaxel_entry_point_runs(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "vaxel", "--data", str(tmp_path), "company", "list"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
 
 
 def ok(cwd: Path, *args: str, stdin: str | None = None) -> str:
