@@ -145,3 +145,28 @@ def test_a_call_from_a_carrier_to_a_number_not_ours_is_404(
         assert anna.ringing() is not None  # the direct number rings its user
     finally:
         switch.close()
+
+
+def test_a_user_holds_a_bounded_number_of_subscriptions(switch: MemorySwitch) -> None:
+    from vaxel.calls.mwi import MAX_PER_USER
+
+    anna = switch.phone("1001")
+    for _ in range(MAX_PER_USER):
+        assert anna.subscribe() == 200
+    assert anna.subscribe() == 403  # one more without ending any: refused
+    bjorn = switch.phone("1002")
+    assert bjorn.subscribe() == 200  # another user is not held back
+    assert anna.subscribe(expires=0) == 200  # ending (or fetching) is always allowed
+
+
+def test_the_retransmission_memo_is_bounded_by_bytes_too(switch: MemorySwitch) -> None:
+    from vaxel.calls import inbound
+
+    phone = MemoryPhone(switch, "1001", "wrong", "198.51.100.7")
+    filler = "X-Filler: " + "x" * 60_000
+    for _ in range(600):  # 600 datagrams of 60 KB: 36 MB offered
+        phone.dial("1002", headers=[filler], authenticate=False)
+    memo = switch.core.inbound
+    assert memo._repeat_bytes <= inbound.REPEAT_MEMO_BYTES
+    assert sum(len(data) for data in memo._repeats) == memo._repeat_bytes
+    assert len(memo._repeats) < 600

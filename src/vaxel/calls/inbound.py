@@ -45,8 +45,11 @@ KNOWN_METHODS = frozenset(
 )  # fmt: skip
 # Datagrams remembered to know their retransmissions by their bytes: about 10 s
 # of requests at 500 calls/s, which covers a client's retransmissions at 0.5,
-# 1.5, 3.5 and 7.5 s (RFC 3261 Timers A and E).
+# 1.5, 3.5 and 7.5 s (RFC 3261 Timers A and E). Bounded by their bytes too: at a
+# kilobyte or two a request the count binds first, while 64 KB datagrams (a
+# flood of the largest UDP allows) cannot make the memo a gigabyte.
 REPEAT_MEMO = 16384
+REPEAT_MEMO_BYTES = 32 * 1024 * 1024
 _REQUEST_START = re.compile(rb"^[!-~]+ .+ SIP/[0-9]+\.[0-9]+\s*$", re.I)
 
 Answered = TransactionKey | bytes  # a request's server transaction, or the stateless answer
@@ -72,6 +75,7 @@ class Inbound:
         self.is_carrier = is_carrier  # a carrier's trunk is known by its address, not by a password
         # datagram -> (source host, port, its server transaction or the answer to repeat)
         self._repeats: OrderedDict[bytes, tuple[str, int, Answered]] = OrderedDict()
+        self._repeat_bytes = 0  # the datagrams' size in the memo
         self.tracing = trace.isEnabledFor(logging.DEBUG)  # decided once: a hot path
         # Set while the switch is behind (calls/overload.py): new calls get 503.
         self.shedding = False
@@ -127,9 +131,12 @@ class Inbound:
 
     def _remember(self, data: bytes, source: Source, what: Answered) -> None:
         repeats = self._repeats
+        if data not in repeats:
+            self._repeat_bytes += len(data)
         repeats[data] = (source.host, source.port, what)
-        if len(repeats) > REPEAT_MEMO:
-            repeats.popitem(last=False)
+        while len(repeats) > REPEAT_MEMO or self._repeat_bytes > REPEAT_MEMO_BYTES:
+            oldest, _ = repeats.popitem(last=False)
+            self._repeat_bytes -= len(oldest)
 
     def _repeated(self, seen: tuple[str, int, Answered], source: Source) -> bool:
         """Answer a datagram that came before, without parsing it again.

@@ -26,6 +26,9 @@ from vaxel.transport.base import Source
 log = logging.getLogger(__name__)
 
 MAX_EXPIRES = 3600
+# Subscriptions one user may hold at once: a lamp per phone, and a few boxes each, is far
+# below it; a client that subscribes again and again without ending anything is not (O2).
+MAX_PER_USER = 32
 DEFAULT_EXPIRES = 3600
 MIN_EXPIRES = 60
 
@@ -43,6 +46,7 @@ def own_boxes(company_id: int, extension: str, account: str) -> list[str] | None
 @dataclass(eq=False)
 class Subscription:
     company_id: int
+    subscriber: str  # the extension of the user whose phone subscribed
     boxes: list[str]  # the user's own box and the shared boxes they listen to
     account: str
     dialog: Dialog
@@ -66,6 +70,7 @@ class MessageWaiting:
         self.counts = counts  # (company id, box) -> (new, old); a quick read
         self.boxes = boxes
         self.subscriptions: dict[DialogId, Subscription] = {}
+        self._per_user: dict[tuple[int, str], int] = {}  # (company id, extension) -> held
 
     def subscribe(
         self, request: Request, key: TransactionKey, source: Source, user: SipUser
@@ -84,13 +89,16 @@ class MessageWaiting:
         boxes = self.boxes(user.company_id, user.extension, target)
         if boxes is None:
             return make_response(request, 403)
+        holder = (user.company_id, user.extension)
+        if expires and self._per_user.get(holder, 0) >= MAX_PER_USER:
+            return make_response(request, 403, "Forbidden (too many subscriptions)")
         tag = new_tag()
         contact = self.notifier.contact(source.transport)
         dialog = Dialog.from_uas(request, tag, contact)
         dialog.confirm()
         account = f"sip:{target}@{user.company_domain}"
         subscription = Subscription(
-            user.company_id, boxes, account, dialog, source, self.clock() + expires
+            user.company_id, user.extension, boxes, account, dialog, source, self.clock() + expires
         )
         response = make_response(request, 200, to_tag=tag)
         response.headers.add("Expires", str(expires))
@@ -98,8 +106,19 @@ class MessageWaiting:
         self.notifier.respond(key, response)
         if expires:
             self.subscriptions[dialog.id] = subscription
+            self._per_user[holder] = self._per_user.get(holder, 0) + 1
         self._notify(subscription, terminated=expires == 0)
         return None
+
+    def _forget(self, subscription: Subscription) -> None:
+        if self.subscriptions.pop(subscription.dialog.id, None) is None:
+            return
+        holder = (subscription.company_id, subscription.subscriber)
+        held = self._per_user.get(holder, 0) - 1
+        if held > 0:
+            self._per_user[holder] = held
+        else:
+            self._per_user.pop(holder, None)
 
     def refresh(self, request: Request, key: TransactionKey, source: Source) -> Response | None:
         """A SUBSCRIBE within a subscription's dialog: refresh it, or end it (Expires: 0)."""
@@ -120,7 +139,7 @@ class MessageWaiting:
         self.notifier.respond(key, response)
         subscription.expires_at = self.clock() + expires
         if expires == 0:
-            del self.subscriptions[subscription.dialog.id]
+            self._forget(subscription)
         self._notify(subscription, terminated=expires == 0)
         return None
 
@@ -154,9 +173,9 @@ class MessageWaiting:
 
     def expire(self) -> None:
         now = self.clock()
-        for dialog_id, subscription in list(self.subscriptions.items()):
+        for subscription in list(self.subscriptions.values()):
             if subscription.expires_at <= now:
-                del self.subscriptions[dialog_id]
+                self._forget(subscription)
                 self._notify(subscription, terminated=True)
 
     def _notify(self, subscription: Subscription, *, terminated: bool = False) -> None:
@@ -176,4 +195,4 @@ class MessageWaiting:
 
     def _answered(self, subscription: Subscription, event: Event) -> None:
         if isinstance(event, ResponseReceived) and event.response.status in (404, 481):
-            self.subscriptions.pop(subscription.dialog.id, None)  # the phone forgot it
+            self._forget(subscription)  # the phone forgot it

@@ -49,6 +49,7 @@ from vaxel.calls.numbering import (
 from vaxel.services.errors import Invalid
 from vaxel.services.notify import MailSettings, SmsGateway
 from vaxel.services.schedules import Schedule
+from vaxel.services.users import DEFAULT_RING_SECONDS, MAX_RING_SECONDS, MIN_RING_SECONDS
 from vaxel.services.voicemail import DEFAULT_QUOTA_MESSAGES, is_pin_hash
 
 NAME = r"^[a-z0-9][a-z0-9_-]{0,39}$"  # keys of menus, groups, boxes, prompts, trunks
@@ -215,11 +216,16 @@ class PersonalVoicemail(Model):
     _check_pin = field_validator("pin")(_pin)
 
 
+RingTime = Annotated[int, Field(ge=MIN_RING_SECONDS, le=MAX_RING_SECONDS)]
+
+
 class UserConfig(Model):
     ext: Annotated[str, Field(pattern=EXTENSION)]
     name: str
     password: str | None = None  # needed when the user is created; never exported
-    ring_time: Annotated[int, Field(ge=5, le=300)] = 30
+    ring_time: Annotated[int, Field(ge=MIN_RING_SECONDS, le=MAX_RING_SECONDS)] = (
+        DEFAULT_RING_SECONDS
+    )
     mobile: str | None = None
     direct_number: str | None = None
     caller_id: CallerIdChoice = CallerIdChoice()
