@@ -18,7 +18,7 @@ import hashlib
 import itertools
 import secrets
 import wave
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +131,8 @@ class MemorySwitch:
         self.network = MemoryNetwork()
         self.media = MemoryMedia(self.clock)
         self.records: list[NewCallRecord] = []
+        self.hold_records = False  # True: call records wait to be stored (store_records)
+        self.unstored: list[Callable[[], None]] = []
         self.core: Core = assemble(
             self.store,
             media=self.media,
@@ -148,9 +150,20 @@ class MemorySwitch:
         self.core.outbox.add(tcp, tcp.local)
         self.core.directory.refresh()
         self._hosts = itertools.count(20)
+        self.hold_writes = False  # True: the database is slow, bindings wait to be stored
 
-    def _finished(self, call: Call) -> None:
+    def _finished(self, call: Call, stored: Callable[[], None]) -> None:
         self.records.append(call_record(call))
+        if self.hold_records:
+            self.unstored.append(stored)
+        else:
+            stored()
+
+    def store_records(self) -> None:
+        """The held call records are committed now."""
+        while self.unstored:
+            self.unstored.pop(0)()
+        self.run()
 
     def close(self) -> None:
         self.store.close()
@@ -158,8 +171,15 @@ class MemorySwitch:
     # -- time -------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Deliver everything in flight (and what it causes) without moving the clock."""
-        self.network.deliver()
+        """Deliver everything in flight (and what it causes) without moving the clock; the
+        bindings are stored as soon as they change (a database that keeps up)."""
+        persist = self.core.persist
+        while True:
+            self.network.deliver()
+            if not persist.due or self.hold_writes:
+                return
+            persist.write(persist.take())
+            persist.written(True)
 
     def advance(self, seconds: float) -> None:
         """Let `seconds` pass, 20 ms at a time: media plays, timers fire, messages flow."""
@@ -168,7 +188,7 @@ class MemorySwitch:
             self.clock.advance(0.02)
             self.media.tick()
             self.core.drive_timers()
-            self.network.deliver()
+            self.run()
 
     def until(self, condition, seconds: float = 60.0) -> None:  # type: ignore[no-untyped-def]
         """Advance until `condition()` holds; fail after `seconds` of switch time."""

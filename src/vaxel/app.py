@@ -30,6 +30,7 @@ from vaxel.options import ServeOptions
 from vaxel.services import call_records, registrations, voicemail
 from vaxel.services.call_records import NewCallRecord
 from vaxel.services.demo import ensure_demo
+from vaxel.services.registrations import Binding, WriteBehind
 from vaxel.sip.digest import DigestServer
 from vaxel.store import Store
 from vaxel.transport.tcp import TcpTransport
@@ -39,7 +40,6 @@ log = logging.getLogger("vaxel")
 T = TypeVar("T")
 
 TIMER_TICK = 0.05
-RECORD_INTERVAL = 0.25  # call records are written in one transaction this often
 EXPIRY_INTERVAL = 30.0
 FULL_GC_INTERVAL = 600.0
 RETENTION_INTERVAL = 3600.0  # voicemail older than a company keeps is deleted this often
@@ -137,21 +137,95 @@ class _DatabaseThread:
         self.executor.shutdown()  # waits for what is already queued
 
 
+class _Bindings:
+    """Group commit of registrations: a batch is written as soon as the previous one is,
+    and the REGISTERs it holds are answered when it is committed (WriteBehind)."""
+
+    def __init__(self, persist: WriteBehind, database: _DatabaseThread) -> None:
+        self.persist = persist
+        self.database = database
+        self.writing = False
+        self.woken = False
+        persist.queued = self.soon
+
+    def soon(self) -> None:
+        """A change waits: store it in this loop turn's batch, unless a write is under way
+        (then it goes with the next one, right after)."""
+        if not self.writing and not self.woken:
+            self.woken = True
+            self.database.loop.call_soon(self.store)
+
+    def store(self) -> None:
+        self.woken = False
+        if self.writing or not self.persist.due:
+            return
+        self.writing = True
+        batch = self.persist.take()
+        self.database.run(partial(self._write, batch), self._written)
+
+    def _write(self, batch: list[tuple[int, int, list[Binding]]]) -> bool:
+        try:
+            self.persist.write(batch)
+        except Exception:
+            log.exception("could not store %d users' registrations", len(batch))
+            return False
+        return True
+
+    def _written(self, stored: bool) -> None:
+        self.writing = False
+        self.persist.written(stored)
+        self.store()  # what queued meanwhile: the next group
+
+
+class _CallRecords:
+    """Group commit of call records: a finished call's record is written with whatever
+    finished while the previous batch was written, and the BYE that ended the call is
+    answered once its record is committed."""
+
+    def __init__(self, store: Store, database: _DatabaseThread) -> None:
+        self.store = store
+        self.database = database
+        self.waiting: list[tuple[NewCallRecord, Callable[[], None]]] = []
+        self.writing = False
+
+    def finished(self, call: Call, stored: Callable[[], None]) -> None:
+        self.waiting.append((call_record(call), stored))
+        if not self.writing and len(self.waiting) == 1:
+            self.database.loop.call_soon(self._write_next)
+
+    def _write_next(self) -> None:
+        if self.writing or not self.waiting:
+            return
+        self.writing = True
+        batch, self.waiting = self.waiting, []
+        records = [record for record, _ in batch]
+        self.database.run(partial(self._write, records), lambda _: self._written(batch))
+
+    def _write(self, records: list[NewCallRecord]) -> None:
+        try:
+            call_records.write_records(self.store, records)
+        except Exception:
+            log.exception("could not write %d call records", len(records))
+
+    def _written(self, batch: list[tuple[NewCallRecord, Callable[[], None]]]) -> None:
+        self.writing = False
+        for _, stored in batch:
+            stored()
+        self._write_next()
+
+    def flush(self) -> None:
+        """Write what is left (shutdown: the loop is stopping)."""
+        if self.waiting:
+            self._write([record for record, _ in self.waiting])
+            self.waiting = []
+
+
 async def _run(options: ServeOptions, store: Store) -> int:
     _raise_open_files_limit()
     system_prompts = _system_prompts(options)
     loop = asyncio.get_running_loop()
     database = _DatabaseThread(loop)
-    finished_calls: list[NewCallRecord] = []
-
-    def record(call: Call) -> None:
-        finished_calls.append(call_record(call))  # written in batches by drive_timers
-
-    def write_call_records(batch: list[NewCallRecord]) -> None:
-        try:
-            call_records.write_records(store, batch)
-        except Exception:
-            log.exception("could not write %d call records", len(batch))
+    records = _CallRecords(store, database)
 
     media = MediaEngine(options.sip_host, (options.rtp_low, options.rtp_high), clock=time.time)
     core = assemble(
@@ -162,11 +236,12 @@ async def _run(options: ServeOptions, store: Store) -> int:
         data=options.data,
         system_prompts=system_prompts,
         digest=DigestServer(_secret(options.data), algorithms=_digest_algorithms()),
-        finished=record,
+        finished=records.finished,
         schedule_clock=_schedule_clock(),
         rtp_timeout=float(os.environ.get("VAXEL_RTP_TIMEOUT", "60")),
     )
     inbound, persist, location = core.inbound, core.persist, core.location
+    bindings = _Bindings(persist, database)
     udp = await UdpTransport.listen(options.sip_host, options.sip_port, inbound.receive)
     tcp = await TcpTransport.listen(options.sip_host, options.sip_port, inbound.receive)
     assert udp.local is not None
@@ -182,13 +257,10 @@ async def _run(options: ServeOptions, store: Store) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
 
-    writing: asyncio.Future[None] | None = None
-    next_records = [0.0]
     # VAXEL_SHED_AT: datagrams waiting before new calls get 503 (calls/overload.py).
     overload = Overload(int(os.environ.get("VAXEL_SHED_AT", str(SHED_AT))))
 
     async def drive_timers() -> None:
-        nonlocal writing
         while True:
             await asyncio.sleep(TIMER_TICK)
             shedding = overload.update(udp.backlog())
@@ -200,14 +272,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
                     log.warning("overload over: %d calls turned away so far", inbound.shed)
             core.drive_timers()
             media.prepare()  # RTP port pairs bound ahead of a rise in calls
-            if persist.due and (writing is None or writing.done()):
-                batch = persist.take()
-                writing = database.submit(partial(persist.write, batch))
-            if finished_calls and time.monotonic() >= next_records[0]:
-                next_records[0] = time.monotonic() + RECORD_INTERVAL
-                records = finished_calls[:]
-                finished_calls.clear()
-                database.run(partial(write_call_records, records))
+            bindings.store()  # refreshes that came due (changes are stored at once)
 
     next_full_gc = [time.monotonic() + FULL_GC_INTERVAL]
     next_retention = [time.monotonic()]
@@ -253,11 +318,8 @@ async def _run(options: ServeOptions, store: Store) -> int:
     udp.close()
     tcp.close()
     media.close()
-    if writing is not None:
-        await writing
     database.shutdown()  # waits for the batches already queued
-    if finished_calls:
-        write_call_records(finished_calls)
+    records.flush()
     persist.flush()
     return 0
 

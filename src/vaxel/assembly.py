@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from vaxel.bus import BoxChanged, Bus
-from vaxel.calls.api import Call
 from vaxel.calls.auth import Authenticator
-from vaxel.calls.b2bua import B2BUA, RTP_TIMEOUT, Media
+from vaxel.calls.b2bua import B2BUA, RTP_TIMEOUT, Finished, Media
 from vaxel.calls.inbound import Inbound
 from vaxel.calls.live import LiveCalls
 from vaxel.calls.mwi import Boxes, MessageWaiting
@@ -73,7 +72,7 @@ def assemble(
     data: Path,
     system_prompts: Path,
     digest: DigestServer,
-    finished: Callable[[Call], None],
+    finished: Finished,
     schedule_clock: Callable[[], datetime] | None = None,
     rtp_timeout: float = RTP_TIMEOUT,
 ) -> Core:

@@ -241,3 +241,16 @@ def test_a_device_whose_tcp_flow_is_gone_fails_at_once(switch: MemorySwitch) -> 
     bjorn.socket.close()  # the phone went away without unregistering
     anna.dial("1002")
     assert anna.last_final("INVITE").status == 480  # type: ignore[union-attr]
+
+
+def test_the_bye_is_answered_once_the_call_record_is_stored(switch: MemorySwitch) -> None:
+    anna, bjorn = switch.phone("1001"), switch.phone("1002")
+    anna.dial("1002")
+    bjorn.pick_up()
+    anna.answered()
+    switch.hold_records = True  # a slow database
+    anna.hang_up()
+    assert anna.responses("BYE") == []  # the call is over, its record not yet stored
+    assert bjorn.requests("BYE")  # the other party is told at once
+    switch.store_records()
+    assert [r.status for r in anna.responses("BYE")] == [200]

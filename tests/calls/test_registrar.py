@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from vaxel.calls.registrar import Location, Registrar, RegistrarPolicy
 from vaxel.services.registrations import Binding
 from vaxel.services.users import SipUser
-from vaxel.sip.message import Request, parse_message
+from vaxel.sip.message import Request, Response, parse_message
 from vaxel.transport.base import Source
 
 USER = SipUser(1, "acme.example", 7, "1001", "Anna", {})
@@ -34,8 +36,18 @@ class _Recorder:
     def __init__(self) -> None:
         self.writes: list[tuple[int, int, list[Binding]]] = []
 
-    def __call__(self, company_id: int, user_id: int, bindings: list[Binding]) -> None:
+    def __call__(self, company_id: int, user_id: int, bindings: list[Binding]) -> bool:
         self.writes.append((company_id, user_id, bindings))
+        return True
+
+    def after_write(self, done: Callable[[bool], None]) -> None:
+        done(True)
+
+
+def answer(registrar: Registrar, request: Request, user: SipUser, now: float) -> Response:
+    """The registrar's final response (whether it waits for the store is tested elsewhere)."""
+    response, _ = registrar.register(request, user, SOURCE, now)
+    return response
 
 
 def _registrar() -> tuple[Registrar, _Recorder]:
@@ -46,10 +58,12 @@ def _registrar() -> tuple[Registrar, _Recorder]:
 def test_three_devices_listed_in_the_200() -> None:
     registrar, recorder = _registrar()
     for i, port in enumerate((5061, 5062, 5063), start=1):
-        response = registrar.register(
+        response = answer(
+            registrar,
             _register([f"<sip:1001@192.0.2.1:{port}>"], call_id=f"dev{port}", cseq=i),
-            USER, SOURCE, 1000.0,
-        )  # fmt: skip
+            USER,
+            1000.0,
+        )
         assert response.status == 200
     assert len(response.headers.values("Contact")) == 3
     assert len(registrar.location.current(USER.user_id, 1000.0)) == 3
@@ -58,17 +72,17 @@ def test_three_devices_listed_in_the_200() -> None:
 
 def test_expiry_policy() -> None:
     registrar, _ = _registrar()
-    brief = registrar.register(_register(["<sip:1001@h:1>"], expires=59), USER, SOURCE, 0.0)
+    brief = answer(registrar, _register(["<sip:1001@h:1>"], expires=59), USER, 0.0)
     assert brief.status == 423 and brief.headers.get("Min-Expires") == "60"
-    long = registrar.register(_register(["<sip:1001@h:1>;expires=86400"]), USER, SOURCE, 0.0)
+    long = answer(registrar, _register(["<sip:1001@h:1>;expires=86400"]), USER, 0.0)
     assert long.headers.get("Contact") == "<sip:1001@h:1>;expires=3600"
-    default = registrar.register(_register(["<sip:1001@h:2>"], cseq=2), USER, SOURCE, 0.0)
+    default = answer(registrar, _register(["<sip:1001@h:2>"], cseq=2), USER, 0.0)
     assert "<sip:1001@h:2>;expires=3600" in default.headers.values("Contact")
 
 
 def test_bindings_expire_with_time() -> None:
     registrar, _ = _registrar()
-    registrar.register(_register(["<sip:1001@h:1>"], expires=60), USER, SOURCE, 0.0)
+    answer(registrar, _register(["<sip:1001@h:1>"], expires=60), USER, 0.0)
     assert registrar.location.current(USER.user_id, 59.0)
     assert registrar.location.current(USER.user_id, 61.0) == []
     assert registrar.location.expire(61.0) == [USER.user_id]
@@ -76,19 +90,19 @@ def test_bindings_expire_with_time() -> None:
 
 def test_out_of_order_cseq_is_refused() -> None:
     registrar, _ = _registrar()
-    registrar.register(_register(["<sip:1001@h:1>"], cseq=5), USER, SOURCE, 0.0)
-    stale = registrar.register(_register(["<sip:1001@h:1>"], cseq=4), USER, SOURCE, 0.0)
+    answer(registrar, _register(["<sip:1001@h:1>"], cseq=5), USER, 0.0)
+    stale = answer(registrar, _register(["<sip:1001@h:1>"], cseq=4), USER, 0.0)
     assert stale.status == 500
 
 
 def test_remove_one_and_wildcard() -> None:
     registrar, recorder = _registrar()
-    registrar.register(_register(["<sip:1001@h:1>", "<sip:1001@h:2>"]), USER, SOURCE, 0.0)
-    one = registrar.register(_register(["<sip:1001@h:1>"], expires=0, cseq=2), USER, SOURCE, 0.0)
+    answer(registrar, _register(["<sip:1001@h:1>", "<sip:1001@h:2>"]), USER, 0.0)
+    one = answer(registrar, _register(["<sip:1001@h:1>"], expires=0, cseq=2), USER, 0.0)
     assert one.headers.values("Contact") == ["<sip:1001@h:2>;expires=3600"]
-    bad = registrar.register(_register(["*"], cseq=3), USER, SOURCE, 0.0)
+    bad = answer(registrar, _register(["*"], cseq=3), USER, 0.0)
     assert bad.status == 400
-    gone = registrar.register(_register(["*"], expires=0, cseq=4), USER, SOURCE, 0.0)
+    gone = answer(registrar, _register(["*"], expires=0, cseq=4), USER, 0.0)
     assert gone.status == 200 and gone.headers.values("Contact") == []
     assert recorder.writes[-1][2] == []
 
@@ -96,12 +110,12 @@ def test_remove_one_and_wildcard() -> None:
 def test_instance_id_replaces_the_old_contact_of_the_same_device() -> None:
     registrar, _ = _registrar()
     instance = '+sip.instance="<urn:uuid:00000000-0000-1000-8000-000A95A0E128>";reg-id=1'
-    registrar.register(_register([f"<sip:1001@h:1>;{instance}"]), USER, SOURCE, 0.0)
-    moved = registrar.register(_register([f"<sip:1001@h:9>;{instance}"], cseq=2), USER, SOURCE, 0.0)
+    answer(registrar, _register([f"<sip:1001@h:1>;{instance}"]), USER, 0.0)
+    moved = answer(registrar, _register([f"<sip:1001@h:9>;{instance}"], cseq=2), USER, 0.0)
     assert moved.headers.values("Contact") == [f"<sip:1001@h:9>;expires=3600;{instance}"]
 
 
 def test_too_many_devices_refused() -> None:
     registrar, _ = _registrar()
     contacts = [f"<sip:1001@h:{p}>" for p in range(1, 12)]
-    assert registrar.register(_register(contacts), USER, SOURCE, 0.0).status == 403
+    assert answer(registrar, _register(contacts), USER, 0.0).status == 403

@@ -170,3 +170,19 @@ def test_the_retransmission_memo_is_bounded_by_bytes_too(switch: MemorySwitch) -
     assert memo._repeat_bytes <= inbound.REPEAT_MEMO_BYTES
     assert sum(len(data) for data in memo._repeats) == memo._repeat_bytes
     assert len(memo._repeats) < 600
+
+
+def test_a_new_device_is_acknowledged_only_once_it_is_stored(switch: MemorySwitch) -> None:
+    from vaxel.services.registrations import all_bindings
+
+    phone = MemoryPhone(switch, "1001", "secret-pass-1", "198.51.100.7")
+    switch.hold_writes = True  # a slow database
+    phone.register()  # answers the challenge, and waits
+    assert [r.status for r in phone.responses("REGISTER")] == [401]  # no 200 yet
+    assert all_bindings(switch.store) == {}
+    switch.hold_writes = False
+    switch.run()
+    assert phone.responses("REGISTER")[-1].status == 200
+    assert len(all_bindings(switch.store)[1]) == 1  # stored, then acknowledged
+    switch.hold_writes = True
+    assert phone.register().status == 200  # a refresh is answered at once: its device is stored

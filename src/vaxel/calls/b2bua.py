@@ -52,6 +52,8 @@ MEDIA_CHECK_INTERVAL = 5.0
 SHUTDOWN = Cause(503, "Service Unavailable (switch stopping)")
 
 Decide = Callable[[], tuple[str, CallHandler]]  # what was dialled, and who serves the call
+# A finished call, and what to do once its record is stored (answer the BYE that ended it).
+Finished = Callable[[Call, Callable[[], None]], None]
 Resolve = Callable[[Target, float], SipTarget | None]
 
 
@@ -91,7 +93,7 @@ class B2BUA:
         resolve: Resolve,
         *,
         clock: Callable[[], float],
-        finished: Callable[[Call], None] = lambda call: None,
+        finished: Finished = lambda call, stored: stored(),
         rtp_timeout: float = RTP_TIMEOUT,
         hold_music: Path | None = None,
     ) -> None:
@@ -215,15 +217,26 @@ class B2BUA:
 
     def finished(self, call: Call) -> None:
         self.calls.pop(call.id, None)
+        answers: list[tuple[TransactionKey, Response]] = []
         for leg in call.legs:
             if isinstance(leg, InboundLeg):
                 # Only a CANCEL looks a leg up by its INVITE, and a finished call's is
                 # answered: do not keep the leg (and its INVITE) for Timer L's 32 s.
                 self._inbound.pop(leg.key, None)
+            if isinstance(leg, SipLeg) and leg.bye_answer is not None:
+                answers.append(leg.bye_answer)
+                leg.bye_answer = None
+        signalling = self.signalling
+
+        def stored() -> None:
+            for key, response in answers:
+                signalling.respond(key, response)
+
         try:
-            self.on_finished(call)
+            self.on_finished(call, stored)
         except Exception:
             log.exception("could not record call %s", call.id)
+            stored()
         call.dismantle()
 
     # -- relaying between bridged legs ---------------------------------------------

@@ -130,6 +130,8 @@ class SipLeg(Leg):
         self.awaiting_answer = False  # our offer went in a 2xx: the answer comes in the ACK
         self.timers: list[Timer] = []
         self.session_timer: SessionTimer | None = None
+        # The 200 to the party's BYE, held while the call's record is stored (B2BUA.finished).
+        self.bye_answer: tuple[TransactionKey, Response] | None = None
 
     def _step(self, inp: str) -> bool:
         """Take `inp` if the table has a row for it here: True, in its next state."""
@@ -198,8 +200,13 @@ class SipLeg(Leg):
             return
         method = request.method
         if method == "BYE":
-            signalling.respond(key, make_response(request, 200))
+            # Acknowledged means stored: when this BYE ends the call, its 200 goes once the
+            # call record is committed (the B2BUA takes it over); otherwise at once.
+            self.bye_answer = (key, make_response(request, 200))
             self._end(NORMAL, "party")
+            answer, self.bye_answer = self.bye_answer, None
+            if answer is not None:
+                signalling.respond(*answer)
         elif method in ("INVITE", "UPDATE"):
             self._receive_offer(request, key)
         elif method == "INFO":

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 from functools import lru_cache
+from typing import Protocol
 
 from vaxel.services.registrations import Binding
 from vaxel.services.users import SipUser
@@ -22,7 +23,20 @@ from vaxel.transport.base import Source
 
 # __init__s are written out: mypyc compiles them, not the dataclass-generated ones.
 
-Persist = Callable[[int, int, list[Binding]], None]
+
+OUT_OF_ORDER = "Server Internal Error (CSeq out of order)"
+
+
+class Persist(Protocol):
+    """Where bindings are stored (`services.registrations.WriteBehind`)."""
+
+    def __call__(self, company_id: int, user_id: int, bindings: list[Binding]) -> bool:
+        """Queue a user's bindings; True when the answer must wait until they are stored."""
+        ...
+
+    def after_write(self, done: Callable[[bool], None]) -> None:
+        """Run `done(stored)` once what is queued now is committed (or failed)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,28 +106,32 @@ class Registrar:
         self.persist = persist
         self.policy = policy
 
-    def register(self, request: Request, user: SipUser, source: Source, now: float) -> Response:
-        """Apply an authenticated REGISTER for `user`; return the final response."""
+    def register(
+        self, request: Request, user: SipUser, source: Source, now: float
+    ) -> tuple[Response, bool]:
+        """Apply an authenticated REGISTER for `user`: the final response, and whether it
+        must wait until the bindings are stored (`persist.after_write`)."""
         try:
             contacts = request.contacts
             header_expires = self._expires_header(request)
         except RemoteProtocolError as exc:
-            return make_response(request, exc.status, exc.reason)
+            return make_response(request, exc.status, exc.reason), False
         current = self.location.current(user.user_id, now)
         if any(c.wildcard for c in contacts):
             if len(contacts) != 1 or header_expires != 0:
-                return make_response(request, 400, "Bad Request (wildcard needs Expires: 0)")
+                refusal = make_response(request, 400, "Bad Request (wildcard needs Expires: 0)")
+                return refusal, False
             return self._commit(request, user, [], now)
         updated = list(current)
         for contact in contacts:
             try:
                 expires = self._expires_of(contact, header_expires)
             except RemoteProtocolError as exc:
-                return make_response(request, exc.status, exc.reason)
+                return make_response(request, exc.status, exc.reason), False
             if 0 < expires < self.policy.min_expires:
                 response = make_response(request, 423)
                 response.headers.add("Min-Expires", str(self.policy.min_expires))
-                return response
+                return response, False
             expires = min(expires, self.policy.max_expires)
             key = _contact_key(contact)
             instance = contact.params.get("+sip.instance")
@@ -121,7 +139,10 @@ class Registrar:
             existing = next((b for b in updated if _same_contact(b, key, instance, reg_id)), None)
             if existing is not None:
                 if existing.call_id == request.call_id and existing.cseq >= request.cseq.number:
-                    return make_response(request, 500, "Server Internal Error (CSeq out of order)")
+                    refusal = make_response(
+                        request, 500, "Server Internal Error (CSeq out of order)"
+                    )
+                    return refusal, False
                 updated.remove(existing)
             if expires == 0:
                 continue
@@ -140,14 +161,14 @@ class Registrar:
                 )
             )
         if len(updated) > self.policy.max_contacts:
-            return make_response(request, 403, "Forbidden (too many devices)")
+            return make_response(request, 403, "Forbidden (too many devices)"), False
         return self._commit(request, user, updated, now)
 
     def _commit(
         self, request: Request, user: SipUser, bindings: list[Binding], now: float
-    ) -> Response:
+    ) -> tuple[Response, bool]:
         self.location.replace(user.user_id, bindings)
-        self.persist(user.company_id, user.user_id, bindings)
+        waits = self.persist(user.company_id, user.user_id, bindings)
         response = make_response(request, 200)
         for binding in bindings:
             remaining = max(0, int(binding.expires_at - now + 0.5))
@@ -158,7 +179,7 @@ class Registrar:
                     extra += f";reg-id={binding.reg_id}"
             response.headers.add("Contact", f"<{binding.contact}>;expires={remaining}{extra}")
         response.headers.add("Date", _http_date(int(now)))
-        return response
+        return response, waits
 
     @staticmethod
     def _expires_header(request: Request) -> int | None:

@@ -28,6 +28,8 @@ from vaxel.transport.base import Source
 
 log = logging.getLogger(__name__)
 
+NOT_STORED = "Server Internal Error (could not store the registration)"
+
 
 class Switch:
     """Serves new requests (the transaction user of the switch's transaction layer)."""
@@ -82,7 +84,7 @@ class Switch:
         if method == "ACK":
             return None
         if method == "REGISTER":
-            return self._register(request, source)
+            return self._register(request, key, source)
         if method == "OPTIONS" and request.to.tag is None:
             return _options(request)
         if method == "SUBSCRIBE":
@@ -98,7 +100,7 @@ class Switch:
         response.headers.add("Allow", ALLOW)
         return response
 
-    def _register(self, request: Request, source: Source) -> Response:
+    def _register(self, request: Request, key: TransactionKey, source: Source) -> Response | None:
         realm = domain_of(request)
         if realm is None:
             return make_response(request, 404, "Not Found (no domain)")
@@ -107,7 +109,16 @@ class Switch:
         if result.user is None:
             assert result.response is not None
             return result.response
-        return self.registrar.register(request, result.user, source, now)
+        response, waits = self.registrar.register(request, result.user, source, now)
+        if not waits:
+            return response
+        signalling = self.signalling
+
+        def stored(ok: bool) -> None:  # acknowledged means stored (group commit)
+            signalling.respond(key, response if ok else make_response(request, 500, NOT_STORED))
+
+        self.registrar.persist.after_write(stored)
+        return None
 
     def _invite(self, request: Request, key: TransactionKey, source: Source) -> Response | None:
         carrier = self.dialplan.carrier(source.host, source.port)

@@ -149,17 +149,27 @@ def _shape(bindings: list[Binding]) -> tuple[tuple[object, ...], ...]:
     )
 
 
+def _nothing() -> None:
+    pass
+
+
 class WriteBehind:
     """Collects binding changes and writes them in batches, off the call path.
 
     The location table in memory is the truth for calls; this keeps the
     database a short step behind it, the way Kamailio's usrloc write-back
     mode does. A new, moved or removed device is written at the next
-    `take()` (the caller takes every ~50 ms, writes on a worker thread, and
-    flushes on shutdown); a refresh that only extends expiry times is
-    coalesced and written every REFRESH_WRITE_INTERVAL. After a crash a
-    device may so be stored with an expiry up to that interval too early,
-    far inside the time it leaves itself to refresh.
+    `take()` (the caller takes whenever the previous batch is written, writes
+    on a worker thread, and flushes on shutdown); a refresh that only extends
+    expiry times is coalesced and written every REFRESH_WRITE_INTERVAL.
+
+    Acknowledged means stored (O1): the registrar answers a REGISTER that
+    changed the device set only once the batch holding it is committed
+    (`after_write`, group commit as databases do), so a switch killed right
+    after the 200 still knows the device when it starts again. A refresh is
+    answered at once: its device is stored already, and its new expiry at
+    most REFRESH_WRITE_INTERVAL behind, which is less than a device with the
+    shortest expiry allowed (60 s) leaves itself to refresh.
     """
 
     def __init__(
@@ -176,16 +186,33 @@ class WriteBehind:
         self._refreshed: dict[int, tuple[int, list[Binding]]] = {}
         self._stored: dict[int, tuple[tuple[object, ...], ...]] = {}  # shape written or queued
         self._next_refresh_write = clock() + refresh_interval
+        self._waiting: list[Callable[[bool], None]] = []  # told when the next batch is stored
+        self.queued: Callable[[], None] = _nothing  # told when a change waits to be written
+        self._in_flight: list[Callable[[bool], None]] = []  # told when this batch is stored
 
-    def __call__(self, company_id: int, user_id: int, bindings: list[Binding]) -> None:
+    def __call__(self, company_id: int, user_id: int, bindings: list[Binding]) -> bool:
+        """Queue a user's bindings; True when they wait for the next batch (a change), False
+        for a refresh (coalesced, answered at once)."""
         shape = _shape(bindings)
         entry = (company_id, bindings)
         if user_id in self._pending or self._stored.get(user_id) != shape:
             self._pending[user_id] = entry
             self._refreshed.pop(user_id, None)
-        else:
-            self._refreshed[user_id] = entry
-        self._stored[user_id] = shape
+            self._stored[user_id] = shape
+            self.queued()
+            return True
+        self._refreshed[user_id] = entry
+        return False
+
+    def after_write(self, done: Callable[[bool], None]) -> None:
+        """Run `done(stored)` once everything queued so far is committed (or failed)."""
+        self._waiting.append(done)
+
+    def written(self, stored: bool) -> None:
+        """The batch taken last is committed (or failed): tell who waited for it."""
+        waiting, self._in_flight = self._in_flight, []
+        for done in waiting:
+            done(stored)
 
     def forget(self, user_ids: list[int]) -> None:
         """The database dropped these users' bindings behind our back (expiry):
@@ -207,6 +234,8 @@ class WriteBehind:
         of thousands of them never holds the interpreter for long.
         """
         batch, self._pending = self._pending, {}
+        self._in_flight += self._waiting
+        self._waiting = []
         if everything or self.clock() >= self._next_refresh_write:
             refreshed = self._refreshed
             if everything or len(refreshed) <= BATCH:
@@ -233,6 +262,7 @@ class WriteBehind:
     def flush(self) -> None:
         """Write everything now (shutdown)."""
         self.write(self.take(everything=True))
+        self.written(True)
 
 
 def all_bindings(store: Store) -> dict[int, list[Binding]]:
