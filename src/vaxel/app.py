@@ -1,4 +1,6 @@
-"""`vaxel serve`: wire the store, the SIP core and the transports into one process."""
+"""`vaxel serve` (P2, O1): the assembled switch (`vaxel.assembly`) on real sockets, the RTP
+engine and the wall clock, with its database writes on one worker thread (group commit:
+registrations and call records are acknowledged once stored), in one asyncio loop."""
 
 from __future__ import annotations
 

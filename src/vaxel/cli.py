@@ -1,4 +1,4 @@
-"""The `vaxel` command line: run the switch and administer companies and users.
+"""The `vaxel` command line (P1, P3, P7): run the switch and administer companies and users.
 
 Its options and messages are a stable contract (scripts call it). Errors are one
 line on stderr, `vaxel: error: ...`, with exit status 2 for bad usage and 1 for

@@ -1,4 +1,4 @@
-"""Compiled copies of the hot modules (the SIP core, the B2BUA), used when they are current.
+"""Compiled copies of the hot modules (O3: the SIP core, the B2BUA), used when current.
 
 `tools/native.py` compiles the modules in `MODULES` with mypyc into
 `.build/native/` next to `src/`, with a manifest of the sources' SHA-256.

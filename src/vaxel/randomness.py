@@ -1,4 +1,5 @@
-"""Unpredictable values for protocol identifiers, read from the kernel a page at a time.
+"""Unpredictable values for protocol identifiers (P2, O2), read from the kernel a page at a
+time.
 
 A call takes some 25 of them (tags, branches, Call-IDs, RTP SSRCs and
 sequence numbers); a `getrandom()` system call for each cost more than the

@@ -2,15 +2,15 @@
 
 Every call is two or more legs held by the switch. A leg is one party's
 side of the call (a SIP dialog and a media endpoint); legs never talk to
-each other directly. A feature (a direct call, later an IVR or a queue)
+each other directly. A feature (ringing a user, a menu, a queue, voicemail)
 owns a `Call`, receives its events (offered, ringing, answered, DTMF,
 updated, ended with a cause) and acts on legs (ring, answer, reject,
 hang up) and on the call (dial, fork, bridge, timers). This is the
 vocabulary of sippy's B2BUA call controller (try = `Offered`, ring and
 early media = `Ringing`, answer, update, DTMF, end with a cause), without
 SIP in it: the `calls.b2bua` module turns it into SIP, `media` into RTP.
-Media actions (play, collect digits, record) will be added as further leg
-actions.
+Whom a call rings is named without SIP too (`Device`, `Line`); the switch
+finds their addresses. Legs also play prompts, collect keys and record.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Digest authentication of requests that cost money or bind devices (REGISTER, INVITE).
+"""Digest authentication of requests that cost money or bind devices (P2, O2).
 
 P2 digest, O2 security. Every way of failing looks the same from outside: an
 unknown company, an unknown user and a wrong password all get a fresh

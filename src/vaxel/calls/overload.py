@@ -1,4 +1,4 @@
-"""Overload control: shed new calls while the switch is behind its senders.
+"""Overload control (P2, O3): shed new calls while the switch is behind its senders.
 
 Past its limit a SIP server over UDP does not slow down gracefully: requests
 wait in the socket's receive buffer, clients retransmit what waited longer

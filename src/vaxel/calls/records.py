@@ -1,4 +1,6 @@
-"""What a finished call's record says (P4, S9): built from the `Call` when its last leg ends."""
+"""What a finished call's record says (P7, O1, S9): built from the `Call` when its last leg
+ends: who called, what was dialled, who answered (a person, or the flow, menu, queue or box
+that answered for the switch), how it ended and how long it lasted."""
 
 from __future__ import annotations
 

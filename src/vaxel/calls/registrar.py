@@ -1,4 +1,4 @@
-"""The registrar (RFC 3261 §10.3): binds a user's devices to their address.
+"""The registrar (P3, RFC 3261 §10.3): binds a user's devices to their address.
 
 A user may have several devices at once (mobile app, softphone, desk
 phone); each REGISTER adds, refreshes or removes bindings, and the 200 OK

@@ -1,4 +1,5 @@
-"""Feature codes dialled from a phone (S8, U11): group login and forwarding.
+"""Feature codes dialled from a phone (S8, U11, S6, U7, S4): group login, forwarding,
+voicemail and prompts by phone.
 
     *45          log in to every answering group you are a member of
     *46          log out of them

@@ -1,4 +1,5 @@
-"""What a company's call flows can use, as one typed interface, and the shape of a flow step.
+"""What a company's call flows can use, as one typed interface, and the shape of a flow step
+(P1: a flow sees its own company only).
 
 Features reach their company only through `Company`, implemented once in
 `services.company`: its description, its prompts, its users' phones and
