@@ -14,7 +14,6 @@ from typing import Protocol
 
 from vaxel.calls.api import NOT_FOUND, Cause
 from vaxel.calls.dialplan import Carrier, Decision, Dialled
-from vaxel.calls.numbering import NumberError, is_external, to_e164
 from vaxel.features.codes import FeatureCode, is_feature_code
 from vaxel.features.context import Company
 from vaxel.features.destinations import step_for
@@ -22,6 +21,7 @@ from vaxel.features.outbound import Outbound
 from vaxel.features.ring_user import Refuse
 from vaxel.features.user import user_step
 from vaxel.services import company_config as cc
+from vaxel.services.numbering import NumberError, is_external, to_e164
 from vaxel.services.users import SipUser
 
 

@@ -4,11 +4,11 @@ the toll-fraud guard first (destination classes, a ceiling on concurrent calls).
 from __future__ import annotations
 
 from vaxel.calls.api import Call, Cause
-from vaxel.calls.numbering import check
 from vaxel.features.context import Company, Feature
 from vaxel.features.destinations import serves
 from vaxel.features.ring_user import Refuse, RingUser
 from vaxel.services import company_config as cc
+from vaxel.services.numbering import check
 
 NO_TRUNK = Cause(503, "Service Unavailable (no trunk)")
 RING_SECONDS = 120  # a number out rings as long as the carrier lets it

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vaxel.calls.api import NOT_FOUND, Call, Cause
-from vaxel.calls.numbering import NumberError, is_external, to_e164
 from vaxel.features.context import Company, Feature, hand_over
 from vaxel.features.destinations import serves
 from vaxel.features.outbound import Outbound
 from vaxel.features.ring_user import Refuse, RingUser
 from vaxel.features.voicemail import LeaveMessage
 from vaxel.services import company_config as cc
+from vaxel.services.numbering import NumberError, is_external, to_e164
 
 MAX_FORWARDS = 5
 

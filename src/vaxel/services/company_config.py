@@ -37,7 +37,9 @@ from pydantic import (
     model_validator,
 )
 
-from vaxel.calls.numbering import (
+from vaxel.services.errors import Invalid
+from vaxel.services.notify import MailSettings, SmsGateway
+from vaxel.services.numbering import (
     CallerIdChoice,
     DeviceKind,
     NumberError,
@@ -46,8 +48,6 @@ from vaxel.calls.numbering import (
     is_external,
     to_e164,
 )
-from vaxel.services.errors import Invalid
-from vaxel.services.notify import MailSettings, SmsGateway
 from vaxel.services.schedules import Schedule
 from vaxel.services.users import DEFAULT_RING_SECONDS, MAX_RING_SECONDS, MIN_RING_SECONDS
 from vaxel.services.voicemail import DEFAULT_QUOTA_MESSAGES, is_pin_hash

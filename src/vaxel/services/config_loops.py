@@ -25,7 +25,6 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from vaxel.calls.numbering import NumberError, is_external, to_e164
 from vaxel.services.company_config import (
     CompanyConfig,
     ToExternal,
@@ -34,6 +33,7 @@ from vaxel.services.company_config import (
     ToMenu,
     ToUser,
 )
+from vaxel.services.numbering import NumberError, is_external, to_e164
 
 #: The most steps a call may take from one destination to the next without the caller
 #: pressing a key (a flow, a group's overflow, a menu's default ...). `find_loops` refuses

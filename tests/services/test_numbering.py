@@ -13,7 +13,7 @@ import pytest
 from phonenumbers import PhoneNumberType
 from pydantic import ValidationError
 
-from vaxel.calls.numbering import (
+from vaxel.services.numbering import (
     CallerIdChoice,
     Decision,
     NumberError,
