@@ -314,9 +314,14 @@ class MemoryPhone:
         elif method in ("BYE", "NOTIFY", "OPTIONS", "INFO", "UPDATE"):
             self.reply(request, 200)
 
-    def reply(self, request: Request, status: int, body: str = "") -> Response:
+    def reply(
+        self, request: Request, status: int, body: str = "", headers: Iterable[str] = ()
+    ) -> Response:
         to_tag = self.tag if request.to.tag is None and status > 100 else None
         response = make_response(request, status, to_tag=to_tag)
+        for header in headers:
+            name, _, value = header.partition(":")
+            response.headers.add(name.strip(), value.strip())
         if request.method == "INVITE" and status >= 200:
             self.done.add(request.call_id)
         if status < 300 and request.method in ("INVITE", "UPDATE", "SUBSCRIBE"):
@@ -527,10 +532,10 @@ class MemoryPhone:
                 return invite
         return None
 
-    def pick_up(self) -> None:
+    def pick_up(self, headers: Iterable[str] = ()) -> None:
         invite = self.ringing()
         assert invite is not None, f"{self.user} is not ringing"
-        self.reply(invite, 200, self.sdp())
+        self.reply(invite, 200, self.sdp(), headers)
         self.switch.run()
 
     def refuse(self, status: int = 486) -> None:

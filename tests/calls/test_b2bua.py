@@ -254,3 +254,29 @@ def test_the_bye_is_answered_once_the_call_record_is_stored(switch: MemorySwitch
     assert bjorn.requests("BYE")  # the other party is told at once
     switch.store_records()
     assert [r.status for r in anna.responses("BYE")] == [200]
+
+
+def test_a_device_that_asks_for_session_timers_gets_refreshed(switch: MemorySwitch) -> None:
+    anna, bjorn = switch.phone("1001"), switch.phone("1002")
+    anna.dial("1002")
+    invite = bjorn.ringing()
+    assert invite is not None and "timer" in (invite.headers.get("Supported") or "")
+    bjorn.pick_up(["Session-Expires: 90;refresher=uac", "Require: timer"])
+    anna.answered()
+    talk(switch, anna, bjorn, 50.0)
+    refreshes = bjorn.requests("INVITE")[1:]  # the switch, as the refresher, every 45 s
+    assert len(refreshes) == 1 and b"a=sendrecv" in refreshes[0].body
+    talk(switch, anna, bjorn, 60.0)
+    assert switch.calls  # refreshed, so still up
+
+
+def test_a_device_that_is_the_refresher_and_stops_ends_the_call(switch: MemorySwitch) -> None:
+    anna, bjorn = switch.phone("1001"), switch.phone("1002")
+    anna.dial("1002")
+    bjorn.pick_up(["Session-Expires: 90;refresher=uas", "Require: timer"])
+    anna.answered()
+    talk(switch, anna, bjorn, 55.0)
+    assert switch.calls
+    talk(switch, anna, bjorn, 10.0)  # 60 s without a refresh from Björn's phone
+    assert not switch.calls
+    assert "Session Expired" in (bjorn.requests("BYE")[0].headers.get("Reason") or "")

@@ -529,6 +529,7 @@ class OutboundLeg(SipLeg):
         headers.add("CSeq", f"{cseq} INVITE")
         headers.add("Contact", signalling.contact(sip.destination.transport))
         headers.add("Allow", ALLOW)
+        headers.add("Supported", "timer")  # RFC 4028: the device may ask for session timers
         body = bytes(self.sent_sdp) if self.sent_sdp is not None else self._offer()
         headers.add("Content-Type", "application/sdp")
         return Request("INVITE", parse_uri(sip.uri), headers, body)
@@ -615,10 +616,14 @@ class OutboundLeg(SipLeg):
             return
         try:
             self._take_answer(response)
+            timer = SessionTimer.answered(response)
         except RemoteProtocolError:
             self._end(NOT_ACCEPTABLE, "switch", bye=True)
             return
         self._step("answered")
+        if timer is not None:
+            self.session_timer = timer
+            timer.start(self, after=self.b2bua.after, now=self.b2bua.now, timers=self.timers)
         self.call.emit(Answered(self))
 
     def _refuse_extra_dialog(self, response: Response) -> None:

@@ -1,10 +1,12 @@
-"""Session timers (P4, RFC 4028) on a caller's leg: a call whose parties vanished ends.
+"""Session timers (P4, RFC 4028) on a call's legs: a call whose parties vanished ends.
 
-The caller proposes an interval and who refreshes (Session-Expires); the
-switch, as the UAS, takes it unless it is below our Min-SE (422). When the
-switch is the refresher it sends a re-INVITE every half interval; when the
-caller is, a call not refreshed within the interval, less a margin
-(§10: the smaller of 32 s and a third of it), is hung up with 408.
+On the caller's leg the caller proposes an interval and who refreshes
+(Session-Expires); the switch, as the UAS, takes it unless it is below our
+Min-SE (422). On a device's leg the switch says it supports timers, and the
+device's 2xx may ask for them (then it names the refresher). When the switch
+is the refresher it sends a re-INVITE every half interval; when the party
+is, a call not refreshed within the interval, less a margin (§10: the
+smaller of 32 s and a third of it), is hung up with 408.
 """
 
 from __future__ import annotations
@@ -44,11 +46,12 @@ def _supports(request: Request, option: str) -> bool:
 class SessionTimer:
     """The session interval agreed with a caller, and the timer that enforces it."""
 
-    __slots__ = ("interval", "refreshed_at", "refresher")
+    __slots__ = ("interval", "ours", "refreshed_at", "refresher")
 
-    def __init__(self, interval: int, refresher: str) -> None:
+    def __init__(self, interval: int, refresher: str, ours: bool) -> None:
         self.interval = interval
-        self.refresher = refresher  # "uac": the caller refreshes; "uas": we do
+        self.refresher = refresher  # as Session-Expires says it: "uac" or "uas"
+        self.ours = ours  # does the switch refresh (else the party must)?
         self.refreshed_at = 0.0
 
     @staticmethod
@@ -63,7 +66,19 @@ class SessionTimer:
         requested = parse_session_expires(value)
         if requested.delta < MIN_SE:
             raise RemoteProtocolError("Session Interval Too Small", 422, [("Min-SE", str(MIN_SE))])
-        return SessionTimer(requested.delta, requested.refresher or "uac")
+        refresher = requested.refresher or "uac"
+        return SessionTimer(requested.delta, refresher, ours=refresher == "uas")
+
+    @staticmethod
+    def answered(response: Response) -> SessionTimer | None:
+        """What a device's 2xx to our INVITE asks for, as the UAC (RFC 4028 §7.2): the
+        interval, and who refreshes (left open, the UAC: us)."""
+        value = response.headers.get("Session-Expires")
+        if not value:
+            return None
+        granted = parse_session_expires(value)
+        refresher = granted.refresher or "uac"
+        return SessionTimer(max(granted.delta, MIN_SE), refresher, ours=refresher == "uac")
 
     def stamp(self, response: Response) -> None:
         """Say the agreed interval in a 2xx (to the INVITE, or to a refresh)."""
@@ -83,15 +98,13 @@ class SessionTimer:
     ) -> None:
         """Watch the session from now on; the timers it arms go to `timers` (the leg's)."""
         self.refreshed_at = now()
-        if self.refresher == "uas":
-            delay = self.interval / 2
-        else:
-            delay = self.interval - min(32, self.interval / 3)
+        # The refresher refreshes at half time; the other side waits the interval less a margin.
+        delay = self.interval / 2 if self.ours else self.interval - min(32, self.interval / 3)
 
         def check() -> None:
             if leg.ended:
                 return
-            if self.refresher == "uas":
+            if self.ours:
                 leg.refresh()
                 timers.append(after(delay, check))
                 return

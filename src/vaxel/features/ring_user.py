@@ -112,12 +112,15 @@ class RingUser(Feature):
 
     def _ended(self, call: Call, event: Ended) -> None:
         leg = event.leg
+        # The switch ended a leg for a reason (a session that expired, no ACK): the other
+        # party is told the same; a party that hung up is just over.
+        cause = event.cause if event.by == "switch" else NORMAL
         if leg is call.caller:
             self._stop_timer()
-            call.hangup(NORMAL)  # answered: BYE; still ringing: CANCEL
+            call.hangup(cause)  # answered: BYE; still ringing: CANCEL
             return
         if leg is self.winner:
-            call.caller.hangup(NORMAL)
+            call.caller.hangup(cause)
             return
         if leg in self.forks and self.winner is None and event.by == "party":
             self.refusals.append(event.cause)
