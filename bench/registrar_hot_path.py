@@ -1,7 +1,8 @@
 """The registrar's CPU cost per registration, without sockets or an event loop (P3).
 
 Feeds REGISTER → 401 → REGISTER-with-digest → 200 for N users straight into
-`Switch.receive`, with a real SQLite store, and prints registrations per
+the switch's input pipeline (`Inbound.receive` of the assembled core, as
+`vaxel serve` builds it), with a real SQLite store, and prints registrations per
 second of CPU (best of several rounds) and, with --profile, where the time
 goes. It isolates the Python work that `register_rate.py` measures end to
 end, so a change to the hot path can be judged in seconds. Every round's
@@ -24,10 +25,9 @@ from pathlib import Path
 
 import record
 from vaxel import native
-from vaxel.calls.auth import Authenticator
-from vaxel.calls.registrar import Location, Registrar, RegistrarPolicy
-from vaxel.calls.switch import Switch
-from vaxel.services import companies, registrations, users
+from vaxel.assembly import assemble
+from vaxel.media.memory import MemoryMedia
+from vaxel.services import companies, users
 from vaxel.sip.digest import DigestClient, DigestServer
 from vaxel.sip.message import parse_message
 from vaxel.store import Store
@@ -46,6 +46,15 @@ class _Capture:
     def send(self, data: bytes, destination: Source) -> bool:
         self.sent.append(data)
         return True
+
+
+class _Now:
+    """The background writer, at once (nothing here waits for the database thread)."""
+
+    def run(self, work, then=None):  # type: ignore[no-untyped-def]
+        result = work()
+        if then is not None:
+            then(result)
 
 
 def _request(ext: str, port: int, branch: str, cseq: int, authorization: str | None) -> bytes:
@@ -89,15 +98,21 @@ def main() -> None:
     exts = [str(20000 + i) for i in range(args.users)]
     for ext in exts:
         users.add_user(store, DOMAIN, ext, "Bench", PASSWORD)
-    writer = registrations.WriteBehind(store)
-    switch = Switch(
-        Authenticator(DigestServer(b"b" * 32, algorithms=("MD5",)), users.SipUserCache(store)),
-        Registrar(Location(), writer, RegistrarPolicy()),
+    core = assemble(
+        store,
+        media=MemoryMedia(time.time),
         clock=time.time,
+        background=_Now(),
+        data=work,
+        system_prompts=work / "system-prompts",
+        digest=DigestServer(b"b" * 32, algorithms=("MD5",)),
+        finished=lambda call, stored: stored(),
     )
+    writer = core.persist
     capture = _Capture()
-    switch.senders = {"UDP": capture}
     local = Local("UDP", "127.0.0.1", 5060)
+    core.outbox.add(capture, local)
+    receive = core.inbound.receive
     client = DigestClient()
     server_cpu = [0.0]
     rounds = [0]
@@ -110,7 +125,7 @@ def main() -> None:
             source = Source("UDP", "127.0.0.1", port)
             first = _request(ext, port, f"{r}a{i}", 2 * r, None)
             t = time.process_time()
-            switch.receive(first, source, local)
+            receive(first, source, local)
             server_cpu[0] += time.process_time() - t
             challenge = parse_message(capture.sent[-1]).headers.get("WWW-Authenticate") or ""
             authorization = client.authorization(
@@ -118,9 +133,10 @@ def main() -> None:
             )
             second = _request(ext, port, f"{r}b{i}", 2 * r + 1, authorization)
             t = time.process_time()
-            switch.receive(second, source, local)
-            if i % 50 == 0:
-                writer.flush()
+            receive(second, source, local)
+            if writer.due:  # a new device is answered once stored: write it (group commit)
+                writer.write(writer.take())
+                writer.written(True)
             server_cpu[0] += time.process_time() - t
             assert capture.sent[-1].startswith(b"SIP/2.0 200"), capture.sent[-1][:80]
 
