@@ -270,3 +270,19 @@ def test_a_prompt_file_that_is_a_symlink_out_of_the_folder_is_refused(
         "prompts.welcome.file: welcome.wav leads outside the company's folder"
     ]
     assert not (folder / "prompts" / "acme.example" / "welcome.wav").exists()
+
+
+def test_an_sms_gateways_key_is_not_exported_and_is_kept(store: Store) -> None:
+    keyed = EVERYTHING.replace(
+        'sms: {url_template: "https://sms.example/send?to={to}&text={text}"}',
+        'sms: {url_template: "https://sms.example/send?to={to}&text={text}",'
+        ' headers: {Authorization: "Bearer gateway-key-77"}}',
+    )
+    assert keyed != EVERYTHING
+    apply_config(store, load_yaml(keyed))
+    exported = export_config(store, "acme.example")
+    assert "gateway-key-77" not in exported
+    apply_config(store, load_yaml(exported))  # applied back: the key stays
+    config = load_document(store, 1)
+    assert config is not None and config.sms is not None
+    assert config.sms.headers == {"Authorization": "Bearer gateway-key-77"}

@@ -14,7 +14,8 @@ Three more checks keep a description safe (O2):
   out to the company's own number ...) are refused with the loop's path
   (services/config_loops.py, which also has the call-time guard `MAX_STEPS`);
 - a prompt's `file` is a plain file name in the company's folder (no path);
-- secrets (`SECRETS`: voicemail PINs, trunk and mail passwords) never appear in
+- secrets (`SECRETS`: voicemail PINs, trunk and mail passwords, the SMS gateway's
+  headers) never appear in
   a repr, and `strip_secrets` takes them out of an export. A description that
   leaves a secret out keeps the stored one (services/configuration.py), so a
   stored description is validated with `STORED` as context: its PINs are hashes.
@@ -66,6 +67,7 @@ SECRETS = (
     "trunks.*.password",
     "trunks.*.registration.password",
     "mail.password",
+    "sms.headers",  # where an SMS gateway's key goes (e.g. Authorization)
 )
 
 
@@ -496,6 +498,7 @@ def strip_secrets(data: dict[str, Any]) -> dict[str, Any]:
         trunk.pop("password", None)
         (trunk.get("registration") or {}).pop("password", None)
     (data.get("mail") or {}).pop("password", None)
+    (data.get("sms") or {}).pop("headers", None)
     return data
 
 

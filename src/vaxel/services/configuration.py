@@ -7,8 +7,9 @@ file with any error changes nothing. User passwords are turned into digest
 HA1s and never stored or exported; the switch sees the change at once
 (the directory version moves).
 
-Secrets (company_config.SECRETS: voicemail PINs, trunk and mail passwords)
-are never exported. So that an export applies back unchanged, a description
+Secrets (company_config.SECRETS: voicemail PINs, trunk and mail passwords, the SMS
+gateway's headers) are never exported. So that an export applies back unchanged, a
+description
 that leaves a secret out keeps the stored one: a PIN by the user's extension,
 a trunk's or the mail server's password by its name while its username stays
 the same (a new username needs its password). A secret written in the file
@@ -106,7 +107,11 @@ def keep_secrets(
     mail = config.mail
     if mail is not None:
         mail = _kept_mail(mail, stored.mail if stored is not None else None, errors)
-    kept = config.model_copy(update={"users": users, "trunks": trunks, "mail": mail})
+    sms = config.sms
+    old_sms = stored.sms if stored is not None else None
+    if sms is not None and "headers" not in sms.model_fields_set and old_sms is not None:
+        sms = sms.model_copy(update={"headers": old_sms.headers})  # its key, kept
+    kept = config.model_copy(update={"users": users, "trunks": trunks, "mail": mail, "sms": sms})
     return kept, errors
 
 
