@@ -79,14 +79,17 @@ USERS = {"1001": "Anna", "1002": "Björn", "1003": "Cecilia", "1004": "Dan"}
 
 
 @pytest.fixture
-def acme_at(tmp_path: Path, tone_prompts: Path) -> Iterator[Callable[[float], MemorySwitch]]:
-    """Acme on a switch whose clock starts at the given instant."""
+def acme_as(tmp_path: Path, tone_prompts: Path) -> Iterator[Callable[..., MemorySwitch]]:
+    """Acme on a switch: `acme_as(start=..., description=...)` (a variant of DESCRIPTION,
+    `background=...`)."""
     made: list[MemorySwitch] = []
 
-    def make(start: float) -> MemorySwitch:
+    def make(
+        start: float = 1_800_000_000.0, description: str = DESCRIPTION, **options: object
+    ) -> MemorySwitch:
         switch = MemorySwitch(
-            tmp_path / f"data{len(made)}", tone_prompts, description=DESCRIPTION,
-            prompts=PROMPTS, user_names=USERS, start=start,
+            tmp_path / f"data{len(made)}", tone_prompts, description=description,
+            prompts=PROMPTS, user_names=USERS, start=start, **options,  # type: ignore[arg-type]
         )  # fmt: skip
         made.append(switch)
         return switch
@@ -96,10 +99,23 @@ def acme_at(tmp_path: Path, tone_prompts: Path) -> Iterator[Callable[[float], Me
         switch.close()
 
 
+def variant(old: str, new: str) -> str:
+    """DESCRIPTION with one part changed (that must be there)."""
+    changed = DESCRIPTION.replace(old, new)
+    assert changed != DESCRIPTION, old
+    return changed
+
+
 @pytest.fixture
-def acme(acme_at: Callable[[float], MemorySwitch]) -> MemorySwitch:
+def acme_at(acme_as: Callable[..., MemorySwitch]) -> Callable[[float], MemorySwitch]:
+    """Acme on a switch whose clock starts at the given instant."""
+    return lambda start: acme_as(start=start)
+
+
+@pytest.fixture
+def acme(acme_as: Callable[..., MemorySwitch]) -> MemorySwitch:
     """Acme during office hours (Friday 09:00)."""
-    return acme_at(1_800_000_000.0)
+    return acme_as()
 
 
 def in_the_menu(acme: MemorySwitch, caller: MemoryPhone | None = None) -> MemoryPhone:

@@ -3,12 +3,12 @@ the user chose for that kind of device, and the toll-fraud guard before it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.features.conftest import CARRIER, DESCRIPTION, MAIN, PROMPTS, USERS
+from tests.features.conftest import CARRIER, DESCRIPTION, MAIN
 from tests.memory import MemoryPhone, MemorySwitch
 
 
@@ -67,13 +67,8 @@ def test_an_incomplete_number_is_484(acme: MemorySwitch, carrier: MemoryPhone) -
 
 
 @pytest.fixture
-def one_line(tmp_path: Path, tone_prompts: Path) -> Iterator[MemorySwitch]:
-    description = DESCRIPTION + "outbound: {max_concurrent_calls: 1}\n"
-    acme = MemorySwitch(
-        tmp_path, tone_prompts, description=description, prompts=PROMPTS, user_names=USERS
-    )
-    yield acme
-    acme.close()
+def one_line(acme_as: Callable[..., MemorySwitch]) -> MemorySwitch:
+    return acme_as(description=DESCRIPTION + "outbound: {max_concurrent_calls: 1}\n")
 
 
 def test_a_call_past_the_ceiling_is_refused(one_line: MemorySwitch) -> None:

@@ -3,13 +3,12 @@ lit on the members' phones, and said goodbye to only once it is stored."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
-from tests.features.conftest import DESCRIPTION, PROMPTS, USERS, in_the_menu
+from tests.features.conftest import in_the_menu, variant
 from tests.memory import Later, MemorySwitch, contains, tone
 from vaxel.media.player import load_prompt
 from vaxel.services import voicemail
@@ -55,41 +54,31 @@ def test_hanging_up_at_the_beep_leaves_nothing(acme: MemorySwitch) -> None:
     assert voicemail.list_messages(acme.store, 1, "reception") == []
 
 
-def test_goodbye_only_once_the_message_is_stored(tmp_path: Path, tone_prompts: Path) -> None:
+def test_goodbye_only_once_the_message_is_stored(acme_as: Callable[..., MemorySwitch]) -> None:
     later = Later()
-    acme = MemorySwitch(
-        tmp_path, tone_prompts, description=DESCRIPTION, prompts=PROMPTS, user_names=USERS,
-        background=later,
-    )  # fmt: skip
-    try:
-        caller = in_the_menu(acme)
-        caller.press("9")
-        acme.advance(1.0)
-        caller.say(tone("words", 1.5))
-        caller.press("#")
-        acme.advance(1.0)
-        assert not contains(caller.heard(), acme.system("goodbye"))  # not stored yet
-        assert voicemail.list_messages(acme.store, 1, "reception") == []
-        later.finish()
-        acme.advance(1.0)
-        assert voicemail.list_messages(acme.store, 1, "reception")
-        assert contains(caller.heard(), acme.system("goodbye"))
-    finally:
-        acme.close()
+    acme = acme_as(background=later)
+    caller = in_the_menu(acme)
+    caller.press("9")
+    acme.advance(1.0)
+    caller.say(tone("words", 1.5))
+    caller.press("#")
+    acme.advance(1.0)
+    assert not contains(caller.heard(), acme.system("goodbye"))  # not stored yet
+    assert voicemail.list_messages(acme.store, 1, "reception") == []
+    later.finish()
+    acme.advance(1.0)
+    assert voicemail.list_messages(acme.store, 1, "reception")
+    assert contains(caller.heard(), acme.system("goodbye"))
 
 
 @pytest.fixture
-def full_box(tmp_path: Path, tone_prompts: Path) -> Iterator[MemorySwitch]:
-    description = DESCRIPTION.replace(
-        'reception: {members: ["1001"]}',
-        'reception: {members: ["1001"], quota: {messages: 1}}',
+def full_box(acme_as: Callable[..., MemorySwitch]) -> MemorySwitch:
+    return acme_as(
+        description=variant(
+            'reception: {members: ["1001"]}',
+            'reception: {members: ["1001"], quota: {messages: 1}}',
+        )
     )
-    assert description != DESCRIPTION
-    acme = MemorySwitch(
-        tmp_path, tone_prompts, description=description, prompts=PROMPTS, user_names=USERS
-    )
-    yield acme
-    acme.close()
 
 
 def test_a_full_box_says_so_and_takes_nothing(full_box: MemorySwitch) -> None:

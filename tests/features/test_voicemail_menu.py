@@ -3,12 +3,11 @@ keeps or deletes them, records the greeting, turns the box on and off, asks for 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
-from tests.features.conftest import DESCRIPTION, PROMPTS, USERS
+from tests.features.conftest import variant
 from tests.features.test_voicemail import leave
 from tests.memory import MemoryPhone, MemorySwitch, contains, tone
 from vaxel.media.say import say_new_messages
@@ -79,17 +78,13 @@ def test_the_box_is_turned_off_and_callers_cannot_leave_messages(acme: MemorySwi
 
 
 @pytest.fixture
-def with_pin(tmp_path: Path, tone_prompts: Path) -> Iterator[MemorySwitch]:
-    description = DESCRIPTION.replace(
-        '{ext: "1001", name: Anna, admin: true,',
-        '{ext: "1001", name: Anna, admin: true, voicemail: {pin: "2468"},',
+def with_pin(acme_as: Callable[..., MemorySwitch]) -> MemorySwitch:
+    return acme_as(
+        description=variant(
+            '{ext: "1001", name: Anna, admin: true,',
+            '{ext: "1001", name: Anna, admin: true, voicemail: {pin: "2468"},',
+        )
     )
-    assert description != DESCRIPTION
-    acme = MemorySwitch(
-        tmp_path, tone_prompts, description=description, prompts=PROMPTS, user_names=USERS
-    )
-    yield acme
-    acme.close()
 
 
 def test_the_pin_is_asked_and_a_wrong_one_refused(with_pin: MemorySwitch) -> None:

@@ -48,12 +48,21 @@ def deliver(
     return saved
 
 
+def _told(config: CompanyConfig, box: str) -> tuple[list[str], list[str]]:
+    """Who hears of a message in `box`: e-mail addresses and SMS numbers, the shared box's
+    and the user's own."""
+    shared = config.voicemail.get(box)
+    user = next((u for u in config.users if u.ext == box), None)
+    addresses = list(shared.email) if shared is not None else []
+    phones = list(shared.sms) if shared is not None else []
+    if user is not None:
+        addresses += [user.voicemail.email] if user.voicemail.email else []
+        phones += [user.voicemail.sms] if user.voicemail.sms else []
+    return addresses, phones
+
+
 def _text(config: CompanyConfig, saved: Message) -> None:
-    box = config.voicemail.get(saved.box)
-    user = next((u for u in config.users if u.ext == saved.box), None)
-    phones = list(box.sms) if box is not None else []
-    if user is not None and user.voicemail.sms:
-        phones.append(user.voicemail.sms)
+    phones = _told(config, saved.box)[1]
     if not phones or config.sms is None:
         return
     company = config.company
@@ -69,21 +78,16 @@ def _text(config: CompanyConfig, saved: Message) -> None:
 
 
 def _mail(config: CompanyConfig, saved: Message) -> None:
-    box = config.voicemail.get(saved.box)
-    user = next((u for u in config.users if u.ext == saved.box), None)
-    recipients = list(box.email) if box is not None else []
-    if user is not None and user.voicemail.email:
-        recipients.append(user.voicemail.email)
+    recipients = _told(config, saved.box)[0]
     if not recipients or config.mail is None:
         return
     company = config.company
     try:
         send_voicemail_mail(
             config.mail.settings(), to=recipients, caller=saved.caller,
-            caller_name=saved.caller_name,
-            received_at=saved.received_at, duration_seconds=saved.duration_seconds,
-            wav_path=saved.path, box_name=saved.box, language=company.language,
-            timezone=company.timezone,
+            caller_name=saved.caller_name, received_at=saved.received_at,
+            duration_seconds=saved.duration_seconds, wav_path=saved.path, box_name=saved.box,
+            language=company.language, timezone=company.timezone,
         )  # fmt: skip
     except NotifyError as exc:
         log.warning("voicemail e-mail for %s not sent: %s", saved.box, exc)
