@@ -44,8 +44,6 @@ from vaxel.rtp.g711 import alaw_decode
 from vaxel.rtp.packet import parse_header
 from vaxel.sip.message import Request, make_response, parse_message
 
-pytestmark = pytest.mark.integration
-
 DOMAIN = "softphones.vaxel.test"
 USERS = {
     "1001": ("Anna Svensson", "anna-secret-1"),
