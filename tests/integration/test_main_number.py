@@ -25,6 +25,8 @@ from tests.integration.acme import (
     WORKDAYS,
     Mailbox,
     company,
+    wait_mail,
+    wait_messages,
 )
 from tests.integration.audio_phone import AudioPhone
 from tests.integration.flows import answer, heard, leave, new_invite
@@ -32,8 +34,6 @@ from tests.integration.peers import Server, rtp_ports, vaxel_cli
 from vaxel.media.player import load_prompt
 from vaxel.rtp.g711 import alaw_encode
 from vaxel.rtp.inband import generate
-from vaxel.services import voicemail
-from vaxel.store import Store
 
 
 @pytest.fixture(scope="module")
@@ -85,10 +85,11 @@ def test_welcome_menu_and_a_sequential_group(open_company: tuple[Server, Path, i
         busy.join(15)
         answering.join(15)
         caller.clear()
-        time.sleep(1.5)
-        spoken = bytes(caller.heard)
         chunks = [alaw_encode(voice(20))[i : i + 800] for i in range(0, 160000, 800)]
-        assert any(chunk in spoken for chunk in chunks), "Cecilia's voice did not reach the caller"
+        deadline = time.monotonic() + 10
+        while not any(chunk in bytes(caller.heard) for chunk in chunks):
+            assert time.monotonic() < deadline, "Cecilia's voice did not reach the caller"
+            time.sleep(0.1)
         assert caller.request("BYE").status == 200
         cecilia.wait_request("BYE")
     finally:
@@ -141,18 +142,21 @@ def test_in_band_tones_route_the_menu(open_company: tuple[Server, Path, int]) ->
 
 @pytest.mark.parametrize("instant", ["2027-06-25T10:00+02:00", "2027-06-23T03:00+02:00"])
 def test_closed_on_midsommarafton_and_at_night_then_voicemail(
-    tmp_path: Path, smtp: tuple[int, Mailbox], monkeypatch: pytest.MonkeyPatch, instant: str
+    tmp_path: Path,
+    smtp: tuple[int, Mailbox],
+    monkeypatch: pytest.MonkeyPatch,
+    system_prompts: Path,
+    instant: str,
 ) -> None:
     data, trunk = company(tmp_path, WORKDAYS, smtp[0])
     monkeypatch.setenv("VAXEL_SCHEDULE_NOW", instant)
     server = Server(data).start("--rtp-ports", rtp_ports())
     message = voice(2.5)
-    # Silence while the closed prompt, the greeting and the beep play, then the message.
-    audio = np.concatenate([np.zeros(8000 * 9, np.int16), message])
-    caller = carrier(server, trunk, audio=audio)
+    caller = carrier(server, trunk)
     sent_before = len(smtp[1].messages)
     # Anna listens to the reception box: her phone watches it (RFC 3842).
     anna = AudioPhone(server, "1001", PASSWORDS["1001"], DOMAIN)
+    prompts = system_prompts / "en"
     try:
         assert anna.subscribe().status == 200
         notify = anna.wait_request("NOTIFY")
@@ -160,21 +164,19 @@ def test_closed_on_midsommarafton_and_at_night_then_voicemail(
         assert b"Messages-Waiting: no" in notify.body
         call_main(caller)
         assert heard(caller, data / "prompts" / DOMAIN / "closed.wav")
-        time.sleep(12.5)
-        caller.press("#")
-        time.sleep(1.5)
-        with Store.open(data) as store:
-            company_id = 1
-            messages = voicemail.list_messages(store, company_id, "reception")
+        assert heard(caller, prompts / "vm-greeting-shared.wav", wait=15)
+        assert heard(caller, prompts / "beep.wav", 0.3, wait=15)  # the box records from here
+        caller.play(message)
+        caller.wait_played()
+        caller.press("#")  # done: "goodbye", and the switch hangs up
+        caller.reply(caller.wait_request("BYE", timeout=10), 200)
+        messages = wait_messages(data, "reception", 1)
         assert len(messages) == 1, messages
         stored = load_prompt(messages[0].path)
         encoded = alaw_encode(stored)
         assert alaw_encode(message)[4000:12000] in encoded, "the message is not the caller's audio"
         assert messages[0].caller == "+46701740605"
-        deadline = time.monotonic() + 5
-        while len(smtp[1].messages) == sent_before and time.monotonic() < deadline:
-            time.sleep(0.1)
-        mail = message_from_bytes(smtp[1].messages[-1])
+        mail = message_from_bytes(wait_mail(smtp[1], sent_before + 1))
         assert "+46701740605" in mail["Subject"]
         (attachment,) = [part for part in mail.walk() if part.get_content_type() == "audio/wav"]
         assert attachment.get_payload(decode=True) == messages[0].path.read_bytes()
@@ -189,7 +191,8 @@ def test_closed_on_midsommarafton_and_at_night_then_voicemail(
         listen = anna.invite("*98", anna.offer())
         assert listen.status == 200
         anna.learn(listen.body)
-        time.sleep(4)  # "you have one new message", the menu
+        # "You have one new message", then the menu: she presses 1 as it begins.
+        assert heard(anna, prompts / "vm-main-menu.wav", 0.3), "no voicemail menu"
         anna.press("1")
         deadline = time.monotonic() + 10
         while alaw_encode(message)[4000:8000] not in bytes(anna.heard):
@@ -451,22 +454,26 @@ def test_no_answer_goes_to_the_users_voicemail(
         anna.close()
 
 
-def test_an_admin_records_the_welcome_by_phone(open_company: tuple[Server, Path, int]) -> None:
+def test_an_admin_records_the_welcome_by_phone(
+    open_company: tuple[Server, Path, int], system_prompts: Path
+) -> None:
     """Last in the module: it changes the welcome prompt."""
     server, data, trunk = open_company
     recording = voice(2.0)
+    prompts = system_prompts / "en"
     # *99, then "1#" (the welcome's number), then speak, "#", and "1" to save.
-    anna = AudioPhone(server, "1001", PASSWORDS["1001"], DOMAIN,
-                      audio=np.concatenate([np.zeros(8000 * 9, np.int16), recording]))  # fmt: skip
+    anna = AudioPhone(server, "1001", PASSWORDS["1001"], DOMAIN)
     try:
         response = anna.invite("*99", anna.offer())
         assert response.status == 200
         anna.learn(response.body)
-        time.sleep(4)
+        assert heard(anna, prompts / "prompt-enter-number.wav", 0.3), "not asked for a number"
         anna.press("1#")
-        time.sleep(6.5)  # "record after the tone", the beep, then 2 s of speech from 9 s
+        assert heard(anna, prompts / "beep.wav", 0.3, wait=15), "no beep"
+        anna.play(recording)  # after the tone
+        anna.wait_played()
         anna.press("#")
-        time.sleep(1.5)
+        assert heard(anna, prompts / "prompt-menu.wav", 0.3), "no menu after the recording"
         anna.press("1")
         bye = anna.wait_request("BYE", timeout=10)
         anna.reply(bye, 200)
