@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import queue
+import re
 import select
 import subprocess
 import sys
@@ -112,7 +113,23 @@ class PjPhone:
             self.log.append(line)
 
     def log_text(self) -> str:
-        return "".join(self.log[-200:])
+        return "".join(self.log[-60:])
+
+    def received(self, first_line: str, timeout: float = 5.0) -> list[str]:
+        """The SIP messages the phone received whose first line starts with `first_line`
+        ("SIP/2.0 200", "INVITE "), as PJSIP logged them: to check a header a third-party
+        phone was sent, without parsing it with the switch's own code."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = "".join(self.log)
+            found = [
+                match.group(1)
+                for match in re.finditer(r"RX \d+ bytes [^\n]*:\n(.*?)--end msg--", text, re.S)
+                if match.group(1).startswith(first_line)
+            ]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
 
     def command(self, name: str, timeout: float = 10.0, **args: Any) -> dict[str, Any]:
         """Send a command; its reply (a failed one raises with the phone's log)."""
