@@ -23,7 +23,7 @@ import pytest
 
 from tests.integration.audio import g711_levels
 from tests.integration.peers import Server, free_port, rtp_ports, vaxel_cli
-from tests.integration.pjsua import PjPhone, heard_of, hears, hears_voice
+from tests.integration.pjsua import PjPhone, close_all, heard_of, hears, hears_voice
 from vaxel.calls.directory import PROBE_INTERVAL
 from vaxel.media.player import load_prompt
 
@@ -132,8 +132,7 @@ class Phones:
         )  # fmt: skip
 
     def close(self) -> None:
-        for phone in self.started:
-            phone.close()
+        close_all(self.started)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 
 from tests.integration.audio import RATE, g711_levels
 from tests.integration.peers import Server, rtp_ports
-from tests.integration.pjsua import PjPhone, hears, hears_voice
+from tests.integration.pjsua import PjPhone, close_all, hears, hears_voice
 from tests.integration.test_calls import DOMAIN, USERS, data, newest, records
 
 __all__ = ["data"]
@@ -46,8 +46,7 @@ def phones(server: Server) -> Iterator[PhoneFactory]:
         return phone
 
     yield start
-    for phone in started:
-        phone.close()
+    close_all(started)
 
 
 def voice(seconds: float, seed: int, frequency: float) -> np.ndarray:
@@ -128,7 +127,10 @@ def test_session_timers_asked_for_by_the_caller_and_an_update_keep_the_call(
 def test_a_callee_that_requires_session_timers_is_offered_them(phones: PhoneFactory) -> None:
     anna = phones("1001")
     bjorn = phones("1002", session_timer="required")
-    connect(anna, bjorn)
+    call = anna.call("1002")
+    anna.state(call, "EARLY")  # it rings (fails at once if the call is refused instead)
+    bjorn.answer(bjorn.incoming()["call"])
+    anna.state(call, "CONFIRMED")
 
 
 def test_hold_plays_music_to_the_held_party_and_resume_brings_the_voice_back(

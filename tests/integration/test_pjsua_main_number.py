@@ -30,7 +30,7 @@ from tests.integration.acme import (
 )
 from tests.integration.audio import RATE, g711_levels
 from tests.integration.peers import Server, rtp_ports, vaxel_cli
-from tests.integration.pjsua import PjPhone, heard_of, hears, hears_voice
+from tests.integration.pjsua import PjPhone, close_all, heard_of, hears, hears_voice
 from vaxel.media.player import load_prompt
 
 CALLER = "+46701740605"
@@ -81,8 +81,7 @@ class Phones:
         )  # fmt: skip
 
     def close(self) -> None:
-        for phone in self.started:
-            phone.close()
+        close_all(self.started)
 
 
 @pytest.fixture
