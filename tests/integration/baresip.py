@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.integration.peers import Server, free_port, free_sip_port
+from tests.integration.peers import Server, free_port, free_port_pair
 
 MODULES = "/usr/lib/baresip/modules"
 
@@ -92,7 +92,7 @@ class Baresip:
     def _configure(self) -> None:
         """Pick free ports and write the config file."""
         self.ctrl_port = free_port()
-        self.sip_port = self._sip_port or free_sip_port()
+        self.sip_port = self._sip_port or free_port_pair()
         rtp = free_port()
         (self.folder / "config").write_text(
             "\n".join(

@@ -34,9 +34,9 @@ def free_port(host: str = "127.0.0.1") -> int:
     raise RuntimeError("no free port")
 
 
-def free_sip_port(host: str = "127.0.0.1") -> int:
-    """A port for a baresip's `sip_listen`: baresip also binds TLS on the next port up, so
-    both must be free (a trunk's port is fixed for the whole test, retries cannot move it)."""
+def free_port_pair(host: str = "127.0.0.1") -> int:
+    """A free port whose next port up is free too (baresip binds TLS there); for a peer
+    that may pick again when another process takes one first."""
     for _ in range(100):
         port = free_port(host)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -49,9 +49,33 @@ def free_sip_port(host: str = "127.0.0.1") -> int:
     raise RuntimeError("no free port pair")
 
 
+def free_sip_port(host: str = "127.0.0.1") -> int:
+    """A port for a peer that must listen on it for a whole test (a carrier on a trunk's
+    address: the switch knows the trunk by it, so a retry cannot move it), with the next
+    port up free too (baresip also binds TLS there).
+
+    It comes from 20000-29999: below the kernel's range for ephemeral ports (so no
+    connection anybody opens meanwhile takes it or its neighbour) and below the switch's
+    RTP ranges in these tests (`rtp_ports`)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(200):
+        port = random.randrange(20000, 29999)
+        try:
+            for kind, candidate in (
+                (socket.SOCK_DGRAM, port), (socket.SOCK_STREAM, port),
+                (socket.SOCK_DGRAM, port + 1), (socket.SOCK_STREAM, port + 1),
+            ):  # fmt: skip
+                with socket.socket(family, kind) as sock:
+                    sock.bind((host, candidate))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair")
+
+
 def rtp_ports(count: int = 400) -> str:
     """A `--rtp-ports` range for one test server; the switch skips ports that are taken."""
-    low = random.randrange(30000, 60000 - count, 2)
+    low = random.randrange(30000, 60000 - count, 2)  # above free_sip_port's ports
     return f"{low}-{low + count}"
 
 

@@ -115,17 +115,18 @@ class PjPhone:
     def log_text(self) -> str:
         return "".join(self.log[-60:])
 
-    def received(self, first_line: str, timeout: float = 5.0) -> list[str]:
+    def received(self, first_line: str, having: str = "", timeout: float = 5.0) -> list[str]:
         """The SIP messages the phone received whose first line starts with `first_line`
-        ("SIP/2.0 200", "INVITE "), as PJSIP logged them: to check a header a third-party
-        phone was sent, without parsing it with the switch's own code."""
+        ("SIP/2.0 200", "INVITE ") and that match the regular expression `having`, as
+        PJSIP logged them (waiting until one came): to check a header a third-party phone
+        was sent, without parsing it with the switch's own code."""
         deadline = time.monotonic() + timeout
         while True:
             text = "".join(self.log)
             found = [
-                match.group(1)
+                message
                 for match in re.finditer(r"RX \d+ bytes [^\n]*:\n(.*?)--end msg--", text, re.S)
-                if match.group(1).startswith(first_line)
+                if (message := match.group(1)).startswith(first_line) and re.search(having, message)
             ]
             if found or time.monotonic() > deadline:
                 return found

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from tests.integration.audio import g711_levels
-from tests.integration.peers import Server, free_port, rtp_ports, vaxel_cli
+from tests.integration.peers import Server, free_sip_port, rtp_ports, vaxel_cli
 from tests.integration.pjsua import PjPhone, close_all, heard_of, hears, hears_voice
 from vaxel.calls.directory import PROBE_INTERVAL
 from vaxel.media.player import load_prompt
@@ -87,7 +87,7 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = 8000) -> None:
 @pytest.fixture(scope="module")
 def paths_company(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, int]]:
     folder = tmp_path_factory.mktemp("paths")
-    data, trunk = folder / "data", free_port()
+    data, trunk = folder / "data", free_sip_port()  # the carrier listens there
     write_wav(folder / "bjorn.wav", tone(3.0, 440, seed=3))  # Björn's uploaded greeting
     (folder / "paths.yaml").write_text(DESCRIPTION.format(domain=DOMAIN, trunk=trunk))
     result = vaxel_cli(data, "config", "apply", str(folder / "paths.yaml"))

@@ -107,7 +107,7 @@ def test_session_timers_asked_for_by_the_caller_and_an_update_keep_the_call(
     anna = phones("1001", session_timer="required")
     bjorn = phones("1002")
     call, answered = connect(anna, bjorn)
-    (ok,) = [m for m in anna.received("SIP/2.0 200") if re.search(r"\nCSeq: \d+ INVITE", m)]
+    (ok,) = anna.received("SIP/2.0 200", having=r"\nCSeq: \d+ INVITE")
     assert re.search(r"\nSession-Expires: 90;refresher=ua[cs]\r?\n", ok), ok
     assert re.search(r"\nRequire: [^\n]*timer", ok), ok
     anna.expect("media_state", call=call, status="active")
