@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.integration.peers import Server, free_port, free_port_pair
+from tests.integration.peers import Server, free_port, free_port_pair, peer_rtp_ports
 
 MODULES = "/usr/lib/baresip/modules"
 
@@ -93,7 +93,7 @@ class Baresip:
         """Pick free ports and write the config file."""
         self.ctrl_port = free_port()
         self.sip_port = self._sip_port or free_port_pair()
-        rtp = free_port()
+        low, high = peer_rtp_ports()
         (self.folder / "config").write_text(
             "\n".join(
                 [
@@ -104,7 +104,7 @@ class Baresip:
                     f"audio_source {self._source}",
                     "audio_alert aubridge,nullalert",
                     "audio_level no",
-                    f"rtp_ports {rtp}-{rtp + 9}",
+                    f"rtp_ports {low}-{high}",
                     f"module_path {MODULES}",
                     *(f"module {module}" for module in self._modules),
                     "module_tmp uuid.so",

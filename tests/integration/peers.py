@@ -54,12 +54,12 @@ def free_sip_port(host: str = "127.0.0.1") -> int:
     address: the switch knows the trunk by it, so a retry cannot move it), with the next
     port up free too (baresip also binds TLS there).
 
-    It comes from 20000-29999: below the kernel's range for ephemeral ports (so no
+    It comes from 20000-24999: below the kernel's range for ephemeral ports (so no
     connection anybody opens meanwhile takes it or its neighbour) and below the switch's
     RTP ranges in these tests (`rtp_ports`)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     for _ in range(200):
-        port = random.randrange(20000, 29999)
+        port = random.randrange(20000, 24999)
         try:
             for kind, candidate in (
                 (socket.SOCK_DGRAM, port), (socket.SOCK_STREAM, port),
@@ -71,6 +71,14 @@ def free_sip_port(host: str = "127.0.0.1") -> int:
             continue
         return port
     raise RuntimeError("no free port pair")
+
+
+def peer_rtp_ports(count: int = 100) -> tuple[int, int]:
+    """A range of RTP ports for a peer that takes its own from a range (baresip), in
+    25000-29999: no switch of these tests binds there (`rtp_ports`) and no ephemeral
+    port lands there, so other processes cannot take the whole range while it rings."""
+    low = random.randrange(25000, 30000 - count, 2)
+    return low, low + count - 1
 
 
 def rtp_ports(count: int = 400) -> str:
