@@ -4,10 +4,13 @@ voicemail reaches. Shared by the tests with Python phones and with baresip softp
 from __future__ import annotations
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tests.integration.peers import free_sip_port, vaxel_cli
+from vaxel.services import voicemail
+from vaxel.store import Store
 
 DOMAIN = "acme.vaxel.test"
 MAIN = "+46812345600"
@@ -107,3 +110,28 @@ def company(tmp: Path, weekly: str, smtp_port: int) -> tuple[Path, int]:
     result = vaxel_cli(data, "config", "apply", str(tmp / "acme.yaml"))
     assert result.returncode == 0, result.stderr
     return data, trunk
+
+
+def wait_messages(
+    data: Path, box: str, count: int, timeout: float = 10.0
+) -> list[voicemail.Message]:
+    """The box's messages once it holds `count` (Acme is the data folder's first company).
+
+    The switch stores a message's row after it closed the recording, so a message listed
+    here is a complete file; the row is written behind the call, hence the wait."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with Store.open(data) as store:
+            messages = voicemail.list_messages(store, 1, box)
+        if len(messages) >= count or time.monotonic() > deadline:
+            return messages
+        time.sleep(0.1)
+
+
+def wait_mail(mailbox: Mailbox, count: int, timeout: float = 10.0) -> bytes:
+    """The newest mail once `count` have arrived; fails if they do not in time."""
+    deadline = time.monotonic() + timeout
+    while len(mailbox.messages) < count:
+        assert time.monotonic() < deadline, f"{len(mailbox.messages)} mails, not {count}"
+        time.sleep(0.05)
+    return mailbox.messages[-1]

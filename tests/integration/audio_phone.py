@@ -50,6 +50,19 @@ class AudioPhone(Phone):
         if host and port:
             self.remote_rtp = (host.group(1), int(port.group(1)))
 
+    def play(self, audio: np.ndarray) -> None:
+        """Speak `audio` from the next frame on (instead of what was left to play)."""
+        with self._lock:
+            self.audio = alaw_encode(audio)
+            self._position = 0
+
+    def wait_played(self, timeout: float = 30.0) -> None:
+        """Wait until every frame of the audio has been sent."""
+        deadline = time.monotonic() + timeout
+        while self._position < len(self.audio):
+            assert time.monotonic() < deadline, "the phone did not get its audio out"
+            time.sleep(0.02)
+
     def press(self, digits: str) -> None:
         with self._lock:
             self._keys += list(digits)
@@ -96,8 +109,9 @@ class AudioPhone(Phone):
                 if not pending:
                     self._ts += 800 + FRAME
                 continue
-            frame = self.audio[self._position : self._position + FRAME]
-            self._position += FRAME
+            with self._lock:
+                frame = self.audio[self._position : self._position + FRAME]
+                self._position += FRAME
             if len(frame) < FRAME:
                 frame = frame + b"\xd5" * (FRAME - len(frame))  # A-law silence
             self._send(8, frame)

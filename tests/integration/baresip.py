@@ -11,11 +11,19 @@ import subprocess
 import time
 from pathlib import Path
 
-from tests.integration.peers import Server, free_port, free_sip_port
+from tests.integration.peers import Server, free_port, free_port_pair, peer_rtp_ports
 
 MODULES = "/usr/lib/baresip/modules"
 
 _tokens = itertools.count(1)
+
+
+def wav_complete(path: Path) -> bool:
+    """Whether a WAV file's header gives its full length (written when it is closed)."""
+    raw = path.read_bytes()
+    if len(raw) < 44 or raw[:4] != b"RIFF":
+        return False
+    return int.from_bytes(raw[4:8], "little") + 8 == len(raw)
 
 
 class Baresip:
@@ -84,8 +92,8 @@ class Baresip:
     def _configure(self) -> None:
         """Pick free ports and write the config file."""
         self.ctrl_port = free_port()
-        self.sip_port = self._sip_port or free_sip_port()
-        rtp = free_port()
+        self.sip_port = self._sip_port or free_port_pair()
+        low, high = peer_rtp_ports()
         (self.folder / "config").write_text(
             "\n".join(
                 [
@@ -96,7 +104,7 @@ class Baresip:
                     f"audio_source {self._source}",
                     "audio_alert aubridge,nullalert",
                     "audio_level no",
-                    f"rtp_ports {rtp}-{rtp + 9}",
+                    f"rtp_ports {low}-{high}",
                     f"module_path {MODULES}",
                     *(f"module {module}" for module in self._modules),
                     "module_tmp uuid.so",
@@ -185,6 +193,12 @@ class Baresip:
     def resume(self) -> dict[str, object]:
         return self.request("resume")
 
+    def play(self, wav: Path) -> None:
+        """Play `wav` from now on in the call (baresip's audio source becomes that file;
+        it hangs up at the file's end, so pad it)."""
+        answer = self.request("ausrc", f"aufile,{wav.resolve()}")
+        assert answer["ok"], answer
+
     def send_digit(self, digit: str) -> dict[str, object]:
         """One key press, sent as RFC 4733 telephone-events when the call negotiated them."""
         return self.request("sndcode", digit)
@@ -238,10 +252,32 @@ class Baresip:
     # -- recordings ----------------------------------------------------------------
 
     def recordings(self) -> list[tuple[Path, Path]]:
-        """(sent, received) WAV pairs that sndfile wrote, oldest call first."""
+        """(sent, received) WAV pairs that sndfile wrote, oldest call first.
+
+        sndfile names each file by the second it opened it (`dump-<time>-enc.wav` when the
+        call's audio starts, `dump-<time>-dec.wav` at the first audio received), so the two
+        of one call can carry different times: they are paired in order, not by name. A
+        call that has not received audio yet has no pair."""
+        sent, received = self.recorded("enc"), self.recorded("dec")
+        return list(zip(sent, received, strict=False))
+
+    def recorded(self, kind: str) -> list[Path]:
+        """The files sndfile wrote of `kind` ("enc": sent, "dec": received), oldest first."""
         assert self.snd_path is not None, "recording needs snd_path"
-        sent = sorted(self.snd_path.glob("dump-*-enc.wav"), key=lambda p: p.stat().st_mtime)
-        return [(enc, enc.with_name(enc.name.replace("-enc.wav", "-dec.wav"))) for enc in sent]
+        return sorted(self.snd_path.glob(f"dump-*-{kind}.wav"))
+
+    def wait_recordings_closed(self, timeout: float = 10.0) -> None:
+        """Wait until sndfile has closed every recording (call it after CALL_CLOSED): it
+        writes a WAV header's sizes only when it closes the file, as the call ends."""
+        assert self.snd_path is not None, "recording needs snd_path"
+        deadline = time.monotonic() + timeout
+        while True:
+            files = sorted(self.snd_path.glob("dump-*.wav"))
+            if all(wav_complete(path) for path in files):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"sndfile did not close {files}:\n{self.log_text()}")
+            time.sleep(0.05)
 
     def stop(self) -> None:
         if self._ctrl is not None:

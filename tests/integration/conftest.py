@@ -1,4 +1,8 @@
-"""Fixtures that start a real `vaxel serve` with a company and users made by the CLI."""
+"""Fixtures that start a real `vaxel serve` with a company and users made by the CLI.
+
+Every test in this folder starts the switch or a real peer, so each one is marked
+`integration` here, once: `pytest -m "not integration"` runs the in-memory layer alone.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,21 @@ import pytest
 from tests.integration.acme import Mailbox
 from tests.integration.peers import Server, free_port, vaxel_cli
 
+HERE = Path(__file__).parent
+
 DOMAIN = "demo.vaxel.test"
 USERS = {
     "1001": ("Anna Svensson", "anna-secret-1"),
     "1002": ("Björn Karlsson", "bjorn-secret-2"),
     "1003": ("Cecilia Lind", "cecilia-secret-3"),
 }
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test collected from this folder `integration`."""
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.integration)
 
 
 def provision(data: Path, domain: str = DOMAIN, users: dict[str, tuple[str, str]] = USERS) -> None:

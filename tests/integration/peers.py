@@ -34,9 +34,9 @@ def free_port(host: str = "127.0.0.1") -> int:
     raise RuntimeError("no free port")
 
 
-def free_sip_port(host: str = "127.0.0.1") -> int:
-    """A port for a baresip's `sip_listen`: baresip also binds TLS on the next port up, so
-    both must be free (a trunk's port is fixed for the whole test, retries cannot move it)."""
+def free_port_pair(host: str = "127.0.0.1") -> int:
+    """A free port whose next port up is free too (baresip binds TLS there); for a peer
+    that may pick again when another process takes one first."""
     for _ in range(100):
         port = free_port(host)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -49,9 +49,41 @@ def free_sip_port(host: str = "127.0.0.1") -> int:
     raise RuntimeError("no free port pair")
 
 
+def free_sip_port(host: str = "127.0.0.1") -> int:
+    """A port for a peer that must listen on it for a whole test (a carrier on a trunk's
+    address: the switch knows the trunk by it, so a retry cannot move it), with the next
+    port up free too (baresip also binds TLS there).
+
+    It comes from 20000-24999: below the kernel's range for ephemeral ports (so no
+    connection anybody opens meanwhile takes it or its neighbour) and below the switch's
+    RTP ranges in these tests (`rtp_ports`)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(200):
+        port = random.randrange(20000, 24999)
+        try:
+            for kind, candidate in (
+                (socket.SOCK_DGRAM, port), (socket.SOCK_STREAM, port),
+                (socket.SOCK_DGRAM, port + 1), (socket.SOCK_STREAM, port + 1),
+            ):  # fmt: skip
+                with socket.socket(family, kind) as sock:
+                    sock.bind((host, candidate))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair")
+
+
+def peer_rtp_ports(count: int = 100) -> tuple[int, int]:
+    """A range of RTP ports for a peer that takes its own from a range (baresip), in
+    25000-29999: no switch of these tests binds there (`rtp_ports`) and no ephemeral
+    port lands there, so other processes cannot take the whole range while it rings."""
+    low = random.randrange(25000, 30000 - count, 2)
+    return low, low + count - 1
+
+
 def rtp_ports(count: int = 400) -> str:
     """A `--rtp-ports` range for one test server; the switch skips ports that are taken."""
-    low = random.randrange(30000, 60000 - count, 2)
+    low = random.randrange(30000, 60000 - count, 2)  # above free_sip_port's ports
     return f"{low}-{low + count}"
 
 
@@ -77,8 +109,20 @@ class Server:
         return f"{host}:{self.port}"
 
     def start(self, *extra: str) -> Server:
-        if not self.port:
-            self.port = free_port(self.host)
+        """Start on free ports; when another process took one before the switch bound it,
+        start again on new ones (a port given to the constructor, or kept from an earlier
+        start, stays)."""
+        chosen = not self.port
+        for _attempt in range(3):
+            if chosen:
+                self.port = free_port(self.host)
+            if self._start(extra):
+                return self
+            if not chosen or not _in_use(self.output):
+                break
+        raise RuntimeError(f"vaxel serve did not start:\n{self.output}")
+
+    def _start(self, extra: tuple[str, ...]) -> bool:
         http = free_port("127.0.0.1")
         self.output = ""
         self.process = subprocess.Popen(
@@ -92,16 +136,16 @@ class Server:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
         assert self.process.stdout is not None
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # a busy machine imports slowly
         while time.monotonic() < deadline:
             line = self.process.stdout.readline()
             if not line:
                 break
             self.output += line
             if line.startswith("vaxel: SIP on"):
-                return self
+                return True
         self.stop()
-        raise RuntimeError(f"vaxel serve did not start:\n{self.output}")
+        return False
 
     def stop(self) -> int | None:
         if self.process is None:
@@ -124,6 +168,53 @@ class Server:
         return self.process is not None and self.process.poll() is None
 
 
+def free_media_port(host: str = "127.0.0.1") -> int:
+    """A `-mp` for SIPp: it binds UDP `-mp` for audio and `-mp` + 2 for video (its control
+    socket probes 8888-8947 itself and only warns when all are taken)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for _ in range(100):
+        port = free_port(host)
+        if port + 2 > 65535:
+            continue
+        with socket.socket(family, socket.SOCK_DGRAM) as video:
+            try:
+                video.bind((host, port + 2))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free media ports")
+
+
+def _bound_inodes(port: int) -> set[str]:
+    """The inodes of the UDP and TCP sockets bound to `port` (from /proc/net)."""
+    inodes: set[str] = set()
+    for table in ("udp", "udp6", "tcp", "tcp6"):
+        with contextlib.suppress(OSError), open(f"/proc/net/{table}") as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(fields[9])
+    return inodes
+
+
+def holds_port(pid: int, port: int) -> bool:
+    """Whether process `pid` has a socket bound to `port` (it is ready to receive there)."""
+    inodes = _bound_inodes(port)
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    return True
+    return False
+
+
+def _in_use(output: str) -> bool:
+    """A process (SIPp, the switch) exited because a port it binds was taken meanwhile."""
+    return "already in use" in output or "could not bind" in output
+
+
 def _sipp_args(
     server: Server,
     scenario: str,
@@ -136,22 +227,22 @@ def _sipp_args(
     rate: int,
     timeout: int,
     host: str,
-    port: int | None,
+    port: int,
     extra: tuple[str, ...],
 ) -> list[str]:
+    """SIPp's arguments: its own SIP port `port` (`-p`) and free media ports (`-mp`)."""
     binary = shutil.which("sipp")
     assert binary, "sipp is not installed (make test installs sip-tester)"
-    local = port or free_port(host)
     scenario_path = scenario if os.path.isabs(scenario) else str(SCENARIOS / scenario)
     args = [
-        binary, server.address, "-sf", scenario_path, "-i", host, "-p", str(local),
-        "-mp", str(free_port(host)), "-s", user, "-t", transport, "-m", str(calls),
+        binary, server.address, "-sf", scenario_path, "-i", host, "-p", str(port),
+        "-mp", str(free_media_port(host)), "-s", user, "-t", transport, "-m", str(calls),
         "-r", str(rate), "-timeout", f"{timeout}s", "-timeout_error", "-nostdin",
         "-recv_timeout", "5000", "-max_recv_loops", "1000", *extra,
     ]  # fmt: skip
     if password is not None:
         args += ["-au", user, "-ap", password]
-    merged = {"domain": "demo.vaxel.test", "devport": str(local), "expires": "3600"}
+    merged = {"domain": "demo.vaxel.test", "devport": str(port), "expires": "3600"}
     merged.update(keys or {})
     for key, value in merged.items():
         args += ["-key", key, value]
@@ -173,12 +264,20 @@ def sipp(
     port: int | None = None,
     extra: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
-    """Run one SIPp client scenario to completion; exit code 0 means every call passed."""
-    args = _sipp_args(
-        server, scenario, user=user, password=password, keys=keys, transport=transport,
-        calls=calls, rate=rate, timeout=timeout, host=host, port=port, extra=extra,
-    )  # fmt: skip
-    return subprocess.run(args, capture_output=True, text=True, timeout=timeout + 30)
+    """Run one SIPp client scenario to completion; exit code 0 means every call passed.
+
+    A port taken by another process between our check and SIPp's bind makes SIPp exit at
+    once: it is run again on new ports (its SIP port too, unless `port` chose it)."""
+    for _attempt in range(3):
+        args = _sipp_args(
+            server, scenario, user=user, password=password, keys=keys, transport=transport,
+            calls=calls, rate=rate, timeout=timeout, host=host, port=port or free_port(host),
+            extra=extra,
+        )  # fmt: skip
+        result = subprocess.run(args, capture_output=True, text=True, timeout=timeout + 30)
+        if not _in_use(result.stdout + result.stderr):
+            break
+    return result
 
 
 def sipp_background(
@@ -192,12 +291,33 @@ def sipp_background(
     keys: dict[str, str] | None = None,
     extra: tuple[str, ...] = (),
 ) -> subprocess.Popen[str]:
-    """Start a SIPp server (UAS) scenario on `port`; `communicate()` waits for its result."""
-    args = _sipp_args(
-        server, scenario, user=user, password=None, keys=keys, transport="u1", calls=calls,
-        rate=10, timeout=timeout, host="127.0.0.1", port=port, extra=extra,
-    )  # fmt: skip
-    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    """Start a SIPp server (UAS) scenario on `port` and return once it listens there
+    (`communicate()` waits for its result). Its media ports are chosen again when
+    another process took one meanwhile."""
+    for _attempt in range(3):
+        args = _sipp_args(
+            server, scenario, user=user, password=None, keys=keys, transport="u1", calls=calls,
+            rate=10, timeout=timeout, host="127.0.0.1", port=port, extra=extra,
+        )  # fmt: skip
+        process = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        deadline = time.monotonic() + 10
+        # SIPp binds its SIP socket, then audio and video: once it holds the video port,
+        # it has every port it needs (what arrives before it reads is queued for it).
+        video = int(args[args.index("-mp") + 1]) + 2
+        while process.poll() is None and not holds_port(process.pid, video):
+            if time.monotonic() > deadline:
+                process.kill()
+                out, _ = process.communicate()
+                raise RuntimeError(f"SIPp did not listen on {port}:\n{out}")
+            time.sleep(0.01)
+        if process.poll() is None:
+            return process
+        out, _ = process.communicate()
+        if not _in_use(out):
+            raise RuntimeError(f"SIPp exited at once:\n{out}")
+    raise RuntimeError(f"SIPp found no free ports:\n{out}")
 
 
 class SipSocket:

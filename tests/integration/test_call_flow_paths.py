@@ -1,16 +1,18 @@
-"""Issue 4 end to end, the remaining call-flow paths (S1, S3, U11, P6, S6).
+"""Issue 4 end to end, the remaining call-flow paths (S1, S3, U11, P6, S6), with
+third-party phones.
 
 A company of its own (Paths AB) is described in YAML and called through its
 trunk: a direct number, menus that nest, repeat and lead out through the
 trunk, forwarding to an external number and to a colleague when busy or on
 no answer, the ceiling on concurrent calls out, and the personal greeting
-(recorded by phone, or uploaded). A Python phone stands in for the carrier
-on the trunk's address: it calls in, and it is the far end of calls out.
+(recorded by phone, or uploaded). Every phone is pjsua2 (PJSIP's user agent,
+tests/integration/pjsua.py): the users' phones, and the carrier on the trunk's
+address, which calls in and is the far end of calls out. What a phone heard is
+compared code for code with a prompt, or with what the other phone said.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 import wave
 from collections.abc import Iterator
@@ -19,11 +21,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.integration.audio_phone import AudioPhone
-from tests.integration.flows import answer, heard, leave, new_invite
-from tests.integration.peers import Server, free_port, rtp_ports, vaxel_cli
+from tests.integration.audio import g711_levels
+from tests.integration.peers import Server, free_sip_port, rtp_ports, vaxel_cli
+from tests.integration.pjsua import PjPhone, close_all, heard_of, hears, hears_voice
+from vaxel.calls.directory import PROBE_INTERVAL
 from vaxel.media.player import load_prompt
-from vaxel.rtp.g711 import alaw_encode
 
 DOMAIN = "paths.vaxel.test"
 MAIN = "+46812345700"
@@ -66,11 +68,12 @@ outbound: {{max_concurrent_calls: 1}}
 
 
 def tone(seconds: float, frequency: float, seed: int) -> np.ndarray:
-    """A tone with noise: no two stretches of it alike, so pieces of it can be found again."""
+    """A tone with noise at A-law levels: no two stretches of it alike, so pieces of it
+    can be found again."""
     t = np.arange(int(8000 * seconds)) / 8000
     rng = np.random.default_rng(seed)
     wave_ = 3000 * np.sin(2 * np.pi * frequency * t) + rng.normal(0, 800, t.size)
-    return wave_.astype(np.int16)
+    return g711_levels(wave_.astype(np.int16))
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int = 8000) -> None:
@@ -84,7 +87,7 @@ def write_wav(path: Path, samples: np.ndarray, rate: int = 8000) -> None:
 @pytest.fixture(scope="module")
 def paths_company(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, int]]:
     folder = tmp_path_factory.mktemp("paths")
-    data, trunk = folder / "data", free_port()
+    data, trunk = folder / "data", free_sip_port()  # the carrier listens there
     write_wav(folder / "bjorn.wav", tone(3.0, 440, seed=3))  # Björn's uploaded greeting
     (folder / "paths.yaml").write_text(DESCRIPTION.format(domain=DOMAIN, trunk=trunk))
     result = vaxel_cli(data, "config", "apply", str(folder / "paths.yaml"))
@@ -97,28 +100,65 @@ def paths_company(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Se
 # -- phones ----------------------------------------------------------------------------
 
 
-def member(server: Server, ext: str, audio: np.ndarray | None = None) -> AudioPhone:
-    """A user's registered phone."""
-    phone = AudioPhone(server, ext, PASSWORDS[ext], DOMAIN, audio=audio)
-    assert phone.register().status == 200
-    return phone
+class Phones:
+    """pjsua2 phones of one test; all hang up, unregister and end with it."""
+
+    def __init__(self, server: Server, trunk: int) -> None:
+        self.server, self.trunk = server, trunk
+        self.started: list[PjPhone] = []
+
+    def _keep(self, phone: PjPhone) -> PjPhone:
+        self.started.append(phone)
+        return phone
+
+    def member(self, ext: str) -> PjPhone:
+        """A user's registered phone: calls to the user ring it."""
+        phone = self._keep(PjPhone(self.server.address, ext, PASSWORDS[ext], DOMAIN))
+        phone.registered()
+        return phone
+
+    def user(self, ext: str) -> PjPhone:
+        """A user's phone that only calls (not registered: calls to the user do not ring it)."""
+        return self._keep(PjPhone(self.server.address, ext, PASSWORDS[ext], DOMAIN, register=False))
+
+    def carrier(self) -> PjPhone:
+        """The carrier, on the trunk's address: it calls in, and it is the far end of calls
+        out (it does not register; the switch knows its trunk by address)."""
+        return self._keep(
+            PjPhone(
+                self.server.address, CALLER, "", "carrier.test", port=self.trunk,
+                register=False, name="carrier",
+            )
+        )  # fmt: skip
+
+    def close(self) -> None:
+        close_all(self.started)
 
 
-def user(server: Server, ext: str, audio: np.ndarray | None = None) -> AudioPhone:
-    """A user's phone that only calls (not registered: calls to the user do not ring it)."""
-    return AudioPhone(server, ext, PASSWORDS[ext], DOMAIN, audio=audio)
+@pytest.fixture
+def phones(paths_company: tuple[Server, int]) -> Iterator[Phones]:
+    made = Phones(*paths_company)
+    yield made
+    made.close()
 
 
-def carrier(server: Server, trunk: int) -> AudioPhone:
-    """The carrier, on the trunk's address: it calls in, and it is the far end of calls out."""
-    return AudioPhone(server, CALLER, "", "carrier.test", port=trunk)
+def call_in(carrier: PjPhone, number: str = MAIN) -> int:
+    """The carrier calls `number`; the switch answers (without a challenge)."""
+    call = carrier.call(f"sip:{number}@carrier.test")
+    carrier.state(call, "CONFIRMED")
+    return call
 
 
-def call_in(phone: AudioPhone, number: str = MAIN) -> None:
-    response = phone.invite(number, phone.offer())
-    assert response.status == 200, response
-    assert not phone.challenged, "the switch challenged its own carrier"
-    phone.learn(response.body)
+def answered(phone: PjPhone, timeout: float = 10.0) -> tuple[int, str]:
+    """The phone's next incoming call, answered: (its id, the INVITE as it arrived)."""
+    incoming = phone.incoming(timeout=timeout)
+    phone.answer(incoming["call"])
+    phone.state(incoming["call"], "CONFIRMED")
+    return int(incoming["call"]), str(incoming["message"])
+
+
+def not_rung(phone: PjPhone, timeout: float = 1.0) -> bool:
+    return phone.event("incoming", timeout=timeout) is None
 
 
 def forward(server: Server, ext: str, when: str, to: str | None) -> None:
@@ -127,271 +167,213 @@ def forward(server: Server, ext: str, when: str, to: str | None) -> None:
     result = vaxel_cli(server.data, "forward", "--company", DOMAIN, "--ext", ext,
                        "--when", when, *target)  # fmt: skip
     assert result.returncode == 0, result.stderr
-    time.sleep(0.5)  # the running switch sees the change at its next look
+    # The switch reads its directory again when a call comes at least PROBE_INTERVAL
+    # after a change: no event to wait for, but a bound.
+    time.sleep(2 * PROBE_INTERVAL)
 
 
 def prompt(server: Server, name: str) -> Path:
     return server.data / "prompts" / DOMAIN / f"{name}.wav"
 
 
+def request_line(invite: str) -> str:
+    return invite.split("\r\n", 1)[0].split("\n", 1)[0]
+
+
 # -- S1: a direct number ----------------------------------------------------------------------
 
 
-def test_a_direct_number_rings_its_user(paths_company: tuple[Server, int]) -> None:
-    server, trunk = paths_company
-    anna = member(server, "1001")
-    caller = carrier(server, trunk)
-    try:
-        answering = answer(anna)
-        call_in(caller, DIRECT)  # the carrier's call is connected once Anna answers
-        answering.join(10)
-        assert not answering.is_alive(), "Anna's phone did not ring"
-        invite = anna.last_invite  # type: ignore[attr-defined]
-        assert CALLER in invite.headers.get("From"), "Anna does not see who calls"
-        assert caller.request("BYE").status == 200
-        anna.reply(anna.wait_request("BYE"), 200)
-    finally:
-        leave((anna,), caller)
+def test_a_direct_number_rings_its_user(phones: Phones) -> None:
+    anna, carrier = phones.member("1001"), phones.carrier()
+    call = carrier.call(f"sip:{DIRECT}@carrier.test")
+    ringing = anna.incoming()
+    assert CALLER in ringing["from"], "Anna does not see who calls"
+    anna.answer(ringing["call"])
+    carrier.state(call, "CONFIRMED")  # connected once Anna answers
+    said = tone(4, 350, seed=31)
+    anna.play(ringing["call"], said)
+    assert hears_voice(carrier, call, said) >= 8000, "the caller did not hear Anna"
+    carrier.hangup(call)
+    anna.state(ringing["call"], "DISCONNECTED")
 
 
 # -- S3: menus ------------------------------------------------------------------------------
 
 
-def test_a_menu_key_leads_to_another_menu(paths_company: tuple[Server, int]) -> None:
-    server, trunk = paths_company
-    caller = carrier(server, trunk)
-    try:
-        call_in(caller)
-        assert heard(caller, prompt(server, "menu"), 0.3), "no menu"
-        caller.press("2")
-        assert heard(caller, prompt(server, "service"), 0.5), "no service menu after key 2"
-        assert caller.request("BYE").status == 200
-    finally:
-        caller.close()
+def test_a_menu_key_leads_to_another_menu(phones: Phones) -> None:
+    carrier = phones.carrier()
+    call = call_in(carrier)
+    assert hears(carrier, call, prompt(phones.server, "menu"), 0.3), "no menu"
+    carrier.press(call, "2")
+    assert hears(carrier, call, prompt(phones.server, "service"), 0.5), "no service menu"
+    carrier.hangup(call)
 
 
-def test_the_repeat_key_plays_the_menu_again(paths_company: tuple[Server, int]) -> None:
-    server, trunk = paths_company
-    caller = carrier(server, trunk)
-    menu = prompt(server, "menu")
-    try:
-        call_in(caller)
-        assert heard(caller, menu, 0.3)
-        caller.clear()
-        caller.press("0")  # during the prompt: it starts over at once
-        # Well before the prompt could end and time out (that would replay it too).
-        assert heard(caller, menu, 0.3, wait=3), "the menu did not start again"
-        assert not heard(caller, prompt(server, "invalid"), 0.3, wait=0.1)
-        assert caller.request("BYE").status == 200
-    finally:
-        caller.close()
+def test_the_repeat_key_plays_the_menu_again(phones: Phones) -> None:
+    carrier = phones.carrier()
+    menu = prompt(phones.server, "menu")
+    call = call_in(carrier)
+    assert hears(carrier, call, menu, 0.3)
+    carrier.clear(call)
+    carrier.press(call, "0")  # during the prompt: it starts over at once
+    # Well before the prompt could end and time out (that would replay it too).
+    assert hears(carrier, call, menu, 0.3, wait=3), "the menu did not start again"
+    assert not hears(carrier, call, prompt(phones.server, "invalid"), 0.3, wait=0.1)
+    carrier.hangup(call)
 
 
-def test_a_menu_key_leads_out_to_an_external_number(paths_company: tuple[Server, int]) -> None:
-    server, trunk = paths_company
-    caller = carrier(server, trunk)  # calls in, and is the far end of the call out
-    try:
-        call_in(caller)
-        inbound = caller.call_id
-        assert heard(caller, prompt(server, "menu"), 0.3)
-        caller.press("3")
-        invite = caller.wait_request("INVITE", timeout=10)  # back out through the trunk
-        assert str(invite.uri).startswith(f"sip:{PARTNER}@"), invite.uri
-        assert MAIN in invite.headers.get("From"), "the call out does not show the main number"
-        caller.reply(invite, 180)
-        caller.reply(invite, 200, caller.offer())
-        caller.wait_request("ACK")
-        # The partner hangs up; the switch ends the inbound call too.
-        assert caller.request("BYE").status == 200
-        bye = caller.wait_request("BYE", timeout=5)
-        assert bye.call_id == inbound, "the switch did not hang up the caller's call"
-        caller.reply(bye, 200)
-    finally:
-        caller.close()
+def test_a_menu_key_leads_out_to_an_external_number(phones: Phones) -> None:
+    carrier = phones.carrier()  # calls in, and is the far end of the call out
+    inbound = call_in(carrier)
+    assert hears(carrier, inbound, prompt(phones.server, "menu"), 0.3)
+    carrier.press(inbound, "3")
+    outbound, invite = answered(carrier)  # back out through the trunk
+    assert request_line(invite).startswith(f"INVITE sip:{PARTNER}@"), invite
+    assert MAIN in next(e for e in carrier.seen if e["event"] == "incoming")["from"], (
+        "the call out does not show the main number"
+    )
+    said = tone(4, 520, seed=32)
+    carrier.play(outbound, said)  # the partner speaks; the caller hears it
+    assert hears_voice(carrier, inbound, said) >= 8000, "the caller did not hear the partner"
+    # The partner hangs up; the switch ends the inbound call too.
+    carrier.hangup(outbound)
+    carrier.state(inbound, "DISCONNECTED")
 
 
 # -- U11: forwarding ----------------------------------------------------------------------------
 
 
-def test_forwarding_always_to_an_external_number(paths_company: tuple[Server, int]) -> None:
-    server, trunk = paths_company
-    anna = user(server, "1001")
-    far_end = carrier(server, trunk)
+def test_forwarding_always_to_an_external_number(phones: Phones) -> None:
+    anna, far_end = phones.user("1001"), phones.carrier()
+    forward(phones.server, "1002", "always", "0701740698")
     try:
-        forward(server, "1002", "always", "0701740698")
-        answering = answer(far_end)
-        response = anna.invite("1002", anna.offer())
-        answering.join(10)
-        assert response.status == 200, response
-        invite = far_end.last_invite  # type: ignore[attr-defined]
-        assert str(invite.uri).startswith("sip:+46701740698@"), invite.uri
-        assert anna.request("BYE").status == 200
-        far_end.reply(far_end.wait_request("BYE"), 200)
+        call = anna.call("1002")
+        out, invite = answered(far_end)
+        assert request_line(invite).startswith("INVITE sip:+46701740698@"), invite
+        anna.state(call, "CONFIRMED")
+        said = tone(4, 610, seed=33)
+        far_end.play(out, said)
+        assert hears_voice(anna, call, said) >= 8000, "Anna did not hear the far end"
+        anna.hangup(call)
+        far_end.state(out, "DISCONNECTED")
     finally:
-        forward(server, "1002", "always", None)
-        anna.close()
-        far_end.close()
+        forward(phones.server, "1002", "always", None)
 
 
 @pytest.mark.parametrize("when", ["busy", "no-answer"])
-def test_forwarding_to_a_colleague_when_busy_or_on_no_answer(
-    paths_company: tuple[Server, int], when: str
-) -> None:
-    server, _ = paths_company
-    anna = user(server, "1001")
-    bjorn, cecilia = member(server, "1002"), member(server, "1003")
+def test_forwarding_to_a_colleague_when_busy_or_on_no_answer(phones: Phones, when: str) -> None:
+    anna = phones.user("1001")
+    bjorn, cecilia = phones.member("1002"), phones.member("1003")
+    forward(phones.server, "1002", when, "1003")
     try:
-        forward(server, "1002", when, "1003")
-
-        def bjorn_does_not_take_it() -> None:
-            invite = bjorn.wait_request("INVITE", timeout=10)
-            if when == "busy":
-                bjorn.reply(invite, 486)  # busy on another line
-                return
-            bjorn.reply(invite, 180)  # rings for his ring time (5 s), unanswered
-            cancel = bjorn.wait_request("CANCEL", timeout=10)
-            bjorn.reply(cancel, 200)
-            bjorn.reply(invite, 487)
-
-        bjorn_rings = threading.Thread(target=bjorn_does_not_take_it, daemon=True)
-        bjorn_rings.start()
-        answering = answer(cecilia)
-        response = anna.invite("1002", anna.offer())
-        bjorn_rings.join(10)
-        answering.join(10)
-        assert not bjorn_rings.is_alive(), "Björn's phone was not rung first"
-        assert not answering.is_alive(), f"Cecilia's phone did not ring ({when})"
-        assert response.status == 200, response
-        assert anna.request("BYE").status == 200
-        cecilia.reply(cecilia.wait_request("BYE"), 200)
+        call = anna.call("1002")
+        ringing = bjorn.incoming()  # Björn's phone is rung first
+        if when == "busy":
+            bjorn.answer(ringing["call"], 486)  # busy on another line
+        # Unanswered, it rings his ring time (5 s); then the switch stops it.
+        stopped = bjorn.expect("call_state", call=ringing["call"], state="DISCONNECTED")
+        assert stopped["code"] == (486 if when == "busy" else 487), stopped
+        colleague, _ = answered(cecilia, timeout=10)
+        anna.state(call, "CONFIRMED")
+        said = tone(4, 330, seed=34)
+        cecilia.play(colleague, said)
+        assert hears_voice(anna, call, said) >= 8000, f"Anna did not hear Cecilia ({when})"
+        anna.hangup(call)
+        cecilia.state(colleague, "DISCONNECTED")
     finally:
-        forward(server, "1002", when, None)
-        leave((bjorn, cecilia), anna)
+        forward(phones.server, "1002", when, None)
 
 
 def test_the_described_forwarding_applies_until_the_user_clears_it(
-    paths_company: tuple[Server, int],
+    phones: Phones, system_prompts: Path
 ) -> None:
     """Doris's description forwards her calls to Cecilia; clearing it by command line
     (as #21# does by phone) switches the described forwarding off too."""
-    server, _ = paths_company
-    anna = user(server, "1001")
-    cecilia = member(server, "1003")
-    try:
-        answering = answer(cecilia)
-        response = anna.invite("1004", anna.offer())
-        answering.join(10)
-        assert response.status == 200, response
-        assert not answering.is_alive(), "the described forwarding did not ring Cecilia"
-        assert anna.request("BYE").status == 200
-        cecilia.reply(cecilia.wait_request("BYE"), 200)
+    anna, cecilia = phones.user("1001"), phones.member("1003")
+    call = anna.call("1004")
+    colleague, _ = answered(cecilia)
+    anna.state(call, "CONFIRMED")
+    anna.hangup(call)
+    cecilia.state(colleague, "DISCONNECTED")
 
-        forward(server, "1004", "always", None)
-        response = anna.invite("1004", anna.offer())  # Doris has no phone: her voicemail
-        assert response.status == 200, response
-        anna.learn(response.body)
-        assert new_invite(cecilia, None, timeout=1) is None
-        assert anna.request("BYE").status == 200
-    finally:
-        leave((cecilia,), anna)
+    forward(phones.server, "1004", "always", None)
+    call = anna.call("1004")  # Doris has no phone: her voicemail answers
+    anna.state(call, "CONFIRMED")
+    assert hears(anna, call, system_prompts / "en" / "vm-greeting-generic.wav")
+    assert not_rung(cecilia, 0.5)
+    anna.hangup(call)
 
 
 # -- P6: the toll-fraud ceiling ------------------------------------------------------------------
 
 
-def test_a_second_call_out_past_the_ceiling_is_refused(paths_company: tuple[Server, int]) -> None:
-    server, trunk = paths_company
-    anna, bjorn = user(server, "1001"), user(server, "1002")
-    far_end = carrier(server, trunk)
-    try:
-        answering = answer(far_end)
-        response = anna.invite("070-1740605", anna.offer())
-        answering.join(10)
-        assert response.status == 200, response
-        first = far_end.last_invite  # type: ignore[attr-defined]
-        # One call out is up, the company's ceiling (max_concurrent_calls: 1).
-        refused = bjorn.invite("070-1740606", bjorn.offer())
-        assert refused.status == 503, refused
-        assert new_invite(far_end, first, timeout=1) is None, "a second call went out"
-        assert anna.request("BYE").status == 200
-        far_end.reply(far_end.wait_request("BYE"), 200)
-        time.sleep(0.3)
-        # Anna's call is over: Björn may call out again.
-        answering = answer(far_end)
-        response = bjorn.invite("070-1740606", bjorn.offer())
-        answering.join(10)
-        assert response.status == 200, response
-        assert str(far_end.last_invite.uri).startswith("sip:+46701740606@")  # type: ignore[attr-defined]
-        assert bjorn.request("BYE").status == 200
-        far_end.reply(far_end.wait_request("BYE"), 200)
-    finally:
-        anna.close()
-        bjorn.close()
-        far_end.close()
+def test_a_second_call_out_past_the_ceiling_is_refused(phones: Phones) -> None:
+    anna, bjorn = phones.user("1001"), phones.user("1002")
+    far_end = phones.carrier()
+    first = anna.call("070-1740605")
+    out, _ = answered(far_end)
+    anna.state(first, "CONFIRMED")
+    # One call out is up, the company's ceiling (max_concurrent_calls: 1).
+    refused = bjorn.call("070-1740606")
+    ended = bjorn.expect("call_state", call=refused, state="DISCONNECTED")
+    assert ended["code"] == 503, ended
+    assert not_rung(far_end), "a second call went out"
+    anna.hangup(first)
+    far_end.state(out, "DISCONNECTED")
+    # Anna's call is over: Björn may call out again.
+    second = bjorn.call("070-1740606")
+    out, invite = answered(far_end)
+    assert request_line(invite).startswith("INVITE sip:+46701740606@"), invite
+    bjorn.state(second, "CONFIRMED")
+    bjorn.hangup(second)
+    far_end.state(out, "DISCONNECTED")
 
 
 # -- S6: personal greetings ------------------------------------------------------------------------
 
 
 def test_a_greeting_recorded_by_phone_is_what_callers_hear(
-    paths_company: tuple[Server, int], system_prompts: Path
+    phones: Phones, system_prompts: Path
 ) -> None:
-    server, _ = paths_company
-    spoken = tone(30.0, 310, seed=7)
+    en = system_prompts / "en"
+    greeting = prompt(phones.server, "greeting-1003")
     # Cecilia's phone is not registered: calls to her go to her box.
-    cecilia = user(server, "1003", audio=spoken)
-    anna = user(server, "1001")
-    greeting = server.data / "prompts" / DOMAIN / "greeting-1003.wav"
-    try:
-        response = cecilia.invite("*98", cecilia.offer())
-        assert response.status == 200, response
-        cecilia.learn(response.body)
-        assert heard(cecilia, system_prompts / "en" / "vm-main-menu.wav", 0.3)
-        cecilia.press("2")  # record your greeting
-        assert heard(cecilia, system_prompts / "en" / "beep.wav", 0.2), "no beep"
-        time.sleep(3)  # Cecilia speaks
-        cecilia.press("#")
-        assert heard(cecilia, system_prompts / "en" / "vm-greeting-saved.wav", 0.3), "not saved?"
-        assert cecilia.request("BYE").status == 200
-        saved = alaw_encode(load_prompt(greeting))
-        assert len(saved) >= 8000 * 2, f"a greeting of {len(saved) / 8000:.1f} s"
-        pieces = [alaw_encode(spoken)[i : i + 800] for i in range(0, 8000 * 30, 800)]
-        assert any(piece in saved for piece in pieces), "the greeting is not Cecilia's voice"
-        # She starts a new one but hangs up at the beep: the greeting she had stays.
-        kept = greeting.read_bytes()
-        response = cecilia.invite("*98", cecilia.offer())
-        assert response.status == 200, response
-        cecilia.learn(response.body)
-        cecilia.clear()
-        assert heard(cecilia, system_prompts / "en" / "vm-main-menu.wav", 0.3)
-        cecilia.press("2")
-        assert heard(cecilia, system_prompts / "en" / "beep.wav", 0.2), "no beep"
-        time.sleep(0.7)  # the beep (0.4 s) is over: the switch is recording
-        assert cecilia.request("BYE").status == 200
-        time.sleep(0.5)
-        assert greeting.read_bytes() == kept, "hanging up at the beep changed the greeting"
-        response = anna.invite("1003", anna.offer())
-        assert response.status == 200, response  # the switch answered for her box
-        anna.learn(response.body)
-        assert heard(anna, greeting, 1.0), "Anna did not hear Cecilia's greeting"
-        assert not heard(anna, system_prompts / "en" / "vm-greeting-generic.wav", 0.3, wait=0.1)
-        assert anna.request("BYE").status == 200
-    finally:
-        cecilia.close()
-        anna.close()
+    cecilia = phones.user("1003")
+    call = cecilia.call("*98")
+    cecilia.state(call, "CONFIRMED")
+    assert hears(cecilia, call, en / "vm-main-menu.wav", 0.3)
+    cecilia.press(call, "2")  # record your greeting
+    assert hears(cecilia, call, en / "beep.wav", 1.0), "no beep"  # the whole tone
+    spoken = tone(3.0, 310, seed=7)
+    cecilia.speak(call, spoken)
+    cecilia.press(call, "#")
+    assert hears(cecilia, call, en / "vm-greeting-saved.wav", 0.3), "not saved?"
+    cecilia.hangup(call)
+    saved = load_prompt(greeting)
+    assert heard_of(spoken, saved) >= 8000 * 2.5, "the greeting is not Cecilia's voice"
+    kept = greeting.read_bytes()
+    # She starts a new one but hangs up at the beep: the greeting she had stays.
+    call = cecilia.call("*98")
+    cecilia.state(call, "CONFIRMED")
+    assert hears(cecilia, call, en / "vm-main-menu.wav", 0.3)
+    cecilia.press(call, "2")
+    assert hears(cecilia, call, en / "beep.wav", 1.0), "no beep"  # the switch records now
+    cecilia.hangup(call)
+    anna = phones.user("1001")
+    call = anna.call("1003")
+    anna.state(call, "CONFIRMED")  # the switch answered for her box
+    assert hears(anna, call, greeting, 1.0), "Anna did not hear Cecilia's greeting"
+    assert not hears(anna, call, en / "vm-greeting-generic.wav", 0.3, wait=0.1)
+    anna.hangup(call)
+    assert greeting.read_bytes() == kept, "hanging up at the beep changed the greeting"
 
 
 def test_an_uploaded_personal_greeting_replaces_the_generic_one(
-    paths_company: tuple[Server, int], system_prompts: Path
+    phones: Phones, system_prompts: Path
 ) -> None:
-    server, _ = paths_company
-    anna = user(server, "1001")  # nobody of 1002 has a phone registered
-    try:
-        response = anna.invite("1002", anna.offer())
-        assert response.status == 200, response
-        anna.learn(response.body)
-        assert heard(anna, prompt(server, "bjorn-greeting"), 1.0), "not Björn's uploaded greeting"
-        assert not heard(anna, system_prompts / "en" / "vm-greeting-generic.wav", 0.3, wait=0.1)
-        assert anna.request("BYE").status == 200
-    finally:
-        anna.close()
+    anna = phones.user("1001")  # nobody of 1002 has a phone registered
+    call = anna.call("1002")
+    anna.state(call, "CONFIRMED")
+    assert hears(anna, call, prompt(phones.server, "bjorn-greeting"), 1.0), "not Björn's"
+    assert not hears(anna, call, system_prompts / "en" / "vm-greeting-generic.wav", 0.3, wait=0.1)
+    anna.hangup(call)

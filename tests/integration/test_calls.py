@@ -80,8 +80,7 @@ class Device:
             port=self.port,
             extra=extra,
             **options,  # type: ignore[arg-type]
-        )
-        time.sleep(0.3)
+        )  # it returns once SIPp listens on its port
 
     def finish(self) -> None:
         """Wait for the scenario's result, then unregister so later calls don't ring it."""

@@ -44,8 +44,6 @@ from vaxel.rtp.g711 import alaw_decode
 from vaxel.rtp.packet import parse_header
 from vaxel.sip.message import Request, make_response, parse_message
 
-pytestmark = pytest.mark.integration
-
 DOMAIN = "softphones.vaxel.test"
 USERS = {
     "1001": ("Anna Svensson", "anna-secret-1"),
@@ -304,9 +302,24 @@ def hang_up(by: Baresip, other: Baresip) -> None:
         assert phone.event({"CALL_CLOSED"}, timeout=10) is not None, phone.log_text()
 
 
+def wait_received(*phones: Baresip, seconds: float, timeout: float = 15.0) -> None:
+    """Wait until each phone has received `seconds` of audio in its call: the size of its
+    sndfile recording of received audio, as it grows (its content is read once closed)."""
+    deadline = time.monotonic() + timeout
+    for phone in phones:
+        while True:
+            files = phone.recorded("dec")
+            size = files[-1].stat().st_size if files else 0
+            if size >= 44 + 2 * RATE * seconds:
+                break
+            assert time.monotonic() < deadline, f"{phone.user} received {size} bytes"
+            time.sleep(0.1)
+
+
 def recording(phone: Baresip) -> tuple[np.ndarray, np.ndarray]:
     """(sent, received) audio of the phone's only call; the phone must be stopped first
     (sndfile completes the WAV headers when the call's audio stops)."""
+    phone.wait_recordings_closed()
     (pair,) = phone.recordings()
     sent, received = (read_wav(path) for path in pair)
     return sent, received
@@ -362,7 +375,7 @@ def test_pcma_audio_arrives_bit_exact_both_ways(
     anna = phones("1001", audio_source=sources["1001"], audio_codecs="PCMA")
     bjorn = phones("1002", audio_source=sources["1002"], audio_codecs="PCMA")
     call(anna, bjorn)
-    time.sleep(3.5)
+    wait_received(anna, bjorn, seconds=2.5)
     hang_up(anna, bjorn)
     for phone in (anna, bjorn):
         phone.stop()
@@ -389,7 +402,7 @@ def test_pcma_to_pcmu_is_transcoded(
     anna = phones("1001", audio_source=sources["1001"], audio_codecs="PCMA")
     bjorn = phones("1002", audio_source=sources["1002"], audio_codecs="PCMU")
     call(anna, bjorn)
-    time.sleep(3)
+    wait_received(anna, bjorn, seconds=2.5)
     hang_up(bjorn, anna)
     anna.stop()
     bjorn.stop()
@@ -441,8 +454,10 @@ def test_hold_and_resume(
     anna.dial(f"sip:1002@{DOMAIN}")
     event = anna.event({"CALL_ESTABLISHED", "CALL_CLOSED"}, timeout=10)
     assert event is not None and event["type"] == "CALL_ESTABLISHED", (event, anna.log_text())
-    time.sleep(1)
-    assert rms(bjorn.audio()) > 500, "no audio before the hold"
+    deadline = time.monotonic() + 10
+    while rms(bjorn.audio()) <= 500:
+        assert time.monotonic() < deadline, "no audio before the hold"
+        time.sleep(0.1)
 
     requests = len(bjorn.requests)
     assert anna.hold()["ok"]
@@ -454,9 +469,10 @@ def test_hold_and_resume(
     assert anna.resume()["ok"]
     resumed_at, resume = bjorn.request("INVITE", after=requests)
     assert b"a=sendrecv" in resume.body, resume.body
-    time.sleep(2)
-    heard = bjorn.audio(since=resumed_at)
-    assert len(heard) >= RATE, f"only {len(heard)} samples after the resume"
+    deadline = time.monotonic() + 10
+    while len(heard := bjorn.audio(since=resumed_at)) < 1.5 * RATE:
+        assert time.monotonic() < deadline, f"only {len(heard)} samples after the resume"
+        time.sleep(0.1)
     assert rms(heard[-RATE:]) > 500, "silence after the resume"
     assert not [e for e in anna.pending if e["type"] == "CALL_CLOSED"], anna.events
     assert "ESTABLISHED" in str(anna.request("listcalls")["data"]).upper()
