@@ -193,10 +193,10 @@ def register_callee(server: Server, port: int, work: Path) -> None:
 def start_vaxel(sup: Supervisor, work: Path) -> Target:
     data = work / "vaxel-data"
     create_vaxel_users(data, 2)  # company bench.test, users 10000 and 10001, via the CLI
-    port, http = free_port(), free_port(socket.SOCK_STREAM)
+    port = free_port()
     args = [
         *vaxel_command(), "serve", "--data", str(data), "--sip", f"{HOST}:{port}",
-        "--http", f"{HOST}:{http}", "--rtp-ports", f"{RTP_PORTS[0]}-{RTP_PORTS[1]}",
+        "--rtp-ports", f"{RTP_PORTS[0]}-{RTP_PORTS[1]}",
     ]  # fmt: skip
     server = launch(sup, "vaxel", args, port, work / "vaxel.log", work, patience=60)
     callee_port = free_port()

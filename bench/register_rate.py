@@ -247,12 +247,12 @@ def start_vaxel(sup: Supervisor, work: Path, users: int) -> Server:
     started = time.monotonic()
     create_vaxel_users(data, users)
     print(f"  vaxel: {users} users created with the CLI in {time.monotonic() - started:.0f} s")
-    port, http = free_port(), free_port(socket.SOCK_STREAM)
+    port = free_port()
     rtp_low = random.randrange(40000, 59000, 2)
     log = work / "vaxel.log"
     args = [
         *vaxel_command(), "serve", "--data", str(data), "--sip", f"{HOST}:{port}",
-        "--http", f"{HOST}:{http}", "--rtp-ports", f"{rtp_low}-{rtp_low + 199}",
+        "--rtp-ports", f"{rtp_low}-{rtp_low + 199}",
     ]  # fmt: skip
     # As shipped: an MD5 challenge, like Kamailio's (SIPp 3.6.1 knows only MD5).
     return launch(sup, "vaxel", args, port, log, work, patience=60)

@@ -27,7 +27,6 @@ if TYPE_CHECKING:  # the store and services load lazily, so `--help` stays quick
 
 DEFAULT_DATA = Path("vaxel-data")
 DEFAULT_SIP = "127.0.0.1:5060"
-DEFAULT_HTTP = "127.0.0.1:8080"
 DEFAULT_RTP = "20000-29999"
 _HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 
@@ -111,7 +110,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = command(commands, "serve", _serve, "run the switch")
     serve.add_argument("--sip", type=host_port, default=DEFAULT_SIP, metavar="HOST:PORT")
-    serve.add_argument("--http", type=host_port, default=DEFAULT_HTTP, metavar="HOST:PORT")
     serve.add_argument("--rtp-ports", type=port_range, default=DEFAULT_RTP, metavar="LOW-HIGH")
     serve.add_argument("--demo", action="store_true", help="create the demo company")
 
@@ -280,11 +278,9 @@ def _print_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from vaxel.app import serve
 
-    (sip_host, sip_port), (http_host, http_port) = args.sip, args.http
+    sip_host, sip_port = args.sip
     rtp_low, rtp_high = args.rtp_ports
-    options = ServeOptions(
-        args.data, sip_host, sip_port, http_host, http_port, rtp_low, rtp_high, args.demo
-    )
+    options = ServeOptions(args.data, sip_host, sip_port, rtp_low, rtp_high, args.demo)
     profile = os.environ.get("VAXEL_PROFILE")
     if not profile:
         return serve(options)

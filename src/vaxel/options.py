@@ -13,8 +13,6 @@ class ServeOptions:
     data: Path
     sip_host: str
     sip_port: int
-    http_host: str
-    http_port: int
     rtp_low: int
     rtp_high: int
     demo: bool

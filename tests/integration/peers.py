@@ -123,12 +123,10 @@ class Server:
         raise RuntimeError(f"vaxel serve did not start:\n{self.output}")
 
     def _start(self, extra: tuple[str, ...]) -> bool:
-        http = free_port("127.0.0.1")
         self.output = ""
         self.process = subprocess.Popen(
             [
-                *VAXEL, "serve", "--data", str(self.data), "--sip", self.address,
-                "--http", f"127.0.0.1:{http}", *extra,
+                *VAXEL, "serve", "--data", str(self.data), "--sip", self.address, *extra,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

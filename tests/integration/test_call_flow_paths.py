@@ -24,8 +24,8 @@ import pytest
 from tests.integration.audio import g711_levels
 from tests.integration.peers import Server, free_sip_port, rtp_ports, vaxel_cli
 from tests.integration.pjsua import PjPhone, close_all, heard_of, hears, hears_voice
-from vaxel.calls.directory import PROBE_INTERVAL
 from vaxel.media.player import load_prompt
+from vaxel.services.directory import PROBE_INTERVAL
 
 DOMAIN = "paths.vaxel.test"
 MAIN = "+46812345700"

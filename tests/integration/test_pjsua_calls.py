@@ -118,12 +118,6 @@ def test_session_timers_asked_for_by_the_caller_and_an_update_keep_the_call(
     anna.state(call, "DISCONNECTED")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the switch's INVITE to the callee says 'Supported: replaces' only: RFC 4028 "
-    "section 7.1 wants 'timer' listed by a UAC that supports session timers, so a phone "
-    "that requires them refuses the call with 421 Extension Required",
-)
 def test_a_callee_that_requires_session_timers_is_offered_them(phones: PhoneFactory) -> None:
     anna = phones("1001")
     bjorn = phones("1002", session_timer="required")
