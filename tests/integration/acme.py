@@ -1,4 +1,4 @@
-"""The test company of issue 4 (Acme AB): its description, and the mail and SMS servers its
+"""The test company (Acme AB): its description, and the mail and SMS servers its
 voicemail reaches. Shared by the tests with Python phones and with baresip softphones."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 4 end to end, the remaining call-flow paths (S1, S3, U11, P6, S6), with
+"""End to end, the remaining call-flow paths (S1, S3, U11, P6, S6), with
 third-party phones.
 
 A company of its own (Paths AB) is described in YAML and called through its

@@ -1,4 +1,4 @@
-"""Issue 4 end to end: a company described in YAML, called through its trunk (S5, S6, P6, U8),
+"""End to end: a company described in YAML, called through its trunk (S5, S6, P6, U8),
 where exact headers and bodies are checked.
 
 The suite's own Python phone (real RTP, every byte it sends written out here)

@@ -1,4 +1,4 @@
-"""P3/P4/P5 (issue 3 §4): real softphone calls through the B2BUA, checked as a user would.
+"""P3/P4/P5: real softphone calls through the B2BUA, checked as a user would.
 
 baresip phones register with digest auth, call each other through `vaxel serve`
 on loopback and record what they send and receive (sndfile). One server serves

@@ -1,4 +1,4 @@
-"""Issue 4 §9 with real softphones: a company's main number end to end (S1-S8, P6, U8).
+"""A company's main number end to end with real softphones (S1-S6, S8, P6, U8).
 
 The company of test_main_number.py, described in YAML (prompts spoken by
 espeak-ng at `vaxel config apply`), but every phone is a baresip softphone:
