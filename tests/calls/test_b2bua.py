@@ -280,3 +280,17 @@ def test_a_device_that_is_the_refresher_and_stops_ends_the_call(switch: MemorySw
     talk(switch, anna, bjorn, 10.0)  # 60 s without a refresh from Björn's phone
     assert not switch.calls
     assert "Session Expired" in (bjorn.requests("BYE")[0].headers.get("Reason") or "")
+
+
+def test_a_bye_in_the_early_dialog_ends_the_ringing_and_the_invite_gets_487(
+    switch: MemorySwitch,
+) -> None:
+    anna, bjorn = switch.phone("1001"), switch.phone("1002")
+    anna.dial("1002")
+    (ringing,) = anna.responses("INVITE")
+    assert ringing.status == 180 and ringing.to.tag
+    anna.dialog = (f"<sip:1001@{anna.domain}>", str(ringing.to), anna.tag, str(ringing.to.uri))
+    anna.hang_up()
+    assert anna.last_final("BYE").status == 200  # type: ignore[union-attr]
+    assert anna.last_final("INVITE").status == 487  # type: ignore[union-attr]
+    assert bjorn.requests("CANCEL") and not switch.calls

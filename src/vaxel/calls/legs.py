@@ -203,6 +203,7 @@ class SipLeg(Leg):
             # Acknowledged means stored: when this BYE ends the call, its 200 goes once the
             # call record is committed (the B2BUA takes it over); otherwise at once.
             self.bye_answer = (key, make_response(request, 200))
+            self._early_bye()
             self._end(NORMAL, "party")
             answer, self.bye_answer = self.bye_answer, None
             if answer is not None:
@@ -246,6 +247,9 @@ class SipLeg(Leg):
             self.session_timer.refreshed(self.b2bua.now())
             self.session_timer.stamp(response)
         signalling.respond(key, response)
+
+    def _early_bye(self) -> None:
+        """A BYE before the call was answered (an early dialog, RFC 3261 §15)."""
 
     def _ok(self, request: Request, body: bytes) -> Response:
         response = make_response(request, 200)
@@ -490,6 +494,11 @@ class InboundLeg(SipLeg):
     def acknowledged(self, ack: Request) -> None:
         self.final = None
         super().acknowledged(ack)
+
+    def _early_bye(self) -> None:
+        """The caller ended an early dialog with BYE: its INVITE gets 487 (§15.1.2)."""
+        if self._allows("cancelled"):
+            self.b2bua.signalling.respond(self.key, self._response(487))
 
 
 class OutboundLeg(SipLeg):
