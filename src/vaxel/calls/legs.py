@@ -205,9 +205,7 @@ class SipLeg(Leg):
             self.bye_answer = (key, make_response(request, 200))
             self._early_bye()
             self._end(NORMAL, "party")
-            answer, self.bye_answer = self.bye_answer, None
-            if answer is not None:
-                signalling.respond(*answer)
+            self._answer_bye()
         elif method in ("INVITE", "UPDATE"):
             self._receive_offer(request, key)
         elif method == "INFO":
@@ -250,6 +248,15 @@ class SipLeg(Leg):
 
     def _early_bye(self) -> None:
         """A BYE before the call was answered (an early dialog, RFC 3261 §15)."""
+
+    def _answer_bye(self) -> None:
+        """Answer the BYE now, unless the B2BUA took its answer (to send once the call's
+        record is stored). A method of its own: within `receive_request` mypy would take
+        `bye_answer` for the tuple just assigned, and mypyc would check it is one."""
+        answer = self.bye_answer
+        if answer is not None:
+            self.bye_answer = None
+            self.b2bua.signalling.respond(*answer)
 
     def _ok(self, request: Request, body: bytes) -> Response:
         response = make_response(request, 200)
