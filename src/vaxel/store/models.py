@@ -273,3 +273,116 @@ class VoicemailSwitch(Base):
     )
     extension: Mapped[str] = mapped_column(String(8), primary_key=True)
     enabled: Mapped[bool] = mapped_column(Boolean)
+
+
+# -- the web side (P8, S7, U9) ------------------------------------------------------------
+
+ROLES = ("provider", "admin", "user")
+
+
+def _of_user(table: str) -> ForeignKeyConstraint:
+    """The row goes with its user, and can never name another company's user."""
+    return ForeignKeyConstraint(
+        ["company_id", "extension"],
+        ["users.company_id", "users.extension"],
+        name=f"fk_{table}_company_id_extension_users",
+        ondelete="CASCADE",
+    )
+
+
+class WebAccount(Base):
+    """Who may log in to the web and the API: a provider admin (by e-mail, no company) or
+    a company's user (by EXT@DOMAIN or e-mail), `admin` for the company's administrators.
+
+    A user has a row once they have a web password or a role; the password is an argon2
+    hash (services.accounts), never the SIP password, whose HA1s the switch keeps apart.
+    Kept out of the users table, so a login never moves the switch's directory version.
+    """
+
+    __tablename__ = "web_accounts"
+    __table_args__ = (
+        CheckConstraint(_one_of("role", ROLES), name="role"),
+        CheckConstraint(
+            "(role = 'provider') = (company_id IS NULL)"
+            " AND (company_id IS NULL) = (extension IS NULL)",
+            name="tenant",
+        ),
+        _of_user("web_accounts"),
+        UniqueConstraint("company_id", "extension"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    extension: Mapped[str | None] = mapped_column(String(8))
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class WebSession(Base):
+    """A logged-in browser: the cookie's token is kept only as its SHA-256."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("web_accounts.id", ondelete="CASCADE"), index=True
+    )
+    csrf: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ApiToken(Base):
+    """A personal API token with its scopes; shown once, kept only as its SHA-256."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("web_accounts.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    scopes: Mapped[str] = mapped_column(String(100))  # space-separated: read write calls
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """One change made through the web or the API: who, from where, what, before and after.
+
+    `before` and `after` are JSON without secrets; `company_id` is None for the provider's
+    own changes (companies, provider admins).
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_company_id_at", "company_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str] = mapped_column(Text)
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+
+
+class Diversion(Base):
+    """A user's diversion (U9): "Lunch until 13:00". Callers hear the status and its end
+    time instead of ringing (unless `ring`); from `until` on it no longer applies."""
+
+    __tablename__ = "diversions"
+    __table_args__ = (_of_user("diversions"),)
+
+    company_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    extension: Mapped[str] = mapped_column(String(8), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # lunch, meeting, away, ... or custom
+    text: Mapped[str] = mapped_column(Text)
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ring: Mapped[bool] = mapped_column(Boolean, default=False)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
