@@ -11,12 +11,12 @@ RUN_PACKAGES := python3-venv gcc python3-dev espeak-ng sox libsox-fmt-all
 TEST_PACKAGES := $(RUN_PACKAGES) sip-tester baresip-core postgresql openssl
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint deps run-deps apt venv native bench clean
+.PHONY: run test lint deps run-deps apt venv native assets bench clean
 
-run: run-deps venv native
+run: run-deps venv native assets
 	$(BIN)/vaxel serve --demo
 
-test: deps venv native lint
+test: deps venv native assets lint
 	$(BIN)/pytest -q -p no:cacheprovider
 
 # Style, then types: mypy reads [tool.mypy] in pyproject.toml (strict on sip, rtp, calls).
@@ -38,6 +38,12 @@ $(STAMP): pyproject.toml
 # mypyc cannot compile stops make.
 native: venv
 	@$(BIN)/python tools/native.py
+
+# The web pages' browser libraries, from npm at pinned versions (tools/vendor.py); npm
+# comes from Debian when the machine has none.
+assets: venv
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory apt PACKAGES="npm"
+	@$(BIN)/python tools/vendor.py
 
 deps:
 	@$(MAKE) --no-print-directory apt PACKAGES="$(TEST_PACKAGES)"
@@ -66,7 +72,7 @@ BENCHMARKS := registrar_hot_path register_rate call_rate media_relay
 BENCH ?= $(BENCHMARKS)
 ARGS ?=
 
-bench: deps venv native
+bench: deps venv native assets
 	@$(MAKE) --no-print-directory apt PACKAGES="kamailio"
 	@for b in $(BENCH); do \
 	  echo "make: bench/$$b.py $(ARGS)"; \

@@ -196,6 +196,7 @@ def start_vaxel(sup: Supervisor, work: Path) -> Target:
     port = free_port()
     args = [
         *vaxel_command(), "serve", "--data", str(data), "--sip", f"{HOST}:{port}",
+        "--http", f"{HOST}:0",  # the web idle, as in production
         "--rtp-ports", f"{RTP_PORTS[0]}-{RTP_PORTS[1]}",
     ]  # fmt: skip
     server = launch(sup, "vaxel", args, port, work / "vaxel.log", work, patience=60)

@@ -252,6 +252,7 @@ def start_vaxel(sup: Supervisor, work: Path, users: int) -> Server:
     log = work / "vaxel.log"
     args = [
         *vaxel_command(), "serve", "--data", str(data), "--sip", f"{HOST}:{port}",
+        "--http", f"{HOST}:0",  # the web idle, as in production
         "--rtp-ports", f"{rtp_low}-{rtp_low + 199}",
     ]  # fmt: skip
     # As shipped: an MD5 challenge, like Kamailio's (SIPp 3.6.1 knows only MD5).

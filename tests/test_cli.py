@@ -291,7 +291,7 @@ def test_invalid_domain_creates_nothing(tmp_path: Path, domain: str) -> None:
         (["serve", "--sip", "::1:5060"], 'argument --sip: expected HOST:PORT, got "::1:5060"'),
         (["serve", "--sip", "[nope]:80"], 'argument --sip: invalid IPv6 address "nope"'),
         (["serve", "--sip", "host:99999"], "argument --sip: port 99999 out of range 0-65535"),
-        (["serve", "--http", "127.0.0.1:8080"], "unrecognized arguments: --http"),
+        (["serve", "--http", "127.0.0.1"], 'argument --http: expected HOST:PORT, got "127.0.0.1"'),
         (["serve", "--rtp-ports", "300"], 'argument --rtp-ports: expected LOW-HIGH, got "300"'),
         (["company", "add", "acme.example"], "the following arguments are required: --name"),
         (["user"], "the following arguments are required: ACTION"),
@@ -322,11 +322,14 @@ def test_serve_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(vaxel.app, "serve", lambda options: seen.append(options) or 7)
     assert main(["serve"]) == 7
     assert main(["--data", str(tmp_path), "serve", "--sip", "[::1]:5070",
-                 "--rtp-ports", "30000-30099", "--demo"]) == 7  # fmt: skip
+                 "--rtp-ports", "30000-30099", "--demo", "--http", "[::1]:0"]) == 7  # fmt: skip
+    assert main(["serve", "--http", "off"]) == 7
     assert seen == [
-        ServeOptions(Path("vaxel-data"), "127.0.0.1", 5060, 20000, 29999, False),
-        ServeOptions(tmp_path, "::1", 5070, 30000, 30099, True),
-    ]
+        ServeOptions(Path("vaxel-data"), "127.0.0.1", 5060, 20000, 29999, False,
+                     ("127.0.0.1", 8080)),
+        ServeOptions(tmp_path, "::1", 5070, 30000, 30099, True, ("::1", 0)),
+        ServeOptions(Path("vaxel-data"), "127.0.0.1", 5060, 20000, 29999, False, None),
+    ]  # fmt: skip
 
 
 # -- config apply / export (P7, O2) -------------------------------------------------------------

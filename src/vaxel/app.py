@@ -1,6 +1,7 @@
-"""`vaxel serve` (P2, O1): the assembled switch (`vaxel.assembly`) on real sockets, the RTP
-engine and the wall clock, with its database writes on one worker thread (group commit:
-registrations and call records are acknowledged once stored), in one asyncio loop."""
+"""`vaxel serve` (P2, O1, P8): the assembled switch (`vaxel.assembly`) on real sockets, the
+RTP engine and the wall clock, with its database writes on one worker thread (group commit:
+registrations and call records are acknowledged once stored), and the web and API
+(`vaxel.web`), in one asyncio loop."""
 
 from __future__ import annotations
 
@@ -31,12 +32,14 @@ from vaxel.media.say import build_system_prompts
 from vaxel.options import ServeOptions
 from vaxel.services import call_records, registrations, voicemail
 from vaxel.services.call_records import NewCallRecord
-from vaxel.services.demo import ensure_demo
+from vaxel.services.demo import ensure_demo, ensure_demo_web
 from vaxel.services.registrations import Binding, WriteBehind
 from vaxel.sip.digest import DigestServer
 from vaxel.store import Store
 from vaxel.transport.tcp import TcpTransport
 from vaxel.transport.udp import UdpTransport
+from vaxel.web.context import WebContext
+from vaxel.web.server import WebServer
 
 log = logging.getLogger("vaxel")
 T = TypeVar("T")
@@ -249,6 +252,13 @@ async def _run(options: ServeOptions, store: Store) -> int:
     assert udp.local is not None
     core.outbox.add(udp, udp.local)
     core.outbox.add(tcp, tcp.local)
+    web = None
+    if options.http is not None:
+        web = WebServer(WebContext(store, options.data), *options.http)
+        web.start()
+        _say(f"vaxel: web and API on {web.address} (API docs at {web.address}/api/docs)")
+        if options.demo:
+            _announce_web(store, options.data)
     _say(f"vaxel: SIP on udp:{udp.local.host_port} and tcp:{tcp.local.host_port}")
     _say(f"vaxel: RTP on {options.sip_host} ports {options.rtp_low}-{options.rtp_high}")
     if not native.in_use():
@@ -310,6 +320,8 @@ async def _run(options: ServeOptions, store: Store) -> int:
     gc.set_threshold(700, 10, 1_000_000)
     await stop.wait()
     _say("vaxel: stopping")
+    if web is not None:
+        await web.stop()
     core.calls.shutdown()
     core.switch.drive_timers()
     for task in tasks:
@@ -362,3 +374,10 @@ def _announce_demo(options: ServeOptions, accounts: list[tuple[str, str]]) -> No
         "  Call 1002 from 1001, or dial 0812345600, the company's main number: welcome,\n"
         "  menu (1 sales group, 2 Lars, 9 voicemail), opening hours; *98 is your voicemail."
     )
+
+
+def _announce_web(store: Store, data: Path) -> None:
+    _say("vaxel: demo web logins (POST /api/v1/login, or the pages):")
+    for role, login, password in ensure_demo_web(store, data):
+        what = {"provider": "provider admin", "admin": "company admin", "user": "user"}[role]
+        _say(f"  {what:<15} {login}  password {password}")

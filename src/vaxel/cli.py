@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # the store and services load lazily, so `--help` stays quick
 
 DEFAULT_DATA = Path("vaxel-data")
 DEFAULT_SIP = "127.0.0.1:5060"
+DEFAULT_HTTP = "127.0.0.1:8080"
 DEFAULT_RTP = "20000-29999"
 _HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 
@@ -71,6 +72,10 @@ def port_range(text: str) -> tuple[int, int]:
     return low, high
 
 
+def _http(text: str) -> tuple[str, int] | None:
+    return None if text == "off" else host_port(text)
+
+
 def positive_int(text: str) -> int:
     """Parse a whole number of at least 1."""
     if not re.fullmatch(r"[0-9]{1,9}", text) or int(text) < 1:
@@ -111,6 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = command(commands, "serve", _serve, "run the switch")
     serve.add_argument("--sip", type=host_port, default=DEFAULT_SIP, metavar="HOST:PORT")
     serve.add_argument("--rtp-ports", type=port_range, default=DEFAULT_RTP, metavar="LOW-HIGH")
+    serve.add_argument(
+        "--http",
+        type=_http,
+        default=DEFAULT_HTTP,
+        metavar="HOST:PORT",
+        help=f"the web pages and the API (default {DEFAULT_HTTP}; off: none)",
+    )
     serve.add_argument("--demo", action="store_true", help="create the demo company")
 
     company = commands.add_parser("company", help="manage companies").add_subparsers(
@@ -120,6 +132,19 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("domain", metavar="DOMAIN", help="its SIP domain, e.g. acme.example")
     add.add_argument("--name", required=True)
     command(company, "list", _company_list, "list companies")
+    admin = command(
+        company, "admin", _company_admin, "make a user an administrator of their company"
+    )
+    admin.add_argument("domain", metavar="DOMAIN")
+    admin.add_argument("--ext", required=True, metavar="EXTENSION")
+    admin.add_argument("--password", help="their web password (at least 8 characters)")
+    admin.add_argument("--revoke", action="store_true", help="make them a plain user again instead")
+
+    provider = commands.add_parser("admin", help="the service provider's administrators")
+    actions = provider.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = command(actions, "add", _admin_add, "add a provider administrator (web and API)")
+    add.add_argument("email", metavar="EMAIL")
+    add.add_argument("--password", help="web password (read from stdin when omitted)")
 
     user = commands.add_parser("user", help="manage users").add_subparsers(
         dest="action", required=True, metavar="ACTION"
@@ -255,11 +280,11 @@ def _open(args: argparse.Namespace) -> Store:
     return Store.open(args.data)
 
 
-def _read_password(given: str | None) -> str:
+def _read_password(given: str | None, what: str = "SIP password") -> str:
     if given is not None:
         return given
     if sys.stdin.isatty():
-        first = getpass.getpass("SIP password: ")
+        first = getpass.getpass(f"{what}: ")
         if getpass.getpass("again: ") != first:
             raise SystemExit("vaxel: error: the passwords differ")
         return first
@@ -280,7 +305,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     sip_host, sip_port = args.sip
     rtp_low, rtp_high = args.rtp_ports
-    options = ServeOptions(args.data, sip_host, sip_port, rtp_low, rtp_high, args.demo)
+    options = ServeOptions(args.data, sip_host, sip_port, rtp_low, rtp_high, args.demo, args.http)
     profile = os.environ.get("VAXEL_PROFILE")
     if not profile:
         return serve(options)
@@ -302,6 +327,32 @@ def _company_add(args: argparse.Namespace) -> int:
     with _open(args) as store:
         company = companies.add_company(store, domain, args.name)
     print(f'added company "{company.domain}" ({company.name})')
+    return 0
+
+
+def _company_admin(args: argparse.Namespace) -> int:
+    from vaxel.services import accounts
+
+    role = "user" if args.revoke else "admin"
+    with _open(args) as store:
+        account = accounts.set_user_account(
+            store, args.domain, args.ext, password=args.password, role=role
+        )
+        has_password = args.password is not None or accounts.has_password(store, account.id)
+    what = "a company admin" if role == "admin" else "no longer a company admin"
+    note = "" if has_password else " (no web password yet: add --password)"
+    print(f"{account.login} is {what}{note}")
+    return 0
+
+
+def _admin_add(args: argparse.Namespace) -> int:
+    from vaxel.services import accounts
+
+    accounts.validate_email(args.email)
+    password = accounts.validate_web_password(_read_password(args.password, "web password"))
+    with _open(args) as store:
+        account = accounts.add_provider_admin(store, args.email, password)
+    print(f"added provider admin {account.login}")
     return 0
 
 

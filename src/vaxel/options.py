@@ -16,3 +16,4 @@ class ServeOptions:
     rtp_low: int
     rtp_high: int
     demo: bool
+    http: tuple[str, int] | None = None  # the web and the API; None: not served

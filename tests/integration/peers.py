@@ -102,6 +102,11 @@ class Server:
     port: int = 0
     process: subprocess.Popen[str] | None = None
     output: str = ""
+    web: str = ""  # the web's and API's base URL, e.g. http://127.0.0.1:39117
+
+    @property
+    def host_for_url(self) -> str:
+        return f"[{self.host}]" if ":" in self.host else self.host
 
     @property
     def address(self) -> str:
@@ -124,9 +129,11 @@ class Server:
 
     def _start(self, extra: tuple[str, ...]) -> bool:
         self.output = ""
+        http = () if "--http" in extra else ("--http", f"{self.host_for_url}:0")
         self.process = subprocess.Popen(
             [
-                *VAXEL, "serve", "--data", str(self.data), "--sip", self.address, *extra,
+                *VAXEL, "serve", "--data", str(self.data), "--sip", self.address, *http,
+                *extra,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -140,6 +147,8 @@ class Server:
             if not line:
                 break
             self.output += line
+            if line.startswith("vaxel: web and API on "):
+                self.web = line.split()[5]
             if line.startswith("vaxel: SIP on"):
                 return True
         self.stop()

@@ -145,15 +145,60 @@ def list_records(
     store: Store, company_domain: str, limit: int = DEFAULT_LIMIT
 ) -> list[CallRecordInfo]:
     """The company's newest `limit` calls, newest first; raises NotFound, Invalid."""
+    return search(store, company_domain, CallFilter(), limit=limit)
+
+
+@dataclass(frozen=True, slots=True)
+class CallFilter:
+    """Which calls to list (S9, P8): every given condition holds."""
+
+    since: datetime | None = None  # started at or after
+    until: datetime | None = None  # started before
+    user: str | None = None  # an extension that called, was called or answered
+    number: str | None = None  # digits in the caller's or the callee's number
+    disposition: str | None = None  # one of DISPOSITIONS
+
+
+def search(
+    store: Store,
+    company_domain: str,
+    where: CallFilter,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    before_id: int | None = None,
+) -> list[CallRecordInfo]:
+    """The company's calls that match `where`, newest first (by id, which follows the
+    order calls were stored); `before_id` pages back from the previous page's last id."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise Invalid(f"invalid limit {limit!r}: use 1 to {MAX_LIMIT}")
+    if where.disposition is not None and where.disposition not in DISPOSITIONS:
+        raise Invalid(f"unknown disposition {where.disposition!r}: use {', '.join(DISPOSITIONS)}")
+    for name, value in (("since", where.since), ("until", where.until)):
+        if value is not None and value.tzinfo is None:
+            raise Invalid(f"{name} needs a UTC offset, e.g. 2026-12-01T08:00:00+01:00")
     company = get_company(store, company_domain)
-    query = (
-        select(CallRecord)
-        .where(CallRecord.company_id == company.id)
-        .order_by(CallRecord.started_at.desc(), CallRecord.id.desc())
-        .limit(limit)
-    )
+    query = select(CallRecord).where(CallRecord.company_id == company.id)
+    if where.since is not None:
+        query = query.where(CallRecord.started_at >= where.since)
+    if where.until is not None:
+        query = query.where(CallRecord.started_at < where.until)
+    if where.user is not None:
+        query = query.where(
+            (CallRecord.caller == where.user)
+            | (CallRecord.callee == where.user)
+            | (CallRecord.answered_by == where.user)
+        )
+    if where.number is not None:
+        digits = "".join(ch for ch in where.number if ch.isdigit() or ch == "+")
+        if not digits:
+            raise Invalid("number: give some digits")
+        pattern = f"%{digits}%"
+        query = query.where(CallRecord.caller.like(pattern) | CallRecord.callee.like(pattern))
+    if where.disposition is not None:
+        query = query.where(CallRecord.disposition == where.disposition)
+    if before_id is not None:
+        query = query.where(CallRecord.id < before_id)
+    query = query.order_by(CallRecord.id.desc()).limit(limit)
     with store.session(read_only=True) as session:
         return [
             CallRecordInfo(

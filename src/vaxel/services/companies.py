@@ -81,3 +81,23 @@ def get_company(store: Store, domain: str) -> CompanyInfo:
 def list_companies(store: Store) -> list[CompanyInfo]:
     with store.session(read_only=True) as session:
         return [_info(c) for c in session.scalars(select(Company).order_by(Company.domain))]
+
+
+def page_companies(
+    store: Store, *, limit: int = 100, after: str | None = None, q: str = ""
+) -> list[CompanyInfo]:
+    """One page of companies by domain: those after `after` whose domain or name holds `q`."""
+    if not 1 <= limit <= 500:
+        raise Invalid("limit must be 1 to 500")
+    query = select(Company)
+    if after:
+        query = query.where(Company.domain > after)
+    text = q.strip()
+    if text:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(
+            Company.domain.like(f"%{escaped.lower()}%", escape="\\")
+            | Company.name.ilike(f"%{escaped}%", escape="\\")
+        )
+    with store.session(read_only=True) as session:
+        return [_info(c) for c in session.scalars(query.order_by(Company.domain).limit(limit))]

@@ -22,7 +22,9 @@ a symlink that leads out of it is refused.
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,7 @@ from vaxel.services.company_config import (
     parse_config,
     strip_secrets,
 )
-from vaxel.services.errors import NotFound
+from vaxel.services.errors import NotFound, Stale
 from vaxel.services.users import _ha1s, validate_password
 from vaxel.services.voicemail import hash_pin, is_pin_hash, verify_pin
 from vaxel.store import Company, DirectoryVersion, Store, User
@@ -175,11 +177,15 @@ def prompt_folder(data: Path, domain: str) -> Path:
     return data / "prompts" / domain
 
 
-def render_prompts(config: CompanyConfig, folder: Path, source_dir: Path) -> list[str]:
+def render_prompts(
+    config: CompanyConfig, folder: Path, source_dir: Path, *, keep_made: bool = False
+) -> list[str]:
     """Speak text prompts and convert file prompts into `folder`; returns the errors.
 
     A prompt whose text (or source file) did not change since the last apply is
     left as it is; a failing one keeps its old file (conversions replace atomically).
+    With `keep_made` (a description sent through the API, whose file prompts were
+    uploaded earlier), a file prompt already made is kept when no new source is there.
     """
     from vaxel.media.player import PromptError
     from vaxel.media.prompts import convert_upload
@@ -206,6 +212,8 @@ def render_prompts(config: CompanyConfig, folder: Path, source_dir: Path) -> lis
             try:
                 key = f"file:{source}:{source.stat().st_mtime_ns}"
             except OSError:
+                if keep_made and target.exists():
+                    continue
                 errors.append(f"prompts.{name}.file: {source_dir / (prompt.file or '')} not found")
                 continue
         # Unchanged since it was made, or recorded by phone (*99) since: keep it.
@@ -237,10 +245,18 @@ def apply_config(
     *,
     data: Path | None = None,
     source_dir: Path | None = None,
+    expected_version: int | None = None,
+    by_provider: bool = True,
 ) -> Applied:
     """Make the company what `config` says. With `data`, prompts are made into its prompt
     folder first (file prompts are read from `source_dir`, the YAML file's folder, and
-    never from outside it). Secrets the description leaves out are kept (`keep_secrets`)."""
+    never from outside it). Secrets the description leaves out are kept (`keep_secrets`).
+
+    `expected_version` (the API's If-Match) applies the change only to that version of
+    the stored description, else Stale. A company admin (`by_provider=False`) cannot
+    change what the provider sets (`PROVIDER_SECTIONS`): trunks and what they cost, and
+    the servers the switch connects to.
+    """
     domain = normalize_domain(config.company.domain)
     name = validate_name(config.company.name)
     # Stored as the companies table has them, so an export (which reads them there) agrees.
@@ -248,7 +264,12 @@ def apply_config(
     config = config.model_copy(update={"company": company_section})
     errors: list[str] = []
     if data is not None:
-        errors += render_prompts(config, prompt_folder(data, domain), source_dir or Path.cwd())
+        errors += render_prompts(
+            config,
+            prompt_folder(data, domain),
+            source_dir or Path.cwd(),
+            keep_made=expected_version is not None,
+        )
     for i, described in enumerate(config.users):
         if described.password is not None:
             try:
@@ -309,7 +330,15 @@ def apply_config(
             if owner is not None and owner != company.id:
                 errors.append(f"numbers.{i}.number: {number.number} belongs to another company")
         document = session.get(CompanyDocument, company.id)
+        current = document.version if document is not None else 0
+        if expected_version is not None and expected_version != current:
+            raise Stale(
+                f"the description changed since you read it (version {expected_version},"
+                f" now {current}): read it again and redo your change"
+            )
         stored = _stored(document.document) if document is not None else None
+        if not by_provider:
+            errors += provider_changes(config, stored)
         config, secret_errors = keep_secrets(config, stored)
         errors += secret_errors
         if errors:
@@ -361,6 +390,13 @@ EXPORT_HEADER = (
 def export_config(store: Store, domain: str) -> str:
     """The company's description as YAML: what `apply_config` would take back unchanged,
     without its secrets (see the module's docstring: applied back, they are kept)."""
+    data, _ = export_data(store, domain)
+    return EXPORT_HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def export_data(store: Store, domain: str) -> tuple[dict[str, Any], int]:
+    """The description as `export_config` prints it, as data, and its stored version
+    (0 before the first apply): the API's body and ETag."""
     key = domain.strip().lower()
     with store.session(read_only=True) as session:
         company = session.scalar(select(Company).where(Company.domain == key))
@@ -368,6 +404,7 @@ def export_config(store: Store, domain: str) -> str:
             raise NotFound(f'unknown company "{domain}"')
         document = session.get(CompanyDocument, company.id)
         data: dict[str, Any] = json.loads(document.document) if document else {}
+        version = document.version if document else 0
         users = [
             (user.extension, user.display_name, user.ring_seconds)
             for user in session.scalars(
@@ -398,7 +435,67 @@ def export_config(store: Store, domain: str) -> str:
     # Every other section too, after these: an export leaves nothing out.
     order += sorted(key for key in data if key not in order)
     ordered = {key: data[key] for key in order if key in data and data[key] not in ({}, [])}
-    return EXPORT_HEADER + yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True)
+    return ordered, version
+
+
+def change_config(
+    store: Store,
+    domain: str,
+    change: Callable[[dict[str, Any]], None],
+    *,
+    data: Path,
+    source_dir: Path,
+    by_provider: bool,
+    attempts: int = 3,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Change one part of a company's description (a user, a menu ...) and apply the whole.
+
+    `change` edits the exported description in place; the result is validated and applied
+    as `config apply` would, so a part changed through the API meets the same checks and
+    errors, with the same paths. When another change lands in between, the read and the
+    edit are redone (up to `attempts` times). Returns the description before and after.
+    """
+    for attempt in range(attempts):
+        before, version = export_data(store, domain)
+        edited = copy.deepcopy(before)
+        change(edited)
+        config = parse_config(edited)
+        try:
+            apply_config(
+                store,
+                config,
+                data=data,
+                source_dir=source_dir,
+                expected_version=version,
+                by_provider=by_provider,
+            )
+        except Stale:
+            if attempt == attempts - 1:
+                raise
+            continue
+        return before, export_data(store, domain)[0]
+    raise AssertionError("unreachable")
+
+
+#: What the service provider sets for a company and its admin cannot change (P1, O2):
+#: the trunks and the outbound policy (what calls may cost), and the mail and SMS
+#: servers the switch connects to (no company admin points the switch at a host).
+PROVIDER_SECTIONS = ("trunks", "outbound_trunk", "outbound", "mail", "sms")
+
+
+_EMPTY = CompanyConfig.model_validate({"company": {"domain": "example.invalid", "name": "-"}})
+
+
+def provider_changes(config: CompanyConfig, stored: CompanyConfig | None) -> list[str]:
+    """The provider's sections that `config` changes, as errors for a company admin."""
+    errors = []
+    for section in PROVIDER_SECTIONS:
+        wanted = strip_secrets(config.model_dump(mode="json", include={section}))
+        was = stored if stored is not None else _EMPTY
+        before = strip_secrets(was.model_dump(mode="json", include={section}))
+        if wanted != before:
+            errors.append(f"{section}: set by the service provider; leave it as it is")
+    return errors
 
 
 def number_owner(store: Store, number: str) -> int | None:

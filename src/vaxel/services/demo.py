@@ -141,3 +141,39 @@ def _describe(store: Store, folder: Path) -> None:
         apply_config(store, parse_config(DEMO_DESCRIPTION), data=folder, source_dir=folder)
     except ConfigError as error:
         log.warning("the demo's main number is not set up: %s", error)
+
+
+DEMO_PROVIDER = "admin@vaxel.test"
+# (login, role) of the demo's web logins: the provider, the company's admin, a user.
+DEMO_WEB = ((DEMO_PROVIDER, "provider"), (f"1001@{DEMO_DOMAIN}", "admin"),
+            (f"1002@{DEMO_DOMAIN}", "user"))  # fmt: skip
+
+
+def ensure_demo_web(store: Store, data_dir: Path) -> list[tuple[str, str, str]]:
+    """The demo's web logins, made once: (role, login, password) to print.
+
+    Their passwords are kept in the same owner-only file as the phones' (as `web:LOGIN`).
+    """
+    from vaxel.services.accounts import add_provider_admin, authenticate, set_user_account
+
+    path = data_dir / PASSWORDS_FILE
+    passwords = _read_passwords(path)
+    made = False
+    for login, _ in DEMO_WEB:
+        if f"web:{login}" not in passwords:
+            passwords[f"web:{login}"] = secrets.token_urlsafe(12)
+            made = True
+    if made:
+        _write_passwords(path, passwords)
+    shown = []
+    for login, role in DEMO_WEB:
+        password = passwords[f"web:{login}"]
+        if authenticate(store, login, password) is None:
+            if role == "provider":
+                with contextlib.suppress(Conflict):
+                    add_provider_admin(store, login, password)
+            else:
+                ext = login.split("@", 1)[0]
+                set_user_account(store, DEMO_DOMAIN, ext, password=password, role=role)
+        shown.append((role, login, password))
+    return shown

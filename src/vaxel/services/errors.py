@@ -21,3 +21,7 @@ class NotFound(ServiceError):
 
 class Conflict(ServiceError):
     """The change clashes with existing data (a duplicate domain or extension)."""
+
+
+class Stale(ServiceError):
+    """The change was made against a version that has since changed (another admin's edit)."""

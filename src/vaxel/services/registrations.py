@@ -293,3 +293,15 @@ def list_registrations(store: Store, company_domain: str) -> list[tuple[str, Bin
     )
     with store.read() as connection:
         return [(ext, _binding(tuple(row))) for ext, *row in connection.execute(query)]
+
+
+def user_registrations(store: Store, company_id: int, extension: str) -> list[Binding]:
+    """One user's bindings as stored (refreshes reach the database in batches)."""
+    query = (
+        select(*_COLUMNS)
+        .join(User, (User.id == Registration.user_id) & (User.company_id == company_id))
+        .where(Registration.company_id == company_id, User.extension == extension)
+        .order_by(Registration.id)
+    )
+    with store.read() as connection:
+        return [_binding(tuple(row)) for row in connection.execute(query)]

@@ -137,6 +137,32 @@ def list_users(store: Store, company_domain: str) -> list[UserInfo]:
         return [_info(user) for user in session.scalars(query)]
 
 
+MAX_PAGE = 500
+
+
+def page_users(
+    store: Store, company_id: int, *, limit: int = 100, after: str | None = None, q: str = ""
+) -> list[UserInfo]:
+    """One page of a company's users in extension order: those after `after` (the last
+    extension of the previous page) whose extension starts with, or whose name holds, `q`.
+    Keyset paging on (company, extension), so page 100 costs what page 1 does."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise Invalid(f"limit must be 1 to {MAX_PAGE}")
+    query = select(User).where(User.company_id == company_id)
+    if after:
+        query = query.where(User.extension > after)
+    text = q.strip()
+    if text:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(
+            User.extension.like(f"{escaped}%", escape="\\")
+            | User.display_name.ilike(f"%{escaped}%", escape="\\")
+        )
+    query = query.order_by(User.extension).limit(limit)
+    with store.session(read_only=True) as session:
+        return [_info(user) for user in session.scalars(query)]
+
+
 def set_password(store: Store, company_domain: str, extension: str, password: str) -> None:
     password = validate_password(password)
     company = get_company(store, company_domain)

@@ -1,0 +1,51 @@
+"""What the web side is given by `vaxel serve` (or a test): the store, the data folder,
+the clock and the login limiter. The web reaches data only through `services/`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from vaxel.store import Store
+from vaxel.web.limits import LoginLimiter
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class WebContext:
+    store: Store
+    data: Path
+    now: Callable[[], datetime] = _now
+    # Cookies marked Secure: set when the web is served over TLS (or behind a TLS proxy).
+    secure_cookies: bool = False
+    limiter: LoginLimiter = field(default_factory=LoginLimiter)
+
+    def uploads(self, domain: str) -> Path:
+        """Where a company's uploaded files wait for its description to name them."""
+        return self.data / "uploads" / domain
+
+
+def context(request: Request) -> WebContext:
+    """The FastAPI dependency that hands an endpoint its context."""
+    ctx = request.app.state.vaxel
+    assert isinstance(ctx, WebContext)
+    return ctx
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def blocking(work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run `work` (database, files, text to speech) on a worker thread, off the loop that
+    carries SIP and RTP. Plain `def` endpoints get this from FastAPI already."""
+    return await run_in_threadpool(work, *args, **kwargs)

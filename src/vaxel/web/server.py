@@ -1,0 +1,66 @@
+"""The web served in the switch's own asyncio loop (P8): uvicorn on a socket we bind.
+
+Binding the socket ourselves lets `--http 127.0.0.1:0` take a free port and say which;
+the switch keeps its own signal handling (uvicorn's is turned off) and stops the web
+when it stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Generator
+
+import uvicorn
+
+from vaxel.web.app import create_app
+from vaxel.web.context import WebContext
+
+log = logging.getLogger("vaxel.web")
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield  # the switch handles SIGINT and SIGTERM, and stops us
+
+
+class WebServer:
+    """The HTTP listener: `start()` binds and serves, `stop()` ends it."""
+
+    def __init__(self, ctx: WebContext, host: str, port: int) -> None:
+        self.ctx = ctx
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.socket = socket.socket(family, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind((host, port))
+        self.socket.listen(512)
+        self.socket.setblocking(False)
+        config = uvicorn.Config(
+            create_app(ctx),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+            proxy_headers=False,  # the source address is the peer's, never a header's
+            timeout_graceful_shutdown=5,
+        )
+        self.server = _Server(config)
+        self.task: asyncio.Task[None] | None = None
+
+    @property
+    def address(self) -> str:
+        host, port = self.socket.getsockname()[:2]
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self.server.serve([self.socket]))
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        if self.task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        self.socket.close()
