@@ -1,0 +1,122 @@
+"""A real HTTP server (uvicorn, the app `vaxel serve` runs) on a free loopback port, over
+a real store (SQLite and PostgreSQL), with two companies to keep apart.
+
+The listening socket is bound before the server starts, so a request made at once waits
+in the backlog until uvicorn accepts it: no readiness polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from vaxel.services import accounts, configuration
+from vaxel.services.company_config import parse_config
+from vaxel.store import Store
+from vaxel.web.context import WebContext
+from vaxel.web.server import WebServer
+
+PASSWORD = "correct horse battery"  # every test login's web password
+SIP_PASSWORD = "sip-secret-1"
+
+ACME = {
+    "company": {"domain": "acme.example", "name": "Acme AB"},
+    "users": [
+        {"ext": "1001", "name": "Anna Admin", "password": SIP_PASSWORD},
+        {"ext": "1002", "name": "Bo User", "password": SIP_PASSWORD},
+        {"ext": "1003", "name": "Cia Colleague", "password": SIP_PASSWORD,
+         "voicemail": {"pin": "4321"}},
+    ],
+    "numbers": [{"number": "+46812345600", "flow": "main"}],
+    "flows": {"main": {"destination": {"group": "sales"}}},
+    "groups": {"sales": {"members": ["1002", "1003"]}},
+    "trunks": {"carrier": {"host": "127.0.0.1", "username": "acme", "password": "trunk-pw"}},
+    "outbound_trunk": "carrier",
+}  # fmt: skip
+
+OTHER = {
+    "company": {"domain": "other.example", "name": "Other AB"},
+    "users": [{"ext": "2001", "name": "Olle Other", "password": SIP_PASSWORD}],
+}
+
+
+class Client(httpx.Client):
+    """An httpx client that can be used in `with` after its first request (the login)."""
+
+    def __enter__(self) -> Client:
+        return self
+
+
+@dataclass
+class Web:
+    base: str
+    store: Store
+    data: Path
+
+    def client(self) -> Client:
+        return Client(base_url=self.base, timeout=30)
+
+    def login(self, login: str, password: str = PASSWORD) -> Client:
+        """A logged-in client whose changes carry the session's CSRF token."""
+        client = self.client()
+        response = client.post("/api/v1/login", json={"login": login, "password": password})
+        assert response.status_code == 200, response.text
+        client.headers["X-CSRF-Token"] = response.json()["csrf_token"]
+        return client
+
+    def token(self, login: str, scopes: list[str]) -> Client:
+        """A client that authenticates with a new API token of these scopes."""
+        with self.login(login) as session:
+            made = session.post("/api/v1/tokens", json={"name": "test", "scopes": scopes})
+        assert made.status_code == 201, made.text
+        return Client(
+            base_url=self.base,
+            timeout=30,
+            headers={"Authorization": f"Bearer {made.json()['token']}"},
+        )
+
+
+def seed(store: Store, data: Path) -> None:
+    for description in (ACME, OTHER):
+        configuration.apply_config(store, parse_config(description), data=data)
+    accounts.add_provider_admin(store, "provider@vaxel.test", PASSWORD)
+    accounts.set_user_account(store, "acme.example", "1001", password=PASSWORD, role="admin")
+    accounts.set_user_account(store, "acme.example", "1002", password=PASSWORD, role="user")
+    accounts.set_user_account(store, "other.example", "2001", password=PASSWORD, role="admin")
+
+
+@pytest.fixture
+def web(store: Store, tmp_path: Path) -> Iterator[Web]:
+    data = tmp_path / "data"
+    data.mkdir()
+    seed(store, data)
+    server = WebServer(WebContext(store, data), "127.0.0.1", 0)
+    loop = asyncio.new_event_loop()
+    stopped = threading.Event()
+
+    def run() -> None:
+        async def main() -> None:
+            server.start()
+            assert server.task is not None
+            await server.task
+
+        try:
+            loop.run_until_complete(main())
+        finally:
+            stopped.set()
+
+    thread = threading.Thread(target=run, name="web", daemon=True)
+    thread.start()
+    try:
+        yield Web(server.address, store, data)
+    finally:
+        loop.call_soon_threadsafe(setattr, server.server, "should_exit", True)
+        thread.join(timeout=30)
+        server.socket.close()
+        loop.close()
