@@ -177,11 +177,7 @@ class CompanyServices:
         keep_recording(self.folders.prompts, name, recording)
 
     def speech_path(self, text: str) -> Path:
-        """Where `text` spoken in the company's language is kept: named by a hash of the
-        language and the text, never by the text itself, so the same text is one file and
-        no text can name a path."""
-        key = hashlib.sha256(f"{self.language}\0{text}".encode()).hexdigest()[:32]
-        return self.folders.prompts / SPEECH_FOLDER / f"{key}.wav"
+        return speech_path(self.folders.prompts, self.language, text)
 
     def speech(self, texts: list[str], ready: Callable[[list[Path] | None], None]) -> None:
         paths = [self.speech_path(text) for text in texts]
@@ -334,6 +330,14 @@ class CompanyServices:
 
     def queue(self, name: str) -> list[Any]:
         return self.queues.setdefault(name, [])
+
+
+def speech_path(prompts: Path, language: Language, text: str) -> Path:
+    """Where `text` spoken in `language` is kept in a company's prompt folder: named by a
+    hash of the language and the text, never by the text itself, so the same text is one
+    file and no text can name a path."""
+    key = hashlib.sha256(f"{language}\0{text}".encode()).hexdigest()[:32]
+    return prompts / SPEECH_FOLDER / f"{key}.wav"
 
 
 def _prune(folder: Path, keep: set[Path]) -> None:
