@@ -4,6 +4,7 @@ ends by itself, `ring` rings as usual, and the user sets and clears it by featur
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,6 +17,7 @@ from tests.memory import DOMAIN, MemoryPhone, MemorySwitch, contains, tone
 from vaxel.media.player import Samples, load_prompt
 from vaxel.services import diversions, voicemail
 from vaxel.services.company import CompanyServices
+from vaxel.services.configuration import prompt_folder
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 NOW = datetime(2027, 1, 15, 9, 0, tzinfo=STOCKHOLM)  # the switch's clock at the start
@@ -221,3 +223,20 @@ def test_in_english_for_an_english_company(acme_as: Callable[..., MemorySwitch])
     for name in ("div-lunch", "div-until", "tomorrow", "at", "num-13", "hundred"):
         assert contains(heard, acme.system(name, "en")), name
     assert not np.array_equal(spoken(acme, "Björn"), [])
+
+
+def test_spoken_texts_are_kept_by_a_hash_in_the_companys_folder(acme: MemorySwitch) -> None:
+    services = company(acme)
+    folder = prompt_folder(acme.data, DOMAIN) / "speech"
+    hostile = services.speech_path("../../etc/passwd")
+    assert hostile.parent == folder and re.fullmatch(r"[0-9a-f]{32}\.wav", hostile.name)
+    assert services.speech_path("Björn") == services.speech_path("Björn")
+    assert services.speech_path("Björn") != services.speech_path("Björn ")
+    anna = acme.phone("1001")
+    divert(acme, "1002")
+    call(acme, anna, "1002")
+    made = services.speech_path("Björn").stat().st_mtime_ns
+    anna.hang_up()
+    call(acme, anna, "1002")  # the same name again: the same file, not spoken again
+    assert services.speech_path("Björn").stat().st_mtime_ns == made
+    assert [path.name for path in folder.iterdir()] == [services.speech_path("Björn").name]

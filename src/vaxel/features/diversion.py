@@ -76,10 +76,10 @@ class Diverted(Feature):
         return said
 
     def offer(self) -> list[Path]:
+        """What the caller may press: 1 for the voicemail, 0 for the operator."""
         system = self.company.system
-        return [system("div-press-1-voicemail")] * self.voicemail + [
-            system("div-press-0-operator")
-        ] * (self.operator is not None)
+        offered = [system("div-press-1-voicemail")] if self.voicemail else []
+        return offered + ([system("div-press-0-operator")] if self.operator is not None else [])
 
     def _say(self, call: Call, spoken: list[Path] | None) -> None:
         caller = call.caller
