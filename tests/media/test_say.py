@@ -21,6 +21,7 @@ from vaxel.media.say import (
     say_number,
     say_ordinal,
     say_queue_position,
+    say_until,
 )
 from vaxel.media.tts import have_espeak
 
@@ -144,6 +145,37 @@ def test_ordinals_outside_1_to_99_are_refused(n: int) -> None:
 def test_a_voicemail_envelope_time(when: datetime, sv: str, en: str) -> None:
     assert spoken(say_datetime(when, "sv"), "sv") == sv
     assert spoken(say_datetime(when, "en"), "en") == en
+
+
+NOW = datetime(2027, 1, 15, 9, 0)  # a Friday
+
+
+@pytest.mark.parametrize(
+    ("until", "sv", "en"),
+    [
+        (datetime(2027, 1, 15, 13, 0), "till klockan tretton", "until thirteen hundred"),
+        (
+            datetime(2027, 1, 15, 15, 30),
+            "till klockan femton och trettio",
+            "until fifteen thirty",
+        ),
+        (
+            datetime(2027, 1, 16, 8, 0),
+            "till i morgon klockan åtta",
+            "until tomorrow at eight hundred",
+        ),
+        (datetime(2027, 1, 18, 8, 0), "till måndag klockan åtta", "until Monday at eight hundred"),
+        (
+            datetime(2027, 3, 1, 8, 0),
+            "till måndag den första mars klockan åtta",
+            "until Monday the first of March at eight hundred",
+        ),
+    ],
+)
+def test_when_a_diversion_ends(until: datetime, sv: str, en: str) -> None:
+    """U9: the day is said only when it is not today; a weekday within the week."""
+    assert spoken(say_until(until, NOW, "sv"), "sv") == sv
+    assert spoken(say_until(until, NOW, "en"), "en") == en
 
 
 def test_every_day_and_minute_of_a_leap_year_can_be_said() -> None:

@@ -53,6 +53,23 @@ users:
     assert any(line.startswith("users.1.forwarding.always: ") for line in errors)
 
 
+def test_the_operator_is_a_destination_of_the_company() -> None:
+    """U9: where a caller who presses 0 after a diversion goes; checked like any other."""
+    errors = _errors("""
+flows: {main: {destination: {user: "1001"}}}
+company: {domain: acme.example, name: Acme AB, operator: {group: reception}}
+""")
+    assert errors == ['company.operator: unknown group "reception"']
+    config = parse_config(
+        _description("""
+flows: {main: {destination: {user: "1001"}}}
+company: {domain: acme.example, name: Acme AB, operator: {user: "1002"}}
+""")
+    )
+    assert config.company.operator is not None
+    assert config.company.operator.model_dump() == {"user": "1002"}
+
+
 # -- prompt files -----------------------------------------------------------------------------
 
 

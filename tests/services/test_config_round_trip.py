@@ -234,6 +234,8 @@ def descriptions(draw: st.DrawFn) -> dict[str, Any]:
         description["company"]["support_number"] = support
     if draw(st.booleans()):
         description["company"]["voicemail_retention_days"] = draw(st.integers(1, 3650))
+    if draw(st.booleans()):  # U9: where 0 leads after a diversion (the caller chose it)
+        description["company"]["operator"] = draw(onward)
     if trunks and draw(st.booleans()):
         description["outbound_trunk"] = draw(st.sampled_from(sorted(trunks)))
     if draw(st.booleans()):

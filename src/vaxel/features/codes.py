@@ -1,30 +1,55 @@
-"""Feature codes dialled from a phone (S8, U11, S6, U7, S4): group login, forwarding,
-voicemail and prompts by phone.
+"""Feature codes dialled from a phone (S8, U9, U11, S6, U7, S4): group login, diversion,
+forwarding, voicemail and prompts by phone.
 
     *45          log in to every answering group you are a member of
     *46          log out of them
     *21*NUMBER#  forward every call to NUMBER        #21#  stop
     *67*NUMBER#  forward when busy                   #67#  stop
     *61*NUMBER#  forward on no answer                #61#  stop
+    *22*S*HHMM#  diversion S until HHMM (today, or tomorrow once it has passed);
+    *22*S*MMDDHHMM#  ... until that day and time     #22#  end the diversion
+                 S: 1 lunch, 2 meeting, 3 away, 4 sick, 5 vacation
     *98          voicemail: listen, record the greeting
     *99          record a company prompt (admins)
 
-(the GSM codes phones already know). The switch answers, says "thank you"
-(or "invalid choice"), and hangs up.
+(the GSM codes phones already know, and *22 for diversions, which no GSM code
+uses). The switch answers, says "thank you" (or "invalid choice"), and hangs up.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from vaxel.calls.api import Call, CallEvent, PlayFinished
 from vaxel.features.context import Company, Feature, hand_over
 from vaxel.features.record_prompt import RecordPrompt
 from vaxel.features.voicemail_menu import VoicemailMenu
+from vaxel.services.diversions import check_diversion
+from vaxel.services.errors import Invalid
 
 _FORWARDS = {"21": "always", "67": "busy", "61": "no_answer"}
 _SET = re.compile(r"^\*(21|67|61)\*(\+?[0-9]{2,20})#?$")
 _CLEAR = re.compile(r"^#(21|67|61)#?$")
+#: The diversions a phone sets, by their digit (U9).
+DIVERSIONS = {"1": "lunch", "2": "meeting", "3": "away", "4": "sick", "5": "vacation"}
+_DIVERT = re.compile(r"^\*22\*([1-5])\*([0-9]{4}|[0-9]{8})#?$")
+_UNDIVERT = re.compile(r"^#22#?$")
+
+
+def diversion_end(digits: str, now: datetime) -> datetime | None:
+    """The next HHMM, or MMDDHHMM, after `now`, in `now`'s zone; None: no such time."""
+    try:
+        if len(digits) == 4:
+            hour, minute = int(digits[:2]), int(digits[2:])
+            until = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+            return until if until > now else until + timedelta(days=1)  # (wall clock)
+        month, day, hour, minute = (int(digits[i : i + 2]) for i in range(0, 8, 2))
+        until = now.replace(month=month, day=day, hour=hour, minute=minute, second=0,
+                            microsecond=0)  # fmt: skip
+        return until if until > now else until.replace(year=now.year + 1)
+    except ValueError:  # 25:00, 31 February ...
+        return None
 
 
 def is_feature_code(dialled: str) -> bool:
@@ -49,6 +74,21 @@ class FeatureCode(Feature):
             return True
         if match := _CLEAR.match(code):
             company.set_forwarding(ext, _FORWARDS[match.group(1)], None)
+            return True
+        if match := _DIVERT.match(code):
+            status = DIVERSIONS[match.group(1)]
+            now = company.now().astimezone(company.timezone)
+            until = diversion_end(match.group(2), now)
+            if until is None:
+                return False
+            try:
+                check_diversion(status, "", until, now)
+            except Invalid:
+                return False
+            company.set_diversion(ext, status, until)
+            return True
+        if _UNDIVERT.match(code):
+            company.clear_diversion(ext)
             return True
         return False
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from vaxel.calls.api import Call, CallEvent, Line, Offered, Reach
 from vaxel.media.tts import Language
 from vaxel.services.company_config import CompanyConfig, UserConfig
+from vaxel.services.diversions import DiversionInfo
 from vaxel.services.voicemail import Message, NewMessage
 
 
@@ -62,6 +63,12 @@ class Company(Protocol):
         """A prompt recorded by phone replaces the company prompt `name`."""
         ...
 
+    def speech(self, texts: list[str], ready: Callable[[list[Path] | None], None]) -> None:
+        """`texts` spoken in the company's language, one prompt each, made once and kept
+        in the company's folder: `ready(paths)` at once when they are made already, else
+        once made off the loop (None: text to speech failed)."""
+        ...
+
     # -- users ----------------------------------------------------------------------------
 
     def user(self, extension: str) -> UserConfig | None:
@@ -88,6 +95,16 @@ class Company(Protocol):
         ...
 
     def set_forwarding(self, extension: str, kind: str, target: str | None) -> None: ...
+
+    def diversion(self, extension: str) -> DiversionInfo | None:
+        """The user's diversion now (U9: "lunch until 13:00"); None when none or ended."""
+        ...
+
+    def set_diversion(self, extension: str, status: str, until: datetime | None) -> None:
+        """Set the user's diversion (checked already: `diversions.check_diversion`)."""
+        ...
+
+    def clear_diversion(self, extension: str) -> None: ...
 
     # -- voicemail ------------------------------------------------------------------------
 

@@ -1,5 +1,10 @@
-"""A call to a user (P3, U11, U7): their forwarding first, then their phones, then, if nobody
-answers (or they are busy), the busy / no-answer forwarding or their voicemail.
+"""A call to a user (P3, U9, U11, U7): their diversion first, then their forwarding, then their
+phones, then, if nobody answers (or they are busy), the busy / no-answer forwarding or their
+voicemail.
+
+A diversion ("lunch until 13:00") is said to the caller instead of ringing
+(features/diversion.py), before any forwarding: the user chose to be away.
+One set to `ring` only shows, and the call goes on as usual.
 
 Forwarding to a number goes out through the company's trunk (with the
 toll-fraud guard); to a colleague, it is a call to that colleague, whose own
@@ -14,6 +19,7 @@ from collections.abc import Callable
 from vaxel.calls.api import NOT_FOUND, Call, Cause
 from vaxel.features.context import Company, Feature, hand_over
 from vaxel.features.destinations import serves
+from vaxel.features.diversion import Diverted
 from vaxel.features.outbound import Outbound
 from vaxel.features.ring_user import Refuse, RingUser
 from vaxel.features.voicemail import LeaveMessage
@@ -30,6 +36,9 @@ def _to_user(company: Company, destination: cc.ToUser) -> Feature:
 
 def user_step(company: Company, extension: str, hops: int = 0) -> Feature:
     """The step that calls the user `extension` of `company`."""
+    diversion = company.diversion(extension)
+    if diversion is not None and not diversion.ring:
+        return Diverted(company, extension, diversion)
     forwarding = company.forwarding(extension)
     if hops < MAX_FORWARDS:
         if "always" in forwarding:

@@ -37,6 +37,7 @@ __all__ = [
     "say_number",
     "say_ordinal",
     "say_queue_position",
+    "say_until",
 ]
 
 # fmt: off
@@ -209,6 +210,23 @@ SYSTEM_PROMPTS: dict[str, dict[str, str]] = {
         "en": "Press one to save, two to listen, three to record again.",
     },
     "prompt-saved": {"sv": "Meddelandet är sparat.", "en": "The prompt is saved."},
+    # Diversions (U9): "<name> div-lunch div-until <when>", then what the caller may press.
+    # The phrases are services.diversions.PRESETS (a test keeps the two the same).
+    "div-lunch": {"sv": "är på lunch", "en": "is at lunch"},
+    "div-meeting": {"sv": "sitter i möte", "en": "is in a meeting"},
+    "div-away": {"sv": "är inte på plats", "en": "is away"},
+    "div-sick": {"sv": "är sjuk", "en": "is off sick"},
+    "div-vacation": {"sv": "är på semester", "en": "is on holiday"},
+    "div-until": {"sv": "till", "en": "until"},
+    "tomorrow": {"sv": "i morgon", "en": "tomorrow"},
+    "div-press-1-voicemail": {
+        "sv": "Tryck ett för att lämna ett meddelande.",
+        "en": "Press one to leave a message.",
+    },
+    "div-press-0-operator": {
+        "sv": "Tryck noll för att komma till växeln.",
+        "en": "Press zero for the operator.",
+    },
 }
 
 #: Prompts made by sox, not speech (the same in every language): name -> sox effects.
@@ -283,6 +301,22 @@ def say_datetime(dt: datetime, lang: Language) -> list[str]:
     month = MONTHS[dt.month - 1]
     date = [*day, month] if lang == "sv" else [*day, "of", month]
     return [*date, "at", *_say_time(dt.hour, dt.minute, lang)]
+
+
+def say_until(until: datetime, now: datetime, lang: Language) -> list[str]:
+    """When a diversion ends, from `now` (both in the company's zone): "till klockan
+    tretton" / "until thirteen hundred" today, "till i morgon klockan åtta", "till måndag
+    klockan åtta" within the week, "till måndag den tredje mars klockan åtta" later."""
+    lang = check_language(lang)
+    time = _say_time(until.hour, until.minute, lang)
+    days = (until.date() - now.date()).days
+    if days <= 0:
+        return ["div-until", *(["at"] if lang == "sv" else []), *time]
+    if days == 1:
+        return ["div-until", "tomorrow", "at", *time]
+    if days < 7:
+        return ["div-until", WEEKDAYS[until.weekday()], "at", *time]
+    return ["div-until", *say_datetime(until, lang)]
 
 
 _DIGIT_NAMES = {**{str(d): f"num-{d}" for d in range(10)}, "+": "plus", "*": "star", "#": "hash"}

@@ -3,15 +3,19 @@
 `CompanyServices` is the one implementation of `features.context.Company`:
 the stored description, the company's prompt folder, its users' live
 reachability (asked of the running switch through `Live`), the settings
-users change from their phones, and its voicemail. Reads are quick and
-answered from what the directory loaded; writes go to the database on the
-background writer (`Background`), never on the loop that carries calls,
-and their effects are published on the event bus once they are stored.
+users change from their phones (group logins, forwarding, diversions: U9),
+and its voicemail. Reads are quick and answered from what the directory
+loaded; writes go to the database on the background writer (`Background`),
+never on the loop that carries calls, and their effects are published on
+the event bus once they are stored. Texts spoken for calls (a diverted
+user's name) are made there too, once, and kept in the company's folder.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,10 +27,12 @@ from sqlalchemy import select
 
 from vaxel.bus import BoxChanged, Bus
 from vaxel.calls.api import Line, Reach
-from vaxel.media.tts import Language
-from vaxel.services import presence_settings, voicemail
+from vaxel.media.player import PromptError
+from vaxel.media.tts import Language, synthesize
+from vaxel.services import diversions, presence_settings, voicemail
 from vaxel.services.company_config import CompanyConfig, UserConfig
 from vaxel.services.configuration import keep_recording
+from vaxel.services.diversions import DiversionInfo
 from vaxel.services.voicemail import Message, NewMessage
 from vaxel.services.voicemail_delivery import deliver
 from vaxel.store import Store
@@ -60,11 +66,14 @@ class UserSettings:
     logged_out: set[tuple[str, str]] = field(default_factory=set)  # (group, extension)
     forwardings: dict[str, dict[str, str]] = field(default_factory=dict)  # ext -> kind -> target
     voicemail: dict[str, bool] = field(default_factory=dict)  # ext -> on/off
+    diversions: dict[str, DiversionInfo] = field(default_factory=dict)  # ext -> (maybe ended)
 
     @classmethod
     def load_all(cls, store: Store) -> dict[int, UserSettings]:
-        """Every company's settings, in three queries (a reload reads them all)."""
+        """Every company's settings, in four queries (a reload reads them all)."""
         found: dict[int, UserSettings] = {}
+        for company_id, diverted in diversions.all_diversions(store).items():
+            found.setdefault(company_id, cls()).diversions = diverted
         with store.session(read_only=True) as session:
             for company_id, group, ext in session.execute(
                 select(GroupLogout.company_id, GroupLogout.group, GroupLogout.extension)
@@ -84,6 +93,10 @@ class UserSettings:
             ):
                 found.setdefault(company_id, cls()).voicemail[ext] = on
         return found
+
+
+SPEECH_FOLDER = "speech"  # in the company's prompt folder: texts spoken for calls
+SPEECH_KEPT_DAYS = 90  # a spoken text not made again for this long is removed
 
 
 @dataclass(frozen=True)
@@ -163,6 +176,29 @@ class CompanyServices:
     def keep_prompt(self, name: str, recording: Path) -> None:
         keep_recording(self.folders.prompts, name, recording)
 
+    def speech_path(self, text: str) -> Path:
+        return speech_path(self.folders.prompts, self.language, text)
+
+    def speech(self, texts: list[str], ready: Callable[[list[Path] | None], None]) -> None:
+        paths = [self.speech_path(text) for text in texts]
+        if all(path.exists() for path in paths):
+            ready(paths)
+            return
+        language = self.language
+
+        def speak() -> list[Path] | None:
+            try:
+                for text, path in zip(texts, paths, strict=True):
+                    if not path.exists():
+                        synthesize(text, language, path)
+            except PromptError:
+                log.exception("text to speech failed for a call of %s", self._domain)
+                return None
+            _prune(paths[0].parent, keep=set(paths))
+            return paths
+
+        self.background.run(speak, ready)
+
     # -- users ----------------------------------------------------------------------------
 
     def user(self, extension: str) -> UserConfig | None:
@@ -198,6 +234,24 @@ class CompanyServices:
         self.background.run(
             lambda: presence_settings.set_forwarding(store, company_id, extension, kind, target)
         )
+
+    def diversion(self, extension: str) -> DiversionInfo | None:
+        found = self.settings.diversions.get(extension)
+        if found is None or (found.until is not None and found.until <= self.clock()):
+            return None
+        return found
+
+    def set_diversion(self, extension: str, status: str, until: datetime | None) -> None:
+        store, company_id, now = self.store, self._id, self.clock()
+        self.background.run(
+            lambda: diversions.set_diversion(
+                store, company_id, extension, status=status, until=until, now=now
+            )
+        )
+
+    def clear_diversion(self, extension: str) -> None:
+        store, company_id = self.store, self._id
+        self.background.run(lambda: diversions.clear_diversion(store, company_id, extension))
 
     # -- voicemail ------------------------------------------------------------------------
 
@@ -276,3 +330,23 @@ class CompanyServices:
 
     def queue(self, name: str) -> list[Any]:
         return self.queues.setdefault(name, [])
+
+
+def speech_path(prompts: Path, language: Language, text: str) -> Path:
+    """Where `text` spoken in `language` is kept in a company's prompt folder: named by a
+    hash of the language and the text, never by the text itself, so the same text is one
+    file and no text can name a path."""
+    key = hashlib.sha256(f"{language}\0{text}".encode()).hexdigest()[:32]
+    return prompts / SPEECH_FOLDER / f"{key}.wav"
+
+
+def _prune(folder: Path, keep: set[Path]) -> None:
+    """Remove spoken texts not made for `SPEECH_KEPT_DAYS` (one still in use is made again
+    when next needed)."""
+    oldest = time.time() - SPEECH_KEPT_DAYS * 86400
+    for path in folder.glob("*.wav"):
+        try:
+            if path not in keep and path.stat().st_mtime < oldest:
+                path.unlink()
+        except OSError:
+            continue

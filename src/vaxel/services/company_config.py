@@ -1,5 +1,6 @@
-"""One company described as data (P7, S1, S3, S5, S6, S8, U7, U8, U11, P6): users,
-numbers, prompts, call flows, menus, schedules, answering groups, voicemail boxes, trunks.
+"""One company described as data (P7, S1, S3, S5, S6, S8, U7, U8, U9, U11, P6): users,
+numbers, prompts, call flows, menus, schedules, answering groups, voicemail boxes, trunks,
+the operator.
 
 `vaxel config apply FILE.yaml` validates such a description whole and then
 stores it; `vaxel config export DOMAIN` prints it back. The REST API uses
@@ -415,6 +416,9 @@ class CompanySection(Model):
     # Voicemail messages older than this are deleted, heard or not; None: kept until
     # deleted (each box's quota bounds them).
     voicemail_retention_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    # Where a caller who presses 0 goes, offered when a user's diversion is said (U9);
+    # None: no operator, 0 is not offered.
+    operator: Destination | None = None
 
     @field_validator("domain", "name")
     @classmethod
@@ -606,6 +610,7 @@ def check_references(config: CompanyConfig) -> list[str]:
         prompt(f"users.{i}.voicemail.greeting", user.voicemail.greeting)
         errors += _forwarding_errors(f"users.{i}.forwarding", user.forwarding, users)
         errors += _caller_id_errors(config, f"users.{i}.caller_id", user)
+    errors += _destination_errors(config, "company.operator", config.company.operator)
     if config.outbound_trunk is not None and config.outbound_trunk not in config.trunks:
         errors.append(f'outbound_trunk: unknown trunk "{config.outbound_trunk}"')
     return errors

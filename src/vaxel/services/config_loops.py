@@ -10,7 +10,8 @@ cycle of such steps would go round forever (before, it ended the call in a
 RecursionError), so `find_loops` refuses it, naming its path:
 "flows.main -> groups.sales (overflow) -> flows.main".
 
-Not such steps: a menu's keys (there the caller chooses), voicemail, an outside number,
+Not such steps: a menu's keys and the operator (key 0 after a diversion, U9: there the
+caller chooses), voicemail, an outside number,
 hangup. A cycle of users forwarding to each other only is allowed (each covers for the
 other when busy): the call flows stop after a few forwards. A flow with a schedule takes
 its open or its closed way, never both at once, so a cycle that needs one schedule open

@@ -1,0 +1,133 @@
+"""services/diversions (U9): set, read, end by itself, cleared, checked; on SQLite and
+PostgreSQL (the `store` fixture)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from vaxel.media.say import SYSTEM_PROMPTS
+from vaxel.services import companies, users
+from vaxel.services.diversions import (
+    PRESETS,
+    DiversionInfo,
+    active_diversions,
+    clear_diversion,
+    get_diversion,
+    set_diversion,
+)
+from vaxel.services.errors import Invalid, NotFound
+from vaxel.store import READ_DIRECTORY_VERSION, Store
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+NOW = datetime(2027, 1, 15, 9, 0, tzinfo=STOCKHOLM)
+LUNCH = datetime(2027, 1, 15, 13, 0, tzinfo=STOCKHOLM)
+
+
+@pytest.fixture
+def two(store: Store) -> Store:
+    """Acme (1001, 1002) and Other (1001), ids 1 and 2."""
+    companies.add_company(store, "acme.test", "Acme AB")
+    companies.add_company(store, "other.test", "Other AB")
+    for domain, ext in (("acme.test", "1001"), ("acme.test", "1002"), ("other.test", "1001")):
+        users.add_user(store, domain, ext, f"User {ext}", "a-long-secret-1")
+    return store
+
+
+def test_set_and_read_back(two: Store) -> None:
+    info = set_diversion(two, 1, "1001", status="lunch", until=LUNCH, now=NOW)
+    assert info == DiversionInfo("1001", "lunch", "", LUNCH.astimezone(UTC), False, NOW)
+    assert info.until is not None and info.until.tzinfo is UTC
+    assert get_diversion(two, 1, "1001", NOW) == info
+    assert active_diversions(two, 1, NOW) == {"1001": info}
+    assert get_diversion(two, 1, "1002", NOW) is None
+
+
+def test_a_diversion_ends_by_itself_at_its_end_time(two: Store) -> None:
+    set_diversion(two, 1, "1001", status="meeting", until=LUNCH, now=NOW)
+    assert get_diversion(two, 1, "1001", LUNCH - timedelta(seconds=1)) is not None
+    assert get_diversion(two, 1, "1001", LUNCH) is None
+    assert active_diversions(two, 1, LUNCH) == {}
+
+
+def test_a_new_diversion_replaces_the_old_and_clear_ends_it(two: Store) -> None:
+    set_diversion(two, 1, "1001", status="lunch", until=LUNCH, now=NOW)
+    later = NOW + timedelta(days=3)
+    info = set_diversion(
+        two, 1, "1001", status="custom", text=" på kundbesök ", until=later, ring=True, now=NOW
+    )
+    assert info.text == "på kundbesök" and info.ring
+    assert get_diversion(two, 1, "1001", NOW) == info
+    assert clear_diversion(two, 1, "1001") is True
+    assert get_diversion(two, 1, "1001", NOW) is None
+    assert clear_diversion(two, 1, "1001") is False
+
+
+def test_without_an_end_time_it_lasts_until_cleared(two: Store) -> None:
+    info = set_diversion(two, 1, "1001", status="away", until=None, now=NOW)
+    assert get_diversion(two, 1, "1001", NOW + timedelta(days=400)) == info
+
+
+def test_clearing_an_ended_diversion_says_none_was_active(two: Store) -> None:
+    past = datetime.now(UTC) - timedelta(hours=1)
+    set_diversion(two, 1, "1001", status="lunch", until=past, now=past - timedelta(hours=1))
+    assert clear_diversion(two, 1, "1001") is False
+
+
+def test_companies_do_not_see_each_others_diversions(two: Store) -> None:
+    acme = set_diversion(two, 1, "1001", status="lunch", until=LUNCH, now=NOW)
+    assert get_diversion(two, 2, "1001", NOW) is None
+    other = set_diversion(two, 2, "1001", status="sick", until=LUNCH, now=NOW)
+    assert active_diversions(two, 1, NOW) == {"1001": acme}
+    assert active_diversions(two, 2, NOW) == {"1001": other}
+    assert clear_diversion(two, 2, "1001")
+    assert get_diversion(two, 1, "1001", NOW) == acme
+    with pytest.raises(NotFound, match="1002"):  # Other has no 1002
+        set_diversion(two, 2, "1002", status="lunch", until=LUNCH, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"status": "coffee"}, "unknown status 'coffee'"),
+        ({"status": "custom"}, "needs a text"),
+        ({"status": "custom", "text": "   "}, "needs a text"),
+        ({"text": "x" * 101}, "keep it to 100"),
+        ({"text": "två\nrader"}, "cannot be shown"),
+        ({"until": datetime(2027, 1, 15, 13, 0)}, "time zone"),
+        ({"until": NOW}, "has passed"),
+        ({"until": NOW - timedelta(minutes=1)}, "has passed"),
+        ({"until": NOW + timedelta(days=367)}, "more than a year"),
+    ],
+)
+def test_bad_diversions_are_refused_with_a_reason(
+    two: Store, change: dict[str, object], message: str
+) -> None:
+    arguments: dict[str, object] = {"status": "lunch", "until": LUNCH, "now": NOW, **change}
+    with pytest.raises(Invalid, match=message):
+        set_diversion(two, 1, "1001", **arguments)  # type: ignore[arg-type]
+    assert get_diversion(two, 1, "1001", NOW) is None
+
+
+def test_an_unknown_user_is_not_found(two: Store) -> None:
+    with pytest.raises(NotFound, match="unknown extension 1009"):
+        set_diversion(two, 1, "1009", status="lunch", until=LUNCH, now=NOW)
+
+
+def test_every_change_moves_the_directory_version(two: Store) -> None:
+    read = two.scalar_reader(READ_DIRECTORY_VERSION)
+    before = read()
+    set_diversion(two, 1, "1001", status="lunch", until=LUNCH, now=NOW)
+    assert read() > before
+    between = read()
+    clear_diversion(two, 1, "1001")
+    assert read() > between
+
+
+def test_the_presets_are_the_phrases_the_switch_says() -> None:
+    assert {"lunch", "meeting", "away", "sick", "vacation", "custom"} <= set(PRESETS)
+    for status, (sv, en) in PRESETS.items():
+        if status != "custom":
+            assert SYSTEM_PROMPTS[f"div-{status}"] == {"sv": sv, "en": en}
