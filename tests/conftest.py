@@ -115,7 +115,7 @@ def postgres_migrated(postgres_server: PostgresServer) -> str:
     return postgres_server.url(name)
 
 
-def _empty(url: str) -> None:
+def empty_database(url: str) -> None:
     """Every table as a fresh migration leaves it (ids from 1, directory version 0)."""
     from sqlalchemy import create_engine, text
 
@@ -139,7 +139,7 @@ def migrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'vaxel.db'}"
     url: str = request.getfixturevalue("postgres_migrated")
-    _empty(url)
+    empty_database(url)
     return url
 
 

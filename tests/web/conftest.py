@@ -15,7 +15,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 
+from tests.conftest import empty_database
 from vaxel.services import accounts, configuration
 from vaxel.services.company_config import parse_config
 from vaxel.store import Store
@@ -92,6 +94,30 @@ def seed(store: Store, data: Path) -> None:
 
 
 @pytest.fixture
+def migrated_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """SQLite for the API's tests, unless a module asks for both databases (its queries
+    are the services', which tests/services runs on both already)."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        return f"sqlite:///{tmp_path / 'vaxel.db'}"
+    url: str = request.getfixturevalue("postgres_migrated")
+    empty_database(url)
+    return url
+
+
+BOTH_DATABASES = pytest.mark.parametrize(
+    "migrated_url", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+    indirect=True,
+)  # fmt: skip
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_argon2() -> None:
+    """argon2id with the smallest cost: the suite logs in hundreds of times, and the
+    production parameters take 0.1 s of CPU per hash on this machine."""
+    accounts.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture
 def web(store: Store, tmp_path: Path) -> Iterator[Web]:
     data = tmp_path / "data"
     data.mkdir()
@@ -116,6 +142,7 @@ def web(store: Store, tmp_path: Path) -> Iterator[Web]:
     try:
         yield Web(server.address, store, data)
     finally:
+        server.server.force_exit = True  # no waiting for idle keep-alive connections
         loop.call_soon_threadsafe(setattr, server.server, "should_exit", True)
         thread.join(timeout=30)
         server.socket.close()

@@ -167,8 +167,8 @@ def search(
     limit: int = DEFAULT_LIMIT,
     before_id: int | None = None,
 ) -> list[CallRecordInfo]:
-    """The company's calls that match `where`, newest first (by id, which follows the
-    order calls were stored); `before_id` pages back from the previous page's last id."""
+    """The company's calls that match `where`, newest first (by start, then by id);
+    `before_id` pages back from the previous page's last call."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise Invalid(f"invalid limit {limit!r}: use 1 to {MAX_LIMIT}")
     if where.disposition is not None and where.disposition not in DISPOSITIONS:
@@ -197,8 +197,16 @@ def search(
     if where.disposition is not None:
         query = query.where(CallRecord.disposition == where.disposition)
     if before_id is not None:
-        query = query.where(CallRecord.id < before_id)
-    query = query.order_by(CallRecord.id.desc()).limit(limit)
+        last = (
+            select(CallRecord.started_at)
+            .where(CallRecord.id == before_id, CallRecord.company_id == company.id)
+            .scalar_subquery()
+        )
+        query = query.where(
+            (CallRecord.started_at < last)
+            | ((CallRecord.started_at == last) & (CallRecord.id < before_id))
+        )
+    query = query.order_by(CallRecord.started_at.desc(), CallRecord.id.desc()).limit(limit)
     with store.session(read_only=True) as session:
         return [
             CallRecordInfo(

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from vaxel.web import problems
-from vaxel.web.api import audit, calls, companies, session, users
+from vaxel.web.api import audit, calls, companies, diversions, session, users
 from vaxel.web.context import WebContext
 
 STATIC = Path(__file__).with_name("static")
@@ -40,7 +40,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     )
     app.state.vaxel = ctx
     problems.install(app)
-    for module in (session, companies, users, calls, audit):
+    for module in (session, companies, users, calls, diversions, audit):
         app.include_router(module.router)
 
     @app.middleware("http")

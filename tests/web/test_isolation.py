@@ -1,0 +1,73 @@
+"""Tenant isolation (P8, O2): an admin of one company gets 404 for every resource of
+another, exactly as for one that does not exist, by every method, through the API and
+its file downloads (CSV)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.conftest import BOTH_DATABASES, Web
+
+pytestmark = BOTH_DATABASES
+
+# Every company-scoped resource, read and written.
+RESOURCES = [
+    ("GET", "/api/v1/companies/{d}"),
+    ("GET", "/api/v1/companies/{d}/config"),
+    ("PUT", "/api/v1/companies/{d}/config"),
+    ("GET", "/api/v1/companies/{d}/users"),
+    ("POST", "/api/v1/companies/{d}/users"),
+    ("GET", "/api/v1/companies/{d}/users/2001"),
+    ("PUT", "/api/v1/companies/{d}/users/2001"),
+    ("DELETE", "/api/v1/companies/{d}/users/2001"),
+    ("PUT", "/api/v1/companies/{d}/users/2001/account"),
+    ("GET", "/api/v1/companies/{d}/calls"),
+    ("GET", "/api/v1/companies/{d}/calls.csv"),
+    ("GET", "/api/v1/companies/{d}/audit"),
+    ("GET", "/api/v1/companies/{d}/audit.csv"),
+    ("GET", "/api/v1/companies/{d}/diversions"),
+    ("PUT", "/api/v1/companies/{d}/users/2001/diversion"),
+    ("DELETE", "/api/v1/companies/{d}/users/2001/diversion"),
+]
+
+BODIES = {
+    "/api/v1/companies/{d}/config": {"company": {"domain": "other.example", "name": "Mine"}},
+    "/api/v1/companies/{d}/users": {"ext": "2002", "name": "Spy", "password": "spy-password"},
+    "/api/v1/companies/{d}/users/2001": {"ext": "2001", "name": "Hijacked"},
+    "/api/v1/companies/{d}/users/2001/account": {"password": "taken over!", "role": "admin"},
+    "/api/v1/companies/{d}/users/2001/diversion": {"text": "Lunch"},
+}
+
+
+@pytest.mark.parametrize("login", ["1001@acme.example", "1002@acme.example"])
+def test_another_companys_resources_do_not_exist(web: Web, login: str) -> None:
+    with web.login(login) as client:
+        for method, template in RESOURCES:
+            kwargs: dict[str, object] = {"headers": {"If-Match": "*"}}
+            if template in BODIES and method in ("PUT", "POST"):
+                kwargs["json"] = BODIES[template]
+            theirs = client.request(method, template.format(d="other.example"), **kwargs)
+            unknown = client.request(method, template.format(d="nowhere.example"), **kwargs)
+            assert theirs.status_code == 404, (method, template, theirs.text)
+            assert theirs.json()["detail"] == 'no company "other.example"'
+            assert unknown.json()["detail"] == 'no company "nowhere.example"'
+            assert "Olle" not in theirs.text
+    # Nothing of theirs changed.
+    with web.login("2001@other.example") as owner:
+        user = owner.get("/api/v1/companies/other.example/users/2001").json()["user"]
+        assert user["name"] == "Olle Other"
+        assert owner.get("/api/v1/companies/other.example/diversions").json()["items"] == []
+        assert owner.get("/api/v1/companies/other.example/audit").json()["items"] == []
+
+
+def test_a_token_is_as_confined_as_its_owner(web: Web) -> None:
+    with web.token("1001@acme.example", ["read", "write"]) as client:
+        assert client.get("/api/v1/companies/acme.example/users").status_code == 200
+        assert client.get("/api/v1/companies/other.example/users").status_code == 404
+
+
+def test_the_provider_reaches_every_company(web: Web) -> None:
+    with web.login("provider@vaxel.test") as provider:
+        for domain in ("acme.example", "other.example"):
+            assert provider.get(f"/api/v1/companies/{domain}/users").status_code == 200
+            assert provider.get(f"/api/v1/companies/{domain}/config").status_code == 200
