@@ -392,3 +392,45 @@ def test_config_export_shows_no_secret_and_applies_back(data: Path, company_fold
     (company_folder / "again.yaml").write_text(exported)
     assert "version 2" in ok(company_folder, "config", "apply", "again.yaml", "--data", str(data))
     assert ok(company_folder, "config", "export", DOMAIN, "--data", str(data)) == exported
+
+
+# -- web logins (P8) ----------------------------------------------------------------------------
+
+
+def test_admin_add_makes_a_provider_admin_who_can_log_in(data: Path) -> None:
+    from vaxel.services.accounts import authenticate
+
+    d = ("--data", str(data))
+    out = ok(data.parent, "admin", "add", "Ops@Provider.example", "--password", "long enough", *d)
+    assert out == "added provider admin ops@provider.example\n"
+    from_stdin = ok(data.parent, "admin", "add", "two@provider.example", *d, stdin="second pw!\n")
+    assert from_stdin == "added provider admin two@provider.example\n"
+    assert refused(data.parent, "admin", "add", "ops@provider.example", "--password", "x" * 9, *d
+                   ) == "vaxel: error: ops@provider.example already has an account"  # fmt: skip
+    assert refused(data.parent, "admin", "add", "not-an-email", "--password", "x" * 9, *d
+                   ) == 'vaxel: error: invalid e-mail address "not-an-email"'  # fmt: skip
+    assert "too short" in refused(data.parent, "admin", "add", "a@b.example", "--password", "x", *d)
+    with Store.open(data) as store:
+        account = authenticate(store, "ops@provider.example", "long enough")
+        assert account is not None and account.role == "provider"
+        assert authenticate(store, "two@provider.example", "second pw!") is not None
+
+
+def test_company_admin_makes_a_user_an_admin_and_back(data: Path) -> None:
+    from vaxel.services.accounts import authenticate
+
+    d = ("--data", str(data))
+    out = ok(data.parent, "company", "admin", DOMAIN, "--ext", "1001", *d)
+    assert out == "1001@acme.example is a company admin (no web password yet: add --password)\n"
+    out = ok(data.parent, "company", "admin", DOMAIN, "--ext", "1001", "--password", "web pass 1",
+             *d)  # fmt: skip
+    assert out == "1001@acme.example is a company admin\n"
+    with Store.open(data) as store:
+        account = authenticate(store, "1001@acme.example", "web pass 1")
+        assert account is not None and account.role == "admin"
+    out = ok(data.parent, "company", "admin", DOMAIN, "--ext", "1001", "--revoke", *d)
+    assert out == "1001@acme.example is no longer a company admin\n"
+    assert refused(data.parent, "company", "admin", DOMAIN, "--ext", "1099", *d
+                   ) == "vaxel: error: unknown user 1099"  # fmt: skip
+    assert refused(data.parent, "company", "admin", "nowhere.example", "--ext", "1001", *d
+                   ) == 'vaxel: error: unknown company "nowhere.example"'  # fmt: skip

@@ -254,7 +254,8 @@ async def _run(options: ServeOptions, store: Store) -> int:
     core.outbox.add(tcp, tcp.local)
     web = None
     if options.http is not None:
-        web = WebServer(WebContext(store, options.data), *options.http)
+        context = WebContext(store, options.data, changed=core.directory.invalidate)
+        web = WebServer(context, *options.http)
         web.start()
         _say(f"vaxel: web and API on {web.address} (API docs at {web.address}/api/docs)")
         if options.demo:

@@ -67,6 +67,13 @@ class Directory:
         # Each company's queues (callers waiting in line) outlive a reload of its description.
         self.queues: dict[int, dict[str, list[Any]]] = {}
 
+    def invalidate(self) -> None:
+        """Look for changes at the next lookup, not only after `PROBE_INTERVAL`: the web,
+        in this process, calls it after each change it made, so the very next call sees
+        it. (Another process's change, the CLI's, is seen within `PROBE_INTERVAL`.)
+        Safe from any thread: it only moves a deadline."""
+        self._next_probe = 0.0
+
     def refresh(self) -> None:
         """Reload if anything changed; the switch calls this now and then, so trunks
         register even before the first call."""

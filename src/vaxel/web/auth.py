@@ -129,7 +129,9 @@ def audit_change(
     after: object = None,
 ) -> None:
     """One entry in the audit log: `who` did `action` to `target`, from the request's
-    source; filed under the company changed (None: the provider's own changes)."""
+    source; filed under the company changed (None: the provider's own changes). Every
+    change goes through here once made, so it also tells the switch to look again."""
+    ctx.changed()
     audit.record(
         ctx.store,
         company_id=company_id,

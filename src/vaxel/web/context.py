@@ -28,6 +28,9 @@ class WebContext:
     # Cookies marked Secure: set when the web is served over TLS (or behind a TLS proxy).
     secure_cookies: bool = False
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
+    # Called after every change the web makes (from a worker thread): the switch looks
+    # again at once, so the next call sees the change.
+    changed: Callable[[], None] = lambda: None
 
     def uploads(self, domain: str) -> Path:
         """Where a company's uploaded files wait for its description to name them."""
