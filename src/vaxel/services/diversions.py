@@ -35,6 +35,35 @@ PRESETS: dict[str, tuple[str, str]] = {
 MAX_TEXT = 100
 MAX_AHEAD = timedelta(days=366)
 
+#: Words a person types for a preset, in either language (the web's and the API's text).
+WORDS = {
+    "lunch": "lunch", "meeting": "meeting", "möte": "meeting", "away": "away",
+    "borta": "away", "ej på plats": "away", "sick": "sick", "sjuk": "sick",
+    "vacation": "vacation", "holiday": "vacation", "semester": "vacation",
+}  # fmt: skip
+
+
+def status_of(text: str) -> tuple[str, str]:
+    """(status, text) for what a person typed: a preset's word is that preset (said in
+    the company's language), anything else is their own text."""
+    preset = WORDS.get(text.strip().lower())
+    return (preset, "") if preset is not None else ("custom", text)
+
+
+def next_time(hour: int, minute: int, now: datetime) -> datetime:
+    """The next `hour:minute` after `now`, in `now`'s zone: today, or tomorrow once it
+    has passed ("Lunch until 13:00" set at 14:00 means tomorrow)."""
+    until = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return until if until > now else until + timedelta(days=1)  # (wall clock)
+
+
+def next_weekday(weekday: int, hour: int, minute: int, now: datetime) -> datetime:
+    """The next `weekday` (0 is Monday) at `hour:minute` after `now`, in `now`'s zone
+    ("Away until Monday")."""
+    day = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    day += timedelta(days=(weekday - now.weekday()) % 7)
+    return day if day > now else day + timedelta(days=7)
+
 
 @dataclass(frozen=True, slots=True)
 class DiversionInfo:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from vaxel.services.companies import get_company, validate_name
@@ -161,6 +161,13 @@ def page_users(
     query = query.order_by(User.extension).limit(limit)
     with store.session(read_only=True) as session:
         return [_info(user) for user in session.scalars(query)]
+
+
+def count_users(store: Store, company_id: int) -> int:
+    """How many users the company has (the admin's overview)."""
+    query = select(func.count()).select_from(User).where(User.company_id == company_id)
+    with store.session(read_only=True) as session:
+        return int(session.scalar(query) or 0)
 
 
 def set_password(store: Store, company_domain: str, extension: str, password: str) -> None:

@@ -17,9 +17,9 @@ import hmac
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
-from vaxel.services import audit, companies, web_sessions
+from vaxel.services import accounts, audit, companies, web_sessions
 from vaxel.services.accounts import Account
 from vaxel.services.companies import CompanyInfo
 from vaxel.services.errors import NotFound
@@ -142,4 +142,48 @@ def audit_change(
         before=before,
         after=after,
         now=ctx.now(),
+    )
+
+
+def log_in(
+    ctx: WebContext, request: Request, login: str, password: str
+) -> tuple[Account, str, str]:
+    """Check a login and password behind the login limiter and open a session: the
+    account, the session's token (for the cookie) and its CSRF token. Raises Problem 429
+    while the login or the source is held back, 401 for a wrong login or password (the
+    same for both). The API's POST /api/v1/login and the page /login both come here."""
+    source = source_of(request)
+    key = login.strip().lower()
+    wait = ctx.limiter.retry_after(key, source)
+    if wait > 0:
+        raise Problem(
+            429,
+            f"too many failed logins: try again in {int(wait) + 1} seconds",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+    account = accounts.authenticate(ctx.store, login, password)
+    if account is None:
+        ctx.limiter.failed(key, source)
+        raise Problem(401, "wrong login or password")
+    ctx.limiter.succeeded(key, source)
+    token, csrf = web_sessions.create_session(ctx.store, account, source, ctx.now())
+    return account, token, csrf
+
+
+def set_session_cookie(response: Response, ctx: WebContext, token: str) -> None:
+    """The session cookie: HttpOnly, SameSite=Strict, Secure when served over TLS."""
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(web_sessions.SESSION_LIFETIME.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=ctx.secure_cookies,
+    )
+
+
+def forget_session_cookie(response: Response, ctx: WebContext) -> None:
+    response.delete_cookie(
+        COOKIE, path="/", httponly=True, samesite="strict", secure=ctx.secure_cookies
     )

@@ -23,13 +23,6 @@ from vaxel.web.problems import Problem
 
 router = APIRouter(prefix="/api/v1", tags=["diversions"])
 
-# Words a person types for a preset, in either language.
-_WORDS = {
-    "lunch": "lunch", "meeting": "meeting", "möte": "meeting", "away": "away",
-    "borta": "away", "ej på plats": "away", "sick": "sick", "sjuk": "sick",
-    "vacation": "vacation", "holiday": "vacation", "semester": "vacation",
-}  # fmt: skip
-
 
 class DiversionIn(BaseModel):
     text: Annotated[str, Field(max_length=100)] = Field(
@@ -62,13 +55,13 @@ def _out(info: DiversionInfo) -> DiversionOut:
 def _status_and_text(body: DiversionIn) -> tuple[str, str]:
     if body.status is not None:
         return body.status, body.text
-    preset = _WORDS.get(body.text.strip().lower())
-    return (preset, "") if preset is not None else ("custom", body.text)
+    return diversions.status_of(body.text)
 
 
-def _set(
+def set_and_audit(
     ctx: Context, who: Principal, request: Request, company_id: int, ext: str, body: DiversionIn
 ) -> DiversionOut:
+    """Set `ext`'s diversion and file it in the audit log (the API's and the pages')."""
     status, text = _status_and_text(body)
     before = diversions.get_diversion(ctx.store, company_id, ext, ctx.now())
     info = diversions.set_diversion(
@@ -82,7 +75,9 @@ def _set(
     return out
 
 
-def _clear(ctx: Context, who: Principal, request: Request, company_id: int, ext: str) -> None:
+def clear_and_audit(
+    ctx: Context, who: Principal, request: Request, company_id: int, ext: str
+) -> None:
     before = diversions.get_diversion(ctx.store, company_id, ext, ctx.now())
     diversions.clear_diversion(ctx.store, company_id, ext)
     if before is not None:
@@ -110,14 +105,14 @@ def set_my_diversion(
 ) -> DiversionOut:
     """Divert my calls: callers hear the text and end time, and may leave a message."""
     company_id, ext = _mine(who)
-    return _set(ctx, who, request, company_id, ext, body)
+    return set_and_audit(ctx, who, request, company_id, ext, body)
 
 
 @router.delete("/me/diversion", status_code=204)
 def clear_my_diversion(who: Caller, ctx: Context, request: Request) -> None:
     """End my diversion now (nothing happens when none is active)."""
     company_id, ext = _mine(who)
-    _clear(ctx, who, request, company_id, ext)
+    clear_and_audit(ctx, who, request, company_id, ext)
 
 
 class Preset(BaseModel):
@@ -150,7 +145,7 @@ def set_user_diversion(
 ) -> DiversionOut:
     """Divert a colleague's calls (admins, such as the receptionist)."""
     company = admin_of(ctx, who, domain)
-    return _set(ctx, who, request, company.id, ext, body)
+    return set_and_audit(ctx, who, request, company.id, ext, body)
 
 
 @router.delete("/companies/{domain}/users/{ext}/diversion", status_code=204)
@@ -158,4 +153,4 @@ def clear_user_diversion(
     domain: str, ext: str, who: Caller, ctx: Context, request: Request
 ) -> None:
     company = admin_of(ctx, who, domain)
-    _clear(ctx, who, request, company.id, ext)
+    clear_and_audit(ctx, who, request, company.id, ext)

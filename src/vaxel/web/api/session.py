@@ -16,7 +16,14 @@ from pydantic import BaseModel, Field
 
 from vaxel.services import accounts, web_sessions
 from vaxel.services.accounts import Account
-from vaxel.web.auth import COOKIE, Caller, Context, audit_change, source_of
+from vaxel.web.auth import (
+    Caller,
+    Context,
+    audit_change,
+    forget_session_cookie,
+    log_in,
+    set_session_cookie,
+)
 from vaxel.web.problems import Problem
 
 router = APIRouter(prefix="/api/v1", tags=["session"])
@@ -54,37 +61,9 @@ def me_of(account: Account) -> Me:
 @router.post("/login", responses={401: {}, 429: {}})
 def login(body: Login, request: Request, response: Response, ctx: Context) -> LoggedIn:
     """Log in: sets the session cookie; the CSRF token goes with every change."""
-    source = source_of(request)
-    key = body.login.strip().lower()
-    wait = ctx.limiter.retry_after(key, source)
-    if wait > 0:
-        raise Problem(
-            429,
-            f"too many failed logins: try again in {int(wait) + 1} seconds",
-            headers={"Retry-After": str(int(wait) + 1)},
-        )
-    account = accounts.authenticate(ctx.store, body.login, body.password)
-    if account is None:
-        ctx.limiter.failed(key, source)
-        raise Problem(401, "wrong login or password")
-    ctx.limiter.succeeded(key, source)
-    token, csrf = web_sessions.create_session(ctx.store, account, source, ctx.now())
-    response.set_cookie(
-        COOKIE,
-        token,
-        max_age=int(web_sessions.SESSION_LIFETIME.total_seconds()),
-        path="/",
-        httponly=True,
-        samesite="strict",
-        secure=ctx.secure_cookies,
-    )
+    account, token, csrf = log_in(ctx, request, body.login, body.password)
+    set_session_cookie(response, ctx, token)
     return LoggedIn(**me_of(account).model_dump(), csrf_token=csrf)
-
-
-def _forget_cookie(response: Response, ctx: Context) -> None:
-    response.delete_cookie(
-        COOKIE, path="/", httponly=True, samesite="strict", secure=ctx.secure_cookies
-    )
 
 
 @router.post("/logout", status_code=204)
@@ -93,7 +72,7 @@ def logout(who: Caller, response: Response, ctx: Context) -> None:
     if who.session_token is None:
         raise Problem(400, "an API token is not a session: revoke it with DELETE /api/v1/tokens")
     web_sessions.end_session(ctx.store, who.session_token)
-    _forget_cookie(response, ctx)
+    forget_session_cookie(response, ctx)
 
 
 class Ended(BaseModel):
@@ -104,7 +83,7 @@ class Ended(BaseModel):
 def logout_everywhere(who: Caller, request: Request, response: Response, ctx: Context) -> Ended:
     """End every session of this account, on every browser."""
     ended = web_sessions.end_all_sessions(ctx.store, who.account.id)
-    _forget_cookie(response, ctx)
+    forget_session_cookie(response, ctx)
     audit_change(
         ctx, who, request, "sessions.end_all", who.account.login, company_id=who.account.company_id
     )
