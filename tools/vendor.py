@@ -23,6 +23,9 @@ VENDOR = ROOT / "src" / "vaxel" / "web" / "static" / "vendor"
 PACKAGES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "htmx": ("htmx.org", "2.0.4", ("dist/htmx.min.js",)),
     "swagger-ui": ("swagger-ui-dist", "5.17.14", ("swagger-ui-bundle.js", "swagger-ui.css")),
+    # Only the browser tests inject it (accessibility checks of the pages); never served in
+    # a page.
+    "axe-core": ("axe-core", "4.10.2", ("axe.min.js",)),
 }
 
 

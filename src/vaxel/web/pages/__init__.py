@@ -1,0 +1,16 @@
+"""The web pages (S7 admin web, U4 directory, U9 diversions): server-rendered HTML.
+
+`router` holds every page; `web/app.py` includes it beside the API. What the pages
+share (login redirect, error pages, CSRF, the Content-Security-Policy, rendering) is in
+`base.py`, their words in Swedish and English in `i18n.py`.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from vaxel.web.pages import admin, me, provider, session
+
+router = APIRouter(include_in_schema=False)
+for _module in (session, admin, provider, me):
+    router.include_router(_module.router)
