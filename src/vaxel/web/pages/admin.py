@@ -257,6 +257,7 @@ def _save_user(
         for i, user in enumerate(listed):
             if user["ext"] == ext:
                 if new:
+                    where["index"] = len(listed)  # where the new entry would have gone
                     raise Problem(409, "exists")
                 where["index"] = i
                 before.clear()

@@ -1,0 +1,90 @@
+"""The user web (U9, U4), over real HTTP: "Lunch until 13:00" set with one press, seen
+by colleagues in the directory and by the switch (services.diversions); cleared."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from tests.web.conftest import Web
+from tests.web.pages import csrf_of, log_in, text_of
+from vaxel.services import companies, diversions
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+def _acme(web: Web) -> int:
+    return companies.get_company(web.store, "acme.example").id
+
+
+def test_lunch_until_13_is_seen_by_colleagues_and_the_switch(web: Web) -> None:
+    with log_in(web, "1002@acme.example") as bo:
+        page = bo.get("/me").text
+        assert "Lunch until 13:00" in page  # the shortcut button
+        done = bo.post("/me/diversion", data={"csrf": csrf_of(page), "shortcut": "lunch_13"})
+        assert done.status_code == 303 and done.headers["location"] == "/me?done=set_ok"
+        mine = text_of(bo.get(done.headers["location"]).text)
+        assert "Your status is set." in mine
+    info = diversions.get_diversion(web.store, _acme(web), "1002", datetime.now(UTC))
+    assert info is not None and info.status == "lunch"
+    assert info.until is not None
+    local = info.until.astimezone(STOCKHOLM)
+    assert (local.hour, local.minute) == (13, 0)
+    assert info.until > datetime.now(UTC)
+    with log_in(web, "1001@acme.example") as anna:
+        directory = text_of(anna.get("/me").text)
+        shown = "13:00" if local.date() == datetime.now(STOCKHOLM).date() else "tomorrow 13:00"
+        assert f"1002 Bo User Lunch until {shown}" in directory
+        assert "1003 Cia Colleague Available" in directory
+        # In Swedish too.
+        anna.cookies.set("vaxel_lang", "sv")
+        assert "Bo User Lunch till" in text_of(anna.get("/me").text)
+    # Every colleague sees the same list through the API.
+    assert "1002" in diversions.active_diversions(web.store, _acme(web), datetime.now(UTC))
+
+
+def test_own_text_with_an_end_date_and_clearing_it(web: Web) -> None:
+    with log_in(web, "1002@acme.example") as bo:
+        csrf = csrf_of(bo.get("/me").text)
+        tomorrow = datetime.now(STOCKHOLM).date().toordinal() + 2
+        day = datetime.fromordinal(tomorrow).date().isoformat()
+        done = bo.post("/me/diversion", data={"csrf": csrf, "status": "custom",
+                                              "text": "At a customer <b>", "date": day,
+                                              "time": "10:15"})  # fmt: skip
+        assert done.status_code == 303
+        page = bo.get("/me").text
+        assert "At a customer &lt;b&gt;" in page
+        assert "10:15" in text_of(page)
+        info = diversions.get_diversion(web.store, _acme(web), "1002", datetime.now(UTC))
+        assert info is not None and info.status == "custom" and info.text == "At a customer <b>"
+        cleared = bo.post("/me/diversion/clear", data={"csrf": csrf})
+        assert cleared.headers["location"] == "/me?done=cleared"
+        assert "Available: your phones ring." in text_of(bo.get("/me").text)
+    assert diversions.get_diversion(web.store, _acme(web), "1002", datetime.now(UTC)) is None
+
+
+def test_a_bad_diversion_is_explained_and_nothing_set(web: Web) -> None:
+    with log_in(web, "1002@acme.example") as bo:
+        csrf = csrf_of(bo.get("/me").text)
+        empty = bo.post("/me/diversion", data={"csrf": csrf, "status": "custom", "text": ""})
+        assert empty.status_code == 422
+        assert "a custom diversion needs a text" in text_of(empty.text)
+        past = bo.post("/me/diversion", data={"csrf": csrf, "status": "meeting",
+                                              "date": "2020-01-01", "time": "10:00"})  # fmt: skip
+        assert "the end time has passed" in text_of(past.text)
+        forged = bo.post("/me/diversion", data={"csrf": "nope", "shortcut": "lunch_13"})
+        assert forged.status_code == 403
+    assert diversions.get_diversion(web.store, _acme(web), "1002", datetime.now(UTC)) is None
+
+
+def test_the_directory_is_searched_as_one_types(web: Web) -> None:
+    with log_in(web, "1002@acme.example") as bo:
+        found = bo.get("/me", params={"q": "cia"}, headers={"HX-Request": "true"})
+        assert "Cia Colleague" in found.text and "Anna Admin" not in found.text
+        assert "<html" not in found.text
+        assert "Olle" not in bo.get("/me", params={"q": "olle"}).text  # another company
+
+
+def test_a_provider_admin_has_no_status_page(web: Web) -> None:
+    with log_in(web, "provider@vaxel.test") as client:
+        assert client.get("/me").status_code == 404
