@@ -6,9 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # The switch: venv for .venv, gcc and headers for the compiled modules, espeak-ng and sox for
-# the prompts it speaks. The tests add their SIP peers, PostgreSQL and openssl (a TLS test).
+# the prompts it speaks. The tests add their SIP peers, PostgreSQL, openssl (a TLS test) and
+# Chromium (the pages' browser tests, driven by Playwright).
 RUN_PACKAGES := python3-venv gcc python3-dev espeak-ng sox libsox-fmt-all
-TEST_PACKAGES := $(RUN_PACKAGES) sip-tester baresip-core postgresql openssl
+TEST_PACKAGES := $(RUN_PACKAGES) sip-tester baresip-core postgresql openssl chromium
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint deps run-deps apt venv native assets bench clean

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,11 +118,10 @@ def cheap_argon2() -> None:
     accounts.use_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
-@pytest.fixture
-def web(store: Store, tmp_path: Path) -> Iterator[Web]:
-    data = tmp_path / "data"
-    data.mkdir()
-    seed(store, data)
+@contextmanager
+def serve(store: Store, data: Path) -> Iterator[Web]:
+    """The web app on a free loopback port over `store`, until the block ends (the
+    browser tests in tests/integration use it too)."""
     server = WebServer(WebContext(store, data), "127.0.0.1", 0)
     loop = asyncio.new_event_loop()
     stopped = threading.Event()
@@ -147,3 +147,12 @@ def web(store: Store, tmp_path: Path) -> Iterator[Web]:
         thread.join(timeout=30)
         server.socket.close()
         loop.close()
+
+
+@pytest.fixture
+def web(store: Store, tmp_path: Path) -> Iterator[Web]:
+    data = tmp_path / "data"
+    data.mkdir()
+    seed(store, data)
+    with serve(store, data) as site:
+        yield site
