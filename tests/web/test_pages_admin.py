@@ -4,6 +4,8 @@ paths as `vaxel config apply`), isolation between companies, calls and the audit
 
 from __future__ import annotations
 
+import html
+
 from tests.web.conftest import PASSWORD, Web
 from tests.web.pages import csrf_of, log_in, text_of
 from vaxel.services import accounts, configuration, users
@@ -172,3 +174,21 @@ def test_the_provider_adds_a_company_and_opens_its_pages(web: Web) -> None:
 def test_the_login_page_uses_the_password_of_the_web_not_of_sip(web: Web) -> None:
     with log_in(web, "1001@acme.example", PASSWORD) as client:
         assert client.get("/admin").status_code == 200
+
+
+def test_an_edit_from_an_old_form_is_refused_not_overwriting(web: Web) -> None:
+    with log_in(web, "1001@acme.example") as client:
+        old = client.get("/admin/users/1003").text
+        fields = {"name": "Cia Colleague", "caller_id.show": "main", "voicemail.enabled": "on",
+                  "web.role": "", "csrf": csrf_of(old), "tag": _tag(old)}  # fmt: skip
+        first = client.post("/admin/users/1003", data={**fields, "ring_time": "40"})
+        assert first.status_code == 303
+        second = client.post("/admin/users/1003", data={**fields, "ring_time": "50"})
+        assert second.status_code == 422
+        assert "Someone changed this user" in text_of(second.text)
+    assert _user_of(web, "1003")["ring_time"] == 40
+
+
+def _tag(page: str) -> str:
+    start = page.index('name="tag" value="') + len('name="tag" value="')
+    return html.unescape(page[start : page.index('"', start)])

@@ -136,3 +136,18 @@ def test_user_text_is_escaped(web: Web) -> None:
         shown = client.get("/admin/users").text
         assert "<script>alert(1)</script>" not in shown
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown
+
+
+def test_before_login_the_browser_language_is_used(web: Web) -> None:
+    with httpx.Client(base_url=web.base) as client:
+        english = client.get("/login", headers={"Accept-Language": "en-GB,en;q=0.8"})
+        assert "<h1>Log in</h1>" in english.text and 'lang="en"' in english.text
+        swedish = client.get("/login", headers={"Accept-Language": "sv-SE"})
+        assert "<h1>Logga in</h1>" in swedish.text
+
+
+def test_htmx_without_a_session_is_sent_to_the_login_page_whole(web: Web) -> None:
+    with httpx.Client(base_url=web.base) as client:
+        response = client.get("/admin/users?q=a", headers={"HX-Request": "true"})
+        assert response.status_code == 204
+        assert response.headers["hx-redirect"] == "/login?next=%2Fadmin%2Fusers%3Fq%3Da"

@@ -23,8 +23,9 @@ a symlink that leads out of it is refused.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -436,6 +437,13 @@ def export_data(store: Store, domain: str) -> tuple[dict[str, Any], int]:
     order += sorted(key for key in data if key not in order)
     ordered = {key: data[key] for key in order if key in data and data[key] not in ({}, [])}
     return ordered, version
+
+
+def entry_tag(entry: Mapping[str, Any]) -> str:
+    """An ETag for one entry of a description (a user as exported): it changes when the
+    entry does, so an edit made from an old read is refused instead of overwriting."""
+    text = json.dumps(entry, sort_keys=True)
+    return '"' + hashlib.sha256(text.encode()).hexdigest()[:20] + '"'
 
 
 def change_config(

@@ -9,8 +9,6 @@ Their devices' registrations are shown as the registrar stored them, read-only.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -82,8 +80,7 @@ def _entry(ctx: Context, domain: str, ext: str) -> dict[str, Any]:
 
 
 def _etag(entry: dict[str, Any]) -> str:
-    text = json.dumps(entry, sort_keys=True)
-    return '"' + hashlib.sha256(text.encode()).hexdigest()[:20] + '"'
+    return configuration.entry_tag(entry)
 
 
 @router.get("/{ext}", responses={404: {}})

@@ -185,7 +185,8 @@ def user_page(
     entry = _entry(ctx, info.domain, ext)
     role = accounts.roles_of(ctx.store, info.id, [ext]).get(ext)
     message = text(v.lang, f"user.{done}") if done in ("saved", "created") else ""
-    return _user_form(request, v, info, new=False, values=_values(entry, role), done=message)
+    values = {**_values(entry, role), "tag": configuration.entry_tag(entry)}
+    return _user_form(request, v, info, new=False, values=values, done=message)
 
 
 @router.post("/users/new")
@@ -222,6 +223,7 @@ def _save_user(
     web_password = web_password if isinstance(web_password, str) and web_password else None
     values = _values({}, None) if new else _values(_entry(ctx, info.domain, ext), role)
     values.update({name: field(form, name) for name in values if name != "ext"})
+    values["tag"] = field(form, "tag")
     values["ext"] = ext
     values["voicemail.enabled"] = "on" if form.get("voicemail.enabled") else ""
 
@@ -249,6 +251,7 @@ def _save_user(
     if early:
         return refuse(early)
 
+    tag = field(form, "tag")  # the entry as the form was read: no unseen overwrite
     where = {"index": 0}
     before: dict[str, Any] = {}
 
@@ -259,6 +262,8 @@ def _save_user(
                 if new:
                     where["index"] = len(listed)  # where the new entry would have gone
                     raise Problem(409, "exists")
+                if tag and configuration.entry_tag(user) != tag:
+                    raise Problem(412, "stale")
                 where["index"] = i
                 before.clear()
                 before.update(user)
@@ -278,6 +283,8 @@ def _save_user(
         by_field, rest = _errors_by_field(exc.errors, where["index"])
         return refuse(by_field, rest)
     except Problem as exc:
+        if exc.status == 412:
+            return refuse({}, [text(v.lang, "user.stale")])
         if exc.status != 409:
             raise
         return refuse({"ext": [f"users.{where['index']}.ext: {text(v.lang, 'user.exists')}"]})

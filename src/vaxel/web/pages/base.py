@@ -104,6 +104,15 @@ def chosen_language(request: Request) -> str | None:
     return lang if lang in LANGUAGES else None
 
 
+def browser_language(request: Request) -> str:
+    """Before anyone logs in: the first of our languages the browser asks for (sv)."""
+    for part in request.headers.get("accept-language", "").split(","):
+        lang = part.split(";")[0].strip().lower()[:2]
+        if lang in LANGUAGES:
+            return lang
+    return "sv"
+
+
 def viewer(request: Request, ctx: Annotated[WebContext, Depends(context)]) -> Viewer:
     """The FastAPI dependency of every page that needs a login (sessions only: an API
     token opens no page)."""
@@ -180,7 +189,8 @@ def render(
     lang: str | None = None,
     **values: Any,
 ) -> HTMLResponse:
-    language = lang or (v.lang if v is not None else chosen_language(request) or "sv")
+    language = lang or (v.lang if v is not None else chosen_language(request))
+    language = language or browser_language(request)
     now = datetime.now(UTC) if v is None else datetime.now(v.tz)
 
     def t(key: str, **fill: Any) -> str:
@@ -209,7 +219,7 @@ def render(
 
 
 def _error_page(request: Request, status: int, detail: str) -> HTMLResponse:
-    lang = chosen_language(request) or "sv"
+    lang = chosen_language(request) or browser_language(request)
     if detail == "csrf":
         message = text(lang, "error.csrf")
     elif status in (403, 404):
@@ -241,7 +251,10 @@ class PageRoute(APIRoute):
             except LoginNeeded:
                 wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 target = "/login" if wanted == "/" else f"/login?next={quote(wanted, safe='')}"
-                response = RedirectResponse(target, status_code=303)
+                if request.headers.get("HX-Request"):  # htmx: the whole page, not a part
+                    response = Response(status_code=204, headers={"HX-Redirect": target})
+                else:
+                    response = RedirectResponse(target, status_code=303)
             except Problem as exc:
                 response = _error_page(request, exc.status, exc.detail)
             except ServiceError as exc:

@@ -88,6 +88,8 @@ EN: dict[str, str] = {
     "user.web_needs_password": "a web login needs a web password",
     "user.new_needs_password": "a new user needs a SIP password",
     "user.exists": "the extension is taken",
+    "user.stale": "Someone changed this user since you opened the form: reload it and redo"
+    " your change.",
     "user.own_role": "you cannot take away your own admin role; ask another admin",
     "calls.title": "Calls",
     "calls.since": "From",
@@ -234,6 +236,8 @@ SV: dict[str, str] = {
     "user.web_needs_password": "en webbinloggning behöver ett webblösenord",
     "user.new_needs_password": "en ny användare behöver ett SIP-lösenord",
     "user.exists": "anknytningen är upptagen",
+    "user.stale": "Någon ändrade användaren efter att du öppnade formuläret: ladda om och gör"
+    " om din ändring.",
     "user.own_role": "du kan inte ta bort din egen administratörsroll; be en annan administratör",
     "calls.title": "Samtal",
     "calls.since": "Från",

@@ -18,6 +18,7 @@ from vaxel.web.pages.base import (
     Context,
     PageRoute,
     Seen,
+    browser_language,
     check_csrf,
     chosen_language,
     field,
@@ -53,7 +54,7 @@ async def login(request: Request, ctx: Context) -> Response:
             raise Problem(401, "wrong login or password")
         account, token, _ = await blocking(log_in, ctx, request, login, password)
     except Problem as exc:
-        lang = chosen_language(request) or "sv"
+        lang = chosen_language(request) or browser_language(request)
         if exc.status == 429:
             seconds = (exc.headers or {}).get("Retry-After", "60")
             error = text(lang, "login.wait", seconds=seconds)
