@@ -16,7 +16,10 @@ from vaxel.services.diversions import (
     active_diversions,
     clear_diversion,
     get_diversion,
+    next_time,
+    next_weekday,
     set_diversion,
+    status_of,
 )
 from vaxel.services.errors import Invalid, NotFound
 from vaxel.store import READ_DIRECTORY_VERSION, Store
@@ -131,3 +134,22 @@ def test_the_presets_are_the_phrases_the_switch_says() -> None:
     for status, (sv, en) in PRESETS.items():
         if status != "custom":
             assert SYSTEM_PROMPTS[f"div-{status}"] == {"sv": sv, "en": en}
+
+
+def test_typed_words_name_presets_in_either_language() -> None:
+    assert status_of("Lunch") == ("lunch", "")
+    assert status_of(" möte ") == ("meeting", "")
+    assert status_of("Semester") == ("vacation", "")
+    assert status_of("At a customer") == ("custom", "At a customer")
+
+
+def test_the_next_clock_time_and_weekday_on_the_wall_clock() -> None:
+    zone = ZoneInfo("Europe/Stockholm")
+    wednesday = datetime(2027, 3, 3, 12, 0, tzinfo=zone)
+    assert next_time(13, 0, wednesday) == datetime(2027, 3, 3, 13, 0, tzinfo=zone)
+    assert next_time(11, 30, wednesday) == datetime(2027, 3, 4, 11, 30, tzinfo=zone)
+    assert next_weekday(0, 8, 0, wednesday) == datetime(2027, 3, 8, 8, 0, tzinfo=zone)
+    monday_early = datetime(2027, 3, 8, 7, 0, tzinfo=zone)
+    assert next_weekday(0, 8, 0, monday_early) == datetime(2027, 3, 8, 8, 0, tzinfo=zone)
+    monday_late = datetime(2027, 3, 8, 9, 0, tzinfo=zone)
+    assert next_weekday(0, 8, 0, monday_late) == datetime(2027, 3, 15, 8, 0, tzinfo=zone)

@@ -151,3 +151,19 @@ def test_htmx_without_a_session_is_sent_to_the_login_page_whole(web: Web) -> Non
         response = client.get("/admin/users?q=a", headers={"HX-Request": "true"})
         assert response.status_code == 204
         assert response.headers["hx-redirect"] == "/login?next=%2Fadmin%2Fusers%3Fq%3Da"
+
+
+def test_another_sites_login_form_is_refused(web: Web) -> None:
+    with httpx.Client(base_url=web.base) as client:
+        response = client.post(
+            "/login",
+            data={"login": "1002@acme.example", "password": PASSWORD},
+            headers={"Origin": "https://evil.example"},
+        )
+        assert response.status_code == 403 and "set-cookie" not in response.headers
+        ours = client.post(
+            "/login",
+            data={"login": "1002@acme.example", "password": PASSWORD},
+            headers={"Origin": web.base},
+        )
+        assert ours.status_code == 303

@@ -8,6 +8,8 @@ admin's overview, a user's own status.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from fastapi import APIRouter, Request, Response
 
 from vaxel.services import web_sessions
@@ -46,6 +48,8 @@ def login_page(request: Request, ctx: Context, next: str = "") -> Response:
 
 @router.post("/login")
 async def login(request: Request, ctx: Context) -> Response:
+    if not same_origin(request):
+        raise Problem(403, "")  # another site's form: no logging in behind someone's back
     form = await request.form()
     login, password = field(form, "login"), form.get("password")
     wanted = safe_next(field(form, "next"), "")
@@ -65,6 +69,15 @@ async def login(request: Request, ctx: Context) -> Response:
     response = redirect(wanted or HOME.get(account.role, "/me"))
     set_session_cookie(response, ctx, token)
     return response
+
+
+def same_origin(request: Request) -> bool:
+    """The Origin a browser sends with a POST names this host (or is absent, as from a
+    script): the login form has no session, so no CSRF token, to check instead."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
 @router.post("/logout")
