@@ -19,6 +19,7 @@ anything else with a 403 page.
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.exceptions import HTTPException
 
 from vaxel.services import configuration, web_sessions
 from vaxel.services.companies import CompanyInfo
@@ -41,6 +43,7 @@ from vaxel.web.context import WebContext, context
 from vaxel.web.pages.i18n import LANGUAGES, status_words, text, when
 from vaxel.web.problems import Problem
 
+log = logging.getLogger("vaxel.web")
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LANGUAGE_COOKIE = "vaxel_lang"
 
@@ -261,6 +264,11 @@ class PageRoute(APIRoute):
                 response = _error_page(request, _status_of(exc), exc.message)
             except RequestValidationError:
                 response = _error_page(request, 400, "the address has a wrong value")
+            except HTTPException as exc:
+                response = _error_page(request, exc.status_code, str(exc.detail))
+            except Exception:
+                log.exception("%s %s failed", request.method, request.url.path)
+                response = _error_page(request, 500, "the server failed; the error is logged")
             response.headers.update(PAGE_HEADERS)
             response.headers["Vary"] = "HX-Request, Cookie"
             return response
