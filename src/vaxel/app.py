@@ -24,6 +24,7 @@ from typing import TypeVar
 
 from vaxel import native
 from vaxel.assembly import assemble
+from vaxel.bus import Bus
 from vaxel.calls.api import Call
 from vaxel.calls.overload import SHED_AT, Overload
 from vaxel.calls.records import call_record
@@ -254,7 +255,12 @@ async def _run(options: ServeOptions, store: Store) -> int:
     core.outbox.add(tcp, tcp.local)
     web = None
     if options.http is not None:
-        context = WebContext(store, options.data, changed=core.directory.invalidate)
+        context = WebContext(
+            store,
+            options.data,
+            changed=core.directory.invalidate,
+            publish=partial(_publish_from_thread, loop, core.bus),
+        )
         web = WebServer(context, *options.http)
         web.start()
         _say(f"vaxel: web and API on {web.address} (API docs at {web.address}/api/docs)")
@@ -375,6 +381,10 @@ def _announce_demo(options: ServeOptions, accounts: list[tuple[str, str]]) -> No
         "  Call 1002 from 1001, or dial 0812345600, the company's main number: welcome,\n"
         "  menu (1 sales group, 2 Lars, 9 voicemail), opening hours; *98 is your voicemail."
     )
+
+
+def _publish_from_thread(loop: asyncio.AbstractEventLoop, bus: Bus, event: object) -> None:
+    loop.call_soon_threadsafe(bus.publish, event)
 
 
 def _announce_web(store: Store, data: Path) -> None:

@@ -16,8 +16,20 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from vaxel.web import problems
-from vaxel.web.api import audit, calls, companies, diversions, session, users
+from vaxel.web.api import (
+    audit,
+    calls,
+    companies,
+    diversions,
+    groups,
+    prompts,
+    sections,
+    session,
+    users,
+    voicemail,
+)
 from vaxel.web.context import WebContext
+from vaxel.web.limits import BodyLimit
 
 STATIC = Path(__file__).with_name("static")
 
@@ -40,7 +52,9 @@ def create_app(ctx: WebContext) -> FastAPI:
     )
     app.state.vaxel = ctx
     problems.install(app)
-    for module in (session, companies, users, calls, diversions, audit):
+    # prompts and groups before sections: their paths are more specific.
+    for module in (session, companies, users, prompts, groups, voicemail, sections, calls,
+                   diversions, audit):  # fmt: skip
         app.include_router(module.router)
 
     @app.middleware("http")
@@ -64,4 +78,5 @@ def create_app(ctx: WebContext) -> FastAPI:
         )
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(BodyLimit)
     return app

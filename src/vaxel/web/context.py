@@ -31,6 +31,9 @@ class WebContext:
     # Called after every change the web makes (from a worker thread): the switch looks
     # again at once, so the next call sees the change.
     changed: Callable[[], None] = lambda: None
+    # Puts a live event on the switch's bus (on its loop; safe from a worker thread):
+    # a message marked heard lights the phones' lamps off.
+    publish: Callable[[object], None] = lambda event: None
 
     def uploads(self, domain: str) -> Path:
         """Where a company's uploaded files wait for its description to name them."""
