@@ -55,7 +55,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     # prompts and groups before sections: their paths are more specific.
     for module in (session, companies, users, prompts, groups, voicemail, sections, calls,
                    diversions, audit):  # fmt: skip
-        app.include_router(module.router)
+        app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
 
     @app.middleware("http")
     async def headers(

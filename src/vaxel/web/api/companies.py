@@ -80,7 +80,7 @@ def list_companies(
     return CompanyList(items=items, next_after=items[-1].domain if len(items) == limit else None)
 
 
-@router.post("", status_code=201, responses={409: {}, 422: {}})
+@router.post("", status_code=201)
 def add_company(body: NewCompany, who: Caller, request: Request, ctx: Context) -> CompanyOut:
     """A new company (provider admins only)."""
     provider_only(who)
@@ -90,7 +90,7 @@ def add_company(body: NewCompany, who: Caller, request: Request, ctx: Context) -
     return _out(info)
 
 
-@router.get("/{domain}", responses={404: {}})
+@router.get("/{domain}")
 def get_company(domain: str, who: Caller, ctx: Context) -> CompanyOut:
     return _out(company_of(ctx, who, domain))
 
@@ -126,7 +126,6 @@ _CONFIG_RESPONSES: dict[int | str, dict[str, Any]] = {
         },
         "description": "the description, as `vaxel config export` prints it",
     },
-    404: {},
 }
 
 
@@ -188,7 +187,7 @@ def _parse(raw: bytes, content_type: str) -> Any:
     "/{domain}/config",
     openapi_extra=_PUT_BODY,
     response_class=Response,
-    responses={**_CONFIG_RESPONSES, 412: {}, 415: {}, 422: {}, 428: {}},
+    responses=_CONFIG_RESPONSES,
 )
 async def put_config(domain: str, who: Caller, ctx: Context, request: Request) -> Response:
     """Replace the whole description, as `vaxel config apply` does; If-Match required."""

@@ -41,7 +41,7 @@ def _config(ctx: Context, company: CompanyInfo) -> CompanyConfig:
     return config
 
 
-@router.get("/groups/{group}/members", tags=["groups"], responses={404: {}})
+@router.get("/groups/{group}/members", tags=["groups"])
 def members(domain: str, group: str, who: Caller, ctx: Context) -> Members:
     """The group's members in order, and who of them is logged in now."""
     company = company_of(ctx, who, domain)
@@ -64,7 +64,7 @@ class Login(BaseModel):
     logged_in: bool
 
 
-@router.put("/groups/{group}/members/{ext}", tags=["groups"], responses={403: {}, 404: {}})
+@router.put("/groups/{group}/members/{ext}", tags=["groups"])
 def log_in_or_out(
     domain: str, group: str, ext: str, body: Login, who: Caller, ctx: Context, request: Request
 ) -> Member:
@@ -97,7 +97,7 @@ class Preview(BaseModel):
     days: list[Day]
 
 
-@router.get("/schedules/{name}/preview", tags=["schedules"], responses={404: {}})
+@router.get("/schedules/{name}/preview", tags=["schedules"])
 def preview(
     domain: str,
     name: str,

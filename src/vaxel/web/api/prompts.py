@@ -44,7 +44,7 @@ def _name(name: str) -> str:
     return name
 
 
-@router.post("/{name}/upload", responses={413: {}, 422: {}})
+@router.post("/{name}/upload")
 async def upload(
     domain: str,
     name: str,
@@ -121,7 +121,7 @@ def _apply_upload(
 @router.get(
     "/{name}/audio",
     response_class=FileResponse,
-    responses={200: {"content": {"audio/wav": {}}}, 404: {}},
+    responses={200: {"content": {"audio/wav": {}}}},
 )
 def audio(domain: str, name: str, who: Caller, ctx: Context) -> FileResponse:
     """What callers hear, as 8 kHz WAV."""
@@ -140,7 +140,7 @@ class Speak(BaseModel):
 @router.post(
     "/preview",
     response_class=Response,
-    responses={200: {"content": {"audio/wav": {}}}, 422: {}},
+    responses={200: {"content": {"audio/wav": {}}}},
 )
 def preview(domain: str, body: Speak, who: Caller, ctx: Context) -> Response:
     """A text spoken as a prompt would be, to hear before saving it (nothing is kept)."""

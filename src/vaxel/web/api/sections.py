@@ -12,7 +12,6 @@ someone changed it since), a PUT of a new name creates it.
 model, a variable, which FastAPI must see as a class when the route is made.)
 """
 
-
 import hashlib
 import json
 import re
@@ -49,6 +48,9 @@ def etag_of(item: Any) -> str:
     return '"' + hashlib.sha256(text.encode()).hexdigest()[:20] + '"'
 
 
+_OBJECT = {"application/json": {"schema": {"type": "object"}}}
+
+
 def _items(data: dict[str, Any], section: str) -> dict[str, Any]:
     if section == "numbers":
         return {n["number"]: n for n in data.get("numbers", [])}
@@ -74,7 +76,7 @@ def _section(section: str, model: type[BaseModel], *, provider: bool = False) ->
         data, _ = configuration.export_data(ctx.store, company.domain)
         return ItemList(items=_items(data, section))
 
-    @router.get(f"/{section}/{{name}}", tags=tag, name=f"get {what}", responses={404: {}})
+    @router.get(f"/{section}/{{name}}", tags=tag, name=f"get {what}")
     def get_item(
         domain: str, name: str, who: Caller, ctx: Context, response: Response
     ) -> dict[str, Any]:
@@ -90,7 +92,7 @@ def _section(section: str, model: type[BaseModel], *, provider: bool = False) ->
         f"/{section}/{{name}}",
         tags=tag,
         name=f"put {what}",
-        responses={201: {}, 412: {}, 422: {}, 428: {}},
+        responses={201: {"description": f"the {what} was created", "content": _OBJECT}},
     )
     def put_item(
         domain: str,
@@ -140,7 +142,6 @@ def _section(section: str, model: type[BaseModel], *, provider: bool = False) ->
 
     @router.delete(
         f"/{section}/{{name}}", tags=tag, name=f"delete {what}", status_code=204,
-        responses={404: {}, 422: {}},
     )  # fmt: skip
     def delete_item(domain: str, name: str, who: Caller, ctx: Context, request: Request) -> None:
         """Remove the item; a description that still refers to it refuses (422)."""

@@ -51,7 +51,7 @@ def me_of(account: Account) -> Me:
     )
 
 
-@router.post("/login", responses={401: {}, 429: {}})
+@router.post("/login")
 def login(body: Login, request: Request, response: Response, ctx: Context) -> LoggedIn:
     """Log in: sets the session cookie; the CSRF token goes with every change."""
     source = source_of(request)

@@ -101,7 +101,7 @@ def my_boxes(who: Caller, ctx: Context) -> BoxList:
     return BoxList(items=items)
 
 
-@router.get("/companies/{domain}/voicemail/{box}/messages", responses={404: {}})
+@router.get("/companies/{domain}/voicemail/{box}/messages")
 def messages(domain: str, box: str, who: Caller, ctx: Context) -> MessageList:
     """A box's messages, new ones first."""
     company = _box(ctx, who, domain, box)
@@ -113,7 +113,7 @@ def messages(domain: str, box: str, who: Caller, ctx: Context) -> MessageList:
 @router.get(
     "/companies/{domain}/voicemail/{box}/messages/{message_id}/audio",
     response_class=FileResponse,
-    responses={200: {"content": {"audio/wav": {}}}, 404: {}},
+    responses={200: {"content": {"audio/wav": {}}}},
 )
 def audio(domain: str, box: str, message_id: int, who: Caller, ctx: Context) -> FileResponse:
     """The message as 8 kHz WAV, to play in the browser."""
@@ -130,7 +130,7 @@ class Heard(BaseModel):
     heard: bool
 
 
-@router.patch("/companies/{domain}/voicemail/{box}/messages/{message_id}", responses={404: {}})
+@router.patch("/companies/{domain}/voicemail/{box}/messages/{message_id}")
 def mark(
     domain: str, box: str, message_id: int, body: Heard, who: Caller, ctx: Context,
     request: Request,
@@ -148,7 +148,6 @@ def mark(
 @router.delete(
     "/companies/{domain}/voicemail/{box}/messages/{message_id}",
     status_code=204,
-    responses={404: {}},
 )
 def delete(
     domain: str, box: str, message_id: int, who: Caller, ctx: Context, request: Request
