@@ -22,6 +22,7 @@ from vaxel.web.api import (
     companies,
     diversions,
     groups,
+    me,
     prompts,
     sections,
     session,
@@ -53,7 +54,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.state.vaxel = ctx
     problems.install(app)
     # prompts and groups before sections: their paths are more specific.
-    for module in (session, companies, users, prompts, groups, voicemail, sections, calls,
+    for module in (session, me, companies, users, prompts, groups, voicemail, sections, calls,
                    diversions, audit):  # fmt: skip
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
 
