@@ -68,7 +68,7 @@ apt:
 #   make bench                        all four, full runs
 #   make bench BENCH=call_rate        one of them
 #   make bench ARGS=--quick           smoke runs, a few seconds to a minute each
-BENCHMARKS := registrar_hot_path register_rate call_rate media_relay
+BENCHMARKS := registrar_hot_path register_rate call_rate media_relay api_pages
 BENCH ?= $(BENCHMARKS)
 ARGS ?=
 
