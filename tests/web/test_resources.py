@@ -64,6 +64,9 @@ def test_a_menu_is_created_read_replaced_with_its_etag_and_removed(web: Web) -> 
 
 
 def test_numbers_are_keyed_by_e164_and_belong_to_one_company(web: Web) -> None:
+    with web.login("provider@vaxel.test") as provider:
+        acme_range = {"items": [{"first": "+46812345600", "last": "+46812345699"}]}
+        assert provider.put(f"{BASE}/number-ranges", json=acme_range).status_code == 200
     with web.login("1001@acme.example") as admin:
         added = admin.put(
             f"{BASE}/numbers/+46812345601", json={"number": "08-123 456 01", "user": "1002"}
@@ -217,3 +220,44 @@ def test_a_user_hears_marks_and_deletes_their_voicemail_but_no_one_elses(
     assert voicemail.counts(web.store, company.id, "1002") == (0, 0)
     with web.login("1001@acme.example") as admin:
         assert admin.get(f"{BASE}/voicemail/1003/messages").json()["new"] == 1
+
+
+def test_a_company_admin_uses_only_numbers_of_the_companys_ranges(web: Web) -> None:
+    ranges = f"{BASE}/number-ranges"
+    with web.login("1001@acme.example") as admin:
+        refused = admin.put(
+            f"{BASE}/numbers/+46812345610", json={"number": "+46812345610", "user": "1002"}
+        )
+        not_theirs = admin.put(ranges, json={"items": [{"first": "08-123 456 00",
+                                                         "last": "08-123 456 99"}]})  # fmt: skip
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == [
+        "numbers.1.number: +46812345610 is not in your company's number ranges; ask the"
+        " service provider for it"
+    ]
+    assert not_theirs.status_code == 403
+    with web.login("provider@vaxel.test") as provider:
+        given = provider.put(ranges, json={"items": [{"first": "08-123 456 00",
+                                                      "last": "08-123 456 99"}]})  # fmt: skip
+        overlap = provider.put("/api/v1/companies/other.example/number-ranges",
+                               json={"items": [{"first": "+46812345650",
+                                                "last": "+46812345700"}]})  # fmt: skip
+        backwards = provider.put(ranges, json={"items": [{"first": "+46812345699",
+                                                          "last": "+46812345600"}]})  # fmt: skip
+    assert given.status_code == 200
+    assert given.json() == {"items": [{"first": "+46812345600", "last": "+46812345699"}]}
+    assert overlap.status_code == 409 and "overlaps another company" in overlap.json()["detail"]
+    assert (
+        backwards.status_code == 422 and "give the first number first" in backwards.json()["detail"]
+    )
+    with web.login("1001@acme.example") as admin:
+        inside = admin.put(
+            f"{BASE}/numbers/+46812345610", json={"number": "+46812345610", "user": "1002"}
+        )
+        outside = admin.put(
+            f"{BASE}/numbers/+46812340000", json={"number": "+46812340000", "user": "1002"}
+        )
+        seen = admin.get(ranges).json()
+    assert inside.status_code == 201, inside.text
+    assert outside.status_code == 422
+    assert seen == given.json()

@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 from sqlalchemy import delete, select, update
 
+from vaxel.services import number_ranges
 from vaxel.services.companies import normalize_domain, validate_name
 from vaxel.services.company_config import (
     STORED,
@@ -44,6 +45,7 @@ from vaxel.services.company_config import (
     strip_secrets,
 )
 from vaxel.services.errors import NotFound, Stale
+from vaxel.services.number_ranges import outside
 from vaxel.services.users import _ha1s, validate_password
 from vaxel.services.voicemail import hash_pin, is_pin_hash, verify_pin
 from vaxel.store import Company, DirectoryVersion, Store, User
@@ -325,10 +327,16 @@ def apply_config(
                 )
             ).all()
         )
+        ranges = None if by_provider else number_ranges.ranges_of_in(session, company.id)
         for i, number in enumerate(config.numbers):
             owner = owners.get(number.number)
             if owner is not None and owner != company.id:
                 errors.append(f"numbers.{i}.number: {number.number} belongs to another company")
+            elif ranges is not None and owner is None and outside(ranges, number.number):
+                errors.append(
+                    f"numbers.{i}.number: {number.number} is not in your company's number"
+                    " ranges; ask the service provider for it"
+                )
         document = session.get(CompanyDocument, company.id)
         current = document.version if document is not None else 0
         if expected_version is not None and expected_version != current:

@@ -18,7 +18,7 @@ import yaml
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from vaxel.services import companies, configuration
+from vaxel.services import companies, configuration, number_ranges
 from vaxel.services.company_config import CompanyConfig, ConfigError, parse_config
 from vaxel.web.auth import (
     Caller,
@@ -222,3 +222,37 @@ def _apply(ctx: WebContext, who: Principal, request: Request, domain: str, raw: 
         media_type="application/json",
         headers={"ETag": _etag(new_version)},
     )
+
+
+class NumberRangeIn(BaseModel):
+    first: Annotated[str, Field(max_length=32, description="first number (E.164 or national)")]
+    last: Annotated[str, Field(max_length=32, description="last number, of the same length")]
+
+
+class NumberRanges(BaseModel):
+    items: list[NumberRangeIn]
+
+
+@router.get("/{domain}/number-ranges")
+def get_number_ranges(domain: str, who: Caller, ctx: Context) -> NumberRanges:
+    """The numbers the provider gave the company: its admin may use any of them."""
+    company = admin_of(ctx, who, domain)
+    found = number_ranges.ranges_of(ctx.store, company.id)
+    return NumberRanges(items=[NumberRangeIn(first=r.first, last=r.last) for r in found])
+
+
+@router.put("/{domain}/number-ranges")
+def put_number_ranges(
+    domain: str, body: NumberRanges, who: Caller, ctx: Context, request: Request
+) -> NumberRanges:
+    """Give the company these ranges, replacing its old ones (provider admins only)."""
+    company = admin_of(ctx, who, domain)
+    provider_only(who)
+    before = number_ranges.ranges_of(ctx.store, company.id)
+    wanted = [number_ranges.parse_range(r.first, r.last) for r in body.items]
+    stored = number_ranges.set_ranges(ctx.store, company.id, wanted)
+    out = [NumberRangeIn(first=r.first, last=r.last) for r in stored]
+    audit_change(ctx, who, request, "number_ranges.set", company.domain, company_id=company.id,
+                 before=[f"{r.first}-{r.last}" for r in before],
+                 after=[f"{r.first}-{r.last}" for r in stored])  # fmt: skip
+    return NumberRanges(items=out)
