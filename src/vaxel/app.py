@@ -260,6 +260,12 @@ async def _run(options: ServeOptions, store: Store) -> int:
             options.data,
             changed=core.directory.invalidate,
             publish=partial(_publish_from_thread, loop, core.bus),
+            stats=lambda: {
+                "vaxel_calls_active": len(core.calls.calls),
+                "vaxel_devices_registered": location.devices(),
+                "vaxel_calls_shed_total": inbound.shed,
+                "vaxel_overloaded": int(inbound.shedding),
+            },
         )
         web = WebServer(context, *options.http)
         web.start()

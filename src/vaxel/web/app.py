@@ -22,6 +22,7 @@ from vaxel.web.api import (
     companies,
     diversions,
     groups,
+    health,
     me,
     prompts,
     sections,
@@ -54,8 +55,9 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.state.vaxel = ctx
     problems.install(app)
     # prompts and groups before sections: their paths are more specific.
-    for module in (session, me, companies, users, prompts, groups, voicemail, sections, calls,
-                   diversions, audit):  # fmt: skip
+    routers = (health, session, me, companies, users, prompts, groups, voicemail, sections,
+               calls, diversions, audit)  # fmt: skip
+    for module in routers:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
 
     @app.middleware("http")

@@ -34,6 +34,8 @@ class WebContext:
     # Puts a live event on the switch's bus (on its loop; safe from a worker thread):
     # a message marked heard lights the phones' lamps off.
     publish: Callable[[object], None] = lambda event: None
+    # The running switch's figures for /api/v1/metrics (name -> value); none without one.
+    stats: Callable[[], dict[str, float]] = dict
 
     def uploads(self, domain: str) -> Path:
         """Where a company's uploaded files wait for its description to name them."""
