@@ -404,8 +404,26 @@ def export_config(store: Store, domain: str) -> str:
 
 def export_data(store: Store, domain: str) -> tuple[dict[str, Any], int]:
     """The description as `export_config` prints it, as data, and its stored version
-    (0 before the first apply): the API's body and ETag."""
+    (0 before the first apply): the API's body and ETag.
+
+    Kept until the directory version moves (any change to a description, a company or a
+    user moves it), since building it validates the whole description: tens of
+    milliseconds for a company of a thousand users, asked for by every read of the API.
+    The data is shared: copy it before changing it.
+    """
     key = domain.strip().lower()
+    with store.read() as connection:
+        directory = connection.execute(select(DirectoryVersion.version)).scalar()
+    memo_key = ("export", key)
+    kept = store.memo.get(memo_key)
+    if isinstance(kept, tuple) and kept[0] == directory:
+        return kept[1], kept[2]
+    data, version = _export_data(store, key, domain)
+    store.memo[memo_key] = (directory, data, version)
+    return data, version
+
+
+def _export_data(store: Store, key: str, domain: str) -> tuple[dict[str, Any], int]:
     with store.session(read_only=True) as session:
         company = session.scalar(select(Company).where(Company.domain == key))
         if company is None:

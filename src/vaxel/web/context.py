@@ -42,8 +42,9 @@ class WebContext:
         return self.data / "uploads" / domain
 
 
-def context(request: Request) -> WebContext:
-    """The FastAPI dependency that hands an endpoint its context."""
+async def context(request: Request) -> WebContext:
+    """The FastAPI dependency that hands an endpoint its context (async: FastAPI runs a
+    plain `def` dependency on a worker thread, a hop for nothing)."""
     ctx = request.app.state.vaxel
     assert isinstance(ctx, WebContext)
     return ctx
