@@ -24,6 +24,7 @@ from typing import TypeVar
 
 from vaxel import native
 from vaxel.assembly import assemble
+from vaxel.bus import Bus
 from vaxel.calls.api import Call
 from vaxel.calls.overload import SHED_AT, Overload
 from vaxel.calls.records import call_record
@@ -254,7 +255,18 @@ async def _run(options: ServeOptions, store: Store) -> int:
     core.outbox.add(tcp, tcp.local)
     web = None
     if options.http is not None:
-        context = WebContext(store, options.data, changed=core.directory.invalidate)
+        context = WebContext(
+            store,
+            options.data,
+            changed=core.directory.invalidate,
+            publish=partial(_publish_from_thread, loop, core.bus),
+            stats=lambda: {
+                "vaxel_calls_active": len(core.calls.calls),
+                "vaxel_devices_registered": location.devices(),
+                "vaxel_calls_shed_total": inbound.shed,
+                "vaxel_overloaded": int(inbound.shedding),
+            },
+        )
         web = WebServer(context, *options.http)
         web.start()
         _say(f"vaxel: web and API on {web.address} (API docs at {web.address}/api/docs)")
@@ -339,7 +351,19 @@ async def _run(options: ServeOptions, store: Store) -> int:
     return 0
 
 
+def _switch_interval() -> None:
+    """VAXEL_SWITCH_INTERVAL=SECONDS: how long a thread may keep the GIL while another
+    waits (`sys.setswitchinterval`; Python's default 5 ms). The web's worker threads and
+    the loop that relays RTP share one GIL, so this bounds how long a busy worker can
+    hold up the loop. A knob for `bench/api_load.py`; unset, Python's default stays: no
+    value measured so far kept the API's load off the media (bench/README.md)."""
+    value = os.environ.get("VAXEL_SWITCH_INTERVAL")
+    if value:
+        sys.setswitchinterval(float(value))
+
+
 def serve(options: ServeOptions) -> int:
+    _switch_interval()
     logging.basicConfig(
         level=os.environ.get("VAXEL_LOG", "WARNING").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -375,6 +399,10 @@ def _announce_demo(options: ServeOptions, accounts: list[tuple[str, str]]) -> No
         "  Call 1002 from 1001, or dial 0812345600, the company's main number: welcome,\n"
         "  menu (1 sales group, 2 Lars, 9 voicemail), opening hours; *98 is your voicemail."
     )
+
+
+def _publish_from_thread(loop: asyncio.AbstractEventLoop, bus: Bus, event: object) -> None:
+    loop.call_soon_threadsafe(bus.publish, event)
 
 
 def _announce_web(store: Store, data: Path) -> None:

@@ -148,3 +148,14 @@ def test_changing_ones_password_needs_the_current_one_and_ends_other_sessions(we
         assert done.status_code == 204
         assert other.get("/api/v1/me").status_code == 401
     web.login("1002@acme.example", "a new passphrase").close()
+
+
+def test_health_for_anyone_and_metrics_for_the_provider(web: Web) -> None:
+    with web.client() as anyone:
+        assert anyone.get("/api/v1/health").json() == {"status": "ok"}
+        assert anyone.get("/api/v1/metrics").status_code == 401
+    with web.login("1001@acme.example") as admin:
+        assert admin.get("/api/v1/metrics").status_code == 403
+    with web.login("provider@vaxel.test") as provider:
+        metrics = provider.get("/api/v1/metrics")
+    assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")

@@ -74,6 +74,10 @@ class Location:
         else:
             self._bindings.pop(user_id, None)
 
+    def devices(self) -> int:
+        """How many bindings are held (expired ones until the next sweep), for metrics."""
+        return sum(len(bindings) for bindings in self._bindings.values())
+
     def expire(self, now: float) -> list[int]:
         """Drop expired bindings; return the users whose bindings changed."""
         changed = []

@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 from sqlalchemy import delete, select, update
 
+from vaxel.services import number_ranges
 from vaxel.services.companies import normalize_domain, validate_name
 from vaxel.services.company_config import (
     STORED,
@@ -45,6 +46,7 @@ from vaxel.services.company_config import (
     strip_secrets,
 )
 from vaxel.services.errors import NotFound, Stale
+from vaxel.services.number_ranges import outside
 from vaxel.services.users import _ha1s, validate_password
 from vaxel.services.voicemail import hash_pin, is_pin_hash, verify_pin
 from vaxel.store import Company, DirectoryVersion, Store, User
@@ -326,10 +328,16 @@ def apply_config(
                 )
             ).all()
         )
+        ranges = None if by_provider else number_ranges.ranges_of_in(session, company.id)
         for i, number in enumerate(config.numbers):
             owner = owners.get(number.number)
             if owner is not None and owner != company.id:
                 errors.append(f"numbers.{i}.number: {number.number} belongs to another company")
+            elif ranges is not None and owner is None and outside(ranges, number.number):
+                errors.append(
+                    f"numbers.{i}.number: {number.number} is not in your company's number"
+                    " ranges; ask the service provider for it"
+                )
         document = session.get(CompanyDocument, company.id)
         current = document.version if document is not None else 0
         if expected_version is not None and expected_version != current:
@@ -397,8 +405,26 @@ def export_config(store: Store, domain: str) -> str:
 
 def export_data(store: Store, domain: str) -> tuple[dict[str, Any], int]:
     """The description as `export_config` prints it, as data, and its stored version
-    (0 before the first apply): the API's body and ETag."""
+    (0 before the first apply): the API's body and ETag.
+
+    Kept until the directory version moves (any change to a description, a company or a
+    user moves it), since building it validates the whole description: tens of
+    milliseconds for a company of a thousand users, asked for by every read of the API.
+    The data is shared: copy it before changing it.
+    """
     key = domain.strip().lower()
+    with store.read() as connection:
+        directory = connection.execute(select(DirectoryVersion.version)).scalar()
+    memo_key = ("export", key)
+    kept = store.memo.get(memo_key)
+    if isinstance(kept, tuple) and kept[0] == directory:
+        return kept[1], kept[2]
+    data, version = _export_data(store, key, domain)
+    store.memo[memo_key] = (directory, data, version)
+    return data, version
+
+
+def _export_data(store: Store, key: str, domain: str) -> tuple[dict[str, Any], int]:
     with store.session(read_only=True) as session:
         company = session.scalar(select(Company).where(Company.domain == key))
         if company is None:

@@ -421,6 +421,13 @@ class Schedule(BaseModel):
         """
         return _merge(self._spans(first, last))
 
+    def day(self, day: date) -> tuple[list[str], str, bool]:
+        """What `day` follows, for a person (the year preview): its opening hours as
+        "08:00-17:00" (none: closed), why (a holiday's or special day's name, or "weekly
+        hours"), and whether it is an exception to the week. Overrides are not included."""
+        ranges, label, special = self._rule(day)
+        return [str(hours) for hours in ranges], label, special
+
     # -- inside -----------------------------------------------------------------------------
 
     def _override_end(self) -> datetime | None:

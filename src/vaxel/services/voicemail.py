@@ -169,6 +169,12 @@ def _row(session, company_id: int, message_id: int) -> VoicemailMessage:  # type
     return row
 
 
+def get_message(store: Store, company_id: int, message_id: int) -> Message:
+    """One message of the company; NotFound for another company's (or none)."""
+    with store.session(read_only=True) as session:
+        return _message(_row(session, company_id, message_id))
+
+
 def mark_heard(store: Store, company_id: int, message_id: int, heard: bool = True) -> None:
     with store.session() as session:
         _row(session, company_id, message_id).heard = heard

@@ -68,6 +68,9 @@ class Store:
         self.data_dir = data_dir
         self._reader = engine.execution_options(**{_READ_ONLY: True})
         self._watchers: list[sqlite3.Connection] = []
+        # Where services keep what they derive from this database (keyed by what it
+        # depends on, such as the directory version), so it never outlives the store.
+        self.memo: dict[object, object] = {}
 
     @classmethod
     def open(cls, data_dir: Path | None = None, url: str | None = None) -> Store:

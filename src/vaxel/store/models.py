@@ -386,3 +386,20 @@ class Diversion(Base):
     until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ring: Mapped[bool] = mapped_column(Boolean, default=False)
     set_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class NumberRange(Base):
+    """E.164 numbers `first`..`last` (same length) that the provider gave a company: its
+    admin may put any of them in the description, and no other."""
+
+    __tablename__ = "number_ranges"
+    __table_args__ = (
+        CheckConstraint("length(first) = length(last) AND first <= last", name="ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), index=True
+    )
+    first: Mapped[str] = mapped_column(String(20))
+    last: Mapped[str] = mapped_column(String(20))

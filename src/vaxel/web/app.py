@@ -7,17 +7,30 @@ answers are never cached (they hold people's data).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from vaxel.web import pages, problems
-from vaxel.web.api import audit, calls, companies, diversions, session, users
+from vaxel.web.api import (
+    audit,
+    calls,
+    companies,
+    diversions,
+    groups,
+    health,
+    me,
+    prompts,
+    sections,
+    session,
+    users,
+    voicemail,
+)
 from vaxel.web.context import WebContext
+from vaxel.web.limits import App, BodyLimit, Message, Receive, Scope, Send
 
 STATIC = Path(__file__).with_name("static")
 
@@ -40,19 +53,12 @@ def create_app(ctx: WebContext) -> FastAPI:
     )
     app.state.vaxel = ctx
     problems.install(app)
-    for module in (session, companies, users, calls, diversions, audit):
-        app.include_router(module.router)
+    # prompts and groups before sections: their paths are more specific.
+    routers = (health, session, me, companies, users, prompts, groups, voicemail, sections,
+               calls, diversions, audit)  # fmt: skip
+    for module in routers:
+        app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(pages.router)  # the web pages (S7, U4, U9): HTML, not the API
-
-    @app.middleware("http")
-    async def headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
-        if request.url.path.startswith("/api/") and "cache-control" not in response.headers:
-            response.headers["Cache-Control"] = "no-store"
-        return response
 
     @app.get("/api/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -65,4 +71,36 @@ def create_app(ctx: WebContext) -> FastAPI:
         )
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
     return app
+
+
+class SecurityHeaders:
+    """Adds `SECURITY_HEADERS` to every response, and `Cache-Control: no-store` to the
+    API's. A plain ASGI middleware: Starlette's `BaseHTTPMiddleware` costs a task and a
+    stream per request on the loop that also relays RTP."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        api = scope["path"].startswith("/api/")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                headers += _ENCODED
+                if api and b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+_ENCODED = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]

@@ -31,14 +31,20 @@ class WebContext:
     # Called after every change the web makes (from a worker thread): the switch looks
     # again at once, so the next call sees the change.
     changed: Callable[[], None] = lambda: None
+    # Puts a live event on the switch's bus (on its loop; safe from a worker thread):
+    # a message marked heard lights the phones' lamps off.
+    publish: Callable[[object], None] = lambda event: None
+    # The running switch's figures for /api/v1/metrics (name -> value); none without one.
+    stats: Callable[[], dict[str, float]] = dict
 
     def uploads(self, domain: str) -> Path:
         """Where a company's uploaded files wait for its description to name them."""
         return self.data / "uploads" / domain
 
 
-def context(request: Request) -> WebContext:
-    """The FastAPI dependency that hands an endpoint its context."""
+async def context(request: Request) -> WebContext:
+    """The FastAPI dependency that hands an endpoint its context (async: FastAPI runs a
+    plain `def` dependency on a worker thread, a hop for nothing)."""
     ctx = request.app.state.vaxel
     assert isinstance(ctx, WebContext)
     return ctx

@@ -8,9 +8,11 @@ account's own person, from their usual place, is never locked out by someone els
 
 from __future__ import annotations
 
+import json
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 WINDOW = 900.0  # seconds over which failures count
 ACCOUNT_FAILURES = 5  # then the account is locked (for LOCKOUT) to unknown sources
@@ -62,3 +64,68 @@ class LoginLimiter:
             times.clear()
         if len(self.failures) > MAX_TRACKED:
             del self.failures[next(iter(self.failures))]
+
+
+# -- request bodies ---------------------------------------------------------------------------
+
+MAX_BODY = 25 * 1024 * 1024  # bytes of any request (the largest is a prompt upload)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over `limit` bytes gets 413 before it is parsed or
+    spooled to disk, whether it says its length or comes chunked."""
+
+    def __init__(self, app: App, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        if declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        received = 0
+        started = False
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited, watched)
+        except _TooLarge:
+            if not started:
+                await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        body = json.dumps({
+            "type": "about:blank", "title": "Content Too Large", "status": 413,
+            "detail": f"a request body is at most {self.limit // 1024 // 1024} MB",
+        }).encode()  # fmt: skip
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/problem+json"),
+                                (b"content-length", str(len(body)).encode())]})  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass

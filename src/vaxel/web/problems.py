@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
@@ -23,6 +24,29 @@ from vaxel.services.errors import Conflict, Invalid, NotFound, ServiceError, Sta
 
 log = logging.getLogger("vaxel.web")
 MEDIA_TYPE = "application/problem+json"
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details, as every error of the API is answered."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str = Field(description="what went wrong, for a person to act on")
+    errors: list[str] | None = Field(
+        None, description="each error with its path, e.g. `menus.main.keys.1: unknown group`"
+    )
+
+
+#: Declared for every operation: any 4xx or 5xx is problem details.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {
+        "description": description,
+        "content": {MEDIA_TYPE: {"schema": ProblemDetails.model_json_schema()}},
+    }
+    for code, description in (("4XX", "the request was refused (RFC 9457 problem details)"),
+                              ("5XX", "the server failed (RFC 9457 problem details)"))
+}  # fmt: skip
 
 
 class Problem(Exception):

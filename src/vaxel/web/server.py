@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 from collections.abc import Generator
 
 import uvicorn
+from anyio import to_thread
 
 from vaxel.web.app import create_app
 from vaxel.web.context import WebContext
@@ -59,6 +61,12 @@ class WebServer:
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     def start(self) -> None:
+        # VAXEL_WEB_THREADS=N: the worker threads of plain `def` endpoints (anyio's
+        # default limiter: 40), for bench/api_load.py; fewer runnable threads means fewer
+        # contenders for the GIL the loop needs to relay RTP. Unset: anyio's default.
+        threads = os.environ.get("VAXEL_WEB_THREADS")
+        if threads:
+            to_thread.current_default_thread_limiter().total_tokens = int(threads)
         self.task = asyncio.get_running_loop().create_task(self.server.serve([self.socket]))
 
     async def stop(self) -> None:

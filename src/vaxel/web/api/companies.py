@@ -18,7 +18,7 @@ import yaml
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from vaxel.services import companies, configuration
+from vaxel.services import companies, configuration, number_ranges
 from vaxel.services.company_config import CompanyConfig, ConfigError, parse_config
 from vaxel.web.auth import (
     Caller,
@@ -80,7 +80,7 @@ def list_companies(
     return CompanyList(items=items, next_after=items[-1].domain if len(items) == limit else None)
 
 
-@router.post("", status_code=201, responses={409: {}, 422: {}})
+@router.post("", status_code=201)
 def add_company(body: NewCompany, who: Caller, request: Request, ctx: Context) -> CompanyOut:
     """A new company (provider admins only)."""
     provider_only(who)
@@ -90,7 +90,7 @@ def add_company(body: NewCompany, who: Caller, request: Request, ctx: Context) -
     return _out(info)
 
 
-@router.get("/{domain}", responses={404: {}})
+@router.get("/{domain}")
 def get_company(domain: str, who: Caller, ctx: Context) -> CompanyOut:
     return _out(company_of(ctx, who, domain))
 
@@ -126,7 +126,6 @@ _CONFIG_RESPONSES: dict[int | str, dict[str, Any]] = {
         },
         "description": "the description, as `vaxel config export` prints it",
     },
-    404: {},
 }
 
 
@@ -188,7 +187,7 @@ def _parse(raw: bytes, content_type: str) -> Any:
     "/{domain}/config",
     openapi_extra=_PUT_BODY,
     response_class=Response,
-    responses={**_CONFIG_RESPONSES, 412: {}, 415: {}, 422: {}, 428: {}},
+    responses=_CONFIG_RESPONSES,
 )
 async def put_config(domain: str, who: Caller, ctx: Context, request: Request) -> Response:
     """Replace the whole description, as `vaxel config apply` does; If-Match required."""
@@ -223,3 +222,37 @@ def _apply(ctx: WebContext, who: Principal, request: Request, domain: str, raw: 
         media_type="application/json",
         headers={"ETag": _etag(new_version)},
     )
+
+
+class NumberRangeIn(BaseModel):
+    first: Annotated[str, Field(max_length=32, description="first number (E.164 or national)")]
+    last: Annotated[str, Field(max_length=32, description="last number, of the same length")]
+
+
+class NumberRanges(BaseModel):
+    items: list[NumberRangeIn]
+
+
+@router.get("/{domain}/number-ranges")
+def get_number_ranges(domain: str, who: Caller, ctx: Context) -> NumberRanges:
+    """The numbers the provider gave the company: its admin may use any of them."""
+    company = admin_of(ctx, who, domain)
+    found = number_ranges.ranges_of(ctx.store, company.id)
+    return NumberRanges(items=[NumberRangeIn(first=r.first, last=r.last) for r in found])
+
+
+@router.put("/{domain}/number-ranges")
+def put_number_ranges(
+    domain: str, body: NumberRanges, who: Caller, ctx: Context, request: Request
+) -> NumberRanges:
+    """Give the company these ranges, replacing its old ones (provider admins only)."""
+    company = admin_of(ctx, who, domain)
+    provider_only(who)
+    before = number_ranges.ranges_of(ctx.store, company.id)
+    wanted = [number_ranges.parse_range(r.first, r.last) for r in body.items]
+    stored = number_ranges.set_ranges(ctx.store, company.id, wanted)
+    out = [NumberRangeIn(first=r.first, last=r.last) for r in stored]
+    audit_change(ctx, who, request, "number_ranges.set", company.domain, company_id=company.id,
+                 before=[f"{r.first}-{r.last}" for r in before],
+                 after=[f"{r.first}-{r.last}" for r in stored])  # fmt: skip
+    return NumberRanges(items=out)

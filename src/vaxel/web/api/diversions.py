@@ -99,7 +99,7 @@ def my_diversion(who: Caller, ctx: Context) -> DiversionOut | None:
     return _out(info) if info is not None else None
 
 
-@router.put("/me/diversion", responses={422: {}})
+@router.put("/me/diversion")
 def set_my_diversion(
     body: DiversionIn, who: Caller, ctx: Context, request: Request
 ) -> DiversionOut:
@@ -139,7 +139,7 @@ def company_diversions(domain: str, who: Caller, ctx: Context) -> DiversionList:
     return DiversionList(items=[_out(found[ext]) for ext in sorted(found)])
 
 
-@router.put("/companies/{domain}/users/{ext}/diversion", responses={404: {}, 422: {}})
+@router.put("/companies/{domain}/users/{ext}/diversion")
 def set_user_diversion(
     domain: str, ext: str, body: DiversionIn, who: Caller, ctx: Context, request: Request
 ) -> DiversionOut:

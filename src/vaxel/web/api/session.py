@@ -58,7 +58,7 @@ def me_of(account: Account) -> Me:
     )
 
 
-@router.post("/login", responses={401: {}, 429: {}})
+@router.post("/login")
 def login(body: Login, request: Request, response: Response, ctx: Context) -> LoggedIn:
     """Log in: sets the session cookie; the CSRF token goes with every change."""
     account, token, csrf = log_in(ctx, request, body.login, body.password)

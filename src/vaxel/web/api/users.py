@@ -83,7 +83,7 @@ def _etag(entry: dict[str, Any]) -> str:
     return configuration.entry_tag(entry)
 
 
-@router.get("/{ext}", responses={404: {}})
+@router.get("/{ext}")
 def get_user(domain: str, ext: str, who: Caller, ctx: Context, response: Response) -> UserOut:
     """One user: their settings, web role and registered devices. Admins see anyone; a
     user sees themselves (colleagues through the list)."""
@@ -112,7 +112,7 @@ def _sent(body: UserConfig) -> dict[str, Any]:
     return body.model_dump(mode="json", exclude_unset=True)
 
 
-@router.post("", status_code=201, responses={409: {}, 422: {}})
+@router.post("", status_code=201)
 def add_user(
     domain: str, body: UserConfig, who: Caller, ctx: Context, request: Request, response: Response
 ) -> UserOut:
@@ -136,7 +136,7 @@ def add_user(
     return UserOut(user=entry, role=None, devices=[])
 
 
-@router.put("/{ext}", responses={404: {}, 412: {}, 422: {}, 428: {}})
+@router.put("/{ext}")
 def put_user(
     domain: str,
     ext: str,
@@ -179,7 +179,7 @@ def put_user(
     return UserOut(user=entry, role=role, devices=[])
 
 
-@router.delete("/{ext}", status_code=204, responses={404: {}, 422: {}})
+@router.delete("/{ext}", status_code=204)
 def delete_user(domain: str, ext: str, who: Caller, ctx: Context, request: Request) -> None:
     """Remove a user; a description that still names them (a group, a menu) refuses it."""
     company = admin_of(ctx, who, domain)
@@ -215,7 +215,7 @@ class AccountOut(BaseModel):
     email: str | None
 
 
-@router.put("/{ext}/account", responses={404: {}, 409: {}, 422: {}})
+@router.put("/{ext}/account")
 def set_account(
     domain: str, ext: str, body: AccountChange, who: Caller, ctx: Context, request: Request
 ) -> AccountOut:

@@ -1,0 +1,147 @@
+"""A user's own settings from the web (U7, U8, U11): forwarding, voicemail on or off, and
+the caller ID their calls show.
+
+The same choices a phone makes with feature codes (*21, *67, *61, voicemail on/off), so
+a user's choice wins over what the company description sets, as it does from the phone.
+A forwarding goes to a colleague's extension or to an external number the company's
+outbound policy allows (no forwarding to premium rate: toll fraud dials those).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from vaxel.services import configuration, presence_settings
+from vaxel.services.company_config import CompanyConfig
+from vaxel.services.numbering import CallerIdChoice, NumberError, classify, is_external, to_e164
+from vaxel.web.auth import Caller, Context, Principal, audit_change
+from vaxel.web.problems import Problem
+
+router = APIRouter(prefix="/api/v1/me", tags=["me"])
+
+KINDS = ("always", "busy", "no_answer")
+
+
+class Forwarding(BaseModel):
+    always: str | None = Field(None, description="every call (an extension or a number)")
+    busy: str | None = Field(None, description="when I am in a call")
+    no_answer: str | None = Field(None, description="when I do not answer")
+
+
+class Settings(BaseModel):
+    forwarding: Forwarding
+    voicemail: bool
+    caller_id: CallerIdChoice
+
+
+def _mine(ctx: Context, who: Principal) -> tuple[int, str, CompanyConfig]:
+    if who.account.company_id is None or who.account.extension is None:
+        raise Problem(404, "a provider admin has no phone, so no settings of one")
+    config = configuration.load_document(ctx.store, who.account.company_id)
+    if config is None:
+        raise Problem(404, "your company has no description yet")
+    return who.account.company_id, who.account.extension, config
+
+
+def _settings(ctx: Context, company_id: int, ext: str, config: CompanyConfig) -> Settings:
+    user = next((u for u in config.users if u.ext == ext), None)
+    if user is None:
+        raise Problem(404, f"no user {ext}")
+    chosen = presence_settings.forwardings(ctx.store, company_id).get(ext, {})
+    described = user.forwarding
+    forwarding = {
+        kind: (chosen[kind] or None) if kind in chosen else getattr(described, kind)
+        for kind in KINDS
+    }
+    switches = presence_settings.voicemail_switches(ctx.store, company_id)
+    return Settings(
+        forwarding=Forwarding(**forwarding),
+        voicemail=switches.get(ext, user.voicemail.enabled),
+        caller_id=user.caller_id,
+    )
+
+
+@router.get("/settings")
+def my_settings(who: Caller, ctx: Context) -> Settings:
+    company_id, ext, config = _mine(ctx, who)
+    return _settings(ctx, company_id, ext, config)
+
+
+def _target_error(config: CompanyConfig, ext: str, kind: str, target: str) -> str | None:
+    try:
+        if not is_external(target):
+            known = {user.ext for user in config.users}
+            if target == ext:
+                return f"{kind}: that is your own extension"
+            return None if target in known else f'{kind}: unknown user "{target}"'
+        number = to_e164(target)
+    except NumberError as exc:
+        return f"{kind}: {exc}"
+    if classify(number) not in config.outbound.allowed:
+        return f"{kind}: your company does not allow calls to {number}"
+    return None
+
+
+@router.put("/forwarding")
+def set_forwarding(body: Forwarding, who: Caller, ctx: Context, request: Request) -> Settings:
+    """Set or clear (null) each kind of forwarding that is in the body."""
+    company_id, ext, config = _mine(ctx, who)
+    given = body.model_dump(exclude_unset=True)
+    errors = [
+        error
+        for kind, target in given.items()
+        if target is not None and (error := _target_error(config, ext, kind, target))
+    ]
+    if errors:
+        raise Problem(422, "the forwarding has errors; nothing changed", errors=errors)
+    before = _settings(ctx, company_id, ext, config).forwarding.model_dump()
+    for kind, target in given.items():
+        presence_settings.set_forwarding(ctx.store, company_id, ext, kind, target)
+    after = _settings(ctx, company_id, ext, config)
+    audit_change(ctx, who, request, "forwarding.set", ext, company_id=company_id,
+                 before=before, after=after.forwarding.model_dump())  # fmt: skip
+    return after
+
+
+class Voicemail(BaseModel):
+    enabled: bool
+
+
+@router.put("/voicemail")
+def set_voicemail(body: Voicemail, who: Caller, ctx: Context, request: Request) -> Settings:
+    """Turn my voicemail box on or off."""
+    company_id, ext, config = _mine(ctx, who)
+    presence_settings.set_voicemail(ctx.store, company_id, ext, body.enabled)
+    audit_change(ctx, who, request, "voicemail.on" if body.enabled else "voicemail.off", ext,
+                 company_id=company_id)  # fmt: skip
+    return _settings(ctx, company_id, ext, config)
+
+
+@router.put("/caller-id")
+def set_caller_id(
+    body: Annotated[CallerIdChoice, Field(description="which number my calls show")],
+    who: Caller,
+    ctx: Context,
+    request: Request,
+) -> Settings:
+    """Choose the number my calls show: main, direct, mobile or support (per device)."""
+    company_id, ext, _ = _mine(ctx, who)
+    domain = who.account.domain or ""
+
+    def change(data: dict[str, Any]) -> None:
+        for user in data.get("users", []):
+            if user["ext"] == ext:
+                user["caller_id"] = body.model_dump(mode="json")
+
+    configuration.change_config(
+        ctx.store, domain, change, data=ctx.data, source_dir=ctx.uploads(domain),
+        by_provider=False,
+    )  # fmt: skip
+    audit_change(ctx, who, request, "caller_id.set", ext, company_id=company_id,
+                 after=body.model_dump(mode="json"))  # fmt: skip
+    config = configuration.load_document(ctx.store, company_id)
+    assert config is not None
+    return _settings(ctx, company_id, ext, config)

@@ -1,0 +1,86 @@
+"""Schemathesis over the API's own OpenAPI document (P8): generated requests, valid and
+not, to every operation of a real server find no 5xx and no answer that breaks the
+document's schema (status codes the document does not list are not checked: every
+operation may answer 401, 403, 404, 412, 422 ... as problem details)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.web.conftest import PASSWORD, seed
+from vaxel.store import Store
+from vaxel.web.context import WebContext
+from vaxel.web.server import WebServer
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    """One server for the whole run, with a company admin's token (read, write, calls)."""
+    data = tmp_path_factory.mktemp("openapi")
+    store = Store.open(data)
+    seed(store, data)
+    server = WebServer(WebContext(store, data), "127.0.0.1", 0)
+    loop = asyncio.new_event_loop()
+
+    def run() -> None:
+        async def main() -> None:
+            server.start()
+            assert server.task is not None
+            await server.task
+
+        loop.run_until_complete(main())
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    with httpx.Client(base_url=server.address) as client:
+        login = client.post(
+            "/api/v1/login", json={"login": "1001@acme.example", "password": PASSWORD}
+        )
+        made = client.post(
+            "/api/v1/tokens",
+            json={"name": "schemathesis", "scopes": ["read", "write", "calls"]},
+            headers={"X-CSRF-Token": login.json()["csrf_token"]},
+        )
+    token = made.json()["token"]
+    yield server.address, {"Authorization": f"Bearer {token}"}
+    server.server.force_exit = True
+    loop.call_soon_threadsafe(setattr, server.server, "should_exit", True)
+    thread.join(timeout=30)
+    store.close()
+    loop.close()
+
+
+def test_no_server_errors_and_answers_match_the_schema(
+    live: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    """Schemathesis's own runner (its command line), every phase: examples, coverage of
+    edge values, fuzzing and stateful sequences; a fixed seed, so a failure repeats."""
+    base, headers = live
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")), "run", f"{base}/api/openapi.json",
+        "--checks", "not_a_server_error,response_schema_conformance,content_type_conformance",
+        "--max-examples", "10", "--seed", "20261205", "--generation-deterministic",
+        # The runner's own session and token must live through the run.
+        "--exclude-path-regex", "logout|/tokens/",
+        "--report", "junit", "--report-dir", str(tmp_path),
+        *(f"--header={name}:{value}" for name, value in headers.items()),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
+
+
+def test_the_document_is_openapi_3_1(tmp_path: Path, live: tuple[str, dict[str, str]]) -> None:
+    base, _ = live
+    document = httpx.get(f"{base}/api/openapi.json").json()
+    assert document["openapi"].startswith("3.1")
+    assert "/api/v1/companies/{domain}/config" in document["paths"]
+    docs = httpx.get(f"{base}/api/docs")
+    assert docs.status_code == 200 and "/static/vendor/swagger-ui/" in docs.text

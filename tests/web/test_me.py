@@ -1,0 +1,48 @@
+"""A user's own settings from the web (U7, U8, U11), as the phone's feature codes set them."""
+
+from __future__ import annotations
+
+from tests.web.conftest import Web
+from vaxel.services import presence_settings
+from vaxel.services.companies import get_company
+
+
+def test_forwarding_is_set_and_cleared_and_checked(web: Web) -> None:
+    with web.login("1002@acme.example") as bo:
+        start = bo.get("/api/v1/me/settings").json()
+        busy = bo.put("/api/v1/me/forwarding", json={"busy": "1003", "no_answer": "070-123 45 67"})
+        bad = bo.put("/api/v1/me/forwarding", json={"always": "0900123456", "busy": "1099"})
+        own = bo.put("/api/v1/me/forwarding", json={"always": "1002"})
+        cleared = bo.put("/api/v1/me/forwarding", json={"busy": None})
+    assert start["forwarding"] == {"always": None, "busy": None, "no_answer": None}
+    assert start["voicemail"] is True
+    assert start["caller_id"] == {"show": "main", "per_device": {}}
+    assert busy.status_code == 200, busy.text
+    assert busy.json()["forwarding"] == {
+        "always": None,
+        "busy": "1003",
+        "no_answer": "070-123 45 67",
+    }
+    assert bad.status_code == 422
+    assert bad.json()["errors"] == [
+        "always: your company does not allow calls to +46900123456",
+        'busy: unknown user "1099"',
+    ]
+    assert own.status_code == 422 and "your own extension" in own.json()["errors"][0]
+    assert cleared.json()["forwarding"]["busy"] is None
+    company = get_company(web.store, "acme.example").id
+    assert presence_settings.forwardings(web.store, company)["1002"] == {
+        "busy": "", "no_answer": "070-123 45 67"}  # fmt: skip
+
+
+def test_voicemail_and_caller_id(web: Web) -> None:
+    with web.login("1002@acme.example") as bo:
+        off = bo.put("/api/v1/me/voicemail", json={"enabled": False})
+        missing_number = bo.put("/api/v1/me/caller-id", json={"show": "direct"})
+        main = bo.put("/api/v1/me/caller-id", json={"show": "main", "per_device": {"desk": "main"}})
+    assert off.json()["voicemail"] is False
+    assert missing_number.status_code == 422
+    assert missing_number.json()["errors"][0].startswith("users.1.caller_id")
+    assert main.status_code == 200 and main.json()["caller_id"]["per_device"] == {"desk": "main"}
+    with web.login("provider@vaxel.test") as provider:
+        assert provider.get("/api/v1/me/settings").status_code == 404
