@@ -152,9 +152,18 @@ def set_user_account(
             if mail is not None:
                 account.email = mail
             session.flush()
-            return _account(account, company.domain, user.display_name)
+            made = _account(account, company.domain, user.display_name)
     except IntegrityError:
         raise Conflict(f"{mail} already has an account") from None
+    _forget(store, made.id)
+    return made
+
+
+def _forget(store: Store, account_id: int) -> None:
+    """What the web keeps of the account's sessions and tokens is stale now."""
+    from vaxel.services.web_sessions import credentials  # it imports this module
+
+    credentials(store).forget_account(account_id)
 
 
 def _accounts_query():  # type: ignore[no-untyped-def]
@@ -216,6 +225,7 @@ def change_password(store: Store, account_id: int, current: str, new: str) -> bo
         if account is None or not _verify(account.password_hash, current):
             return False
         account.password_hash = hashed
+    _forget(store, account_id)
     return True
 
 

@@ -71,11 +71,14 @@ def add_company(store: Store, domain: str, name: str) -> CompanyInfo:
 def get_company(store: Store, domain: str) -> CompanyInfo:
     """The company owning `domain`; raises NotFound."""
     key = domain.strip().lower()
-    with store.session(read_only=True) as session:
-        company = session.scalar(select(Company).where(Company.domain == key))
-        if company is None:
-            raise NotFound(f'unknown company "{domain}"')
-        return _info(company)
+    query = select(Company.id, Company.domain, Company.name, Company.created_at).where(
+        Company.domain == key
+    )
+    with store.read() as connection:  # no ORM: every API request asks this
+        row = connection.execute(query).first()
+    if row is None:
+        raise NotFound(f'unknown company "{domain}"')
+    return CompanyInfo(row.id, row.domain, row.name, row.created_at)
 
 
 def list_companies(store: Store) -> list[CompanyInfo]:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from vaxel.services import accounts, configuration, registrations, users
+from vaxel.services import accounts, configuration, registrations, users, web_sessions
 from vaxel.services.company_config import UserConfig
 from vaxel.web.auth import Caller, Context, admin_of, audit_change, company_of
 from vaxel.web.problems import Problem
@@ -196,6 +196,7 @@ def delete_user(domain: str, ext: str, who: Caller, ctx: Context, request: Reque
         ctx.store, company.domain, remove, data=ctx.data,
         source_dir=ctx.uploads(company.domain), by_provider=who.role == "provider",
     )  # fmt: skip
+    web_sessions.credentials(ctx.store).forget_everyone()  # their web login went with them
     audit_change(ctx, who, request, "user.delete", ext, company_id=company.id, before=removed)
 
 
