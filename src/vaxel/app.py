@@ -245,7 +245,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
         schedule_clock=_schedule_clock(),
         rtp_timeout=float(os.environ.get("VAXEL_RTP_TIMEOUT", "60")),
     )
-    inbound, persist, location = core.inbound, core.persist, core.location
+    inbound, persist = core.inbound, core.persist
     bindings = _Bindings(persist, database)
     udp = await UdpTransport.listen(options.sip_host, options.sip_port, inbound.receive)
     tcp = await TcpTransport.listen(options.sip_host, options.sip_port, inbound.receive)
@@ -254,7 +254,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
     core.outbox.add(tcp, tcp.local)
     web = None
     if options.http is not None:
-        web = WebServer(WebContext(store, options.data), *options.http)
+        web = WebServer(WebContext(store, options.data, bus=core.bus), *options.http)
         web.start()
         _say(f"vaxel: web and API on {web.address} (API docs at {web.address}/api/docs)")
         if options.demo:
@@ -297,7 +297,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
         while True:
             await asyncio.sleep(EXPIRY_INTERVAL)
             now = time.time()
-            persist.forget(location.expire(now))
+            persist.forget(core.registrar.expire(now))
             await database.submit(partial(registrations.delete_expired, store, now))
             tcp.close_idle()
             if time.monotonic() >= next_retention[0]:
