@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from vaxel.bus import Bus
 from vaxel.services import accounts, configuration
 from vaxel.services.company_config import parse_config
 from vaxel.store import Store
@@ -58,6 +59,13 @@ class Web:
     base: str
     store: Store
     data: Path
+    bus: Bus  # the switch's bus the live events come from (P8)
+    loop: asyncio.AbstractEventLoop  # the server's loop, where the bus publishes
+
+    def publish(self, *events: object) -> None:
+        """Publish on the server's loop, as the switch does, in order."""
+        for event in events:
+            self.loop.call_soon_threadsafe(self.bus.publish, event)
 
     def client(self) -> Client:
         return Client(base_url=self.base, timeout=30)
@@ -96,7 +104,8 @@ def web(store: Store, tmp_path: Path) -> Iterator[Web]:
     data = tmp_path / "data"
     data.mkdir()
     seed(store, data)
-    server = WebServer(WebContext(store, data), "127.0.0.1", 0)
+    bus = Bus()
+    server = WebServer(WebContext(store, data, bus=bus), "127.0.0.1", 0)
     loop = asyncio.new_event_loop()
     stopped = threading.Event()
 
@@ -114,7 +123,7 @@ def web(store: Store, tmp_path: Path) -> Iterator[Web]:
     thread = threading.Thread(target=run, name="web", daemon=True)
     thread.start()
     try:
-        yield Web(server.address, store, data)
+        yield Web(server.address, store, data, bus, loop)
     finally:
         loop.call_soon_threadsafe(setattr, server.server, "should_exit", True)
         thread.join(timeout=30)

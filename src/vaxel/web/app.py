@@ -15,7 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from vaxel.web import problems
+from vaxel.web import events, problems
 from vaxel.web.api import audit, calls, companies, session, users
 from vaxel.web.context import WebContext
 
@@ -42,6 +42,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     problems.install(app)
     for module in (session, companies, users, calls, audit):
         app.include_router(module.router)
+    events.install(app, ctx)
 
     @app.middleware("http")
     async def headers(

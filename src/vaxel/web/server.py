@@ -46,6 +46,8 @@ class WebServer:
             server_header=False,
             proxy_headers=False,  # the source address is the peer's, never a header's
             timeout_graceful_shutdown=5,
+            ws="websockets-sansio",  # the live events (web/events.py); awaits a slow reader
+            ws_max_size=64 * 1024,  # what a client sends is a token at most
         )
         self.server = _Server(config)
         self.task: asyncio.Task[None] | None = None
@@ -56,6 +58,7 @@ class WebServer:
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     def start(self) -> None:
+        self.ctx.loop = asyncio.get_running_loop()
         self.task = asyncio.get_running_loop().create_task(self.server.serve([self.socket]))
 
     async def stop(self) -> None:
