@@ -4,7 +4,6 @@ web reaches data only through `services/`."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,22 +32,6 @@ class WebContext:
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     # The switch's bus: the WebSocket at /api/v1/events streams it (None: no live events).
     bus: Bus | None = None
-    loop: asyncio.AbstractEventLoop | None = None  # the bus's loop, set when the web starts
-
-    def publish(self, event: object) -> None:
-        """Put a live event on the bus from an endpoint, on any thread (plain `def`
-        endpoints run on worker threads): subscribers run on the switch's loop."""
-        bus, loop = self.bus, self.loop
-        if bus is None:
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if loop is None or running is loop:
-            bus.publish(event)
-        else:
-            loop.call_soon_threadsafe(bus.publish, event)
 
     def uploads(self, domain: str) -> Path:
         """Where a company's uploaded files wait for its description to name them."""

@@ -58,7 +58,6 @@ class WebServer:
         return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     def start(self) -> None:
-        self.ctx.loop = asyncio.get_running_loop()
         self.task = asyncio.get_running_loop().create_task(self.server.serve([self.socket]))
 
     async def stop(self) -> None:
