@@ -246,7 +246,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
         schedule_clock=_schedule_clock(),
         rtp_timeout=float(os.environ.get("VAXEL_RTP_TIMEOUT", "60")),
     )
-    inbound, persist, location = core.inbound, core.persist, core.location
+    inbound, persist = core.inbound, core.persist
     bindings = _Bindings(persist, database)
     udp = await UdpTransport.listen(options.sip_host, options.sip_port, inbound.receive)
     tcp = await TcpTransport.listen(options.sip_host, options.sip_port, inbound.receive)
@@ -258,11 +258,12 @@ async def _run(options: ServeOptions, store: Store) -> int:
         context = WebContext(
             store,
             options.data,
+            bus=core.bus,
             changed=core.directory.invalidate,
             publish=partial(_publish_from_thread, loop, core.bus),
             stats=lambda: {
                 "vaxel_calls_active": len(core.calls.calls),
-                "vaxel_devices_registered": location.devices(),
+                "vaxel_devices_registered": core.location.devices(),
                 "vaxel_calls_shed_total": inbound.shed,
                 "vaxel_overloaded": int(inbound.shedding),
             },
@@ -310,7 +311,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
         while True:
             await asyncio.sleep(EXPIRY_INTERVAL)
             now = time.time()
-            persist.forget(location.expire(now))
+            persist.forget(core.registrar.expire(now))
             await database.submit(partial(registrations.delete_expired, store, now))
             tcp.close_idle()
             if time.monotonic() >= next_retention[0]:

@@ -23,6 +23,7 @@ from vaxel.calls.b2bua import B2BUA, RTP_TIMEOUT, Finished, Media
 from vaxel.calls.inbound import Inbound
 from vaxel.calls.live import LiveCalls
 from vaxel.calls.mwi import Boxes, MessageWaiting
+from vaxel.calls.publish import CallPublisher
 from vaxel.calls.registrar import Location, Registrar, RegistrarPolicy
 from vaxel.calls.router import Router
 from vaxel.calls.signalling import Outbox, Signalling
@@ -83,7 +84,7 @@ def assemble(
     authenticator = Authenticator(digest, lookup)
     location = Location(registrations.all_bindings(store))
     persist = registrations.WriteBehind(store)
-    registrar = Registrar(location, persist, RegistrarPolicy())
+    registrar = Registrar(location, persist, RegistrarPolicy(), bus)
     router = Router(location)
     calls = B2BUA(
         signalling,
@@ -93,6 +94,7 @@ def assemble(
         finished=finished,
         rtp_timeout=rtp_timeout,
         hold_music=system_prompts / "sv" / "music.wav",
+        publisher=CallPublisher(bus, clock),
     )
     trunk_registrations = TrunkRegistrations(signalling, clock=clock, after=calls.after)
 

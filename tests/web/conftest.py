@@ -19,6 +19,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from tests.conftest import empty_database
+from vaxel.bus import Bus
 from vaxel.services import accounts, configuration
 from vaxel.services.company_config import parse_config
 from vaxel.store import Store
@@ -61,6 +62,13 @@ class Web:
     base: str
     store: Store
     data: Path
+    bus: Bus  # the switch's bus the live events come from (P8)
+    loop: asyncio.AbstractEventLoop  # the server's loop, where the bus publishes
+
+    def publish(self, *events: object) -> None:
+        """Publish on the server's loop, as the switch does, in order."""
+        for event in events:
+            self.loop.call_soon_threadsafe(self.bus.publish, event)
 
     def client(self) -> Client:
         return Client(base_url=self.base, timeout=30)
@@ -122,8 +130,12 @@ def cheap_argon2() -> None:
 def serve(store: Store, data: Path) -> Iterator[Web]:
     """The web app on a free loopback port over `store`, until the block ends (the
     browser tests in tests/integration use it too)."""
-    server = WebServer(WebContext(store, data), "127.0.0.1", 0)
+    bus = Bus()
     loop = asyncio.new_event_loop()
+    context = WebContext(
+        store, data, bus=bus, publish=lambda event: loop.call_soon_threadsafe(bus.publish, event)
+    )
+    server = WebServer(context, "127.0.0.1", 0)
     stopped = threading.Event()
 
     def run() -> None:
@@ -140,7 +152,7 @@ def serve(store: Store, data: Path) -> Iterator[Web]:
     thread = threading.Thread(target=run, name="web", daemon=True)
     thread.start()
     try:
-        yield Web(server.address, store, data)
+        yield Web(server.address, store, data, bus, loop)
     finally:
         server.server.force_exit = True  # no waiting for idle keep-alive connections
         loop.call_soon_threadsafe(setattr, server.server, "should_exit", True)

@@ -556,6 +556,15 @@ class Switchboard(Protocol):
     def finished(self, call: Call) -> None: ...
 
 
+class CallReporter(Protocol):
+    """Who tells the world about a call's progress (the live events of P8, `calls.publish`).
+    A call without one (in a unit test) reports nothing."""
+
+    def ringing(self, call: Call, leg: Leg) -> None: ...
+
+    def answered(self, call: Call) -> None: ...
+
+
 def _nothing() -> None:
     pass
 
@@ -598,6 +607,8 @@ class Call:
     cause: Cause | None = None
     dialled: str = ""  # what the caller dialled
     steps: int = 0  # hand-overs without the caller choosing anything (a loop guard)
+    reporter: CallReporter | None = None  # the live events (set by the switch)
+    reported_answerer: str | None = None  # who the last "answered" event named
 
     def __init__(
         self,
@@ -630,6 +641,8 @@ class Call:
         self.cause = cause
         self.dialled = dialled
         self.steps = steps
+        self.reporter = None
+        self.reported_answerer = None
 
     @property
     def caller(self) -> Leg:
@@ -657,6 +670,10 @@ class Call:
             self.answered_by = b.party if a is self.caller else a.party
             if self.answered_at is None:
                 self.answered_at = self.switchboard.now()
+            reporter = self.reporter
+            if reporter is not None and self.reported_answerer != self.answered_by:
+                self.reported_answerer = self.answered_by
+                reporter.answered(self)
 
     def answered_here(self, leg: Leg) -> None:
         """The switch answered the caller's leg itself (a menu, voicemail, a queue, or to
@@ -665,6 +682,12 @@ class Call:
             self.answered_at = self.switchboard.now()
             handler = self.handler
             self.answered_by = handler.answerer if handler is not None else ""
+            reporter = self.reporter
+            # When a device's answer made the switch answer the caller, a person is about
+            # to be bridged in: that bridge reports the answer, naming them.
+            if reporter is not None and not any(other.answered for other in self.legs[1:]):
+                self.reported_answerer = self.answered_by
+                reporter.answered(self)
 
     def after(self, delay: float, action: Callable[[], None]) -> Timer:
         return self.switchboard.after(delay, action)
@@ -682,6 +705,8 @@ class Call:
             return  # dismantled: a late message of a finished call changes nothing
         if isinstance(event, Ended):
             self._note_end(event)
+        elif isinstance(event, Ringing) and self.reporter is not None:
+            self.reporter.ringing(self, event.leg)
         if self.handler is not None:
             self.handler.on_event(self, event)
         if (

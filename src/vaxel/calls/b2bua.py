@@ -30,6 +30,7 @@ from vaxel.calls.api import (
     cause_of,
 )
 from vaxel.calls.legs import InboundLeg, OutboundLeg, SipLeg, UnreachableLeg
+from vaxel.calls.publish import CallPublisher
 from vaxel.calls.router import SipTarget
 from vaxel.calls.signalling import Signalling
 from vaxel.services.users import SipUser
@@ -96,6 +97,7 @@ class B2BUA:
         finished: Finished = lambda call, stored: stored(),
         rtp_timeout: float = RTP_TIMEOUT,
         hold_music: Path | None = None,
+        publisher: CallPublisher | None = None,
     ) -> None:
         self.signalling = signalling
         self.media = media
@@ -104,6 +106,7 @@ class B2BUA:
         self.on_finished = finished
         self.rtp_timeout = rtp_timeout
         self.hold_music = hold_music  # played to a party the other one put on hold
+        self.publisher = publisher  # the calls' live events (P8); None: none
         self.calls: dict[str, Call] = {}
         self._dialogs: dict[DialogId, SipLeg] = {}
         self._inbound: dict[TransactionKey, InboundLeg] = {}
@@ -141,6 +144,10 @@ class B2BUA:
             leg._end(cause_of(error.status, error.reason), "switch", inp="reject")
             return None
         call.dialled, call.handler = decide()
+        publisher = self.publisher
+        if publisher is not None:
+            call.reporter = publisher
+            publisher.offered(call)
         call.emit(Offered(leg))
         return None
 
@@ -227,6 +234,8 @@ class B2BUA:
                 answers.append(leg.bye_answer)
                 leg.bye_answer = None
         signalling = self.signalling
+        if self.publisher is not None and call.reporter is not None:
+            self.publisher.ended(call)  # a call refused before it was offered: never told
 
         def stored() -> None:
             for key, response in answers:

@@ -3,7 +3,9 @@
 A user may have several devices at once (mobile app, softphone, desk
 phone); each REGISTER adds, refreshes or removes bindings, and the 200 OK
 lists every current one. The location table lives in memory for the call
-path and is written through to the store so it survives a restart.
+path and is written through to the store so it survives a restart. A device
+that appears, is removed or expires is a live event on the bus (P8), built
+only while someone watches the user's company: a refresh publishes nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from email.utils import formatdate
 from functools import lru_cache
 from typing import Protocol
 
+from vaxel.bus import Bus, DeviceRegistration
 from vaxel.services.registrations import Binding
 from vaxel.services.users import SipUser
 from vaxel.sip.errors import RemoteProtocolError
@@ -78,14 +81,19 @@ class Location:
         """How many bindings are held (expired ones until the next sweep), for metrics."""
         return sum(len(bindings) for bindings in self._bindings.values())
 
-    def expire(self, now: float) -> list[int]:
-        """Drop expired bindings; return the users whose bindings changed."""
+    def expire(
+        self, now: float, dropped: Callable[[int, list[Binding]], None] | None = None
+    ) -> list[int]:
+        """Drop expired bindings; return the users whose bindings changed (and hand each
+        user's dropped bindings to `dropped`)."""
         changed = []
         for user_id, bindings in list(self._bindings.items()):
             alive = [b for b in bindings if b.expires_at > now]
             if len(alive) != len(bindings):
                 changed.append(user_id)
                 self.replace(user_id, alive)
+                if dropped is not None:
+                    dropped(user_id, [b for b in bindings if b.expires_at <= now])
         return changed
 
 
@@ -105,10 +113,19 @@ def _contact_key(na: NameAddr) -> str:
 
 
 class Registrar:
-    def __init__(self, location: Location, persist: Persist, policy: RegistrarPolicy) -> None:
+    def __init__(
+        self,
+        location: Location,
+        persist: Persist,
+        policy: RegistrarPolicy,
+        bus: Bus | None = None,
+    ) -> None:
         self.location = location
         self.persist = persist
         self.policy = policy
+        self.bus = bus  # devices registered and gone, as live events (P8)
+        # user id -> (company id, extension), learnt from REGISTERs: whose binding expired.
+        self._owners: dict[int, tuple[int, str]] = {}
 
     def register(
         self, request: Request, user: SipUser, source: Source, now: float
@@ -125,7 +142,7 @@ class Registrar:
             if len(contacts) != 1 or header_expires != 0:
                 refusal = make_response(request, 400, "Bad Request (wildcard needs Expires: 0)")
                 return refusal, False
-            return self._commit(request, user, [], now)
+            return self._commit(request, user, [], now, current)
         updated = list(current)
         for contact in contacts:
             try:
@@ -166,12 +183,43 @@ class Registrar:
             )
         if len(updated) > self.policy.max_contacts:
             return make_response(request, 403, "Forbidden (too many devices)"), False
-        return self._commit(request, user, updated, now)
+        return self._commit(request, user, updated, now, current)
+
+    def expire(self, now: float) -> list[int]:
+        """Drop expired bindings (telling the bus); return the users whose bindings changed."""
+        bus = self.bus
+        if bus is None:
+            return self.location.expire(now)
+        owners = self._owners
+
+        def dropped(user_id: int, bindings: list[Binding]) -> None:
+            owner = owners.get(user_id)
+            if owner is None or not bus.wants(owner[0]):
+                return
+            for binding in bindings:
+                bus.publish(
+                    DeviceRegistration(
+                        owner[0], owner[1], "expired", binding.contact, binding.user_agent,
+                        None, now,
+                    )
+                )  # fmt: skip
+
+        return self.location.expire(now, dropped)
 
     def _commit(
-        self, request: Request, user: SipUser, bindings: list[Binding], now: float
+        self,
+        request: Request,
+        user: SipUser,
+        bindings: list[Binding],
+        now: float,
+        before: list[Binding],
     ) -> tuple[Response, bool]:
         self.location.replace(user.user_id, bindings)
+        bus = self.bus
+        if bus is not None:
+            self._owners[user.user_id] = (user.company_id, user.extension)
+            if bus.wants(user.company_id):
+                _report(bus, user, before, bindings, now)
         waits = self.persist(user.company_id, user.user_id, bindings)
         response = make_response(request, 200)
         for binding in bindings:
@@ -202,6 +250,30 @@ class Registrar:
                 raise RemoteProtocolError("bad expires parameter")
             return min(int(value), 2**32 - 1)
         return self.policy.default_expires if header_expires is None else header_expires
+
+
+def _report(
+    bus: Bus, user: SipUser, before: list[Binding], after: list[Binding], now: float
+) -> None:
+    """Devices that came and went in one REGISTER (a refresh is neither)."""
+    old = {binding.contact for binding in before}
+    new = {binding.contact for binding in after}
+    for binding in before:
+        if binding.contact not in new:
+            bus.publish(
+                DeviceRegistration(
+                    user.company_id, user.extension, "unregistered", binding.contact,
+                    binding.user_agent, None, now,
+                )
+            )  # fmt: skip
+    for binding in after:
+        if binding.contact not in old:
+            bus.publish(
+                DeviceRegistration(
+                    user.company_id, user.extension, "registered", binding.contact,
+                    binding.user_agent, binding.expires_at, now,
+                )
+            )  # fmt: skip
 
 
 @lru_cache(maxsize=4)

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from vaxel.bus import BoxChanged, Bus
+from vaxel.bus import BoxChanged, Bus, DiversionChanged, ForwardingChanged, GroupLogin
 from vaxel.calls.api import Line, Reach
 from vaxel.media.player import PromptError
 from vaxel.media.tts import Language, synthesize
@@ -215,12 +215,15 @@ class CompanyServices:
 
     def set_logged_in(self, extension: str, on: bool) -> None:
         groups = [name for name, g in self._config.groups.items() if extension in g.members]
-        store, company_id = self.store, self._id
+        store, company_id, bus = self.store, self._id, self.bus
         for group in groups:
             self.background.run(
                 lambda group=group: presence_settings.set_logged_in(  # type: ignore[misc]
                     store, company_id, group, extension, on
-                )
+                ),
+                lambda _, group=group: bus.publish(  # type: ignore[misc]
+                    GroupLogin(company_id, group, extension, on, time.time())
+                ),
             )
 
     def forwarding(self, extension: str) -> dict[str, str]:
@@ -232,7 +235,10 @@ class CompanyServices:
     def set_forwarding(self, extension: str, kind: str, target: str | None) -> None:
         store, company_id = self.store, self._id
         self.background.run(
-            lambda: presence_settings.set_forwarding(store, company_id, extension, kind, target)
+            lambda: presence_settings.set_forwarding(store, company_id, extension, kind, target),
+            lambda _: self.bus.publish(
+                ForwardingChanged(company_id, extension, kind, target or None, time.time())
+            ),
         )
 
     def diversion(self, extension: str) -> DiversionInfo | None:
@@ -246,12 +252,16 @@ class CompanyServices:
         self.background.run(
             lambda: diversions.set_diversion(
                 store, company_id, extension, status=status, until=until, now=now
-            )
+            ),
+            lambda info: self.bus.publish(diversion_changed(company_id, extension, info)),
         )
 
     def clear_diversion(self, extension: str) -> None:
         store, company_id = self.store, self._id
-        self.background.run(lambda: diversions.clear_diversion(store, company_id, extension))
+        self.background.run(
+            lambda: diversions.clear_diversion(store, company_id, extension),
+            lambda _: self.bus.publish(diversion_changed(company_id, extension, None)),
+        )
 
     # -- voicemail ------------------------------------------------------------------------
 
@@ -293,10 +303,18 @@ class CompanyServices:
 
         def stored(ok: bool) -> None:
             if ok:
-                self.bus.publish(BoxChanged(company_id, message.box))
+                self.bus.publish(self.box_changed(message.box))
             saved(ok)
 
         self.background.run(store_it, stored)
+
+    def box_changed(self, box: str) -> BoxChanged:
+        """The bus's word for a change in `box`: a shared box names its members (who may
+        see it live), a user's own box is named by their extension."""
+        shared = self._config.voicemail.get(box)
+        if shared is None:
+            return BoxChanged(self._id, box)
+        return BoxChanged(self._id, box, shared=True, members=tuple(shared.members))
 
     def messages(self, box: str) -> list[Message]:
         return voicemail.list_messages(self.store, self._id, box)
@@ -305,14 +323,14 @@ class CompanyServices:
         store, company_id = self.store, self._id
         self.background.run(
             lambda: voicemail.mark_heard(store, company_id, message_id, heard),
-            lambda _: self.bus.publish(BoxChanged(company_id, box)),
+            lambda _: self.bus.publish(self.box_changed(box)),
         )
 
     def delete_message(self, box: str, message_id: int) -> None:
         store, company_id = self.store, self._id
         self.background.run(
             lambda: voicemail.delete_message(store, company_id, message_id),
-            lambda _: self.bus.publish(BoxChanged(company_id, box)),
+            lambda _: self.bus.publish(self.box_changed(box)),
         )
 
     # -- calls out and queues ----------------------------------------------------------------
@@ -330,6 +348,16 @@ class CompanyServices:
 
     def queue(self, name: str) -> list[Any]:
         return self.queues.setdefault(name, [])
+
+
+def diversion_changed(
+    company_id: int, extension: str, info: DiversionInfo | None
+) -> DiversionChanged:
+    """The bus's word for a diversion set (`info`) or cleared (None), U9."""
+    if info is None:
+        return DiversionChanged(company_id, extension, None, "", None, time.time())
+    until = info.until.timestamp() if info.until is not None else None
+    return DiversionChanged(company_id, extension, info.status, info.text, until, time.time())
 
 
 def speech_path(prompts: Path, language: Language, text: str) -> Path:

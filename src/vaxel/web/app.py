@@ -14,7 +14,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from vaxel.web import pages, problems
+from vaxel.web import events, pages, problems
 from vaxel.web.api import (
     audit,
     calls,
@@ -59,6 +59,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     for module in routers:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(pages.router)  # the web pages (S7, U4, U9): HTML, not the API
+    events.install(app, ctx)
 
     @app.get("/api/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

@@ -1,5 +1,6 @@
 """What the web side is given by `vaxel serve` (or a test): the store, the data folder,
-the clock and the login limiter. The web reaches data only through `services/`."""
+the clock, the login limiter and the switch's event bus (the live events of P8). The
+web reaches data only through `services/`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import ParamSpec, TypeVar
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
+from vaxel.bus import Bus
 from vaxel.store import Store
 from vaxel.web.limits import LoginLimiter
 
@@ -28,6 +30,8 @@ class WebContext:
     # Cookies marked Secure: set when the web is served over TLS (or behind a TLS proxy).
     secure_cookies: bool = False
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
+    # The switch's bus: the WebSocket at /api/v1/events streams it (None: no live events).
+    bus: Bus | None = None
     # Called after every change the web makes (from a worker thread): the switch looks
     # again at once, so the next call sees the change.
     changed: Callable[[], None] = lambda: None

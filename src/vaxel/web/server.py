@@ -51,6 +51,8 @@ class WebServer:
             server_header=False,
             proxy_headers=False,  # the source address is the peer's, never a header's
             timeout_graceful_shutdown=5,
+            ws="websockets-sansio",  # the live events (web/events.py); awaits a slow reader
+            ws_max_size=64 * 1024,  # what a client sends is a token at most
         )
         self.server = _Server(config)
         self.task: asyncio.Task[None] | None = None
