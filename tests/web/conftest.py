@@ -8,6 +8,9 @@ in the backlog until uvicorn accepts it: no readiness polling.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +27,7 @@ from vaxel.services import accounts, configuration
 from vaxel.services.company_config import parse_config
 from vaxel.store import Store
 from vaxel.web.context import WebContext
+from vaxel.web.limits import LoginLimiter
 from vaxel.web.server import WebServer
 
 PASSWORD = "correct horse battery"  # every test login's web password
@@ -64,6 +68,7 @@ class Web:
     data: Path
     bus: Bus  # the switch's bus the live events come from (P8)
     loop: asyncio.AbstractEventLoop  # the server's loop, where the bus publishes
+    context: WebContext  # what the server was given (a test's own store goes in here)
 
     def publish(self, *events: object) -> None:
         """Publish on the server's loop, as the switch does, in order."""
@@ -136,7 +141,6 @@ def serve(store: Store, data: Path) -> Iterator[Web]:
         store, data, bus=bus, publish=lambda event: loop.call_soon_threadsafe(bus.publish, event)
     )
     server = WebServer(context, "127.0.0.1", 0)
-    stopped = threading.Event()
 
     def run() -> None:
         async def main() -> None:
@@ -144,15 +148,12 @@ def serve(store: Store, data: Path) -> Iterator[Web]:
             assert server.task is not None
             await server.task
 
-        try:
-            loop.run_until_complete(main())
-        finally:
-            stopped.set()
+        loop.run_until_complete(main())
 
     thread = threading.Thread(target=run, name="web", daemon=True)
     thread.start()
     try:
-        yield Web(server.address, store, data, bus, loop)
+        yield Web(server.address, store, data, bus, loop, context)
     finally:
         server.server.force_exit = True  # no waiting for idle keep-alive connections
         loop.call_soon_threadsafe(setattr, server.server, "should_exit", True)
@@ -161,10 +162,52 @@ def serve(store: Store, data: Path) -> Iterator[Web]:
         loop.close()
 
 
-@pytest.fixture
-def web(store: Store, tmp_path: Path) -> Iterator[Web]:
-    data = tmp_path / "data"
+@dataclass
+class Seeded:
+    """A seeded SQLite database and data folder, copied for each test."""
+
+    database: Path
+    data: Path
+
+
+@pytest.fixture(scope="session")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
+    folder = tmp_path_factory.mktemp("web-seeded")
+    data = folder / "data"
     data.mkdir()
+    store = Store.open(folder, url=f"sqlite:///{folder / 'vaxel.db'}")
     seed(store, data)
-    with serve(store, data) as site:
-        yield site
+    store.close()
+    with contextlib.closing(sqlite3.connect(folder / "vaxel.db")) as database:
+        database.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # all in the one file we copy
+    return Seeded(folder / "vaxel.db", data)
+
+
+@pytest.fixture(scope="session")
+def site(seeded: Seeded, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
+    """One server for the API's and the pages' tests; each test gives it its own store,
+    data folder and login limiter (`web`), so tests share nothing but the process."""
+    folder = tmp_path_factory.mktemp("web-idle")
+    store = Store.open(folder, url=f"sqlite:///{folder / 'vaxel.db'}")
+    with serve(store, folder) as shared:
+        yield shared
+    store.close()
+
+
+@pytest.fixture
+def web(site: Web, migrated_url: str, seeded: Seeded, tmp_path: Path) -> Iterator[Web]:
+    data = tmp_path / "data"
+    if migrated_url.startswith("sqlite"):
+        shutil.copyfile(seeded.database, tmp_path / "vaxel.db")
+        shutil.copytree(seeded.data, data)
+        store = Store.open(tmp_path, url=migrated_url)
+    else:  # PostgreSQL: seeded afresh (a few modules run on both databases)
+        data.mkdir()
+        store = Store.open(tmp_path, url=migrated_url)
+        seed(store, data)
+    context = site.context
+    context.store, context.data, context.limiter = store, data, LoginLimiter()
+    try:
+        yield Web(site.base, store, data, site.bus, site.loop, context)
+    finally:
+        store.close()

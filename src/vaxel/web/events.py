@@ -221,9 +221,9 @@ class Subscriber:
 class Hub:
     """The bus's live events, fanned out to the WebSocket subscribers of each company."""
 
-    def __init__(self, bus: Bus, store: Store, *, limit: int | None = None) -> None:
+    def __init__(self, bus: Bus, store: Callable[[], Store], *, limit: int | None = None) -> None:
         self.bus = bus
-        self.store = store
+        self.store = store  # the web's current store (a test swaps it between tests)
         self.limit = limit  # None: QUEUE_LIMIT
         self.by_company: dict[int, set[Subscriber]] = {}
         self.everywhere: set[Subscriber] = set()
@@ -257,7 +257,7 @@ class Hub:
     def domain(self, company_id: int) -> str:
         domain = self.domains.get(company_id)
         if domain is None:  # a company new since the last look (rare): read them all again
-            self.domains.update((c.id, c.domain) for c in companies.list_companies(self.store))
+            self.domains.update((c.id, c.domain) for c in companies.list_companies(self.store()))
             domain = self.domains.get(company_id, "")
         return domain
 
@@ -284,7 +284,7 @@ class Hub:
             self._counts = ThreadPoolExecutor(1, thread_name_prefix="vaxel-events")
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(
-            self._counts, voicemail.counts, self.store, event.company_id, event.box
+            self._counts, voicemail.counts, self.store(), event.company_id, event.box
         )
         at = time.time()
 
@@ -308,7 +308,7 @@ class Hub:
 
 def install(app: Any, ctx: WebContext) -> None:
     """Add the endpoint to the app, with its hub when the switch gave the web a bus."""
-    app.state.events = Hub(ctx.bus, ctx.store) if ctx.bus is not None else None
+    app.state.events = Hub(ctx.bus, lambda: ctx.store) if ctx.bus is not None else None
     app.include_router(router)
 
 
