@@ -324,3 +324,20 @@ def test_a_slow_client_is_dropped_and_the_others_keep_up(
     assert took < 20
     assert stalled.close_code(timeout=60) == events.TRY_AGAIN
     assert stalled.messages < 1 + 2000
+
+
+def test_changes_made_through_the_api_are_events(web: Web) -> None:
+    """A diversion, a forwarding and a group logout set through the API reach the stream
+    (the phone's feature codes publish the same, from the switch)."""
+    with listen(web, "1001@acme.example") as admin, web.login("1002@acme.example") as bo:
+        bo.put("/api/v1/me/diversion", json={"text": "Lunch"})
+        bo.put("/api/v1/me/forwarding", json={"busy": "1003"})
+        bo.put("/api/v1/companies/acme.example/groups/sales/members/1002",
+               json={"logged_in": False})  # fmt: skip
+        bo.delete("/api/v1/me/diversion")
+        seen = [receive(admin) for _ in range(4)]
+    assert [(m["type"], m["extension"]) for m in seen] == [
+        ("diversion.set", "1002"), ("forwarding.set", "1002"), ("group.logout", "1002"),
+        ("diversion.cleared", "1002"),
+    ]  # fmt: skip
+    assert seen[0]["status"] == "lunch" and seen[1]["to"] == "1003"

@@ -309,12 +309,7 @@ class CompanyServices:
         self.background.run(store_it, stored)
 
     def box_changed(self, box: str) -> BoxChanged:
-        """The bus's word for a change in `box`: a shared box names its members (who may
-        see it live), a user's own box is named by their extension."""
-        shared = self._config.voicemail.get(box)
-        if shared is None:
-            return BoxChanged(self._id, box)
-        return BoxChanged(self._id, box, shared=True, members=tuple(shared.members))
+        return box_changed(self._id, self._config, box)
 
     def messages(self, box: str) -> list[Message]:
         return voicemail.list_messages(self.store, self._id, box)
@@ -358,6 +353,15 @@ def diversion_changed(
         return DiversionChanged(company_id, extension, None, "", None, time.time())
     until = info.until.timestamp() if info.until is not None else None
     return DiversionChanged(company_id, extension, info.status, info.text, until, time.time())
+
+
+def box_changed(company_id: int, config: CompanyConfig, box: str) -> BoxChanged:
+    """The bus's word for a change in `box`: a shared box names its members (who may see it
+    live), a user's own box is named by their extension."""
+    shared = config.voicemail.get(box)
+    if shared is None:
+        return BoxChanged(company_id, box)
+    return BoxChanged(company_id, box, shared=True, members=tuple(shared.members))
 
 
 def speech_path(prompts: Path, language: Language, text: str) -> Path:

@@ -10,12 +10,14 @@ sees who is diverted until when (the directory's colleagues).
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from vaxel.bus import DiversionChanged
 from vaxel.services import diversions
 from vaxel.services.diversions import PRESETS, DiversionInfo
 from vaxel.web.auth import Caller, Context, Principal, admin_of, audit_change, company_of
@@ -69,6 +71,10 @@ def set_and_audit(
         ring=body.ring, now=ctx.now(),
     )  # fmt: skip
     out = _out(info)
+    ctx.publish(DiversionChanged(
+        company_id, ext, info.status, info.text,
+        info.until.timestamp() if info.until is not None else None, time.time(),
+    ))  # fmt: skip
     audit_change(ctx, who, request, "diversion.set", ext, company_id=company_id,
                  before=_out(before).model_dump(mode="json") if before else None,
                  after=out.model_dump(mode="json"))  # fmt: skip
@@ -81,6 +87,7 @@ def clear_and_audit(
     before = diversions.get_diversion(ctx.store, company_id, ext, ctx.now())
     diversions.clear_diversion(ctx.store, company_id, ext)
     if before is not None:
+        ctx.publish(DiversionChanged(company_id, ext, None, "", None, time.time()))
         audit_change(ctx, who, request, "diversion.clear", ext, company_id=company_id,
                      before=_out(before).model_dump(mode="json"))  # fmt: skip
 

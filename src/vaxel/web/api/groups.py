@@ -8,12 +8,14 @@ midsommarafton does before it comes.
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from vaxel.bus import GroupLogin
 from vaxel.services import configuration, presence_settings
 from vaxel.services.companies import CompanyInfo
 from vaxel.services.company_config import CompanyConfig
@@ -77,6 +79,7 @@ def log_in_or_out(
     if found is None or ext not in found.members:
         raise Problem(404, f"{ext} is not a member of group {group!r}")
     presence_settings.set_logged_in(ctx.store, company.id, group, ext, body.logged_in)
+    ctx.publish(GroupLogin(company.id, group, ext, body.logged_in, time.time()))
     audit_change(ctx, who, request, "group.login" if body.logged_in else "group.logout",
                  f"{group}/{ext}", company_id=company.id)  # fmt: skip
     name = next((user.name for user in config.users if user.ext == ext), "")

@@ -9,11 +9,13 @@ outbound policy allows (no forwarding to premium rate: toll fraud dials those).
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from vaxel.bus import ForwardingChanged
 from vaxel.services import configuration, presence_settings
 from vaxel.services.company_config import CompanyConfig
 from vaxel.services.numbering import CallerIdChoice, NumberError, classify, is_external, to_e164
@@ -100,6 +102,7 @@ def set_forwarding(body: Forwarding, who: Caller, ctx: Context, request: Request
     before = _settings(ctx, company_id, ext, config).forwarding.model_dump()
     for kind, target in given.items():
         presence_settings.set_forwarding(ctx.store, company_id, ext, kind, target)
+        ctx.publish(ForwardingChanged(company_id, ext, kind, target, time.time()))
     after = _settings(ctx, company_id, ext, config)
     audit_change(ctx, who, request, "forwarding.set", ext, company_id=company_id,
                  before=before, after=after.forwarding.model_dump())  # fmt: skip

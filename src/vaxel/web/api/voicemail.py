@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from vaxel.bus import BoxChanged
 from vaxel.services import configuration, voicemail
 from vaxel.services.companies import CompanyInfo
+from vaxel.services.company import box_changed
 from vaxel.services.voicemail import Message
 from vaxel.web.auth import Caller, Context, Principal, audit_change, company_of
 from vaxel.web.problems import Problem
@@ -75,6 +76,13 @@ def _box(ctx: Context, who: Principal, domain: str, box: str) -> CompanyInfo:
     if box not in _boxes(ctx, company, who):
         raise Problem(404, f"no voicemail box {box!r} of yours")
     return company
+
+
+def _changed(ctx: Context, company: CompanyInfo, box: str) -> BoxChanged:
+    config = configuration.load_document(ctx.store, company.id)
+    if config is None:
+        return BoxChanged(company.id, box)
+    return box_changed(company.id, config, box)
 
 
 def _message(ctx: Context, company: CompanyInfo, box: str, message_id: int) -> Message:
@@ -139,7 +147,7 @@ def mark(
     company = _box(ctx, who, domain, box)
     _message(ctx, company, box, message_id)
     voicemail.mark_heard(ctx.store, company.id, message_id, body.heard)
-    ctx.publish(BoxChanged(company.id, box))
+    ctx.publish(_changed(ctx, company, box))
     audit_change(ctx, who, request, "voicemail.heard" if body.heard else "voicemail.new",
                  f"{box}/{message_id}", company_id=company.id)  # fmt: skip
     return _out(voicemail.get_message(ctx.store, company.id, message_id))
@@ -155,6 +163,6 @@ def delete(
     company = _box(ctx, who, domain, box)
     _message(ctx, company, box, message_id)
     voicemail.delete_message(ctx.store, company.id, message_id)
-    ctx.publish(BoxChanged(company.id, box))
+    ctx.publish(_changed(ctx, company, box))
     audit_change(ctx, who, request, "voicemail.delete", f"{box}/{message_id}",
                  company_id=company.id)  # fmt: skip
