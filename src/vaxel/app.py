@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from vaxel import native
-from vaxel.assembly import assemble
+from vaxel.assembly import Core, assemble
 from vaxel.bus import Bus
 from vaxel.calls.api import Call
 from vaxel.calls.overload import SHED_AT, Overload
 from vaxel.calls.records import call_record
+from vaxel.features.click_to_call import CallPlacer
+from vaxel.features.dialplan import CompanyDialplan
 from vaxel.media.engine import MediaEngine
 from vaxel.media.say import build_system_prompts
 from vaxel.options import ServeOptions
@@ -261,6 +263,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
             bus=core.bus,
             changed=core.directory.invalidate,
             publish=partial(_publish_from_thread, loop, core.bus),
+            place_call=_click_to_call(core),
             stats=lambda: {
                 "vaxel_calls_active": len(core.calls.calls),
                 "vaxel_devices_registered": core.location.devices(),
@@ -400,6 +403,18 @@ def _announce_demo(options: ServeOptions, accounts: list[tuple[str, str]]) -> No
         "  Call 1002 from 1001, or dial 0812345600, the company's main number: welcome,\n"
         "  menu (1 sales group, 2 Lars, 9 voicemail), opening hours; *98 is your voicemail."
     )
+
+
+def _click_to_call(core: Core) -> Callable[[int, str, str, str], tuple[str, str]]:
+    placer = CallPlacer(
+        core.calls, core.directory, CompanyDialplan(core.directory), core.authenticator.lookup
+    )
+
+    def place(company_id: int, domain: str, extension: str, number: str) -> tuple[str, str]:
+        call = placer.call(company_id, domain, extension, number)
+        return call.id, call.dialled or number
+
+    return place
 
 
 def _publish_from_thread(loop: asyncio.AbstractEventLoop, bus: Bus, event: object) -> None:

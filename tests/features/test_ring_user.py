@@ -24,6 +24,7 @@ from vaxel.calls.api import (
     Leg,
     LegState,
     Offered,
+    Party,
     Reach,
     Ringing,
     Target,
@@ -87,7 +88,7 @@ class Board:
         self.bridges: list[tuple[Leg, Leg]] = []
         self.finished_calls: list[Call] = []
 
-    def dial(self, call: Call, target: Target, caller: Leg) -> Leg:
+    def dial(self, call: Call, target: Target, caller: Leg | Party) -> Leg:
         assert isinstance(target, Device)
         return FakeLeg(call, "outbound", target.binding)  # the device, to tell forks apart
 

@@ -15,11 +15,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from tests.integration.acme import ALWAYS, DOMAIN, MAIN, PASSWORDS, Mailbox, company
+from tests.integration.audio import RATE, g711_levels
 from tests.integration.peers import Server, rtp_ports, vaxel_cli
-from tests.integration.pjsua import PjPhone, close_all, hears
+from tests.integration.pjsua import PjPhone, close_all, hears, hears_voice
 
 WEB_PASSWORD = "web password 1"
 
@@ -117,3 +119,60 @@ def test_a_diversion_set_through_the_api_is_heard_on_the_next_call(
     ringing = bjorn.incoming(timeout=10)
     assert "1001" in ringing["from"], "the diversion did not end"
     anna.hangup(again)
+
+
+def voice(seconds: float, seed: int) -> np.ndarray:
+    """A tone in noise at A-law levels: no two stretches alike, so pieces are found again."""
+    t = np.arange(int(RATE * seconds)) / RATE
+    rng = np.random.default_rng(seed)
+    samples = 3000 * np.sin(2 * np.pi * 350 * t) + rng.normal(0, 800, t.size)
+    return g711_levels(samples.astype(np.int16))
+
+
+def test_click_to_call_rings_my_phone_then_the_colleague(
+    acme: Server, phones: list[PjPhone], system_prompts: Path
+) -> None:
+    """POST /api/v1/calls: Björn's phone rings showing Anna's number; he answers and hears
+    ringback while Anna's phone rings showing his; she answers and they hear each other.
+    The call record says Björn called Anna."""
+    anna = PjPhone(acme.address, "1001", PASSWORDS["1001"], DOMAIN)
+    bjorn = PjPhone(acme.address, "1002", PASSWORDS["1002"], DOMAIN)
+    phones += [anna, bjorn]
+    anna.registered()
+    bjorn.registered()
+    with logged_in(acme, f"1002@{DOMAIN}") as user:
+        placed = user.post("/api/v1/calls", json={"to": "1001"})
+        unknown = user.post("/api/v1/calls", json={"to": "1099"})
+        barred = user.post("/api/v1/calls", json={"to": "0900123456"})
+    assert placed.status_code == 202, placed.text
+    assert placed.json()["to"] == "1001"
+    assert unknown.status_code == 404 and barred.status_code == 403, (unknown.text, barred.text)
+
+    mine = bjorn.incoming(timeout=10)
+    assert "1001" in mine["from"], mine  # his phone shows whom it is about to call
+    assert anna.event("incoming", timeout=0.5) is None, "Anna rang before Björn answered"
+    bjorn.answer(mine["call"])
+    bjorn.state(mine["call"], "CONFIRMED")
+    assert hears(bjorn, mine["call"], system_prompts / "sv" / "ringback.wav", 0.5)
+    theirs = anna.incoming(timeout=10)
+    assert "1002" in theirs["from"], theirs
+    anna.answer(theirs["call"])
+    anna.state(theirs["call"], "CONFIRMED")
+    said = voice(2.0, seed=31)
+    bjorn.play(mine["call"], said)
+    back = voice(2.0, seed=32)
+    anna.play(theirs["call"], back)
+    a_heard = hears_voice(anna, theirs["call"], said, RATE)
+    b_heard = hears_voice(bjorn, mine["call"], back, RATE)
+    assert a_heard >= RATE and b_heard >= RATE, (a_heard, b_heard)
+    bjorn.hangup(mine["call"])
+    anna.state(theirs["call"], "DISCONNECTED", timeout=15)
+    with logged_in(acme, f"1001@{DOMAIN}") as admin:
+        calls = admin.get(f"/api/v1/companies/{DOMAIN}/calls", params={"user": "1002"})
+    (record, *_) = calls.json()["items"]
+    assert (record["caller"], record["callee"], record["disposition"]) == (
+        "1002",
+        "1001",
+        "answered",
+    )
+    assert record["answered_by"] == "1001"

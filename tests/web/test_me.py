@@ -46,3 +46,16 @@ def test_voicemail_and_caller_id(web: Web) -> None:
     assert main.status_code == 200 and main.json()["caller_id"]["per_device"] == {"desk": "main"}
     with web.login("provider@vaxel.test") as provider:
         assert provider.get("/api/v1/me/settings").status_code == 404
+
+
+def test_click_to_call_needs_the_calls_scope_and_a_running_switch(web: Web) -> None:
+    with web.token("1002@acme.example", ["read", "write"]) as no_calls:
+        refused = no_calls.post("/api/v1/calls", json={"to": "1001"})
+    with web.login("1002@acme.example") as bo:
+        no_switch = bo.post("/api/v1/calls", json={"to": "1001"})
+        empty = bo.post("/api/v1/calls", json={"to": ""})
+    with web.login("provider@vaxel.test") as provider:
+        no_phone = provider.post("/api/v1/calls", json={"to": "1001"})
+    assert refused.status_code == 403 and "'calls'" in refused.json()["detail"]
+    assert no_switch.status_code == 503 and empty.status_code == 422
+    assert no_phone.status_code == 404

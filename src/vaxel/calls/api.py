@@ -540,10 +540,23 @@ class Leg(ABC):
 # -- calls ----------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Party:
+    """Who a device is told is calling, on a call the switch places itself (click-to-call:
+    the phone shows whom it is about to call); otherwise a leg's INVITE names the caller."""
+
+    party: str
+    party_name: str = ""
+
+    def __init__(self, party: str, party_name: str = "") -> None:
+        object.__setattr__(self, "party", party)
+        object.__setattr__(self, "party_name", party_name)
+
+
 class Switchboard(Protocol):
     """What a call needs from the switch: dial devices, connect media, keep time."""
 
-    def dial(self, call: Call, target: Target, caller: Leg) -> Leg: ...
+    def dial(self, call: Call, target: Target, caller: Leg | Party) -> Leg: ...
 
     def connect(self, a: Leg, b: Leg) -> None: ...
 
@@ -554,6 +567,8 @@ class Switchboard(Protocol):
     def now(self) -> float: ...
 
     def finished(self, call: Call) -> None: ...
+
+    def offered(self, call: Call) -> None: ...
 
 
 class CallReporter(Protocol):
@@ -653,6 +668,23 @@ class Call:
     def dial(self, target: Target) -> Leg:
         """Start an outbound leg to one device."""
         return self.switchboard.dial(self, target, self.caller)
+
+    def place(self, target: Target, shown: Party) -> Leg:
+        """Start an outbound leg on a call the switch places itself (no caller's leg yet):
+        the device is told `shown` is calling."""
+        return self.switchboard.dial(self, target, shown)
+
+    def take_as_caller(self, leg: Leg) -> None:
+        """On a call the switch placed, the party who answered first becomes its caller:
+        what follows (dialling the number they asked for) is as if they had dialled it."""
+        self.legs.remove(leg)
+        self.legs.insert(0, leg)
+
+    def hand_over(self, dialled: str, handler: CallHandler) -> None:
+        """A placed call now has its caller: from here `handler` serves it, as it would a
+        caller who dialled `dialled`."""
+        self.dialled, self.handler = dialled, handler
+        self.switchboard.offered(self)
 
     def fork(self, targets: list[Target]) -> list[Leg]:
         """Ring several devices in parallel (P3: a user's phones)."""

@@ -25,6 +25,7 @@ from vaxel.calls.api import (
     Line,
     MediaPort,
     Offered,
+    Party,
     Target,
     Timer,
     cause_of,
@@ -186,8 +187,25 @@ class B2BUA:
             return make_response(request, 482)
         return None
 
+    def originate(self, company_id: int, handler: CallHandler) -> Call:
+        """A call the switch places itself (click-to-call): no caller's leg yet; `handler`
+        places its first legs (`Call.place`) and becomes the call's feature."""
+        call = Call(new_call_id(), company_id, self, handler=handler)
+        call.started_at = self.clock()
+        self.calls[call.id] = call
+        return call
+
+    def offered(self, call: Call) -> None:
+        """A placed call has its caller now (who answered): tell the live events, as for an
+        INVITE, and let the call's feature start."""
+        publisher = self.publisher
+        if publisher is not None:
+            call.reporter = publisher
+            publisher.offered(call)
+        call.emit(Offered(call.caller))
+
     @staticmethod
-    def max_forwards(caller: Leg) -> int:
+    def max_forwards(caller: Leg | Party) -> int:
         if isinstance(caller, InboundLeg):
             value = caller.invite.headers.get("Max-Forwards") or "70"
             if value.strip().isdigit():
@@ -196,7 +214,7 @@ class B2BUA:
 
     # -- api.Switchboard ------------------------------------------------------------
 
-    def dial(self, call: Call, target: Target, caller: Leg) -> Leg:
+    def dial(self, call: Call, target: Target, caller: Leg | Party) -> Leg:
         sip = self.resolve(target, self.clock())
         if sip is None:
             unreachable = UnreachableLeg(call, target, _label(target))

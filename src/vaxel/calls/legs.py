@@ -514,7 +514,12 @@ class OutboundLeg(SipLeg):
     direction = "outbound"
 
     def __init__(
-        self, b2bua: B2BUA, call: Call, target: api.Target, sip: SipTarget, caller: Leg
+        self,
+        b2bua: B2BUA,
+        call: Call,
+        target: api.Target,
+        sip: SipTarget,
+        caller: Leg | api.Party,
     ) -> None:
         super().__init__(b2bua, call, sip.label, sip.display_name, sip.destination)
         self.target = target
@@ -655,9 +660,13 @@ class OutboundLeg(SipLeg):
     # -- api.Leg actions -------------------------------------------------------------
 
     def ring(self, *, early_media: bool = False) -> None:
+        if self.state is _ANSWERED:
+            return  # a placed call's caller (click-to-call) hears ringback from the switch
         raise api.CallError("an outbound leg rings on its own")
 
     def answer(self) -> None:
+        if self.state is _ANSWERED:
+            return  # a placed call's caller answered already
         raise api.CallError("an outbound leg is answered by its party")
 
     def reject(self, cause: Cause) -> None:
@@ -694,9 +703,13 @@ class UnreachableLeg(Leg):
         self.call.emit(Ended(self, api.UNAVAILABLE, "switch"))
 
     def ring(self, *, early_media: bool = False) -> None:
+        if self.state is _ANSWERED:
+            return  # a placed call's caller (click-to-call) hears ringback from the switch
         raise api.CallError("an outbound leg rings on its own")
 
     def answer(self) -> None:
+        if self.state is _ANSWERED:
+            return  # a placed call's caller answered already
         raise api.CallError("an outbound leg is answered by its party")
 
     def reject(self, cause: Cause) -> None:

@@ -20,11 +20,17 @@ class Outbound(Feature):
         self.number = number
         self.caller_id = caller_id
 
-    def start(self, call: Call) -> None:
+    def refusal(self) -> Cause | None:
+        """Why the guard would refuse this call now (None: it would let it through)."""
         company = self.company
         decision = check(company.config.outbound, self.number, company.outbound_calls())
-        if not decision.allowed:
-            Refuse(Cause(decision.status or 403, decision.cause)).start(call)
+        return None if decision.allowed else Cause(decision.status or 403, decision.cause)
+
+    def start(self, call: Call) -> None:
+        company = self.company
+        refused = self.refusal()
+        if refused is not None:
+            Refuse(refused).start(call)
             return
         line = company.trunk_line(self.number, self.caller_id)
         if line is None:

@@ -40,6 +40,9 @@ class WebContext:
     publish: Callable[[object], None] = lambda event: None
     # The running switch's figures for /api/v1/metrics (name -> value); none without one.
     stats: Callable[[], dict[str, float]] = dict
+    # Places a click-to-call call on the switch (company id, domain, extension, number ->
+    # the call's id and what is dialled); called on the switch's loop. None: no switch.
+    place_call: Callable[[int, str, str, str], tuple[str, str]] | None = None
 
     def uploads(self, domain: str) -> Path:
         """Where a company's uploaded files wait for its description to name them."""
