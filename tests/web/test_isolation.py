@@ -28,6 +28,16 @@ RESOURCES = [
     ("GET", "/api/v1/companies/{d}/diversions"),
     ("PUT", "/api/v1/companies/{d}/users/2001/diversion"),
     ("DELETE", "/api/v1/companies/{d}/users/2001/diversion"),
+    ("GET", "/api/v1/companies/{d}/numbers"),
+    ("PUT", "/api/v1/companies/{d}/menus/main"),
+    ("GET", "/api/v1/companies/{d}/schedules/office/preview"),
+    ("GET", "/api/v1/companies/{d}/groups/sales/members"),
+    ("GET", "/api/v1/companies/{d}/number-ranges"),
+    ("GET", "/api/v1/companies/{d}/voicemail/2001/messages"),
+    ("GET", "/api/v1/companies/{d}/voicemail/2001/messages/1/audio"),
+    ("DELETE", "/api/v1/companies/{d}/voicemail/2001/messages/1"),
+    ("GET", "/api/v1/companies/{d}/prompts/welcome/audio"),
+    ("POST", "/api/v1/companies/{d}/prompts/preview"),
 ]
 
 BODIES = {
@@ -36,6 +46,8 @@ BODIES = {
     "/api/v1/companies/{d}/users/2001": {"ext": "2001", "name": "Hijacked"},
     "/api/v1/companies/{d}/users/2001/account": {"password": "taken over!", "role": "admin"},
     "/api/v1/companies/{d}/users/2001/diversion": {"text": "Lunch"},
+    "/api/v1/companies/{d}/menus/main": {"prompt": "x", "keys": {}},
+    "/api/v1/companies/{d}/prompts/preview": {"text": "hej"},
 }
 
 
