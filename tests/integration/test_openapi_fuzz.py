@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.web.conftest import PASSWORD, seed
+from vaxel.features.click_to_call import ClickToCallError
 from vaxel.store import Store
 from vaxel.web.context import WebContext
 from vaxel.web.server import WebServer
@@ -27,7 +28,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     data = tmp_path_factory.mktemp("openapi")
     store = Store.open(data)
     seed(store, data)
-    server = WebServer(WebContext(store, data), "127.0.0.1", 0)
+
+    def no_phones(company_id: int, domain: str, extension: str, number: str) -> tuple[str, str]:
+        raise ClickToCallError(480, "none of your phones is registered")  # a switch, idle
+
+    server = WebServer(WebContext(store, data, place_call=no_phones), "127.0.0.1", 0)
     loop = asyncio.new_event_loop()
 
     def run() -> None:

@@ -127,3 +127,14 @@ def test_an_admin_gives_a_colleague_a_web_login_and_role(web: Web) -> None:
     with web.login("1002@acme.example", PASSWORD) as user:
         refused = user.put(f"{USERS}/1002/account", json={"role": "admin"})
     assert refused.status_code == 403
+
+
+def test_an_admin_cannot_remove_themselves(web: Web) -> None:
+    with web.login("1001@acme.example") as admin:
+        self_delete = admin.delete(f"{USERS}/1001")
+        data = admin.get("/api/v1/companies/acme.example/config").json()
+        data["users"] = [u for u in data["users"] if u["ext"] != "1001"]
+        self_drop = admin.put("/api/v1/companies/acme.example/config", json=data,
+                              headers={"If-Match": "*"})  # fmt: skip
+    assert self_delete.status_code == 422 and "yourself" in self_delete.json()["detail"]
+    assert self_drop.status_code == 422 and "yourself" in self_drop.json()["errors"][0]

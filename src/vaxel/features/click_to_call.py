@@ -138,8 +138,11 @@ class CallPlacer:
         if company is None or user is None:
             raise ClickToCallError(404, f"no user {extension}")
         dialled, handler = self.dialplan.from_user(user, Dialled(number, True, "click-to-call"))
-        refused = handler.cause if isinstance(handler, Refuse) else None
-        if isinstance(handler, Outbound):
+        # `type(...) is`, not isinstance: Refuse is compiled (mypyc) without an ABC cache of
+        # its own, so an isinstance against it would file the step's class in Feature's
+        # negative cache, and every later isinstance(step, Feature) would say False.
+        refused = handler.cause if type(handler) is Refuse else None
+        if type(handler) is Outbound:
             refused = handler.refusal()
         if refused is not None:
             raise ClickToCallError(refused.code, f"{number}: {refused.text}")

@@ -204,6 +204,10 @@ def _apply(ctx: WebContext, who: Principal, request: Request, domain: str, raw: 
             [f'company.domain: "{config.company.domain}" is not this company'
              f' ("{company.domain}"); a description changes only its own company']
         )  # fmt: skip
+    own = who.account.extension
+    mine = own is not None and who.account.company_id == company.id
+    if mine and own not in {user.ext for user in config.users}:
+        raise ConfigError([f"users: you ({own}) cannot remove yourself; ask another admin"])
     before, version = configuration.export_data(ctx.store, company.domain)
     expected = _wanted_version(request.headers.get("if-match"), version) if version else None
     configuration.apply_config(

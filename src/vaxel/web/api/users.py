@@ -183,6 +183,8 @@ def put_user(
 def delete_user(domain: str, ext: str, who: Caller, ctx: Context, request: Request) -> None:
     """Remove a user; a description that still names them (a group, a menu) refuses it."""
     company = admin_of(ctx, who, domain)
+    if who.account.extension == ext and who.account.company_id == company.id:
+        raise Problem(422, "you cannot remove yourself; ask another admin")
     removed: dict[str, Any] = {}
 
     def remove(data: dict[str, Any]) -> None:
