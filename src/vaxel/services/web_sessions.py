@@ -121,6 +121,20 @@ def credentials(store: Store) -> Credentials:
     return cache
 
 
+def kept_session(store: Store, token: str, now: datetime) -> SessionInfo | None:
+    """`find_session` from memory only (no database): None when not kept."""
+    kept = credentials(store).get(_hash(token)) if token and len(token) <= 100 else None
+    return kept if isinstance(kept, SessionInfo) and kept.expires_at > now else None
+
+
+def kept_token(store: Store, token: str) -> tuple[Account, tuple[str, ...]] | None:
+    """`find_token` from memory only (no database): None when not kept."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return None
+    kept = credentials(store).get(_hash(token))
+    return kept if isinstance(kept, tuple) else None
+
+
 def find_session(store: Store, token: str, now: datetime) -> SessionInfo | None:
     if not token or len(token) > 100:
         return None

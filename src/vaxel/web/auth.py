@@ -23,7 +23,7 @@ from vaxel.services import accounts, audit, companies, web_sessions
 from vaxel.services.accounts import Account
 from vaxel.services.companies import CompanyInfo
 from vaxel.services.errors import NotFound
-from vaxel.web.context import WebContext, context
+from vaxel.web.context import WebContext, blocking, context
 from vaxel.web.problems import Problem
 
 COOKIE = "vaxel_session"
@@ -75,9 +75,13 @@ def _unauthorized(detail: str) -> Problem:
     return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="vaxel"'})
 
 
-def principal(request: Request, ctx: Annotated[WebContext, Depends(context)]) -> Principal:
-    """The FastAPI dependency: the authenticated caller, CSRF and scope checked."""
-    who = _authenticate(request, ctx)
+async def principal(request: Request, ctx: Annotated[WebContext, Depends(context)]) -> Principal:
+    """The FastAPI dependency: the authenticated caller, CSRF and scope checked.
+
+    Async, so a credential kept in memory (services.web_sessions.Credentials) costs no
+    hop to a worker thread; only a lookup in the database goes there."""
+    kept = _kept(request, ctx)
+    who = kept if kept is not None else await blocking(_authenticate, request, ctx)
     if request.method not in SAFE_METHODS:
         if who.via == "session":
             sent = request.headers.get(CSRF_HEADER, "")
@@ -87,6 +91,24 @@ def principal(request: Request, ctx: Annotated[WebContext, Depends(context)]) ->
     else:
         who.need("read")
     return who
+
+
+def _kept(request: Request, ctx: WebContext) -> Principal | None:
+    """The caller, if their credential was looked up a moment ago (no I/O)."""
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        found = web_sessions.kept_token(ctx.store, token.strip())
+        return Principal(found[0], "token", found[1]) if found is not None else None
+    cookie = request.cookies.get(COOKIE)
+    if not cookie:
+        return None
+    session = web_sessions.kept_session(ctx.store, cookie, ctx.now())
+    if session is None:
+        return None
+    return Principal(session.account, "session", web_sessions.SCOPES, session.csrf, cookie)
 
 
 Caller = Annotated[Principal, Depends(principal)]
