@@ -53,3 +53,18 @@ def test_an_unknown_code_says_so(acme: MemorySwitch) -> None:
     bjorn = acme.phone("1002")
     code(acme, bjorn, "*77")
     assert contains(bjorn.heard(), acme.system("invalid-choice"))
+
+
+def test_a_change_from_the_phone_is_in_the_audit_log(acme: MemorySwitch) -> None:
+    """Who, from where (the phone) and what, as the web's changes are (P8)."""
+    from vaxel.services import audit
+
+    bjorn = acme.phone("1002")
+    code(acme, bjorn, "*21*0701234567#")
+    code(acme, bjorn, "#21#")
+    entries = audit.entries(acme.store, 1)
+    assert [(e.actor, e.source, e.action, e.after) for e in entries] == [
+        ("1002@acme.test", "phone", "forwarding.set", {"kind": "always", "to": None}),
+        ("1002@acme.test", "phone", "forwarding.set",
+         {"kind": "always", "to": "0701234567"}),
+    ]  # fmt: skip

@@ -18,7 +18,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
@@ -29,7 +30,7 @@ from vaxel.bus import BoxChanged, Bus, DiversionChanged, ForwardingChanged, Grou
 from vaxel.calls.api import Line, Reach
 from vaxel.media.player import PromptError
 from vaxel.media.tts import Language, synthesize
-from vaxel.services import diversions, presence_settings, voicemail
+from vaxel.services import audit, diversions, presence_settings, voicemail
 from vaxel.services.company_config import CompanyConfig, UserConfig
 from vaxel.services.configuration import keep_recording
 from vaxel.services.diversions import DiversionInfo
@@ -215,12 +216,10 @@ class CompanyServices:
 
     def set_logged_in(self, extension: str, on: bool) -> None:
         groups = [name for name, g in self._config.groups.items() if extension in g.members]
-        store, company_id, bus = self.store, self._id, self.bus
+        company_id, bus = self._id, self.bus
         for group in groups:
             self.background.run(
-                lambda group=group: presence_settings.set_logged_in(  # type: ignore[misc]
-                    store, company_id, group, extension, on
-                ),
+                partial(self._log_in, group, extension, on),
                 lambda _, group=group: bus.publish(  # type: ignore[misc]
                     GroupLogin(company_id, group, extension, on, time.time())
                 ),
@@ -234,8 +233,13 @@ class CompanyServices:
 
     def set_forwarding(self, extension: str, kind: str, target: str | None) -> None:
         store, company_id = self.store, self._id
+
+        def work() -> None:
+            presence_settings.set_forwarding(store, company_id, extension, kind, target)
+            self._audit(extension, "forwarding.set", {"kind": kind, "to": target})
+
         self.background.run(
-            lambda: presence_settings.set_forwarding(store, company_id, extension, kind, target),
+            work,
             lambda _: self.bus.publish(
                 ForwardingChanged(company_id, extension, kind, target or None, time.time())
             ),
@@ -249,18 +253,28 @@ class CompanyServices:
 
     def set_diversion(self, extension: str, status: str, until: datetime | None) -> None:
         store, company_id, now = self.store, self._id, self.clock()
-        self.background.run(
-            lambda: diversions.set_diversion(
+
+        def work() -> DiversionInfo:
+            info = diversions.set_diversion(
                 store, company_id, extension, status=status, until=until, now=now
-            ),
-            lambda info: self.bus.publish(diversion_changed(company_id, extension, info)),
+            )
+            until_text = until.isoformat() if until is not None else None
+            self._audit(extension, "diversion.set", {"status": status, "until": until_text})
+            return info
+
+        self.background.run(
+            work, lambda info: self.bus.publish(diversion_changed(company_id, extension, info))
         )
 
     def clear_diversion(self, extension: str) -> None:
         store, company_id = self.store, self._id
+
+        def work() -> None:
+            diversions.clear_diversion(store, company_id, extension)
+            self._audit(extension, "diversion.clear", None)
+
         self.background.run(
-            lambda: diversions.clear_diversion(store, company_id, extension),
-            lambda _: self.bus.publish(diversion_changed(company_id, extension, None)),
+            work, lambda _: self.bus.publish(diversion_changed(company_id, extension, None))
         )
 
     # -- voicemail ------------------------------------------------------------------------
@@ -274,9 +288,25 @@ class CompanyServices:
 
     def set_voicemail(self, extension: str, on: bool) -> None:
         store, company_id = self.store, self._id
-        self.background.run(
-            lambda: presence_settings.set_voicemail(store, company_id, extension, on)
-        )
+
+        def work() -> None:
+            presence_settings.set_voicemail(store, company_id, extension, on)
+            self._audit(extension, "voicemail.on" if on else "voicemail.off", None)
+
+        self.background.run(work)
+
+    def _log_in(self, group: str, extension: str, on: bool) -> None:
+        presence_settings.set_logged_in(self.store, self._id, group, extension, on)
+        self._audit(extension, "group.login" if on else "group.logout", {"group": group})
+
+    def _audit(self, extension: str, action: str, after: object) -> None:
+        """A user's change from their phone (a feature code) in the audit log, as the web's
+        are: who (the user), from where (their phone), what. On the database thread."""
+        audit.record(
+            self.store, company_id=self._id, actor=f"{extension}@{self._domain}",
+            source="phone", action=action, target=extension, after=after,
+            now=datetime.now(UTC),
+        )  # fmt: skip
 
     def greeting_path(self, box: str) -> Path:
         return self.folders.prompts / f"greeting-{box}.wav"
