@@ -147,6 +147,11 @@ def test_a_schedule_week_special_day_override_and_year_calendar(web: Web) -> Non
             "override.date": "2030-01-01", "override.time": "08:00"})  # fmt: skip
         assert override.status_code == 303
         assert "Closed" in text_of(admin.get("/admin/schedules/office").text)
+        listed = admin.get("/admin/schedules")
+        assert listed.status_code == 200
+        assert "office — Closed (closed (manual override until 2030-01-01 08:00))" in text_of(
+            listed.text
+        )
     office = _section(web, "schedules")["office"]
     assert office["weekly"]["monday"] == ["08:00-17:00"]
     assert office["special_days"] == [{"date": "2027-06-04", "name": "Company day"}]
@@ -240,6 +245,10 @@ def _hidden_attr(page: str, before: str) -> str:
                                   "/admin/groups", "/admin/groups/sales", "/admin/voicemail",
                                   "/admin/prompts"])  # fmt: skip
 def test_another_company_s_parts_are_404(web: Web, path: str) -> None:
+    with log_in(web, "1001@acme.example") as admin:
+        assert admin.get(path).status_code == 200  # the company's own admin sees it
+    with log_in(web, "provider@vaxel.test") as provider:  # the provider names the company
+        assert provider.get(path, params={"company": "acme.example"}).status_code == 200
     with log_in(web, "2001@other.example") as other:
         assert other.get(path, params={"company": "acme.example"}).status_code == 404
         if path == "/admin/groups/sales":
