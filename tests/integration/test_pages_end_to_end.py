@@ -62,6 +62,15 @@ def acme(tmp_path_factory: pytest.TempPathFactory, smtp: tuple[int, Mailbox]) ->
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def patient() -> Iterator[None]:
+    """A busy machine applies a description more slowly than Playwright's 5 s default:
+    the pages are awaited for longer (still for an event, never for a fixed time)."""
+    playwright_api.expect.set_options(timeout=20_000)
+    yield
+    playwright_api.expect.set_options(timeout=5_000)
+
+
 @pytest.fixture
 def phones(acme: Server) -> Iterator[list[PjPhone]]:
     started: list[PjPhone] = []

@@ -67,6 +67,9 @@ def test_numbers_are_added_pointed_elsewhere_and_removed(web: Web) -> None:
         assert made.status_code == 303, text_of(made.text)
         assert {"number": "+46812345601", "user": "1002"} in _section(web, "numbers")
         assert made.headers["location"] == "/admin/numbers?done=created"
+        twice = _post(admin, "/admin/numbers", "/admin/numbers",
+                      number="+46812345601", kind="flow", target="main")  # fmt: skip
+        assert _error(twice.text, "number") == "numbers.+46812345601: the name is taken"
         page = admin.get(made.headers["location"]).text
         assert "Added." in text_of(page)
         gone = _post(admin, "/admin/numbers", "/admin/numbers/remove", name="+46812345601",

@@ -106,15 +106,14 @@ def _save_number(
         return _numbers_page(request, ctx, v, company, values=values, status=422,
                              errors={"number": [f"numbers.{index}.number: {exc}"]},
                              general=[text(v.lang, "part.errors")])  # fmt: skip
-    exists = number in parts.items(ctx, info, "numbers")
     outcome = parts.save_item(
         request, ctx, v, info, "numbers", number,
         lambda old: {"number": number, kind: values["target"]},
-        tag=tag, fields=("number", "flow", "user"), new=not tag and not exists,
+        tag=tag, fields=("number", "flow", "user"), new=not tag,
     )  # fmt: skip
-    if not outcome.ok:
-        errors = {("target" if k in NUMBER_KINDS else k): lines
-                  for k, lines in outcome.errors.items()}  # fmt: skip
+    if not outcome.ok:  # (a number added twice is "taken": said at the number's field)
+        fields = {"flow": "target", "user": "target", "name": "number"}
+        errors = {fields.get(k, k): lines for k, lines in outcome.errors.items()}
         return _numbers_page(request, ctx, v, company, values=values, errors=errors,
                              general=outcome.general, status=422)  # fmt: skip
     return redirect(link_for(v, "/admin/numbers", info, done="saved" if tag else "created"))
