@@ -1,12 +1,14 @@
 """The web pages in a real browser (S7, U9, U7, U11): Debian's Chromium driven by Playwright.
 
 A company admin logs in, adds a user, sees the error for a bad value next to its field
-and searches the users as they type (htmx, under the pages' Content-Security-Policy);
-a user sets "Lunch until 13:00" with one press and sees it, in their status and in the
-colleagues' list. Each page is checked with axe-core (vendored by tools/vendor.py):
-no serious or critical accessibility violation. The admin's users page is saved as
-docs/screenshots/admin-users.png for the README when VAXEL_SCREENSHOTS=1 (otherwise
-into the test's folder, so a test run leaves the tree as it was).
+and searches the users as they type (htmx, under the pages' Content-Security-Policy),
+and goes through the pages of the description; a user sets "Lunch until 13:00" with
+one press and sees it, in their status and in the colleagues' list, and opens their
+voicemail and settings. Each page is checked with axe-core (vendored by
+tools/vendor.py): no serious or critical accessibility violation. The admin's users
+page and a schedule's year are saved as docs/screenshots/admin-users.png and
+admin-schedule-year.png for the README when VAXEL_SCREENSHOTS=1 (otherwise into the
+test's folder, so a test run leaves the tree as it was).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "src" / "vaxel" / "web" / "static" / "vendor" / "axe-core" / "axe.min.js"
 SCREENSHOT = ROOT / "docs" / "screenshots" / "admin-users.png"
+CALENDAR = ROOT / "docs" / "screenshots" / "admin-schedule-year.png"
 # Background networking makes Chromium hang on a machine without internet.
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
@@ -174,7 +177,7 @@ def test_a_user_sets_lunch_until_13_and_sees_it(page: Any) -> None:
     assert serious_violations(page) == []
 
 
-def test_the_admin_s_parts_of_the_description_are_accessible(page: Any) -> None:
+def test_the_admin_s_parts_of_the_description_are_accessible(page: Any, tmp_path: Path) -> None:
     """Each admin page of the description (S7: numbers, menus, schedules with the year's
     calendar, groups, shared boxes, prompts with a player), and a form with an error
     marked on it, has no serious or critical axe-core finding; a prompt's text plays in
@@ -206,6 +209,9 @@ def test_the_admin_s_parts_of_the_description_are_accessible(page: Any) -> None:
     expect(page.get_by_role("status")).to_have_text("Added.")
     expect(page.locator("table.calendar").first).to_be_visible()
     assert serious_violations(page) == []
+    shot = CALENDAR if os.environ.get("VAXEL_SCREENSHOTS") == "1" else tmp_path / "year.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.locator(".months").screenshot(path=str(shot))
 
     page.goto("/admin/groups/sales")
     page.get_by_role("button", name="Log Cia Colleague out").click()

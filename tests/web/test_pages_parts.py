@@ -152,7 +152,7 @@ def test_a_schedule_week_special_day_override_and_year_calendar(web: Web) -> Non
         assert "Closed" in text_of(admin.get("/admin/schedules/office").text)
         listed = admin.get("/admin/schedules")
         assert listed.status_code == 200
-        assert "office — Closed (closed (manual override until 2030-01-01 08:00))" in text_of(
+        assert "office — Closed · closed (manual override until 2030-01-01 08:00)" in text_of(
             listed.text
         )
     office = _section(web, "schedules")["office"]
