@@ -185,7 +185,15 @@ def test_the_admin_s_parts_of_the_description_are_accessible(page: Any, tmp_path
     expect = playwright_api.expect
     log_in(page, "1001@acme.example")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Overview")
-    for name in ("Numbers", "Menus", "Opening hours", "Groups", "Voicemail boxes", "Prompts"):
+    for name in (
+        "Numbers",
+        "Call flows",
+        "Menus",
+        "Opening hours",
+        "Groups",
+        "Voicemail boxes",
+        "Prompts",
+    ):
         page.get_by_role("navigation").get_by_role("link", name=name, exact=True).click()
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         assert serious_violations(page) == [], name
@@ -216,6 +224,8 @@ def test_the_admin_s_parts_of_the_description_are_accessible(page: Any, tmp_path
     page.goto("/admin/groups/sales")
     page.get_by_role("button", name="Log Cia Colleague out").click()
     expect(page.get_by_role("button", name="Log Cia Colleague in")).to_be_visible()
+    assert serious_violations(page) == []
+    page.goto("/admin/flows/main")
     assert serious_violations(page) == []
     page.goto("/admin/voicemail/new?name=desk")
     assert serious_violations(page) == []

@@ -78,6 +78,29 @@ def test_numbers_are_added_pointed_elsewhere_and_removed(web: Web) -> None:
     assert [n["number"] for n in _section(web, "numbers")] == ["+46812345600"]
 
 
+def test_a_call_flow_is_changed_with_its_errors_next_to_the_fields(web: Web) -> None:
+    with log_in(web, "1001@acme.example") as admin:
+        assert "main +46812345600" in text_of(admin.get("/admin/flows").text)
+        page = admin.get("/admin/flows/main").text
+        fields = {"csrf": csrf_of(page), "tag": _hidden(page, "tag"),
+                  "destination.kind": "group", "destination.target": "sales"}  # fmt: skip
+        bad = admin.post("/admin/flows/main", data={**fields, "menu": "nope",
+                         "closed.destination.kind": "voicemail",
+                         "closed.destination.target": "1099"})  # fmt: skip
+        assert bad.status_code == 422
+        assert _error(bad.text, "menu") == 'flows.main.menu: unknown menu "nope"'
+        assert _error(bad.text, "closed-destination") == (
+            'flows.main.closed.destination: unknown voicemail box "1099"'
+        )
+        ok = admin.post("/admin/flows/main", data={**fields, "destination.kind": "user",
+                        "destination.target": "1003", "closed.destination.kind": "voicemail",
+                        "closed.destination.target": "1003"})  # fmt: skip
+        assert ok.status_code == 303, text_of(ok.text)
+    assert _section(web, "flows")["main"] == {
+        "destination": {"user": "1003"}, "closed": {"destination": {"voicemail": "1003"}},
+    }  # fmt: skip
+
+
 def _tag(page: str, name: str) -> str:
     """The tag of the row form for `name` (its hidden `tag` after the name's field)."""
     at = page.index(f'value="{name}"')
@@ -244,7 +267,8 @@ def _hidden_attr(page: str, before: str) -> str:
     return html.unescape(page[start : page.index('"', start)])
 
 
-@pytest.mark.parametrize("path", ["/admin/numbers", "/admin/menus", "/admin/schedules",
+@pytest.mark.parametrize("path", ["/admin/numbers", "/admin/flows", "/admin/flows/main",
+                                  "/admin/menus", "/admin/schedules",
                                   "/admin/groups", "/admin/groups/sales", "/admin/voicemail",
                                   "/admin/prompts"])  # fmt: skip
 def test_another_company_s_parts_are_404(web: Web, path: str) -> None:
@@ -254,7 +278,7 @@ def test_another_company_s_parts_are_404(web: Web, path: str) -> None:
         assert provider.get(path, params={"company": "acme.example"}).status_code == 200
     with log_in(web, "2001@other.example") as other:
         assert other.get(path, params={"company": "acme.example"}).status_code == 404
-        if path == "/admin/groups/sales":
+        if path in ("/admin/groups/sales", "/admin/flows/main"):
             assert other.get(path).status_code == 404  # their company has no such group
     with log_in(web, "1002@acme.example") as user:
         assert user.get(path).status_code == 403  # a plain user of the company

@@ -1,7 +1,9 @@
 """Where calls go, from the company admin's pages (S7: S1 main numbers, S3 menus).
 
 Numbers: each inbound number leads to a call flow (a main number) or straight to a user
-(a direct number); the admin adds, points elsewhere and removes them. Menus: a tree from
+(a direct number); the admin adds, points elsewhere and removes them. Call flows: a
+main number's schedule, welcome, menu (or destination) and what callers meet when it is
+closed (S1, S2, S5, A8). Menus: a tree from
 each flow through its menu and keys to the groups, users, boxes and further menus they
 reach, and a form per menu (prompt, a destination per key, timeout, retries, default).
 Both go through `parts.save_item`, so the errors are `config apply`'s, next to the field.
@@ -145,6 +147,8 @@ def _remove(
     if not outcome.ok:
         if section == "numbers":
             return _numbers_page(request, ctx, v, company, general=outcome.general, status=422)
+        if section == "flows":
+            return _flows_page(request, ctx, v, company, general=outcome.general, status=422)
         return _menus_page(request, ctx, v, company, general=outcome.general, status=422)
     return redirect(link_for(v, back, info, done="removed"))
 
@@ -365,3 +369,160 @@ def _save_menu(
     if not outcome.ok:
         return refuse(outcome.errors, outcome.general)
     return redirect(link_for(v, f"/admin/menus/{name}", info, done="created" if new else "saved"))
+
+
+# -- call flows ---------------------------------------------------------------------------
+
+FLOW_FIELDS = ("name", "schedule", "welcome", "menu", "destination", "closed.prompt",
+               "closed.destination")  # fmt: skip
+
+
+def _flow_values(name: str, flow: dict[str, Any] | None) -> dict[str, str]:
+    flow = flow or {}
+    closed = flow.get("closed") or {}
+    values = {"name": name, "schedule": str(flow.get("schedule") or ""),
+              "welcome": str(flow.get("welcome") or ""), "menu": str(flow.get("menu") or ""),
+              "closed.prompt": str(closed.get("prompt") or "")}  # fmt: skip
+    values["destination.kind"], values["destination.target"] = parts.destination_fields(
+        flow.get("destination")
+    )
+    values["closed.destination.kind"], values["closed.destination.target"] = (
+        parts.destination_fields(closed.get("destination"))
+    )
+    return values
+
+
+def _flows_page(
+    request: Request,
+    ctx: WebContext,
+    v: Viewer,
+    company: str | None,
+    *,
+    done: str = "",
+    general: list[str] | None = None,
+    status: int = 200,
+) -> Response:
+    info = company_page(ctx, v, company)
+    found = parts.items(ctx, info, "flows")
+    numbers = parts.items(ctx, info, "numbers")
+    used = {name: [n for n, item in numbers.items() if item.get("flow") == name] for name in found}
+    return render(request, "admin/flows.html", v, status=status, company=info, nav="flows",
+                  flows=found, used=used, tags=parts.tags(found), done=_done(v, done),
+                  general=general or [],
+                  remove=link_for(v, "/admin/flows/remove", info))  # fmt: skip
+
+
+@router.get("/flows")
+def flows(
+    request: Request, ctx: Context, v: Seen, company: Company = None, done: str = ""
+) -> Response:
+    """The call flows (S1): each main number's schedule, welcome, menu or destination."""
+    return _flows_page(request, ctx, v, company, done=done)
+
+
+def _flow_form(
+    request: Request,
+    ctx: WebContext,
+    v: Viewer,
+    company: str | None,
+    *,
+    new: bool,
+    values: dict[str, str],
+    errors: dict[str, list[str]] | None = None,
+    general: list[str] | None = None,
+    done: str = "",
+    status: int = 200,
+) -> Response:
+    info = company_page(ctx, v, company)
+    data = configuration.export_data(ctx.store, info.domain)[0]
+    path = "/admin/flows/new" if new else f"/admin/flows/{values['name']}"
+    return render(request, "admin/flow_form.html", v, status=status, company=info, nav="flows",
+                  new=new, values=values, errors=errors or {}, general=general or [],
+                  done=_done(v, done), kinds=KINDS, prompts=sorted(data.get("prompts", {})),
+                  menus=sorted(data.get("menus", {})),
+                  schedules=sorted(data.get("schedules", {})),
+                  action=link_for(v, path, info))  # fmt: skip
+
+
+@router.get("/flows/new")
+def new_flow(
+    request: Request, ctx: Context, v: Seen, company: Company = None, name: str = ""
+) -> Response:
+    return _flow_form(request, ctx, v, company, new=True, values=_flow_values(name[:40], None))
+
+
+@router.get("/flows/{name}")
+def flow_page(
+    name: str, request: Request, ctx: Context, v: Seen, company: Company = None, done: str = ""
+) -> Response:
+    info = company_page(ctx, v, company)
+    found = parts.items(ctx, info, "flows")
+    if name not in found:
+        raise Problem(404, "")
+    values = {**_flow_values(name, found[name]), "tag": etag_of(found[name])}
+    return _flow_form(request, ctx, v, company, new=False, values=values, done=done)
+
+
+@router.post("/flows/remove")
+async def remove_flow(request: Request, ctx: Context, v: Seen, company: Company = None) -> Response:
+    form = await request.form()
+    check_csrf(request, v, form)
+    return await blocking(_remove, request, ctx, v, company, form, "flows", "/admin/flows")
+
+
+@router.post("/flows/{name}")
+async def save_flow(
+    name: str, request: Request, ctx: Context, v: Seen, company: Company = None
+) -> Response:
+    form = await request.form()
+    check_csrf(request, v, form)
+    return await blocking(_save_flow, request, ctx, v, company, name, form)
+
+
+def _save_flow(
+    request: Request,
+    ctx: WebContext,
+    v: Viewer,
+    company: str | None,
+    name: str,
+    form: FormData,
+) -> Response:
+    """A flow from its form: what is left empty is left out (no schedule: always open)."""
+    info = company_page(ctx, v, company)
+    new = name == "new"
+    name = form_field(form, "name") if new else name
+    values = {**_flow_values(name, None), **{k: form_field(form, k) for k in form if k != "csrf"}}
+    values["name"] = name
+
+    def refuse(errors: dict[str, list[str]], general: list[str]) -> Response:
+        return _flow_form(request, ctx, v, company, new=new, values=values, errors=errors,
+                          general=general, status=422)  # fmt: skip
+
+    if new and not re.match(NAME, name):
+        return refuse({"name": [f"flows.{name}: {text(v.lang, 'part.bad_name')}"]},
+                      [text(v.lang, "part.errors")])  # fmt: skip
+
+    def build(old: dict[str, Any] | None) -> dict[str, Any]:
+        item: dict[str, Any] = {}
+        for key in ("schedule", "welcome", "menu"):
+            if values[key]:
+                item[key] = values[key]
+        where = parts.destination(values["destination.kind"], values["destination.target"])
+        if where is not None:
+            item["destination"] = where
+        closed: dict[str, Any] = {}
+        if values["closed.prompt"]:
+            closed["prompt"] = values["closed.prompt"]
+        shut = parts.destination(values["closed.destination.kind"],
+                                 values["closed.destination.target"])  # fmt: skip
+        if shut is not None:
+            closed["destination"] = shut
+        if closed:
+            item["closed"] = closed
+        return item
+
+    outcome = parts.save_item(request, ctx, v, info, "flows", name, build,
+                              tag=values.get("tag", ""), fields=FLOW_FIELDS, new=new)  # fmt: skip
+    if not outcome.ok:
+        return refuse(outcome.errors, outcome.general)
+    return redirect(link_for(v, f"/admin/flows/{name}", info, done="created" if new else "saved"))
