@@ -1,12 +1,14 @@
-"""The web pages in a real browser (S7, U9): Debian's Chromium driven by Playwright.
+"""The web pages in a real browser (S7, U9, U7, U11): Debian's Chromium driven by Playwright.
 
 A company admin logs in, adds a user, sees the error for a bad value next to its field
-and searches the users as they type (htmx, under the pages' Content-Security-Policy);
-a user sets "Lunch until 13:00" with one press and sees it, in their status and in the
-colleagues' list. Each page is checked with axe-core (vendored by tools/vendor.py):
-no serious or critical accessibility violation. The admin's users page is saved as
-docs/screenshots/admin-users.png for the README when VAXEL_SCREENSHOTS=1 (otherwise
-into the test's folder, so a test run leaves the tree as it was).
+and searches the users as they type (htmx, under the pages' Content-Security-Policy),
+and goes through the pages of the description; a user sets "Lunch until 13:00" with
+one press and sees it, in their status and in the colleagues' list, and opens their
+voicemail and settings. Each page is checked with axe-core (vendored by
+tools/vendor.py): no serious or critical accessibility violation. The admin's users
+page and a schedule's year are saved as docs/screenshots/admin-users.png and
+admin-schedule-year.png for the README when VAXEL_SCREENSHOTS=1 (otherwise into the
+test's folder, so a test run leaves the tree as it was).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "src" / "vaxel" / "web" / "static" / "vendor" / "axe-core" / "axe.min.js"
 SCREENSHOT = ROOT / "docs" / "screenshots" / "admin-users.png"
+CALENDAR = ROOT / "docs" / "screenshots" / "admin-schedule-year.png"
 # Background networking makes Chromium hang on a machine without internet.
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
@@ -172,3 +175,95 @@ def test_a_user_sets_lunch_until_13_and_sees_it(page: Any) -> None:
     page.goto("/language?lang=sv&next=/me")
     expect(page.get_by_role("heading", level=1)).to_have_text("Min status")
     assert serious_violations(page) == []
+
+
+def test_the_admin_s_parts_of_the_description_are_accessible(page: Any, tmp_path: Path) -> None:
+    """Each admin page of the description (S7: numbers, menus, schedules with the year's
+    calendar, groups, shared boxes, prompts with a player), and a form with an error
+    marked on it, has no serious or critical axe-core finding; a prompt's text plays in
+    the browser before it is saved (the CSP lets the player load this site's sound)."""
+    expect = playwright_api.expect
+    log_in(page, "1001@acme.example")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Overview")
+    for name in (
+        "Numbers",
+        "Call flows",
+        "Menus",
+        "Opening hours",
+        "Groups",
+        "Voicemail boxes",
+        "Prompts",
+    ):
+        page.get_by_role("navigation").get_by_role("link", name=name, exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        assert serious_violations(page) == [], name
+
+    page.goto("/admin/numbers")
+    page.get_by_label("Number", exact=True).fill("08-123 456 01")
+    page.get_by_label("Leads to a", exact=True).select_option("user")
+    page.get_by_label("Flow name or extension", exact=True).fill("1099")
+    page.get_by_role("button", name="Add the number").click()
+    expect(page.locator("#err-number, #err-target").first).to_be_visible()
+    assert serious_violations(page) == []
+
+    page.goto("/admin/schedules/new?name=office")
+    page.get_by_label("Monday", exact=True).fill("08:00-17:00")
+    page.get_by_label("Tuesday", exact=True).fill("8-17")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_label("Tuesday", exact=True)).to_have_attribute("aria-invalid", "true")
+    assert serious_violations(page) == []
+    page.get_by_label("Tuesday", exact=True).fill("08:00-17:00")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Added.")
+    expect(page.locator("table.calendar").first).to_be_visible()
+    assert serious_violations(page) == []
+    shot = CALENDAR if os.environ.get("VAXEL_SCREENSHOTS") == "1" else tmp_path / "year.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.locator(".months").screenshot(path=str(shot))
+
+    page.goto("/admin/groups/sales")
+    page.get_by_role("button", name="Log Cia Colleague out").click()
+    expect(page.get_by_role("button", name="Log Cia Colleague in")).to_be_visible()
+    assert serious_violations(page) == []
+    page.goto("/admin/flows/main")
+    assert serious_violations(page) == []
+    page.goto("/admin/voicemail/new?name=desk")
+    assert serious_violations(page) == []
+    page.goto("/admin/menus/new?name=front")
+    assert serious_violations(page) == []
+
+    page.goto("/admin/prompts")
+    page.locator("#p-name").fill("hello")
+    page.get_by_label("Text to speak", exact=True).fill("Hello, and welcome.")
+    page.get_by_role("button", name="Hear it first").click()
+    player = page.locator("audio#preview")
+    expect(player).to_be_visible()
+    seconds = player.evaluate(
+        """audio => new Promise(done => {
+            if (audio.readyState >= 1) return done(audio.duration);
+            audio.onloadedmetadata = () => done(audio.duration);
+            audio.onerror = () => done(-1);
+        })"""
+    )
+    assert seconds > 0.5, seconds
+    assert serious_violations(page) == []
+
+
+def test_the_user_web_s_voicemail_and_settings_are_accessible(page: Any) -> None:
+    """My voicemail and my settings (U7, U8, U11), with a forwarding error marked."""
+    expect = playwright_api.expect
+    page.set_viewport_size({"width": 375, "height": 740})  # a phone
+    log_in(page, "1002@acme.example")
+    expect(page.get_by_role("heading", level=1)).to_have_text("My status")
+    page.get_by_role("navigation").get_by_role("link", name="My voicemail").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My voicemail")
+    assert serious_violations(page) == []
+    page.get_by_role("navigation").get_by_role("link", name="My settings").click()
+    page.get_by_label("When busy to", exact=True).fill("1099")
+    page.get_by_role("button", name="Save").first.click()
+    field = page.get_by_label("When busy to", exact=True)
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#err-forwarding-busy")).to_have_text('busy: unknown user "1099"')
+    assert serious_violations(page) == []
+    wide = page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth")
+    assert not wide  # nothing sideways to scroll on a phone

@@ -14,8 +14,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from vaxel.features.click_to_call import ClickToCallError
-from vaxel.web.auth import Caller, Context, audit_change
-from vaxel.web.context import blocking
+from vaxel.web.auth import Caller, Context, Principal, audit_change
+from vaxel.web.context import WebContext, blocking
 from vaxel.web.problems import Problem
 
 router = APIRouter(prefix="/api/v1", tags=["calls"])
@@ -40,17 +40,28 @@ _STATUS = {404: 404, 403: 403, 484: 422, 480: 409, 503: 503}
 async def place_call(body: CallRequest, who: Caller, ctx: Context, request: Request) -> PlacedCall:
     """Ring my phones; when one answers, call `to` from it."""
     who.need("calls")
+    call_id, dialled = await place(ctx, who, request, body.to)
+    return PlacedCall(call_id=call_id, to=dialled)
+
+
+NO_SWITCH = "calls are placed only by a running switch (vaxel serve)"
+
+
+async def place(ctx: WebContext, who: Principal, request: Request, to: str) -> tuple[str, str]:
+    """Click-to-call for `who` (U4, P8), on the switch's loop: the API and the user web's
+    call buttons both come here. Returns the call's id and what is dialled; a refusal is
+    a Problem whose detail says why (its status as HTTP: unknown 404, barred 403)."""
     account = who.account
     if account.company_id is None or account.extension is None or account.domain is None:
         raise Problem(404, "a provider admin has no phone to call from")
     if ctx.place_call is None:
-        raise Problem(503, "calls are placed only by a running switch (vaxel serve)")
+        raise Problem(503, NO_SWITCH)
     try:
         call_id, dialled = ctx.place_call(
-            account.company_id, account.domain, account.extension, body.to.strip()
+            account.company_id, account.domain, account.extension, to.strip()
         )
     except ClickToCallError as exc:
         raise Problem(_STATUS.get(exc.status, 422), str(exc)) from None
     await blocking(audit_change, ctx, who, request, "call.place", dialled,
                    company_id=account.company_id, after={"call_id": call_id})  # fmt: skip
-    return PlacedCall(call_id=call_id, to=dialled)
+    return call_id, dialled

@@ -19,7 +19,8 @@ from vaxel.bus import GroupLogin
 from vaxel.services import configuration, presence_settings
 from vaxel.services.companies import CompanyInfo
 from vaxel.services.company_config import CompanyConfig
-from vaxel.web.auth import Caller, Context, admin_of, audit_change, company_of
+from vaxel.web.auth import Caller, Context, Principal, admin_of, audit_change, company_of
+from vaxel.web.context import WebContext
 from vaxel.web.problems import Problem
 
 router = APIRouter(prefix="/api/v1/companies/{domain}")
@@ -36,7 +37,7 @@ class Members(BaseModel):
     members: list[Member]
 
 
-def _config(ctx: Context, company: CompanyInfo) -> CompanyConfig:
+def _config(ctx: WebContext, company: CompanyInfo) -> CompanyConfig:
     config = configuration.load_document(ctx.store, company.id)
     if config is None:
         raise Problem(404, "the company has no description yet")
@@ -72,18 +73,32 @@ def log_in_or_out(
 ) -> Member:
     """Log a member in or out of the group (a user: only themselves)."""
     company = company_of(ctx, who, domain)
+    return set_login(ctx, who, request, company, group, ext, body.logged_in)
+
+
+def set_login(
+    ctx: WebContext,
+    who: Principal,
+    request: Request,
+    company: CompanyInfo,
+    group: str,
+    ext: str,
+    on: bool,
+) -> Member:
+    """Log `ext` in or out of `group` (S8), as *45/*46 do from the phone: the API and the
+    admin's group page both come here (a user: only themselves)."""
     if who.role == "user" and who.account.extension != ext:
         raise Problem(403, "you can log in or out only yourself; ask an admin")
     config = _config(ctx, company)
     found = config.groups.get(group)
     if found is None or ext not in found.members:
         raise Problem(404, f"{ext} is not a member of group {group!r}")
-    presence_settings.set_logged_in(ctx.store, company.id, group, ext, body.logged_in)
-    ctx.publish(GroupLogin(company.id, group, ext, body.logged_in, time.time()))
-    audit_change(ctx, who, request, "group.login" if body.logged_in else "group.logout",
+    presence_settings.set_logged_in(ctx.store, company.id, group, ext, on)
+    ctx.publish(GroupLogin(company.id, group, ext, on, time.time()))
+    audit_change(ctx, who, request, "group.login" if on else "group.logout",
                  f"{group}/{ext}", company_id=company.id)  # fmt: skip
     name = next((user.name for user in config.users if user.ext == ext), "")
-    return Member(ext=ext, name=name, logged_in=body.logged_in)
+    return Member(ext=ext, name=name, logged_in=on)
 
 
 class Day(BaseModel):

@@ -20,6 +20,7 @@ from vaxel.services import configuration, presence_settings
 from vaxel.services.company_config import CompanyConfig
 from vaxel.services.numbering import CallerIdChoice, NumberError, classify, is_external, to_e164
 from vaxel.web.auth import Caller, Context, Principal, audit_change
+from vaxel.web.context import WebContext
 from vaxel.web.problems import Problem
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
@@ -39,7 +40,7 @@ class Settings(BaseModel):
     caller_id: CallerIdChoice
 
 
-def _mine(ctx: Context, who: Principal) -> tuple[int, str, CompanyConfig]:
+def _mine(ctx: WebContext, who: Principal) -> tuple[int, str, CompanyConfig]:
     if who.account.company_id is None or who.account.extension is None:
         raise Problem(404, "a provider admin has no phone, so no settings of one")
     config = configuration.load_document(ctx.store, who.account.company_id)
@@ -48,7 +49,7 @@ def _mine(ctx: Context, who: Principal) -> tuple[int, str, CompanyConfig]:
     return who.account.company_id, who.account.extension, config
 
 
-def _settings(ctx: Context, company_id: int, ext: str, config: CompanyConfig) -> Settings:
+def settings_of(ctx: WebContext, company_id: int, ext: str, config: CompanyConfig) -> Settings:
     user = next((u for u in config.users if u.ext == ext), None)
     if user is None:
         raise Problem(404, f"no user {ext}")
@@ -68,11 +69,19 @@ def _settings(ctx: Context, company_id: int, ext: str, config: CompanyConfig) ->
 
 @router.get("/settings")
 def my_settings(who: Caller, ctx: Context) -> Settings:
+    return mine(ctx, who)
+
+
+def mine(ctx: WebContext, who: Principal) -> Settings:
+    """`who`'s own settings (U7, U8, U11): what they chose, else what the description says."""
     company_id, ext, config = _mine(ctx, who)
-    return _settings(ctx, company_id, ext, config)
+    return settings_of(ctx, company_id, ext, config)
 
 
-def _target_error(config: CompanyConfig, ext: str, kind: str, target: str) -> str | None:
+def target_error(config: CompanyConfig, ext: str, kind: str, target: str) -> str | None:
+    """Why `ext` may not forward `kind` calls to `target` (None: they may). One check for
+    the API and the user web's settings page (U11): a colleague, never oneself, or a
+    number the company's outbound policy allows."""
     try:
         if not is_external(target):
             known = {user.ext for user in config.users}
@@ -87,26 +96,36 @@ def _target_error(config: CompanyConfig, ext: str, kind: str, target: str) -> st
     return None
 
 
-@router.put("/forwarding")
-def set_forwarding(body: Forwarding, who: Caller, ctx: Context, request: Request) -> Settings:
-    """Set or clear (null) each kind of forwarding that is in the body."""
+def change_forwarding(
+    ctx: WebContext,
+    who: Principal,
+    request: Request,
+    given: dict[str, str | None],
+) -> Settings:
+    """Set or clear (None) each kind of forwarding in `given` for `who` (U11), checked
+    whole first: any error raises Problem 422 with every error and changes nothing."""
     company_id, ext, config = _mine(ctx, who)
-    given = body.model_dump(exclude_unset=True)
     errors = [
         error
         for kind, target in given.items()
-        if target is not None and (error := _target_error(config, ext, kind, target))
+        if target is not None and (error := target_error(config, ext, kind, target))
     ]
     if errors:
         raise Problem(422, "the forwarding has errors; nothing changed", errors=errors)
-    before = _settings(ctx, company_id, ext, config).forwarding.model_dump()
+    before = settings_of(ctx, company_id, ext, config).forwarding.model_dump()
     for kind, target in given.items():
         presence_settings.set_forwarding(ctx.store, company_id, ext, kind, target)
         ctx.publish(ForwardingChanged(company_id, ext, kind, target, time.time()))
-    after = _settings(ctx, company_id, ext, config)
+    after = settings_of(ctx, company_id, ext, config)
     audit_change(ctx, who, request, "forwarding.set", ext, company_id=company_id,
                  before=before, after=after.forwarding.model_dump())  # fmt: skip
     return after
+
+
+@router.put("/forwarding")
+def set_forwarding(body: Forwarding, who: Caller, ctx: Context, request: Request) -> Settings:
+    """Set or clear (null) each kind of forwarding that is in the body."""
+    return change_forwarding(ctx, who, request, body.model_dump(exclude_unset=True))
 
 
 class Voicemail(BaseModel):
@@ -116,11 +135,16 @@ class Voicemail(BaseModel):
 @router.put("/voicemail")
 def set_voicemail(body: Voicemail, who: Caller, ctx: Context, request: Request) -> Settings:
     """Turn my voicemail box on or off."""
+    return switch_voicemail(ctx, who, request, body.enabled)
+
+
+def switch_voicemail(ctx: WebContext, who: Principal, request: Request, on: bool) -> Settings:
+    """Turn `who`'s own box on or off (U7), as *98 does from the phone."""
     company_id, ext, config = _mine(ctx, who)
-    presence_settings.set_voicemail(ctx.store, company_id, ext, body.enabled)
-    audit_change(ctx, who, request, "voicemail.on" if body.enabled else "voicemail.off", ext,
+    presence_settings.set_voicemail(ctx.store, company_id, ext, on)
+    audit_change(ctx, who, request, "voicemail.on" if on else "voicemail.off", ext,
                  company_id=company_id)  # fmt: skip
-    return _settings(ctx, company_id, ext, config)
+    return settings_of(ctx, company_id, ext, config)
 
 
 @router.put("/caller-id")
@@ -131,6 +155,14 @@ def set_caller_id(
     request: Request,
 ) -> Settings:
     """Choose the number my calls show: main, direct, mobile or support (per device)."""
+    return choose_caller_id(ctx, who, request, body)
+
+
+def choose_caller_id(
+    ctx: WebContext, who: Principal, request: Request, body: CallerIdChoice
+) -> Settings:
+    """`who`'s caller ID choice (U8), written into their entry of the description, so it
+    meets `config apply`'s checks (a choice whose number is missing is a ConfigError)."""
     company_id, ext, _ = _mine(ctx, who)
     domain = who.account.domain or ""
 
@@ -147,4 +179,4 @@ def set_caller_id(
                  after=body.model_dump(mode="json"))  # fmt: skip
     config = configuration.load_document(ctx.store, company_id)
     assert config is not None
-    return _settings(ctx, company_id, ext, config)
+    return settings_of(ctx, company_id, ext, config)

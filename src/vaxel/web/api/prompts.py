@@ -20,6 +20,7 @@ from fastapi import APIRouter, File, Request, Response, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from vaxel.media.player import PromptError
 from vaxel.media.prompts import convert_upload
@@ -58,6 +59,14 @@ async def upload(
     file is refused."""
     company = await run_in_threadpool(admin_of, ctx, who, domain)
     _name(name)
+    item = await upload_prompt(ctx, who, request, company, name, file)
+    response.headers["ETag"] = etag_of(item)
+    return item
+
+
+async def receive(ctx: WebContext, company: CompanyInfo, file: StarletteUpload) -> Path:
+    """The uploaded file, read in chunks into a temporary file of the company's uploads
+    folder (413 beyond `MAX_UPLOAD`); the caller removes it."""
     folder = ctx.uploads(company.domain)
     await run_in_threadpool(folder.mkdir, parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=folder, prefix=".upload-", delete=False) as raw:
@@ -69,19 +78,32 @@ async def upload(
                 received.unlink(missing_ok=True)
                 raise Problem(413, f"the file is larger than {MAX_UPLOAD // 1024 // 1024} MB")
             raw.write(chunk)
+    return received
+
+
+async def upload_prompt(
+    ctx: WebContext,
+    who: Principal,
+    request: Request,
+    company: CompanyInfo,
+    name: str,
+    file: StarletteUpload,
+) -> dict[str, Any]:
+    """Receive, check by decoding, keep and name an upload as prompt `name` (S4, S7): the
+    API's upload and the admin's prompts page both come here, so both refuse the same
+    files with the same words. Raises Problem (413, 422) or ConfigError; returns the
+    prompt as the description now has it."""
+    received = await receive(ctx, company, file)
     try:
-        return await run_in_threadpool(
-            _apply_upload, ctx, who, request, response, company, name, received
-        )
+        return await run_in_threadpool(apply_upload, ctx, who, request, company, name, received)
     finally:
         received.unlink(missing_ok=True)
 
 
-def _apply_upload(
+def apply_upload(
     ctx: WebContext,
     who: Principal,
     request: Request,
-    response: Response,
     company: CompanyInfo,
     name: str,
     received: Path,
@@ -114,7 +136,6 @@ def _apply_upload(
     recorded = {**item, "seconds": round(info.seconds, 1)}
     audit_change(ctx, who, request, "prompts.upload", name, company_id=company.id,
                  before=before or None, after=recorded)  # fmt: skip
-    response.headers["ETag"] = etag_of(item)
     return dict(item)
 
 
@@ -145,9 +166,15 @@ class Speak(BaseModel):
 def preview(domain: str, body: Speak, who: Caller, ctx: Context) -> Response:
     """A text spoken as a prompt would be, to hear before saving it (nothing is kept)."""
     admin_of(ctx, who, domain)
+    return Response(spoken(body.text, body.language), media_type="audio/wav")
+
+
+def spoken(text: str, language: str) -> bytes:
+    """`text` spoken by the prompts' text to speech, as WAV bytes (nothing is kept): the
+    API's preview and the prompts page's player (S4, S7). 422 when it cannot be said."""
     with tempfile.TemporaryDirectory(prefix="vaxel-tts-") as folder:
         try:
-            made = synthesize(body.text, body.language, Path(folder) / "preview.wav")  # type: ignore[arg-type]
+            made = synthesize(text, language, Path(folder) / "preview.wav")  # type: ignore[arg-type]
         except PromptError as exc:
             raise Problem(422, str(exc)) from None
-        return Response(made.path.read_bytes(), media_type="audio/wav")
+        return made.path.read_bytes()

@@ -51,13 +51,13 @@ def etag_of(item: Any) -> str:
 _OBJECT = {"application/json": {"schema": {"type": "object"}}}
 
 
-def _items(data: dict[str, Any], section: str) -> dict[str, Any]:
+def items_of(data: dict[str, Any], section: str) -> dict[str, Any]:
     if section == "numbers":
         return {n["number"]: n for n in data.get("numbers", [])}
     return dict(data.get(section, {}))
 
 
-def _store_items(data: dict[str, Any], section: str, items: dict[str, Any]) -> None:
+def store_items(data: dict[str, Any], section: str, items: dict[str, Any]) -> None:
     data[section] = list(items.values()) if section == "numbers" else items
 
 
@@ -74,7 +74,7 @@ def _section(section: str, model: type[BaseModel], *, provider: bool = False) ->
     def list_items(domain: str, who: Caller, ctx: Context) -> ItemList:
         company = admin_of(ctx, who, domain)
         data, _ = configuration.export_data(ctx.store, company.domain)
-        return ItemList(items=_items(data, section))
+        return ItemList(items=items_of(data, section))
 
     @router.get(f"/{section}/{{name}}", tags=tag, name=f"get {what}")
     def get_item(
@@ -82,7 +82,7 @@ def _section(section: str, model: type[BaseModel], *, provider: bool = False) ->
     ) -> dict[str, Any]:
         company = admin_of(ctx, who, domain)
         data, _ = configuration.export_data(ctx.store, company.domain)
-        item = _items(data, section).get(name)
+        item = items_of(data, section).get(name)
         if item is None:
             raise Problem(404, f"no {what} {name!r}")
         response.headers["ETag"] = etag_of(item)
@@ -117,7 +117,7 @@ def _section(section: str, model: type[BaseModel], *, provider: bool = False) ->
         before: dict[str, Any] = {}
 
         def change(data: dict[str, Any]) -> None:
-            items = _items(data, section)
+            items = items_of(data, section)
             old = items.get(name)
             if old is not None:
                 if if_match is None:
@@ -126,13 +126,13 @@ def _section(section: str, model: type[BaseModel], *, provider: bool = False) ->
                     raise Problem(412, f"the {what} changed since you read it: read it again")
                 before.update(old)
             items[name] = sent
-            _store_items(data, section, items)
+            store_items(data, section, items)
 
         _, after = configuration.change_config(
             ctx.store, company.domain, change, data=ctx.data,
             source_dir=ctx.uploads(company.domain), by_provider=who.role == "provider",
         )  # fmt: skip
-        item = _items(after, section)[name]
+        item = items_of(after, section)[name]
         audit_change(ctx, who, request, f"{section}.put", name, company_id=company.id,
                      before=before or None, after=item)  # fmt: skip
         response.headers["ETag"] = etag_of(item)
@@ -150,11 +150,11 @@ def _section(section: str, model: type[BaseModel], *, provider: bool = False) ->
         removed: dict[str, Any] = {}
 
         def change(data: dict[str, Any]) -> None:
-            items = _items(data, section)
+            items = items_of(data, section)
             if name not in items:
                 raise Problem(404, f"no {what} {name!r}")
             removed.update(items.pop(name))
-            _store_items(data, section, items)
+            store_items(data, section, items)
 
         configuration.change_config(
             ctx.store, company.domain, change, data=ctx.data,

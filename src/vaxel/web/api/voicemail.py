@@ -19,6 +19,7 @@ from vaxel.services.companies import CompanyInfo
 from vaxel.services.company import box_changed
 from vaxel.services.voicemail import Message
 from vaxel.web.auth import Caller, Context, Principal, audit_change, company_of
+from vaxel.web.context import WebContext
 from vaxel.web.problems import Problem
 
 router = APIRouter(prefix="/api/v1", tags=["voicemail"])
@@ -59,7 +60,7 @@ def _out(message: Message) -> MessageOut:
     )  # fmt: skip
 
 
-def _boxes(ctx: Context, company: CompanyInfo, who: Principal) -> dict[str, bool]:
+def boxes_of(ctx: WebContext, company: CompanyInfo, who: Principal) -> dict[str, bool]:
     """The boxes `who` may hear: box -> shared. Admins: every box of the company."""
     config = configuration.load_document(ctx.store, company.id)
     shared = config.voicemail if config is not None else {}
@@ -71,21 +72,21 @@ def _boxes(ctx: Context, company: CompanyInfo, who: Principal) -> dict[str, bool
     return {ext: False, **mine}
 
 
-def _box(ctx: Context, who: Principal, domain: str, box: str) -> CompanyInfo:
+def _box(ctx: WebContext, who: Principal, domain: str, box: str) -> CompanyInfo:
     company = company_of(ctx, who, domain)
-    if box not in _boxes(ctx, company, who):
+    if box not in boxes_of(ctx, company, who):
         raise Problem(404, f"no voicemail box {box!r} of yours")
     return company
 
 
-def _changed(ctx: Context, company: CompanyInfo, box: str) -> BoxChanged:
+def _changed(ctx: WebContext, company: CompanyInfo, box: str) -> BoxChanged:
     config = configuration.load_document(ctx.store, company.id)
     if config is None:
         return BoxChanged(company.id, box)
     return box_changed(company.id, config, box)
 
 
-def _message(ctx: Context, company: CompanyInfo, box: str, message_id: int) -> Message:
+def _message(ctx: WebContext, company: CompanyInfo, box: str, message_id: int) -> Message:
     message = voicemail.get_message(ctx.store, company.id, message_id)
     if message.box != box:
         raise Problem(404, f"no message {message_id} in box {box!r}")
@@ -98,7 +99,7 @@ def my_boxes(who: Caller, ctx: Context) -> BoxList:
     if who.account.domain is None:
         raise Problem(404, "a provider admin has no voicemail")
     company = company_of(ctx, who, who.account.domain)
-    boxes = _boxes(ctx, company, who)
+    boxes = boxes_of(ctx, company, who)
     if who.role == "admin":  # an admin's own view: theirs and the shared ones they hear
         ext = who.account.extension or ""
         boxes = {box: shared for box, shared in boxes.items() if box == ext or shared}
@@ -144,13 +145,27 @@ def mark(
     request: Request,
 ) -> MessageOut:  # fmt: skip
     """Mark a message heard (or new again); the phones' lamps follow."""
+    return _out(mark_message(ctx, who, request, domain, box, message_id, body.heard))
+
+
+def mark_message(
+    ctx: WebContext,
+    who: Principal,
+    request: Request,
+    domain: str,
+    box: str,
+    message_id: int,
+    heard: bool,
+) -> Message:
+    """Mark a message of a box `who` may hear heard or new (S6, U7); the lamps follow.
+    The API and the user web's voicemail page both come here."""
     company = _box(ctx, who, domain, box)
     _message(ctx, company, box, message_id)
-    voicemail.mark_heard(ctx.store, company.id, message_id, body.heard)
+    voicemail.mark_heard(ctx.store, company.id, message_id, heard)
     ctx.publish(_changed(ctx, company, box))
-    audit_change(ctx, who, request, "voicemail.heard" if body.heard else "voicemail.new",
+    audit_change(ctx, who, request, "voicemail.heard" if heard else "voicemail.new",
                  f"{box}/{message_id}", company_id=company.id)  # fmt: skip
-    return _out(voicemail.get_message(ctx.store, company.id, message_id))
+    return voicemail.get_message(ctx.store, company.id, message_id)
 
 
 @router.delete(
@@ -160,6 +175,13 @@ def mark(
 def delete(
     domain: str, box: str, message_id: int, who: Caller, ctx: Context, request: Request
 ) -> None:
+    delete_message(ctx, who, request, domain, box, message_id)
+
+
+def delete_message(
+    ctx: WebContext, who: Principal, request: Request, domain: str, box: str, message_id: int
+) -> None:
+    """Delete a message of a box `who` may hear (S6, U7); the lamps follow."""
     company = _box(ctx, who, domain, box)
     _message(ctx, company, box, message_id)
     voicemail.delete_message(ctx.store, company.id, message_id)

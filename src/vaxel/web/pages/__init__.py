@@ -1,4 +1,5 @@
-"""The web pages (S7 admin web, U4 directory, U9 diversions): server-rendered HTML.
+"""The web pages (S7 admin web; U4 directory, U7 voicemail, U8 caller ID, U9 diversions,
+U11 forwarding): server-rendered HTML.
 
 `router` holds every page; `web/app.py` includes it beside the API. What the pages
 share (login redirect, error pages, CSRF, the Content-Security-Policy, rendering) is in
@@ -9,8 +10,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vaxel.web.pages import admin, me, provider, session
+from vaxel.web.pages import admin, groups, me, mine, prompts, provider, routing, schedules, session
 
 router = APIRouter(include_in_schema=False)
-for _module in (session, admin, provider, me):
+for _module in (session, admin, routing, schedules, groups, prompts, provider, me, mine):
     router.include_router(_module.router)

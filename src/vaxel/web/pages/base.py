@@ -48,10 +48,12 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LANGUAGE_COOKIE = "vaxel_lang"
 
 #: No script but this site's files, no inline script or style, no framing, forms post
-#: only here. htmx needs nothing more (its inline indicator styles are turned off).
+#: only here. htmx needs nothing more (its inline indicator styles are turned off). The
+#: <audio> players (voicemail U7, prompts S4) play sound from this site only.
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
 )
 PAGE_HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-store"}
 

@@ -1,4 +1,5 @@
-"""The user web (U9, U4): my diversion, and my colleagues with theirs.
+"""The user web (U9, U4): my diversion, and my colleagues with theirs (each with a call
+button: `pages/mine.py` places the call).
 
 "Lunch until 13:00", "Meeting until 15:30" and "Away until Monday" are one press each;
 any status (or one's own words) with an end date and time is the form below them. The
@@ -51,7 +52,7 @@ def _mine(v: Viewer) -> tuple[int, str]:
     return v.who.account.company_id, v.who.account.extension
 
 
-def _page(
+def render_page(
     request: Request,
     ctx: WebContext,
     v: Viewer,
@@ -81,9 +82,12 @@ def me(
     v: Seen,
     q: Annotated[str, Query(max_length=100)] = "",
     done: str = "",
+    to: Annotated[str, Query(max_length=32)] = "",
 ) -> Response:
     message = text(v.lang, f"me.{done}") if done in ("set_ok", "cleared") else ""
-    return _page(request, ctx, v, q=q, done=message)
+    if done == "calling":
+        message = text(v.lang, "mine.calling", to=to)
+    return render_page(request, ctx, v, q=q, done=message)
 
 
 def _until(v: Viewer, now: datetime, day: str, clock: str) -> datetime | None:
@@ -129,7 +133,7 @@ def _set(request: Request, ctx: WebContext, v: Viewer, form: FormData) -> Respon
         set_and_audit(ctx, v.who, request, company_id, ext, _wanted(v, v.now(ctx), form))
     except Invalid as exc:
         values = {name: field(form, name) for name in ("status", "text", "date", "time")}
-        return _page(request, ctx, v, error=text(v.lang, "me.errors", detail=exc.message),
+        return render_page(request, ctx, v, error=text(v.lang, "me.errors", detail=exc.message),
                      values=values, status=422)  # fmt: skip
     return redirect("/me?done=set_ok")
 

@@ -1,0 +1,267 @@
+"""Answering groups and shared voicemail boxes from the company admin's pages (S7: S8, S6).
+
+A group's page has its members in the order they ring, the strategy and the ring time,
+and who of them is logged in now, with a button to log each in or out
+(`web.api.groups.set_login`, as PUT .../members/{ext} and *45/*46 do). A shared box's
+page has its members, where its messages are mailed and its greeting. Both change the
+description through `parts.save_item`: errors as `config apply` prints them, by field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from starlette.datastructures import FormData
+
+from vaxel.services import configuration, presence_settings
+from vaxel.services.company_config import NAME
+from vaxel.web.api.groups import set_login
+from vaxel.web.api.sections import etag_of
+from vaxel.web.context import WebContext, blocking
+from vaxel.web.pages import parts
+from vaxel.web.pages.admin import Company
+from vaxel.web.pages.base import (
+    Context,
+    PageRoute,
+    Seen,
+    Viewer,
+    check_csrf,
+    company_page,
+    field,
+    link_for,
+    redirect,
+    render,
+)
+from vaxel.web.pages.i18n import text
+from vaxel.web.problems import Problem
+
+router = APIRouter(prefix="/admin", route_class=PageRoute, include_in_schema=False)
+
+STRATEGIES = ("parallel", "sequential")
+#: section -> (page path, the form's fields, the template)
+PARTS = {
+    "groups": ("/admin/groups", ("name", "members", "strategy", "ring_time"), "admin/group.html"),
+    "voicemail": ("/admin/voicemail", ("name", "members", "email", "greeting"), "admin/box.html"),
+}
+
+
+def _done(v: Viewer, done: str) -> str:
+    return text(v.lang, f"part.{done}") if done in ("saved", "created", "removed", "login") else ""
+
+
+@router.get("/groups")
+def groups(
+    request: Request, ctx: Context, v: Seen, company: Company = None, done: str = ""
+) -> Response:
+    """The answering groups (S8)."""
+    return _list(request, ctx, v, company, "groups", done)
+
+
+@router.get("/voicemail")
+def boxes(
+    request: Request, ctx: Context, v: Seen, company: Company = None, done: str = ""
+) -> Response:
+    """The shared voicemail boxes (S6)."""
+    return _list(request, ctx, v, company, "voicemail", done)
+
+
+def _list(
+    request: Request, ctx: WebContext, v: Viewer, company: str | None, section: str, done: str
+) -> Response:
+    info = company_page(ctx, v, company)
+    found = parts.items(ctx, info, section)
+    return render(request, "admin/parts.html", v, company=info, nav=section, section=section,
+                  found=found, tags=parts.tags(found), done=_done(v, done), general=[],
+                  path=PARTS[section][0],
+                  remove=link_for(v, f"{PARTS[section][0]}/remove", info))  # fmt: skip
+
+
+def _values(section: str, name: str, item: dict[str, Any]) -> dict[str, str]:
+    values = {"name": name, "members": ", ".join(item.get("members", []))}
+    if section == "groups":
+        values["strategy"] = str(item.get("strategy", "parallel"))
+        values["ring_time"] = str(item.get("ring_time", 15))
+    else:
+        values["email"] = ", ".join(item.get("email", []))
+        values["greeting"] = str(item.get("greeting") or "")
+    return values
+
+
+def _page(
+    request: Request,
+    ctx: WebContext,
+    v: Viewer,
+    company: str | None,
+    section: str,
+    name: str,
+    *,
+    new: bool = False,
+    values: dict[str, str] | None = None,
+    errors: dict[str, list[str]] | None = None,
+    general: list[str] | None = None,
+    done: str = "",
+    status: int = 200,
+) -> Response:
+    info = company_page(ctx, v, company)
+    data, _ = configuration.export_data(ctx.store, info.domain)
+    found = data.get(section, {})
+    if not new and name not in found:
+        raise Problem(404, "")
+    item = found.get(name, {})
+    names = {user["ext"]: user["name"] for user in data.get("users", [])}
+    out = presence_settings.logged_out(ctx.store, info.id) if section == "groups" else set()
+    members = [(ext, names.get(ext, ""), (name, ext) not in out) for ext in item.get("members", [])]
+    base = PARTS[section][0]
+    return render(request, PARTS[section][2], v, status=status, company=info, nav=section,
+                  new=new, name=name, values={**_values(section, name, item), **(values or {})},
+                  tag=etag_of(item) if item else "", errors=errors or {}, general=general or [],
+                  done=_done(v, done), strategies=STRATEGIES, members=members,
+                  prompts=sorted(data.get("prompts", {})),
+                  action=link_for(v, f"{base}/new" if new else f"{base}/{name}", info),
+                  login=link_for(v, f"{base}/{name}/login", info),
+                  back=link_for(v, base, info))  # fmt: skip
+
+
+@router.get("/groups/new")
+def new_group(
+    request: Request, ctx: Context, v: Seen, company: Company = None, name: str = ""
+) -> Response:
+    return _page(request, ctx, v, company, "groups", name[:40], new=True)
+
+
+@router.get("/voicemail/new")
+def new_box(
+    request: Request, ctx: Context, v: Seen, company: Company = None, name: str = ""
+) -> Response:
+    return _page(request, ctx, v, company, "voicemail", name[:40], new=True)
+
+
+@router.get("/groups/{name}")
+def group_page(
+    name: str, request: Request, ctx: Context, v: Seen, company: Company = None, done: str = ""
+) -> Response:
+    return _page(request, ctx, v, company, "groups", name, done=done)
+
+
+@router.get("/voicemail/{name}")
+def box_page(
+    name: str, request: Request, ctx: Context, v: Seen, company: Company = None, done: str = ""
+) -> Response:
+    return _page(request, ctx, v, company, "voicemail", name, done=done)
+
+
+@router.post("/groups/{name}/login")
+async def group_login(
+    name: str, request: Request, ctx: Context, v: Seen, company: Company = None
+) -> Response:
+    """Log a member in or out now (S8)."""
+    form = await request.form()
+    check_csrf(request, v, form)
+    info = await blocking(company_page, ctx, v, company)
+    on = field(form, "logged_in") == "1"
+    await blocking(set_login, ctx, v.who, request, info, name, field(form, "ext"), on)
+    return redirect(link_for(v, f"/admin/groups/{name}", info, done="login"))
+
+
+@router.post("/groups/remove")
+async def remove_group(
+    request: Request, ctx: Context, v: Seen, company: Company = None
+) -> Response:
+    return await _posted(request, ctx, v, company, _remove, "groups")
+
+
+@router.post("/voicemail/remove")
+async def remove_box(request: Request, ctx: Context, v: Seen, company: Company = None) -> Response:
+    return await _posted(request, ctx, v, company, _remove, "voicemail")
+
+
+async def _posted(
+    request: Request,
+    ctx: WebContext,
+    v: Viewer,
+    company: str | None,
+    work: Callable[..., Response],
+    *args: str,
+) -> Response:
+    form = await request.form()
+    check_csrf(request, v, form)
+    response: Response = await blocking(work, request, ctx, v, company, *args, form)
+    return response
+
+
+def _remove(
+    request: Request, ctx: WebContext, v: Viewer, company: str | None, section: str, form: FormData
+) -> Response:
+    info = company_page(ctx, v, company)
+    outcome = parts.save_item(request, ctx, v, info, section, field(form, "name"),
+                              lambda old: None, tag=field(form, "tag"), fields=())  # fmt: skip
+    if not outcome.ok:
+        found = parts.items(ctx, info, section)
+        return render(request, "admin/parts.html", v, status=422, company=info, nav=section,
+                      section=section, found=found, tags=parts.tags(found), done="",
+                      general=outcome.general, path=PARTS[section][0],
+                      remove=link_for(v, f"{PARTS[section][0]}/remove", info))  # fmt: skip
+    return redirect(link_for(v, PARTS[section][0], info, done="removed"))
+
+
+@router.post("/groups/{name}")
+async def save_group(
+    name: str, request: Request, ctx: Context, v: Seen, company: Company = None
+) -> Response:
+    return await _posted(request, ctx, v, company, _save, "groups", name)
+
+
+@router.post("/voicemail/{name}")
+async def save_box(
+    name: str, request: Request, ctx: Context, v: Seen, company: Company = None
+) -> Response:
+    return await _posted(request, ctx, v, company, _save, "voicemail", name)
+
+
+def _number(value: str) -> Any:
+    return int(value) if value.isdigit() else value
+
+
+def _save(
+    request: Request,
+    ctx: WebContext,
+    v: Viewer,
+    company: str | None,
+    section: str,
+    name: str,
+    form: FormData,
+) -> Response:
+    info = company_page(ctx, v, company)
+    new = name == "new"
+    name = field(form, "name") if new else name
+    values = {key: field(form, key) for key in form if key != "csrf"}
+    if new and not re.match(NAME, name):
+        return _page(request, ctx, v, company, section, name, new=True, values=values,
+                     status=422, general=[text(v.lang, "part.errors")],
+                     errors={"name": [f"{section}.{name}: {text(v.lang, 'part.bad_name')}"]},
+                     )  # fmt: skip
+
+    def build(old: dict[str, Any] | None) -> dict[str, Any]:
+        item = dict(old or {})
+        item["members"] = parts.words(field(form, "members"))
+        if section == "groups":
+            item["strategy"] = field(form, "strategy")
+            item["ring_time"] = _number(field(form, "ring_time"))
+        else:
+            item["email"] = parts.words(field(form, "email"))
+            item.pop("greeting", None)
+            if field(form, "greeting"):
+                item["greeting"] = field(form, "greeting")
+        return item
+
+    outcome = parts.save_item(request, ctx, v, info, section, name, build,
+                              tag=field(form, "tag"), fields=PARTS[section][1],
+                              new=new)  # fmt: skip
+    if not outcome.ok:
+        return _page(request, ctx, v, company, section, name, new=new, values=values,
+                     errors=outcome.errors, general=outcome.general, status=422)  # fmt: skip
+    done = "created" if new else "saved"
+    return redirect(link_for(v, f"{PARTS[section][0]}/{name}", info, done=done))
