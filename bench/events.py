@@ -38,6 +38,7 @@ from vaxel.bus import Bus, CallOffered
 from vaxel.services import accounts, companies, users, web_sessions
 from vaxel.store import Store
 from vaxel.web.context import WebContext
+from vaxel.web.launcher import listen
 from vaxel.web.server import WebServer
 
 TICK = 0.02  # the publisher's pace: events of each company published every 20 ms
@@ -133,7 +134,7 @@ async def serve(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     store = Store.open(folder)
     seeded = seed(store, args.companies)
     bus = Bus()
-    web = WebServer(WebContext(store, folder, bus=bus), "127.0.0.1", 0)
+    web = WebServer(WebContext(store, folder, bus=bus), listen("127.0.0.1", 0))
     web.start()
     url = web.address.replace("http://", "ws://") + "/api/v1/events"
     tokens = [(seeded[i % len(seeded)][2], seeded[i % len(seeded)][1]) for i in range(args.clients)]

@@ -1,7 +1,8 @@
 """`vaxel serve` (P2, O1, P8): the assembled switch (`vaxel.assembly`) on real sockets, the
 RTP engine and the wall clock, with its database writes on one worker thread (group commit:
-registrations and call records are acknowledged once stored), and the web and API
-(`vaxel.web`), in one asyncio loop."""
+registrations and call records are acknowledged once stored), in one asyncio loop; and the
+web and API (`vaxel.web`) in a process of their own, started and linked here
+(web/launcher.py, web/link.py)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ from typing import TypeVar
 
 from vaxel import native
 from vaxel.assembly import Core, assemble
-from vaxel.bus import Bus
 from vaxel.calls.api import Call
 from vaxel.calls.overload import SHED_AT, Overload
 from vaxel.calls.records import call_record
@@ -41,8 +41,8 @@ from vaxel.sip.digest import DigestServer
 from vaxel.store import Store
 from vaxel.transport.tcp import TcpTransport
 from vaxel.transport.udp import UdpTransport
-from vaxel.web.context import WebContext
-from vaxel.web.server import WebServer
+from vaxel.web.launcher import WebProcess, listen
+from vaxel.web.link import SwitchEnd
 
 log = logging.getLogger("vaxel")
 T = TypeVar("T")
@@ -257,12 +257,9 @@ async def _run(options: ServeOptions, store: Store) -> int:
     core.outbox.add(tcp, tcp.local)
     web = None
     if options.http is not None:
-        context = WebContext(
-            store,
-            options.data,
-            bus=core.bus,
+        link = SwitchEnd(
+            core.bus,
             changed=core.directory.invalidate,
-            publish=partial(_publish_from_thread, loop, core.bus),
             place_call=_click_to_call(core),
             stats=lambda: {
                 "vaxel_calls_active": len(core.calls.calls),
@@ -271,7 +268,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
                 "vaxel_overloaded": int(inbound.shedding),
             },
         )
-        web = WebServer(context, *options.http)
+        web = WebProcess(options.data, listen(*options.http), link)
         web.start()
         _say(f"vaxel: web and API on {web.address} (API docs at {web.address}/api/docs)")
         if options.demo:
@@ -415,10 +412,6 @@ def _click_to_call(core: Core) -> Callable[[int, str, str, str], tuple[str, str]
         return call.id, call.dialled or number
 
     return place
-
-
-def _publish_from_thread(loop: asyncio.AbstractEventLoop, bus: Bus, event: object) -> None:
-    loop.call_soon_threadsafe(bus.publish, event)
 
 
 def _announce_web(store: Store, data: Path) -> None:

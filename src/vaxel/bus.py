@@ -184,3 +184,16 @@ class ForwardingChanged:
     kind: str
     target: str | None  # None: cleared
     at: float
+
+
+#: What the live events stream (web/events.py) carries, besides voicemail counts.
+LIVE_EVENTS: tuple[type, ...] = (
+    CallOffered,
+    CallRinging,
+    CallAnswered,
+    CallEnded,
+    DeviceRegistration,
+    GroupLogin,
+    DiversionChanged,
+    ForwardingChanged,
+)

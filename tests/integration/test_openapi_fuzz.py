@@ -19,6 +19,7 @@ from tests.web.conftest import PASSWORD, seed
 from vaxel.features.click_to_call import ClickToCallError
 from vaxel.store import Store
 from vaxel.web.context import WebContext
+from vaxel.web.launcher import listen
 from vaxel.web.server import WebServer
 
 
@@ -29,10 +30,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     store = Store.open(data)
     seed(store, data)
 
-    def no_phones(company_id: int, domain: str, extension: str, number: str) -> tuple[str, str]:
+    async def no_phones(company_id: int, domain: str, ext: str, number: str) -> tuple[str, str]:
         raise ClickToCallError(480, "none of your phones is registered")  # a switch, idle
 
-    server = WebServer(WebContext(store, data, place_call=no_phones), "127.0.0.1", 0)
+    server = WebServer(WebContext(store, data, place_call=no_phones), listen("127.0.0.1", 0))
     loop = asyncio.new_event_loop()
 
     def run() -> None:

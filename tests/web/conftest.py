@@ -27,6 +27,7 @@ from vaxel.services import accounts, configuration
 from vaxel.services.company_config import parse_config
 from vaxel.store import Store
 from vaxel.web.context import WebContext
+from vaxel.web.launcher import listen
 from vaxel.web.limits import LoginLimiter
 from vaxel.web.server import WebServer
 
@@ -140,7 +141,7 @@ def serve(store: Store, data: Path) -> Iterator[Web]:
     context = WebContext(
         store, data, bus=bus, publish=lambda event: loop.call_soon_threadsafe(bus.publish, event)
     )
-    server = WebServer(context, "127.0.0.1", 0)
+    server = WebServer(context, listen("127.0.0.1", 0))
 
     def run() -> None:
         async def main() -> None:

@@ -135,7 +135,7 @@ def test_the_call_button_places_a_call_or_says_why_not(web: Web) -> None:
         )
         placed: list[tuple[int, str, str, str]] = []
 
-        def place(company_id: int, domain: str, ext: str, to: str) -> tuple[str, str]:
+        async def place(company_id: int, domain: str, ext: str, to: str) -> tuple[str, str]:
             if to == "1099":
                 raise ClickToCallError(404, "no such user 1099")
             placed.append((company_id, domain, ext, to))

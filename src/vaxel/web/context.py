@@ -4,7 +4,7 @@ web reaches data only through `services/`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +33,7 @@ class WebContext:
     # The switch's bus: the WebSocket at /api/v1/events streams it (None: no live events).
     bus: Bus | None = None
     # Called after every change the web makes (from a worker thread): the switch looks
-    # again at once, so the next call sees the change.
+    # again before it returns, so the next call sees the change.
     changed: Callable[[], None] = lambda: None
     # Puts a live event on the switch's bus (on its loop; safe from a worker thread):
     # a message marked heard lights the phones' lamps off.
@@ -41,8 +41,8 @@ class WebContext:
     # The running switch's figures for /api/v1/metrics (name -> value); none without one.
     stats: Callable[[], dict[str, float]] = dict
     # Places a click-to-call call on the switch (company id, domain, extension, number ->
-    # the call's id and what is dialled); called on the switch's loop. None: no switch.
-    place_call: Callable[[int, str, str, str], tuple[str, str]] | None = None
+    # the call's id and what is dialled), awaited on the web's loop. None: no switch.
+    place_call: Callable[[int, str, str, str], Awaitable[tuple[str, str]]] | None = None
 
     def uploads(self, domain: str) -> Path:
         """Where a company's uploaded files wait for its description to name them."""

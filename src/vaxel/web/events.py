@@ -54,6 +54,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from vaxel.bus import (
+    LIVE_EVENTS,
     BoxChanged,
     Bus,
     CallAnswered,
@@ -85,17 +86,6 @@ RECHECK_SECONDS = 60.0  # how often the session or token is checked again
 POLICY = 1008  # not authenticated, or not allowed
 TRY_AGAIN = 1013  # too slow: the client fell too far behind
 UNAVAILABLE = 1011  # this server has no live events
-
-LIVE_EVENTS: tuple[type, ...] = (
-    CallOffered,
-    CallRinging,
-    CallAnswered,
-    CallEnded,
-    DeviceRegistration,
-    GroupLogin,
-    DiversionChanged,
-    ForwardingChanged,
-)
 
 
 # -- rendering: each event becomes JSON once ------------------------------------------------

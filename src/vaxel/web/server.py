@@ -1,8 +1,9 @@
-"""The web served in the switch's own asyncio loop (P8): uvicorn on a socket we bind.
+"""The web served by uvicorn on a socket bound for it (P8): in the web's own process
+(web/process.py), or in a test's.
 
-Binding the socket ourselves lets `--http 127.0.0.1:0` take a free port and say which;
-the switch keeps its own signal handling (uvicorn's is turned off) and stops the web
-when it stops.
+Binding the socket outside uvicorn (web/launcher.py `listen`) lets `--http
+127.0.0.1:0` take a free port and say which; the process keeps its own signal
+handling (uvicorn's is turned off) and stops the web when it stops.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from anyio import to_thread
 
 from vaxel.web.app import create_app
 from vaxel.web.context import WebContext
+from vaxel.web.launcher import address_of
 
 log = logging.getLogger("vaxel.web")
 
@@ -30,19 +32,11 @@ class _Server(uvicorn.Server):
 
 
 class WebServer:
-    """The HTTP listener: `start()` binds and serves, `stop()` ends it."""
+    """The HTTP server on a listening socket (`listen`): `start()` serves, `stop()` ends it."""
 
-    def __init__(self, ctx: WebContext, host: str, port: int) -> None:
+    def __init__(self, ctx: WebContext, sock: socket.socket) -> None:
         self.ctx = ctx
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        # proto named: asyncio sets TCP_NODELAY on accepted sockets only when it is (with
-        # proto 0, every response written in two parts waited 40 ms for a delayed ACK).
-        self.socket = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.socket.bind((host, port))
-        self.socket.listen(512)
-        self.socket.setblocking(False)
+        self.socket = sock
         config = uvicorn.Config(
             create_app(ctx),
             log_level="warning",
@@ -59,8 +53,7 @@ class WebServer:
 
     @property
     def address(self) -> str:
-        host, port = self.socket.getsockname()[:2]
-        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        return address_of(self.socket)
 
     def start(self) -> None:
         # VAXEL_WEB_THREADS=N: the worker threads of plain `def` endpoints (anyio's

@@ -57,7 +57,7 @@ async def place(ctx: WebContext, who: Principal, request: Request, to: str) -> t
     if ctx.place_call is None:
         raise Problem(503, NO_SWITCH)
     try:
-        call_id, dialled = ctx.place_call(
+        call_id, dialled = await ctx.place_call(
             account.company_id, account.domain, account.extension, to.strip()
         )
     except ClickToCallError as exc:

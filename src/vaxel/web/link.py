@@ -1,0 +1,249 @@
+"""The switch and its web process, linked (P8, O3).
+
+The web (API, pages, live events) runs in a process of its own, started and
+watched by `vaxel serve`. One Python process has one GIL: with the web's worker
+threads beside the loop that relays RTP, every request's database and template
+work held that loop up, and `bench/api_load.py` measured +4 ms to +115 ms on the
+p99 transit of 100 calls' media at 100 requests a second. In its own process
+the web costs the switch only the messages below.
+
+What crosses, as length-prefixed pickles over a Unix socket pair that only the
+two processes hold (so nothing else can write a pickle to either end):
+
+- switch -> web: the bus's live events (`LIVE_EVENTS`, and `BoxChanged`), only
+  while the web watches a company, so an idle web costs the calls nothing;
+- web -> switch: which companies the web watches; events the web publishes (a
+  message marked heard: the switch lights the lamps off); and three questions,
+  each answered by the switch: `changed` (look again: the next call sees the
+  change; answered once the switch has dropped what it cached), `stats` (the
+  figures of /metrics) and `place_call` (click-to-call).
+
+The web side's `LinkedBus` is a plain `Bus` for the web's own listeners, which
+also tells the switch what it watches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import pickle
+import struct
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from vaxel.bus import LIVE_EVENTS, BoxChanged, Bus
+from vaxel.features.click_to_call import ClickToCallError
+
+log = logging.getLogger(__name__)
+
+_LENGTH = struct.Struct("!I")
+MAX_MESSAGE = 16 * 1024 * 1024  # a frame longer than this is a broken link
+BACKLOG = 8 * 1024 * 1024  # bytes of events queued for a stalled web before they are dropped
+ANSWER_TIMEOUT = 10.0  # seconds the web waits for the switch's answer
+
+FORWARDED: tuple[type, ...] = (*LIVE_EVENTS, BoxChanged)
+
+
+def frame(message: object) -> bytes:
+    body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return _LENGTH.pack(len(body)) + body
+
+
+async def read(reader: asyncio.StreamReader) -> Any:
+    """The next message, or None when the other side has closed the link."""
+    try:
+        head = await reader.readexactly(_LENGTH.size)
+        (length,) = _LENGTH.unpack(head)
+        if length > MAX_MESSAGE:
+            raise ConnectionError(f"a message of {length} bytes on the web link")
+        return pickle.loads(await reader.readexactly(length))
+    except (asyncio.IncompleteReadError, ConnectionResetError):
+        return None
+
+
+class SwitchEnd:
+    """The switch's side: forwards live events, applies what the web asks."""
+
+    def __init__(
+        self,
+        bus: Bus,
+        *,
+        changed: Callable[[], None],
+        stats: Callable[[], dict[str, float]],
+        place_call: Callable[[int, str, str, str], tuple[str, str]],
+    ) -> None:
+        self.bus = bus
+        self.answers: dict[str, Callable[..., object]] = {
+            "changed": changed,
+            "stats": stats,
+            "place_call": place_call,
+        }
+        self.writer: asyncio.StreamWriter | None = None
+        self.watched: list[int | None] = []  # what this web watches, undone when it goes
+        self.dropped = 0  # events not sent because the web was not reading
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve one web process until it closes the link (it exits or restarts)."""
+        self.writer = writer
+        for kind in FORWARDED:
+            self.bus.subscribe(kind, self.forward)
+        try:
+            while (message := await read(reader)) is not None:
+                self._received(message)
+        finally:
+            for kind in FORWARDED:
+                self.bus.unsubscribe(kind, self.forward)
+            for company_id in self.watched:
+                self.bus.unwatch(company_id)
+            self.watched.clear()
+            self.writer = None
+            writer.close()
+
+    def forward(self, event: object) -> None:
+        writer = self.writer
+        if writer is None or writer.transport.is_closing():
+            return
+        if writer.transport.get_write_buffer_size() > BACKLOG:
+            self.dropped += 1  # the web is stuck; the calls must not wait for it
+            return
+        writer.write(frame(("event", event)))
+
+    def _received(self, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "watch":
+            self.bus.watch(message[1])
+            self.watched.append(message[1])
+        elif kind == "unwatch":
+            if message[1] in self.watched:
+                self.watched.remove(message[1])
+                self.bus.unwatch(message[1])
+        elif kind == "publish":
+            self.bus.publish(message[1])
+        elif kind == "ask":
+            _, number, name, args = message
+            self._answer(number, name, args)
+        else:
+            log.warning("unknown message on the web link: %r", kind)
+
+    def _answer(self, number: int, name: str, args: tuple[Any, ...]) -> None:
+        try:
+            reply: tuple[Any, ...] = ("answer", number, "ok", self.answers[name](*args))
+        except ClickToCallError as exc:
+            reply = ("answer", number, "refused", (exc.status, str(exc)))
+        except Exception as exc:
+            log.exception("the web's %s failed", name)
+            reply = ("answer", number, "failed", f"{type(exc).__name__}: {exc}")
+        if self.writer is not None and not self.writer.transport.is_closing():
+            self.writer.write(frame(reply))
+
+
+class LinkFailed(RuntimeError):
+    """The switch did not answer (it failed, or the link is down)."""
+
+
+class WebEnd:
+    """The web process's side: its bus, and the questions it asks the switch."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.loop = asyncio.get_running_loop()
+        self.loop_thread = threading.get_ident()
+        self.bus = LinkedBus(self)
+        self.numbers = itertools.count(1)
+        self.waiting: dict[int, asyncio.Future[Any]] = {}
+
+    async def serve(self) -> None:
+        """Deliver the switch's events and answers until the switch closes the link."""
+        try:
+            while (message := await read(self.reader)) is not None:
+                if message[0] == "event":
+                    self.bus.publish(message[1])
+                elif message[0] == "answer":
+                    future = self.waiting.pop(message[1], None)
+                    if future is not None and not future.done():
+                        future.set_result(message[2:])
+        finally:
+            for future in self.waiting.values():
+                if not future.done():
+                    future.set_exception(LinkFailed("the switch closed the link"))
+            self.waiting.clear()
+
+    def send(self, message: object) -> None:
+        """Send from the web's loop or from one of its worker threads."""
+        data = frame(message)
+        if threading.get_ident() == self.loop_thread:
+            self.writer.write(data)
+        else:
+            self.loop.call_soon_threadsafe(self.writer.write, data)
+
+    async def ask(self, name: str, *args: Any) -> Any:
+        """The switch's answer to `name(*args)`, on the web's loop."""
+        number = next(self.numbers)
+        future: asyncio.Future[Any] = self.loop.create_future()
+        self.waiting[number] = future
+        self.writer.write(frame(("ask", number, name, args)))
+        try:
+            outcome, value = await asyncio.wait_for(future, ANSWER_TIMEOUT)
+        except TimeoutError:
+            self.waiting.pop(number, None)
+            raise LinkFailed(f"the switch did not answer {name}") from None
+        if outcome == "refused":
+            raise ClickToCallError(*value)
+        if outcome == "failed":
+            raise LinkFailed(value)
+        return value
+
+    def ask_from_thread(self, name: str, *args: Any) -> Any:
+        """`ask`, from a worker thread: it waits for the answer."""
+        if threading.get_ident() == self.loop_thread:
+            raise RuntimeError(f"{name} must not wait on the web's loop")
+        return asyncio.run_coroutine_threadsafe(self.ask(name, *args), self.loop).result()
+
+    # -- what the web's context is given (web/context.py) --------------------------------
+
+    def changed(self) -> None:
+        """Tell the switch to look again, and wait until it has (from a worker thread);
+        on the loop it is only sent (nothing on the loop may wait)."""
+        if threading.get_ident() == self.loop_thread:
+            self.send(("ask", 0, "changed", ()))
+        else:
+            self.ask_from_thread("changed")
+
+    def publish(self, event: object) -> None:
+        self.send(("publish", event))
+
+    def stats(self) -> dict[str, float]:
+        answer: dict[str, float] = self.ask_from_thread("stats")
+        return answer
+
+    async def place_call(self, company_id: int, domain: str, ext: str, to: str) -> tuple[str, str]:
+        answer: tuple[str, str] = await self.ask("place_call", company_id, domain, ext, to)
+        return answer
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.writer.close()
+
+
+class LinkedBus(Bus):
+    """The web's bus: its listeners get the switch's events; what they watch is told to
+    the switch, so the switch builds events only for watched companies."""
+
+    def __init__(self, end: WebEnd) -> None:
+        super().__init__()
+        self.end = end
+
+    def watch(self, company_id: int | None) -> None:
+        super().watch(company_id)
+        self.end.send(("watch", company_id))
+
+    def unwatch(self, company_id: int | None) -> None:
+        super().unwatch(company_id)
+        self.end.send(("unwatch", company_id))
+
+
+PlaceCall = Callable[[int, str, str, str], Awaitable[tuple[str, str]]]

@@ -1,0 +1,83 @@
+"""The web's own process (P8, O3): started and watched by `vaxel serve`.
+
+The switch binds the HTTP socket (so `--http 127.0.0.1:0` can say which port it
+took, and connections wait in its backlog while this process starts) and a
+Unix socket pair for the link (web/link.py); this process is handed both as
+inherited file descriptors:
+
+    python -m vaxel.web.process --data DIR --listen-fd N --link-fd M
+
+It opens the same data folder (the store is shared: SQLite in WAL mode, or
+PostgreSQL) and serves until SIGTERM, or until the switch goes away and
+closes the link: it never outlives the switch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from vaxel.store import Store
+from vaxel.web.context import WebContext
+from vaxel.web.link import WebEnd
+from vaxel.web.server import WebServer
+
+
+async def serve(data: Path, listen_fd: int, link_fd: int) -> int:
+    store = Store.open(data)
+    listening = socket.socket(fileno=listen_fd)
+    listening.setblocking(False)
+    link = socket.socket(fileno=link_fd)
+    reader, writer = await asyncio.open_unix_connection(sock=link)
+    end = WebEnd(reader, writer)
+    context = WebContext(
+        store,
+        data,
+        bus=end.bus,
+        changed=end.changed,
+        publish=end.publish,
+        stats=end.stats,
+        place_call=end.place_call,
+    )
+    web = WebServer(context, listening)
+    web.start()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    linked = asyncio.create_task(end.serve())
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({linked, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    await web.stop()
+    end.close()
+    for task in (linked, stopped):
+        task.cancel()
+    store.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vaxel.web.process")
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--listen-fd", type=int, required=True)
+    parser.add_argument("--link-fd", type=int, required=True)
+    options = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("VAXEL_LOG", "WARNING").upper(),
+        format="%(asctime)s %(levelname)s %(name)s (web): %(message)s",
+    )
+    try:
+        import uvloop  # type: ignore[import-not-found]
+    except ImportError:
+        return asyncio.run(serve(options.data, options.listen_fd, options.link_fd))
+    return int(uvloop.run(serve(options.data, options.listen_fd, options.link_fd)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
