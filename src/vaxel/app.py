@@ -352,19 +352,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
     return 0
 
 
-def _switch_interval() -> None:
-    """VAXEL_SWITCH_INTERVAL=SECONDS: how long a thread may keep the GIL while another
-    waits (`sys.setswitchinterval`; Python's default 5 ms). The web's worker threads and
-    the loop that relays RTP share one GIL, so this bounds how long a busy worker can
-    hold up the loop. A knob for `bench/api_load.py`; unset, Python's default stays: no
-    value measured so far kept the API's load off the media (bench/README.md)."""
-    value = os.environ.get("VAXEL_SWITCH_INTERVAL")
-    if value:
-        sys.setswitchinterval(float(value))
-
-
 def serve(options: ServeOptions) -> int:
-    _switch_interval()
     logging.basicConfig(
         level=os.environ.get("VAXEL_LOG", "WARNING").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

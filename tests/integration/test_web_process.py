@@ -30,6 +30,11 @@ def _alive(pid: int) -> bool:
     return state != "Z"  # a zombie has exited; its parent has not reaped it yet
 
 
+def _nice(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[16])  # field 19 of proc(5)
+
+
 def _web_pid(server: Server, other_than: int = 0, timeout: float = 60.0) -> int:
     assert server.process is not None
     deadline = time.monotonic() + timeout
@@ -98,5 +103,7 @@ def test_stopping_the_switch_stops_its_web(tmp_path: Path) -> None:
     server = Server(tmp_path).start()
     _healthy(server)
     web = _web_pid(server)
+    assert server.process is not None
+    assert _nice(web) > _nice(server.process.pid)  # the calls' loop gets the CPU first
     assert server.stop() == 0
     assert not _alive(web)

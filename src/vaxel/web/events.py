@@ -32,9 +32,9 @@ falls `QUEUE_LIMIT` messages behind is dropped with close code 1013 (try again l
 and may reconnect. What happened meanwhile is not replayed: a client that reconnects
 reads the current state from the REST API.
 
-Only what changes in the switch's own process is seen here: a change made with the
-`vaxel` command line (another process) is not an event; the API's endpoints publish
-theirs with `WebContext.publish`.
+The events come from the switch's bus (over web/link.py when the web runs in its own
+process). A change made with the `vaxel` command line (another process) is not an
+event; the API's endpoints publish theirs with `WebContext.publish`, through the switch.
 """
 
 from __future__ import annotations
@@ -258,7 +258,7 @@ class Hub:
             subscriber.offer(rendered)
 
     def publish(self, event: Any) -> None:
-        """A live event from the bus (on the switch's loop): rendered once, queued for all."""
+        """A live event from the bus (on the web's loop): rendered once, queued for all."""
         company_id = event.company_id
         if company_id not in self.by_company and not self.everywhere:
             return

@@ -10,6 +10,10 @@ inherited file descriptors:
 It opens the same data folder (the store is shared: SQLite in WAL mode, or
 PostgreSQL) and serves until SIGTERM, or until the switch goes away and
 closes the link: it never outlives the switch.
+
+It runs at a lower CPU priority than the switch (`NICE`): when both want a
+core, the kernel's scheduler runs the loop that relays the calls' audio first,
+and the web's answers wait a little instead.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from vaxel.store import Store
 from vaxel.web.context import WebContext
 from vaxel.web.link import WebEnd
 from vaxel.web.server import WebServer
+
+NICE = 5  # added to the switch's niceness: about a third of its share of a busy core
 
 
 async def serve(data: Path, listen_fd: int, link_fd: int) -> int:
@@ -68,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listen-fd", type=int, required=True)
     parser.add_argument("--link-fd", type=int, required=True)
     options = parser.parse_args(argv)
+    os.nice(NICE)
     logging.basicConfig(
         level=os.environ.get("VAXEL_LOG", "WARNING").upper(),
         format="%(asctime)s %(levelname)s %(name)s (web): %(message)s",

@@ -48,7 +48,7 @@ NO_SWITCH = "calls are placed only by a running switch (vaxel serve)"
 
 
 async def place(ctx: WebContext, who: Principal, request: Request, to: str) -> tuple[str, str]:
-    """Click-to-call for `who` (U4, P8), on the switch's loop: the API and the user web's
+    """Click-to-call for `who` (U4, P8), placed by the switch: the API and the user web's
     call buttons both come here. Returns the call's id and what is dialled; a refusal is
     a Problem whose detail says why (its status as HTTP: unknown 404, barred 403)."""
     account = who.account
