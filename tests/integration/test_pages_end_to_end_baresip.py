@@ -38,14 +38,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.integration.acme import ALWAYS, DOMAIN, MAIN, Mailbox, company
-from tests.integration.audio import RATE, correlation, g711_levels, synth, write_wav
+from tests.integration.acme import DOMAIN, MAIN
+from tests.integration.audio import RATE, correlation
 from tests.integration.baresip import Baresip
-from tests.integration.peers import Server, rtp_ports, vaxel_cli
+from tests.integration.peers import Server
 from tests.integration.test_pages_browser import CHROMIUM, browser  # noqa: F401  (a fixture)
-from tests.integration.test_pages_end_to_end import (  # noqa: F401  (pages, patient: fixtures)
+from tests.integration.test_pages_end_to_end import (  # noqa: F401  (fixtures)
     ADMIN_PASSWORD,
     accessible,
+    acme,
     log_in,
     pages,
     patient,
@@ -60,6 +61,7 @@ from tests.integration.test_softphone_main_number import (
     press,
     prompt,
     sent,
+    sources,  # noqa: F401  (a fixture)
     wait_heard,
 )
 from vaxel.media.player import load_prompt
@@ -72,36 +74,18 @@ NEW_WEB = "eriks web password"
 ZONE = ZoneInfo("Europe/Stockholm")  # a schedule's zone when none is given
 
 
-@pytest.fixture(scope="module")
-def acme(tmp_path_factory: pytest.TempPathFactory, smtp: tuple[int, Mailbox]) -> Iterator[Server]:
-    data, trunk = company(tmp_path_factory.mktemp("acme-pages-baresip"), ALWAYS, smtp[0])
-    made = vaxel_cli(data, "company", "admin", DOMAIN, "--ext", "1001", "--password",
-                     ADMIN_PASSWORD)  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    server = Server(data).start("--rtp-ports", rtp_ports())
-    server.trunk = trunk  # type: ignore[attr-defined]
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """What the phones play (A-law levels, so codes compare exactly): the caller pink
-    noise, the new user a sweep; a minute long (baresip hangs up at the file's end)."""
-    folder = tmp_path_factory.mktemp("sources")
-    noise = synth(folder / "noise-raw.wav", 60, "pinknoise")
-    sweep = synth(folder / "sweep-raw.wav", 60, "sine", "300-3000")
-    return {
-        "caller": write_wav(folder / "caller.wav", g711_levels(noise)),
-        "1005": write_wav(folder / "erik.wav", g711_levels(sweep)),
-    }
-
-
 @pytest.fixture
-def phones(acme: Server, tmp_path: Path) -> Iterator[Phones]:
+def phones(acme: Server, tmp_path: Path) -> Iterator[Phones]:  # noqa: F811
     made = Phones(acme, acme.trunk, tmp_path)  # type: ignore[attr-defined]
     yield made
     made.stop()
+
+
+def new_item(admin: Any, section: str, name: str, button: str) -> None:
+    """Open the form of a new item from its section's list (menus, schedules, flows)."""
+    admin.get_by_role("navigation").get_by_role("link", name=section).click()
+    admin.get_by_label("Name of a new one", exact=True).fill(name)
+    admin.get_by_role("button", name=button).click()
 
 
 def special_days(admin: Any, name: str, hours: str) -> None:
@@ -119,10 +103,10 @@ def special_days(admin: Any, name: str, hours: str) -> None:
 
 
 def test_what_the_web_makes_is_what_a_baresip_call_meets(
-    acme: Server,
+    acme: Server,  # noqa: F811
     pages: Callable[[], Any],  # noqa: F811
     phones: Phones,
-    sources: dict[str, Path],
+    sources: dict[str, Path],  # noqa: F811
     system_prompts: Path,
     tmp_path: Path,
 ) -> None:
@@ -142,9 +126,7 @@ def test_what_the_web_makes_is_what_a_baresip_call_meets(
     expect(admin.get_by_role("status")).to_have_text("The user was added.")
 
     # ... a menu whose key 1 rings them ...
-    admin.get_by_role("navigation").get_by_role("link", name="Menus").click()
-    admin.get_by_label("Name of a new one", exact=True).fill("desk")
-    admin.get_by_role("button", name="Add a menu").click()
+    new_item(admin, "Menus", "desk", "Add a menu")
     admin.get_by_label("Prompt played", exact=True).select_option("welcome")
     admin.get_by_label("What key 1 leads to", exact=True).select_option("user")
     admin.get_by_label("Name for key 1", exact=True).fill("1005")
@@ -154,9 +136,7 @@ def test_what_the_web_makes_is_what_a_baresip_call_meets(
     expect(admin.get_by_role("status")).to_have_text("Added.")
 
     # ... a schedule: weekdays in the week, and open from today to tomorrow ...
-    admin.get_by_role("navigation").get_by_role("link", name="Opening hours").click()
-    admin.get_by_label("Name of a new one", exact=True).fill("desk")
-    admin.get_by_role("button", name="Add a schedule").click()
+    new_item(admin, "Opening hours", "desk", "Add a schedule")
     for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday"):
         admin.get_by_label(day, exact=True).fill("08:00-17:00")
     admin.get_by_role("button", name="Add", exact=True).click()
@@ -166,9 +146,7 @@ def test_what_the_web_makes_is_what_a_baresip_call_meets(
     accessible(admin)
 
     # ... a call flow through that schedule to that menu, closed: a prompt, then a box ...
-    admin.get_by_role("navigation").get_by_role("link", name="Call flows").click()
-    admin.get_by_label("Name of a new one", exact=True).fill("desk")
-    admin.get_by_role("button", name="Add a call flow").click()
+    new_item(admin, "Call flows", "desk", "Add a call flow")
     admin.get_by_label("Opening hours", exact=True).select_option("desk")
     admin.get_by_label("Menu", exact=True).select_option("desk")
     admin.get_by_label("Prompt played", exact=True).select_option("closed")
@@ -189,7 +167,7 @@ def test_what_the_web_makes_is_what_a_baresip_call_meets(
     # a) Open: the new menu answers, its key 1 rings the new user's baresip.
     erik = Baresip(  # registers with the SIP password set in the web
         tmp_path / "1005", acme, "1005", NEW_SIP, DOMAIN, answermode="manual",
-        audio_source=sources["1005"], snd_path=tmp_path / "1005" / "rec", audio_codecs="PCMA",
+        audio_source=sources["1003"], snd_path=tmp_path / "1005" / "rec", audio_codecs="PCMA",
     )  # fmt: skip
     phones.started.append(erik)
     erik.start().register()
@@ -207,7 +185,7 @@ def test_what_the_web_makes_is_what_a_baresip_call_meets(
     assert str(ringing["peeruri"]).startswith(f"sip:{CALLER}@"), ringing
     erik.accept()
     established(erik)
-    voice = load_prompt(sources["1005"])
+    voice = load_prompt(sources["1003"])
     assert wait_heard(caller, voice, 2 * RATE) >= 2 * RATE, "the new user unheard"
     assert wait_until(lambda: exact(sent(caller), heard(erik)) >= 2 * RATE), "caller unheard"
     caller.hangup()
