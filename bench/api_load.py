@@ -38,7 +38,6 @@ import json
 import multiprocessing
 import os
 import random
-import shutil
 import signal
 import socket
 import statistics
@@ -676,26 +675,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{args.calls} calls with media; windows of {args.duration:g} s: idle, then "
         f"{args.rounds} x (API at {args.rate:g} requests/s, idle)"
     )
-    try:
-        measure(run, args, work)
+
+    def report(interrupted: bool) -> None:
         print_summary(run)
+        save(run, args, started, interrupted=interrupted)
+
+    def failed(note: str) -> None:
+        run.note = note
         save(run, args, started)
-    except (KeyboardInterrupt, SystemExit) as stop:
-        print("\ninterrupted")
-        print_summary(run)
-        save(run, args, started, interrupted=True)
-        return 130 if isinstance(stop, KeyboardInterrupt) else 143
-    except (RuntimeError, SipError, OSError) as error:
-        print(f"vaxel could not be measured: {error}")
-        run.note = f"vaxel could not be measured: {error}"
-        save(run, args, started)
-        return 1
-    finally:
-        if args.keep:
-            print(f"\nthe switch's log kept in {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    return 0
+
+    return record.run(work, args.keep, lambda: measure(run, args, work), report, failed,
+                      (RuntimeError, SipError, OSError))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ import os
 import re
 import secrets
 import select
-import shutil
 import signal
 import socket
 import struct
@@ -1080,9 +1079,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, signal.default_int_handler)
     work = Path(tempfile.mkdtemp(prefix="vaxel-media-"))
-    ladder: Ladder | None = None
+    measured: list[Ladder] = []  # the ladder, once the baseline is measured
     started = datetime.now(UTC)
-    try:
+
+    def measure() -> None:
         print(
             f"steps of {args.duration:g} s of media at {args.steps} concurrent calls "
             f"({2 * 50} packets/s per call)"
@@ -1095,6 +1095,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             flush=True,
         )
         ladder = Ladder(base)
+        measured.append(ladder)
         with Supervisor() as sup:
             server = start_vaxel(sup, work)
             print(f"vaxel: udp:{HOST}:{server.port} (pid {server.proc.pid})", flush=True)
@@ -1107,28 +1108,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             if server.proc.poll() is not None:
                 ladder.note = f"server exited with status {server.proc.returncode}"
                 print(f"  {ladder.note}\n{server.tail()}")
-        print_steps(ladder)
-        print_summary(ladder, args)
-        save(ladder, args, started)
-    except (KeyboardInterrupt, SystemExit) as stop:
-        print("\ninterrupted")
-        if ladder is not None:
+
+    def report(interrupted: bool) -> None:
+        for ladder in measured:
             print_steps(ladder)
             print_summary(ladder, args)
-            save(ladder, args, started, interrupted=True)
-        return 130 if isinstance(stop, KeyboardInterrupt) else 143
-    except (RuntimeError, SipError) as error:
-        print(f"vaxel could not be measured: {error}")
-        if ladder is not None:
-            ladder.note = f"vaxel could not be measured: {error}"
+            save(ladder, args, started, interrupted=interrupted)
+
+    def failed(note: str) -> None:
+        for ladder in measured:
+            ladder.note = note
             save(ladder, args, started)
-        return 1
-    finally:
-        if args.keep:
-            print(f"\nthe switch's log kept in {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
-    return 0
+
+    return record.run(work, args.keep, measure, report, failed, (RuntimeError, SipError))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ versions, and the figures of every step. Per-request latencies are kept as count
 value ({"4": 1890, "8": 95, ...}, SIPp's whole milliseconds), which loses nothing and
 stays small. The file is written when the run ends, also when it was interrupted.
 
-Also the aligned text tables the benchmarks print (`table`).
+Also the aligned text tables the benchmarks print (`table`), and the shell of a
+benchmark's run (`run`): report what was measured also when interrupted, say why when the
+switch could not be measured, and remove the work folder.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import json
 import math
 import os
 import platform
+import shutil
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -143,3 +146,35 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
         "  ".join([*(cell.ljust(w) for cell, w in zip(line, widths, strict=False)), line[-1]])
         for line in lines
     )
+
+
+def run(
+    work: Path,
+    keep: bool,
+    measure: Callable[[], None],
+    report: Callable[[bool], None],
+    failed: Callable[[str], None],
+    errors: tuple[type[Exception], ...],
+) -> int:
+    """Measure, then `report(interrupted)` (print and save what was measured); the exit
+    status. Interrupted (Ctrl-C: 130, SIGTERM: 143, which `main` turns into SystemExit) the
+    run still reports what it has; one of `errors` means the switch could not be measured:
+    said, and handed to `failed` (to note in the saved file), status 1. `work` (the temp
+    folder with the switch's log) is removed unless `keep`."""
+    try:
+        measure()
+        report(False)
+    except (KeyboardInterrupt, SystemExit) as stop:
+        print("\ninterrupted")
+        report(True)
+        return 130 if isinstance(stop, KeyboardInterrupt) else 143
+    except errors as error:
+        print(f"vaxel could not be measured: {error}")
+        failed(f"vaxel could not be measured: {error}")
+        return 1
+    finally:
+        if keep:
+            print(f"\nthe switch's log kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0

@@ -3,15 +3,15 @@
 Numbers: each inbound number leads to a call flow (a main number) or straight to a user
 (a direct number); the admin adds, points elsewhere and removes them. Call flows: a
 main number's schedule, welcome, menu (or destination) and what callers meet when it is
-closed (S1, S2, S5, A8). Menus: a tree from
-each flow through its menu and keys to the groups, users, boxes and further menus they
-reach, and a form per menu (prompt, a destination per key, timeout, retries, default).
-Both go through `parts.save_item`, so the errors are `config apply`'s, next to the field.
+closed (S1, S2, S5, A8). Menus: a tree from each flow through its menu and keys to the
+groups, users, boxes and further menus they reach, and a form per menu (prompt, a
+destination per key, timeout, retries, default). Menus and flows declare their fields and
+converters; `sections.add_section` makes their routes. All go through `parts.save_item`,
+so the errors are `config apply`'s, next to the field.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +19,9 @@ from fastapi import APIRouter, Request, Response
 from starlette.datastructures import FormData
 
 from vaxel.services import configuration
-from vaxel.services.company_config import KEYS, NAME
+from vaxel.services.companies import CompanyInfo
+from vaxel.services.company_config import KEYS
 from vaxel.services.numbering import NumberError, to_e164
-from vaxel.web.api.sections import etag_of
 from vaxel.web.context import WebContext, blocking
 from vaxel.web.pages import parts
 from vaxel.web.pages.admin import Company
@@ -30,7 +30,6 @@ from vaxel.web.pages.base import (
     PageRoute,
     Seen,
     Viewer,
-    check_csrf,
     company_page,
     link_for,
     redirect,
@@ -38,7 +37,7 @@ from vaxel.web.pages.base import (
 )
 from vaxel.web.pages.base import field as form_field
 from vaxel.web.pages.i18n import text
-from vaxel.web.problems import Problem
+from vaxel.web.pages.sections import Section, add_section, done_text, posted, remove_item
 
 router = APIRouter(prefix="/admin", route_class=PageRoute, include_in_schema=False)
 
@@ -47,10 +46,6 @@ KINDS = ("user", "group", "voicemail", "menu", "external", "flow")
 ACTIONS = (*KINDS, "repeat", "hangup")
 MENU_FIELDS = ("name", "prompt", "timeout", "retries", "default",
                *(f"keys.{key}" for key in KEYS))  # fmt: skip
-
-
-def _done(v: Viewer, done: str) -> str:
-    return text(v.lang, f"part.{done}") if done in ("saved", "created", "removed") else ""
 
 
 # -- numbers ------------------------------------------------------------------------------
@@ -73,7 +68,7 @@ def _numbers_page(
     return render(request, "admin/numbers.html", v, status=status, company=info, nav="numbers",
                   numbers=found, tags=parts.tags(found), kinds=NUMBER_KINDS,
                   values=values or {"number": "", "kind": "flow", "target": ""},
-                  errors=errors or {}, general=general or [], done=_done(v, done),
+                  errors=errors or {}, general=general or [], done=done_text(v, done),
                   action=link_for(v, "/admin/numbers", info),
                   remove=link_for(v, "/admin/numbers/remove", info))  # fmt: skip
 
@@ -88,8 +83,7 @@ def numbers(
 
 @router.post("/numbers")
 async def save_number(request: Request, ctx: Context, v: Seen, company: Company = None) -> Response:
-    form = await request.form()
-    check_csrf(request, v, form)
+    form = await posted(request, v)
     return await blocking(_save_number, request, ctx, v, company, form)
 
 
@@ -125,32 +119,14 @@ def _save_number(
 async def remove_number(
     request: Request, ctx: Context, v: Seen, company: Company = None
 ) -> Response:
-    form = await request.form()
-    check_csrf(request, v, form)
-    return await blocking(_remove, request, ctx, v, company, form, "numbers", "/admin/numbers")
+    form = await posted(request, v)
+    return await blocking(remove_item, request, ctx, v, company, form, "numbers", _refused)
 
 
-def _remove(
-    request: Request,
-    ctx: WebContext,
-    v: Viewer,
-    company: str | None,
-    form: FormData,
-    section: str,
-    back: str,
+def _refused(
+    request: Request, ctx: WebContext, v: Viewer, company: str | None, general: list[str]
 ) -> Response:
-    """Remove an item; a description that still needs it refuses, and the list says why."""
-    info = company_page(ctx, v, company)
-    name = form_field(form, "name")
-    outcome = parts.save_item(request, ctx, v, info, section, name, lambda old: None,
-                              tag=form_field(form, "tag"), fields=())  # fmt: skip
-    if not outcome.ok:
-        if section == "numbers":
-            return _numbers_page(request, ctx, v, company, general=outcome.general, status=422)
-        if section == "flows":
-            return _flows_page(request, ctx, v, company, general=outcome.general, status=422)
-        return _menus_page(request, ctx, v, company, general=outcome.general, status=422)
-    return redirect(link_for(v, back, info, done="removed"))
+    return _numbers_page(request, ctx, v, company, general=general, status=422)
 
 
 # -- menus --------------------------------------------------------------------------------
@@ -213,38 +189,10 @@ def _tree(data: dict[str, Any]) -> list[Node]:
     return roots
 
 
-def _menus_page(
-    request: Request,
-    ctx: WebContext,
-    v: Viewer,
-    company: str | None,
-    *,
-    done: str = "",
-    general: list[str] | None = None,
-    status: int = 200,
-) -> Response:
-    info = company_page(ctx, v, company)
+def _menus_listing(ctx: WebContext, info: CompanyInfo) -> dict[str, Any]:
     data = configuration.export_data(ctx.store, info.domain)[0]
     menus = data.get("menus", {})
-    return render(request, "admin/menus.html", v, status=status, company=info, nav="menus",
-                  tree=_tree(data), menus=menus, tags=parts.tags(menus), done=_done(v, done),
-                  general=general or [],
-                  remove=link_for(v, "/admin/menus/remove", info))  # fmt: skip
-
-
-@router.get("/menus")
-def menus(
-    request: Request, ctx: Context, v: Seen, company: Company = None, done: str = ""
-) -> Response:
-    """The menu tree, and each menu to open (S3)."""
-    return _menus_page(request, ctx, v, company, done=done)
-
-
-@router.post("/menus/remove")
-async def remove_menu(request: Request, ctx: Context, v: Seen, company: Company = None) -> Response:
-    form = await request.form()
-    check_csrf(request, v, form)
-    return await blocking(_remove, request, ctx, v, company, form, "menus", "/admin/menus")
+    return {"tree": _tree(data), "menus": menus, "tags": parts.tags(menus)}
 
 
 def _menu_values(name: str, menu: dict[str, Any] | None) -> dict[str, str]:
@@ -261,63 +209,6 @@ def _menu_values(name: str, menu: dict[str, Any] | None) -> dict[str, str]:
     return values
 
 
-def _menu_form(
-    request: Request,
-    ctx: WebContext,
-    v: Viewer,
-    company: str | None,
-    *,
-    new: bool,
-    values: dict[str, str],
-    errors: dict[str, list[str]] | None = None,
-    general: list[str] | None = None,
-    done: str = "",
-    status: int = 200,
-) -> Response:
-    info = company_page(ctx, v, company)
-    prompts = sorted(parts.items(ctx, info, "prompts"))
-    path = "/admin/menus/new" if new else f"/admin/menus/{values['name']}"
-    return render(request, "admin/menu_form.html", v, status=status, company=info, nav="menus",
-                  new=new, values=values, errors=errors or {}, general=general or [],
-                  done=_done(v, done), keys=KEYS, kinds=KINDS, actions=ACTIONS,
-                  prompts=prompts, action=link_for(v, path, info))  # fmt: skip
-
-
-@router.get("/menus/new")
-def new_menu(
-    request: Request, ctx: Context, v: Seen, company: Company = None, name: str = ""
-) -> Response:
-    return _menu_form(request, ctx, v, company, new=True, values=_menu_values(name[:40], None))
-
-
-@router.get("/menus/{name}")
-def menu_page(
-    name: str, request: Request, ctx: Context, v: Seen, company: Company = None, done: str = ""
-) -> Response:
-    info = company_page(ctx, v, company)
-    found = parts.items(ctx, info, "menus")
-    if name not in found:
-        raise Problem(404, "")
-    values = {**_menu_values(name, found[name]), "tag": etag_of(found[name])}
-    return _menu_form(request, ctx, v, company, new=False, values=values, done=done)
-
-
-@router.post("/menus/new")
-async def add_menu(request: Request, ctx: Context, v: Seen, company: Company = None) -> Response:
-    form = await request.form()
-    check_csrf(request, v, form)
-    return await blocking(_save_menu, request, ctx, v, company, None, form)
-
-
-@router.post("/menus/{name}")
-async def change_menu(
-    name: str, request: Request, ctx: Context, v: Seen, company: Company = None
-) -> Response:
-    form = await request.form()
-    check_csrf(request, v, form)
-    return await blocking(_save_menu, request, ctx, v, company, name, form)
-
-
 def _number(value: str) -> Any:
     """A number typed in a field, or the text itself for the model to refuse with its words."""
     try:
@@ -326,49 +217,29 @@ def _number(value: str) -> Any:
         return value
 
 
-def _save_menu(
-    request: Request,
-    ctx: WebContext,
-    v: Viewer,
-    company: str | None,
-    name: str | None,
-    form: FormData,
-) -> Response:
-    info = company_page(ctx, v, company)
-    new = name is None
-    name = form_field(form, "name") if name is None else name
-    values = {**_menu_values(name, None), **{k: form_field(form, k) for k in form if k != "csrf"}}
-    values["name"] = name
+def _menu(values: dict[str, str], old: dict[str, Any] | None) -> dict[str, Any]:
+    item = dict(old or {})
+    item["prompt"] = values["prompt"]
+    item["timeout"] = _number(values["timeout"])
+    item["retries"] = _number(values["retries"])
+    item["default"] = (
+        parts.destination(values["default.kind"], values["default.target"]) or "hangup"
+    )
+    keys = {}
+    for key in KEYS:
+        action = parts.destination(values[f"keys.{key}.kind"], values[f"keys.{key}.target"])
+        if action is not None:
+            keys[key] = action
+    item["keys"] = keys
+    return item
 
-    def refuse(errors: dict[str, list[str]], general: list[str]) -> Response:
-        return _menu_form(request, ctx, v, company, new=new, values=values, errors=errors,
-                          general=general, status=422)  # fmt: skip
 
-    if new and not re.match(NAME, name):
-        return refuse({"name": [f"menus.{name}: {text(v.lang, 'part.bad_name')}"]},
-                      [text(v.lang, "part.errors")])  # fmt: skip
-
-    def build(old: dict[str, Any] | None) -> dict[str, Any]:
-        item = dict(old or {})
-        item["prompt"] = values["prompt"]
-        item["timeout"] = _number(values["timeout"])
-        item["retries"] = _number(values["retries"])
-        item["default"] = (
-            parts.destination(values["default.kind"], values["default.target"]) or "hangup"
-        )
-        keys = {}
-        for key in KEYS:
-            action = parts.destination(values[f"keys.{key}.kind"], values[f"keys.{key}.target"])
-            if action is not None:
-                keys[key] = action
-        item["keys"] = keys
-        return item
-
-    outcome = parts.save_item(request, ctx, v, info, "menus", name, build,
-                              tag=values.get("tag", ""), fields=MENU_FIELDS, new=new)  # fmt: skip
-    if not outcome.ok:
-        return refuse(outcome.errors, outcome.general)
-    return redirect(link_for(v, f"/admin/menus/{name}", info, done="created" if new else "saved"))
+add_section(router, Section(
+    "menus", "admin/menus.html", "admin/menu_form.html", MENU_FIELDS, _menu_values, _menu,
+    _menus_listing,
+    lambda ctx, info: {"keys": KEYS, "kinds": KINDS, "actions": ACTIONS,
+                       "prompts": sorted(parts.items(ctx, info, "prompts"))},
+))  # fmt: skip
 
 
 # -- call flows ---------------------------------------------------------------------------
@@ -392,137 +263,42 @@ def _flow_values(name: str, flow: dict[str, Any] | None) -> dict[str, str]:
     return values
 
 
-def _flows_page(
-    request: Request,
-    ctx: WebContext,
-    v: Viewer,
-    company: str | None,
-    *,
-    done: str = "",
-    general: list[str] | None = None,
-    status: int = 200,
-) -> Response:
-    info = company_page(ctx, v, company)
+def _flow(values: dict[str, str], old: dict[str, Any] | None) -> dict[str, Any]:
+    """A flow from its form: what is left empty is left out (no schedule: always open)."""
+    item: dict[str, Any] = {}
+    for key in ("schedule", "welcome", "menu"):
+        if values[key]:
+            item[key] = values[key]
+    where = parts.destination(values["destination.kind"], values["destination.target"])
+    if where is not None:
+        item["destination"] = where
+    closed: dict[str, Any] = {}
+    if values["closed.prompt"]:
+        closed["prompt"] = values["closed.prompt"]
+    shut = parts.destination(values["closed.destination.kind"],
+                             values["closed.destination.target"])  # fmt: skip
+    if shut is not None:
+        closed["destination"] = shut
+    if closed:
+        item["closed"] = closed
+    return item
+
+
+def _flows_listing(ctx: WebContext, info: CompanyInfo) -> dict[str, Any]:
     found = parts.items(ctx, info, "flows")
     numbers = parts.items(ctx, info, "numbers")
     used = {name: [n for n, item in numbers.items() if item.get("flow") == name] for name in found}
-    return render(request, "admin/flows.html", v, status=status, company=info, nav="flows",
-                  flows=found, used=used, tags=parts.tags(found), done=_done(v, done),
-                  general=general or [],
-                  remove=link_for(v, "/admin/flows/remove", info))  # fmt: skip
+    return {"flows": found, "used": used, "tags": parts.tags(found)}
 
 
-@router.get("/flows")
-def flows(
-    request: Request, ctx: Context, v: Seen, company: Company = None, done: str = ""
-) -> Response:
-    """The call flows (S1): each main number's schedule, welcome, menu or destination."""
-    return _flows_page(request, ctx, v, company, done=done)
-
-
-def _flow_form(
-    request: Request,
-    ctx: WebContext,
-    v: Viewer,
-    company: str | None,
-    *,
-    new: bool,
-    values: dict[str, str],
-    errors: dict[str, list[str]] | None = None,
-    general: list[str] | None = None,
-    done: str = "",
-    status: int = 200,
-) -> Response:
-    info = company_page(ctx, v, company)
+def _flow_choices(ctx: WebContext, info: CompanyInfo) -> dict[str, Any]:
     data = configuration.export_data(ctx.store, info.domain)[0]
-    path = "/admin/flows/new" if new else f"/admin/flows/{values['name']}"
-    return render(request, "admin/flow_form.html", v, status=status, company=info, nav="flows",
-                  new=new, values=values, errors=errors or {}, general=general or [],
-                  done=_done(v, done), kinds=KINDS, prompts=sorted(data.get("prompts", {})),
-                  menus=sorted(data.get("menus", {})),
-                  schedules=sorted(data.get("schedules", {})),
-                  action=link_for(v, path, info))  # fmt: skip
+    return {"kinds": KINDS, "prompts": sorted(data.get("prompts", {})),
+            "menus": sorted(data.get("menus", {})),
+            "schedules": sorted(data.get("schedules", {}))}  # fmt: skip
 
 
-@router.get("/flows/new")
-def new_flow(
-    request: Request, ctx: Context, v: Seen, company: Company = None, name: str = ""
-) -> Response:
-    return _flow_form(request, ctx, v, company, new=True, values=_flow_values(name[:40], None))
-
-
-@router.get("/flows/{name}")
-def flow_page(
-    name: str, request: Request, ctx: Context, v: Seen, company: Company = None, done: str = ""
-) -> Response:
-    info = company_page(ctx, v, company)
-    found = parts.items(ctx, info, "flows")
-    if name not in found:
-        raise Problem(404, "")
-    values = {**_flow_values(name, found[name]), "tag": etag_of(found[name])}
-    return _flow_form(request, ctx, v, company, new=False, values=values, done=done)
-
-
-@router.post("/flows/remove")
-async def remove_flow(request: Request, ctx: Context, v: Seen, company: Company = None) -> Response:
-    form = await request.form()
-    check_csrf(request, v, form)
-    return await blocking(_remove, request, ctx, v, company, form, "flows", "/admin/flows")
-
-
-@router.post("/flows/{name}")
-async def save_flow(
-    name: str, request: Request, ctx: Context, v: Seen, company: Company = None
-) -> Response:
-    form = await request.form()
-    check_csrf(request, v, form)
-    return await blocking(_save_flow, request, ctx, v, company, name, form)
-
-
-def _save_flow(
-    request: Request,
-    ctx: WebContext,
-    v: Viewer,
-    company: str | None,
-    name: str,
-    form: FormData,
-) -> Response:
-    """A flow from its form: what is left empty is left out (no schedule: always open)."""
-    info = company_page(ctx, v, company)
-    new = name == "new"
-    name = form_field(form, "name") if new else name
-    values = {**_flow_values(name, None), **{k: form_field(form, k) for k in form if k != "csrf"}}
-    values["name"] = name
-
-    def refuse(errors: dict[str, list[str]], general: list[str]) -> Response:
-        return _flow_form(request, ctx, v, company, new=new, values=values, errors=errors,
-                          general=general, status=422)  # fmt: skip
-
-    if new and not re.match(NAME, name):
-        return refuse({"name": [f"flows.{name}: {text(v.lang, 'part.bad_name')}"]},
-                      [text(v.lang, "part.errors")])  # fmt: skip
-
-    def build(old: dict[str, Any] | None) -> dict[str, Any]:
-        item: dict[str, Any] = {}
-        for key in ("schedule", "welcome", "menu"):
-            if values[key]:
-                item[key] = values[key]
-        where = parts.destination(values["destination.kind"], values["destination.target"])
-        if where is not None:
-            item["destination"] = where
-        closed: dict[str, Any] = {}
-        if values["closed.prompt"]:
-            closed["prompt"] = values["closed.prompt"]
-        shut = parts.destination(values["closed.destination.kind"],
-                                 values["closed.destination.target"])  # fmt: skip
-        if shut is not None:
-            closed["destination"] = shut
-        if closed:
-            item["closed"] = closed
-        return item
-
-    outcome = parts.save_item(request, ctx, v, info, "flows", name, build,
-                              tag=values.get("tag", ""), fields=FLOW_FIELDS, new=new)  # fmt: skip
-    if not outcome.ok:
-        return refuse(outcome.errors, outcome.general)
-    return redirect(link_for(v, f"/admin/flows/{name}", info, done="created" if new else "saved"))
+add_section(router, Section(
+    "flows", "admin/flows.html", "admin/flow_form.html", FLOW_FIELDS, _flow_values, _flow,
+    _flows_listing, _flow_choices,
+))  # fmt: skip

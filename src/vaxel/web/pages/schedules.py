@@ -30,7 +30,6 @@ from vaxel.web.pages.base import (
     PageRoute,
     Seen,
     Viewer,
-    check_csrf,
     company_page,
     field,
     link_for,
@@ -38,6 +37,7 @@ from vaxel.web.pages.base import (
     render,
 )
 from vaxel.web.pages.i18n import text
+from vaxel.web.pages.sections import done_text, posted
 from vaxel.web.problems import Problem
 
 router = APIRouter(prefix="/admin", route_class=PageRoute, include_in_schema=False)
@@ -87,10 +87,6 @@ def year_ahead(schedule: Schedule, today: date) -> list[Month]:
     return months
 
 
-def _done(v: Viewer, done: str) -> str:
-    return text(v.lang, f"part.{done}") if done in ("saved", "created", "removed") else ""
-
-
 @router.get("/schedules")
 def schedules(
     request: Request, ctx: Context, v: Seen, company: Company = None, done: str = ""
@@ -100,7 +96,7 @@ def schedules(
     found = parts.items(ctx, info, "schedules")
     now = {name: Schedule.model_validate(item).evaluate(ctx.now()) for name, item in found.items()}
     return render(request, "admin/schedules.html", v, company=info, nav="schedules",
-                  schedules=found, now=now, done=_done(v, done))  # fmt: skip
+                  schedules=found, now=now, done=done_text(v, done))  # fmt: skip
 
 
 def _values(name: str, item: dict[str, Any]) -> dict[str, str]:
@@ -140,7 +136,7 @@ def _page(
     base = f"/admin/schedules/{name}" if not new else "/admin/schedules/new"
     return render(request, "admin/schedule.html", v, status=status, company=info,
                   nav="schedules", new=new, name=name, values=shown, errors=errors or {},
-                  general=general or [], done=_done(v, done), weekdays=WEEKDAYS,
+                  general=general or [], done=done_text(v, done), weekdays=WEEKDAYS,
                   tag=etag_of(item) if item else "", special=item.get("special_days") or [],
                   months=[] if new else year_ahead(schedule, today),
                   verdict=None if new else schedule.evaluate(ctx.now()),
@@ -197,8 +193,7 @@ async def change_schedule(
     name: str, part: str, request: Request, ctx: Context, v: Seen, company: Company = None
 ) -> Response:
     """One of the page's forms: weekly, override, special (add) or unspecial (remove)."""
-    form = await request.form()
-    check_csrf(request, v, form)
+    form = await posted(request, v)
     if part not in ("weekly", "override", "special", "unspecial"):
         raise Problem(404, "")
     return await blocking(_save, request, ctx, v, company, name, part, form)
