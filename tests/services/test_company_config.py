@@ -180,8 +180,10 @@ flows: {main: {destination: {user: "1001"}}}
 company: {domain: acme.example, name: Acme AB, timezone: Europe/Stockhlom}
 """)
     assert any(line.startswith("company.timezone: ") and "Stockhlom" in line for line in errors)
-    fine = parse_config(_description("""
+    fine = parse_config(
+        _description("""
 flows: {main: {destination: {user: "1001"}}}
 company: {domain: acme.example, name: Acme AB, timezone: America/New_York}
-"""))
+""")
+    )
     assert fine.company.timezone == "America/New_York"
