@@ -15,6 +15,8 @@ RESOURCES = [
     ("GET", "/api/v1/companies/{d}"),
     ("GET", "/api/v1/companies/{d}/config"),
     ("PUT", "/api/v1/companies/{d}/config"),
+    ("GET", "/api/v1/companies/{d}/settings"),
+    ("PUT", "/api/v1/companies/{d}/settings"),
     ("GET", "/api/v1/companies/{d}/users"),
     ("POST", "/api/v1/companies/{d}/users"),
     ("GET", "/api/v1/companies/{d}/users/2001"),
@@ -42,6 +44,7 @@ RESOURCES = [
 
 BODIES = {
     "/api/v1/companies/{d}/config": {"company": {"domain": "other.example", "name": "Mine"}},
+    "/api/v1/companies/{d}/settings": {"domain": "other.example", "name": "Mine"},
     "/api/v1/companies/{d}/users": {"ext": "2002", "name": "Spy", "password": "spy-password"},
     "/api/v1/companies/{d}/users/2001": {"ext": "2001", "name": "Hijacked"},
     "/api/v1/companies/{d}/users/2001/account": {"password": "taken over!", "role": "admin"},

@@ -10,8 +10,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vaxel.web.pages import admin, groups, me, mine, prompts, provider, routing, schedules, session
+from vaxel.web.pages import (
+    admin,
+    groups,
+    me,
+    mine,
+    prompts,
+    provider,
+    routing,
+    schedules,
+    session,
+    settings,
+)
 
 router = APIRouter(include_in_schema=False)
-for _module in (session, admin, routing, schedules, groups, prompts, provider, me, mine):
+for _module in (session, admin, settings, routing, schedules, groups, prompts, provider, me, mine):
     router.include_router(_module.router)

@@ -761,6 +761,59 @@ SV.update(
     }
 )
 
+# -- the company's settings, the whole description, users' removal and devices, tokens
+# and the provider's pages (S7, P8, O2) ---------------------------------------------------
+
+EN.update(
+    {
+        "nav.company": "Company",
+        "company.title": "Company settings",
+        "company.domain": "Domain",
+        "company.domain_hint": "The company's domain is its SIP domain and its logins' part"
+        " after @: only the service provider can change it.",
+        "company.name": "Company name",
+        "company.timezone": "Time zone",
+        "company.timezone_hint": "Opening hours and the times on these pages are in this zone,"
+        " e.g. Europe/Stockholm.",
+        "company.language": "Language",
+        "company.support_number": "Support number",
+        "company.support_hint": "Shown on outgoing calls by users who choose caller ID"
+        " 'support'. Empty: none.",
+        "company.operator": "Operator",
+        "company.operator_hint": "Where a caller who presses 0 goes when a user's status is"
+        " said. None: 0 is not offered.",
+        "company.retention": "Keep voicemail for (days)",
+        "company.retention_hint": "Older messages are deleted, heard or not. Empty: kept until"
+        " deleted.",
+        "company.whole": "Every setting, as one description (YAML)",
+    }
+)
+
+SV.update(
+    {
+        "nav.company": "Företaget",
+        "company.title": "Företagets inställningar",
+        "company.domain": "Domän",
+        "company.domain_hint": "Företagets domän är dess SIP-domän och inloggningarnas del"
+        " efter @: bara tjänsteleverantören kan ändra den.",
+        "company.name": "Företagets namn",
+        "company.timezone": "Tidszon",
+        "company.timezone_hint": "Öppettiderna och tiderna på de här sidorna är i denna zon,"
+        " t.ex. Europe/Stockholm.",
+        "company.language": "Språk",
+        "company.support_number": "Supportnummer",
+        "company.support_hint": "Visas på utgående samtal av användare som väljer nummervisning"
+        " 'support'. Tomt: inget.",
+        "company.operator": "Växeltelefonist",
+        "company.operator_hint": "Dit en uppringare som trycker 0 kommer när en användares"
+        " status läses upp. Ingen: 0 erbjuds inte.",
+        "company.retention": "Spara röstmeddelanden i (dagar)",
+        "company.retention_hint": "Äldre meddelanden raderas, hörda eller inte. Tomt: sparas"
+        " tills de raderas.",
+        "company.whole": "Alla inställningar, som en beskrivning (YAML)",
+    }
+)
+
 
 STRINGS: dict[str, dict[str, str]] = {"en": EN, "sv": SV}
 
