@@ -12,6 +12,7 @@ from fastapi import APIRouter
 
 from vaxel.web.pages import (
     admin,
+    config,
     groups,
     me,
     mine,
@@ -24,5 +25,6 @@ from vaxel.web.pages import (
 )
 
 router = APIRouter(include_in_schema=False)
-for _module in (session, admin, settings, routing, schedules, groups, prompts, provider, me, mine):
+_MODULES = (session, admin, settings, config, routing, schedules, groups, prompts, provider)
+for _module in (*_MODULES, me, mine):
     router.include_router(_module.router)

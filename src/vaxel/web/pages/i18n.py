@@ -786,6 +786,17 @@ EN.update(
         "company.retention_hint": "Older messages are deleted, heard or not. Empty: kept until"
         " deleted.",
         "company.whole": "Every setting, as one description (YAML)",
+        "nav.config": "Description",
+        "config.title": "The whole description",
+        "config.hint": "Every setting of the company as YAML, as `vaxel config export` prints"
+        " it. Secrets (PINs, passwords) are left out: saved back, the stored ones are kept."
+        " Saving replaces the whole description; a description with an error changes nothing.",
+        "config.body": "Description (YAML)",
+        "config.save": "Save the description",
+        "config.download": "Download it (YAML)",
+        "config.errors": "Errors, by path",
+        "config.stale": "Someone changed the description since you opened this page. Nothing"
+        " was saved; your text is kept below. Copy your change, reload the page and redo it.",
     }
 )
 
@@ -811,6 +822,18 @@ SV.update(
         "company.retention_hint": "Äldre meddelanden raderas, hörda eller inte. Tomt: sparas"
         " tills de raderas.",
         "company.whole": "Alla inställningar, som en beskrivning (YAML)",
+        "nav.config": "Beskrivning",
+        "config.title": "Hela beskrivningen",
+        "config.hint": "Alla företagets inställningar som YAML, som `vaxel config export`"
+        " skriver dem. Hemligheter (PIN-koder, lösenord) är utelämnade: sparas texten behålls"
+        " de lagrade. Att spara ersätter hela beskrivningen; en beskrivning med fel ändrar"
+        " ingenting.",
+        "config.body": "Beskrivning (YAML)",
+        "config.save": "Spara beskrivningen",
+        "config.download": "Ladda ned den (YAML)",
+        "config.errors": "Fel, per sökväg",
+        "config.stale": "Någon ändrade beskrivningen sedan du öppnade sidan. Inget sparades;"
+        " din text finns kvar nedan. Kopiera din ändring, ladda om sidan och gör om den.",
     }
 )
 
