@@ -797,6 +797,22 @@ EN.update(
         "config.errors": "Errors, by path",
         "config.stale": "Someone changed the description since you opened this page. Nothing"
         " was saved; your text is kept below. Copy your change, reload the page and redo it.",
+        "devices.title": "Devices",
+        "devices.agent": "Device (user agent)",
+        "devices.transport": "Transport",
+        "devices.source": "From address",
+        "devices.expires": "Registered until",
+        "devices.unknown": "unknown",
+        "devices.none": "No device is registered now.",
+        "remove.link": "Remove this user",
+        "remove.title": "Remove user {ext}",
+        "remove.what": "User {ext} ({name}) is removed with their settings and web login;"
+        " their phones can no longer register or call.",
+        "remove.confirm": "Yes, remove {ext}",
+        "remove.back": "No, back to the user",
+        "remove.done": "The user was removed.",
+        "remove.own": "You cannot remove yourself; ask another admin.",
+        "remove.refused": "The user was not removed:",
     }
 )
 
@@ -834,6 +850,22 @@ SV.update(
         "config.errors": "Fel, per sökväg",
         "config.stale": "Någon ändrade beskrivningen sedan du öppnade sidan. Inget sparades;"
         " din text finns kvar nedan. Kopiera din ändring, ladda om sidan och gör om den.",
+        "devices.title": "Enheter",
+        "devices.agent": "Enhet (user agent)",
+        "devices.transport": "Transport",
+        "devices.source": "Från adress",
+        "devices.expires": "Registrerad till",
+        "devices.unknown": "okänd",
+        "devices.none": "Ingen enhet är registrerad nu.",
+        "remove.link": "Ta bort användaren",
+        "remove.title": "Ta bort användare {ext}",
+        "remove.what": "Användare {ext} ({name}) tas bort med sina inställningar och sin"
+        " webbinloggning; telefonerna kan inte längre registrera sig eller ringa.",
+        "remove.confirm": "Ja, ta bort {ext}",
+        "remove.back": "Nej, tillbaka till användaren",
+        "remove.done": "Användaren är borttagen.",
+        "remove.own": "Du kan inte ta bort dig själv; be en annan administratör.",
+        "remove.refused": "Användaren togs inte bort:",
     }
 )
 
