@@ -22,9 +22,10 @@ from vaxel.web.pages import (
     schedules,
     session,
     settings,
+    tokens,
 )
 
 router = APIRouter(include_in_schema=False)
 _MODULES = (session, admin, settings, config, routing, schedules, groups, prompts, provider)
-for _module in (*_MODULES, me, mine):
+for _module in (*_MODULES, tokens, me, mine):
     router.include_router(_module.router)

@@ -813,6 +813,29 @@ EN.update(
         "remove.done": "The user was removed.",
         "remove.own": "You cannot remove yourself; ask another admin.",
         "remove.refused": "The user was not removed:",
+        "nav.tokens": "API tokens",
+        "tokens.title": "API tokens",
+        "tokens.intro": "A token lets a program use the API as you, with the scopes you give"
+        " it: send it as 'Authorization: Bearer TOKEN'. Revoke one you no longer use.",
+        "tokens.name": "Name",
+        "tokens.scopes": "Scopes",
+        "tokens.scope.read": "read: see settings, calls and voicemail",
+        "tokens.scope.write": "write: change them",
+        "tokens.scope.calls": "calls: place calls (click-to-call)",
+        "tokens.created": "Made",
+        "tokens.last_used": "Last used",
+        "tokens.never": "never",
+        "tokens.none": "You have no API tokens.",
+        "tokens.make": "Make a token",
+        "tokens.made": "The token {name} is made.",
+        "tokens.your_token": "Your new token",
+        "tokens.copy_hint": "Copy it now and keep it safe: it is shown only this once. Lost, it"
+        " cannot be shown again: revoke it and make a new one.",
+        "tokens.revoke": "Revoke",
+        "tokens.revoke_named": "Revoke {name}",
+        "tokens.revoked": "The token is revoked: it no longer works.",
+        "tokens.name_needed": "give the token a name",
+        "tokens.scopes_needed": "choose at least one scope",
     }
 )
 
@@ -866,6 +889,30 @@ SV.update(
         "remove.done": "Användaren är borttagen.",
         "remove.own": "Du kan inte ta bort dig själv; be en annan administratör.",
         "remove.refused": "Användaren togs inte bort:",
+        "nav.tokens": "API-nycklar",
+        "tokens.title": "API-nycklar",
+        "tokens.intro": "En nyckel låter ett program använda API:t som du, med de behörigheter"
+        " du ger den: skicka den som 'Authorization: Bearer NYCKEL'. Återkalla en du inte längre"
+        " använder.",
+        "tokens.name": "Namn",
+        "tokens.scopes": "Behörigheter",
+        "tokens.scope.read": "read: se inställningar, samtal och röstmeddelanden",
+        "tokens.scope.write": "write: ändra dem",
+        "tokens.scope.calls": "calls: ringa samtal (klicka för att ringa)",
+        "tokens.created": "Skapad",
+        "tokens.last_used": "Senast använd",
+        "tokens.never": "aldrig",
+        "tokens.none": "Du har inga API-nycklar.",
+        "tokens.make": "Skapa en nyckel",
+        "tokens.made": "Nyckeln {name} är skapad.",
+        "tokens.your_token": "Din nya nyckel",
+        "tokens.copy_hint": "Kopiera den nu och förvara den säkert: den visas bara denna gång."
+        " Tappas den bort kan den inte visas igen: återkalla den och skapa en ny.",
+        "tokens.revoke": "Återkalla",
+        "tokens.revoke_named": "Återkalla {name}",
+        "tokens.revoked": "Nyckeln är återkallad: den fungerar inte längre.",
+        "tokens.name_needed": "ge nyckeln ett namn",
+        "tokens.scopes_needed": "välj minst en behörighet",
     }
 )
 
