@@ -18,6 +18,7 @@ from vaxel.web.pages import (
     mine,
     prompts,
     provider,
+    provider_company,
     routing,
     schedules,
     session,
@@ -27,5 +28,5 @@ from vaxel.web.pages import (
 
 router = APIRouter(include_in_schema=False)
 _MODULES = (session, admin, settings, config, routing, schedules, groups, prompts, provider)
-for _module in (*_MODULES, tokens, me, mine):
+for _module in (*_MODULES, provider_company, tokens, me, mine):
     router.include_router(_module.router)
