@@ -911,6 +911,22 @@ EN.update(
         "class.shared-cost": "shared-cost numbers",
         "class.toll-free": "toll-free numbers",
         "class.special": "special numbers",
+        "groups.busy_members": "A member already in a call",
+        "groups.busy.skip": "is skipped",
+        "groups.busy.call-waiting": "hears call waiting",
+        "groups.queue": "Queue",
+        "groups.queue_on": "Callers wait in a queue when no member is free",
+        "groups.queue_hint": "Off: a caller nobody answers goes to the overflow at once.",
+        "groups.queue.music": "Music while waiting",
+        "groups.queue.default_music": "the system's music",
+        "groups.queue.announcement": "Announcement",
+        "groups.queue.default_announcement": "none",
+        "groups.queue.announce_every": "Announce every (seconds)",
+        "groups.queue.max_wait": "Longest wait (seconds)",
+        "groups.queue.announce_position": "Tell callers their place in the queue",
+        "groups.overflow": "When nobody answers",
+        "groups.overflow_hint": "Where callers go after the ring time or the longest wait."
+        " None: the call ends.",
     }
 )
 
@@ -1064,6 +1080,22 @@ SV.update(
         "class.shared-cost": "delad kostnad-nummer",
         "class.toll-free": "avgiftsfria nummer",
         "class.special": "specialnummer",
+        "groups.busy_members": "En medlem som redan är i samtal",
+        "groups.busy.skip": "hoppas över",
+        "groups.busy.call-waiting": "hör samtal väntar",
+        "groups.queue": "Kö",
+        "groups.queue_on": "Uppringare väntar i kö när ingen medlem är ledig",
+        "groups.queue_hint": "Av: en uppringare som ingen svarar går direkt vidare.",
+        "groups.queue.music": "Musik i väntan",
+        "groups.queue.default_music": "systemets musik",
+        "groups.queue.announcement": "Meddelande",
+        "groups.queue.default_announcement": "inget",
+        "groups.queue.announce_every": "Meddelande var (sekunder)",
+        "groups.queue.max_wait": "Längsta väntan (sekunder)",
+        "groups.queue.announce_position": "Berätta för uppringare vilken plats de har i kön",
+        "groups.overflow": "När ingen svarar",
+        "groups.overflow_hint": "Dit uppringare går efter ringtiden eller längsta väntan."
+        " Ingen: samtalet avslutas.",
     }
 )
 
