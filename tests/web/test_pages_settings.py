@@ -4,12 +4,16 @@ refused, and the change in the audit log."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from sqlalchemy import update
 
 from tests.web.conftest import Client, Web
 from tests.web.pages import csrf_of, log_in, text_of
 from vaxel.services import audit, configuration
 from vaxel.services.companies import get_company
+from vaxel.store.models import CompanyDocument, DirectoryVersion
 
 FORM = {"name": "Acme AB", "timezone": "Europe/Stockholm", "language": "sv",
         "support_number": "", "operator.kind": "", "operator.target": "",
@@ -100,3 +104,23 @@ def test_the_settings_page_is_for_admins_of_the_company(web: Web) -> None:
         page = provider.get("/admin/company?company=other.example")
         assert page.status_code == 200 and "Other AB" in page.text
     assert _company(web)["name"] == "Acme AB"
+
+
+def test_a_zone_stored_before_it_was_checked_is_shown_to_be_corrected(web: Web) -> None:
+    """A description stored before unknown zones were refused still opens, with its zone
+    in the field; saving it as it is shows the error there."""
+    company = get_company(web.store, "acme.example")
+    with web.store.session() as session:
+        document = session.get(CompanyDocument, company.id)
+        assert document is not None
+        stored = json.loads(document.document)
+        stored["company"]["timezone"] = "Mars/Olympus"
+        document.document = json.dumps(stored)
+        session.execute(update(DirectoryVersion).values(version=DirectoryVersion.version + 1))
+    with log_in(web, "1001@acme.example") as admin:
+        page = admin.get("/admin/company")
+        assert page.status_code == 200 and 'value="Mars/Olympus"' in page.text
+        again = _post(admin, timezone="Mars/Olympus")
+        assert again.status_code == 422 and 'id="err-timezone"' in again.text
+        assert _post(admin, timezone="Europe/Oslo").status_code == 303
+    assert _company(web)["timezone"] == "Europe/Oslo"

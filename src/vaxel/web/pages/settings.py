@@ -21,7 +21,7 @@ from starlette.datastructures import FormData
 
 from vaxel.services import configuration
 from vaxel.services.companies import CompanyInfo, validate_name
-from vaxel.services.company_config import CompanySection, ConfigError
+from vaxel.services.company_config import STORED, CompanySection, ConfigError
 from vaxel.services.errors import Invalid, ServiceError
 from vaxel.web.api.sections import etag_of
 from vaxel.web.auth import audit_change
@@ -100,7 +100,7 @@ def save_section(
 
 def _values(section: dict[str, Any]) -> dict[str, str]:
     """The company section as the form's fields, defaults filled in."""
-    full = CompanySection.model_validate(section).model_dump(mode="json")
+    full = CompanySection.model_validate(section, context=STORED).model_dump(mode="json")
     kind, target = parts.destination_fields(section.get("operator"))
     retention = full.get("voicemail_retention_days")
     return {"name": full["name"], "timezone": full["timezone"], "language": full["language"],
