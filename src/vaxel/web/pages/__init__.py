@@ -19,6 +19,7 @@ from vaxel.web.pages import (
     prompts,
     provider,
     provider_company,
+    provider_trunks,
     routing,
     schedules,
     session,
@@ -28,5 +29,5 @@ from vaxel.web.pages import (
 
 router = APIRouter(include_in_schema=False)
 _MODULES = (session, admin, settings, config, routing, schedules, groups, prompts, provider)
-for _module in (*_MODULES, provider_company, tokens, me, mine):
+for _module in (*_MODULES, provider_company, provider_trunks, tokens, me, mine):
     router.include_router(_module.router)

@@ -6,7 +6,7 @@ What only the provider sets for a company, each a form of its own on the page:
   another company's is refused with the service's message), as PUT .../number-ranges;
 - limits: the description's `outbound` section (destination classes allowed, calls at
   once; emergency calls are always allowed);
-- trunks (`trunks`, each on a page of its own) and `outbound_trunk`;
+- trunks (`trunks`, each on a page of its own: `provider_trunks.py`) and `outbound_trunk`;
 - the mail server and the SMS gateway (`mail`, `sms`);
 - the company's admins: a user made an admin, or no longer (as `vaxel company admin`).
 
@@ -20,7 +20,6 @@ gets 404 for every page here, as for a page that does not exist.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -28,7 +27,6 @@ from starlette.datastructures import FormData
 
 from vaxel.services import accounts, configuration, number_ranges, users
 from vaxel.services.companies import CompanyInfo, get_company
-from vaxel.services.company_config import NAME
 from vaxel.services.errors import Conflict, Invalid, NotFound
 from vaxel.services.numbering import DESTINATION_CLASSES
 from vaxel.web.api.sections import etag_of
@@ -51,9 +49,6 @@ from vaxel.web.problems import Problem
 
 router = APIRouter(prefix="/provider", route_class=PageRoute, include_in_schema=False)
 
-TRUNK_FIELDS = ("name", "host", "port", "transport", "domain", "username", "password",
-                "registration.username", "registration.password", "registration.expires",
-                "registration")  # fmt: skip
 MAIL_FIELDS = ("host", "port", "sender", "starttls", "username", "password")
 SMS_FIELDS = ("url_template", "method", "body_template", "content_type", "headers", "timeout")
 OUTBOUND_FIELDS = ("allowed", "max_concurrent_calls")
@@ -70,7 +65,7 @@ def provider_company(ctx: WebContext, v: Viewer, domain: str) -> CompanyInfo:
         raise Problem(404, "") from None
 
 
-def _base(info: CompanyInfo) -> str:
+def base_of(info: CompanyInfo) -> str:
     return f"/provider/companies/{info.domain}"
 
 
@@ -117,7 +112,7 @@ def _defaults(data: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _page(
+def company_page_of(  # the company's page, with what a refused form sent
     request: Request,
     ctx: WebContext,
     v: Viewer,
@@ -141,7 +136,7 @@ def _page(
                   ranges=number_ranges.ranges_of(ctx.store, info.id), trunks=trunks,
                   trunk_tags=parts.tags(trunks), classes=DESTINATION_CLASSES, admins=admins,
                   users=[(ext, names.get(ext, "")) for ext in exts if roles.get(ext) != "admin"],
-                  stored=_stored(ctx, info), base=_base(info),
+                  stored=_stored(ctx, info), base=base_of(info),
                   tags={key: etag_of(data.get(key)) for key in
                         ("outbound", "outbound_trunk", "mail", "sms")})  # fmt: skip
 
@@ -151,10 +146,12 @@ def company(domain: str, request: Request, ctx: Context, v: Seen, done: str = ""
     """Everything the provider sets for one company."""
     info = provider_company(ctx, v, domain)
     message = text(v.lang, f"provider.{done}") if done in DONE else ""
-    return _page(request, ctx, v, info, done=message)
+    return company_page_of(request, ctx, v, info, done=message)
 
 
-async def _posted(request: Request, ctx: WebContext, v: Viewer, domain: str, work: Any) -> Response:
+async def posted(request: Request, ctx: WebContext, v: Viewer, domain: str, work: Any) -> Response:
+    """A provider page's POST: 404 before anything for anyone but a provider admin, then
+    the CSRF token, then `work(request, ctx, v, company, form)` off the event loop."""
     info = await blocking(provider_company, ctx, v, domain)
     form = await request.form()
     check_csrf(request, v, form)
@@ -175,8 +172,8 @@ def _refused(
     if prefix == "outbound":
         values["outbound.allowed"] = [c for c in form.getlist("allowed") if isinstance(c, str)]
     errors = {f"{prefix}.{key}": lines for key, lines in outcome.errors.items()}
-    return _page(request, ctx, v, info, values=values, errors=errors, general=outcome.general,
-                 status=422)  # fmt: skip
+    return company_page_of(request, ctx, v, info, values=values, errors=errors,
+                           general=outcome.general, status=422)  # fmt: skip
 
 
 # -- number ranges -----------------------------------------------------------------------
@@ -184,12 +181,12 @@ def _refused(
 
 @router.post("/companies/{domain}/ranges")
 async def add_range(domain: str, request: Request, ctx: Context, v: Seen) -> Response:
-    return await _posted(request, ctx, v, domain, _add_range)
+    return await posted(request, ctx, v, domain, _add_range)
 
 
 @router.post("/companies/{domain}/ranges/remove")
 async def remove_range(domain: str, request: Request, ctx: Context, v: Seen) -> Response:
-    return await _posted(request, ctx, v, domain, _remove_range)
+    return await posted(request, ctx, v, domain, _remove_range)
 
 
 def _set_ranges(
@@ -210,7 +207,7 @@ def _set_ranges(
     audit_change(ctx, v.who, request, "number_ranges.set", info.domain, company_id=info.id,
                  before=[f"{r.first}-{r.last}" for r in before],
                  after=[f"{r.first}-{r.last}" for r in stored])  # fmt: skip
-    return redirect(f"{_base(info)}?done={done}#ranges-h")
+    return redirect(f"{base_of(info)}?done={done}#ranges-h")
 
 
 def _add_range(
@@ -241,10 +238,11 @@ def _remove_range(
 
 @router.post("/companies/{domain}/outbound")
 async def outbound(domain: str, request: Request, ctx: Context, v: Seen) -> Response:
-    return await _posted(request, ctx, v, domain, _outbound)
+    return await posted(request, ctx, v, domain, _outbound)
 
 
-def _number(value: str) -> Any:
+def number(value: str) -> Any:
+    """A whole number typed into a field; anything else is left for the model to refuse."""
     return int(value) if value.isdigit() else value
 
 
@@ -255,18 +253,18 @@ def _outbound(
 
     def build(old: Any) -> dict[str, Any]:
         return {"allowed": sorted({*allowed, "emergency"}),
-                "max_concurrent_calls": _number(field(form, "max_concurrent_calls"))}  # fmt: skip
+                "max_concurrent_calls": number(field(form, "max_concurrent_calls"))}  # fmt: skip
 
     outcome = save_section(request, ctx, v, info, "outbound", build, tag=field(form, "tag"),
                            fields=OUTBOUND_FIELDS)  # fmt: skip
     if not outcome.ok:
         return _refused(request, ctx, v, info, form, "outbound", outcome)
-    return redirect(f"{_base(info)}?done=saved#limits-h")
+    return redirect(f"{base_of(info)}?done=saved#limits-h")
 
 
 @router.post("/companies/{domain}/outbound-trunk")
 async def outbound_trunk(domain: str, request: Request, ctx: Context, v: Seen) -> Response:
-    return await _posted(request, ctx, v, domain, _outbound_trunk)
+    return await posted(request, ctx, v, domain, _outbound_trunk)
 
 
 def _outbound_trunk(
@@ -279,14 +277,14 @@ def _outbound_trunk(
         outcome = parts.Outcome({"outbound_trunk": outcome.general[1:]}, outcome.general[:1])
         values = {"outbound_trunk": chosen or ""}
         errors = outcome.errors
-        return _page(request, ctx, v, info, values=values, errors=errors,
+        return company_page_of(request, ctx, v, info, values=values, errors=errors,
                      general=outcome.general, status=422)  # fmt: skip
-    return redirect(f"{_base(info)}?done=saved#trunks-h")
+    return redirect(f"{base_of(info)}?done=saved#trunks-h")
 
 
 @router.post("/companies/{domain}/mail")
 async def mail(domain: str, request: Request, ctx: Context, v: Seen) -> Response:
-    return await _posted(request, ctx, v, domain, _mail)
+    return await posted(request, ctx, v, domain, _mail)
 
 
 def _mail(
@@ -298,7 +296,7 @@ def _mail(
         if remove:
             return None
         section: dict[str, Any] = {"host": field(form, "host"),
-                                   "port": _number(field(form, "port") or "25"),
+                                   "port": number(field(form, "port") or "25"),
                                    "sender": field(form, "sender"),
                                    "starttls": bool(form.get("starttls"))}  # fmt: skip
         if field(form, "username"):
@@ -312,12 +310,12 @@ def _mail(
                            fields=MAIL_FIELDS)  # fmt: skip
     if not outcome.ok:
         return _refused(request, ctx, v, info, form, "mail", outcome)
-    return redirect(f"{_base(info)}?done={'removed' if remove else 'saved'}#mail-h")
+    return redirect(f"{base_of(info)}?done={'removed' if remove else 'saved'}#mail-h")
 
 
 @router.post("/companies/{domain}/sms")
 async def sms(domain: str, request: Request, ctx: Context, v: Seen) -> Response:
-    return await _posted(request, ctx, v, domain, _sms)
+    return await posted(request, ctx, v, domain, _sms)
 
 
 def _headers(value: str) -> dict[str, str] | str:
@@ -363,7 +361,7 @@ def _sms(
                            fields=SMS_FIELDS)  # fmt: skip
     if not outcome.ok:
         return _refused(request, ctx, v, info, form, "sms", outcome)
-    return redirect(f"{_base(info)}?done={'removed' if remove else 'saved'}#sms-h")
+    return redirect(f"{base_of(info)}?done={'removed' if remove else 'saved'}#sms-h")
 
 
 # -- the company's admins ------------------------------------------------------------------
@@ -371,7 +369,7 @@ def _sms(
 
 @router.post("/companies/{domain}/admins")
 async def admins(domain: str, request: Request, ctx: Context, v: Seen) -> Response:
-    return await _posted(request, ctx, v, domain, _admins)
+    return await posted(request, ctx, v, domain, _admins)
 
 
 def _admins(
@@ -392,133 +390,4 @@ def _admins(
     if password is not None:
         changed["password"] = "changed"
     audit_change(ctx, v.who, request, "user.account", ext, company_id=info.id, after=changed)
-    return redirect(f"{_base(info)}?done={'revoked' if revoke else 'admin'}#admins-h")
-
-
-# -- trunks --------------------------------------------------------------------------------
-
-
-def _trunk_values(name: str, trunk: dict[str, Any]) -> dict[str, str]:
-    registration = trunk.get("registration") or {}
-    return {"name": name, "host": str(trunk.get("host", "")), "port": str(trunk.get("port", 5060)),
-            "transport": str(trunk.get("transport", "udp")),
-            "domain": str(trunk.get("domain") or ""), "username": str(trunk.get("username") or ""),
-            "registration.username": str(registration.get("username") or ""),
-            "registration.expires": str(registration.get("expires", 600))}  # fmt: skip
-
-
-def _trunk_page(
-    request: Request,
-    ctx: WebContext,
-    v: Viewer,
-    info: CompanyInfo,
-    name: str,
-    *,
-    new: bool = False,
-    values: dict[str, str] | None = None,
-    errors: dict[str, list[str]] | None = None,
-    general: list[str] | None = None,
-    done: str = "",
-    status: int = 200,
-) -> Response:
-    found = parts.items(ctx, info, "trunks")
-    if not new and name not in found:
-        raise Problem(404, "")
-    trunk = found.get(name, {})
-    document = configuration.load_document(ctx.store, info.id)
-    stored = document.trunks.get(name) if document is not None and not new else None
-    secrets = {"password": bool(stored is not None and stored.password),
-               "registration.password": bool(stored is not None and stored.registration
-                                             and stored.registration.password)}  # fmt: skip
-    base = f"{_base(info)}/trunks"
-    return render(request, "provider/trunk.html", v, status=status, company=info,
-                  nav="provider", new=new, name=name,
-                  values={**_trunk_values(name, trunk), **(values or {})},
-                  tag=etag_of(trunk) if trunk else "", errors=errors or {},
-                  general=general or [], done=done, stored=secrets,
-                  action=f"{base}/new" if new else f"{base}/{name}",
-                  back=f"{_base(info)}#trunks-h")  # fmt: skip
-
-
-@router.get("/companies/{domain}/trunks/new")
-def new_trunk(domain: str, request: Request, ctx: Context, v: Seen, name: str = "") -> Response:
-    info = provider_company(ctx, v, domain)
-    return _trunk_page(request, ctx, v, info, name[:40], new=True)
-
-
-@router.get("/companies/{domain}/trunks/{name}")
-def trunk(
-    domain: str, name: str, request: Request, ctx: Context, v: Seen, done: str = ""
-) -> Response:
-    info = provider_company(ctx, v, domain)
-    message = text(v.lang, f"part.{done}") if done in ("saved", "created") else ""
-    return _trunk_page(request, ctx, v, info, name, done=message)
-
-
-@router.post("/companies/{domain}/trunks/remove")
-async def remove_trunk(domain: str, request: Request, ctx: Context, v: Seen) -> Response:
-    return await _posted(request, ctx, v, domain, _remove_trunk)
-
-
-def _remove_trunk(
-    request: Request, ctx: WebContext, v: Viewer, info: CompanyInfo, form: FormData
-) -> Response:
-    outcome = parts.save_item(request, ctx, v, info, "trunks", field(form, "name"),
-                              lambda old: None, tag=field(form, "tag"), fields=())  # fmt: skip
-    if not outcome.ok:
-        return _page(request, ctx, v, info, general=outcome.general, status=422)
-    return redirect(f"{_base(info)}?done=removed#trunks-h")
-
-
-@router.post("/companies/{domain}/trunks/{name}")
-async def save_trunk(domain: str, name: str, request: Request, ctx: Context, v: Seen) -> Response:
-    info = await blocking(provider_company, ctx, v, domain)
-    form = await request.form()
-    check_csrf(request, v, form)
-    response: Response = await blocking(_save_trunk, request, ctx, v, info, name, form)
-    return response
-
-
-def _save_trunk(
-    request: Request, ctx: WebContext, v: Viewer, info: CompanyInfo, name: str, form: FormData
-) -> Response:
-    new = name == "new"
-    name = field(form, "name") if new else name
-    secret = ("csrf", "password", "registration.password")  # never shown back
-    values = {key: field(form, key) for key in form if key not in secret}
-
-    def refuse(errors: dict[str, list[str]], general: list[str]) -> Response:
-        return _trunk_page(request, ctx, v, info, name, new=new, values=values, errors=errors,
-                           general=general, status=422)  # fmt: skip
-
-    if new and not re.match(NAME, name):
-        return refuse({"name": [f"trunks.{name}: {text(v.lang, 'part.bad_name')}"]},
-                      [text(v.lang, "part.errors")])  # fmt: skip
-
-    def build(old: dict[str, Any] | None) -> dict[str, Any]:
-        trunk: dict[str, Any] = {"host": field(form, "host"),
-                                 "port": _number(field(form, "port") or "5060"),
-                                 "transport": field(form, "transport") or "udp"}  # fmt: skip
-        for key in ("domain", "username"):
-            if field(form, key):
-                trunk[key] = field(form, key)
-        password = form.get("password")
-        if isinstance(password, str) and password:
-            trunk["password"] = password  # else: the stored one is kept (same username)
-        if field(form, "registration.username"):
-            registration: dict[str, Any] = {
-                "username": field(form, "registration.username"),
-                "expires": _number(field(form, "registration.expires") or "600"),
-            }
-            secret = form.get("registration.password")
-            if isinstance(secret, str) and secret:
-                registration["password"] = secret
-            trunk["registration"] = registration
-        return trunk
-
-    outcome = parts.save_item(request, ctx, v, info, "trunks", name, build,
-                              tag=field(form, "tag"), fields=TRUNK_FIELDS, new=new)  # fmt: skip
-    if not outcome.ok:
-        return refuse(outcome.errors, outcome.general)
-    done = "created" if new else "saved"
-    return redirect(f"{_base(info)}/trunks/{name}?done={done}")
+    return redirect(f"{base_of(info)}?done={'revoked' if revoke else 'admin'}#admins-h")
