@@ -4,7 +4,9 @@ A company admin logs in, adds a user, sees the error for a bad value next to its
 and searches the users as they type (htmx, under the pages' Content-Security-Policy),
 and goes through the pages of the description; a user sets "Lunch until 13:00" with
 one press and sees it, in their status and in the colleagues' list, and opens their
-voicemail and settings. Each page is checked with axe-core (vendored by
+voicemail and settings; the company settings, the whole description, a user's devices
+and removal, the API tokens and the provider's page of a company, on a phone's width.
+Each page is checked with axe-core (vendored by
 tools/vendor.py): no serious or critical accessibility violation. The admin's users
 page and a schedule's year are saved as docs/screenshots/admin-users.png and
 admin-schedule-year.png for the README when VAXEL_SCREENSHOTS=1 (otherwise into the
@@ -14,6 +16,7 @@ test's folder, so a test run leaves the tree as it was).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -267,3 +270,69 @@ def test_the_user_web_s_voicemail_and_settings_are_accessible(page: Any) -> None
     assert serious_violations(page) == []
     wide = page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth")
     assert not wide  # nothing sideways to scroll on a phone
+
+
+def _narrow(page: Any) -> bool:
+    """Nothing sideways to scroll (a phone's 375 px)."""
+    return not page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth")
+
+
+def test_the_company_settings_description_users_and_tokens_are_accessible(page: Any) -> None:
+    """The company settings with an error marked, the whole description with its errors
+    listed, a user's devices and the confirmation of a removal, and the API tokens with a
+    new one shown (S7, P8), on a phone's width: axe-core finds nothing serious."""
+    expect = playwright_api.expect
+    page.set_viewport_size({"width": 375, "height": 740})
+    log_in(page, "1001@acme.example")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Overview")
+    page.get_by_role("navigation").get_by_role("link", name="Company", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Company settings")
+    assert serious_violations(page) == [] and _narrow(page)
+    page.get_by_label("Time zone", exact=True).fill("Europe/Stockhlom")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_label("Time zone", exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#err-timezone")).to_contain_text("company.timezone: unknown timezone")
+    assert serious_violations(page) == [] and _narrow(page)
+
+    page.get_by_role("navigation").get_by_role("link", name="Description", exact=True).click()
+    box = page.get_by_label("Description (YAML)", exact=True)
+    expect(box).to_have_value(re.compile(r"name: Acme AB"))
+    assert serious_violations(page) == [] and _narrow(page)
+    box.fill(box.input_value().replace("- '1003'", "- '1099'", 1))
+    page.get_by_role("button", name="Save the description").click()
+    expect(page.locator("#config-errors")).to_contain_text('unknown user "1099"')
+    assert serious_violations(page) == [] and _narrow(page)
+
+    page.goto("/admin/users/1002")
+    expect(page.get_by_role("heading", name="Devices")).to_be_visible()
+    assert serious_violations(page) == [] and _narrow(page)
+    page.get_by_role("link", name="Remove this user").click()
+    expect(page.get_by_role("button", name="Yes, remove 1002")).to_be_visible()
+    assert serious_violations(page) == [] and _narrow(page)
+
+    page.get_by_role("navigation").get_by_role("link", name="API tokens").click()
+    page.get_by_label("Name", exact=True).fill("backup")
+    page.get_by_role("button", name="Make a token").last.click()
+    expect(page.get_by_label("Your new token", exact=True)).to_have_value(re.compile("^vx"))
+    expect(page.get_by_role("button", name="Revoke backup")).to_be_visible()
+    assert serious_violations(page) == [] and _narrow(page)
+
+
+def test_the_provider_s_company_page_is_accessible(page: Any) -> None:
+    """The provider's page of a company and a trunk's page with an error (S7, P1, P6)."""
+    expect = playwright_api.expect
+    page.set_viewport_size({"width": 375, "height": 740})
+    log_in(page, "provider@vaxel.test")
+    page.goto("/admin/companies")
+    page.get_by_role("link", name="Provider settings: acme.example").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("the provider's settings")
+    assert serious_violations(page) == [] and _narrow(page)
+    page.get_by_label("First number", exact=True).fill("+4681234")
+    page.get_by_role("button", name="Add the range").click()
+    expect(page.locator("#err-ranges-first")).to_contain_text("too short")
+    assert serious_violations(page) == [] and _narrow(page)
+    page.get_by_role("link", name="carrier", exact=True).click()
+    page.get_by_label("Port", exact=True).fill("99999")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator("#err-port")).to_contain_text("trunks.carrier.port")
+    assert serious_violations(page) == [] and _narrow(page)

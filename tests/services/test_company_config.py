@@ -170,3 +170,20 @@ mail: {host: 127.0.0.1, username: vaxel, password: mail-secret-3}
     for secret in ("4711", "trunk-secret-1", "register-secret-2", "mail-secret-3"):
         assert secret not in text
     assert data["trunks"]["carrier"]["username"] == "acme"
+
+
+def test_an_unknown_timezone_is_refused_at_its_path() -> None:
+    """The switch reads the company's clock in its zone: a misspelt one is refused when
+    the description is applied, not met when the switch loads the company."""
+    errors = _errors("""
+flows: {main: {destination: {user: "1001"}}}
+company: {domain: acme.example, name: Acme AB, timezone: Europe/Stockhlom}
+""")
+    assert any(line.startswith("company.timezone: ") and "Stockhlom" in line for line in errors)
+    fine = parse_config(
+        _description("""
+flows: {main: {destination: {user: "1001"}}}
+company: {domain: acme.example, name: Acme AB, timezone: America/New_York}
+""")
+    )
+    assert fine.company.timezone == "America/New_York"

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from tests.web.conftest import BOTH_DATABASES, Web
+from tests.web.pages import csrf_of, log_in
+from vaxel.services import configuration
 
 pytestmark = BOTH_DATABASES
 
@@ -15,6 +17,8 @@ RESOURCES = [
     ("GET", "/api/v1/companies/{d}"),
     ("GET", "/api/v1/companies/{d}/config"),
     ("PUT", "/api/v1/companies/{d}/config"),
+    ("GET", "/api/v1/companies/{d}/settings"),
+    ("PUT", "/api/v1/companies/{d}/settings"),
     ("GET", "/api/v1/companies/{d}/users"),
     ("POST", "/api/v1/companies/{d}/users"),
     ("GET", "/api/v1/companies/{d}/users/2001"),
@@ -42,6 +46,7 @@ RESOURCES = [
 
 BODIES = {
     "/api/v1/companies/{d}/config": {"company": {"domain": "other.example", "name": "Mine"}},
+    "/api/v1/companies/{d}/settings": {"domain": "other.example", "name": "Mine"},
     "/api/v1/companies/{d}/users": {"ext": "2002", "name": "Spy", "password": "spy-password"},
     "/api/v1/companies/{d}/users/2001": {"ext": "2001", "name": "Hijacked"},
     "/api/v1/companies/{d}/users/2001/account": {"password": "taken over!", "role": "admin"},
@@ -83,3 +88,42 @@ def test_the_provider_reaches_every_company(web: Web) -> None:
         for domain in ("acme.example", "other.example"):
             assert provider.get(f"/api/v1/companies/{domain}/users").status_code == 200
             assert provider.get(f"/api/v1/companies/{domain}/config").status_code == 200
+
+
+# The pages of another company's resources (S7): 404 for its admin's pages, as for a
+# company that does not exist; a user meets 403 on every admin page, whichever company.
+PAGES = [
+    ("GET", "/admin/company?company={d}"),
+    ("POST", "/admin/company?company={d}"),
+    ("GET", "/admin/config?company={d}"),
+    ("GET", "/admin/config.yaml?company={d}"),
+    ("POST", "/admin/config?company={d}"),
+    ("GET", "/admin/users/2001?company={d}"),
+    ("GET", "/admin/users/2001/remove?company={d}"),
+    ("POST", "/admin/users/2001/remove?company={d}"),
+    ("GET", "/provider/companies/{d}"),
+    ("GET", "/provider/companies/{d}/trunks/new"),
+    ("POST", "/provider/companies/{d}/ranges"),
+    ("POST", "/provider/companies/{d}/outbound"),
+    ("POST", "/provider/companies/{d}/mail"),
+    ("POST", "/provider/companies/{d}/sms"),
+    ("POST", "/provider/companies/{d}/admins"),
+    ("POST", "/provider/companies/{d}/trunks/new"),
+]
+
+
+@pytest.mark.parametrize("login", ["1001@acme.example", "1002@acme.example"])
+def test_another_companys_pages_do_not_exist(web: Web, login: str) -> None:
+    with log_in(web, login) as client:
+        csrf = csrf_of(client.get("/tokens").text)
+        data = {"csrf": csrf, "name": "Mine", "body": "company: {domain: x, name: y}",
+                "ext": "2001", "first": "+46812345600", "host": "192.0.2.1"}  # fmt: skip
+        for method, template in PAGES:
+            for domain in ("other.example", "nowhere.example"):
+                path = template.format(d=domain)
+                response = client.request(method, path, data=data if method == "POST" else None)
+                wanted = (404,) if login.startswith("1001") or "/provider" in path else (403,)
+                assert response.status_code in wanted, (method, path, response.status_code)
+                assert "Olle" not in response.text and "Other AB" not in response.text
+    theirs, _ = configuration.export_data(web.store, "other.example")
+    assert theirs["company"] == {"domain": "other.example", "name": "Other AB"}

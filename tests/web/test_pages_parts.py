@@ -206,6 +206,47 @@ def test_a_group_is_changed_and_members_logged_in_and_out(web: Web) -> None:
     assert ("sales", "1003") in presence_settings.logged_out(web.store, company.id)
 
 
+def test_a_groups_queue_and_overflow_are_set_from_its_page(web: Web) -> None:
+    """S8: the queue (music, announcement, how often, the caller's place, the longest
+    wait), a busy member's call waiting and the overflow, each error at its field."""
+    with log_in(web, "1001@acme.example") as admin:
+        page = admin.get("/admin/groups/sales").text
+        assert 'id="f-queue" name="queue" type="checkbox"' in page  # off: no queue yet
+        fields = {"csrf": csrf_of(page), "tag": _hidden(page, "tag"), "members": "1002, 1003",
+                  "strategy": "parallel", "ring_time": "15", "busy_members": "call-waiting",
+                  "queue": "on", "queue.announce_every": "3", "queue.max_wait": "90",
+                  "queue.music": "nomusic", "overflow.kind": "voicemail",
+                  "overflow.target": "1002", "queue.announce_position": "on"}  # fmt: skip
+        bad = admin.post("/admin/groups/sales", data=fields)
+        assert bad.status_code == 422
+        assert _error(bad.text, "queue-announce_every").startswith(
+            "groups.sales.queue.announce_every: Input should be greater than or equal to 5"
+        )
+        assert 'id="f-queue" name="queue" type="checkbox" checked' in bad.text  # as sent
+        fields["queue.announce_every"] = "45"
+        unknown = admin.post("/admin/groups/sales", data=fields)
+        assert _error(unknown.text, "queue-music") == (
+            'groups.sales.queue.music: unknown prompt "nomusic"'
+        )
+        fields["queue.music"] = ""
+        ok = admin.post("/admin/groups/sales", data=fields)
+        assert ok.status_code == 303, text_of(ok.text)
+        shown = admin.get("/admin/groups/sales").text
+        assert 'value="45"' in shown and 'value="90"' in shown
+    assert _section(web, "groups")["sales"] == {
+        "members": ["1002", "1003"], "busy_members": "call-waiting",
+        "queue": {"announce_every": 45.0, "max_wait": 90.0},  # the caller's place: default
+        "overflow": {"voicemail": "1002"},
+    }  # fmt: skip
+    with log_in(web, "1001@acme.example") as admin:
+        page = admin.get("/admin/groups/sales").text
+        off = admin.post("/admin/groups/sales", data={
+            "csrf": csrf_of(page), "tag": _hidden(page, "tag"), "members": "1002, 1003",
+            "strategy": "parallel", "ring_time": "15"})  # fmt: skip
+        assert off.status_code == 303
+    assert _section(web, "groups")["sales"] == {"members": ["1002", "1003"]}
+
+
 def test_a_shared_box_with_members_mail_and_greeting(web: Web) -> None:
     with log_in(web, "1001@acme.example") as admin:
         fields = {"name": "reception", "email": "desk@acme.example", "greeting": ""}

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -431,6 +432,19 @@ class CompanySection(Model):
     @classmethod
     def _number(cls, value: str | None) -> str | None:
         return None if value is None else _e164(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str, info: ValidationInfo) -> str:
+        """The switch reads the company's clock in this zone (schedules without their
+        own, the pages' times): an unknown one is refused here, not met by the switch."""
+        if (info.context or {}).get("stored"):  # stored before it was refused
+            return value
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r} (use e.g. 'Europe/Stockholm')") from None
+        return value
 
 
 class CompanyConfig(Model):

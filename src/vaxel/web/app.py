@@ -27,6 +27,7 @@ from vaxel.web.api import (
     prompts,
     sections,
     session,
+    settings,
     users,
     voicemail,
 )
@@ -55,8 +56,8 @@ def create_app(ctx: WebContext) -> FastAPI:
     app.state.vaxel = ctx
     problems.install(app)
     # prompts and groups before sections: their paths are more specific.
-    routers = (health, session, me, companies, users, prompts, groups, voicemail, sections,
-               calls, calls_placed, diversions, audit)  # fmt: skip
+    routers = (health, session, me, companies, settings, users, prompts, groups, voicemail,
+               sections, calls, calls_placed, diversions, audit)  # fmt: skip
     for module in routers:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(pages.router)  # the web pages (S7, U4, U9): HTML, not the API

@@ -195,10 +195,11 @@ async def put_config(domain: str, who: Caller, ctx: Context, request: Request) -
     return await blocking(_apply, ctx, who, request, domain, raw)
 
 
-def _apply(ctx: WebContext, who: Principal, request: Request, domain: str, raw: bytes) -> Response:
-    company = admin_of(ctx, who, domain)
-    parsed = _parse(raw, request.headers.get("content-type", ""))
-    config = parsed if isinstance(parsed, CompanyConfig) else parse_config(parsed)
+def check_description(
+    config: CompanyConfig, company: companies.CompanyInfo, who: Principal
+) -> None:
+    """What a description sent from the web may not do besides what `apply_config` checks
+    (ConfigError): describe another company, or leave out the admin sending it."""
     if config.company.domain != company.domain:
         raise ConfigError(
             [f'company.domain: "{config.company.domain}" is not this company'
@@ -208,6 +209,13 @@ def _apply(ctx: WebContext, who: Principal, request: Request, domain: str, raw: 
     mine = own is not None and who.account.company_id == company.id
     if mine and own not in {user.ext for user in config.users}:
         raise ConfigError([f"users: you ({own}) cannot remove yourself; ask another admin"])
+
+
+def _apply(ctx: WebContext, who: Principal, request: Request, domain: str, raw: bytes) -> Response:
+    company = admin_of(ctx, who, domain)
+    parsed = _parse(raw, request.headers.get("content-type", ""))
+    config = parsed if isinstance(parsed, CompanyConfig) else parse_config(parsed)
+    check_description(config, company, who)
     before, version = configuration.export_data(ctx.store, company.domain)
     expected = _wanted_version(request.headers.get("if-match"), version) if version else None
     configuration.apply_config(

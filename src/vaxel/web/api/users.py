@@ -16,8 +16,10 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from vaxel.services import accounts, configuration, registrations, users, web_sessions
+from vaxel.services.companies import CompanyInfo
 from vaxel.services.company_config import UserConfig
-from vaxel.web.auth import Caller, Context, admin_of, audit_change, company_of
+from vaxel.web.auth import Caller, Context, Principal, admin_of, audit_change, company_of
+from vaxel.web.context import WebContext
 from vaxel.web.problems import Problem
 
 router = APIRouter(prefix="/api/v1/companies/{domain}/users", tags=["users"])
@@ -91,8 +93,16 @@ def get_user(domain: str, ext: str, who: Caller, ctx: Context, response: Respons
     if who.role == "user" and who.account.extension != ext:
         raise Problem(403, "only the company's administrators see other users' settings")
     entry = _entry(ctx, company.domain, ext)
+    response.headers["ETag"] = _etag(entry)
+    role = accounts.roles_of(ctx.store, company.id, [ext]).get(ext)
+    return UserOut(user=entry, role=role, devices=devices_of(ctx, company, ext))
+
+
+def devices_of(ctx: WebContext, company: CompanyInfo, ext: str) -> list[Device]:
+    """The user's registered contacts that have not expired, as the registrar stored them
+    (the admin's user page shows the same)."""
     now = ctx.now().timestamp()
-    devices = [
+    return [
         Device(
             contact=b.contact,
             source=b.received,
@@ -102,9 +112,6 @@ def get_user(domain: str, ext: str, who: Caller, ctx: Context, response: Respons
         for b in registrations.user_registrations(ctx.store, company.id, ext)
         if b.expires_at > now
     ]
-    response.headers["ETag"] = _etag(entry)
-    role = accounts.roles_of(ctx.store, company.id, [ext]).get(ext)
-    return UserOut(user=entry, role=role, devices=devices)
 
 
 def _sent(body: UserConfig) -> dict[str, Any]:
@@ -183,6 +190,14 @@ def put_user(
 def delete_user(domain: str, ext: str, who: Caller, ctx: Context, request: Request) -> None:
     """Remove a user; a description that still names them (a group, a menu) refuses it."""
     company = admin_of(ctx, who, domain)
+    remove_user(ctx, who, request, company, ext)
+
+
+def remove_user(
+    ctx: WebContext, who: Principal, request: Request, company: CompanyInfo, ext: str, tag: str = ""
+) -> None:
+    """Remove user `ext` from the description, with their web login; audited. Not oneself
+    (422); `tag`, the entry's ETag as read, refuses a removal of a changed user (412)."""
     if who.account.extension == ext and who.account.company_id == company.id:
         raise Problem(422, "you cannot remove yourself; ask another admin")
     removed: dict[str, Any] = {}
@@ -192,6 +207,8 @@ def delete_user(domain: str, ext: str, who: Caller, ctx: Context, request: Reque
         if len(kept) == len(data.get("users", [])):
             raise Problem(404, f"no user {ext}")
         removed.update(next(user for user in data["users"] if user["ext"] == ext))
+        if tag and _etag(removed) != tag:
+            raise Problem(412, "the user changed since you read them: read again")
         data["users"] = kept
 
     configuration.change_config(

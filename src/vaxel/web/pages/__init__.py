@@ -10,8 +10,24 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from vaxel.web.pages import admin, groups, me, mine, prompts, provider, routing, schedules, session
+from vaxel.web.pages import (
+    admin,
+    config,
+    groups,
+    me,
+    mine,
+    prompts,
+    provider,
+    provider_company,
+    provider_trunks,
+    routing,
+    schedules,
+    session,
+    settings,
+    tokens,
+)
 
 router = APIRouter(include_in_schema=False)
-for _module in (session, admin, routing, schedules, groups, prompts, provider, me, mine):
+_MODULES = (session, admin, settings, config, routing, schedules, groups, prompts, provider)
+for _module in (*_MODULES, provider_company, provider_trunks, tokens, me, mine):
     router.include_router(_module.router)

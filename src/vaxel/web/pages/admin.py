@@ -1,4 +1,5 @@
-"""The company admin's pages (S7): overview, users, a user's settings, calls, audit log.
+"""The company admin's pages (S7): overview, users, a user's settings, devices and
+removal, calls, audit log.
 
 A user's settings are their entry of the company's description, changed through
 `configuration.change_config` exactly as the API and `vaxel config apply` change it: the
@@ -8,12 +9,19 @@ here and never shown back; the web login (role, web password) is the account's.
 
 Every page is about the admin's own company; a provider admin names one with
 `?company=`. Anything of another company is 404, as if it did not exist.
+
+A user's page lists their devices registered now (user agent, transport, source address,
+until when), read as GET /api/v1/companies/{domain}/users/{ext} reads them. Removing a
+user takes a confirmation step and goes through `web.api.users.remove_user`, as the
+API's DELETE: never oneself, never a user the description still names (the error says
+where), never a user changed since the confirmation was shown.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -27,6 +35,7 @@ from vaxel.services.companies import CompanyInfo
 from vaxel.services.company_config import ConfigError
 from vaxel.services.errors import Invalid, ServiceError
 from vaxel.store.models import DISPOSITIONS
+from vaxel.web.api.users import devices_of, remove_user
 from vaxel.web.auth import audit_change
 from vaxel.web.context import WebContext, blocking
 from vaxel.web.pages.base import (
@@ -76,6 +85,7 @@ def user_list(
     company: Company = None,
     q: Annotated[str, Query(max_length=100)] = "",
     after: Annotated[str | None, Query(max_length=8)] = None,
+    done: str = "",
 ) -> Response:
     """A page of users, searched as one types (htmx asks for the rows alone)."""
     info = company_page(ctx, v, company)
@@ -83,8 +93,9 @@ def user_list(
     roles = accounts.roles_of(ctx.store, info.id, [u.extension for u in found])
     more = found[-1].extension if len(found) == PAGE else None
     template = "admin/_user_rows.html" if wants_fragment(request) else "admin/users.html"
+    message = text(v.lang, "remove.done") if done == "removed" else ""
     return render(request, template, v, company=info, nav="users", users=found, roles=roles,
-                  q=q, after=after, more=more)  # fmt: skip
+                  q=q, after=after, more=more, done=message)  # fmt: skip
 
 
 def _entry(ctx: WebContext, domain: str, ext: str) -> dict[str, Any]:
@@ -162,13 +173,40 @@ def _user_form(
     general: list[str] | None = None,
     done: str = "",
     status: int = 200,
+    devices: list[Phone] | None = None,
 ) -> Response:
+    ext = values["ext"]
+    own = v.who.account.company_id == company.id and v.who.account.extension == ext
     return render(request, "admin/user_form.html", v, status=status, company=company,
                   nav="users", new=new, values=values, errors=errors or {},
                   general=general or [], done=done, caller_ids=CALLER_IDS,
-                  forwardings=FORWARDINGS,
+                  forwardings=FORWARDINGS, devices=devices or [],
+                  remove=None if new or own else link_for(v, f"/admin/users/{ext}/remove",
+                                                          company),
                   action=link_for(v, "/admin/users/new" if new
-                                  else f"/admin/users/{values['ext']}", company))  # fmt: skip
+                                  else f"/admin/users/{ext}", company))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Phone:
+    """A registered device as the user page shows it."""
+
+    user_agent: str
+    transport: str
+    source: str
+    expires_at: datetime
+
+
+def _phones(ctx: WebContext, company: CompanyInfo, ext: str) -> list[Phone]:
+    """The user's live registrations, from the service GET users/{ext} reads them with;
+    the source `udp:192.0.2.4:5060` is split into its transport and address."""
+    phones = []
+    for device in devices_of(ctx, company, ext):
+        transport, _, address = device.source.partition(":")
+        if not address:
+            transport, address = "", device.source
+        phones.append(Phone(device.user_agent, transport.upper(), address, device.expires_at))
+    return phones
 
 
 @router.get("/users/new")
@@ -186,7 +224,65 @@ def user_page(
     role = accounts.roles_of(ctx.store, info.id, [ext]).get(ext)
     message = text(v.lang, f"user.{done}") if done in ("saved", "created") else ""
     values = {**_values(entry, role), "tag": configuration.entry_tag(entry)}
-    return _user_form(request, v, info, new=False, values=values, done=message)
+    return _user_form(request, v, info, new=False, values=values, done=message,
+                      devices=_phones(ctx, info, ext))  # fmt: skip
+
+
+def _removal(
+    request: Request,
+    ctx: WebContext,
+    v: Viewer,
+    info: CompanyInfo,
+    ext: str,
+    *,
+    general: list[str] | None = None,
+    status: int = 200,
+) -> Response:
+    entry = _entry(ctx, info.domain, ext)
+    own = v.who.account.company_id == info.id and v.who.account.extension == ext
+    return render(request, "admin/user_remove.html", v, status=status, company=info,
+                  nav="users", ext=ext, name=entry.get("name", ""), own=own,
+                  tag=configuration.entry_tag(entry), general=general or [],
+                  action=link_for(v, f"/admin/users/{ext}/remove", info),
+                  back=link_for(v, f"/admin/users/{ext}", info))  # fmt: skip
+
+
+@router.get("/users/{ext}/remove")
+def confirm_removal(
+    ext: str, request: Request, ctx: Context, v: Seen, company: Company = None
+) -> Response:
+    """The confirmation step before a user is removed."""
+    info = company_page(ctx, v, company)
+    return _removal(request, ctx, v, info, ext)
+
+
+@router.post("/users/{ext}/remove")
+async def remove(
+    ext: str, request: Request, ctx: Context, v: Seen, company: Company = None
+) -> Response:
+    form = await request.form()
+    check_csrf(request, v, form)
+    response: Response = await blocking(_remove, request, ctx, v, company, ext, form)
+    return response
+
+
+def _remove(
+    request: Request, ctx: WebContext, v: Viewer, company: str | None, ext: str, form: FormData
+) -> Response:
+    """Remove the user (the API's DELETE users/{ext}): not oneself, not one the description
+    still names (a group's member: the error says where), not one changed since read."""
+    info = company_page(ctx, v, company)
+    try:
+        remove_user(ctx, v.who, request, info, ext, field(form, "tag"))
+    except ConfigError as exc:
+        general = [text(v.lang, "remove.refused"), *exc.errors]
+        return _removal(request, ctx, v, info, ext, general=general, status=422)
+    except Problem as exc:
+        if exc.status == 404:
+            raise
+        said = {412: "user.stale", 422: "remove.own"}.get(exc.status, "remove.refused")
+        return _removal(request, ctx, v, info, ext, general=[text(v.lang, said)], status=422)
+    return redirect(link_for(v, "/admin/users", info, done="removed"))
 
 
 @router.post("/users/new")

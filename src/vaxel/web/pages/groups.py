@@ -1,7 +1,9 @@
 """Answering groups and shared voicemail boxes from the company admin's pages (S7: S8, S6).
 
 A group's page has its members in the order they ring, the strategy and the ring time,
-and who of them is logged in now, with a button to log each in or out
+what a busy member gets, the queue (music, announcement and how often, the caller's
+place, the longest wait) and where callers go when nobody answers (the overflow), and
+who of them is logged in now, with a button to log each in or out
 (`web.api.groups.set_login`, as PUT .../members/{ext} and *45/*46 do). A shared box's
 page has its members, where its messages are mailed and its greeting. Both change the
 description through `parts.save_item`: errors as `config apply` prints them, by field.
@@ -36,14 +38,18 @@ from vaxel.web.pages.base import (
     render,
 )
 from vaxel.web.pages.i18n import text
+from vaxel.web.pages.routing import KINDS
 from vaxel.web.problems import Problem
 
 router = APIRouter(prefix="/admin", route_class=PageRoute, include_in_schema=False)
 
 STRATEGIES = ("parallel", "sequential")
+GROUP_FIELDS = ("name", "members", "strategy", "ring_time", "busy_members", "queue.music",
+                "queue.announcement", "queue.announce_every", "queue.announce_position",
+                "queue.max_wait", "queue", "overflow")  # fmt: skip
 #: section -> (page path, the form's fields, the template)
 PARTS = {
-    "groups": ("/admin/groups", ("name", "members", "strategy", "ring_time"), "admin/group.html"),
+    "groups": ("/admin/groups", GROUP_FIELDS, "admin/group.html"),
     "voicemail": ("/admin/voicemail", ("name", "members", "email", "greeting"), "admin/box.html"),
 }
 
@@ -84,6 +90,18 @@ def _values(section: str, name: str, item: dict[str, Any]) -> dict[str, str]:
     if section == "groups":
         values["strategy"] = str(item.get("strategy", "parallel"))
         values["ring_time"] = str(item.get("ring_time", 15))
+        values["busy_members"] = str(item.get("busy_members", "skip"))
+        queue = item.get("queue")
+        values["queue"] = "on" if queue is not None else ""
+        queue = queue or {}
+        values["queue.music"] = str(queue.get("music") or "")
+        values["queue.announcement"] = str(queue.get("announcement") or "")
+        values["queue.announce_every"] = _seconds(queue.get("announce_every", 30))
+        values["queue.announce_position"] = "on" if queue.get("announce_position", True) else ""
+        values["queue.max_wait"] = _seconds(queue.get("max_wait", 120))
+        values["overflow.kind"], values["overflow.target"] = parts.destination_fields(
+            item.get("overflow")
+        )
     else:
         values["email"] = ", ".join(item.get("email", []))
         values["greeting"] = str(item.get("greeting") or "")
@@ -119,7 +137,7 @@ def _page(
                   new=new, name=name, values={**_values(section, name, item), **(values or {})},
                   tag=etag_of(item) if item else "", errors=errors or {}, general=general or [],
                   done=_done(v, done), strategies=STRATEGIES, members=members,
-                  prompts=sorted(data.get("prompts", {})),
+                  prompts=sorted(data.get("prompts", {})), kinds=KINDS,
                   action=link_for(v, f"{base}/new" if new else f"{base}/{name}", info),
                   login=link_for(v, f"{base}/{name}/login", info),
                   back=link_for(v, base, info))  # fmt: skip
@@ -222,7 +240,20 @@ async def save_box(
 
 
 def _number(value: str) -> Any:
-    return int(value) if value.isdigit() else value
+    """A number typed into a field, as the description has it; anything else is left for
+    the model to refuse with its path."""
+    if value.isdigit():
+        return int(value)
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def _seconds(value: Any) -> str:
+    """30.0 as "30", 7.5 as "7.5"."""
+    number = float(value)
+    return str(int(number)) if number.is_integer() else str(number)
 
 
 def _save(
@@ -238,6 +269,9 @@ def _save(
     new = name == "new"
     name = field(form, "name") if new else name
     values = {key: field(form, key) for key in form if key != "csrf"}
+    if section == "groups":  # an unticked box is not sent
+        for box in ("queue", "queue.announce_position"):
+            values[box] = "on" if form.get(box) else ""
     if new and not re.match(NAME, name):
         return _page(request, ctx, v, company, section, name, new=True, values=values,
                      status=422, general=[text(v.lang, "part.errors")],
@@ -250,6 +284,23 @@ def _save(
         if section == "groups":
             item["strategy"] = field(form, "strategy")
             item["ring_time"] = _number(field(form, "ring_time"))
+            item["busy_members"] = field(form, "busy_members") or "skip"
+            item.pop("queue", None)
+            if form.get("queue"):
+                queue: dict[str, Any] = {
+                    "announce_every": _number(field(form, "queue.announce_every") or "30"),
+                    "announce_position": bool(form.get("queue.announce_position")),
+                    "max_wait": _number(field(form, "queue.max_wait") or "120"),
+                }
+                for key in ("music", "announcement"):
+                    if field(form, f"queue.{key}"):
+                        queue[key] = field(form, f"queue.{key}")
+                item["queue"] = queue
+            item.pop("overflow", None)
+            overflow = parts.destination(field(form, "overflow.kind"),
+                                         field(form, "overflow.target"))  # fmt: skip
+            if overflow is not None:
+                item["overflow"] = overflow
         else:
             item["email"] = parts.words(field(form, "email"))
             item.pop("greeting", None)
