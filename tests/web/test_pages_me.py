@@ -88,3 +88,22 @@ def test_the_directory_is_searched_as_one_types(web: Web) -> None:
 def test_a_provider_admin_has_no_status_page(web: Web) -> None:
     with log_in(web, "provider@vaxel.test") as client:
         assert client.get("/me").status_code == 404
+
+
+def test_a_status_for_the_fixed_numbers_only(web: Web) -> None:
+    """U9: the form says which calls a status applies to; colleagues see it."""
+    with log_in(web, "1002@acme.example") as bo:
+        page = bo.get("/me").text
+        assert "Applies to calls to" in text_of(page)
+        done = bo.post("/me/diversion", data={"csrf": csrf_of(page), "status": "meeting",
+                                              "scope": "fixed"})  # fmt: skip
+        assert done.status_code == 303
+        assert "Meeting (fixed numbers only)" in text_of(bo.get("/me").text)
+        bad = bo.post("/me/diversion", data={"csrf": csrf_of(page), "status": "meeting",
+                                             "scope": "desk"})  # fmt: skip
+        assert bad.status_code == 422 and "unknown scope" in text_of(bad.text)
+    info = diversions.get_diversion(web.store, _acme(web), "1002", datetime.now(UTC))
+    assert info is not None and info.scope == "fixed" and info.status == "meeting"
+    with log_in(web, "1001@acme.example") as anna:
+        anna.cookies.set("vaxel_lang", "sv")
+        assert "Bo User Möte (bara fasta nummer)" in text_of(anna.get("/me").text)

@@ -14,7 +14,7 @@ import numpy as np
 from tests.web.conftest import PASSWORD, Web
 from tests.web.pages import csrf_of, log_in, text_of
 from vaxel.features.click_to_call import ClickToCallError
-from vaxel.services import accounts, presence_settings, voicemail
+from vaxel.services import accounts, activities, presence_settings, voicemail
 from vaxel.services.companies import get_company
 
 
@@ -96,6 +96,24 @@ def test_my_forwarding_voicemail_and_caller_id(web: Web) -> None:
         assert "the user has no mobile" in _error(mobile.text, "caller_id")
         shown = text_of(bo.get("/me/settings").text)
         assert "Voicemail on" in shown
+
+
+def test_forwarding_by_status(web: Web) -> None:
+    """U11: one field per status; the API's checks next to the field; nothing half-saved."""
+    company = get_company(web.store, "acme.example")
+    with log_in(web, "1002@acme.example") as bo:
+        page = bo.get("/me/settings").text
+        assert "Forwarding by status" in text_of(page)
+        bad = bo.post("/me/settings/activity", data={"csrf": csrf_of(page),
+                      "activity.meeting": "1003", "activity.lunch": "1099"})  # fmt: skip
+        assert bad.status_code == 422
+        assert _error(bad.text, "activity-lunch") == 'lunch: unknown user "1099"'
+        assert activities.activity_forwardings(web.store, company.id, "1002") == {}
+        ok = bo.post("/me/settings/activity", data={
+            "csrf": csrf_of(page), "activity.meeting": "1003"})  # fmt: skip
+        assert ok.status_code == 303
+        assert 'value="1003"' in bo.get("/me/settings").text
+    assert activities.activity_forwardings(web.store, company.id, "1002") == {"meeting": "1003"}
 
 
 def test_a_new_password_and_logging_out_everywhere(web: Web) -> None:

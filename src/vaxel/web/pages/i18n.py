@@ -762,6 +762,37 @@ SV.update(
 )
 
 
+# -- the user's own settings: scope, activity forwarding, shortcuts, favourites, greeting,
+# -- caller ID per device (U9, U11, U4, U7, U8) ------------------------------------------------
+
+EN.update(
+    {
+        "me.scope": "Applies to calls to",
+        "me.scope_hint": "Choose “fixed numbers” to stay reachable on your mobile number, or"
+        " “mobile number” to stay reachable on your extension and direct number.",
+        "scope.all": "All my numbers",
+        "scope.fixed": "Fixed numbers only",
+        "scope.mobile": "Mobile number only",
+        "mine.activity": "Forwarding by status",
+        "mine.activity_hint": "While a status is on, calls go here instead (a colleague's"
+        " extension or a number); empty: callers hear the status.",
+    }
+)
+
+SV.update(
+    {
+        "me.scope": "Gäller samtal till",
+        "me.scope_hint": "Välj ”fasta nummer” för att nås på mobilnumret, eller ”mobilnumret”"
+        " för att nås på anknytningen och direktnumret.",
+        "scope.all": "Alla mina nummer",
+        "scope.fixed": "Bara fasta nummer",
+        "scope.mobile": "Bara mobilnumret",
+        "mine.activity": "Vidarekoppling per status",
+        "mine.activity_hint": "Medan en status gäller går samtalen hit i stället (en kollegas"
+        " anknytning eller ett nummer); tomt: den som ringer hör statusen.",
+    }
+)
+
 STRINGS: dict[str, dict[str, str]] = {"en": EN, "sv": SV}
 
 

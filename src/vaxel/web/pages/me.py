@@ -2,9 +2,10 @@
 button: `pages/mine.py` places the call).
 
 "Lunch until 13:00", "Meeting until 15:30" and "Away until Monday" are one press each;
-any status (or one's own words) with an end date and time is the form below them. The
-end time is the company's wall clock: 13:00 is today's, or tomorrow's once it has
-passed, as with `*22*` on the phone. Setting and clearing go through the same function
+any status (or one's own words) with an end date and time is the form below them, which
+also says which calls it applies to (U9: all, only the fixed numbers, or only the mobile
+number). The end time is the company's wall clock: 13:00 is today's, or tomorrow's once
+it has passed, as with `*22*` on the phone. Setting and clearing go through the same function
 as PUT /api/v1/me/diversion (`services.diversions`, filed in the audit log), so the
 switch says it to the next caller.
 
@@ -44,6 +45,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 DIRECTORY = 200  # colleagues shown at once; the search finds the rest
 SHORTCUTS = ("lunch_13", "meeting_1530", "away_monday")
 STATUSES = tuple(PRESETS)
+SCOPES = diversions.SCOPES
 
 
 def _mine(v: Viewer) -> tuple[int, str]:
@@ -70,8 +72,9 @@ def render_page(
     template = "me_directory.html" if wants_fragment(request) else "me.html"
     return render(request, template, v, status=status, nav="me", mine=active.get(ext),
                   colleagues=colleagues, active=active, q=q, done=done, error=error,
-                  shortcuts=SHORTCUTS, statuses=STATUSES, ext=ext,
-                  values=values or {"status": "lunch", "text": "", "date": "", "time": ""},
+                  shortcuts=SHORTCUTS, statuses=STATUSES, scopes=SCOPES, ext=ext,
+                  values=values or {"status": "lunch", "text": "", "date": "", "time": "",
+                                    "scope": "all"},
                   today=v.now(ctx).date().isoformat())  # fmt: skip
 
 
@@ -116,8 +119,9 @@ def _wanted(v: Viewer, now: datetime, form: FormData) -> DiversionIn:
         raise Invalid(f"unknown status {status!r}")
     own = field(form, "text") if status == "custom" else ""
     until = _until(v, now, field(form, "date"), field(form, "time"))
-    own = diversions.check_diversion(status, own, until, now)  # Invalid says what to change
-    return DiversionIn(status=status, text=own, until=until)
+    scope = field(form, "scope") or "all"
+    own = diversions.check_diversion(status, own, until, now, scope)  # Invalid: what to change
+    return DiversionIn(status=status, text=own, until=until, scope=scope)
 
 
 @router.post("/me/diversion")
@@ -132,7 +136,8 @@ def _set(request: Request, ctx: WebContext, v: Viewer, form: FormData) -> Respon
     try:
         set_and_audit(ctx, v.who, request, company_id, ext, _wanted(v, v.now(ctx), form))
     except Invalid as exc:
-        values = {name: field(form, name) for name in ("status", "text", "date", "time")}
+        names = ("status", "text", "date", "time", "scope")
+        values = {name: field(form, name) for name in names}
         return render_page(request, ctx, v, error=text(v.lang, "me.errors", detail=exc.message),
                      values=values, status=422)  # fmt: skip
     return redirect("/me?done=set_ok")

@@ -6,7 +6,8 @@ colleague with one press.
   cookie opens), marked heard or new, deleted; the phones' lamps follow
   (`web.api.voicemail.mark_message`, `delete_message`).
 - Settings: forwarding always / when busy / on no answer (U11, checked by the API's
-  `target_error`: a colleague or a number the company allows), voicemail on or off (U7),
+  `target_error`: a colleague or a number the company allows), forwarding by activity
+  (U11: where calls go while a "Meeting" or other diversion is on), voicemail on or off (U7),
   the caller ID my calls show (U8), a new web password and logging out everywhere.
 - Click-to-call (U4): the call button beside a colleague posts to /me/call, which places
   the call as POST /api/v1/calls does (`web.api.calls_placed.place`); a refusal, or no
@@ -23,10 +24,17 @@ from starlette.datastructures import FormData
 
 from vaxel.services import accounts, configuration, voicemail, web_sessions
 from vaxel.services.company_config import ConfigError
+from vaxel.services.diversions import PRESETS
 from vaxel.services.errors import Invalid
 from vaxel.services.numbering import CallerIdChoice
 from vaxel.web.api.calls_placed import place
-from vaxel.web.api.me import change_forwarding, choose_caller_id, mine, switch_voicemail
+from vaxel.web.api.me import (
+    change_activity_forwarding,
+    change_forwarding,
+    choose_caller_id,
+    mine,
+    switch_voicemail,
+)
 from vaxel.web.api.voicemail import boxes_of, delete_message, mark_message
 from vaxel.web.auth import audit_change, forget_session_cookie, set_session_cookie, source_of
 from vaxel.web.context import WebContext, blocking
@@ -47,6 +55,7 @@ from vaxel.web.problems import Problem
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 FORWARDINGS = ("always", "busy", "no_answer")
+STATUSES = tuple(PRESETS)
 CALLER_IDS = ("main", "direct", "mobile", "support")
 DONE = ("heard", "unheard", "deleted", "saved", "password", "calling")
 
@@ -117,10 +126,12 @@ def _settings_page(
     _domain(v)
     now = mine(ctx, v.who)
     shown = {f"forwarding.{kind}": getattr(now.forwarding, kind) or "" for kind in FORWARDINGS}
+    shown.update({f"activity.{s}": now.activity_forwarding.get(s, "") for s in STATUSES})
     shown.update({"voicemail": "on" if now.voicemail else "", "caller_id": now.caller_id.show})
     return render(request, "me_settings.html", v, status=status, nav="settings",
                   values={**shown, **(values or {})}, errors=errors or {},
                   general=general or [], done=_done(v, done), forwardings=FORWARDINGS,
+                  statuses=STATUSES,
                   caller_ids=CALLER_IDS, voicemail_on=now.voicemail)  # fmt: skip
 
 
@@ -142,7 +153,7 @@ async def change_settings(part: str, request: Request, ctx: Context, v: Seen) ->
         response = redirect("/login")
         forget_session_cookie(response, ctx)
         return response
-    if part not in ("forwarding", "voicemail", "caller-id", "password"):
+    if part not in ("forwarding", "activity", "voicemail", "caller-id", "password"):
         raise Problem(404, "")
     return await blocking(_change, request, ctx, v, part, form)
 
@@ -162,6 +173,15 @@ def _change(request: Request, ctx: WebContext, v: Viewer, part: str, form: FormD
             errors: dict[str, list[str]] = {}
             for line in exc.errors or []:
                 errors.setdefault(f"forwarding.{line.split(':', 1)[0]}", []).append(line)
+            return refuse(errors, [] if errors else [exc.detail])
+    elif part == "activity":
+        chosen = {status: field(form, f"activity.{status}") or None for status in STATUSES}
+        try:
+            change_activity_forwarding(ctx, v.who, request, chosen)
+        except Problem as exc:
+            errors = {}
+            for line in exc.errors or []:
+                errors.setdefault(f"activity.{line.split(':', 1)[0]}", []).append(line)
             return refuse(errors, [] if errors else [exc.detail])
     elif part == "voicemail":
         switch_voicemail(ctx, v.who, request, bool(form.get("voicemail")))
