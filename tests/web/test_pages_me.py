@@ -107,3 +107,31 @@ def test_a_status_for_the_fixed_numbers_only(web: Web) -> None:
     with log_in(web, "1001@acme.example") as anna:
         anna.cookies.set("vaxel_lang", "sv")
         assert "Bo User Möte (bara fasta nummer)" in text_of(anna.get("/me").text)
+
+
+def test_my_shortcuts_are_saved_pressed_and_removed(web: Web) -> None:
+    """U9: "Lunch 1 h" and "Meeting until 15:30 (fixed numbers only)" kept, one press sets
+    the diversion, another removes the shortcut; a bad one is explained."""
+    with log_in(web, "1002@acme.example") as bo:
+        csrf = csrf_of(bo.get("/me").text)
+        saved = bo.post("/me/shortcuts", data={"csrf": csrf, "status": "lunch", "minutes": "60"})
+        assert saved.status_code == 303 and saved.headers["location"] == "/me?done=shortcut_saved"
+        bo.post("/me/shortcuts", data={"csrf": csrf, "status": "meeting", "at": "15:30",
+                                       "scope": "fixed"})  # fmt: skip
+        bad = bo.post("/me/shortcuts", data={"csrf": csrf, "status": "lunch", "minutes": "x"})
+        assert bad.status_code == 422
+        assert "whole number of minutes" in text_of(bad.text)
+        page = bo.get("/me").text
+        shown = text_of(page)
+        assert "Lunch 1 h" in shown and "Meeting until 15:30 (fixed numbers only)" in shown
+        first = page.index('action="/me/shortcuts/') + len('action="/me/shortcuts/')
+        shortcut_id = page[first : page.index("/", first)]
+        done = bo.post(f"/me/shortcuts/{shortcut_id}/apply", data={"csrf": csrf})
+        assert done.headers["location"] == "/me?done=set_ok"
+        info = diversions.get_diversion(web.store, _acme(web), "1002", datetime.now(UTC))
+        assert info is not None and info.status == "lunch" and info.until is not None
+        removed = bo.post(f"/me/shortcuts/{shortcut_id}/remove", data={"csrf": csrf})
+        assert removed.headers["location"] == "/me?done=shortcut_removed"
+        assert "Lunch 1 h" not in text_of(bo.get("/me").text)
+        bo.cookies.set("vaxel_lang", "sv")
+        assert "Möte till 15:30 (bara fasta nummer)" in text_of(bo.get("/me").text)

@@ -776,6 +776,19 @@ EN.update(
         "mine.activity": "Forwarding by status",
         "mine.activity_hint": "While a status is on, calls go here instead (a colleague's"
         " extension or a number); empty: callers hear the status.",
+        "me.saved": "My shortcuts",
+        "me.remove": "Remove",
+        "me.remove_named": "Remove {name}",
+        "me.new_shortcut": "Save a shortcut",
+        "me.minutes": "Lasts (minutes)",
+        "me.at": "Or until (time of day)",
+        "me.shortcut_hint": "Give a duration or a time of day (or neither: no end). You can"
+        " keep ten shortcuts.",
+        "me.save_shortcut": "Save the shortcut",
+        "me.shortcut_saved": "The shortcut is saved.",
+        "me.shortcut_removed": "The shortcut is removed.",
+        "me.shortcut_errors": "The shortcut was not saved: {detail}",
+        "me.bad_minutes": "give the duration as a whole number of minutes",
     }
 )
 
@@ -790,6 +803,19 @@ SV.update(
         "mine.activity": "Vidarekoppling per status",
         "mine.activity_hint": "Medan en status gäller går samtalen hit i stället (en kollegas"
         " anknytning eller ett nummer); tomt: den som ringer hör statusen.",
+        "me.saved": "Mina snabbval",
+        "me.remove": "Ta bort",
+        "me.remove_named": "Ta bort {name}",
+        "me.new_shortcut": "Spara ett snabbval",
+        "me.minutes": "Varar (minuter)",
+        "me.at": "Eller till (klockslag)",
+        "me.shortcut_hint": "Ange en längd eller ett klockslag (eller inget: utan slut). Du kan"
+        " spara tio snabbval.",
+        "me.save_shortcut": "Spara snabbvalet",
+        "me.shortcut_saved": "Snabbvalet är sparat.",
+        "me.shortcut_removed": "Snabbvalet är borttaget.",
+        "me.shortcut_errors": "Snabbvalet sparades inte: {detail}",
+        "me.bad_minutes": "ange längden som ett helt antal minuter",
     }
 )
 
