@@ -135,3 +135,25 @@ def test_my_shortcuts_are_saved_pressed_and_removed(web: Web) -> None:
         assert "Lunch 1 h" not in text_of(bo.get("/me").text)
         bo.cookies.set("vaxel_lang", "sv")
         assert "Möte till 15:30 (bara fasta nummer)" in text_of(bo.get("/me").text)
+
+
+def test_starred_colleagues_come_first_in_the_directory(web: Web) -> None:
+    """U4: a star beside each colleague; the starred ones first, also when searching."""
+    with log_in(web, "1001@acme.example") as anna:
+        page = anna.get("/me").text
+        before = text_of(page)
+        assert before.index("1002 Bo User") < before.index("1003 Cia Colleague")
+        starred = anna.post("/me/favourites/1003/star", data={"csrf": csrf_of(page), "q": ""})
+        assert starred.status_code == 303 and starred.headers["location"] == "/me#dir"
+        page = anna.get("/me").text
+        shown = text_of(page)
+        assert shown.index("1003 Cia Colleague") < shown.index("1002 Bo User")
+        assert 'aria-pressed="true" aria-label="Favourite: Cia Colleague"' in page
+        found = anna.get("/me", params={"q": "c"}, headers={"HX-Request": "true"}).text
+        assert "Cia Colleague" in found and "Bo User" not in found
+        anna.post("/me/favourites/1003/unstar", data={"csrf": csrf_of(page)})
+        again = text_of(anna.get("/me").text)
+        assert again.index("1002 Bo User") < again.index("1003 Cia Colleague")
+        assert (
+            anna.post("/me/favourites/2001/star", data={"csrf": csrf_of(page)}).status_code == 404
+        )

@@ -51,7 +51,7 @@ class DiversionOut(BaseModel):
     said: dict[str, str] = Field(description="what a caller hears after the name, sv and en")
 
 
-def _out(info: DiversionInfo) -> DiversionOut:
+def diversion_out(info: DiversionInfo) -> DiversionOut:
     sv, en = PRESETS[info.status]
     return DiversionOut(
         extension=info.extension, status=info.status, text=info.text, until=info.until,
@@ -76,10 +76,10 @@ def set_and_audit(
         ctx.store, company_id, ext, status=status, text=text, until=body.until,
         ring=body.ring, scope=body.scope, now=ctx.now(),
     )  # fmt: skip
-    out = _out(info)
+    out = diversion_out(info)
     ctx.publish(diversion_changed(company_id, ext, info))
     audit_change(ctx, who, request, "diversion.set", ext, company_id=company_id,
-                 before=_out(before).model_dump(mode="json") if before else None,
+                 before=diversion_out(before).model_dump(mode="json") if before else None,
                  after=out.model_dump(mode="json"))  # fmt: skip
     return out
 
@@ -92,7 +92,7 @@ def clear_and_audit(
     if before is not None:
         ctx.publish(diversion_changed(company_id, ext, None))
         audit_change(ctx, who, request, "diversion.clear", ext, company_id=company_id,
-                     before=_out(before).model_dump(mode="json"))  # fmt: skip
+                     before=diversion_out(before).model_dump(mode="json"))  # fmt: skip
 
 
 def _mine(who: Principal) -> tuple[int, str]:
@@ -106,7 +106,7 @@ def my_diversion(who: Caller, ctx: Context) -> DiversionOut | None:
     """My diversion, or null when none is active."""
     company_id, ext = _mine(who)
     info = diversions.get_diversion(ctx.store, company_id, ext, ctx.now())
-    return _out(info) if info is not None else None
+    return diversion_out(info) if info is not None else None
 
 
 @router.put("/me/diversion")
@@ -146,7 +146,7 @@ def company_diversions(domain: str, who: Caller, ctx: Context) -> DiversionList:
     """Who in the company is diverted now, until when (every user sees their colleagues)."""
     company = company_of(ctx, who, domain)
     found = diversions.active_diversions(ctx.store, company.id, ctx.now())
-    return DiversionList(items=[_out(found[ext]) for ext in sorted(found)])
+    return DiversionList(items=[diversion_out(found[ext]) for ext in sorted(found)])
 
 
 @router.put("/companies/{domain}/users/{ext}/diversion")

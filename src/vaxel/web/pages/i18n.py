@@ -789,6 +789,7 @@ EN.update(
         "me.shortcut_removed": "The shortcut is removed.",
         "me.shortcut_errors": "The shortcut was not saved: {detail}",
         "me.bad_minutes": "give the duration as a whole number of minutes",
+        "me.favourite_named": "Favourite: {name}",
     }
 )
 
@@ -816,6 +817,7 @@ SV.update(
         "me.shortcut_removed": "Snabbvalet är borttaget.",
         "me.shortcut_errors": "Snabbvalet sparades inte: {detail}",
         "me.bad_minutes": "ange längden som ett helt antal minuter",
+        "me.favourite_named": "Favorit: {name}",
     }
 )
 

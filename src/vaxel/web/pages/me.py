@@ -14,21 +14,24 @@ My own shortcuts (U9) sit next to those presses: each saved one ("Lunch 1 h",
 a new one (`web.api.shortcuts`, the API's functions).
 
 The directory lists the company's users with each one's diversion and its end time
-(`diversions.active_diversions`), searched as one types.
+(`diversions.active_diversions`), searched as one types; the colleagues I starred (U4)
+come first, each with a star to press again.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, time
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from starlette.datastructures import FormData
 
-from vaxel.services import diversions, shortcuts, users
+from vaxel.services import diversions, favourites, shortcuts, users
 from vaxel.services.diversions import PRESETS
 from vaxel.services.errors import Invalid
 from vaxel.services.shortcuts import MAX_SHORTCUTS, Shortcut
+from vaxel.web.api import favourites as favourite_api
 from vaxel.web.api import shortcuts as shortcut_api
 from vaxel.web.api.diversions import DiversionIn, clear_and_audit, set_and_audit
 from vaxel.web.context import WebContext, blocking
@@ -75,11 +78,14 @@ def render_page(
     company_id, ext = _mine(v)
     now = ctx.now()
     active = diversions.active_diversions(ctx.store, company_id, now)
-    colleagues = users.page_users(ctx.store, company_id, limit=DIRECTORY, q=q)
+    starred = favourites.favourite_users(ctx.store, company_id, ext, q)
+    stars = {user.extension for user in starred}
+    others = users.page_users(ctx.store, company_id, limit=DIRECTORY, q=q)
+    colleagues = starred + [user for user in others if user.extension not in stars]
     saved = [(s, label(v.lang, s)) for s in shortcuts.list_shortcuts(ctx.store, company_id, ext)]
     template = "me_directory.html" if wants_fragment(request) else "me.html"
     return render(request, template, v, status=status, nav="me", mine=active.get(ext),
-                  colleagues=colleagues, active=active, q=q, done=done, error=error,
+                  colleagues=colleagues, stars=stars, active=active, q=q, done=done, error=error,
                   shortcuts=SHORTCUTS, statuses=STATUSES, scopes=SCOPES, ext=ext, saved=saved,
                   max_saved=MAX_SHORTCUTS, shortcut_open=shortcut is not None,
                   shortcut=shortcut or {"status": "lunch", "text": "", "minutes": "", "at": "",
@@ -224,3 +230,15 @@ async def use_shortcut(
         await blocking(shortcut_api.remove, ctx, v.who, request, shortcut_id)
         return redirect("/me?done=shortcut_removed")
     raise Problem(404, "")
+
+
+@router.post("/me/favourites/{colleague}/{what}")
+async def star(colleague: str, what: str, request: Request, ctx: Context, v: Seen) -> Response:
+    """Star or unstar a colleague (U4); back to the directory as it was searched."""
+    form = await request.form()
+    check_csrf(request, v, form)
+    if what not in ("star", "unstar"):
+        raise Problem(404, "")
+    await blocking(favourite_api.star, ctx, v.who, request, colleague, what == "star")
+    q = field(form, "q")
+    return redirect("/me" + ("?" + urlencode({"q": q}) if q else "") + "#dir")
