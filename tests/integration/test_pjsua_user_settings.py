@@ -8,15 +8,20 @@ the switch runs:
 - a diversion for the fixed numbers only: a carrier's call to his mobile number rings
   his phone, a call to his direct number hears the diversion (U9);
 - "Meeting" forwarded to Cecilia: while his meeting is on, a call to him rings
-  Cecilia's phone, which answers and hears the caller (U11).
+  Cecilia's phone, which answers and hears the caller (U11);
+- a greeting Cecilia uploads through the running server's API is what a caller reaching
+  her voicemail hears, before the beep (U7).
 """
 
 from __future__ import annotations
 
+import io
+import wave
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
@@ -24,7 +29,9 @@ from tests.integration.acme import ALWAYS, DESCRIPTION, DOMAIN, PASSWORDS, SMS_G
 from tests.integration.audio import RATE, g711_levels
 from tests.integration.peers import Server, free_sip_port, rtp_ports, vaxel_cli
 from tests.integration.pjsua import PjPhone, close_all, hears, hears_voice
-from vaxel.services import activities, diversions
+from vaxel.media.player import load_prompt
+from vaxel.services import accounts, activities, diversions
+from vaxel.services.configuration import prompt_folder
 from vaxel.store import Store
 
 CALLER = "+46701740605"
@@ -136,3 +143,43 @@ def test_meeting_forwarded_to_a_colleague_rings_the_colleague(
     anna.speak(call, words)
     assert hears_voice(cecilia, ringing["call"], words)
     anna.hangup(call)
+
+
+def test_an_uploaded_greeting_is_what_a_caller_hears(
+    acme: tuple[Server, int], phones: list[PjPhone], system_prompts: Path
+) -> None:
+    server, _ = acme
+    with Store.open(server.data) as store:
+        accounts.set_user_account(store, DOMAIN, "1003", password="web-secret-103", role="user")
+    recording = voice(2.0, seed=47)
+    upload = io.BytesIO()
+    with wave.open(upload, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(recording.astype("<i2").tobytes())
+    with httpx.Client(base_url=server.web, timeout=30) as web:
+        account = {"login": f"1003@{DOMAIN}", "password": "web-secret-103"}
+        login = web.post("/api/v1/login", json=account)
+        assert login.status_code == 200, login.text
+        web.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+        sent = {"file": ("greeting.wav", upload.getvalue(), "audio/wav")}
+        done = web.post("/api/v1/me/greeting", files=sent)
+    assert done.status_code == 200, done.text
+    kept = prompt_folder(server.data, DOMAIN) / "greeting-1003.wav"
+
+    anna = PjPhone(server.address, "1001", PASSWORDS["1001"], DOMAIN, register=False)
+    phones.append(anna)
+    call = anna.call("1003")  # no phone of Cecilia's registered: her voicemail answers
+    anna.state(call, "CONFIRMED")
+    assert hears(anna, call, kept, 1.5), "the uploaded greeting was not heard"
+    assert hears(anna, call, system_prompts / "en" / "beep.wav", 0.2, wait=10)
+    assert not hears(anna, call, system_prompts / "en" / "vm-greeting-generic.wav", 0.5, wait=0)
+    anna.hangup(call)
+    # What was heard (the greeting kept) is the recording uploaded, as the prompt converter
+    # makes it (filtered and levelled by sox): as long, and its tone at 410 Hz.
+    played = load_prompt(kept).astype(float)
+    assert abs(len(played) - len(recording)) < 0.1 * RATE
+    spectrum = np.abs(np.fft.rfft(played))
+    peak = np.fft.rfftfreq(len(played), 1 / RATE)[int(np.argmax(spectrum))]
+    assert abs(peak - 410) < 3, peak

@@ -22,6 +22,7 @@ from vaxel.web.api import (
     companies,
     diversions,
     favourites,
+    greeting,
     groups,
     health,
     me,
@@ -58,7 +59,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     problems.install(app)
     # prompts and groups before sections: their paths are more specific.
     routers = (health, session, me, companies, users, prompts, groups, voicemail, sections,
-               calls, calls_placed, diversions, audit, shortcuts, favourites)  # fmt: skip
+               calls, calls_placed, diversions, audit, shortcuts, favourites, greeting)  # fmt: skip
     for module in routers:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(pages.router)  # the web pages (S7, U4, U9): HTML, not the API

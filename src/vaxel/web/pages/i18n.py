@@ -790,6 +790,18 @@ EN.update(
         "me.shortcut_errors": "The shortcut was not saved: {detail}",
         "me.bad_minutes": "give the duration as a whole number of minutes",
         "me.favourite_named": "Favourite: {name}",
+        "mine.greeting": "My greeting",
+        "mine.greeting_own": "Callers hear your own greeting.",
+        "mine.greeting_system": "Callers hear the standard greeting.",
+        "mine.greeting_by_phone": "To record it by phone, call {code} and press {press}. Or upload"
+        " a recording (WAV, MP3, FLAC or OGG).",
+        "mine.greeting_file": "Recording",
+        "mine.greeting_upload": "Upload the greeting",
+        "mine.greeting_remove": "Use the standard greeting",
+        "mine.greeting_saved": "Your greeting is saved: callers hear it now.",
+        "mine.greeting_removed": "Callers hear the standard greeting again.",
+        "mine.greeting_no_file": "choose a file first",
+        "mine.greeting_refused": "The greeting was not changed: {detail}",
     }
 )
 
@@ -818,6 +830,18 @@ SV.update(
         "me.shortcut_errors": "Snabbvalet sparades inte: {detail}",
         "me.bad_minutes": "ange längden som ett helt antal minuter",
         "me.favourite_named": "Favorit: {name}",
+        "mine.greeting": "Min hälsning",
+        "mine.greeting_own": "De som ringer hör din egen hälsning.",
+        "mine.greeting_system": "De som ringer hör standardhälsningen.",
+        "mine.greeting_by_phone": "Spela in den med telefonen: ring {code} och tryck {press}. Eller"
+        " ladda upp en inspelning (WAV, MP3, FLAC eller OGG).",
+        "mine.greeting_file": "Inspelning",
+        "mine.greeting_upload": "Ladda upp hälsningen",
+        "mine.greeting_remove": "Använd standardhälsningen",
+        "mine.greeting_saved": "Din hälsning är sparad: de som ringer hör den nu.",
+        "mine.greeting_removed": "De som ringer hör standardhälsningen igen.",
+        "mine.greeting_no_file": "välj en fil först",
+        "mine.greeting_refused": "Hälsningen ändrades inte: {detail}",
     }
 )
 

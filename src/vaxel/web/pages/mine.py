@@ -1,8 +1,9 @@
 """The rest of the user web (U7, U8, U11, U4): my voicemail, my settings, calling a
 colleague with one press.
 
-- Voicemail (U7, S6): the messages of my own box and of the shared boxes I am a member
-  of, each played in the browser (<audio> fed by the API's .../audio, which the session
+- Voicemail (U7, S6): my greeting (uploaded, played, removed, or how to record it by
+  phone: `web.api.greeting`); the messages of my own box and of the shared boxes I am a
+  member of, each played in the browser (<audio> fed by the API's .../audio, which the session
   cookie opens), marked heard or new, deleted; the phones' lamps follow
   (`web.api.voicemail.mark_message`, `delete_message`).
 - Settings: forwarding always / when busy / on no answer (U11, checked by the API's
@@ -20,7 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from vaxel.services import accounts, configuration, voicemail, web_sessions
 from vaxel.services.company_config import ConfigError
@@ -28,6 +29,7 @@ from vaxel.services.diversions import PRESETS
 from vaxel.services.errors import Invalid
 from vaxel.services.numbering import CallerIdChoice
 from vaxel.web.api.calls_placed import place
+from vaxel.web.api.greeting import RECORD_BY_PHONE, greeting_file, remove_greeting, upload_greeting
 from vaxel.web.api.me import (
     change_activity_forwarding,
     change_forwarding,
@@ -57,7 +59,16 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 FORWARDINGS = ("always", "busy", "no_answer")
 STATUSES = tuple(PRESETS)
 CALLER_IDS = ("main", "direct", "mobile", "support")
-DONE = ("heard", "unheard", "deleted", "saved", "password", "calling")
+DONE = (
+    "heard",
+    "unheard",
+    "deleted",
+    "saved",
+    "password",
+    "calling",
+    "greeting_saved",
+    "greeting_removed",
+)
 
 
 def _done(v: Viewer, done: str) -> str:
@@ -76,6 +87,18 @@ def _domain(v: Viewer) -> str:
 @router.get("/me/voicemail")
 def my_voicemail(request: Request, ctx: Context, v: Seen, done: str = "") -> Response:
     """My box and the shared boxes I listen to, newest messages first (U7, S6)."""
+    return _voicemail_page(request, ctx, v, done=done)
+
+
+def _voicemail_page(
+    request: Request,
+    ctx: WebContext,
+    v: Viewer,
+    *,
+    done: str = "",
+    general: list[str] | None = None,
+    status: int = 200,
+) -> Response:
     domain = _domain(v)
     assert v.company is not None
     boxes = boxes_of(ctx, v.company, v.who)
@@ -87,9 +110,42 @@ def my_voicemail(request: Request, ctx: Context, v: Seen, done: str = "") -> Res
                  if box == ext or (s and ext in shared[box].members)}  # fmt: skip
     found = [(box, shared, voicemail.list_messages(ctx.store, v.company.id, box))
              for box, shared in boxes.items()]  # fmt: skip
+    own_greeting = greeting_file(ctx, v.who).exists()
     return render(request, "me_voicemail.html", v, nav="my-voicemail", boxes=found,
-                  audio=f"/api/v1/companies/{domain}/voicemail/", done=_done(v, done), general=[],
-                  ext=v.who.account.extension)  # fmt: skip
+                  audio=f"/api/v1/companies/{domain}/voicemail/", done=_done(v, done),
+                  general=general or [], ext=v.who.account.extension, status=status,
+                  own_greeting=own_greeting, record_by_phone=RECORD_BY_PHONE)  # fmt: skip
+
+
+@router.post("/me/greeting")
+async def upload_my_greeting(request: Request, ctx: Context, v: Seen) -> Response:
+    """My greeting from an uploaded file (U7), checked by decoding; a refused file keeps
+    the old greeting and the reason is said on the page."""
+    form = await request.form()
+    check_csrf(request, v, form)
+    _domain(v)
+    file = form.get("file")
+    try:
+        if not isinstance(file, UploadFile) or not file.filename:
+            raise Problem(422, text(v.lang, "mine.greeting_no_file"))
+        await upload_greeting(ctx, v.who, request, file)
+    except Problem as exc:
+        page: Response = await blocking(
+            _voicemail_page, request, ctx, v, status=exc.status,
+            general=[text(v.lang, "mine.greeting_refused", detail=exc.detail)],
+        )  # fmt: skip
+        return page
+    return redirect("/me/voicemail?done=greeting_saved")
+
+
+@router.post("/me/greeting/remove")
+async def remove_my_greeting(request: Request, ctx: Context, v: Seen) -> Response:
+    """Back to the system greeting (U7)."""
+    form = await request.form()
+    check_csrf(request, v, form)
+    _domain(v)
+    await blocking(remove_greeting, ctx, v.who, request)
+    return redirect("/me/voicemail?done=greeting_removed")
 
 
 @router.post("/me/voicemail/{box}/{message_id}/{what}")
