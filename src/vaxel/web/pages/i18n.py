@@ -802,6 +802,13 @@ EN.update(
         "mine.greeting_removed": "Callers hear the standard greeting again.",
         "mine.greeting_no_file": "choose a file first",
         "mine.greeting_refused": "The greeting was not changed: {detail}",
+        "mine.per_device": "Per kind of device",
+        "mine.per_device_hint": "A number of its own for calls from one kind of device (the"
+        " company tells them apart); “as above” uses the choice above.",
+        "mine.as_above": "As above",
+        "device.mobile": "From the mobile app",
+        "device.softphone": "From the softphone",
+        "device.desk": "From the desk phone",
     }
 )
 
@@ -842,6 +849,13 @@ SV.update(
         "mine.greeting_removed": "De som ringer hör standardhälsningen igen.",
         "mine.greeting_no_file": "välj en fil först",
         "mine.greeting_refused": "Hälsningen ändrades inte: {detail}",
+        "mine.per_device": "Per typ av enhet",
+        "mine.per_device_hint": "Ett eget nummer för samtal från en typ av enhet (företaget"
+        " skiljer dem åt); ”som ovan” följer valet ovan.",
+        "mine.as_above": "Som ovan",
+        "device.mobile": "Från mobilappen",
+        "device.softphone": "Från mjukvarutelefonen",
+        "device.desk": "Från bordstelefonen",
     }
 )
 

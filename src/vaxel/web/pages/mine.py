@@ -59,6 +59,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 FORWARDINGS = ("always", "busy", "no_answer")
 STATUSES = tuple(PRESETS)
 CALLER_IDS = ("main", "direct", "mobile", "support")
+DEVICES = ("mobile", "softphone", "desk")  # kinds of device a caller ID rule may name (U8)
 DONE = (
     "heard",
     "unheard",
@@ -184,11 +185,13 @@ def _settings_page(
     shown = {f"forwarding.{kind}": getattr(now.forwarding, kind) or "" for kind in FORWARDINGS}
     shown.update({f"activity.{s}": now.activity_forwarding.get(s, "") for s in STATUSES})
     shown.update({"voicemail": "on" if now.voicemail else "", "caller_id": now.caller_id.show})
+    per_device: dict[str, str] = {kind: source for kind, source in now.caller_id.per_device.items()}
+    shown.update({f"caller_id.{kind}": per_device.get(kind, "") for kind in DEVICES})
     return render(request, "me_settings.html", v, status=status, nav="settings",
                   values={**shown, **(values or {})}, errors=errors or {},
                   general=general or [], done=_done(v, done), forwardings=FORWARDINGS,
                   statuses=STATUSES,
-                  caller_ids=CALLER_IDS, voicemail_on=now.voicemail)  # fmt: skip
+                  caller_ids=CALLER_IDS, devices=DEVICES, voicemail_on=now.voicemail)  # fmt: skip
 
 
 @router.get("/me/settings")
@@ -242,19 +245,43 @@ def _change(request: Request, ctx: WebContext, v: Viewer, part: str, form: FormD
     elif part == "voicemail":
         switch_voicemail(ctx, v.who, request, bool(form.get("voicemail")))
     elif part == "caller-id":
-        show = field(form, "caller_id")
-        if show not in CALLER_IDS:
-            return refuse({"caller_id": [f"caller_id.show: use one of {', '.join(CALLER_IDS)}"]})
-        current = mine(ctx, v.who).caller_id
-        try:
-            choose_caller_id(
-                ctx, v.who, request, CallerIdChoice(show=show, per_device=current.per_device)
-            )  # type: ignore[arg-type]
-        except ConfigError as exc:
-            lines = [line.split(": ", 1)[-1] for line in exc.errors]
-            return refuse({"caller_id": [f"caller_id.show: {line}" for line in lines]})
+        return _caller_id(request, ctx, v, form, refuse)
     else:
         return _password(request, ctx, v, form, refuse)
+    return redirect("/me/settings?done=saved")
+
+
+def _caller_id(
+    request: Request, ctx: WebContext, v: Viewer, form: FormData, refuse: Any
+) -> Response:
+    """The number my calls show (U8), and per kind of device a number of its own ("as
+    above" leaves that kind to the general choice); a missing number is said at its field."""
+    show = field(form, "caller_id")
+    chosen = {kind: field(form, f"caller_id.{kind}") for kind in DEVICES}
+    errors = (
+        {}
+        if show in CALLER_IDS
+        else {"caller_id": [f"caller_id.show: use one of {', '.join(CALLER_IDS)}"]}
+    )
+    for kind, source in chosen.items():
+        if source and source not in CALLER_IDS:
+            errors[f"caller_id.{kind}"] = [f"caller_id.{kind}: use one of {', '.join(CALLER_IDS)}"]
+    if errors:
+        return refuse(errors)
+    per_device = {kind: source for kind, source in chosen.items() if source}
+    try:
+        choose_caller_id(ctx, v.who, request, CallerIdChoice.model_validate(
+            {"show": show, "per_device": per_device}))  # fmt: skip
+    except ConfigError as exc:
+        found: dict[str, list[str]] = {}
+        for line in exc.errors:
+            where, problem = line.split(": ", 1) if ": " in line else ("", line)
+            kind = where.rsplit(".", 1)[-1] if ".per_device." in where else ""
+            if kind in DEVICES:
+                found.setdefault(f"caller_id.{kind}", []).append(f"caller_id.{kind}: {problem}")
+            else:
+                found.setdefault("caller_id", []).append(f"caller_id.show: {problem}")
+        return refuse(found)
     return redirect("/me/settings?done=saved")
 
 
