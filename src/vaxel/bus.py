@@ -173,6 +173,7 @@ class DiversionChanged:
     text: str
     until: float | None
     at: float
+    scope: str = "all"  # which calls it applies to: all, fixed or mobile (U9)
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,6 +103,7 @@ def test_companies_do_not_see_each_others_diversions(two: Store) -> None:
         ({"until": NOW}, "has passed"),
         ({"until": NOW - timedelta(minutes=1)}, "has passed"),
         ({"until": NOW + timedelta(days=367)}, "more than a year"),
+        ({"scope": "desk"}, "unknown scope 'desk'"),
     ],
 )
 def test_bad_diversions_are_refused_with_a_reason(
@@ -153,3 +154,13 @@ def test_the_next_clock_time_and_weekday_on_the_wall_clock() -> None:
     assert next_weekday(0, 8, 0, monday_early) == datetime(2027, 3, 8, 8, 0, tzinfo=zone)
     monday_late = datetime(2027, 3, 8, 9, 0, tzinfo=zone)
     assert next_weekday(0, 8, 0, monday_late) == datetime(2027, 3, 15, 8, 0, tzinfo=zone)
+
+
+def test_a_scope_is_kept_and_says_which_calls_it_applies_to(two: Store) -> None:
+    info = set_diversion(two, 1, "1001", status="lunch", until=LUNCH, scope="fixed", now=NOW)
+    assert get_diversion(two, 1, "1001", NOW) == info and info.scope == "fixed"
+    assert info.applies(mobile_call=False) and not info.applies(mobile_call=True)
+    mobile = set_diversion(two, 1, "1001", status="lunch", until=LUNCH, scope="mobile", now=NOW)
+    assert mobile.applies(mobile_call=True) and not mobile.applies(mobile_call=False)
+    every = set_diversion(two, 1, "1001", status="lunch", until=LUNCH, now=NOW)
+    assert every.scope == "all" and every.applies(True) and every.applies(False)

@@ -154,3 +154,21 @@ def test_the_receptionist_diverts_a_colleague_and_a_user_cannot(web: Web) -> Non
         assert user.delete(url).status_code == 403
     with web.login("provider@vaxel.test") as provider:
         assert provider.get("/api/v1/me/diversion").status_code == 404
+
+
+def test_a_diversion_for_the_fixed_numbers_only(web: Web) -> None:
+    """U9: "reachable on the mobile, not on the fixed number": the scope is kept, shown to
+    colleagues, audited; an unknown scope is refused and changes nothing."""
+    with web.login("1002@acme.example") as user:
+        fixed = user.put("/api/v1/me/diversion", json={"text": "Lunch", "scope": "fixed"})
+        bad = user.put("/api/v1/me/diversion", json={"text": "Away", "scope": "desk"})
+        colleagues = user.get("/api/v1/companies/acme.example/diversions").json()["items"]
+    assert fixed.status_code == 200 and fixed.json()["scope"] == "fixed"
+    assert bad.status_code == 422 and "unknown scope 'desk'" in bad.json()["detail"]
+    assert [(d["extension"], d["scope"]) for d in colleagues] == [("1002", "fixed")]
+    acme = get_company(web.store, "acme.example").id
+    stored = diversions.get_diversion(web.store, acme, "1002", datetime.now(UTC))
+    assert stored is not None and stored.scope == "fixed" and stored.status == "lunch"
+    with web.login("1001@acme.example") as admin:
+        log = admin.get("/api/v1/companies/acme.example/audit").json()["items"]
+    assert log[0]["action"] == "diversion.set" and log[0]["after"]["scope"] == "fixed"

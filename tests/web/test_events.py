@@ -330,7 +330,7 @@ def test_changes_made_through_the_api_are_events(web: Web) -> None:
     """A diversion, a forwarding and a group logout set through the API reach the stream
     (the phone's feature codes publish the same, from the switch)."""
     with listen(web, "1001@acme.example") as admin, web.login("1002@acme.example") as bo:
-        bo.put("/api/v1/me/diversion", json={"text": "Lunch"})
+        bo.put("/api/v1/me/diversion", json={"text": "Lunch", "scope": "fixed"})
         bo.put("/api/v1/me/forwarding", json={"busy": "1003"})
         bo.put("/api/v1/companies/acme.example/groups/sales/members/1002",
                json={"logged_in": False})  # fmt: skip
@@ -341,3 +341,4 @@ def test_changes_made_through_the_api_are_events(web: Web) -> None:
         ("diversion.cleared", "1002"),
     ]  # fmt: skip
     assert seen[0]["status"] == "lunch" and seen[1]["to"] == "1003"
+    assert seen[0]["scope"] == "fixed"  # colleagues see which calls it applies to (U9)

@@ -1,9 +1,10 @@
-"""A user's own settings from the web (U7, U8, U11), as the phone's feature codes set them."""
+"""A user's own settings from the web (U7, U8, U11), as the phone's feature codes set them,
+and forwarding by activity (U11)."""
 
 from __future__ import annotations
 
 from tests.web.conftest import Web
-from vaxel.services import presence_settings
+from vaxel.services import activities, presence_settings
 from vaxel.services.companies import get_company
 
 
@@ -59,3 +60,35 @@ def test_click_to_call_needs_the_calls_scope_and_a_running_switch(web: Web) -> N
     assert refused.status_code == 403 and "'calls'" in refused.json()["detail"]
     assert no_switch.status_code == 503 and empty.status_code == 422
     assert no_phone.status_code == 404
+
+
+def test_forwarding_by_activity_is_set_checked_and_cleared(web: Web) -> None:
+    """U11: "Meeting" to a colleague, "Vacation" to a number; the checks of forwarding (a
+    colleague, not oneself, a number the company allows), all or nothing; audited."""
+    company = get_company(web.store, "acme.example").id
+    with web.login("1002@acme.example") as bo:
+        start = bo.get("/api/v1/me/settings").json()
+        ok = bo.put("/api/v1/me/activity-forwarding",
+                    json={"meeting": "1003", "vacation": "070-123 45 67"})  # fmt: skip
+        bad = bo.put("/api/v1/me/activity-forwarding", json={
+            "lunch": "0900123456", "sick": "1002", "away": "1099", "coffee": "1003"})  # fmt: skip
+        cleared = bo.put("/api/v1/me/activity-forwarding", json={"vacation": None})
+    assert start["activity_forwarding"] == {}
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["activity_forwarding"] == {"meeting": "1003", "vacation": "070-123 45 67"}
+    assert bad.status_code == 422
+    assert bad.json()["errors"] == [
+        "coffee: unknown status (use lunch, meeting, away, sick, vacation, custom)",
+        "lunch: your company does not allow calls to +46900123456",
+        "sick: that is your own extension",
+        'away: unknown user "1099"',
+    ]
+    assert cleared.json()["activity_forwarding"] == {"meeting": "1003"}
+    assert activities.activity_forwardings(web.store, company, "1002") == {"meeting": "1003"}
+    with web.login("1001@acme.example") as admin:
+        log = admin.get("/api/v1/companies/acme.example/audit").json()["items"]
+    assert log[0]["action"] == "activity_forwarding.set"
+    assert log[0]["before"] == {"meeting": "1003", "vacation": "070-123 45 67"}
+    assert log[0]["after"] == {"meeting": "1003"}
+    with web.login("provider@vaxel.test") as provider:
+        assert provider.put("/api/v1/me/activity-forwarding", json={}).status_code == 404

@@ -88,3 +88,72 @@ def test_the_directory_is_searched_as_one_types(web: Web) -> None:
 def test_a_provider_admin_has_no_status_page(web: Web) -> None:
     with log_in(web, "provider@vaxel.test") as client:
         assert client.get("/me").status_code == 404
+
+
+def test_a_status_for_the_fixed_numbers_only(web: Web) -> None:
+    """U9: the form says which calls a status applies to; colleagues see it."""
+    with log_in(web, "1002@acme.example") as bo:
+        page = bo.get("/me").text
+        assert "Applies to calls to" in text_of(page)
+        done = bo.post("/me/diversion", data={"csrf": csrf_of(page), "status": "meeting",
+                                              "scope": "fixed"})  # fmt: skip
+        assert done.status_code == 303
+        assert "Meeting (fixed numbers only)" in text_of(bo.get("/me").text)
+        bad = bo.post("/me/diversion", data={"csrf": csrf_of(page), "status": "meeting",
+                                             "scope": "desk"})  # fmt: skip
+        assert bad.status_code == 422 and "unknown scope" in text_of(bad.text)
+    info = diversions.get_diversion(web.store, _acme(web), "1002", datetime.now(UTC))
+    assert info is not None and info.scope == "fixed" and info.status == "meeting"
+    with log_in(web, "1001@acme.example") as anna:
+        anna.cookies.set("vaxel_lang", "sv")
+        assert "Bo User Möte (bara fasta nummer)" in text_of(anna.get("/me").text)
+
+
+def test_my_shortcuts_are_saved_pressed_and_removed(web: Web) -> None:
+    """U9: "Lunch 1 h" and "Meeting until 15:30 (fixed numbers only)" kept, one press sets
+    the diversion, another removes the shortcut; a bad one is explained."""
+    with log_in(web, "1002@acme.example") as bo:
+        csrf = csrf_of(bo.get("/me").text)
+        saved = bo.post("/me/shortcuts", data={"csrf": csrf, "status": "lunch", "minutes": "60"})
+        assert saved.status_code == 303 and saved.headers["location"] == "/me?done=shortcut_saved"
+        bo.post("/me/shortcuts", data={"csrf": csrf, "status": "meeting", "at": "15:30",
+                                       "scope": "fixed"})  # fmt: skip
+        bad = bo.post("/me/shortcuts", data={"csrf": csrf, "status": "lunch", "minutes": "x"})
+        assert bad.status_code == 422
+        assert "whole number of minutes" in text_of(bad.text)
+        page = bo.get("/me").text
+        shown = text_of(page)
+        assert "Lunch 1 h" in shown and "Meeting until 15:30 (fixed numbers only)" in shown
+        first = page.index('action="/me/shortcuts/') + len('action="/me/shortcuts/')
+        shortcut_id = page[first : page.index("/", first)]
+        done = bo.post(f"/me/shortcuts/{shortcut_id}/apply", data={"csrf": csrf})
+        assert done.headers["location"] == "/me?done=set_ok"
+        info = diversions.get_diversion(web.store, _acme(web), "1002", datetime.now(UTC))
+        assert info is not None and info.status == "lunch" and info.until is not None
+        removed = bo.post(f"/me/shortcuts/{shortcut_id}/remove", data={"csrf": csrf})
+        assert removed.headers["location"] == "/me?done=shortcut_removed"
+        assert "Lunch 1 h" not in text_of(bo.get("/me").text)
+        bo.cookies.set("vaxel_lang", "sv")
+        assert "Möte till 15:30 (bara fasta nummer)" in text_of(bo.get("/me").text)
+
+
+def test_starred_colleagues_come_first_in_the_directory(web: Web) -> None:
+    """U4: a star beside each colleague; the starred ones first, also when searching."""
+    with log_in(web, "1001@acme.example") as anna:
+        page = anna.get("/me").text
+        before = text_of(page)
+        assert before.index("1002 Bo User") < before.index("1003 Cia Colleague")
+        starred = anna.post("/me/favourites/1003/star", data={"csrf": csrf_of(page), "q": ""})
+        assert starred.status_code == 303 and starred.headers["location"] == "/me#dir"
+        page = anna.get("/me").text
+        shown = text_of(page)
+        assert shown.index("1003 Cia Colleague") < shown.index("1002 Bo User")
+        assert 'aria-pressed="true" aria-label="Favourite: Cia Colleague"' in page
+        found = anna.get("/me", params={"q": "c"}, headers={"HX-Request": "true"}).text
+        assert "Cia Colleague" in found and "Bo User" not in found
+        anna.post("/me/favourites/1003/unstar", data={"csrf": csrf_of(page)})
+        again = text_of(anna.get("/me").text)
+        assert again.index("1002 Bo User") < again.index("1003 Cia Colleague")
+        assert (
+            anna.post("/me/favourites/2001/star", data={"csrf": csrf_of(page)}).status_code == 404
+        )

@@ -14,7 +14,7 @@ import numpy as np
 from tests.web.conftest import PASSWORD, Web
 from tests.web.pages import csrf_of, log_in, text_of
 from vaxel.features.click_to_call import ClickToCallError
-from vaxel.services import accounts, presence_settings, voicemail
+from vaxel.services import accounts, activities, configuration, presence_settings, voicemail
 from vaxel.services.companies import get_company
 
 
@@ -96,6 +96,48 @@ def test_my_forwarding_voicemail_and_caller_id(web: Web) -> None:
         assert "the user has no mobile" in _error(mobile.text, "caller_id")
         shown = text_of(bo.get("/me/settings").text)
         assert "Voicemail on" in shown
+
+
+def test_forwarding_by_status(web: Web) -> None:
+    """U11: one field per status; the API's checks next to the field; nothing half-saved."""
+    company = get_company(web.store, "acme.example")
+    with log_in(web, "1002@acme.example") as bo:
+        page = bo.get("/me/settings").text
+        assert "Forwarding by status" in text_of(page)
+        bad = bo.post("/me/settings/activity", data={"csrf": csrf_of(page),
+                      "activity.meeting": "1003", "activity.lunch": "1099"})  # fmt: skip
+        assert bad.status_code == 422
+        assert _error(bad.text, "activity-lunch") == 'lunch: unknown user "1099"'
+        assert activities.activity_forwardings(web.store, company.id, "1002") == {}
+        ok = bo.post("/me/settings/activity", data={
+            "csrf": csrf_of(page), "activity.meeting": "1003"})  # fmt: skip
+        assert ok.status_code == 303
+        assert 'value="1003"' in bo.get("/me/settings").text
+    assert activities.activity_forwardings(web.store, company.id, "1002") == {"meeting": "1003"}
+
+
+def test_caller_id_per_kind_of_device(web: Web) -> None:
+    """U8: a number of its own per kind of device, kept in the description; a number the
+    user does not have is said at that device's field and nothing changes."""
+    company = get_company(web.store, "acme.example")
+    with log_in(web, "1002@acme.example") as bo:
+        page = bo.get("/me/settings").text
+        assert "From the desk phone" in text_of(page)
+        missing = bo.post("/me/settings/caller-id", data={"csrf": csrf_of(page),
+                          "caller_id": "main", "caller_id.mobile": "mobile"})  # fmt: skip
+        assert missing.status_code == 422
+        assert (
+            _error(missing.text, "caller_id-mobile") == "caller_id.mobile: the user has no mobile"
+        )
+        ok = bo.post("/me/settings/caller-id", data={"csrf": csrf_of(page), "caller_id": "main",
+                     "caller_id.desk": "main", "caller_id.softphone": ""})  # fmt: skip
+        assert ok.status_code == 303
+        shown = bo.get("/me/settings").text
+        assert '<option value="main" selected>' in shown[shown.index('id="f-cid-desk"') :]
+    config = configuration.load_document(web.store, company.id)
+    assert config is not None
+    user = next(u for u in config.users if u.ext == "1002")
+    assert user.caller_id.show == "main" and user.caller_id.per_device == {"desk": "main"}
 
 
 def test_a_new_password_and_logging_out_everywhere(web: Web) -> None:

@@ -106,6 +106,11 @@ class Company(Protocol):
 
     def clear_diversion(self, extension: str) -> None: ...
 
+    def activity_forwarding(self, extension: str) -> dict[str, str]:
+        """status -> target (an extension or a number): where the user's calls go while a
+        diversion of that status is on (U11)."""
+        ...
+
     # -- voicemail ------------------------------------------------------------------------
 
     def voicemail_enabled(self, extension: str) -> bool:

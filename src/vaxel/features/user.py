@@ -4,7 +4,20 @@ voicemail.
 
 A diversion ("lunch until 13:00") is said to the caller instead of ringing
 (features/diversion.py), before any forwarding: the user chose to be away.
-One set to `ring` only shows, and the call goes on as usual.
+One set to `ring` only shows, and the call goes on as usual. A diversion
+scoped to the fixed numbers or to the mobile number (U9) applies only to
+the calls it names: a call came through the mobile number when what the
+caller dialled (`Call.dialled`) is the user's mobile and one of the
+company's numbers leads that number to the user; any other call (the
+extension, the direct number, a menu, a forwarding) is a fixed call. A
+diversion that does not apply to the call rings as if there were none.
+
+Activity forwarding (U11): a user may name, per status, where calls go while
+a diversion of that status is on ("Meeting" to a colleague): such a call is
+forwarded there instead of hearing the diversion. A target that is no longer
+there (a removed colleague, a number that no longer parses) or a chain of
+forwardings longer than `MAX_FORWARDS` falls back to the diversion itself,
+so a call always ends somewhere.
 
 Forwarding to a number goes out through the company's trunk (with the
 toll-fraud guard); to a colleague, it is a call to that colleague, whose own
@@ -24,6 +37,7 @@ from vaxel.features.outbound import Outbound
 from vaxel.features.ring_user import Refuse, RingUser
 from vaxel.features.voicemail import LeaveMessage
 from vaxel.services import company_config as cc
+from vaxel.services.diversions import DiversionInfo
 from vaxel.services.numbering import NumberError, is_external, to_e164
 
 MAX_FORWARDS = 5
@@ -37,8 +51,71 @@ def _to_user(company: Company, destination: cc.ToUser) -> Feature:
 def user_step(company: Company, extension: str, hops: int = 0) -> Feature:
     """The step that calls the user `extension` of `company`."""
     diversion = company.diversion(extension)
-    if diversion is not None and not diversion.ring:
-        return Diverted(company, extension, diversion)
+    if diversion is None or diversion.ring:
+        return ring_step(company, extension, hops)
+    if diversion.scope == "all":
+        return diverted_step(company, extension, diversion, hops)
+    return ByNumber(company, extension, diversion, hops)
+
+
+def mobile_number(company: Company, extension: str) -> str | None:
+    """The user's mobile number when one of the company's numbers leads it to them (a call
+    to it is a mobile call); else None."""
+    user = company.user(extension)
+    mobile = user.mobile if user is not None else None
+    if mobile is None:
+        return None
+    routed = any(n.number == mobile and n.user == extension for n in company.config.numbers)
+    return mobile if routed else None
+
+
+class ByNumber(Feature):
+    """A user whose diversion applies only to fixed or only to mobile calls: which one this
+    call is decides, once it is offered, whether the caller hears the diversion or rings."""
+
+    def __init__(
+        self, company: Company, extension: str, diversion: DiversionInfo, hops: int
+    ) -> None:
+        self.company = company
+        self.extension = extension
+        self.diversion = diversion
+        self.hops = hops
+
+    def start(self, call: Call) -> None:
+        number = mobile_number(self.company, self.extension)
+        mobile = number is not None and call.dialled == number
+        company, extension, hops = self.company, self.extension, self.hops
+        if self.diversion.applies(mobile):
+            step = diverted_step(company, extension, self.diversion, hops)
+        else:
+            step = ring_step(company, extension, hops)
+        hand_over(call, step)
+
+
+def diverted_step(company: Company, extension: str, diversion: DiversionInfo, hops: int) -> Feature:
+    """A call the user's diversion applies to: forwarded where they chose for its status
+    (U11), else the diversion is said (U9)."""
+    target = company.activity_forwarding(extension).get(diversion.status)
+    if target is not None and hops < MAX_FORWARDS and _still_there(company, extension, target):
+        return forward_step(company, target, hops)
+    return Diverted(company, extension, diversion)
+
+
+def _still_there(company: Company, extension: str, target: str) -> bool:
+    """Can a call be forwarded to `target` (checked when it was set, but a colleague may
+    have been removed since)?"""
+    try:
+        if is_external(target):
+            to_e164(target)
+            return True
+    except NumberError:
+        return False
+    return target != extension and company.user(target) is not None
+
+
+def ring_step(company: Company, extension: str, hops: int) -> Feature:
+    """The user's forwarding, else their phones, then busy / no-answer forwarding or
+    voicemail."""
     forwarding = company.forwarding(extension)
     if hops < MAX_FORWARDS:
         if "always" in forwarding:

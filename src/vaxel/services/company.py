@@ -30,7 +30,7 @@ from vaxel.bus import BoxChanged, Bus, DiversionChanged, ForwardingChanged, Grou
 from vaxel.calls.api import Line, Reach
 from vaxel.media.player import PromptError
 from vaxel.media.tts import Language, synthesize
-from vaxel.services import audit, diversions, presence_settings, voicemail
+from vaxel.services import activities, audit, diversions, presence_settings, voicemail
 from vaxel.services.company_config import CompanyConfig, UserConfig
 from vaxel.services.configuration import keep_recording
 from vaxel.services.diversions import DiversionInfo
@@ -68,13 +68,17 @@ class UserSettings:
     forwardings: dict[str, dict[str, str]] = field(default_factory=dict)  # ext -> kind -> target
     voicemail: dict[str, bool] = field(default_factory=dict)  # ext -> on/off
     diversions: dict[str, DiversionInfo] = field(default_factory=dict)  # ext -> (maybe ended)
+    # ext -> status -> target: where calls go while a diversion of that status is on (U11)
+    activities: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
     def load_all(cls, store: Store) -> dict[int, UserSettings]:
-        """Every company's settings, in four queries (a reload reads them all)."""
+        """Every company's settings, in five queries (a reload reads them all)."""
         found: dict[int, UserSettings] = {}
         for company_id, diverted in diversions.all_diversions(store).items():
             found.setdefault(company_id, cls()).diversions = diverted
+        for company_id, chosen in activities.all_activity_forwardings(store).items():
+            found.setdefault(company_id, cls()).activities = chosen
         with store.session(read_only=True) as session:
             for company_id, group, ext in session.execute(
                 select(GroupLogout.company_id, GroupLogout.group, GroupLogout.extension)
@@ -277,6 +281,9 @@ class CompanyServices:
             work, lambda _: self.bus.publish(diversion_changed(company_id, extension, None))
         )
 
+    def activity_forwarding(self, extension: str) -> dict[str, str]:
+        return self.settings.activities.get(extension, {})
+
     # -- voicemail ------------------------------------------------------------------------
 
     def voicemail_enabled(self, extension: str) -> bool:
@@ -382,7 +389,9 @@ def diversion_changed(
     if info is None:
         return DiversionChanged(company_id, extension, None, "", None, time.time())
     until = info.until.timestamp() if info.until is not None else None
-    return DiversionChanged(company_id, extension, info.status, info.text, until, time.time())
+    return DiversionChanged(
+        company_id, extension, info.status, info.text, until, time.time(), info.scope
+    )
 
 
 def box_changed(company_id: int, config: CompanyConfig, box: str) -> BoxChanged:

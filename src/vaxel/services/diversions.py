@@ -2,7 +2,11 @@
 
 A user with an active diversion is not rung (unless its `ring` flag is set):
 the caller hears the status and its end time and may leave a message or
-reach the operator (features/diversion.py). A diversion ends by itself at
+reach the operator (features/diversion.py). Its `scope` says which calls it
+applies to: all (the default), only those to the fixed numbers (the
+extension, the direct number) or only those to the mobile number; a call it
+does not apply to rings as if there were none ("reachable on the mobile, not
+on the fixed number"). A diversion ends by itself at
 `until`: reads ignore one that has expired, so nothing has to clear it on
 time. It is set and cleared from the phone (feature codes), the web and the
 API, all through this module; each change bumps the directory version, so
@@ -31,6 +35,9 @@ PRESETS: dict[str, tuple[str, str]] = {
     "vacation": ("är på semester", "is on holiday"),
     "custom": ("", ""),
 }
+
+#: Which calls a diversion applies to (U9).
+SCOPES = ("all", "fixed", "mobile")
 
 MAX_TEXT = 100
 MAX_AHEAD = timedelta(days=366)
@@ -73,14 +80,23 @@ class DiversionInfo:
     until: datetime | None
     ring: bool
     set_at: datetime
+    scope: str = "all"
+
+    def applies(self, mobile_call: bool) -> bool:
+        """Does it apply to a call that came to the mobile number (`mobile_call`) or not?"""
+        return self.scope == "all" or (self.scope == "mobile") == mobile_call
 
 
 def _active(until: datetime | None, now: datetime) -> bool:
     return until is None or until > now
 
 
-def check_diversion(status: str, text: str, until: datetime | None, now: datetime) -> str:
+def check_diversion(
+    status: str, text: str, until: datetime | None, now: datetime, scope: str = "all"
+) -> str:
     """The text as it will be kept (trimmed), or Invalid saying what to change; no I/O."""
+    if scope not in SCOPES:
+        raise Invalid(f"unknown scope {scope!r}: use one of {', '.join(SCOPES)}")
     if status not in PRESETS:
         raise Invalid(f"unknown status {status!r}: use one of {', '.join(PRESETS)}")
     text = text.strip()
@@ -109,10 +125,11 @@ def set_diversion(
     text: str = "",
     until: datetime | None,
     ring: bool = False,
+    scope: str = "all",
     now: datetime,
 ) -> DiversionInfo:
     """Set (or replace) the user's diversion; raises Invalid or NotFound (unknown user)."""
-    text = check_diversion(status, text, until, now)
+    text = check_diversion(status, text, until, now, scope)
     info = DiversionInfo(
         extension=extension,
         status=status,
@@ -120,6 +137,7 @@ def set_diversion(
         until=None if until is None else until.astimezone(UTC),
         ring=ring,
         set_at=now.astimezone(UTC),
+        scope=scope,
     )
     with store.session() as session:
         known = session.scalar(
@@ -141,6 +159,7 @@ def set_diversion(
                 until=info.until,
                 ring=ring,
                 set_at=info.set_at,
+                scope=scope,
             )
         )
         _bump(session)
@@ -169,6 +188,7 @@ def _info(row: Diversion) -> DiversionInfo:
         until=row.until,
         ring=row.ring,
         set_at=row.set_at,
+        scope=row.scope,
     )
 
 

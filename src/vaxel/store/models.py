@@ -372,12 +372,19 @@ class AuditEntry(Base):
     after: Mapped[str | None] = mapped_column(Text)
 
 
+DIVERSION_SCOPES = ("all", "fixed", "mobile")
+STATUSES = ("lunch", "meeting", "away", "sick", "vacation", "custom")
+
+
 class Diversion(Base):
     """A user's diversion (U9): "Lunch until 13:00". Callers hear the status and its end
     time instead of ringing (unless `ring`); from `until` on it no longer applies."""
 
     __tablename__ = "diversions"
-    __table_args__ = (_of_user("diversions"),)
+    __table_args__ = (
+        _of_user("diversions"),
+        CheckConstraint(_one_of("scope", DIVERSION_SCOPES), name="scope"),
+    )
 
     company_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     extension: Mapped[str] = mapped_column(String(8), primary_key=True)
@@ -386,6 +393,8 @@ class Diversion(Base):
     until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ring: Mapped[bool] = mapped_column(Boolean, default=False)
     set_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Which calls it applies to (U9): all, only the fixed numbers, or only the mobile one.
+    scope: Mapped[str] = mapped_column(String(8), default="all", server_default="all")
 
 
 class NumberRange(Base):
@@ -403,3 +412,61 @@ class NumberRange(Base):
     )
     first: Mapped[str] = mapped_column(String(20))
     last: Mapped[str] = mapped_column(String(20))
+
+
+class ActivityForwarding(Base):
+    """Where a user's calls go while a diversion of one status is on (U11: "Meeting" sends
+    them to a colleague): an extension or an external number."""
+
+    __tablename__ = "activity_forwardings"
+    __table_args__ = (
+        _of_user("activity_forwardings"),
+        CheckConstraint(_one_of("status", STATUSES), name="status"),
+    )
+
+    company_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    extension: Mapped[str] = mapped_column(String(8), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    target: Mapped[str] = mapped_column(String(40))
+
+
+class DiversionShortcut(Base):
+    """One of a user's saved diversions, set with one press (U9): "Lunch 1 h", "Meeting
+    until 15:30". It ends `minutes` after it is set, or at the next `at` (HH:MM), or never."""
+
+    __tablename__ = "diversion_shortcuts"
+    __table_args__ = (
+        _of_user("diversion_shortcuts"),
+        CheckConstraint(_one_of("status", STATUSES), name="status"),
+        CheckConstraint(_one_of("scope", DIVERSION_SCOPES), name="scope"),
+        CheckConstraint("minutes IS NULL OR at IS NULL", name="one_end"),
+        Index("ix_diversion_shortcuts_company_id_extension", "company_id", "extension"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(Integer)
+    extension: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    minutes: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[str | None] = mapped_column(String(5))
+    scope: Mapped[str] = mapped_column(String(8))
+
+
+class Favourite(Base):
+    """A colleague a user starred (U4): listed first in their directory."""
+
+    __tablename__ = "favourites"
+    __table_args__ = (
+        _of_user("favourites"),
+        ForeignKeyConstraint(
+            ["company_id", "colleague"],
+            ["users.company_id", "users.extension"],
+            name="fk_favourites_company_id_colleague_users",
+            ondelete="CASCADE",
+        ),
+    )
+
+    company_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    extension: Mapped[str] = mapped_column(String(8), primary_key=True)
+    colleague: Mapped[str] = mapped_column(String(8), primary_key=True)

@@ -21,6 +21,8 @@ from vaxel.web.api import (
     calls_placed,
     companies,
     diversions,
+    favourites,
+    greeting,
     groups,
     health,
     me,
@@ -28,6 +30,7 @@ from vaxel.web.api import (
     sections,
     session,
     settings,
+    shortcuts,
     users,
     voicemail,
 )
@@ -57,7 +60,8 @@ def create_app(ctx: WebContext) -> FastAPI:
     problems.install(app)
     # prompts and groups before sections: their paths are more specific.
     routers = (health, session, me, companies, settings, users, prompts, groups, voicemail,
-               sections, calls, calls_placed, diversions, audit)  # fmt: skip
+               sections, calls, calls_placed, diversions, audit, shortcuts, favourites,
+               greeting)  # fmt: skip
     for module in routers:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(pages.router)  # the web pages (S7, U4, U9): HTML, not the API

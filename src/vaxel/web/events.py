@@ -153,7 +153,8 @@ def render(event: object, domain: str) -> Rendered | None:
             fields = {**_head("diversion.cleared", event.at, domain), "extension": event.extension}
         else:
             fields = {**_head("diversion.set", event.at, domain), "extension": event.extension,
-                      "status": event.status, "text": event.text, "until": event.until}  # fmt: skip
+                      "status": event.status, "text": event.text, "until": event.until,
+                      "scope": event.scope}  # fmt: skip
         return Rendered(event.company_id, _body(fields))
     if isinstance(event, ForwardingChanged):
         kind = "forwarding.set" if event.target is not None else "forwarding.cleared"

@@ -3,22 +3,23 @@
 `PUT /api/v1/me/diversion` takes `{"text": "Lunch", "until": ISO-8601}`: a text that
 names a preset (lunch, meeting, away, sick, vacation, in English or Swedish) is that
 preset, which the switch says in the company's language; any other text is said as it
-is. `status` picks a preset outright. An admin (the receptionist) sets one for a
-colleague under `/companies/{domain}/users/{ext}/diversion`, and everyone in the company
-sees who is diverted until when (the directory's colleagues).
+is. `status` picks a preset outright; `scope` limits it to the calls to the fixed numbers
+or to the mobile number (U9: "reachable on the mobile, not on the fixed number"). An
+admin (the receptionist) sets one for a colleague under
+`/companies/{domain}/users/{ext}/diversion`, and everyone in the company sees who is
+diverted until when (the directory's colleagues).
 """
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from vaxel.bus import DiversionChanged
 from vaxel.services import diversions
+from vaxel.services.company import diversion_changed
 from vaxel.services.diversions import PRESETS, DiversionInfo
 from vaxel.web.auth import Caller, Context, Principal, admin_of, audit_change, company_of
 from vaxel.web.problems import Problem
@@ -33,6 +34,10 @@ class DiversionIn(BaseModel):
     status: str | None = Field(None, description="one of the presets, or custom")
     until: datetime | None = Field(None, description="when it ends (with a UTC offset)")
     ring: bool = Field(False, description="ring the user's phones anyway")
+    scope: str = Field(
+        "all", description="which calls it applies to: all, fixed (extension, direct number)"
+        " or mobile (calls to the mobile number)"
+    )  # fmt: skip
 
 
 class DiversionOut(BaseModel):
@@ -42,14 +47,15 @@ class DiversionOut(BaseModel):
     until: datetime | None
     ring: bool
     set_at: datetime
+    scope: str
     said: dict[str, str] = Field(description="what a caller hears after the name, sv and en")
 
 
-def _out(info: DiversionInfo) -> DiversionOut:
+def diversion_out(info: DiversionInfo) -> DiversionOut:
     sv, en = PRESETS[info.status]
     return DiversionOut(
         extension=info.extension, status=info.status, text=info.text, until=info.until,
-        ring=info.ring, set_at=info.set_at,
+        ring=info.ring, set_at=info.set_at, scope=info.scope,
         said={"sv": sv or info.text, "en": en or info.text},
     )  # fmt: skip
 
@@ -68,15 +74,12 @@ def set_and_audit(
     before = diversions.get_diversion(ctx.store, company_id, ext, ctx.now())
     info = diversions.set_diversion(
         ctx.store, company_id, ext, status=status, text=text, until=body.until,
-        ring=body.ring, now=ctx.now(),
+        ring=body.ring, scope=body.scope, now=ctx.now(),
     )  # fmt: skip
-    out = _out(info)
-    ctx.publish(DiversionChanged(
-        company_id, ext, info.status, info.text,
-        info.until.timestamp() if info.until is not None else None, time.time(),
-    ))  # fmt: skip
+    out = diversion_out(info)
+    ctx.publish(diversion_changed(company_id, ext, info))
     audit_change(ctx, who, request, "diversion.set", ext, company_id=company_id,
-                 before=_out(before).model_dump(mode="json") if before else None,
+                 before=diversion_out(before).model_dump(mode="json") if before else None,
                  after=out.model_dump(mode="json"))  # fmt: skip
     return out
 
@@ -87,9 +90,9 @@ def clear_and_audit(
     before = diversions.get_diversion(ctx.store, company_id, ext, ctx.now())
     diversions.clear_diversion(ctx.store, company_id, ext)
     if before is not None:
-        ctx.publish(DiversionChanged(company_id, ext, None, "", None, time.time()))
+        ctx.publish(diversion_changed(company_id, ext, None))
         audit_change(ctx, who, request, "diversion.clear", ext, company_id=company_id,
-                     before=_out(before).model_dump(mode="json"))  # fmt: skip
+                     before=diversion_out(before).model_dump(mode="json"))  # fmt: skip
 
 
 def _mine(who: Principal) -> tuple[int, str]:
@@ -103,7 +106,7 @@ def my_diversion(who: Caller, ctx: Context) -> DiversionOut | None:
     """My diversion, or null when none is active."""
     company_id, ext = _mine(who)
     info = diversions.get_diversion(ctx.store, company_id, ext, ctx.now())
-    return _out(info) if info is not None else None
+    return diversion_out(info) if info is not None else None
 
 
 @router.put("/me/diversion")
@@ -143,7 +146,7 @@ def company_diversions(domain: str, who: Caller, ctx: Context) -> DiversionList:
     """Who in the company is diverted now, until when (every user sees their colleagues)."""
     company = company_of(ctx, who, domain)
     found = diversions.active_diversions(ctx.store, company.id, ctx.now())
-    return DiversionList(items=[_out(found[ext]) for ext in sorted(found)])
+    return DiversionList(items=[diversion_out(found[ext]) for ext in sorted(found)])
 
 
 @router.put("/companies/{domain}/users/{ext}/diversion")

@@ -1,10 +1,12 @@
-"""A user's own settings from the web (U7, U8, U11): forwarding, voicemail on or off, and
-the caller ID their calls show.
+"""A user's own settings from the web (U7, U8, U11): forwarding, forwarding by activity,
+voicemail on or off, and the caller ID their calls show.
 
 The same choices a phone makes with feature codes (*21, *67, *61, voicemail on/off), so
 a user's choice wins over what the company description sets, as it does from the phone.
 A forwarding goes to a colleague's extension or to an external number the company's
 outbound policy allows (no forwarding to premium rate: toll fraud dials those).
+Forwarding by activity (U11) names such a target per diversion status: while the user's
+"Meeting" diversion is on, their calls go to the colleague they named for meetings.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from vaxel.bus import ForwardingChanged
-from vaxel.services import configuration, presence_settings
+from vaxel.services import activities, configuration, presence_settings
 from vaxel.services.company_config import CompanyConfig
+from vaxel.services.diversions import PRESETS
 from vaxel.services.numbering import CallerIdChoice, NumberError, classify, is_external, to_e164
 from vaxel.web.auth import Caller, Context, Principal, audit_change
 from vaxel.web.context import WebContext
@@ -36,6 +39,9 @@ class Forwarding(BaseModel):
 
 class Settings(BaseModel):
     forwarding: Forwarding
+    activity_forwarding: dict[str, str] = Field(
+        description="status (lunch, meeting, ...) -> where calls go while that diversion is on"
+    )
     voicemail: bool
     caller_id: CallerIdChoice
 
@@ -62,6 +68,7 @@ def settings_of(ctx: WebContext, company_id: int, ext: str, config: CompanyConfi
     switches = presence_settings.voicemail_switches(ctx.store, company_id)
     return Settings(
         forwarding=Forwarding(**forwarding),
+        activity_forwarding=activities.activity_forwardings(ctx.store, company_id, ext),
         voicemail=switches.get(ext, user.voicemail.enabled),
         caller_id=user.caller_id,
     )
@@ -126,6 +133,42 @@ def change_forwarding(
 def set_forwarding(body: Forwarding, who: Caller, ctx: Context, request: Request) -> Settings:
     """Set or clear (null) each kind of forwarding that is in the body."""
     return change_forwarding(ctx, who, request, body.model_dump(exclude_unset=True))
+
+
+def change_activity_forwarding(
+    ctx: WebContext, who: Principal, request: Request, given: dict[str, str | None]
+) -> Settings:
+    """Set or clear (None) where `who`'s calls go while a diversion of each status in
+    `given` is on (U11), checked whole first like `change_forwarding`."""
+    company_id, ext, config = _mine(ctx, who)
+    errors = [f"{status}: unknown status (use {', '.join(PRESETS)})"
+              for status in given if status not in PRESETS]  # fmt: skip
+    errors += [
+        error
+        for status, target in given.items()
+        if status in PRESETS and target and (error := target_error(config, ext, status, target))
+    ]
+    if errors:
+        raise Problem(422, "the forwarding has errors; nothing changed", errors=errors)
+    before = activities.activity_forwardings(ctx.store, company_id, ext)
+    for status, target in given.items():
+        activities.set_activity_forwarding(ctx.store, company_id, ext, status, target)
+    after = settings_of(ctx, company_id, ext, config)
+    audit_change(ctx, who, request, "activity_forwarding.set", ext, company_id=company_id,
+                 before=before, after=after.activity_forwarding)  # fmt: skip
+    return after
+
+
+@router.put("/activity-forwarding")
+def set_activity_forwarding(
+    body: dict[str, Annotated[str, Field(max_length=40)] | None],
+    who: Caller,
+    ctx: Context,
+    request: Request,
+) -> Settings:
+    """Where my calls go while a diversion of a status is on: `{"meeting": "1003",
+    "lunch": null}` (null or "" clears; the other statuses are left as they are)."""
+    return change_activity_forwarding(ctx, who, request, body)
 
 
 class Voicemail(BaseModel):

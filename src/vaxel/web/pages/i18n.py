@@ -1100,6 +1100,103 @@ SV.update(
 )
 
 
+# -- the user's own settings: scope, activity forwarding, shortcuts, favourites, greeting,
+# -- caller ID per device (U9, U11, U4, U7, U8) ------------------------------------------------
+
+EN.update(
+    {
+        "me.scope": "Applies to calls to",
+        "me.scope_hint": "Choose “fixed numbers” to stay reachable on your mobile number, or"
+        " “mobile number” to stay reachable on your extension and direct number.",
+        "scope.all": "All my numbers",
+        "scope.fixed": "Fixed numbers only",
+        "scope.mobile": "Mobile number only",
+        "mine.activity": "Forwarding by status",
+        "mine.activity_hint": "While a status is on, calls go here instead (a colleague's"
+        " extension or a number); empty: callers hear the status.",
+        "me.saved": "My shortcuts",
+        "me.remove": "Remove",
+        "me.remove_named": "Remove {name}",
+        "me.new_shortcut": "Save a shortcut",
+        "me.minutes": "Lasts (minutes)",
+        "me.at": "Or until (time of day)",
+        "me.shortcut_hint": "Give a duration or a time of day (or neither: no end). You can"
+        " keep ten shortcuts.",
+        "me.save_shortcut": "Save the shortcut",
+        "me.shortcut_saved": "The shortcut is saved.",
+        "me.shortcut_removed": "The shortcut is removed.",
+        "me.shortcut_errors": "The shortcut was not saved: {detail}",
+        "me.bad_minutes": "give the duration as a whole number of minutes",
+        "me.favourite_named": "Favourite: {name}",
+        "mine.greeting": "My greeting",
+        "mine.greeting_own": "Callers hear your own greeting.",
+        "mine.greeting_system": "Callers hear the standard greeting.",
+        "mine.greeting_by_phone": "To record it by phone, call {code} and press {press}. Or upload"
+        " a recording (WAV, MP3, FLAC or OGG).",
+        "mine.greeting_file": "Recording",
+        "mine.greeting_upload": "Upload the greeting",
+        "mine.greeting_remove": "Use the standard greeting",
+        "mine.greeting_saved": "Your greeting is saved: callers hear it now.",
+        "mine.greeting_removed": "Callers hear the standard greeting again.",
+        "mine.greeting_no_file": "choose a file first",
+        "mine.greeting_refused": "The greeting was not changed: {detail}",
+        "mine.per_device": "Per kind of device",
+        "mine.per_device_hint": "A number of its own for calls from one kind of device (the"
+        " company tells them apart); “as above” uses the choice above.",
+        "mine.as_above": "As above",
+        "device.mobile": "From the mobile app",
+        "device.softphone": "From the softphone",
+        "device.desk": "From the desk phone",
+    }
+)
+
+SV.update(
+    {
+        "me.scope": "Gäller samtal till",
+        "me.scope_hint": "Välj ”fasta nummer” för att nås på mobilnumret, eller ”mobilnumret”"
+        " för att nås på anknytningen och direktnumret.",
+        "scope.all": "Alla mina nummer",
+        "scope.fixed": "Bara fasta nummer",
+        "scope.mobile": "Bara mobilnumret",
+        "mine.activity": "Vidarekoppling per status",
+        "mine.activity_hint": "Medan en status gäller går samtalen hit i stället (en kollegas"
+        " anknytning eller ett nummer); tomt: den som ringer hör statusen.",
+        "me.saved": "Mina snabbval",
+        "me.remove": "Ta bort",
+        "me.remove_named": "Ta bort {name}",
+        "me.new_shortcut": "Spara ett snabbval",
+        "me.minutes": "Varar (minuter)",
+        "me.at": "Eller till (klockslag)",
+        "me.shortcut_hint": "Ange en längd eller ett klockslag (eller inget: utan slut). Du kan"
+        " spara tio snabbval.",
+        "me.save_shortcut": "Spara snabbvalet",
+        "me.shortcut_saved": "Snabbvalet är sparat.",
+        "me.shortcut_removed": "Snabbvalet är borttaget.",
+        "me.shortcut_errors": "Snabbvalet sparades inte: {detail}",
+        "me.bad_minutes": "ange längden som ett helt antal minuter",
+        "me.favourite_named": "Favorit: {name}",
+        "mine.greeting": "Min hälsning",
+        "mine.greeting_own": "De som ringer hör din egen hälsning.",
+        "mine.greeting_system": "De som ringer hör standardhälsningen.",
+        "mine.greeting_by_phone": "Spela in den med telefonen: ring {code} och tryck {press}. Eller"
+        " ladda upp en inspelning (WAV, MP3, FLAC eller OGG).",
+        "mine.greeting_file": "Inspelning",
+        "mine.greeting_upload": "Ladda upp hälsningen",
+        "mine.greeting_remove": "Använd standardhälsningen",
+        "mine.greeting_saved": "Din hälsning är sparad: de som ringer hör den nu.",
+        "mine.greeting_removed": "De som ringer hör standardhälsningen igen.",
+        "mine.greeting_no_file": "välj en fil först",
+        "mine.greeting_refused": "Hälsningen ändrades inte: {detail}",
+        "mine.per_device": "Per typ av enhet",
+        "mine.per_device_hint": "Ett eget nummer för samtal från en typ av enhet (företaget"
+        " skiljer dem åt); ”som ovan” följer valet ovan.",
+        "mine.as_above": "Som ovan",
+        "device.mobile": "Från mobilappen",
+        "device.softphone": "Från mjukvarutelefonen",
+        "device.desk": "Från bordstelefonen",
+    }
+)
+
 STRINGS: dict[str, dict[str, str]] = {"en": EN, "sv": SV}
 
 

@@ -2,27 +2,37 @@
 button: `pages/mine.py` places the call).
 
 "Lunch until 13:00", "Meeting until 15:30" and "Away until Monday" are one press each;
-any status (or one's own words) with an end date and time is the form below them. The
-end time is the company's wall clock: 13:00 is today's, or tomorrow's once it has
-passed, as with `*22*` on the phone. Setting and clearing go through the same function
+any status (or one's own words) with an end date and time is the form below them, which
+also says which calls it applies to (U9: all, only the fixed numbers, or only the mobile
+number). The end time is the company's wall clock: 13:00 is today's, or tomorrow's once
+it has passed, as with `*22*` on the phone. Setting and clearing go through the same function
 as PUT /api/v1/me/diversion (`services.diversions`, filed in the audit log), so the
 switch says it to the next caller.
 
+My own shortcuts (U9) sit next to those presses: each saved one ("Lunch 1 h",
+"Meeting until 15:30") is one press, removed with another, and the form under them keeps
+a new one (`web.api.shortcuts`, the API's functions).
+
 The directory lists the company's users with each one's diversion and its end time
-(`diversions.active_diversions`), searched as one types.
+(`diversions.active_diversions`), searched as one types; the colleagues I starred (U4)
+come first, each with a star to press again.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, time
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 from starlette.datastructures import FormData
 
-from vaxel.services import diversions, users
+from vaxel.services import diversions, favourites, shortcuts, users
 from vaxel.services.diversions import PRESETS
 from vaxel.services.errors import Invalid
+from vaxel.services.shortcuts import MAX_SHORTCUTS, Shortcut
+from vaxel.web.api import favourites as favourite_api
+from vaxel.web.api import shortcuts as shortcut_api
 from vaxel.web.api.diversions import DiversionIn, clear_and_audit, set_and_audit
 from vaxel.web.context import WebContext, blocking
 from vaxel.web.pages.base import (
@@ -36,7 +46,7 @@ from vaxel.web.pages.base import (
     render,
     wants_fragment,
 )
-from vaxel.web.pages.i18n import text
+from vaxel.web.pages.i18n import status_words, text
 from vaxel.web.problems import Problem
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -44,6 +54,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 DIRECTORY = 200  # colleagues shown at once; the search finds the rest
 SHORTCUTS = ("lunch_13", "meeting_1530", "away_monday")
 STATUSES = tuple(PRESETS)
+SCOPES = diversions.SCOPES
 
 
 def _mine(v: Viewer) -> tuple[int, str]:
@@ -61,17 +72,26 @@ def render_page(
     done: str = "",
     error: str = "",
     values: dict[str, str] | None = None,
+    shortcut: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
     company_id, ext = _mine(v)
     now = ctx.now()
     active = diversions.active_diversions(ctx.store, company_id, now)
-    colleagues = users.page_users(ctx.store, company_id, limit=DIRECTORY, q=q)
+    starred = favourites.favourite_users(ctx.store, company_id, ext, q)
+    stars = {user.extension for user in starred}
+    others = users.page_users(ctx.store, company_id, limit=DIRECTORY, q=q)
+    colleagues = starred + [user for user in others if user.extension not in stars]
+    saved = [(s, label(v.lang, s)) for s in shortcuts.list_shortcuts(ctx.store, company_id, ext)]
     template = "me_directory.html" if wants_fragment(request) else "me.html"
     return render(request, template, v, status=status, nav="me", mine=active.get(ext),
-                  colleagues=colleagues, active=active, q=q, done=done, error=error,
-                  shortcuts=SHORTCUTS, statuses=STATUSES, ext=ext,
-                  values=values or {"status": "lunch", "text": "", "date": "", "time": ""},
+                  colleagues=colleagues, stars=stars, active=active, q=q, done=done, error=error,
+                  shortcuts=SHORTCUTS, statuses=STATUSES, scopes=SCOPES, ext=ext, saved=saved,
+                  max_saved=MAX_SHORTCUTS, shortcut_open=shortcut is not None,
+                  shortcut=shortcut or {"status": "lunch", "text": "", "minutes": "", "at": "",
+                                        "scope": "all"},
+                  values=values or {"status": "lunch", "text": "", "date": "", "time": "",
+                                    "scope": "all"},
                   today=v.now(ctx).date().isoformat())  # fmt: skip
 
 
@@ -84,7 +104,8 @@ def me(
     done: str = "",
     to: Annotated[str, Query(max_length=32)] = "",
 ) -> Response:
-    message = text(v.lang, f"me.{done}") if done in ("set_ok", "cleared") else ""
+    known = ("set_ok", "cleared", "shortcut_saved", "shortcut_removed")
+    message = text(v.lang, f"me.{done}") if done in known else ""
     if done == "calling":
         message = text(v.lang, "mine.calling", to=to)
     return render_page(request, ctx, v, q=q, done=message)
@@ -116,8 +137,9 @@ def _wanted(v: Viewer, now: datetime, form: FormData) -> DiversionIn:
         raise Invalid(f"unknown status {status!r}")
     own = field(form, "text") if status == "custom" else ""
     until = _until(v, now, field(form, "date"), field(form, "time"))
-    own = diversions.check_diversion(status, own, until, now)  # Invalid says what to change
-    return DiversionIn(status=status, text=own, until=until)
+    scope = field(form, "scope") or "all"
+    own = diversions.check_diversion(status, own, until, now, scope)  # Invalid: what to change
+    return DiversionIn(status=status, text=own, until=until, scope=scope)
 
 
 @router.post("/me/diversion")
@@ -132,7 +154,8 @@ def _set(request: Request, ctx: WebContext, v: Viewer, form: FormData) -> Respon
     try:
         set_and_audit(ctx, v.who, request, company_id, ext, _wanted(v, v.now(ctx), form))
     except Invalid as exc:
-        values = {name: field(form, name) for name in ("status", "text", "date", "time")}
+        names = ("status", "text", "date", "time", "scope")
+        values = {name: field(form, name) for name in names}
         return render_page(request, ctx, v, error=text(v.lang, "me.errors", detail=exc.message),
                      values=values, status=422)  # fmt: skip
     return redirect("/me?done=set_ok")
@@ -145,3 +168,77 @@ async def clear_diversion(request: Request, ctx: Context, v: Seen) -> Response:
     company_id, ext = _mine(v)
     await blocking(clear_and_audit, ctx, v.who, request, company_id, ext)
     return redirect("/me?done=cleared")
+
+
+# -- my shortcuts -------------------------------------------------------------------------
+
+
+def label(lang: str, shortcut: Shortcut) -> str:
+    """A saved shortcut as its button says it: "Lunch 1 h", "Meeting until 15:30"."""
+    words = status_words(lang, shortcut.status, shortcut.text)
+    if shortcut.minutes is not None:
+        hours, minutes = divmod(shortcut.minutes, 60)
+        length = f"{hours} h" if not minutes else f"{shortcut.minutes} min"
+        words = f"{words} {length}"
+    elif shortcut.at is not None:
+        words = f"{words} {text(lang, 'until')} {shortcut.at}"
+    if shortcut.scope != "all":
+        words = f"{words} ({text(lang, 'scope.' + shortcut.scope).lower()})"
+    return words
+
+
+@router.post("/me/shortcuts")
+async def add_shortcut(request: Request, ctx: Context, v: Seen) -> Response:
+    """Keep a new shortcut (status or own text, a duration or a time of day, scope)."""
+    form = await request.form()
+    check_csrf(request, v, form)
+    return await blocking(_add_shortcut, request, ctx, v, form)
+
+
+def _add_shortcut(request: Request, ctx: WebContext, v: Viewer, form: FormData) -> Response:
+    names = ("status", "text", "minutes", "at", "scope")
+    given = {name: field(form, name) for name in names}
+    try:
+        status = given["status"]
+        if status not in STATUSES:
+            raise Invalid(f"unknown status {status!r}")
+        minutes = given["minutes"]
+        if minutes and not minutes.isdigit():
+            raise Invalid(text(v.lang, "me.bad_minutes"))
+        body = shortcut_api.ShortcutIn(
+            status=status, text=given["text"], minutes=int(minutes) if minutes else None,
+            at=given["at"] or None, scope=given["scope"] or "all",
+        )  # fmt: skip
+        shortcut_api.add(ctx, v.who, request, body)
+    except Invalid as exc:
+        return render_page(request, ctx, v, error=text(v.lang, "me.shortcut_errors",
+                           detail=exc.message), shortcut=given, status=422)  # fmt: skip
+    return redirect("/me?done=shortcut_saved")
+
+
+@router.post("/me/shortcuts/{shortcut_id}/{what}")
+async def use_shortcut(
+    shortcut_id: int, what: str, request: Request, ctx: Context, v: Seen
+) -> Response:
+    """Apply a saved shortcut (my diversion from now), or remove it."""
+    form = await request.form()
+    check_csrf(request, v, form)
+    if what == "apply":
+        await blocking(shortcut_api.apply, ctx, v.who, request, shortcut_id)
+        return redirect("/me?done=set_ok")
+    if what == "remove":
+        await blocking(shortcut_api.remove, ctx, v.who, request, shortcut_id)
+        return redirect("/me?done=shortcut_removed")
+    raise Problem(404, "")
+
+
+@router.post("/me/favourites/{colleague}/{what}")
+async def star(colleague: str, what: str, request: Request, ctx: Context, v: Seen) -> Response:
+    """Star or unstar a colleague (U4); back to the directory as it was searched."""
+    form = await request.form()
+    check_csrf(request, v, form)
+    if what not in ("star", "unstar"):
+        raise Problem(404, "")
+    await blocking(favourite_api.star, ctx, v.who, request, colleague, what == "star")
+    q = field(form, "q")
+    return redirect("/me" + ("?" + urlencode({"q": q}) if q else "") + "#dir")

@@ -1,12 +1,14 @@
 """The rest of the user web (U7, U8, U11, U4): my voicemail, my settings, calling a
 colleague with one press.
 
-- Voicemail (U7, S6): the messages of my own box and of the shared boxes I am a member
-  of, each played in the browser (<audio> fed by the API's .../audio, which the session
+- Voicemail (U7, S6): my greeting (uploaded, played, removed, or how to record it by
+  phone: `web.api.greeting`); the messages of my own box and of the shared boxes I am a
+  member of, each played in the browser (<audio> fed by the API's .../audio, which the session
   cookie opens), marked heard or new, deleted; the phones' lamps follow
   (`web.api.voicemail.mark_message`, `delete_message`).
 - Settings: forwarding always / when busy / on no answer (U11, checked by the API's
-  `target_error`: a colleague or a number the company allows), voicemail on or off (U7),
+  `target_error`: a colleague or a number the company allows), forwarding by activity
+  (U11: where calls go while a "Meeting" or other diversion is on), voicemail on or off (U7),
   the caller ID my calls show (U8), a new web password and logging out everywhere.
 - Click-to-call (U4): the call button beside a colleague posts to /me/call, which places
   the call as POST /api/v1/calls does (`web.api.calls_placed.place`); a refusal, or no
@@ -19,14 +21,22 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from vaxel.services import accounts, configuration, voicemail, web_sessions
 from vaxel.services.company_config import ConfigError
+from vaxel.services.diversions import PRESETS
 from vaxel.services.errors import Invalid
 from vaxel.services.numbering import CallerIdChoice
 from vaxel.web.api.calls_placed import place
-from vaxel.web.api.me import change_forwarding, choose_caller_id, mine, switch_voicemail
+from vaxel.web.api.greeting import RECORD_BY_PHONE, greeting_file, remove_greeting, upload_greeting
+from vaxel.web.api.me import (
+    change_activity_forwarding,
+    change_forwarding,
+    choose_caller_id,
+    mine,
+    switch_voicemail,
+)
 from vaxel.web.api.voicemail import boxes_of, delete_message, mark_message
 from vaxel.web.auth import audit_change, forget_session_cookie, set_session_cookie, source_of
 from vaxel.web.context import WebContext, blocking
@@ -47,8 +57,19 @@ from vaxel.web.problems import Problem
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 FORWARDINGS = ("always", "busy", "no_answer")
+STATUSES = tuple(PRESETS)
 CALLER_IDS = ("main", "direct", "mobile", "support")
-DONE = ("heard", "unheard", "deleted", "saved", "password", "calling")
+DEVICES = ("mobile", "softphone", "desk")  # kinds of device a caller ID rule may name (U8)
+DONE = (
+    "heard",
+    "unheard",
+    "deleted",
+    "saved",
+    "password",
+    "calling",
+    "greeting_saved",
+    "greeting_removed",
+)
 
 
 def _done(v: Viewer, done: str) -> str:
@@ -67,6 +88,18 @@ def _domain(v: Viewer) -> str:
 @router.get("/me/voicemail")
 def my_voicemail(request: Request, ctx: Context, v: Seen, done: str = "") -> Response:
     """My box and the shared boxes I listen to, newest messages first (U7, S6)."""
+    return _voicemail_page(request, ctx, v, done=done)
+
+
+def _voicemail_page(
+    request: Request,
+    ctx: WebContext,
+    v: Viewer,
+    *,
+    done: str = "",
+    general: list[str] | None = None,
+    status: int = 200,
+) -> Response:
     domain = _domain(v)
     assert v.company is not None
     boxes = boxes_of(ctx, v.company, v.who)
@@ -78,9 +111,42 @@ def my_voicemail(request: Request, ctx: Context, v: Seen, done: str = "") -> Res
                  if box == ext or (s and ext in shared[box].members)}  # fmt: skip
     found = [(box, shared, voicemail.list_messages(ctx.store, v.company.id, box))
              for box, shared in boxes.items()]  # fmt: skip
+    own_greeting = greeting_file(ctx, v.who).exists()
     return render(request, "me_voicemail.html", v, nav="my-voicemail", boxes=found,
-                  audio=f"/api/v1/companies/{domain}/voicemail/", done=_done(v, done), general=[],
-                  ext=v.who.account.extension)  # fmt: skip
+                  audio=f"/api/v1/companies/{domain}/voicemail/", done=_done(v, done),
+                  general=general or [], ext=v.who.account.extension, status=status,
+                  own_greeting=own_greeting, record_by_phone=RECORD_BY_PHONE)  # fmt: skip
+
+
+@router.post("/me/greeting")
+async def upload_my_greeting(request: Request, ctx: Context, v: Seen) -> Response:
+    """My greeting from an uploaded file (U7), checked by decoding; a refused file keeps
+    the old greeting and the reason is said on the page."""
+    form = await request.form()
+    check_csrf(request, v, form)
+    _domain(v)
+    file = form.get("file")
+    try:
+        if not isinstance(file, UploadFile) or not file.filename:
+            raise Problem(422, text(v.lang, "mine.greeting_no_file"))
+        await upload_greeting(ctx, v.who, request, file)
+    except Problem as exc:
+        page: Response = await blocking(
+            _voicemail_page, request, ctx, v, status=exc.status,
+            general=[text(v.lang, "mine.greeting_refused", detail=exc.detail)],
+        )  # fmt: skip
+        return page
+    return redirect("/me/voicemail?done=greeting_saved")
+
+
+@router.post("/me/greeting/remove")
+async def remove_my_greeting(request: Request, ctx: Context, v: Seen) -> Response:
+    """Back to the system greeting (U7)."""
+    form = await request.form()
+    check_csrf(request, v, form)
+    _domain(v)
+    await blocking(remove_greeting, ctx, v.who, request)
+    return redirect("/me/voicemail?done=greeting_removed")
 
 
 @router.post("/me/voicemail/{box}/{message_id}/{what}")
@@ -117,11 +183,15 @@ def _settings_page(
     _domain(v)
     now = mine(ctx, v.who)
     shown = {f"forwarding.{kind}": getattr(now.forwarding, kind) or "" for kind in FORWARDINGS}
+    shown.update({f"activity.{s}": now.activity_forwarding.get(s, "") for s in STATUSES})
     shown.update({"voicemail": "on" if now.voicemail else "", "caller_id": now.caller_id.show})
+    per_device: dict[str, str] = {kind: source for kind, source in now.caller_id.per_device.items()}
+    shown.update({f"caller_id.{kind}": per_device.get(kind, "") for kind in DEVICES})
     return render(request, "me_settings.html", v, status=status, nav="settings",
                   values={**shown, **(values or {})}, errors=errors or {},
                   general=general or [], done=_done(v, done), forwardings=FORWARDINGS,
-                  caller_ids=CALLER_IDS, voicemail_on=now.voicemail)  # fmt: skip
+                  statuses=STATUSES,
+                  caller_ids=CALLER_IDS, devices=DEVICES, voicemail_on=now.voicemail)  # fmt: skip
 
 
 @router.get("/me/settings")
@@ -142,7 +212,7 @@ async def change_settings(part: str, request: Request, ctx: Context, v: Seen) ->
         response = redirect("/login")
         forget_session_cookie(response, ctx)
         return response
-    if part not in ("forwarding", "voicemail", "caller-id", "password"):
+    if part not in ("forwarding", "activity", "voicemail", "caller-id", "password"):
         raise Problem(404, "")
     return await blocking(_change, request, ctx, v, part, form)
 
@@ -163,22 +233,55 @@ def _change(request: Request, ctx: WebContext, v: Viewer, part: str, form: FormD
             for line in exc.errors or []:
                 errors.setdefault(f"forwarding.{line.split(':', 1)[0]}", []).append(line)
             return refuse(errors, [] if errors else [exc.detail])
+    elif part == "activity":
+        chosen = {status: field(form, f"activity.{status}") or None for status in STATUSES}
+        try:
+            change_activity_forwarding(ctx, v.who, request, chosen)
+        except Problem as exc:
+            errors = {}
+            for line in exc.errors or []:
+                errors.setdefault(f"activity.{line.split(':', 1)[0]}", []).append(line)
+            return refuse(errors, [] if errors else [exc.detail])
     elif part == "voicemail":
         switch_voicemail(ctx, v.who, request, bool(form.get("voicemail")))
     elif part == "caller-id":
-        show = field(form, "caller_id")
-        if show not in CALLER_IDS:
-            return refuse({"caller_id": [f"caller_id.show: use one of {', '.join(CALLER_IDS)}"]})
-        current = mine(ctx, v.who).caller_id
-        try:
-            choose_caller_id(
-                ctx, v.who, request, CallerIdChoice(show=show, per_device=current.per_device)
-            )  # type: ignore[arg-type]
-        except ConfigError as exc:
-            lines = [line.split(": ", 1)[-1] for line in exc.errors]
-            return refuse({"caller_id": [f"caller_id.show: {line}" for line in lines]})
+        return _caller_id(request, ctx, v, form, refuse)
     else:
         return _password(request, ctx, v, form, refuse)
+    return redirect("/me/settings?done=saved")
+
+
+def _caller_id(
+    request: Request, ctx: WebContext, v: Viewer, form: FormData, refuse: Any
+) -> Response:
+    """The number my calls show (U8), and per kind of device a number of its own ("as
+    above" leaves that kind to the general choice); a missing number is said at its field."""
+    show = field(form, "caller_id")
+    chosen = {kind: field(form, f"caller_id.{kind}") for kind in DEVICES}
+    errors = (
+        {}
+        if show in CALLER_IDS
+        else {"caller_id": [f"caller_id.show: use one of {', '.join(CALLER_IDS)}"]}
+    )
+    for kind, source in chosen.items():
+        if source and source not in CALLER_IDS:
+            errors[f"caller_id.{kind}"] = [f"caller_id.{kind}: use one of {', '.join(CALLER_IDS)}"]
+    if errors:
+        return refuse(errors)
+    per_device = {kind: source for kind, source in chosen.items() if source}
+    try:
+        choose_caller_id(ctx, v.who, request, CallerIdChoice.model_validate(
+            {"show": show, "per_device": per_device}))  # fmt: skip
+    except ConfigError as exc:
+        found: dict[str, list[str]] = {}
+        for line in exc.errors:
+            where, problem = line.split(": ", 1) if ": " in line else ("", line)
+            kind = where.rsplit(".", 1)[-1] if ".per_device." in where else ""
+            if kind in DEVICES:
+                found.setdefault(f"caller_id.{kind}", []).append(f"caller_id.{kind}: {problem}")
+            else:
+                found.setdefault("caller_id", []).append(f"caller_id.show: {problem}")
+        return refuse(found)
     return redirect("/me/settings?done=saved")
 
 
