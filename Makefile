@@ -17,8 +17,10 @@ STAMP := $(VENV)/.installed
 run: run-deps venv native assets
 	$(BIN)/vaxel serve --demo
 
+# Three workers, a test file each at a time (a file's fixtures stay in one worker): most
+# tests wait on real calls and prompts, not on a core.
 test: deps venv native assets lint
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n 3 --dist loadfile
 
 # Style, then types: mypy reads [tool.mypy] in pyproject.toml (strict on sip, rtp, calls).
 lint: venv
