@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import yaml
 from sqlalchemy import select
 
 from vaxel.media.player import load_prompt
+from vaxel.services import voicemail
 from vaxel.services.company_config import ConfigError, parse_config
 from vaxel.services.configuration import (
     apply_config,
@@ -19,6 +21,7 @@ from vaxel.services.configuration import (
     load_document,
     load_yaml,
     number_owner,
+    prompt_folder,
 )
 from vaxel.services.users import list_users
 from vaxel.services.voicemail import hash_pin, verify_pin
@@ -109,6 +112,28 @@ def test_users_left_out_are_removed_and_numbers_belong_to_one_company(
     with pytest.raises(ConfigError) as caught:
         apply_config(store, load_yaml(other), data=folder, source_dir=folder)
     assert caught.value.errors == ["numbers.0.number: +46812345600 belongs to another company"]
+
+
+def test_a_removed_users_messages_and_greeting_go_with_them(store: Store, folder: Path) -> None:
+    """O2: a user given a removed user's extension later never hears their messages."""
+    apply_config(store, load_yaml(ACME), data=folder, source_dir=folder)
+    company_id = list_users(store, "acme.example")[0].company_id
+    recordings = {}
+    for box in ("1001", "1002"):
+        recordings[box] = folder / f"message-{box}.wav"
+        recordings[box].write_bytes(b"RIFF")
+        voicemail.save_message(store, company_id, box, caller="+46701234567", caller_name="",
+                               received_at=datetime.now(UTC), duration_seconds=3.0,
+                               path=recordings[box])  # fmt: skip
+    greeting = prompt_folder(folder, "acme.example") / "greeting-1002.wav"
+    greeting.write_bytes(b"RIFF")
+    fewer = ACME.replace('  - {ext: "1002", name: Björn, password: bjorn-secret-2}\n', "")
+    apply_config(store, load_yaml(fewer.replace('["1001", "1002"]', '["1001"]')), data=folder,
+                 source_dir=folder)  # fmt: skip
+    assert [m.box for m in voicemail.list_messages(store, company_id, "1002")] == []
+    assert not recordings["1002"].exists() and not greeting.exists()
+    assert [m.box for m in voicemail.list_messages(store, company_id, "1001")] == ["1001"]
+    assert recordings["1001"].exists()
 
 
 def test_a_new_user_needs_a_password(store: Store, folder: Path) -> None:

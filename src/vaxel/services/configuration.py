@@ -50,7 +50,7 @@ from vaxel.services.number_ranges import outside
 from vaxel.services.users import _ha1s, validate_password
 from vaxel.services.voicemail import hash_pin, is_pin_hash, verify_pin
 from vaxel.store import Company, DirectoryVersion, Store, User
-from vaxel.store.models import CompanyDocument, Number
+from vaxel.store.models import CompanyDocument, Number, VoicemailMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,6 +352,8 @@ def apply_config(
         errors += secret_errors
         if errors:
             raise ConfigError(errors)  # rolls the whole transaction back
+        left = _forget_boxes(session, company.id, [ext for ext in removed
+                                                  if ext not in config.voicemail])  # fmt: skip
         session.execute(delete(Number).where(Number.company_id == company.id))
         session.add_all(Number(number=n.number, company_id=company.id) for n in config.numbers)
         version = 1 if document is None else document.version + 1
@@ -366,7 +368,27 @@ def apply_config(
             .where(DirectoryVersion.id == 1)
             .values(version=DirectoryVersion.version + 1)
         )
+    for path in left:  # once the removal is stored
+        path.unlink(missing_ok=True)
+    if data is not None:
+        for ext in removed:
+            (prompt_folder(data, domain) / f"greeting-{ext}.wav").unlink(missing_ok=True)
     return Applied(created, added, updated, removed, len(config.numbers), version)
+
+
+def _forget_boxes(session, company_id: int, boxes: list[str]) -> list[Path]:  # type: ignore[no-untyped-def]
+    """Delete the messages of removed users' own boxes, so that a user given one of their
+    extensions later never hears them; returns the recordings' files, to unlink."""
+    if not boxes:
+        return []
+    rows = session.scalars(
+        select(VoicemailMessage).where(
+            VoicemailMessage.company_id == company_id, VoicemailMessage.box.in_(boxes)
+        )
+    ).all()
+    for row in rows:
+        session.delete(row)
+    return [Path(row.path) for row in rows]
 
 
 def load_document(store: Store, company_id: int) -> CompanyConfig | None:
