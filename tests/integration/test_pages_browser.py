@@ -319,7 +319,8 @@ def test_the_company_settings_description_users_and_tokens_are_accessible(page: 
 
 
 def test_the_provider_s_company_page_is_accessible(page: Any) -> None:
-    """The provider's page of a company and a trunk's page with an error (S7, P1, P6)."""
+    """The provider's page of a company, a trunk's page with an error and the provider's
+    admins with an error (S7, P1, P6)."""
     expect = playwright_api.expect
     page.set_viewport_size({"width": 375, "height": 740})
     log_in(page, "provider@vaxel.test")
@@ -335,4 +336,11 @@ def test_the_provider_s_company_page_is_accessible(page: Any) -> None:
     page.get_by_label("Port", exact=True).fill("99999")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("#err-port")).to_contain_text("trunks.carrier.port")
+    assert serious_violations(page) == [] and _narrow(page)
+    page.get_by_role("navigation").get_by_role("link", name="Provider admins").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("The provider's administrators")
+    page.get_by_label("E-mail", exact=True).fill("eva@vaxel.test")
+    page.get_by_label("Web password", exact=True).fill("short")
+    page.get_by_role("button", name="Add an administrator").click()
+    expect(page.locator("#err-password")).to_contain_text("too short")
     assert serious_violations(page) == [] and _narrow(page)

@@ -106,6 +106,29 @@ def add_provider_admin(store: Store, email: str, password: str) -> Account:
         raise conflict from None
 
 
+def provider_admins(store: Store) -> list[Account]:
+    """The service provider's administrators, by e-mail."""
+    query = _accounts_query().where(WebAccount.role == "provider").order_by(WebAccount.email)
+    with store.session(read_only=True) as session:
+        return [_from_row(row) for row in session.execute(query).all()]
+
+
+def remove_provider_admin(store: Store, account_id: int, by: int) -> Account:
+    """Remove provider admin `account_id` (their sessions and tokens go with them). Not
+    oneself (`by`), so the provider always keeps an administrator; NotFound for an id
+    that is not a provider admin's."""
+    if account_id == by:
+        raise Invalid("you cannot remove yourself; ask another provider admin")
+    with store.session() as session:
+        row = session.get(WebAccount, account_id)
+        if row is None or row.role != "provider":
+            raise NotFound(f"no provider admin {account_id}")
+        removed = _account(row, None, row.email or "")
+        session.delete(row)
+    _forget(store, account_id)
+    return removed
+
+
 def _user_row(session, company_id: int, extension: str) -> tuple[User, WebAccount | None]:  # type: ignore[no-untyped-def]
     user = session.scalar(
         select(User).where(User.company_id == company_id, User.extension == extension)

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from vaxel.web import events, pages, problems
 from vaxel.web.api import (
+    admins,
     audit,
     calls,
     calls_placed,
@@ -61,7 +62,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     # prompts and groups before sections: their paths are more specific.
     routers = (health, session, me, companies, settings, users, prompts, groups, voicemail,
                sections, calls, calls_placed, diversions, audit, shortcuts, favourites,
-               greeting)  # fmt: skip
+               greeting, admins)  # fmt: skip
     for module in routers:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(pages.router)  # the web pages (S7, U4, U9): HTML, not the API

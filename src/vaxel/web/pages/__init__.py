@@ -12,6 +12,7 @@ from fastapi import APIRouter
 
 from vaxel.web.pages import (
     admin,
+    admins,
     config,
     groups,
     me,
@@ -29,5 +30,5 @@ from vaxel.web.pages import (
 
 router = APIRouter(include_in_schema=False)
 _MODULES = (session, admin, settings, config, routing, schedules, groups, prompts, provider)
-for _module in (*_MODULES, provider_company, provider_trunks, tokens, me, mine):
+for _module in (*_MODULES, admins, provider_company, provider_trunks, tokens, me, mine):
     router.include_router(_module.router)

@@ -1197,6 +1197,38 @@ SV.update(
     }
 )
 
+# The provider's administrators (pages/admins.py).
+EN.update(
+    {
+        "nav.admins": "Provider admins",
+        "admins.title": "The provider's administrators",
+        "admins.intro": "They manage every company, its number ranges, limits and trunks.",
+        "admins.email": "E-mail",
+        "admins.password": "Web password",
+        "admins.add": "Add an administrator",
+        "admins.remove": "Remove",
+        "admins.remove_named": "Remove {email}",
+        "admins.you": "you",
+        "admins.added": "Administrator added.",
+        "admins.removed": "Administrator removed: their sessions and tokens have ended.",
+    }
+)
+SV.update(
+    {
+        "nav.admins": "Leverantörens administratörer",
+        "admins.title": "Tjänsteleverantörens administratörer",
+        "admins.intro": "De hanterar alla företag, deras nummerserier, gränser och trunkar.",
+        "admins.email": "E-post",
+        "admins.password": "Lösenord för webben",
+        "admins.add": "Lägg till en administratör",
+        "admins.remove": "Ta bort",
+        "admins.remove_named": "Ta bort {email}",
+        "admins.you": "du",
+        "admins.added": "Administratören är tillagd.",
+        "admins.removed": "Administratören är borttagen: sessioner och nycklar är avslutade.",
+    }
+)
+
 STRINGS: dict[str, dict[str, str]] = {"en": EN, "sv": SV}
 
 

@@ -93,7 +93,11 @@ def _make(request: Request, ctx: WebContext, v: Viewer, form: FormData) -> Respo
 async def revoke(token_id: int, request: Request, ctx: Context, v: Seen) -> Response:
     form = await request.form()
     check_csrf(request, v, form)
-    await blocking(web_sessions.revoke_token, ctx.store, v.who.account.id, token_id)
+    await blocking(_revoke, request, ctx, v, token_id)
+    return redirect("/tokens?done=revoked")
+
+
+def _revoke(request: Request, ctx: WebContext, v: Viewer, token_id: int) -> None:
+    web_sessions.revoke_token(ctx.store, v.who.account.id, token_id)
     audit_change(ctx, v.who, request, "token.revoke", str(token_id),
                  company_id=v.who.account.company_id)  # fmt: skip
-    return redirect("/tokens?done=revoked")
