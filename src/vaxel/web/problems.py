@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
@@ -24,6 +24,10 @@ from vaxel.services.errors import Conflict, Invalid, NotFound, ServiceError, Sta
 
 log = logging.getLogger("vaxel.web")
 MEDIA_TYPE = "application/problem+json"
+
+#: A row's id in a path (a message, a token, a shortcut): what the databases can hold, so
+#: a number past it is a 422 that says so rather than an error deep in the driver.
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 class ProblemDetails(BaseModel):

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from vaxel.services import accounts
 from vaxel.web.auth import Caller, Context, audit_change, provider_only
+from vaxel.web.problems import RowId
 
 router = APIRouter(prefix="/api/v1", tags=["admins"])
 
@@ -62,6 +63,6 @@ def post_admin(
 
 
 @router.delete("/admins/{account_id}", status_code=204)
-def delete_admin(account_id: int, who: Caller, request: Request, ctx: Context) -> None:
+def delete_admin(account_id: RowId, who: Caller, request: Request, ctx: Context) -> None:
     provider_only(who)
     remove_admin(ctx, who, request, account_id)

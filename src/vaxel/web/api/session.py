@@ -24,7 +24,7 @@ from vaxel.web.auth import (
     log_in,
     set_session_cookie,
 )
-from vaxel.web.problems import Problem
+from vaxel.web.problems import Problem, RowId
 
 router = APIRouter(prefix="/api/v1", tags=["session"])
 
@@ -180,7 +180,7 @@ def list_tokens(who: Caller, ctx: Context) -> TokenList:
 
 
 @router.delete("/tokens/{token_id}", status_code=204, tags=["tokens"])
-def revoke_token(token_id: int, who: Caller, request: Request, ctx: Context) -> None:
+def revoke_token(token_id: RowId, who: Caller, request: Request, ctx: Context) -> None:
     web_sessions.revoke_token(ctx.store, who.account.id, token_id)
     audit_change(
         ctx, who, request, "token.revoke", str(token_id), company_id=who.account.company_id

@@ -19,7 +19,7 @@ from vaxel.services.shortcuts import Shortcut
 from vaxel.web.api.diversions import DiversionIn, DiversionOut, set_and_audit
 from vaxel.web.auth import Caller, Context, Principal, audit_change
 from vaxel.web.context import WebContext
-from vaxel.web.problems import Problem
+from vaxel.web.problems import Problem, RowId
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
 
@@ -116,11 +116,11 @@ def add_shortcut(body: ShortcutIn, who: Caller, ctx: Context, request: Request) 
 
 
 @router.delete("/shortcuts/{shortcut_id}", status_code=204)
-def remove_shortcut(shortcut_id: int, who: Caller, ctx: Context, request: Request) -> None:
+def remove_shortcut(shortcut_id: RowId, who: Caller, ctx: Context, request: Request) -> None:
     remove(ctx, who, request, shortcut_id)
 
 
 @router.post("/shortcuts/{shortcut_id}/apply")
-def apply_shortcut(shortcut_id: int, who: Caller, ctx: Context, request: Request) -> DiversionOut:
+def apply_shortcut(shortcut_id: RowId, who: Caller, ctx: Context, request: Request) -> DiversionOut:
     """Set my diversion as the shortcut says, from now."""
     return apply(ctx, who, request, shortcut_id)

@@ -20,7 +20,7 @@ from vaxel.services.company import box_changed
 from vaxel.services.voicemail import Message
 from vaxel.web.auth import Caller, Context, Principal, audit_change, company_of
 from vaxel.web.context import WebContext
-from vaxel.web.problems import Problem
+from vaxel.web.problems import Problem, RowId
 
 router = APIRouter(prefix="/api/v1", tags=["voicemail"])
 
@@ -124,7 +124,7 @@ def messages(domain: str, box: str, who: Caller, ctx: Context) -> MessageList:
     response_class=FileResponse,
     responses={200: {"content": {"audio/wav": {}}}},
 )
-def audio(domain: str, box: str, message_id: int, who: Caller, ctx: Context) -> FileResponse:
+def audio(domain: str, box: str, message_id: RowId, who: Caller, ctx: Context) -> FileResponse:
     """The message as 8 kHz WAV, to play in the browser."""
     company = _box(ctx, who, domain, box)
     message = _message(ctx, company, box, message_id)
@@ -141,7 +141,7 @@ class Heard(BaseModel):
 
 @router.patch("/companies/{domain}/voicemail/{box}/messages/{message_id}")
 def mark(
-    domain: str, box: str, message_id: int, body: Heard, who: Caller, ctx: Context,
+    domain: str, box: str, message_id: RowId, body: Heard, who: Caller, ctx: Context,
     request: Request,
 ) -> MessageOut:  # fmt: skip
     """Mark a message heard (or new again); the phones' lamps follow."""
@@ -173,7 +173,7 @@ def mark_message(
     status_code=204,
 )
 def delete(
-    domain: str, box: str, message_id: int, who: Caller, ctx: Context, request: Request
+    domain: str, box: str, message_id: RowId, who: Caller, ctx: Context, request: Request
 ) -> None:
     delete_message(ctx, who, request, domain, box, message_id)
 

@@ -25,6 +25,7 @@ from vaxel.web.pages.base import (
     render,
 )
 from vaxel.web.pages.i18n import text
+from vaxel.web.problems import RowId
 
 router = APIRouter(prefix="/admin", route_class=PageRoute, include_in_schema=False)
 
@@ -75,7 +76,7 @@ def _add(request: Request, ctx: WebContext, v: Viewer, form: FormData) -> Respon
 
 
 @router.post("/admins/{account_id}/remove")
-async def remove(account_id: int, request: Request, ctx: Context, v: Seen) -> Response:
+async def remove(account_id: RowId, request: Request, ctx: Context, v: Seen) -> Response:
     need_provider(v)
     form = await request.form()
     check_csrf(request, v, form)

@@ -47,7 +47,7 @@ from vaxel.web.pages.base import (
     wants_fragment,
 )
 from vaxel.web.pages.i18n import status_words, text
-from vaxel.web.problems import Problem
+from vaxel.web.problems import Problem, RowId
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -218,7 +218,7 @@ def _add_shortcut(request: Request, ctx: WebContext, v: Viewer, form: FormData) 
 
 @router.post("/me/shortcuts/{shortcut_id}/{what}")
 async def use_shortcut(
-    shortcut_id: int, what: str, request: Request, ctx: Context, v: Seen
+    shortcut_id: RowId, what: str, request: Request, ctx: Context, v: Seen
 ) -> Response:
     """Apply a saved shortcut (my diversion from now), or remove it."""
     form = await request.form()

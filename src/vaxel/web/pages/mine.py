@@ -52,7 +52,7 @@ from vaxel.web.pages.base import (
     render,
 )
 from vaxel.web.pages.i18n import text
-from vaxel.web.problems import Problem
+from vaxel.web.problems import Problem, RowId
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -151,7 +151,7 @@ async def remove_my_greeting(request: Request, ctx: Context, v: Seen) -> Respons
 
 @router.post("/me/voicemail/{box}/{message_id}/{what}")
 async def change_message(
-    box: str, message_id: int, what: str, request: Request, ctx: Context, v: Seen
+    box: str, message_id: RowId, what: str, request: Request, ctx: Context, v: Seen
 ) -> Response:
     """Mark a message heard or new, or delete it; the lamps follow."""
     form = await request.form()

@@ -27,6 +27,7 @@ from vaxel.web.pages.base import (
     render,
 )
 from vaxel.web.pages.i18n import text
+from vaxel.web.problems import RowId
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -90,7 +91,7 @@ def _make(request: Request, ctx: WebContext, v: Viewer, form: FormData) -> Respo
 
 
 @router.post("/tokens/{token_id}/revoke")
-async def revoke(token_id: int, request: Request, ctx: Context, v: Seen) -> Response:
+async def revoke(token_id: RowId, request: Request, ctx: Context, v: Seen) -> Response:
     form = await request.form()
     check_csrf(request, v, form)
     await blocking(_revoke, request, ctx, v, token_id)
