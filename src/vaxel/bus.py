@@ -3,9 +3,10 @@
 A producer publishes a frozen dataclass; whoever subscribed to its type is
 called at once, on the event loop, in the order they subscribed. The
 message lamps (MWI) listen for voicemail changes; the WebSocket stream
-(`web/events.py`) listens for everything below; webhooks, BLF and
-statistics can subscribe the same way. On several nodes this maps onto a
-shared pub/sub; nothing here assumes one process.
+(`web/events.py`) listens for everything below; the line states
+(calls/lines.py) follow the calls; webhooks and statistics can subscribe
+the same way. On several nodes this maps onto a shared pub/sub; nothing
+here assumes one process.
 
 Live events cost the switch only when someone watches: a listener says
 which company it watches (`watch`), and a producer on the hot path (the
@@ -187,6 +188,22 @@ class ForwardingChanged:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class LineState:
+    """A user's line changed (U10, U5; calls/lines.py): `state` is the whole line (idle,
+    dialling, ringing, talking), `call_state` the call that changed it, as RFC 4235 names
+    a dialog's states (trying, early, confirmed, terminated)."""
+
+    company_id: int
+    extension: str
+    state: str
+    call_id: str
+    call_state: str
+    direction: str  # initiator: the user called; recipient: the user is called
+    remote: str  # who the user calls or talks to (an extension or a number)
+    at: float
+
+
 #: What the live events stream (web/events.py) carries, besides voicemail counts.
 LIVE_EVENTS: tuple[type, ...] = (
     CallOffered,
@@ -197,4 +214,5 @@ LIVE_EVENTS: tuple[type, ...] = (
     GroupLogin,
     DiversionChanged,
     ForwardingChanged,
+    LineState,
 )
