@@ -485,9 +485,15 @@ class MemoryPhone:
         self.send(lines)
         self.switch.run()
 
-    def subscribe(self, account: str | None = None, expires: int = 600) -> int:
-        """SUBSCRIBE to `account`'s message summary (default: our own), answering the 401;
-        returns the final status."""
+    def subscribe(
+        self,
+        account: str | None = None,
+        expires: int = 600,
+        event: str = "message-summary",
+        headers: Iterable[str] = (),
+    ) -> int:
+        """SUBSCRIBE to `account`'s `event` (default: our own message summary), answering
+        the 401; returns the final status."""
         account = account or self.user
         uri = f"sip:{account}@{self.domain}"
         call_id = f"sub-{account}-{secrets.token_hex(4)}@phone"
@@ -498,7 +504,8 @@ class MemoryPhone:
                 f"SUBSCRIBE {uri} SIP/2.0", self._via(),
                 f"From: <sip:{self.user}@{self.domain}>;tag=s", f"To: <{uri}>",
                 f"Call-ID: {call_id}", f"CSeq: {next(self.cseq)} SUBSCRIBE", "Max-Forwards: 70",
-                f"Contact: {self.contact}", "Event: message-summary", f"Expires: {expires}",
+                f"Contact: {self.contact}", f"Event: {event}", f"Expires: {expires}",
+                *headers,
             ]  # fmt: skip
             if authorization:
                 lines.append(f"Authorization: {authorization}")

@@ -17,12 +17,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from vaxel.bus import BoxChanged, Bus
+from vaxel.bus import BoxChanged, Bus, DiversionChanged
 from vaxel.calls.auth import Authenticator
 from vaxel.calls.b2bua import B2BUA, RTP_TIMEOUT, Finished, Media
 from vaxel.calls.inbound import Inbound
+from vaxel.calls.lines import Lines, running
 from vaxel.calls.live import LiveCalls
 from vaxel.calls.mwi import Boxes, MessageWaiting
+from vaxel.calls.presence import LineWatchers, diversion_note
 from vaxel.calls.publish import CallPublisher
 from vaxel.calls.registrar import Location, Registrar, RegistrarPolicy
 from vaxel.calls.router import Router
@@ -53,6 +55,8 @@ class Core:
     calls: B2BUA
     directory: Directory
     mwi: MessageWaiting
+    lines: Lines
+    watchers: LineWatchers
     trunk_registrations: TrunkRegistrations
     switch: Switch
     inbound: Inbound
@@ -121,12 +125,51 @@ def assemble(
         boxes=_mwi_boxes(directory),
     )
     bus.subscribe(BoxChanged, lambda event: mwi.changed(event.company_id, event.box))
-    switch = Switch(signalling, authenticator, registrar, calls, CompanyDialplan(directory), mwi)
+    lines, watchers = _lines(bus, clock, calls, directory, lookup, signalling)
+    switch = Switch(
+        signalling, authenticator, registrar, calls, CompanyDialplan(directory), mwi, watchers
+    )
     inbound = Inbound(signalling, authenticator, switch, is_carrier=switch.is_carrier)
     return Core(
         bus, outbox, signalling, authenticator, location, persist, registrar, router, calls,
-        directory, mwi, trunk_registrations, switch, inbound,
+        directory, mwi, lines, watchers, trunk_registrations, switch, inbound,
     )  # fmt: skip
+
+
+def _lines(
+    bus: Bus,
+    clock: Callable[[], float],
+    calls: B2BUA,
+    directory: Directory,
+    lookup: users.SipUserCache,
+    notifier: Signalling,
+) -> tuple[Lines, LineWatchers]:
+    """Line state (U10, U5) and the phones that watch colleagues' lines."""
+
+    def user_name(company_id: int, extension: str) -> str | None:
+        """A user's name (from the credential cache), or None for what is not a user."""
+        company = directory.company(company_id)
+        user = lookup(company.domain, extension) if company is not None else None
+        return user.display_name if user is not None else None
+
+    def diversion(company_id: int, extension: str) -> str | None:
+        company = directory.company(company_id)
+        info = company.diversion(extension) if company is not None else None
+        if company is None or info is None:
+            return None
+        return diversion_note(info, company.timezone, company.now())
+
+    lines = Lines(
+        bus, clock, user_name,
+        snapshot=lambda company_id: running(calls.calls.values(), company_id, user_name),
+        running=lambda call_id: call_id in calls.calls,
+    )  # fmt: skip
+    watchers = LineWatchers(notifier, lines, clock=clock, users=user_name, diversion=diversion)
+    bus.subscribe(
+        DiversionChanged,
+        lambda event: watchers.diversion_changed(event.company_id, event.extension),
+    )
+    return lines, watchers
 
 
 def _mwi_boxes(directory: Directory) -> Boxes:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from vaxel.bus import Bus, CallAnswered, CallEnded, CallOffered, CallRinging, LineState
+from vaxel.calls.api import Call, LegState
 
 # Whose line a party is: (company id, extension) -> the user's name, or None (a number,
 # a menu, another company's extension).
@@ -78,6 +79,26 @@ class Seen:
     direction: str
     remote: str
     remote_name: str
+
+
+def running(calls: Iterable[Call], company_id: int, users: Users) -> Iterator[Seen]:
+    """What `Lines.snapshot` reads from the B2BUA's calls: each user of the company on a leg
+    that is up, from their side."""
+    for call in calls:
+        if call.company_id != company_id or not call.legs:
+            continue
+        caller = call.caller
+        for leg in call.legs:
+            if leg.ended or users(company_id, leg.party) is None:
+                continue
+            if leg is caller:
+                answered = call.answered_at is not None
+                remote = call.answered_by if answered and " " not in call.answered_by else ""
+                state = "confirmed" if answered else "trying"
+                yield Seen(call.id, leg.party, state, "initiator", remote or call.dialled, "")
+            elif leg.answered or leg.state in (LegState.RINGING, LegState.EARLY):
+                state = "confirmed" if leg.answered else "early"
+                yield Seen(call.id, leg.party, state, "recipient", caller.party, caller.party_name)
 
 
 class _Call:

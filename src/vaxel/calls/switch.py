@@ -1,7 +1,7 @@
 """The switch's method dispatch (P2, P3, P4): what each new SIP request is for.
 
 REGISTER binds a device (digest first), OPTIONS says what the switch
-serves, SUBSCRIBE watches a voicemail box, an in-dialog request goes to
+serves, SUBSCRIBE watches a voicemail box or a colleague's line, an in-dialog request goes to
 its call leg, and a new INVITE becomes a call: from a carrier's trunk
 (known by its address) or from an authenticated user, served by the
 feature the dial plan picks. The input pipeline (`calls.inbound`) hands
@@ -18,6 +18,7 @@ from vaxel.calls.b2bua import B2BUA
 from vaxel.calls.dialplan import Carrier, Dialled, Dialplan
 from vaxel.calls.inbound import ACCEPT, ALLOW, SUPPORTED, caller_domain, domain_of, is_ip
 from vaxel.calls.mwi import MessageWaiting
+from vaxel.calls.presence import LineWatchers
 from vaxel.calls.registrar import Registrar
 from vaxel.calls.signalling import Signalling
 from vaxel.services.users import SipUser
@@ -28,6 +29,9 @@ from vaxel.transport.base import Source
 
 log = logging.getLogger(__name__)
 
+# The event packages SUBSCRIBE serves (RFC 6665 §8.2.2): message waiting (RFC 3842), a
+# colleague's line as dialogs (RFC 4235) and as presence (RFC 3856).
+ALLOW_EVENTS = "message-summary, dialog, presence"
 NOT_STORED = "Server Internal Error (could not store the registration)"
 
 
@@ -42,6 +46,7 @@ class Switch:
         calls: B2BUA,
         dialplan: Dialplan,
         mwi: MessageWaiting,
+        watchers: LineWatchers | None = None,
     ) -> None:
         self.signalling = signalling
         self.clock = signalling.clock
@@ -50,6 +55,7 @@ class Switch:
         self.calls = calls
         self.dialplan = dialplan
         self.mwi = mwi
+        self.watchers = watchers  # dialog and presence subscriptions (None: not served)
 
     def is_carrier(self, source: Source) -> bool:
         return self.dialplan.carrier(source.host, source.port) is not None
@@ -76,6 +82,8 @@ class Switch:
         self.signalling.drive_timers()
         self.calls.drive_timers()
         self.mwi.expire()
+        if self.watchers is not None:
+            self.watchers.expire()
 
     # -- methods -------------------------------------------------------------
 
@@ -86,7 +94,7 @@ class Switch:
         if method == "REGISTER":
             return self._register(request, key, source)
         if method == "OPTIONS" and request.to.tag is None:
-            return _options(request)
+            return _options(request, ALLOW_EVENTS if self.watchers else "message-summary")
         if method == "SUBSCRIBE":
             return self._subscribe(request, key, source)
         if request.to.tag is not None and method != "CANCEL":
@@ -155,9 +163,20 @@ class Switch:
         )
 
     def _subscribe(self, request: Request, key: TransactionKey, source: Source) -> Response | None:
-        """Message-waiting subscriptions (RFC 3842): a user's phone watches their box."""
+        """A user's phone watches their box (RFC 3842) or a colleague's line (RFC 4235,
+        RFC 3856)."""
+        watchers = self.watchers
         if request.to.tag is not None:
+            if watchers is not None and watchers.owns(request):
+                return watchers.refresh(request, key, source)
             return self.mwi.refresh(request, key, source)
+        package = (request.headers.get("Event") or "").split(";")[0].strip().lower()
+        if package not in ("message-summary", "dialog", "presence") or (
+            watchers is None and package != "message-summary"
+        ):
+            response = make_response(request, 489)  # RFC 6665 §8.2.3: Bad Event
+            response.headers.add("Allow-Events", ALLOW_EVENTS if watchers else "message-summary")
+            return response
         realm = domain_of(request)
         if realm is None:
             return make_response(request, 404)
@@ -165,6 +184,8 @@ class Switch:
         if result.user is None:
             assert result.response is not None
             return result.response
+        if package != "message-summary" and watchers is not None:
+            return watchers.subscribe(request, key, source, result.user)
         return self.mwi.subscribe(request, key, source, result.user)
 
 
@@ -178,9 +199,10 @@ def _dialled(request: Request, caller: SipUser) -> Dialled:
     return Dialled(uri.user or "", here, request.headers.get("User-Agent") or "")
 
 
-def _options(request: Request) -> Response:
+def _options(request: Request, events: str) -> Response:
     response = make_response(request, 200)
     response.headers.add("Allow", ALLOW)
     response.headers.add("Accept", ACCEPT)
     response.headers.add("Supported", ", ".join(sorted(SUPPORTED)))
+    response.headers.add("Allow-Events", events)
     return response

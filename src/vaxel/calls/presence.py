@@ -1,0 +1,295 @@
+"""Watching a colleague's line (U10 busy lamp field, RFC 4235; U5 presence, RFC 3856/3863).
+
+A phone subscribes with `Event: dialog` (a BLF key) or `Event: presence` (a buddy list) to
+a colleague's extension. Like message waiting (calls/mwi.py) a subscription is a dialog of
+its own: the SUBSCRIBE, authenticated like any request from a user, is answered 200 and
+followed by a NOTIFY with the line as it is; refreshes keep it (and get a full document
+again), `Expires: 0` ends it with a last NOTIFY, and it lapses when not refreshed. Every
+change of the line (calls/lines.py) is a NOTIFY to each watcher.
+
+Only a colleague's line may be watched: an extension that is not a user of the subscriber's
+own company (another company's, or none) gets 404, the same answer whichever it is, so
+nothing can be learnt about who exists elsewhere. A user may hold `MAX_PER_USER`
+subscriptions (a desk phone with key extension modules has a few dozen keys).
+
+Dialog documents count `version` per subscription; the first after a SUBSCRIBE or refresh
+is `full`, later ones `partial` (only the dialog that changed) when the phone's Accept
+lists application/dialog-info+xml, else full again. A full document lists the line's calls
+and the dialog that just ended, so that a phone sees the `terminated` state either way.
+
+Presence is one PIDF tuple: `open` while the user can take a call (idle or their phone
+ringing), `closed` while they talk or have a diversion (U9), with a note: "On the phone",
+"Lunch until 13:00".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from vaxel.calls.lines import Line, LineCall, Lines
+from vaxel.calls.signalling import Signalling
+from vaxel.services.diversions import DiversionInfo
+from vaxel.services.users import SipUser
+from vaxel.sip import dialog_info, pidf
+from vaxel.sip.dialog import Dialog, DialogId, new_tag, request_dialog_id
+from vaxel.sip.dialog_info import DialogEntry
+from vaxel.sip.events import Event, ResponseReceived, TransactionKey
+from vaxel.sip.message import Request, Response, make_response
+from vaxel.transport.base import Source
+
+log = logging.getLogger(__name__)
+
+EVENTS = (dialog_info.EVENT, pidf.EVENT)
+MAX_EXPIRES = 3600
+DEFAULT_EXPIRES = 3600
+MIN_EXPIRES = 60
+MAX_PER_USER = 100  # BLF keys and buddies of one user's phones together
+SWEEP_INTERVAL = 30.0  # seconds between looks for calls that ended unwatched
+
+# (company id, extension) -> the user's display name, or None: not a user of that company.
+Users = Callable[[int, str], str | None]
+# (company id, extension) -> the note of the user's diversion now ("Lunch until 13:00")
+Diversion = Callable[[int, str], str | None]
+
+#: The note of each diversion status (U9) in presence; "custom" says its own text.
+DIVERSION_NOTES = {
+    "lunch": "Lunch",
+    "meeting": "Meeting",
+    "away": "Away",
+    "sick": "Off sick",
+    "vacation": "On holiday",
+}
+LINE_NOTES = {"talking": "On the phone", "ringing": "Ringing", "dialling": "On the phone"}
+
+
+def diversion_note(info: DiversionInfo, zone: ZoneInfo, now: datetime) -> str:
+    """ "Lunch until 13:00"; a day other than today is named ("Away until 2026-05-04 08:00")."""
+    what = info.text if info.status == "custom" else DIVERSION_NOTES.get(info.status, "Away")
+    if info.until is None:
+        return what
+    until = info.until.astimezone(zone)
+    same_day = until.date() == now.astimezone(zone).date()
+    return f"{what} until {until:%H:%M}" if same_day else f"{what} until {until:%Y-%m-%d %H:%M}"
+
+
+class Watch:
+    """One phone's subscription to one colleague's line."""
+
+    __slots__ = (
+        "company_id", "dialog", "domain", "expires_at", "package", "partial", "peer",
+        "subscriber", "target", "version",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        company_id: int,
+        subscriber: str,
+        target: str,
+        domain: str,
+        package: str,
+        dialog: Dialog,
+        peer: Source,
+        expires_at: float,
+        partial: bool,
+    ) -> None:
+        self.company_id = company_id
+        self.subscriber = subscriber  # the extension whose phone subscribed
+        self.target = target  # the extension watched
+        self.domain = domain
+        self.package = package  # dialog or presence
+        self.dialog = dialog
+        self.peer = peer
+        self.expires_at = expires_at
+        self.partial = partial  # may later documents be partial?
+        self.version = 0  # of the next dialog-info document
+
+
+class LineWatchers:
+    def __init__(
+        self,
+        notifier: Signalling,
+        lines: Lines,
+        *,
+        clock: Callable[[], float],
+        users: Users,
+        diversion: Diversion = lambda company_id, extension: None,
+    ) -> None:
+        self.notifier = notifier
+        self.lines = lines
+        self.clock = clock
+        self.users = users
+        self.diversion = diversion
+        self.subscriptions: dict[DialogId, Watch] = {}
+        self.watchers: dict[tuple[int, str], list[Watch]] = {}  # the watched line -> them
+        self._per_user: dict[tuple[int, str], int] = {}
+        self._next_sweep = 0.0
+        lines.listeners.append(self.changed)
+
+    def subscribe(
+        self, request: Request, key: TransactionKey, source: Source, user: SipUser
+    ) -> Response | None:
+        """A new SUBSCRIBE (Event: dialog or presence) from an authenticated user."""
+        package = (request.headers.get("Event") or "").split(";")[0].strip().lower()
+        expires = _expires(request)
+        if expires is None:
+            response = make_response(request, 423)
+            response.headers.add("Min-Expires", str(MIN_EXPIRES))
+            return response
+        company_id = user.company_id
+        target = getattr(request.uri, "user", None) or ""
+        if self.users(company_id, target) is None:
+            return make_response(request, 404)  # unknown, or another company's: the same
+        holder = (company_id, user.extension)
+        if expires and self._per_user.get(holder, 0) >= MAX_PER_USER:
+            return make_response(request, 403, "Forbidden (too many subscriptions)")
+        tag = new_tag()
+        contact = self.notifier.contact(source.transport)
+        dialog = Dialog.from_uas(request, tag, contact)
+        dialog.confirm()
+        accept = (request.headers.get("Accept") or "").lower()
+        watch = Watch(
+            company_id, user.extension, target, user.company_domain, package, dialog, source,
+            self.clock() + expires, dialog_info.CONTENT_TYPE in accept,
+        )  # fmt: skip
+        response = make_response(request, 200, to_tag=tag)
+        response.headers.add("Expires", str(expires))
+        response.headers.add("Contact", contact)
+        self.notifier.respond(key, response)
+        if expires:
+            self.subscriptions[dialog.id] = watch
+            self.watchers.setdefault((company_id, target), []).append(watch)
+            self._per_user[holder] = self._per_user.get(holder, 0) + 1
+            self.lines.watch(company_id)
+        self._notify(watch, None, terminated=expires == 0)
+        return None
+
+    def owns(self, request: Request) -> bool:
+        """Is this in-dialog SUBSCRIBE for one of these subscriptions?"""
+        dialog_id = request_dialog_id(request)
+        return dialog_id is not None and dialog_id in self.subscriptions
+
+    def refresh(self, request: Request, key: TransactionKey, source: Source) -> Response | None:
+        """A SUBSCRIBE within a subscription's dialog: refresh it, or end it (Expires: 0)."""
+        dialog_id = request_dialog_id(request)
+        watch = self.subscriptions.get(dialog_id) if dialog_id else None
+        if watch is None or watch.peer.host != source.host:
+            return make_response(request, 481)
+        error = watch.dialog.receive_request(request)
+        if error is not None:
+            return error
+        expires = _expires(request)
+        if expires is None:
+            response = make_response(request, 423)
+            response.headers.add("Min-Expires", str(MIN_EXPIRES))
+            return response
+        response = make_response(request, 200)
+        response.headers.add("Expires", str(expires))
+        self.notifier.respond(key, response)
+        watch.expires_at = self.clock() + expires
+        if expires == 0:
+            self._forget(watch)
+        self._notify(watch, None, terminated=expires == 0)
+        return None
+
+    def expire(self) -> None:
+        now = self.clock()
+        if now >= self._next_sweep:
+            self._next_sweep = now + SWEEP_INTERVAL
+            self.lines.sweep()
+        for watch in [w for w in self.subscriptions.values() if w.expires_at <= now]:
+            self._forget(watch)
+            self._notify(watch, None, terminated=True)
+
+    def changed(self, company_id: int, extension: str, line: Line, call: LineCall) -> None:
+        """The line changed (calls/lines.py): tell every phone that watches it."""
+        for watch in self.watchers.get((company_id, extension), ()):
+            self._notify(watch, call)
+
+    def diversion_changed(self, company_id: int, extension: str) -> None:
+        """A diversion was set or cleared: presence watchers see the new note."""
+        for watch in self.watchers.get((company_id, extension), ()):
+            if watch.package == pidf.EVENT:
+                self._notify(watch, None)
+
+    def _forget(self, watch: Watch) -> None:
+        if self.subscriptions.pop(watch.dialog.id, None) is None:
+            return
+        line = (watch.company_id, watch.target)
+        watchers = self.watchers.get(line, [])
+        if watch in watchers:
+            watchers.remove(watch)
+            if not watchers:
+                del self.watchers[line]
+        holder = (watch.company_id, watch.subscriber)
+        held = self._per_user.get(holder, 0) - 1
+        if held > 0:
+            self._per_user[holder] = held
+        else:
+            self._per_user.pop(holder, None)
+        self.lines.unwatch(watch.company_id)
+
+    # -- NOTIFY ------------------------------------------------------------------------------
+
+    def _notify(self, watch: Watch, call: LineCall | None, *, terminated: bool = False) -> None:
+        entity = f"sip:{watch.target}@{watch.domain}"
+        line = self.lines.line(watch.company_id, watch.target)
+        if watch.package == dialog_info.EVENT:
+            content_type = dialog_info.CONTENT_TYPE
+            body = self._dialog_body(watch, entity, line, call)
+        else:
+            content_type = pidf.CONTENT_TYPE
+            body = self._presence_body(watch, entity, line)
+        remaining = max(0, int(watch.expires_at - self.clock()))
+        state = "terminated;reason=timeout" if terminated else f"active;expires={remaining}"
+        request = watch.dialog.create_request(
+            "NOTIFY",
+            body=body,
+            content_type=content_type,
+            headers=[("Event", watch.package), ("Subscription-State", state)],
+        )
+        self.notifier.send_request(request, watch.peer, lambda event: self._answered(watch, event))
+
+    def _dialog_body(self, watch: Watch, entity: str, line: Line, call: LineCall | None) -> bytes:
+        local = (entity, self.users(watch.company_id, watch.target) or "")
+        now = self.clock()
+        if call is not None and watch.partial:
+            calls = [call]
+            full = False
+        else:
+            calls = list(line.calls.values())
+            if call is not None and call.state == "terminated":
+                calls.append(call)
+            full = True
+        entries = [
+            DialogEntry(
+                c.call_id, c.state, c.direction, local,
+                (f"sip:{c.remote}@{watch.domain}" if c.remote else "", c.remote_name), c.event,
+                int(now - c.since) if c.state == "confirmed" else None,
+            )
+            for c in calls
+        ]  # fmt: skip
+        version = watch.version
+        watch.version += 1
+        return dialog_info.dialog_info(entity, version, entries, full=full)
+
+    def _presence_body(self, watch: Watch, entity: str, line: Line) -> bytes:
+        state = line.state
+        diverted = self.diversion(watch.company_id, watch.target)
+        note = LINE_NOTES.get(state) or diverted or ""
+        available = state in ("idle", "ringing") and diverted is None
+        return pidf.presence_document(entity, open=available, note=note, language="en")
+
+    def _answered(self, watch: Watch, event: Event) -> None:
+        if isinstance(event, ResponseReceived) and event.response.status in (404, 481):
+            self._forget(watch)  # the phone forgot it
+
+
+def _expires(request: Request) -> int | None:
+    value = request.headers.get("Expires")
+    wanted = int(value) if value is not None and value.strip().isdigit() else DEFAULT_EXPIRES
+    if 0 < wanted < MIN_EXPIRES:
+        return None
+    return min(wanted, MAX_EXPIRES)
