@@ -208,3 +208,31 @@ def test_a_message_left_tells_the_box_with_its_members(acme: MemorySwitch) -> No
     acme.advance(0.5)
     (changed,) = watcher.of(BoxChanged)
     assert (changed.box, changed.shared, changed.members) == ("reception", True, ("1001",))
+
+
+def test_each_change_of_a_users_line_is_an_event(acme: MemorySwitch) -> None:
+    from vaxel.bus import LineState
+    from vaxel.web.events import render
+
+    states: list[LineState] = []
+    acme.core.bus.subscribe(LineState, states.append)
+    Watcher(acme, acme_id(acme))  # the WebSocket's watch is all it takes
+    anna, bjorn = acme.phone("1001"), acme.phone("1002")
+    anna.dial("1002")
+    assert bjorn.ringing() is not None
+    bjorn.pick_up()
+    assert anna.answered() is not None
+    anna.hang_up()
+    assert [(s.extension, s.state) for s in states] == [
+        ("1001", "dialling"),
+        ("1001", "dialling"),  # the call is early now: Björn's phone rings
+        ("1002", "ringing"),
+        ("1001", "talking"),
+        ("1002", "talking"),
+        ("1001", "idle"),
+        ("1002", "idle"),
+    ]
+    rendered = render(states[2], DOMAIN)
+    assert rendered is not None and rendered.owners == frozenset()  # colleagues see it
+    assert '"type":"line.state"' in rendered.full and '"remote":"1001"' in rendered.full
+    assert '"state":"ringing"' in rendered.full and '"call_state":"early"' in rendered.full

@@ -2,10 +2,10 @@
 
 What the operator console (A16), the wallboard (A11) and the softphone (U3) are built
 on: calls offered, ringing, answered and ended; devices registered and gone; voicemail
-counts; group logins; diversions (U9) and forwarding (U11). docs/events.md has the
-message format; in short every message is one JSON object with `seq` (1, 2, 3, ... on
-this connection), `type`, `time` (when the switch published it, seconds since the epoch)
-and `company` (the domain).
+counts; group logins; diversions (U9) and forwarding (U11); users' line state (U10).
+docs/events.md has the message format; in short every message is one JSON object with
+`seq` (1, 2, 3, ... on this connection), `type`, `time` (when the switch published it,
+seconds since the epoch) and `company` (the domain).
 
 Who may listen, and to what:
 
@@ -65,6 +65,7 @@ from vaxel.bus import (
     DiversionChanged,
     ForwardingChanged,
     GroupLogin,
+    LineState,
 )
 from vaxel.services import companies, voicemail, web_sessions
 from vaxel.services.accounts import Account
@@ -162,6 +163,12 @@ def render(event: object, domain: str) -> Rendered | None:
                 "kind": event.kind}  # fmt: skip
         full = {**head, "to": event.target} if event.target is not None else head
         return Rendered(event.company_id, _body(full), _body(head), frozenset((event.extension,)))
+    if isinstance(event, LineState):
+        return Rendered(event.company_id, _body({
+            **_head("line.state", event.at, domain), "extension": event.extension,
+            "state": event.state, "call_id": event.call_id, "call_state": event.call_state,
+            "direction": event.direction, "remote": event.remote,
+        }))  # fmt: skip
     return None
 
 
