@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,12 +21,14 @@ def sine(frequency: float, tick: int, level: float = 4000.0) -> np.ndarray:
     return np.round(level * np.sin(2 * np.pi * frequency * n / RATE)).astype(np.int16)
 
 
-def payload_of(mixer: Mixer, payloads: memoryview, key: Hashable) -> bytes:
+def payload_of(mixer: Mixer[Any], payloads: memoryview, key: Hashable) -> bytes:
     row = mixer.keys.index(key)
     return bytes(payloads[row * FRAME : (row + 1) * FRAME])
 
 
-def run(mixer: Mixer, tones: dict[str, float], ticks: int = TICKS) -> dict[Hashable, np.ndarray]:
+def run(
+    mixer: Mixer[Any], tones: dict[str, float], ticks: int = TICKS
+) -> dict[Hashable, np.ndarray]:
     """Each key in `tones` says its sine through its own law for `ticks` frames; what every
     participant heard, decoded from its own law."""
     heard: dict[Hashable, list[np.ndarray]] = {key: [] for key in mixer.keys}
@@ -57,7 +60,7 @@ FOUR = {"a": 350.0, "b": 650.0, "c": 1000.0, "d": 1450.0}
 
 
 def test_each_of_four_hears_the_other_three_and_not_itself() -> None:
-    mixer = Mixer(tones=False)
+    mixer = Mixer[str](tones=False)
     for key in FOUR:
         mixer.add(key, "PCMA")
     heard = run(mixer, FOUR)
@@ -72,7 +75,7 @@ def test_each_of_four_hears_the_other_three_and_not_itself() -> None:
 
 
 def test_pcma_and_pcmu_participants_share_a_room() -> None:
-    mixer = Mixer(tones=False)
+    mixer = Mixer[str](tones=False)
     mixer.add("alaw", "PCMA")
     mixer.add("ulaw", "PCMU")
     mixer.add("alaw2", "pcma")  # SDP encoding names are case-insensitive
@@ -90,7 +93,7 @@ def test_pcma_and_pcmu_participants_share_a_room() -> None:
 
 
 def test_two_loud_talkers_saturate_and_do_not_wrap_around() -> None:
-    mixer = Mixer(tones=False)
+    mixer = Mixer[str](tones=False)
     for key, codec in (("x", "PCMA"), ("y", "PCMU"), ("listener", "PCMA"), ("u", "PCMU")):
         mixer.add(key, codec)
     loud = np.full(FRAME, 30000, np.int16)
@@ -107,7 +110,7 @@ def test_two_loud_talkers_saturate_and_do_not_wrap_around() -> None:
 
 
 def test_mute_silences_one_tone_for_the_others_and_the_muted_still_hears() -> None:
-    mixer = Mixer(tones=False)
+    mixer = Mixer[str](tones=False)
     for key in FOUR:
         mixer.add(key, "PCMU")
     mixer.mute("b")
@@ -125,7 +128,7 @@ def test_mute_silences_one_tone_for_the_others_and_the_muted_still_hears() -> No
 
 
 def test_a_join_and_a_leave_sound_their_tones_to_everyone_then_silence() -> None:
-    mixer = Mixer()
+    mixer = Mixer[str]()
     mixer.add("a", "PCMA")
     for _ in range(len(JOIN_TONE)):  # the first participant's own join tone
         mixer.tick()
@@ -154,7 +157,7 @@ def test_a_join_and_a_leave_sound_their_tones_to_everyone_then_silence() -> None
 
 
 def test_the_last_to_leave_sounds_no_tone_and_unknown_keys_are_ignored() -> None:
-    mixer = Mixer()
+    mixer = Mixer[str]()
     mixer.add("a", "PCMA")
     mixer.remove("a")
     mixer.remove("a")
@@ -163,7 +166,7 @@ def test_the_last_to_leave_sounds_no_tone_and_unknown_keys_are_ignored() -> None
 
 
 def test_a_missing_frame_is_silence_and_the_newest_frame_wins() -> None:
-    mixer = Mixer(tones=False)
+    mixer = Mixer[str](tones=False)
     mixer.add("talker", "PCMA")
     mixer.add("listener", "PCMA")
     mixer.push("talker", sine(400.0, 0))
@@ -175,7 +178,7 @@ def test_a_missing_frame_is_silence_and_the_newest_frame_wins() -> None:
 
 
 def test_frames_not_of_20_ms_are_cut_or_padded() -> None:
-    mixer = Mixer(tones=False)
+    mixer = Mixer[str](tones=False)
     mixer.add("talker", "PCMU")
     mixer.add("listener", "PCMU")
     mixer.push("talker", np.full(240, 1000, np.int16))  # 30 ms: the first 20 ms is mixed
@@ -189,7 +192,7 @@ def test_a_large_room_mixes_like_the_sum_of_the_others() -> None:
     """50 participants, people leaving from the middle: each hears exactly the clipped sum
     of everyone else, in its law (the reference computed one participant at a time)."""
     rng = np.random.default_rng(7)
-    mixer = Mixer(tones=False)
+    mixer = Mixer[int](tones=False)
     for key in range(50):
         mixer.add(key, "PCMA" if key % 3 else "PCMU")
     for key in (0, 17, 33):
@@ -208,7 +211,7 @@ def test_a_large_room_mixes_like_the_sum_of_the_others() -> None:
 
 
 def test_codecs_other_than_g711_and_a_second_join_are_refused() -> None:
-    mixer = Mixer()
+    mixer = Mixer[str]()
     with pytest.raises(ValueError, match="PCMA and PCMU"):
         mixer.add("a", "G722")
     mixer.add("a", "PCMA")

@@ -21,6 +21,7 @@ still hears the room.
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -42,6 +43,7 @@ _ENCODE.flags.writeable = False
 _LAW_OFFSET = {"PCMA": 32768, "PCMU": 32768 + 65536}
 
 Tone = npt.NDArray[np.int32]
+K = TypeVar("K", bound=Hashable)
 
 
 def tone(*parts: tuple[float, float], level: float = 6000.0) -> Tone:
@@ -69,14 +71,14 @@ JOIN_TONE = tone((600.0, 0.12), (900.0, 0.12))
 LEAVE_TONE = tone((900.0, 0.12), (600.0, 0.12))
 
 
-class Mixer:
+class Mixer(Generic[K]):
     """One room's mix. Participants are named by any hashable key (the room uses its
     endpoints); `tick()` returns every participant's payload for this 20 ms."""
 
     def __init__(self, *, tones: bool = True) -> None:
         self.tones = tones  # sound JOIN_TONE and LEAVE_TONE when people come and go
-        self.keys: list[Hashable] = []  # row i is keys[i]
-        self._rows: dict[Hashable, int] = {}
+        self.keys: list[K] = []  # row i is keys[i]
+        self._rows: dict[K, int] = {}
         self._codecs: list[str] = []
         self._muted: list[bool] = []
         self._sounding: list[tuple[Tone, int]] = []  # tones playing, and their next frame
@@ -113,10 +115,10 @@ class Mixer:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def __contains__(self, key: Hashable) -> bool:
+    def __contains__(self, key: object) -> bool:
         return key in self._rows
 
-    def add(self, key: Hashable, codec: str) -> None:
+    def add(self, key: K, codec: str) -> None:
         """A new participant, heard and hearing from the next tick; sounds the join tone."""
         codec = codec.upper()
         if codec not in _LAW_OFFSET:
@@ -136,7 +138,7 @@ class Mixer:
         if self.tones:
             self._sounding.append((JOIN_TONE, 0))
 
-    def remove(self, key: Hashable) -> None:
+    def remove(self, key: K) -> None:
         """The participant leaves (unknown keys are ignored); sounds the leave tone."""
         row = self._rows.pop(key, None)
         if row is None:
@@ -157,20 +159,20 @@ class Mixer:
         if self.tones and self.keys:
             self._sounding.append((LEAVE_TONE, 0))
 
-    def mute(self, key: Hashable, muted: bool = True) -> None:
+    def mute(self, key: K, muted: bool = True) -> None:
         """Muted: the participant's frames are dropped (it adds nothing) but it hears."""
         row = self._rows[key]
         self._muted[row] = muted
         if muted:
             self._frames[row] = 0
 
-    def muted(self, key: Hashable) -> bool:
+    def muted(self, key: K) -> bool:
         return self._muted[self._rows[key]]
 
-    def codec(self, key: Hashable) -> str:
+    def codec(self, key: K) -> str:
         return self._codecs[self._rows[key]]
 
-    def push(self, key: Hashable, samples: npt.NDArray[np.int16]) -> None:
+    def push(self, key: K, samples: npt.NDArray[np.int16]) -> None:
         """One frame the participant said (linear samples, decoded from its law): kept
         until the tick, replacing one not yet mixed. Longer frames are cut to 20 ms,
         shorter ones padded with silence; frames of someone not in the room are ignored."""
