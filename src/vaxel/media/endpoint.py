@@ -377,13 +377,21 @@ class Endpoint:
             if on_done is not None:
                 on_done()
             return
+        # Encoded only when it is sent (not while the party holds the call).
+        self.send_frame(encode(self.codec, frame) if self.sending and self.codec else b"")
+
+    def send_frame(self, payload: bytes) -> None:
+        """Send the party one 20 ms frame the switch made, already in the leg's codec (a
+        player's frame, a conference room's mix), as the leg's generated source.
+
+        Sequence number and timestamp move on also while the party is on hold, so the
+        stream resumes where wall time is.
+        """
         self._gen_seq = (self._gen_seq + 1) & 0xFFFF
-        self._gen_ts = (self._gen_ts + len(frame)) & 0xFFFFFFFF
+        self._gen_ts = (self._gen_ts + 160) & 0xFFFFFFFF  # 20 ms at 8 kHz
         if not self.sending or self.remote is None or not self.codec:
             return
-        packet = build(
-            self.pt, self._gen_seq, self._gen_ts, self._gen_ssrc, encode(self.codec, frame)
-        )
+        packet = build(self.pt, self._gen_seq, self._gen_ts, self._gen_ssrc, payload)
         out = self.rewriter.rewrite(bytearray(packet), self.pt, self.clock())
         if out is not None:
             with contextlib.suppress(OSError):

@@ -2,5 +2,6 @@
 
 `packet` parses and builds RTP headers and keeps a B2BUA's outgoing stream continuous,
 `g711` converts G.711 A-law and µ-law with numpy lookup tables, `dtmf` reads and writes
-telephone-events, and `rtcp` keeps reception statistics and builds and parses reports.
+telephone-events, `rtcp` keeps reception statistics and builds and parses reports, and
+`mixer` mixes a conference room (everyone hears everyone else, each in its own law).
 """
