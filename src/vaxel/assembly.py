@@ -32,6 +32,7 @@ from vaxel.calls.signalling import Outbox, Signalling
 from vaxel.calls.switch import Switch
 from vaxel.calls.trunks import TrunkRegistrations
 from vaxel.features.dialplan import CompanyDialplan
+from vaxel.features.transfer import Transfers
 from vaxel.services import registrations, users, voicemail
 from vaxel.services.company import Background
 from vaxel.services.directory import Directory
@@ -126,9 +127,9 @@ def assemble(
     )
     bus.subscribe(BoxChanged, lambda event: mwi.changed(event.company_id, event.box))
     lines, watchers = _lines(bus, clock, calls, directory, lookup, signalling)
-    switch = Switch(
-        signalling, authenticator, registrar, calls, CompanyDialplan(directory), mwi, watchers
-    )
+    dialplan = CompanyDialplan(directory)
+    calls.plan_transfer = Transfers(directory, dialplan, lookup).plan
+    switch = Switch(signalling, authenticator, registrar, calls, dialplan, mwi, watchers)
     inbound = Inbound(signalling, authenticator, switch, is_carrier=switch.is_carrier)
     return Core(
         bus, outbox, signalling, authenticator, location, persist, registrar, router, calls,

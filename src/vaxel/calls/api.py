@@ -11,6 +11,11 @@ early media = `Ringing`, answer, update, DTMF, end with a cause), without
 SIP in it: the `calls.b2bua` module turns it into SIP, `media` into RTP.
 Whom a call rings is named without SIP too (`Device`, `Line`); the switch
 finds their addresses. Legs also play prompts, collect keys and record.
+
+A party of a bridged call may be transferred (P4, RFC 5589's blind transfer):
+`Call.transfer` gives the other party to a new feature as the call's caller,
+while the transferor's leg waits aside; the first answer ends the transferor's
+leg, a failure bridges the two parties again (or ends the call) and says why.
 """
 
 from __future__ import annotations
@@ -571,6 +576,48 @@ class Switchboard(Protocol):
     def offered(self, call: Call) -> None: ...
 
 
+Report = Callable[[Cause], None]
+
+
+def _ignore_report(cause: Cause) -> None:
+    pass
+
+
+@dataclass(eq=False)
+class Transfer:
+    """A transfer under way: `transferee` is being connected to someone else on behalf of
+    `transferor`, whose leg waits aside; what the call was before, to go back to."""
+
+    transferor: Leg
+    transferee: Leg
+    voicemail: bool  # a target who does not answer sends the call to their voicemail
+    report: Report  # told once how it went: NORMAL when answered, else the failure's cause
+    handler: CallHandler | None
+    caller: Leg
+    dialled: str
+    bridged: tuple[Leg, Leg]
+
+    def __init__(
+        self,
+        transferor: Leg,
+        transferee: Leg,
+        voicemail: bool,
+        report: Report,
+        handler: CallHandler | None,
+        caller: Leg,
+        dialled: str,
+        bridged: tuple[Leg, Leg],
+    ) -> None:
+        self.transferor = transferor
+        self.transferee = transferee
+        self.voicemail = voicemail
+        self.report = report
+        self.handler = handler
+        self.caller = caller
+        self.dialled = dialled
+        self.bridged = bridged
+
+
 class CallReporter(Protocol):
     """Who tells the world about a call's progress (the live events of P8, `calls.publish`).
     A call without one (in a unit test) reports nothing."""
@@ -624,6 +671,7 @@ class Call:
     steps: int = 0  # hand-overs without the caller choosing anything (a loop guard)
     reporter: CallReporter | None = None  # the live events (set by the switch)
     reported_answerer: str | None = None  # who the last "answered" event named
+    transferring: Transfer | None = None  # a transfer under way (`transfer`)
 
     def __init__(
         self,
@@ -658,6 +706,7 @@ class Call:
         self.steps = steps
         self.reporter = None
         self.reported_answerer = None
+        self.transferring = None
 
     @property
     def caller(self) -> Leg:
@@ -686,6 +735,73 @@ class Call:
         self.dialled, self.handler = dialled, handler
         self.switchboard.offered(self)
 
+    def transfer(
+        self,
+        leg: Leg,
+        dialled: str,
+        handler: CallHandler,
+        *,
+        voicemail: bool = False,
+        report: Report = _ignore_report,
+    ) -> None:
+        """Blind transfer: the party bridged to `leg` (the transferor's) becomes the call's
+        caller and `handler` serves it, as if they had dialled `dialled` (they hear what a
+        caller hears: ringback). `leg` waits aside meanwhile. The first answer (a person
+        bridged in, or a feature that serves the caller itself, such as voicemail) ends
+        `leg` and reports NORMAL; a failure reports its cause and bridges the two parties
+        again, unless `voicemail` (a target who does not answer sends the call to their
+        voicemail, when they have it) or the transferor hung up meanwhile. Raises
+        `CallError` unless `leg` is bridged to an answered party and no transfer is under
+        way."""
+        bridged = self.bridged
+        if bridged is None or leg not in bridged or self.transferring is not None:
+            raise CallError("only a party of a connected call can be transferred")
+        other = bridged[1] if bridged[0] is leg else bridged[0]
+        if not (leg.answered and other.answered):
+            raise CallError("only a party of a connected call can be transferred")
+        self.transferring = Transfer(
+            leg, other, voicemail, report, self.handler, self.caller, self.dialled, bridged
+        )
+        self.bridged = None
+        self.switchboard.disconnect(leg)
+        self.switchboard.disconnect(other)
+        self.take_as_caller(other)
+        self.dialled, self.handler = dialled, handler
+        handler.on_event(self, Offered(other))
+        transfer = self.transferring
+        if transfer is not None and transfer.handler is not handler and handler.answerer:
+            self.transfer_served()  # a menu, a voicemail box: it answers at once
+
+    def transfer_served(self) -> None:
+        """The transferee is served now (bridged to someone who answered, or by a feature
+        of the switch): the transfer succeeded, the transferor's leg ends."""
+        transfer = self.transferring
+        if transfer is None or transfer.transferee.ended:
+            return
+        transfer.report(NORMAL)
+        transfer.transferor.hangup(NORMAL)  # (still aside: its end is not the call's)
+        self.transferring = None
+
+    def transfer_returns(self) -> bool:
+        """Would a transfer under way go back to its transferor if it failed now?"""
+        transfer = self.transferring
+        return transfer is not None and not transfer.voicemail and not transfer.transferor.ended
+
+    def _transfer_failed(self, transfer: Transfer, cause: Cause) -> bool:
+        """The transfer's target cannot be reached: bridge the two parties again, as before
+        (True), unless one of them is gone (False: the call ends)."""
+        self.transferring = None
+        transfer.report(cause if cause.code >= 300 else CANCELED)
+        if transfer.transferor.ended or transfer.transferee.ended:
+            return False
+        for leg in self.legs:
+            if leg is not transfer.transferor and leg is not transfer.transferee:
+                leg.hangup(cause)
+        self.handler, self.dialled = transfer.handler, transfer.dialled
+        self.take_as_caller(transfer.caller)
+        self.bridge(*transfer.bridged)
+        return True
+
     def fork(self, targets: list[Target]) -> list[Leg]:
         """Ring several devices in parallel (P3: a user's phones)."""
         return [self.dial(target) for target in targets]
@@ -696,6 +812,9 @@ class Call:
         a.stop_playing()  # what the switch played while they waited (ringback, music)
         b.stop_playing()
         self.switchboard.connect(a, b)
+        transfer = self.transferring
+        if transfer is not None and transfer.transferee in (a, b) and a.answered and b.answered:
+            self.transfer_served()
         if a.answered and b.answered:
             # A person took the call: the record names them, even when the switch
             # answered first (a queue, a menu), whose answer the duration counts from.
@@ -725,7 +844,11 @@ class Call:
         return self.switchboard.after(delay, action)
 
     def hangup(self, cause: Cause = NORMAL) -> None:
-        """End every leg that is still up."""
+        """End every leg that is still up; during a transfer, the transfer failed instead
+        (its two parties are bridged again, unless the company chose otherwise)."""
+        transfer = self.transferring
+        if transfer is not None and self._transfer_failed(transfer, cause):
+            return
         for leg in self.legs:
             if not leg.ended:
                 leg.hangup(cause)
@@ -735,11 +858,15 @@ class Call:
     def emit(self, event: CallEvent) -> None:
         if self.ended_at is not None and not self.legs:
             return  # dismantled: a late message of a finished call changes nothing
-        if isinstance(event, Ended):
-            self._note_end(event)
+        transfer = self.transferring
+        aside = transfer is not None and _leg_of(event) is transfer.transferor
+        if isinstance(event, Ended) and not aside:
+            self._note_end(event)  # (the transferor's leg ending does not end the call)
         elif isinstance(event, Ringing) and self.reporter is not None:
             self.reporter.ringing(self, event.leg)
-        if self.handler is not None:
+        if aside:
+            pass  # the transferor's leg waits aside: the feature serving the call is not told
+        elif self.handler is not None:
             self.handler.on_event(self, event)
         if (
             isinstance(event, Ended)
@@ -758,6 +885,7 @@ class Call:
         """
         self.handler = None
         self.bridged = None
+        self.transferring = None
         for leg in self.legs:
             leg.dismantle()
         self.legs.clear()
@@ -790,3 +918,12 @@ class Call:
         if self.answered_at is not None:
             return "answered"
         return self.cause.disposition if self.cause is not None else "failed"
+
+
+def _leg_of(event: CallEvent) -> Leg | None:
+    """The leg an event is about."""
+    if isinstance(event, (Ended, Dtmf, Updated, Answered, Ringing, Offered)):
+        return event.leg
+    if isinstance(event, (PlayFinished, DigitsCollected, RecordFinished)):
+        return event.leg
+    return None

@@ -4,7 +4,9 @@ The `B2BUA` is the call-control API's switchboard (`api.Switchboard`): it
 creates the caller's leg for a new INVITE and a leg for every target a
 feature dials (`calls.legs`), routes the transaction layer's events to them
 by transaction key and dialog id, connects their media, relays holds and
-INFO between bridged legs, and keeps the calls' timers.
+INFO between bridged legs, and keeps the calls' timers. A party's REFER
+transfers the call (RFC 3515, RFC 5589's blind transfer): accepted (202),
+followed by NOTIFYs saying how the call to the target goes.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from typing import Any, Protocol, TypeVar
 
 from vaxel.calls.api import (
     MEDIA_TIMEOUT,
+    NORMAL,
     Call,
+    CallError,
     CallHandler,
     Cause,
+    Device,
     Leg,
     LegState,
     Line,
@@ -36,6 +41,7 @@ from vaxel.calls.router import SipTarget
 from vaxel.calls.signalling import Signalling
 from vaxel.services.users import SipUser
 from vaxel.sip.dialog import DialogId, new_call_id, request_dialog_id
+from vaxel.sip.errors import RemoteProtocolError
 from vaxel.sip.events import (
     AckReceived,
     CancelReceived,
@@ -43,8 +49,10 @@ from vaxel.sip.events import (
     TransactionKey,
     TransactionTerminated,
 )
+from vaxel.sip.headers import parse_name_addr
 from vaxel.sip.message import Request, Response, make_response
 from vaxel.sip.sdp import Answer
+from vaxel.sip.uri import SipURI, TelURI
 from vaxel.transport.base import Source
 
 log = logging.getLogger(__name__)
@@ -57,6 +65,18 @@ Decide = Callable[[], tuple[str, CallHandler]]  # what was dialled, and who serv
 # A finished call, and what to do once its record is stored (answer the BYE that ended it).
 Finished = Callable[[Call, Callable[[], None]], None]
 Resolve = Callable[[Target, float], SipTarget | None]
+# A transfer: what the call record says was dialled, who serves the transferred party,
+# and whether a target who does not answer sends it to their voicemail (features.transfer).
+TransferPlan = tuple[str, CallHandler, bool]
+# (company, the transferor's extension, the target, the host it was named at) -> the plan.
+PlanTransfer = Callable[[int, str, str, str], TransferPlan | Cause]
+BAD_REFER = Cause(400, "Bad Request (one Refer-To with a SIP or tel URI)")
+NOT_CONNECTED = Cause(403, "Forbidden (no connected call to transfer)")
+NO_TRANSFERS = Cause(403, "Forbidden (transfers are not served)")
+
+
+def _no_transfers(company_id: int, extension: str, target: str, host: str) -> Cause:
+    return NO_TRANSFERS
 
 
 class Endpoint(MediaPort, Protocol):
@@ -108,6 +128,7 @@ class B2BUA:
         self.rtp_timeout = rtp_timeout
         self.hold_music = hold_music  # played to a party the other one put on hold
         self.publisher = publisher  # the calls' live events (P8); None: none
+        self.plan_transfer: PlanTransfer = _no_transfers  # set by the assembly
         self.calls: dict[str, Call] = {}
         self._dialogs: dict[DialogId, SipLeg] = {}
         self._inbound: dict[TransactionKey, InboundLeg] = {}
@@ -227,6 +248,13 @@ class B2BUA:
     def connect(self, a: Leg, b: Leg) -> None:
         assert isinstance(a, SipLeg) and isinstance(b, SipLeg)
         self.media.connect(a.endpoint, b.endpoint)
+        for leg, other in ((a, b), (b, a)):
+            # A party told it was on hold by the one it was bridged to before (a transfer:
+            # the transferor held it first) is resumed, or held, as the one it meets now.
+            wanted = "sendonly" if other.hold else "sendrecv"
+            told = leg._direction()
+            if leg.answered and told in ("sendonly", "sendrecv") and told != wanted:
+                leg.reoffer(wanted)
 
     def disconnect(self, leg: Leg) -> None:
         if isinstance(leg, SipLeg):
@@ -297,6 +325,54 @@ class B2BUA:
         if other is not None:
             other.send_info(request)
 
+    # -- transfers -----------------------------------------------------------------
+
+    def refer(self, leg: SipLeg, request: Request, key: TransactionKey) -> None:
+        """A party's REFER: transfer the party bridged to it to the Refer-To target.
+
+        Refused with a status and nothing changed: no single SIP Refer-To (400), no
+        connected call or not a user's (403), a target the dial plan refuses (its status,
+        e.g. 404 or 403 for a barred number). Else 202, a NOTIFY "100 Trying", and one
+        with the outcome ("200 OK", or the failure) when it is known.
+        """
+        call = leg.call
+        target = _refer_target(request)
+        if target is None:
+            self.signalling.respond(key, make_response(request, BAD_REFER.code, BAD_REFER.text))
+            return
+        digits, host = target
+        extension = _extension_of(leg)
+        bridged = call.bridged
+        if (
+            extension is None
+            or bridged is None
+            or leg not in bridged
+            or not all(party.answered for party in bridged)
+            or call.transferring is not None
+        ):
+            plan: TransferPlan | Cause = NOT_CONNECTED
+        else:
+            plan = self.plan_transfer(call.company_id, extension, digits, host)
+        if isinstance(plan, Cause):
+            self.signalling.respond(key, make_response(request, plan.code, plan.text))
+            return
+        dialled, handler, voicemail = plan
+        accepted = make_response(request, 202)
+        accepted.headers.add("Contact", self.signalling.contact(leg.peer.transport))
+        self.signalling.respond(key, accepted)
+        leg.notify_refer(100, "Trying")
+
+        def report(cause: Cause) -> None:
+            if cause is NORMAL:
+                leg.notify_refer(200, "OK")
+            else:
+                leg.notify_refer(cause.code, cause.text)
+
+        try:
+            call.transfer(leg, dialled, handler, voicemail=voicemail, report=report)
+        except CallError:  # (checked above)
+            leg.notify_refer(500, "Server Internal Error")
+
     # -- bookkeeping ---------------------------------------------------------------
 
     def track(self, dialog_id: DialogId, leg: SipLeg) -> None:
@@ -363,3 +439,27 @@ class B2BUA:
 
 def _label(target: Target) -> str:
     return target.number if isinstance(target, Line) else target.extension
+
+
+def _refer_target(request: Request) -> tuple[str, str] | None:
+    """The user part and host of a REFER's one Refer-To (a SIP or tel URI); None: none."""
+    values = request.headers.values("Refer-To")
+    if len(values) != 1:
+        return None
+    try:
+        uri = parse_name_addr(values[0]).uri
+    except RemoteProtocolError:
+        return None
+    if isinstance(uri, SipURI) and uri.user:
+        return uri.user, uri.host.lower().strip("[]")
+    if isinstance(uri, TelURI) and uri.number:
+        return uri.number, ""
+    return None
+
+
+def _extension_of(leg: Leg) -> str | None:
+    """The user on a leg: the caller's (authenticated), or a colleague's phone rung."""
+    if isinstance(leg, InboundLeg):
+        return leg.user.extension if leg.user is not None else None
+    target = leg.target
+    return target.extension if isinstance(target, Device) else None

@@ -211,6 +211,8 @@ class SipLeg(Leg):
         elif method == "INFO":
             signalling.respond(key, make_response(request, 200))
             self.b2bua.relay_info(self, request)
+        elif method == "REFER":
+            self.b2bua.refer(self, request, key)
         else:
             status = 200 if method == "OPTIONS" else 405
             response = make_response(request, status)
@@ -326,6 +328,24 @@ class SipLeg(Leg):
         content_type = request.headers.get("Content-Type")
         info = self.dialog.create_request("INFO", body=request.body, content_type=content_type)
         self.b2bua.signalling.send_request(info, self.peer, _ignore)
+
+    def notify_refer(self, status: int, reason: str) -> None:
+        """Tell the party how the transfer it asked for goes (RFC 3515 §2.4.4): a NOTIFY of
+        the implicit subscription, whose body is the status line of the call to the
+        target; a final status ends the subscription."""
+        if self.dialog is None or self.state is not _ANSWERED:
+            return  # (the party hung up: there is no one to tell)
+        state = "active;expires=60" if status < 200 else "terminated;reason=noresource"
+        headers = [
+            ("Event", "refer"),
+            ("Subscription-State", state),
+            ("Contact", self.b2bua.signalling.contact(self.peer.transport)),
+        ]
+        body = f"SIP/2.0 {status} {reason}\r\n".encode()
+        notify = self.dialog.create_request(
+            "NOTIFY", body=body, content_type="message/sipfrag;version=2.0", headers=headers
+        )
+        self.b2bua.signalling.send_request(notify, self.peer, _ignore)
 
     def bye(self, cause: Cause) -> None:
         if self.dialog is None:

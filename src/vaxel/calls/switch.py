@@ -103,6 +103,8 @@ class Switch:
             return self._invite(request, key, source)
         if method in ("BYE", "CANCEL", "PRACK", "UPDATE", "INFO", "NOTIFY"):
             return make_response(request, 481)
+        if method == "REFER":  # a transfer is asked within the call it transfers (P4)
+            return make_response(request, 403, "Forbidden (REFER only within a call)")
         # Recognised but not served here (unknown ones got 501 in validation).
         response = make_response(request, 405)
         response.headers.add("Allow", ALLOW)

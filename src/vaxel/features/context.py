@@ -180,6 +180,10 @@ class Feature(ABC):
 
 
 def hand_over(call: Call, feature: Feature) -> None:
-    """Give the call to the next step of its flow (a menu's key, an overflow ...)."""
+    """Give the call to the next step of its flow (a menu's key, an overflow ...). A step
+    that serves the caller itself (voicemail, a menu: it names an answerer) completes a
+    transfer under way: the transferred party is served."""
     call.handler = feature
     feature.start(call)
+    if feature.answerer:
+        call.transfer_served()

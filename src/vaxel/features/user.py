@@ -129,7 +129,8 @@ def ring_step(company: Company, extension: str, hops: int) -> Feature:
         target = target or forwarding.get("no_answer")
         if target is not None and hops < MAX_FORWARDS:
             hand_over(call, forward_step(company, target, hops))
-        elif described and company.voicemail_enabled(extension):
+        elif described and company.voicemail_enabled(extension) and not call.transfer_returns():
+            # (a transferred call the company sends back to its transferor skips voicemail)
             hand_over(call, LeaveMessage(company, extension))
         elif call.caller.answered:
             call.hangup(cause)

@@ -420,6 +420,10 @@ class CompanySection(Model):
     # Where a caller who presses 0 goes, offered when a user's diversion is said (U9);
     # None: no operator, 0 is not offered.
     operator: Destination | None = None
+    # Where a call a user transferred goes when the one it was transferred to is busy or
+    # does not answer (P4): back to the user who transferred it, or to the voicemail of
+    # the one it was transferred to (when they have it on).
+    transfer_fallback: Literal["transferor", "voicemail"] = "transferor"
 
     @field_validator("domain", "name")
     @classmethod

@@ -1,0 +1,178 @@
+"""Blind transfer in memory (P4; RFC 3515, RFC 5589 §6): Björn, talking with Anna, sends REFER
+to Cecilia; the switch says how it goes (202, then NOTIFYs with a sipfrag) and Anna ends up
+talking with Cecilia, or with Björn again when Cecilia does not take the call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tests.features.conftest import CARRIER, variant
+from tests.memory import MemoryPhone, MemorySwitch, contains, tone
+
+
+def talking(acme: MemorySwitch) -> tuple[MemoryPhone, MemoryPhone]:
+    """Anna (1001) called Björn (1002), who answered."""
+    anna, bjorn = acme.phone("1001"), acme.phone("1002")
+    anna.dial("1002")
+    bjorn.pick_up()
+    assert anna.answered() is not None
+    return anna, bjorn
+
+
+def refer(phone: MemoryPhone, *refer_to: str) -> int:
+    """`phone` sends REFER in its call with these Refer-To values; the final status."""
+    cseq = next(phone.cseq) + 100
+    phone.send([*phone._in_dialog("REFER", cseq), *(f"Refer-To: {v}" for v in refer_to)])
+    phone.switch.run()
+    final = phone.last_final("REFER")
+    assert final is not None
+    return final.status
+
+
+def frags(phone: MemoryPhone) -> list[str]:
+    """The status lines the NOTIFYs of a transfer said, in order (RFC 3515 §2.4.4)."""
+    notifies = phone.requests("NOTIFY")
+    for notify in notifies:
+        assert notify.headers.get("Event") == "refer"
+        assert notify.headers.get("Content-Type") == "message/sipfrag;version=2.0"
+    return [notify.body.decode().strip() for notify in notifies]
+
+
+def hear_each_other(acme: MemorySwitch, one: MemoryPhone, other: MemoryPhone) -> bool:
+    hello, back = tone(f"{one.user} speaks", 0.2), tone(f"{other.user} speaks", 0.2)
+    one.say(hello)
+    other.say(back)
+    acme.run()
+    return contains(other.heard(), hello) and contains(one.heard(), back)
+
+
+def test_a_blind_transfer_connects_the_caller_with_the_target_and_frees_the_transferor(
+    acme: MemorySwitch,
+) -> None:
+    anna, bjorn = talking(acme)
+    cecilia = acme.phone("1003")
+    assert refer(bjorn, "<sip:1003@acme.test>") == 202
+    assert frags(bjorn) == ["SIP/2.0 100 Trying"]
+    invite = cecilia.ringing()
+    assert invite is not None and "1001" in (invite.headers.get("From") or "")  # Anna calls
+    acme.advance(1.0)
+    assert contains(anna.heard(), acme.system("ringback")[:4000])  # Anna hears it ring
+    cecilia.pick_up()
+    assert frags(bjorn) == ["SIP/2.0 100 Trying", "SIP/2.0 200 OK"]
+    assert bjorn.requests("BYE")  # Björn is free
+    assert hear_each_other(acme, anna, cecilia)
+    anna.hang_up()
+    assert cecilia.requests("BYE") and not acme.calls
+    (record,) = acme.records
+    assert (record.caller, record.answered_by, record.disposition) == ("1001", "1003", "answered")
+    assert record.hangup_side == "caller"
+
+
+def test_a_busy_target_brings_the_call_back_to_the_transferor(acme: MemorySwitch) -> None:
+    anna, bjorn = talking(acme)
+    cecilia = acme.phone("1003")
+    assert refer(bjorn, "<sip:1003@acme.test>") == 202
+    cecilia.refuse(486)
+    assert frags(bjorn) == ["SIP/2.0 100 Trying", "SIP/2.0 486 Busy Here"]
+    assert not bjorn.requests("BYE") and not anna.requests("BYE")
+    assert hear_each_other(acme, anna, bjorn)  # back together
+    bjorn.hang_up()
+    assert anna.requests("BYE") and not acme.calls
+    assert acme.records[0].answered_by == "1002"
+
+
+def test_no_answer_comes_back_too_and_the_target_stops_ringing(acme: MemorySwitch) -> None:
+    anna, bjorn = talking(acme)
+    cecilia = acme.phone("1003")  # rings 5 s (her ring_time), has voicemail
+    assert refer(bjorn, "<sip:1003@acme.test>") == 202
+    acme.advance(6.0)
+    assert cecilia.requests("CANCEL") and cecilia.ringing() is None
+    assert frags(bjorn)[-1] == "SIP/2.0 480 No Answer"
+    assert hear_each_other(acme, anna, bjorn)
+
+
+def test_the_company_may_send_an_unanswered_transfer_to_the_targets_voicemail(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(
+        description=variant(
+            "company: {domain: acme.test, name: Acme AB}",
+            "company: {domain: acme.test, name: Acme AB, transfer_fallback: voicemail}",
+        )
+    )
+    anna, bjorn = talking(acme)
+    acme.phone("1003")
+    assert refer(bjorn, "<sip:1003@acme.test>") == 202
+    acme.advance(6.0)  # Cecilia does not answer in her 5 s
+    assert frags(bjorn)[-1] == "SIP/2.0 200 OK" and bjorn.requests("BYE")
+    acme.advance(1.0)
+    assert contains(anna.heard(), acme.system("vm-greeting-generic"))
+
+
+def test_a_transferor_who_hangs_up_at_once_leaves_the_caller_ringing_the_target(
+    acme: MemorySwitch,
+) -> None:
+    """Many phones end their call as soon as the REFER is accepted."""
+    anna, bjorn = talking(acme)
+    cecilia = acme.phone("1003")
+    assert refer(bjorn, "<sip:1003@acme.test>") == 202
+    bjorn.hang_up()
+    assert acme.calls and not anna.requests("BYE")
+    cecilia.pick_up()
+    assert hear_each_other(acme, anna, cecilia)
+    cecilia.hang_up()
+    assert anna.requests("BYE") and not acme.calls
+    (record,) = acme.records
+    assert (record.answered_by, record.hangup_side) == ("1003", "callee")
+
+
+def test_a_transfer_to_a_number_goes_out_through_the_trunk_with_the_guard(
+    acme: MemorySwitch,
+) -> None:
+    anna, bjorn = talking(acme)
+    carrier = MemoryPhone(acme, "carrier", "", CARRIER[0], port=CARRIER[1])
+    assert refer(bjorn, "<sip:0900123456@acme.test>") == 403  # premium rate: barred
+    assert refer(bjorn, "<tel:0701740605>") == 202
+    invite = carrier.ringing()
+    assert invite is not None and str(invite.uri).startswith("sip:+46701740605@")
+    carrier.pick_up()
+    assert hear_each_other(acme, anna, carrier)
+    assert bjorn.requests("BYE")
+
+
+def test_a_refer_the_switch_cannot_follow_is_refused_and_the_call_goes_on(
+    acme: MemorySwitch,
+) -> None:
+    anna, bjorn = talking(acme)
+    assert refer(bjorn) == 400  # no Refer-To
+    assert refer(bjorn, "<sip:1003@acme.test>", "<sip:1002@acme.test>") == 400
+    assert refer(bjorn, "<mailto:cecilia@acme.test>") == 400
+    assert refer(bjorn, "<sip:1099@acme.test>") == 404  # nobody
+    assert refer(bjorn, "<sip:1003@other.test>") == 404  # another company's
+    assert refer(bjorn, "<sip:*98@acme.test>") == 403  # a feature code
+    assert not bjorn.requests("NOTIFY")
+    assert hear_each_other(acme, anna, bjorn)
+    # Outside a call, a REFER transfers nothing.
+    bjorn.send([
+        "REFER sip:1001@acme.test SIP/2.0", bjorn._via(),
+        "From: <sip:1002@acme.test>;tag=x", "To: <sip:1001@acme.test>",
+        "Call-ID: out-of-dialog@phone", "CSeq: 1 REFER", "Max-Forwards: 70",
+        "Contact: <sip:1002@198.51.100.21>", "Refer-To: <sip:1003@acme.test>",
+    ])  # fmt: skip
+    acme.run()
+    assert bjorn.last_final("REFER", "out-of-dialog@phone").status == 403  # type: ignore[union-attr]
+    assert len(acme.calls) == 1
+
+
+def test_the_transferred_caller_is_resumed_when_the_transferor_held_them_first(
+    acme: MemorySwitch,
+) -> None:
+    anna, bjorn = talking(acme)
+    cecilia = acme.phone("1003")
+    bjorn.request("INVITE", bjorn.sdp("sendonly"))  # Björn holds Anna
+    acme.run()
+    assert b"a=sendonly" in anna.requests("INVITE")[-1].body
+    assert refer(bjorn, "<sip:1003@acme.test>") == 202
+    cecilia.pick_up()
+    assert b"a=sendrecv" in anna.requests("INVITE")[-1].body  # resumed for Cecilia
+    assert hear_each_other(acme, anna, cecilia)
