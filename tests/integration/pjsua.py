@@ -204,6 +204,12 @@ class PjPhone:
     def hangup(self, call: int, code: int = 0) -> None:
         self.command("hangup", call=call, code=code)
 
+    def transfer(self, call: int, target: str) -> None:
+        """Blind transfer (REFER) of call `call` to `target` (an extension or a URI);
+        the phone then gets "xfer_status" events from the NOTIFYs."""
+        uri = target if target.startswith("sip:") else f"sip:{target}@{self.domain}"
+        self.command("xfer", call=call, uri=uri)
+
     def press(self, call: int, digits: str, method: str = "rfc2833") -> None:
         """Keys as RFC 4733 telephone-events ("rfc2833") or SIP INFO ("info")."""
         self.command("dtmf", call=call, digits=digits, method=method)
@@ -426,6 +432,11 @@ def _child() -> None:
                     audio.startTransmit(port)
                     port.startTransmit(audio)
 
+        def onCallTransferStatus(self, prm: Any) -> None:
+            emit({"event": "xfer_status", "call": self.key, "code": prm.statusCode,
+                  "reason": prm.reason, "final": bool(prm.finalNotify)})  # fmt: skip
+            prm.cont = True  # keep the call: what happens to it is the test's to decide
+
         def onDtmfDigit(self, prm: Any) -> None:
             method = methods.get(prm.method, str(prm.method))
             emit({"event": "dtmf", "call": self.key, "digit": prm.digit, "method": method})
@@ -563,6 +574,9 @@ def _child() -> None:
             param.method = {"rfc2833": pj.PJSUA_DTMF_METHOD_RFC2833,
                             "info": pj.PJSUA_DTMF_METHOD_SIP_INFO}[args["method"]]  # fmt: skip
             call_of(args).sendDtmf(param)
+            return {}
+        if cmd == "xfer":
+            call_of(args).xfer(args["uri"], pj.CallOpParam(True))
             return {}
         if cmd == "hold":
             call_of(args).setHold(pj.CallOpParam(True))

@@ -2,8 +2,9 @@
 
 Anna calls Björn; Björn transfers her to Cecilia. The switch accepts the REFER, rings
 Cecilia showing Anna as the caller, and once Cecilia answers, Anna and Cecilia hear each
-other (the very A-law codes each sent) and Björn's call is over. (A transfer that comes
-back to Björn is tested in memory, tests/features/test_transfer.py.)
+other (the very A-law codes each sent) and Björn's call is over. A declined transfer is
+reported to Björn's phone. (One that comes back to Björn: test_pjsua_transfer.py, and in
+memory tests/features/test_transfer.py.)
 """
 
 from __future__ import annotations
@@ -140,3 +141,21 @@ def test_blind_transfer_connects_anna_with_cecilia_and_frees_bjorn(
         phone.stop()
     assert heard(anna, cecilia) >= 2 * RATE
     assert heard(cecilia, anna) >= 2 * RATE
+
+
+def test_a_refused_transfer_is_reported_to_bjorns_phone(phones: Callable[..., Baresip]) -> None:
+    """Cecilia declines (baresip answers 486): Björn's phone is told, by the NOTIFY's
+    sipfrag, that the transfer failed and why. (baresip 1.0's menu then hangs up its own
+    call, so the call's way back to Björn is tested with pjsua2: test_pjsua_transfer.py.)"""
+    anna, bjorn = phones("1001"), phones("1002")
+    cecilia = phones("1003", answermode="manual")
+    anna.dial(f"sip:1002@{DOMAIN}")
+    established(anna, bjorn)
+    answer = bjorn.request("transfer", f"sip:1003@{DOMAIN}")
+    assert answer.get("ok", True), answer
+    assert cecilia.event({"CALL_INCOMING"}, timeout=15) is not None, cecilia.log_text()
+    cecilia.hangup()  # declined while ringing
+    deadline = time.monotonic() + 15
+    while "transfer failed: 486 Busy Here" not in bjorn.log_text():
+        assert time.monotonic() < deadline, bjorn.log_text()
+        time.sleep(0.05)

@@ -1,0 +1,47 @@
+"""P4: blind transfer with pjsua2 phones at every end (RFC 3515: REFER, NOTIFY sipfrag).
+
+Anna calls Björn; Björn's phone transfers her to Cecilia with pjsua2's own `xfer`.
+When Cecilia answers, Anna and Cecilia hear each other and Björn's phone is told
+"200" and its call ends. When Cecilia declines, Björn's phone is told "486" and the
+call comes back to him: Anna and Björn hear each other again.
+"""
+
+from __future__ import annotations
+
+from tests.integration.pjsua import PjPhone
+from tests.integration.test_calls import data
+from tests.integration.test_pjsua_calls import PhoneFactory, connect, phones, server, talk
+
+__all__ = ["data", "phones", "server"]
+
+
+def final_status(phone: PjPhone, call: int) -> int:
+    """The code of the transfer's final NOTIFY (its sipfrag), as the phone read it."""
+    while True:
+        status = phone.expect("xfer_status", call=call, timeout=15)
+        if status["final"]:
+            return int(status["code"])
+
+
+def test_blind_transfer_connects_anna_and_cecilia(phones: PhoneFactory) -> None:
+    anna, bjorn, cecilia = phones("1001"), phones("1002"), phones("1003")
+    anna_call, bjorn_call = connect(anna, bjorn)
+    bjorn.transfer(bjorn_call, "1003")
+    ringing = cecilia.incoming()
+    assert "sip:1001@" in ringing["from"]  # Cecilia sees Anna calling
+    cecilia.answer(ringing["call"])
+    cecilia_call = int(ringing["call"])
+    cecilia.state(cecilia_call, "CONFIRMED")
+    assert final_status(bjorn, bjorn_call) == 200
+    bjorn.state(bjorn_call, "DISCONNECTED")  # the switch ended Björn's part
+    talk(anna, anna_call, cecilia, cecilia_call, seed=31)
+
+
+def test_a_declined_transfer_comes_back_to_bjorn(phones: PhoneFactory) -> None:
+    anna, bjorn, cecilia = phones("1001"), phones("1002"), phones("1003")
+    anna_call, bjorn_call = connect(anna, bjorn)
+    bjorn.transfer(bjorn_call, "1003")
+    ringing = cecilia.incoming()
+    cecilia.answer(ringing["call"], code=486)
+    assert final_status(bjorn, bjorn_call) == 486
+    talk(anna, anna_call, bjorn, bjorn_call, seed=41)  # together again
