@@ -34,10 +34,12 @@ from vaxel.calls.signalling import Signalling
 from vaxel.services.diversions import DiversionInfo
 from vaxel.services.users import SipUser
 from vaxel.sip import dialog_info, pidf
-from vaxel.sip.dialog import Dialog, DialogId, new_tag, request_dialog_id
+from vaxel.sip.dialog import Dialog, DialogId, DialogState, new_tag, request_dialog_id
 from vaxel.sip.dialog_info import DialogEntry
 from vaxel.sip.events import Event, ResponseReceived, TransactionKey
+from vaxel.sip.headers import parse_name_addr
 from vaxel.sip.message import Request, Response, make_response
+from vaxel.sip.uri import parse_uri
 from vaxel.transport.base import Source
 
 log = logging.getLogger(__name__)
@@ -76,11 +78,18 @@ def diversion_note(info: DiversionInfo, zone: ZoneInfo, now: datetime) -> str:
 
 
 class Watch:
-    """One phone's subscription to one colleague's line."""
+    """One phone's subscription to one colleague's line.
+
+    Its dialog is kept as text (ids, URIs, route set and sequence numbers), not as a parsed
+    `Dialog`: a switch holds thousands of these for months, and a parsed dialog's URI
+    objects cost some 3 kB each (`bench/blf.py`); `dialog()` parses one for the moment a
+    NOTIFY is made or a refresh checked, and `keep()` writes its sequence numbers back.
+    """
 
     __slots__ = (
-        "company_id", "dialog", "domain", "expires_at", "package", "partial", "peer",
-        "subscriber", "target", "version",
+        "call_id", "company_id", "contact", "domain", "expires_at", "local_seq", "local_tag",
+        "local_uri", "package", "partial", "peer", "remote_seq", "remote_tag", "remote_target",
+        "remote_uri", "routes", "subscriber", "target", "version",
     )  # fmt: skip
 
     def __init__(
@@ -91,6 +100,7 @@ class Watch:
         domain: str,
         package: str,
         dialog: Dialog,
+        contact: str,
         peer: Source,
         expires_at: float,
         partial: bool,
@@ -100,11 +110,41 @@ class Watch:
         self.target = target  # the extension watched
         self.domain = domain
         self.package = package  # dialog or presence
-        self.dialog = dialog
+        self.call_id = dialog.call_id
+        self.local_tag = dialog.local_tag
+        self.remote_tag = dialog.remote_tag
+        # Most phones name the two users plainly: such a URI is kept as None and rebuilt.
+        local_uri, remote_uri = str(dialog.local_uri), str(dialog.remote_uri)
+        self.local_uri = None if local_uri == f"<sip:{target}@{domain}>" else local_uri
+        self.remote_uri = None if remote_uri == f"<sip:{subscriber}@{domain}>" else remote_uri
+        self.remote_target = str(dialog.remote_target)
+        self.routes = tuple(str(route) for route in dialog.route_set)
+        self.local_seq = dialog.local_seq
+        self.remote_seq = dialog.remote_seq
+        self.contact = contact  # the switch's own, shared by every watch on a transport
         self.peer = peer
         self.expires_at = expires_at
         self.partial = partial  # may later documents be partial?
         self.version = 0  # of the next dialog-info document
+
+    @property
+    def id(self) -> DialogId:
+        return DialogId(self.call_id, self.local_tag, self.remote_tag)
+
+    def dialog(self) -> Dialog:
+        """The subscription's dialog, parsed for one request."""
+        return Dialog(
+            self.call_id, self.local_tag, self.remote_tag,
+            parse_name_addr(self.local_uri or f"<sip:{self.target}@{self.domain}>"),
+            parse_name_addr(self.remote_uri or f"<sip:{self.subscriber}@{self.domain}>"),
+            parse_uri(self.remote_target),
+            [parse_name_addr(route) for route in self.routes], self.local_seq, self.remote_seq,
+            local_contact=parse_name_addr(self.contact), state=DialogState.CONFIRMED,
+        )  # fmt: skip
+
+    def keep(self, dialog: Dialog) -> None:
+        """What a request through `dialog()` changed: its sequence numbers."""
+        self.local_seq, self.remote_seq = dialog.local_seq, dialog.remote_seq
 
 
 class LineWatchers:
@@ -122,10 +162,13 @@ class LineWatchers:
         self.clock = clock
         self.users = users
         self.diversion = diversion
-        self.subscriptions: dict[DialogId, Watch] = {}
+        # By Call-ID (a tuple of the three ids would cost each subscription 72 bytes more);
+        # `_find` checks the tags.
+        self.subscriptions: dict[str, Watch] = {}
         self.watchers: dict[tuple[int, str], list[Watch]] = {}  # the watched line -> them
         self._per_user: dict[tuple[int, str], int] = {}
         self._next_sweep = 0.0
+        self._contacts: dict[str, str] = {}
         lines.listeners.append(self.changed)
 
     def subscribe(
@@ -147,19 +190,19 @@ class LineWatchers:
             return make_response(request, 403, "Forbidden (too many subscriptions)")
         tag = new_tag()
         contact = self.notifier.contact(source.transport)
+        contact = self._contacts.setdefault(contact, contact)  # one string per transport
         dialog = Dialog.from_uas(request, tag, contact)
-        dialog.confirm()
         accept = (request.headers.get("Accept") or "").lower()
         watch = Watch(
-            company_id, user.extension, target, user.company_domain, package, dialog, source,
-            self.clock() + expires, dialog_info.CONTENT_TYPE in accept,
+            company_id, user.extension, target, user.company_domain, package, dialog, contact,
+            source, self.clock() + expires, dialog_info.CONTENT_TYPE in accept,
         )  # fmt: skip
         response = make_response(request, 200, to_tag=tag)
         response.headers.add("Expires", str(expires))
         response.headers.add("Contact", contact)
         self.notifier.respond(key, response)
         if expires:
-            self.subscriptions[dialog.id] = watch
+            self.subscriptions[watch.call_id] = watch
             self.watchers.setdefault((company_id, target), []).append(watch)
             self._per_user[holder] = self._per_user.get(holder, 0) + 1
             self.lines.watch(company_id)
@@ -168,18 +211,25 @@ class LineWatchers:
 
     def owns(self, request: Request) -> bool:
         """Is this in-dialog SUBSCRIBE for one of these subscriptions?"""
+        return self._find(request) is not None
+
+    def _find(self, request: Request) -> Watch | None:
         dialog_id = request_dialog_id(request)
-        return dialog_id is not None and dialog_id in self.subscriptions
+        if dialog_id is None:
+            return None
+        watch = self.subscriptions.get(dialog_id.call_id)
+        return watch if watch is not None and watch.id == dialog_id else None
 
     def refresh(self, request: Request, key: TransactionKey, source: Source) -> Response | None:
         """A SUBSCRIBE within a subscription's dialog: refresh it, or end it (Expires: 0)."""
-        dialog_id = request_dialog_id(request)
-        watch = self.subscriptions.get(dialog_id) if dialog_id else None
+        watch = self._find(request)
         if watch is None or watch.peer.host != source.host:
             return make_response(request, 481)
-        error = watch.dialog.receive_request(request)
+        dialog = watch.dialog()
+        error = dialog.receive_request(request)
         if error is not None:
             return error
+        watch.keep(dialog)
         expires = _expires(request)
         if expires is None:
             response = make_response(request, 423)
@@ -215,8 +265,9 @@ class LineWatchers:
                 self._notify(watch, None)
 
     def _forget(self, watch: Watch) -> None:
-        if self.subscriptions.pop(watch.dialog.id, None) is None:
+        if self.subscriptions.get(watch.call_id) is not watch:
             return
+        del self.subscriptions[watch.call_id]
         line = (watch.company_id, watch.target)
         watchers = self.watchers.get(line, [])
         if watch in watchers:
@@ -244,12 +295,14 @@ class LineWatchers:
             body = self._presence_body(watch, entity, line)
         remaining = max(0, int(watch.expires_at - self.clock()))
         state = "terminated;reason=timeout" if terminated else f"active;expires={remaining}"
-        request = watch.dialog.create_request(
+        dialog = watch.dialog()
+        request = dialog.create_request(
             "NOTIFY",
             body=body,
             content_type=content_type,
             headers=[("Event", watch.package), ("Subscription-State", state)],
         )
+        watch.keep(dialog)
         self.notifier.send_request(request, watch.peer, lambda event: self._answered(watch, event))
 
     def _dialog_body(self, watch: Watch, entity: str, line: Line, call: LineCall | None) -> bytes:
