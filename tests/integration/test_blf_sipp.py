@@ -80,7 +80,7 @@ SCENARIO = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
   {_OK}
   <nop><action><exec command="touch {{ready}}"/></action></nop>
   <label id="1"/>
-  <recv request="NOTIFY">
+  <recv request="NOTIFY" timeout="60000">
     <action>
       <ereg regexp="terminated&lt;/state&gt;" search_in="msg" check_it="false" assign_to="ended"/>
     </action>
@@ -120,32 +120,33 @@ def test_sipp_watches_bjorns_line_through_a_pjsua2_call(server: Server, tmp_path
     args = _sipp_args(
         server, str(scenario), user="1001", password=USERS["1001"][1],
         keys={"domain": DOMAIN, "watched": "1002"}, transport="u1", calls=1, rate=1,
-        timeout=60, host="127.0.0.1", port=free_port(),
+        timeout=120, host="127.0.0.1", port=free_port(),
         extra=("-trace_msg", "-message_file", str(log), "-aa"),
     )  # fmt: skip
-    sipp = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     phones: list[PjPhone] = []
+    sipp: subprocess.Popen[str] | None = None
     try:
-        deadline = time.monotonic() + 30
-        while not ready.exists():
-            assert sipp.poll() is None, sipp.communicate()[0]
-            assert time.monotonic() < deadline, "SIPp did not subscribe"
-            time.sleep(0.02)
         bjorn = PjPhone(server.address, "1002", USERS["1002"][1], DOMAIN)
         cecilia = PjPhone(server.address, "1003", USERS["1003"][1], DOMAIN)
         phones += [bjorn, cecilia]
         bjorn.registered()
         cecilia.registered()
+        sipp = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert sipp.poll() is None, sipp.communicate()[0]
+            assert time.monotonic() < deadline, "SIPp did not subscribe"
+            time.sleep(0.02)
         call = cecilia.call("1002")
         ringing = bjorn.incoming()
         bjorn.answer(ringing["call"])
         cecilia.state(call, "CONFIRMED")
         cecilia.hangup(call)
         bjorn.state(int(ringing["call"]), "DISCONNECTED")
-        out, _ = sipp.communicate(timeout=60)
+        out, _ = sipp.communicate(timeout=120)
     finally:
         close_all(phones)
-        if sipp.poll() is None:
+        if sipp is not None and sipp.poll() is None:
             sipp.kill()
             sipp.communicate()
     assert sipp.returncode == 0, out
