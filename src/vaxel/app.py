@@ -261,6 +261,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
             core.bus,
             changed=core.directory.invalidate,
             place_call=_click_to_call(core),
+            conference=_conference(core),
             stats=lambda: {
                 "vaxel_calls_active": len(core.calls.calls),
                 "vaxel_devices_registered": core.location.devices(),
@@ -400,6 +401,18 @@ def _click_to_call(core: Core) -> Callable[[int, str, str, str], tuple[str, str]
         return call.id, call.dialled or number
 
     return place
+
+
+def _conference(core: Core) -> Callable[[int, str, str, str, bool], tuple[str, object]]:
+    """A3: the API's questions about a room in use, answered on the switch's loop."""
+    from vaxel.features.conference import room_action
+
+    def act(
+        company_id: int, name: str, action: str, participant: str, value: bool
+    ) -> tuple[str, object]:
+        return room_action(core.directory.company(company_id), name, action, participant, value)
+
+    return act
 
 
 def _announce_web(store: Store, data: Path) -> None:

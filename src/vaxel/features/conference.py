@@ -292,3 +292,59 @@ class JoinConference(Feature):
         """The room ended (a moderator's key 3, or the API): say so, then end the call."""
         self.room, self.participant = None, None
         self._say(call, ["conf-ended"], "leaving")
+
+
+# -- what the API asks of a room (through web/link.py) --------------------------------------
+
+#: What `room_action` does: "participants", "mute" (a participant, `value`: muted or not),
+#: "kick" (a participant), "lock" (`value`: locked or not), "end".
+ACTIONS = ("participants", "mute", "kick", "lock", "end")
+
+Outcome = tuple[str, object]  # ("ok", what is shown) or ("refused", (HTTP status, why))
+
+
+def _shown(room: ConferenceRoom | None) -> dict[str, object]:
+    if room is None:
+        return {"locked": False, "participants": []}
+    return {
+        "locked": room.locked,
+        "participants": [
+            {
+                "id": p.id,
+                "party": p.leg.party,
+                "name": p.leg.party_name,
+                "moderator": p.moderator,
+                "muted": p.muted,
+                "joined_at": p.joined_at,
+            }
+            for p in room.participants
+        ],
+    }
+
+
+def room_action(
+    company: Company | None, name: str, action: str, participant: str = "", value: bool = True
+) -> Outcome:
+    """Do `action` (`ACTIONS`) to the company's room `name` for the API; the room as it is
+    then, or why not. Plain data only: the answer crosses to the web's process."""
+    if company is None or name not in company.config.conferences or action not in ACTIONS:
+        return "refused", (404, f"no conference {name!r}")
+    found = company.rooms().get(name)
+    room = found if isinstance(found, ConferenceRoom) else None
+    if action == "participants":
+        return "ok", _shown(room)
+    if room is None:
+        return "refused", (409, f"nobody is in the conference {name!r} now")
+    if action == "lock":
+        room.locked = value
+    elif action == "end":
+        room.end()
+    else:
+        who = room.find(participant)
+        if who is None:
+            return "refused", (404, f"no participant {participant!r} in the conference")
+        if action == "mute":
+            room.mute(who, value)
+        else:
+            room.kick(who)
+    return "ok", _shown(room)
