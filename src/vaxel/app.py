@@ -262,6 +262,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
             changed=core.directory.invalidate,
             place_call=_click_to_call(core),
             conference=_conference(core),
+            add_party=_add_party(core),
             stats=lambda: {
                 "vaxel_calls_active": len(core.calls.calls),
                 "vaxel_devices_registered": core.location.devices(),
@@ -413,6 +414,17 @@ def _conference(core: Core) -> Callable[[int, str, str, str, bool], tuple[str, o
         return room_action(core.directory.company(company_id), name, action, participant, value)
 
     return act
+
+
+def _add_party(core: Core) -> Callable[[int, str, str, str], tuple[str, object]]:
+    """U12: the API's request to add a third party to a call, done on the switch's loop."""
+    from vaxel.features.three_way import add_party
+
+    def add(company_id: int, extension: str, call_id: str, to: str) -> tuple[str, object]:
+        call = core.calls.calls.get(call_id)
+        return add_party(core.directory.company(company_id), call, extension, to)
+
+    return add
 
 
 def _announce_web(store: Store, data: Path) -> None:

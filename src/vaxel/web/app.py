@@ -33,6 +33,7 @@ from vaxel.web.api import (
     session,
     settings,
     shortcuts,
+    three_way,
     users,
     voicemail,
 )
@@ -63,7 +64,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     # prompts and groups before sections: their paths are more specific.
     routers = (health, session, me, companies, settings, users, prompts, groups, voicemail,
                sections, calls, calls_placed, diversions, audit, shortcuts, favourites,
-               greeting, admins, conferences)  # fmt: skip
+               greeting, admins, conferences, three_way)  # fmt: skip
     for module in routers:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(pages.router)  # the web pages (S7, U4, U9): HTML, not the API

@@ -51,6 +51,7 @@ async def serve(data: Path, listen_fd: int, link_fd: int) -> int:
         stats=end.stats,
         place_call=end.place_call,
         conference=end.conference,
+        add_party=end.add_party,
     )
     web = WebServer(context, listening)
     web.start()
