@@ -261,6 +261,8 @@ async def _run(options: ServeOptions, store: Store) -> int:
             core.bus,
             changed=core.directory.invalidate,
             place_call=_click_to_call(core),
+            conference=_conference(core),
+            add_party=_add_party(core),
             stats=lambda: {
                 "vaxel_calls_active": len(core.calls.calls),
                 "vaxel_devices_registered": core.location.devices(),
@@ -400,6 +402,29 @@ def _click_to_call(core: Core) -> Callable[[int, str, str, str], tuple[str, str]
         return call.id, call.dialled or number
 
     return place
+
+
+def _conference(core: Core) -> Callable[[int, str, str, str, bool], tuple[str, object]]:
+    """A3: the API's questions about a room in use, answered on the switch's loop."""
+    from vaxel.features.conference import room_action
+
+    def act(
+        company_id: int, name: str, action: str, participant: str, value: bool
+    ) -> tuple[str, object]:
+        return room_action(core.directory.company(company_id), name, action, participant, value)
+
+    return act
+
+
+def _add_party(core: Core) -> Callable[[int, str, str, str], tuple[str, object]]:
+    """U12: the API's request to add a third party to a call, done on the switch's loop."""
+    from vaxel.features.three_way import add_party
+
+    def add(company_id: int, extension: str, call_id: str, to: str) -> tuple[str, object]:
+        call = core.calls.calls.get(call_id)
+        return add_party(core.directory.company(company_id), call, extension, to)
+
+    return add
 
 
 def _announce_web(store: Store, data: Path) -> None:

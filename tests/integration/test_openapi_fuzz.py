@@ -17,6 +17,8 @@ import pytest
 
 from tests.web.conftest import PASSWORD, seed
 from vaxel.features.click_to_call import ClickToCallError
+from vaxel.features.conference import room_action
+from vaxel.features.three_way import add_party
 from vaxel.store import Store
 from vaxel.web.context import WebContext
 from vaxel.web.launcher import listen
@@ -33,7 +35,18 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     async def no_phones(company_id: int, domain: str, ext: str, number: str) -> tuple[str, str]:
         raise ClickToCallError(480, "none of your phones is registered")  # a switch, idle
 
-    server = WebServer(WebContext(store, data, place_call=no_phones), listen("127.0.0.1", 0))
+    async def no_rooms(
+        company_id: int, name: str, action: str, participant: str, value: bool
+    ) -> tuple[str, object]:
+        return room_action(None, name, action, participant, value)  # a switch, no rooms
+
+    async def no_calls(
+        company_id: int, extension: str, call_id: str, to: str
+    ) -> tuple[str, object]:
+        return add_party(None, None, extension, to)  # a switch, no call in progress
+
+    context = WebContext(store, data, place_call=no_phones, conference=no_rooms, add_party=no_calls)
+    server = WebServer(context, listen("127.0.0.1", 0))
     loop = asyncio.new_event_loop()
 
     def run() -> None:

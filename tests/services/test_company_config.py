@@ -187,3 +187,79 @@ company: {domain: acme.example, name: Acme AB, timezone: America/New_York}
 """)
     )
     assert fine.company.timezone == "America/New_York"
+
+
+# -- conference rooms (A3) ----------------------------------------------------------------
+
+
+def test_a_conference_room_is_described_with_its_pins_secret() -> None:
+    config = parse_config(
+        _description("""
+flows: {main: {destination: {user: "1001"}}}
+numbers:
+  - {number: "08-123 456 00", flow: main}
+  - {number: "08-123 456 50", conference: board}
+conferences:
+  weekly: {extension: "800", pin: "4711", moderator_pin: "98765", max_participants: 4}
+  board: {language: en}
+""")
+    )
+    weekly = config.conferences["weekly"]
+    assert (weekly.extension, weekly.max_participants, weekly.language) == ("800", 4, None)
+    assert config.conferences["board"].language == "en"
+    assert config.numbers[1].conference == "board"
+    assert "4711" not in repr(config) and "98765" not in repr(config)
+    data = strip_secrets(config.model_dump(mode="json"))
+    assert data["conferences"]["weekly"] == {
+        "extension": "800", "max_participants": 4, "language": None,
+    }  # fmt: skip
+
+
+def test_a_conference_room_is_checked_like_the_rest() -> None:
+    errors = _errors("""
+flows: {main: {destination: {user: "1001"}}}
+conferences:
+  same: {extension: "801", pin: "1234", moderator_pin: "1234"}
+  short: {extension: "802", pin: "12"}
+  big: {extension: "803", max_participants: 51}
+""")
+    assert errors == [
+        "conferences.same: pin and moderator_pin must differ",
+        "conferences.short.pin: a PIN is 4 to 8 digits",
+        "conferences.big.max_participants: Input should be less than or equal to 50",
+    ]
+    errors = _errors("""
+flows: {main: {destination: {user: "1001"}}}
+numbers:
+  - {number: "08-123 456 00", flow: main}
+  - {number: "08-123 456 50", conference: nowhere}
+  - {number: "08-123 456 51", conference: board, flow: main}
+conferences:
+  clash: {extension: "1001"}
+  twice: {extension: "800"}
+  again: {extension: "800"}
+  unreachable: {}
+  "Bad Name": {extension: "804"}
+""")
+    assert errors == [
+        "numbers.2: a number leads to one of a flow, a user or a conference",
+        "conferences: bad name 'Bad Name': use a-z, 0-9, - and _ (max 40)",
+    ]
+    errors = _errors("""
+flows: {main: {destination: {user: "1001"}}}
+numbers:
+  - {number: "08-123 456 00", flow: main}
+  - {number: "08-123 456 50", conference: nowhere}
+conferences:
+  clash: {extension: "1001"}
+  twice: {extension: "800"}
+  again: {extension: "800"}
+  unreachable: {}
+""")
+    assert errors == [
+        'numbers.1.conference: unknown conference "nowhere"',
+        "conferences.clash.extension: 1001 is user 1001's",
+        "conferences.again.extension: 800 is conference twice's",
+        "conferences.unreachable: give it an extension, or a number of numbers"
+        " (conference: unreachable)",
+    ]

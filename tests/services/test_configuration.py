@@ -311,3 +311,30 @@ def test_an_sms_gateways_key_is_not_exported_and_is_kept(store: Store) -> None:
     config = load_document(store, 1)
     assert config is not None and config.sms is not None
     assert config.sms.headers == {"Authorization": "Bearer gateway-key-77"}
+
+
+def test_conference_pins_are_secrets_kept_across_a_round_trip(store: Store) -> None:
+    """A3: a room's PINs are stored hashed, never exported, kept when left out, removed by
+    null, replaced when given."""
+    room = '  weekly: {extension: "800", pin: "2468", moderator_pin: "13579"}\n'
+    rooms = SECRETS + "conferences:\n" + room
+    apply_config(store, load_yaml(rooms))
+    exported = export_config(store, "acme.example")
+    assert "2468" not in exported and "13579" not in exported
+    assert "2468" not in _stored(store) and "13579" not in _stored(store)
+    before = _stored(store)
+    apply_config(store, load_yaml(exported))
+    assert _stored(store) == before
+    config = load_document(store, 1)
+    assert config is not None
+    room = config.conferences["weekly"]
+    assert room.pin is not None and verify_pin(room.pin, "2468")
+    assert room.moderator_pin is not None and verify_pin(room.moderator_pin, "13579")
+    changed = yaml.safe_load(exported)
+    changed["conferences"]["weekly"].update({"pin": None, "moderator_pin": "8642"})
+    apply_config(store, parse_config(changed))
+    config = load_document(store, 1)
+    assert config is not None
+    room = config.conferences["weekly"]
+    assert room.pin is None
+    assert room.moderator_pin is not None and verify_pin(room.moderator_pin, "8642")

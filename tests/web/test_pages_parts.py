@@ -62,6 +62,9 @@ def test_numbers_are_added_pointed_elsewhere_and_removed(web: Web) -> None:
         assert bad.status_code == 422
         assert _error(bad.text, "target") == 'numbers.1.user: unknown user "1099"'
         assert 'value="08-123 456 01"' in bad.text  # what was typed stays
+        room = _post(admin, "/admin/numbers", "/admin/numbers",
+                     number="08-123 456 01", kind="conference", target="weekly")  # fmt: skip
+        assert _error(room.text, "target") == 'numbers.1.conference: unknown conference "weekly"'
         made = _post(admin, "/admin/numbers", "/admin/numbers",
                      number="08-123 456 01", kind="user", target="1002")  # fmt: skip
         assert made.status_code == 303, text_of(made.text)

@@ -12,6 +12,9 @@ SIP in it: the `calls.b2bua` module turns it into SIP, `media` into RTP.
 Whom a call rings is named without SIP too (`Device`, `Line`); the switch
 finds their addresses. Legs also play prompts, collect keys and record.
 
+A leg's media may go to a conference room instead of a bridge (A3, U12):
+`Switchboard.open_room` gives a `Room` that answered legs join and leave.
+
 A party of a bridged call may be transferred (P4, RFC 5589's blind transfer):
 `Call.transfer` gives the other party to a new feature as the call's caller,
 while the transferor's leg waits aside; the first answer ends the transferor's
@@ -575,6 +578,10 @@ class Switchboard(Protocol):
 
     def offered(self, call: Call) -> None: ...
 
+    def open_room(self) -> Room:
+        """A new conference room of the media engine (A3, U12: see `Room`)."""
+        ...
+
 
 Report = Callable[[Cause], None]
 
@@ -927,3 +934,34 @@ def _leg_of(event: CallEvent) -> Leg | None:
     if isinstance(event, (PlayFinished, DigitsCollected, RecordFinished)):
         return event.leg
     return None
+
+
+# -- conference rooms (A3, U12) ------------------------------------------------------
+
+
+class Room(Protocol):
+    """A conference room of the media engine, holding legs instead of endpoints (A3, U12).
+
+    A leg that joins is no longer bridged: what its party says goes into the room and it
+    hears everyone else there, mixed in its own codec, with a tone when someone joins or
+    leaves. A prompt played to a leg in the room is heard instead of the room until it
+    ends. Joining and leaving change nothing of the legs' calls: the feature that put a
+    leg in the room takes it out (when it ends, at the latest).
+    """
+
+    def join(self, leg: Leg) -> bool:
+        """Put an answered leg's media in the room; False (and nothing changes) when it
+        cannot be (not answered, ended, or not a G.711 call)."""
+        ...
+
+    def leave(self, leg: Leg) -> None:
+        """Take the leg out of the room (the others hear the leave tone)."""
+        ...
+
+    def mute(self, leg: Leg, muted: bool) -> None:
+        """A muted leg's party still hears the room and adds nothing to it."""
+        ...
+
+    def close(self) -> None:
+        """The room is over: everyone in it leaves, without tones."""
+        ...

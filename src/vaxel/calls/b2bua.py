@@ -4,7 +4,8 @@ The `B2BUA` is the call-control API's switchboard (`api.Switchboard`): it
 creates the caller's leg for a new INVITE and a leg for every target a
 feature dials (`calls.legs`), routes the transaction layer's events to them
 by transaction key and dialog id, connects their media, relays holds and
-INFO between bridged legs, and keeps the calls' timers. A party's REFER
+INFO between bridged legs, and keeps the calls' timers. It opens conference rooms
+(A3, U12) that legs' media join instead of a bridge (`LegRoom`). A party's REFER
 transfers the call (RFC 3515, RFC 5589's blind transfer): accepted (202),
 followed by NOTIFYs saying how the call to the target goes.
 """
@@ -31,6 +32,7 @@ from vaxel.calls.api import (
     MediaPort,
     Offered,
     Party,
+    Room,
     Target,
     Timer,
     cause_of,
@@ -86,6 +88,7 @@ class Endpoint(MediaPort, Protocol):
     port: int
     last_received: float  # clock time of the last RTP packet, 0 before any
     on_dtmf: Callable[[str], None]
+    codec: str  # "PCMA" / "PCMU" once negotiated
 
     def configure(self, answer: Answer, *, sending: bool) -> None: ...
 
@@ -103,6 +106,56 @@ class Media(Protocol[E]):
     def connect(self, a: E, b: E) -> None: ...
 
     def disconnect(self, endpoint: E) -> None: ...
+
+    def room(self) -> MixingRoom:
+        """A conference room on the media clock (`media.conference.Conference`)."""
+        ...
+
+
+class MixingRoom(Protocol):
+    """A room of endpoints (`media.conference.Conference`)."""
+
+    def add(self, endpoint: Any, codec: str) -> None: ...
+
+    def remove(self, endpoint: Any) -> None: ...
+
+    def mute(self, endpoint: Any, muted: bool = True) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class LegRoom:
+    """`api.Room` over the media's room: a leg joins with its endpoint and codec (A3, U12)."""
+
+    def __init__(self, media: Media[Any], room: MixingRoom) -> None:
+        self.media = media
+        self.room = room
+        self.endpoints: dict[Leg, Endpoint] = {}
+
+    def join(self, leg: Leg) -> bool:
+        if not isinstance(leg, SipLeg) or not leg.answered or leg in self.endpoints:
+            return False
+        endpoint = leg.endpoint
+        if endpoint.codec not in ("PCMA", "PCMU"):
+            return False
+        self.media.disconnect(endpoint)  # (a bridge it had, or a peer's stale link)
+        self.room.add(endpoint, endpoint.codec)
+        self.endpoints[leg] = endpoint
+        return True
+
+    def leave(self, leg: Leg) -> None:
+        endpoint = self.endpoints.pop(leg, None)
+        if endpoint is not None:
+            self.room.remove(endpoint)
+
+    def mute(self, leg: Leg, muted: bool) -> None:
+        endpoint = self.endpoints.get(leg)
+        if endpoint is not None:
+            self.room.mute(endpoint, muted)
+
+    def close(self) -> None:
+        self.endpoints.clear()
+        self.room.close()
 
 
 class B2BUA:
@@ -267,6 +320,9 @@ class B2BUA:
 
     def now(self) -> float:
         return self.clock()
+
+    def open_room(self) -> Room:
+        return LegRoom(self.media, self.media.room())
 
     def finished(self, call: Call) -> None:
         self.calls.pop(call.id, None)

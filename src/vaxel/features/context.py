@@ -160,6 +160,11 @@ class Company(Protocol):
         reloads of the description)."""
         ...
 
+    def rooms(self) -> dict[str, Any]:
+        """The company's conference rooms in use, by name (A3: `features.conference`; kept
+        across reloads of the description)."""
+        ...
+
 
 class Feature(ABC):
     """A call flow step: it takes over a call with `start`, then gets the call's events."""

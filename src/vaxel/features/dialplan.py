@@ -1,8 +1,10 @@
-"""The dial plan (S1, P6, U8, U11): what a dialled string means for the company that dials it.
+"""The dial plan (S1, P6, U8, U11, A3): what a dialled string means for the company that
+dials it.
 
-From a user: a feature code (`*98`, `*21*...#`), a colleague's extension, or a
-number, which is the company's own (a main number opens its flow, a direct
-number rings its user, without leaving the switch) or goes out through the
+From a user: a feature code (`*98`, `*21*...#`), a colleague's extension or a
+conference room's, or a number, which is the company's own (a main number opens its flow, a direct
+number rings its user, a conference number leads into its room, without leaving the
+switch) or goes out through the
 trunk showing the caller ID the user chose for that kind of device. From a
 carrier: one of the company's numbers, else 404. The switch asks through
 `calls.dialplan.Dialplan` and knows none of this.
@@ -15,7 +17,8 @@ from typing import Protocol
 from vaxel.calls.api import NOT_FOUND, Cause
 from vaxel.calls.dialplan import Carrier, Decision, Dialled
 from vaxel.features.codes import FeatureCode, is_feature_code
-from vaxel.features.context import Company
+from vaxel.features.conference import JoinConference, room_by_extension
+from vaxel.features.context import Company, Feature
 from vaxel.features.destinations import step_for
 from vaxel.features.outbound import Outbound
 from vaxel.features.ring_user import Refuse
@@ -59,6 +62,9 @@ class CompanyDialplan:
         if not external:
             if not dialled.here:
                 return digits, Refuse(NOT_FOUND)  # another company's, or a foreign domain
+            room = room_by_extension(company, digits)
+            if room is not None:
+                return digits, JoinConference(company, room)
             return digits, user_step(company, digits)
         try:
             number = to_e164(digits)
@@ -66,7 +72,7 @@ class CompanyDialplan:
             return digits, Refuse(Cause(484 if exc.incomplete else 404, str(exc)))
         own = self.directory.by_number(number)
         if own is not None and own[0].id == company.id:  # the company's own number
-            return number, step_for(company, _destination(own[1]))
+            return number, _step(company, own[1])
         shown = cc.shown_caller_id(company.config, caller.extension, dialled.user_agent)
         return number, Outbound(company, number, shown)
 
@@ -78,7 +84,14 @@ class CompanyDialplan:
         entry = self.directory.by_number(number)
         if entry is None or entry[0].id != carrier.company_id:
             return number, Refuse(NOT_FOUND)
-        return number, step_for(entry[0], _destination(entry[1]))
+        return number, _step(entry[0], entry[1])
+
+
+def _step(company: Company, number: cc.NumberConfig) -> Feature:
+    """What serves a call to one of the company's numbers: its room, flow or user."""
+    if number.conference is not None:
+        return JoinConference(company, number.conference)
+    return step_for(company, _destination(number))
 
 
 def _destination(number: cc.NumberConfig) -> cc.Destination:

@@ -32,6 +32,7 @@ class Participant(Protocol):
     """What the room needs of a media endpoint (`media.endpoint.Endpoint`)."""
 
     sinks: list[Callable[[Samples], None]]
+    player: object  # a prompt playing to the party (heard instead of the room), or None
 
     def send_frame(self, payload: bytes) -> None: ...
 
@@ -88,11 +89,14 @@ class Conference:
         return self.mixer.muted(endpoint)
 
     def tick(self) -> None:
-        """20 ms: mix, and send each participant its frame (the media clock calls this)."""
+        """20 ms: mix, and send each participant its frame (the media clock calls this); a
+        participant being played a prompt (a confirmation of a key pressed) hears that
+        instead, and the room again when it ends."""
         payloads = self.mixer.tick()
         start = 0
         for endpoint in self.mixer.keys:
-            endpoint.send_frame(payloads[start : start + FRAME].tobytes())
+            if endpoint.player is None:
+                endpoint.send_frame(payloads[start : start + FRAME].tobytes())
             start += FRAME
 
     def close(self) -> None:

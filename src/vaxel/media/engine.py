@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable
 
 from vaxel.media.clock import MediaClock
+from vaxel.media.conference import Conference
 from vaxel.media.endpoint import Endpoint
 
 log = logging.getLogger(__name__)
@@ -173,6 +174,10 @@ class MediaEngine:
         if peer is not None and peer.peer is endpoint:
             peer.peer = None
             peer._recompute()
+
+    def room(self) -> Conference:
+        """A conference room on the engine's media clock (A3, U12)."""
+        return Conference(self.pacer)
 
     @property
     def in_use(self) -> int:

@@ -3,10 +3,10 @@
 What `media.engine` does with RTP, done with sample arrays, on a clock the
 caller moves: each `tick()` is 20 ms, in which every endpoint plays its
 next frame to its party (kept in `heard`) and a bridged party's speech
-reaches the other side. Tests act as the party: `say()` speaks into the
-switch (recorders and the in-band DTMF detector listen), `press()` sends an
-RFC 4733 key. Prompts are compared by their samples, as a person would
-recognise them by ear.
+reaches the other side; conference rooms (A3) mix on the same ticks. Tests act
+as the party: `say()` speaks into the switch (recorders and the in-band DTMF
+detector listen), `press()` sends an RFC 4733 key. Prompts are compared by
+their samples, as a person would recognise them by ear.
 """
 
 from __future__ import annotations
@@ -16,7 +16,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from vaxel.media.conference import Conference
 from vaxel.media.player import FRAME, Player, Samples
+from vaxel.rtp.g711 import decode
 from vaxel.sip.sdp import Answer
 
 SILENCE = np.zeros(FRAME, np.int16)
@@ -68,6 +70,11 @@ class MemoryEndpoint:
         self.player = None
         self.on_played = _nothing
         return playing
+
+    def send_frame(self, payload: bytes) -> None:
+        """A frame the switch made in the leg's codec (a conference room's mix)."""
+        if self.sending and self.codec:
+            self.heard.append(decode(self.codec, payload))
 
     def close(self) -> None:
         self.closed = True
@@ -124,6 +131,7 @@ class MemoryMedia:
         self.endpoints: list[MemoryEndpoint] = []  # in use
         self.closed: list[MemoryEndpoint] = []
         self._ports = itertools.count(30000, 2)
+        self._ticks: list[Callable[[], None]] = []  # the media clock's subscribers (rooms)
 
     def allocate(self, on_dtmf: Callable[[str], None]) -> MemoryEndpoint:
         endpoint = MemoryEndpoint(self, self.address, next(self._ports))
@@ -143,9 +151,21 @@ class MemoryMedia:
         endpoint.peer = None
 
     def tick(self) -> None:
-        """20 ms pass: every endpoint plays its next frame."""
+        """20 ms pass: every endpoint plays its next frame, every room mixes."""
         for endpoint in list(self.endpoints):
             endpoint.tick()
+        for tick in list(self._ticks):
+            tick()
+
+    def subscribe(self, tick: Callable[[], None]) -> None:
+        self._ticks.append(tick)
+
+    def unsubscribe(self, tick: Callable[[], None]) -> None:
+        if tick in self._ticks:
+            self._ticks.remove(tick)
+
+    def room(self) -> Conference:
+        return Conference(self)
 
     def facing(self, address: tuple[str, int]) -> MemoryEndpoint | None:
         """The endpoint whose party is at `address` (what its SDP said): the one in use, else

@@ -192,6 +192,21 @@ SYSTEM_PROMPTS: dict[str, dict[str, str]] = {
         "en": "Your greeting has been saved.",
     },
     # General
+    # conference rooms (A3)
+    "conf-enter-pin": {
+        "sv": "Ange konferensens kod och avsluta med fyrkant.",
+        "en": "Please enter the conference code, then press hash.",
+    },
+    "conf-joining": {"sv": "Du ansluts till konferensen.", "en": "You are joining the conference."},
+    "conf-full": {"sv": "Konferensen är full.", "en": "The conference is full."},
+    "conf-locked": {"sv": "Konferensen är låst.", "en": "The conference is locked."},
+    "conf-ended": {"sv": "Konferensen är avslutad.", "en": "The conference has ended."},
+    "conf-you-muted": {"sv": "Din mikrofon är avstängd.", "en": "You are muted."},
+    "conf-you-unmuted": {"sv": "Du hörs igen.", "en": "You can be heard again."},
+    "conf-others-muted": {"sv": "Alla andra är tystade.", "en": "Everyone else is muted."},
+    "conf-others-unmuted": {"sv": "Alla hörs igen.", "en": "Everyone can be heard again."},
+    "conf-now-locked": {"sv": "Konferensen är nu låst.", "en": "The conference is now locked."},
+    "conf-now-open": {"sv": "Konferensen är öppen igen.", "en": "The conference is open again."},
     "invalid-choice": {"sv": "Ogiltigt val.", "en": "That is not a valid choice."},
     "please-hold": {"sv": "Var god dröj.", "en": "Please hold."},
     "thank-you": {"sv": "Tack.", "en": "Thank you."},

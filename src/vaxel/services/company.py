@@ -128,6 +128,7 @@ class CompanyServices:
         bus: Bus,
         clock: Callable[[], datetime],
         queues: dict[str, list[Any]],
+        rooms: dict[str, Any] | None = None,
     ) -> None:
         self.store = store
         self._id = company_id
@@ -140,6 +141,7 @@ class CompanyServices:
         self.bus = bus
         self.clock = clock
         self.queues = queues  # callers waiting in each queue (outlives a reload)
+        self._rooms = {} if rooms is None else rooms  # conference rooms in use (A3), as queues
         self._users = {user.ext: user for user in config.users}
         self._timezone = ZoneInfo(config.company.timezone)
 
@@ -380,6 +382,9 @@ class CompanyServices:
 
     def queue(self, name: str) -> list[Any]:
         return self.queues.setdefault(name, [])
+
+    def rooms(self) -> dict[str, Any]:
+        return self._rooms
 
 
 def diversion_changed(

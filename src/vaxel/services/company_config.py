@@ -1,6 +1,6 @@
-"""One company described as data (P7, S1, S3, S5, S6, S8, U7, U8, U9, U11, P6): users,
+"""One company described as data (P7, S1, S3, S5, S6, S8, U7, U8, U9, U11, P6, A3): users,
 numbers, prompts, call flows, menus, schedules, answering groups, voicemail boxes, trunks,
-the operator.
+the operator, conference rooms.
 
 `vaxel config apply FILE.yaml` validates such a description whole and then
 stores it; `vaxel config export DOMAIN` prints it back. The REST API uses
@@ -15,8 +15,8 @@ Three more checks keep a description safe (O2):
   out to the company's own number ...) are refused with the loop's path
   (services/config_loops.py, which also has the call-time guard `MAX_STEPS`);
 - a prompt's `file` is a plain file name in the company's folder (no path);
-- secrets (`SECRETS`: voicemail PINs, trunk and mail passwords, the SMS gateway's
-  headers) never appear in
+- secrets (`SECRETS`: voicemail and conference PINs, trunk and mail passwords, the SMS
+  gateway's headers) never appear in
   a repr, and `strip_secrets` takes them out of an export. A description that
   leaves a secret out keeps the stored one (services/configuration.py), so a
   stored description is validated with `STORED` as context: its PINs are hashes.
@@ -70,6 +70,8 @@ SECRETS = (
     "trunks.*.registration.password",
     "mail.password",
     "sms.headers",  # where an SMS gateway's key goes (e.g. Authorization)
+    "conferences.*.pin",
+    "conferences.*.moderator_pin",
 )
 
 
@@ -247,11 +249,13 @@ class UserConfig(Model):
 
 
 class NumberConfig(Model):
-    """An inbound number: a main number opens a flow, a direct number rings a user."""
+    """An inbound number: a main number opens a flow, a direct number rings a user, a
+    conference number leads into a conference room (A3)."""
 
     number: str
     flow: str | None = None
     user: Annotated[str, Field(pattern=EXTENSION)] | None = None
+    conference: str | None = None
 
     @field_validator("number")
     @classmethod
@@ -260,8 +264,8 @@ class NumberConfig(Model):
 
     @model_validator(mode="after")
     def _one_target(self) -> NumberConfig:
-        if (self.flow is None) == (self.user is None):
-            raise ValueError("a number leads to either a flow or a user")
+        if [self.flow, self.user, self.conference].count(None) != 2:
+            raise ValueError("a number leads to one of a flow, a user or a conference")
         return self
 
 
@@ -404,6 +408,63 @@ class TrunkConfig(Model):
     password: str | None = Field(default=None, repr=False)  # a secret, as the registration's
 
 
+# -- conference rooms (A3) -------------------------------------------------------------
+
+#: The most people one room holds (the mixer's cost grows with them: bench/conference.py).
+MAX_PARTICIPANTS = 50
+
+
+class ConferenceConfig(Model):
+    """A conference room: dialled by its extension, or by a number of `numbers` that leads
+    to it (`conference: NAME`).
+
+    With a `pin`, a caller must give it to join; the `moderator_pin` joins as the room's
+    moderator (who may mute others, lock the room and end it for all). Both are secrets,
+    kept as hashes (services.voicemail.hash_pin), as voicemail PINs are.
+    """
+
+    extension: Annotated[str, Field(pattern=EXTENSION)] | None = None
+    # Secrets: left out of an export; left out of a description, the stored one is kept,
+    # and `null` removes it.
+    pin: str | None = Field(default=None, repr=False)
+    moderator_pin: str | None = Field(default=None, repr=False)
+    max_participants: Annotated[int, Field(ge=2, le=MAX_PARTICIPANTS)] = 10
+    language: Literal["sv", "en"] | None = None  # of its prompts; default: the company's
+
+    _check_pins = field_validator("pin", "moderator_pin")(_pin)
+
+    @model_validator(mode="after")
+    def _pins_differ(self) -> ConferenceConfig:
+        """The PIN a caller gives says who they are: one for both would say nothing."""
+        if self.pin is not None and self.pin == self.moderator_pin:
+            raise ValueError("pin and moderator_pin must differ")
+        return self
+
+
+def _conference_errors(config: CompanyConfig) -> list[str]:
+    """A room is reachable, and its extension is nobody else's."""
+    errors: list[str] = []
+    taken = {user.ext: f"user {user.ext}" for user in config.users}
+    numbered = {n.conference for n in config.numbers if n.conference is not None}
+    for i, number in enumerate(config.numbers):
+        if number.conference is not None and number.conference not in config.conferences:
+            errors.append(f'numbers.{i}.conference: unknown conference "{number.conference}"')
+    for name, room in config.conferences.items():
+        if room.extension is None:
+            if name not in numbered:
+                errors.append(
+                    f"conferences.{name}: give it an extension, or a number of numbers"
+                    f" (conference: {name})"
+                )
+            continue
+        if room.extension in taken:
+            errors.append(
+                f"conferences.{name}.extension: {room.extension} is {taken[room.extension]}'s"
+            )
+        taken[room.extension] = f"conference {name}"
+    return errors
+
+
 # -- the company ---------------------------------------------------------------------------
 
 
@@ -469,6 +530,16 @@ class CompanyConfig(Model):
     # Which kind of device a call comes from, by words in its User-Agent (U8: a caller ID
     # per device, e.g. {mobile: ["Vaxel Mobile"], desk: ["Yealink", "snom"]}).
     devices: dict[DeviceKind, list[str]] = {}
+    # A3: conference rooms, by name.
+    conferences: dict[str, ConferenceConfig] = {}
+
+    @field_validator("conferences")
+    @classmethod
+    def _room_names(cls, items: dict[str, object]) -> dict[str, object]:
+        for name in items:
+            if not re.match(NAME, name):
+                raise ValueError(f"bad name {name!r}: use a-z, 0-9, - and _ (max 40)")
+        return items
 
     def device_kind(self, user_agent: str) -> DeviceKind | None:
         agent = user_agent.lower()
@@ -521,6 +592,9 @@ def strip_secrets(data: dict[str, Any]) -> dict[str, Any]:
         (trunk.get("registration") or {}).pop("password", None)
     (data.get("mail") or {}).pop("password", None)
     (data.get("sms") or {}).pop("headers", None)
+    for room in (data.get("conferences") or {}).values():
+        room.pop("pin", None)
+        room.pop("moderator_pin", None)
     return data
 
 
@@ -631,6 +705,7 @@ def check_references(config: CompanyConfig) -> list[str]:
     errors += _destination_errors(config, "company.operator", config.company.operator)
     if config.outbound_trunk is not None and config.outbound_trunk not in config.trunks:
         errors.append(f'outbound_trunk: unknown trunk "{config.outbound_trunk}"')
+    errors += _conference_errors(config)
     return errors
 
 

@@ -78,6 +78,9 @@ def _steps(config: CompanyConfig) -> dict[str, list[_Step]]:
             steps[source].append(_Step(target, label, when))
 
     for number in config.numbers:
+        if number.conference is not None:  # a room: the chain ends there
+            add(f"numbers.{number.number}", None)
+            continue
         target = f"flows.{number.flow}" if number.flow is not None else f"users.{number.user}"
         add(f"numbers.{number.number}", target)
     for name, flow in config.flows.items():

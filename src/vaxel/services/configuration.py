@@ -7,10 +7,11 @@ file with any error changes nothing. User passwords are turned into digest
 HA1s and never stored or exported; the switch sees the change at once
 (the directory version moves).
 
-Secrets (company_config.SECRETS: voicemail PINs, trunk and mail passwords, the SMS
+Secrets (company_config.SECRETS: voicemail and conference PINs, trunk and mail passwords, the SMS
 gateway's headers) are never exported. So that an export applies back unchanged, a
 description
-that leaves a secret out keeps the stored one: a PIN by the user's extension,
+that leaves a secret out keeps the stored one: a PIN by the user's extension (a
+conference room's PINs by the room's name),
 a trunk's or the mail server's password by its name while its username stays
 the same (a new username needs its password). A secret written in the file
 replaces the stored one; `pin: null` (or `password: null`) removes it. PINs are
@@ -117,7 +118,37 @@ def keep_secrets(
     if sms is not None and "headers" not in sms.model_fields_set and old_sms is not None:
         sms = sms.model_copy(update={"headers": old_sms.headers})  # its key, kept
     kept = config.model_copy(update={"users": users, "trunks": trunks, "mail": mail, "sms": sms})
+    kept = _kept_room_pins(kept, stored)
     return kept, errors
+
+
+def _kept_room_pins(config: CompanyConfig, stored: CompanyConfig | None) -> CompanyConfig:
+    """A3: each room's PINs as voicemail PINs are kept (`_kept_pin`), by the room's name."""
+    old_rooms = stored.conferences if stored is not None else {}
+    rooms = {}
+    for name, room in config.conferences.items():
+        old = old_rooms.get(name)
+        update = {}
+        for field in ("pin", "moderator_pin"):
+            given = getattr(room, field) if field in room.model_fields_set else _LEFT_OUT
+            update[field] = _kept_secret_pin(given, getattr(old, field, None))
+        rooms[name] = room.model_copy(update=update)
+    return config.model_copy(update={"conferences": rooms})
+
+
+_LEFT_OUT = object()
+
+
+def _kept_secret_pin(given: object, old: str | None) -> str | None:
+    """A PIN as given (hashed), or the stored one when left out (`_LEFT_OUT`)."""
+    if given is _LEFT_OUT:
+        return old if old is None or is_pin_hash(old) else hash_pin(old)
+    assert given is None or isinstance(given, str)
+    if given is None or is_pin_hash(given):
+        return given
+    if old is not None and is_pin_hash(old) and verify_pin(old, given):
+        return old
+    return hash_pin(given)
 
 
 def _kept_pin(voicemail: PersonalVoicemail, old: str | None) -> str | None:

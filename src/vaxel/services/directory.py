@@ -66,6 +66,8 @@ class Directory:
         self.trunks: dict[tuple[str, int], tuple[int, str]] = {}
         # Each company's queues (callers waiting in line) outlive a reload of its description.
         self.queues: dict[int, dict[str, list[Any]]] = {}
+        # ... and so do its conference rooms in use (A3).
+        self.rooms: dict[int, dict[str, Any]] = {}
 
     def invalidate(self) -> None:
         """Look for changes at the next lookup, not only after `PROBE_INTERVAL`: the web,
@@ -136,6 +138,7 @@ class Directory:
             bus=self.bus,
             clock=self.schedule_clock,
             queues=self.queues.setdefault(company_id, {}),
+            rooms=self.rooms.setdefault(company_id, {}),
         )
 
     def trunk_configs(self) -> dict[tuple[int, str], TrunkConfig]:

@@ -21,6 +21,7 @@ from vaxel.web.api import (
     calls,
     calls_placed,
     companies,
+    conferences,
     diversions,
     favourites,
     greeting,
@@ -32,6 +33,7 @@ from vaxel.web.api import (
     session,
     settings,
     shortcuts,
+    three_way,
     users,
     voicemail,
 )
@@ -62,7 +64,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     # prompts and groups before sections: their paths are more specific.
     routers = (health, session, me, companies, settings, users, prompts, groups, voicemail,
                sections, calls, calls_placed, diversions, audit, shortcuts, favourites,
-               greeting, admins)  # fmt: skip
+               greeting, admins, conferences, three_way)  # fmt: skip
     for module in routers:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(pages.router)  # the web pages (S7, U4, U9): HTML, not the API

@@ -43,6 +43,12 @@ class WebContext:
     # Places a click-to-call call on the switch (company id, domain, extension, number ->
     # the call's id and what is dialled), awaited on the web's loop. None: no switch.
     place_call: Callable[[int, str, str, str], Awaitable[tuple[str, str]]] | None = None
+    # A3: asks the switch about a conference room in use (company id, room, action,
+    # participant id, on/off -> features.conference.room_action's outcome). None: no switch.
+    conference: Callable[[int, str, str, str, bool], Awaitable[tuple[str, object]]] | None = None
+    # U12: asks the switch to add a third party to a call (company id, the user's
+    # extension, call id, whom -> features.three_way.add_party's outcome). None: no switch.
+    add_party: Callable[[int, str, str, str], Awaitable[tuple[str, object]]] | None = None
 
     def uploads(self, domain: str) -> Path:
         """Where a company's uploaded files wait for its description to name them."""

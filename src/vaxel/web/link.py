@@ -16,7 +16,9 @@ two processes hold (so nothing else can write a pickle to either end):
   message marked heard: the switch lights the lamps off); and three questions,
   each answered by the switch: `changed` (look again: the next call sees the
   change; answered once the switch has dropped what it cached), `stats` (the
-  figures of /metrics) and `place_call` (click-to-call).
+  figures of /metrics), `place_call` (click-to-call) and `conference` (A3: a room's
+  participants, mute, kick, lock, end: features/conference.py `room_action`) and
+  `add_party` (U12: a third party to a call, features/three_way.py).
 
 The web side's `LinkedBus` is a plain `Bus` for the web's own listeners, which
 also tells the switch what it watches.
@@ -74,6 +76,8 @@ class SwitchEnd:
         changed: Callable[[], None],
         stats: Callable[[], dict[str, float]],
         place_call: Callable[[int, str, str, str], tuple[str, str]],
+        conference: Callable[[int, str, str, str, bool], tuple[str, object]] | None = None,
+        add_party: Callable[[int, str, str, str], tuple[str, object]] | None = None,
     ) -> None:
         self.bus = bus
         self.answers: dict[str, Callable[..., object]] = {
@@ -81,6 +85,10 @@ class SwitchEnd:
             "stats": stats,
             "place_call": place_call,
         }
+        if conference is not None:
+            self.answers["conference"] = conference
+        if add_party is not None:
+            self.answers["add_party"] = add_party
         self.writer: asyncio.StreamWriter | None = None
         self.watched: list[int | None] = []  # what this web watches, undone when it goes
         self.dropped = 0  # events not sent because the web was not reading
@@ -222,6 +230,22 @@ class WebEnd:
 
     async def place_call(self, company_id: int, domain: str, ext: str, to: str) -> tuple[str, str]:
         answer: tuple[str, str] = await self.ask("place_call", company_id, domain, ext, to)
+        return answer
+
+    async def conference(
+        self, company_id: int, name: str, action: str, participant: str, value: bool
+    ) -> tuple[str, object]:
+        """A3: a room's participants, or an action on it (features.conference.room_action)."""
+        answer: tuple[str, object] = await self.ask(
+            "conference", company_id, name, action, participant, value
+        )
+        return answer
+
+    async def add_party(
+        self, company_id: int, extension: str, call_id: str, to: str
+    ) -> tuple[str, object]:
+        """U12: a third party to a call (features.three_way.add_party)."""
+        answer: tuple[str, object] = await self.ask("add_party", company_id, extension, call_id, to)
         return answer
 
     def close(self) -> None:

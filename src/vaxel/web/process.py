@@ -50,6 +50,8 @@ async def serve(data: Path, listen_fd: int, link_fd: int) -> int:
         publish=end.publish,
         stats=end.stats,
         place_call=end.place_call,
+        conference=end.conference,
+        add_party=end.add_party,
     )
     web = WebServer(context, listening)
     web.start()

@@ -41,7 +41,7 @@ from vaxel.web.pages.sections import Section, add_section, done_text, posted, re
 
 router = APIRouter(prefix="/admin", route_class=PageRoute, include_in_schema=False)
 
-NUMBER_KINDS = ("flow", "user")
+NUMBER_KINDS = ("flow", "user", "conference")  # conference: a room (A3)
 KINDS = ("user", "group", "voicemail", "menu", "external", "flow")
 ACTIONS = (*KINDS, "repeat", "hangup")
 MENU_FIELDS = ("name", "prompt", "timeout", "retries", "default",
@@ -105,10 +105,10 @@ def _save_number(
     outcome = parts.save_item(
         request, ctx, v, info, "numbers", number,
         lambda old: {"number": number, kind: values["target"]},
-        tag=tag, fields=("number", "flow", "user"), new=not tag,
+        tag=tag, fields=("number", "flow", "user", "conference"), new=not tag,
     )  # fmt: skip
     if not outcome.ok:  # (a number added twice is "taken": said at the number's field)
-        fields = {"flow": "target", "user": "target", "name": "number"}
+        fields = {"flow": "target", "user": "target", "conference": "target", "name": "number"}
         errors = {fields.get(k, k): lines for k, lines in outcome.errors.items()}
         return _numbers_page(request, ctx, v, company, values=values, errors=errors,
                              general=outcome.general, status=422)  # fmt: skip
