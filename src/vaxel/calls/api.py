@@ -16,6 +16,10 @@ A party of a bridged call may be transferred (P4, RFC 5589's blind transfer):
 `Call.transfer` gives the other party to a new feature as the call's caller,
 while the transferor's leg waits aside; the first answer ends the transferor's
 leg, a failure bridges the two parties again (or ends the call) and says why.
+
+A call ringing a phone may be taken by another phone of the company (P4, U5 pickup):
+`Call.adopt` moves the picker's leg, the caller's leg of their own call to the pickup
+code, into the call that rings; the feature ringing it bridges the caller to them.
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ NOT_FOUND = Cause(404, "Not Found", "failed")
 TIMEOUT = Cause(408, "Request Timeout", "no-answer")
 MEDIA_TIMEOUT = Cause(408, "Media Timeout (no RTP)", "answered")
 FAILURE = Cause(500, "Server Internal Error", "failed")
+PICKED_UP = Cause(200, "Call picked up", "answered")  # a pickup code's call, merged (P4)
 
 _BY_STATUS = {486: BUSY, 600: BUSY, 603: DECLINED, 480: UNAVAILABLE, 487: CANCELED, 404: NOT_FOUND}
 
@@ -626,6 +631,8 @@ class CallReporter(Protocol):
 
     def answered(self, call: Call) -> None: ...
 
+    def ended(self, call: Call) -> None: ...
+
 
 def _nothing() -> None:
     pass
@@ -852,6 +859,31 @@ class Call:
         for leg in self.legs:
             if not leg.ended:
                 leg.hangup(cause)
+
+    # -- pickup (P4, U5): a phone of the company takes a call ringing another ---------
+
+    def adopt(self, leg: Leg) -> None:
+        """`leg`, the unanswered caller's leg of another call of the company (a phone that
+        dialled a pickup code), becomes a leg of this call: its events come here from now
+        on. Its own call, left without legs, is over; it has no record of its own (what it
+        became is this call, whose record names who answered)."""
+        old = leg.call
+        if old is self:
+            return
+        if len(old.legs) == 1 and old.ended_at is None:
+            # Its watchers see it end (the picker's line), before its leg moves.
+            old.ended_at = self.switchboard.now()
+            old.cause = PICKED_UP
+            reporter = old.reporter
+            if reporter is not None:
+                reporter.ended(old)
+        old.legs.remove(leg)
+        if old.bridged is not None and leg in old.bridged:
+            old.bridged = None
+        leg.call = self
+        self.legs.append(leg)
+        if not old.legs:
+            self.switchboard.finished(old)
 
     # -- what the legs report -----------------------------------------------
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vaxel.calls.api import Call, Cause, Ended, PlayFinished, Target, Timer
+from vaxel.calls.api import Call, Cause, Ended, Leg, PlayFinished, Target, Timer
 from vaxel.features.context import Company, Feature
 from vaxel.features.destinations import go, serves
 from vaxel.features.ring_user import RingUser
@@ -239,6 +239,13 @@ class _Ringing(Feature):
         self.ring.handle(call, event)  # type: ignore[arg-type]
         if self.ring.winner is not None:
             self.group._gone()  # answered: no more announcements, the next caller's turn
+
+    def pick_up(self, call: Call, leg: Leg) -> bool:
+        """A colleague picks the call up (P4, U5) while the members ring."""
+        if not self.ring.pick_up(call, leg):
+            return False
+        self.group._gone()
+        return True
 
 
 @serves(cc.ToGroup)
