@@ -22,7 +22,9 @@ from vaxel.features.context import Company, Feature
 GROUP_PICKUP = "*8"
 _DIRECTED = re.compile(r"^\*\*([0-9]{2,10})$")
 NOTHING = Cause(486, "Busy Here (nothing to pick up)", "busy")
-_RINGING = (LegState.RINGING, LegState.EARLY)
+# A phone is being rung from the INVITE on: some say 180 only when they show the call, or
+# never (an auto-answering phone).
+_RINGING = (LegState.CALLING, LegState.RINGING, LegState.EARLY)
 
 
 def is_pickup(dialled: str) -> bool:
@@ -34,7 +36,7 @@ def colleagues(company: Company, extension: str, dialled: str) -> set[str]:
     match = _DIRECTED.match(dialled)
     if match is not None:
         named = match.group(1)
-        return {named} if named != extension and company.user(named) is not None else set()
+        return {named} if named != extension else set()
     found: set[str] = set()
     for group in company.config.groups.values():
         if extension in group.members:
