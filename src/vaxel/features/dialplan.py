@@ -1,6 +1,7 @@
 """The dial plan (S1, P6, U8, U11): what a dialled string means for the company that dials it.
 
-From a user: a feature code (`*98`, `*21*...#`), a colleague's extension, or a
+From a user: a feature code (`*98`, `*21*...#`), a colleague's extension, the park
+extension or one of its orbits (P4, when the company has `park:`), or a
 number, which is the company's own (a main number opens its flow, a direct
 number rings its user, without leaving the switch) or goes out through the
 trunk showing the caller ID the user chose for that kind of device. From a
@@ -18,6 +19,7 @@ from vaxel.features.codes import FeatureCode, is_feature_code
 from vaxel.features.context import Company
 from vaxel.features.destinations import step_for
 from vaxel.features.outbound import Outbound
+from vaxel.features.park import park_step
 from vaxel.features.ring_user import Refuse
 from vaxel.features.user import user_step
 from vaxel.services import company_config as cc
@@ -59,7 +61,8 @@ class CompanyDialplan:
         if not external:
             if not dialled.here:
                 return digits, Refuse(NOT_FOUND)  # another company's, or a foreign domain
-            return digits, user_step(company, digits)
+            parking = park_step(company, caller.extension, digits)
+            return digits, parking if parking is not None else user_step(company, digits)
         try:
             number = to_e164(digits)
         except NumberError as exc:
