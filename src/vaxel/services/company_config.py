@@ -236,6 +236,10 @@ class UserConfig(Model):
     admin: bool = False  # may record the company's prompts by phone
     voicemail: PersonalVoicemail = PersonalVoicemail()
     forwarding: Forwarding = Forwarding()
+    # U12 call waiting: a call to the user while they are in a call rings their phones too
+    # (the phone plays its waiting tone); off: the caller gets busy (busy forwarding,
+    # voicemail).
+    call_waiting: bool = True
 
     @field_validator("mobile", "direct_number")
     @classmethod
