@@ -775,9 +775,15 @@ class Call:
         self.take_as_caller(other)
         self.dialled, self.handler = dialled, handler
         handler.on_event(self, Offered(other))
-        transfer = self.transferring
+        # Read again through a call: the handler may have ended the transfer already (a park
+        # with no free orbit), and mypy's narrowing from the assignment above would make the
+        # compiled code expect a Transfer here.
+        transfer = self._transfer_under_way()
         if transfer is not None and transfer.handler is not handler and handler.answerer:
             self.transfer_served()  # a menu, a voicemail box: it answers at once
+
+    def _transfer_under_way(self) -> Transfer | None:
+        return self.transferring
 
     def transfer_served(self) -> None:
         """The transferee is served now (bridged to someone who answered, or by a feature
