@@ -125,3 +125,25 @@ def test_the_description_refuses_orbits_that_are_extensions_or_too_wide() -> Non
     default = load_yaml(base.replace('"702"', '"1001"') + "park: {}").park
     assert default is not None and (default.extension, default.timeout) == ("700", 60)
     assert default.orbit_numbers() == [f"70{i}" for i in range(1, 10)]
+
+
+def test_another_companys_user_cannot_take_a_parked_call(
+    acme: MemorySwitch,
+) -> None:
+    from tests.memory import PASSWORD, MemoryPhone
+    from vaxel.services import companies, users
+
+    companies.add_company(acme.store, "other.example", "Other AB")
+    users.add_user(acme.store, "other.example", "1003", "Olga", PASSWORD)
+    acme.advance(0.1)
+    olga = MemoryPhone(acme, "1003", PASSWORD, "198.51.100.78", domain="other.example")
+    assert olga.register().status == 200
+    anna, bjorn = talking(acme)
+    assert refer(bjorn, "<sip:700@acme.test>") == 202
+    acme.advance(2.0)
+    olga.dial("701")  # Other AB has no park: 701 is nobody there
+    assert olga.last_final("INVITE").status == 404  # type: ignore[union-attr]
+    cecilia = acme.phone("1003")
+    cecilia.dial("701")  # still parked for Acme
+    assert cecilia.answered() is not None
+    assert hear_each_other(acme, anna, cecilia)

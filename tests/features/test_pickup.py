@@ -145,3 +145,18 @@ def test_the_lines_show_the_picker_talking_and_the_rung_colleague_idle(
     assert lines.line(company_id, "1001").state == "talking"
     anna.hang_up()
     assert lines.line(company_id, "1003").state == "idle"
+
+
+def test_a_transfer_ringing_a_colleague_is_picked_up_and_completes(acme: MemorySwitch) -> None:
+    """Björn transfers Anna to Cecilia; while Cecilia rings, Dan takes the call: the
+    transfer succeeded (NOTIFY 200, Björn's leg ends) and Anna talks with Dan."""
+    from tests.features.test_transfer import frags, refer, talking
+
+    anna, bjorn = talking(acme)
+    cecilia, dan = acme.phone("1003"), acme.phone("1004")
+    assert refer(bjorn, "<sip:1003@acme.test>") == 202
+    assert cecilia.ringing() is not None
+    dan.dial("**1003")
+    assert dan.answered() is not None and cancelled_elsewhere(cecilia)
+    assert frags(bjorn)[-1] == "SIP/2.0 200 OK" and bjorn.requests("BYE")
+    assert hear_each_other(acme, anna, dan)

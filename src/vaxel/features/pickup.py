@@ -53,7 +53,7 @@ def ringing(company: Company, extensions: set[str], picker: Call) -> list[Call]:
         if call is not picker
         and call.legs
         and not call.caller.ended
-        and not any(leg.answered for leg in call.legs[1:])  # (a menu may have answered)
+        and not _talking(call)
         and any(
             leg.direction == "outbound"
             and leg.state in _RINGING
@@ -63,6 +63,14 @@ def ringing(company: Company, extensions: set[str], picker: Call) -> list[Call]:
         )
     ]
     return sorted(found, key=lambda call: call.started_at)
+
+
+def _talking(call: Call) -> bool:
+    """Has a person answered the call? (A menu or queue may have answered the caller; a
+    transferor's leg waits aside while the transferred party rings someone.)"""
+    transfer = call.transferring
+    aside = transfer.transferor if transfer is not None else None
+    return any(leg.answered and leg is not aside for leg in call.legs[1:])
 
 
 class Pickup(Feature):
