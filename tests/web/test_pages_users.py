@@ -111,3 +111,27 @@ def test_the_user_page_shows_the_registered_devices(web: Web) -> None:
     assert "TCP" in rows and "192.0.2.4:5062" in rows
     assert "Old phone" not in rows  # expired: not registered now
     assert "No device is registered now." in empty
+
+
+def test_the_admin_turns_a_users_call_waiting_off_and_on(web: Web) -> None:
+    """U12: the user form's checkbox is the description's `call_waiting`."""
+
+    def waiting() -> bool:
+        data, _ = configuration.export_data(web.store, "acme.example")
+        return next(u for u in data["users"] if u["ext"] == "1002").get("call_waiting", True)
+
+    fields = {"name": "Björn", "ring_time": "30", "caller_id.show": "main",
+              "voicemail.enabled": "on", "web.role": "user"}  # fmt: skip
+    with log_in(web, "1001@acme.example") as admin:
+        form = admin.get("/admin/users/1002").text
+        assert 'name="call_waiting" type="checkbox" checked' in form  # on by default
+        off = admin.post("/admin/users/1002", data={
+            **fields, "csrf": csrf_of(form), "tag": _tag(form)})  # fmt: skip
+        assert off.status_code == 303, text_of(off.text)
+        assert waiting() is False
+        form = admin.get("/admin/users/1002").text
+        assert 'name="call_waiting" type="checkbox">' in form
+        on = admin.post("/admin/users/1002", data={
+            **fields, "call_waiting": "on", "csrf": csrf_of(form), "tag": _tag(form)})  # fmt: skip
+        assert on.status_code == 303, text_of(on.text)
+        assert waiting() is True

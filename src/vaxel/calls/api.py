@@ -19,6 +19,10 @@ A party of a bridged call may be transferred (P4, RFC 5589's blind transfer):
 `Call.transfer` gives the other party to a new feature as the call's caller,
 while the transferor's leg waits aside; the first answer ends the transferor's
 leg, a failure bridges the two parties again (or ends the call) and says why.
+
+A call ringing a phone may be taken by another phone of the company (P4, U5 pickup):
+`Call.adopt` moves the picker's leg, the caller's leg of their own call to the pickup
+code, into the call that rings; the feature ringing it bridges the caller to them.
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ NOT_FOUND = Cause(404, "Not Found", "failed")
 TIMEOUT = Cause(408, "Request Timeout", "no-answer")
 MEDIA_TIMEOUT = Cause(408, "Media Timeout (no RTP)", "answered")
 FAILURE = Cause(500, "Server Internal Error", "failed")
+PICKED_UP = Cause(200, "Call picked up", "answered")  # a pickup code's call, merged (P4)
 
 _BY_STATUS = {486: BUSY, 600: BUSY, 603: DECLINED, 480: UNAVAILABLE, 487: CANCELED, 404: NOT_FOUND}
 
@@ -633,6 +638,8 @@ class CallReporter(Protocol):
 
     def answered(self, call: Call) -> None: ...
 
+    def ended(self, call: Call) -> None: ...
+
 
 def _nothing() -> None:
     pass
@@ -775,9 +782,15 @@ class Call:
         self.take_as_caller(other)
         self.dialled, self.handler = dialled, handler
         handler.on_event(self, Offered(other))
-        transfer = self.transferring
+        # Read again through a call: the handler may have ended the transfer already (a park
+        # with no free orbit), and mypy's narrowing from the assignment above would make the
+        # compiled code expect a Transfer here.
+        transfer = self._transfer_under_way()
         if transfer is not None and transfer.handler is not handler and handler.answerer:
             self.transfer_served()  # a menu, a voicemail box: it answers at once
+
+    def _transfer_under_way(self) -> Transfer | None:
+        return self.transferring
 
     def transfer_served(self) -> None:
         """The transferee is served now (bridged to someone who answered, or by a feature
@@ -859,6 +872,31 @@ class Call:
         for leg in self.legs:
             if not leg.ended:
                 leg.hangup(cause)
+
+    # -- pickup (P4, U5): a phone of the company takes a call ringing another ---------
+
+    def adopt(self, leg: Leg) -> None:
+        """`leg`, the unanswered caller's leg of another call of the company (a phone that
+        dialled a pickup code), becomes a leg of this call: its events come here from now
+        on. Its own call, left without legs, is over; it has no record of its own (what it
+        became is this call, whose record names who answered)."""
+        old = leg.call
+        if old is self:
+            return
+        if len(old.legs) == 1 and old.ended_at is None:
+            # Its watchers see it end (the picker's line), before its leg moves.
+            old.ended_at = self.switchboard.now()
+            old.cause = PICKED_UP
+            reporter = old.reporter
+            if reporter is not None:
+                reporter.ended(old)
+        old.legs.remove(leg)
+        if old.bridged is not None and leg in old.bridged:
+            old.bridged = None
+        leg.call = self
+        self.legs.append(leg)
+        if not old.legs:
+            self.switchboard.finished(old)
 
     # -- what the legs report -----------------------------------------------
 

@@ -326,6 +326,9 @@ class B2BUA:
 
     def finished(self, call: Call) -> None:
         self.calls.pop(call.id, None)
+        if not call.legs:  # its one leg joined another call (`Call.adopt`): no record of its own
+            call.dismantle()
+            return
         answers: list[tuple[TransactionKey, Response]] = []
         for leg in call.legs:
             if isinstance(leg, InboundLeg):

@@ -214,6 +214,11 @@ class Lines:
                 self._confirm(company_id, party, mine, event.at)
             elif mine.state != "confirmed":  # someone else took it: this phone stops ringing
                 self._drop(call, party, mine, "cancelled", event.at)
+        if by and by not in call.parties and self.users(company_id, by) is not None:
+            # A colleague whose phone was not rung took the call (P4 pickup): theirs now.
+            line_call = LineCall(event.call_id, "confirmed", "recipient", call.caller,
+                                 call.caller_name)  # fmt: skip
+            self._add(call, by, line_call, event.at)
 
     def ended(self, event: CallEnded) -> None:
         reason = "remote-bye" if event.answered_at is not None else "cancelled"

@@ -1,12 +1,12 @@
 """What only the running switch knows about a company's users (P3, S8, O2): where their phones
-are now, who is in a call, how many calls are out through the trunks. The company services
-ask it through `services.company.Live`."""
+are now, who is in a call, how many calls are out through the trunks, which calls run (P4
+pickup). The company services ask it through `services.company.Live`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from vaxel.calls.api import NOT_FOUND, Reach
+from vaxel.calls.api import NOT_FOUND, Call, Reach
 from vaxel.calls.b2bua import B2BUA
 from vaxel.calls.router import Router
 from vaxel.services.users import SipUser
@@ -36,3 +36,7 @@ class LiveCalls:
 
     def outbound_calls(self, company_id: int) -> int:
         return self.calls.outbound_calls(company_id)
+
+    def running(self, company_id: int) -> list[Call]:
+        """The company's running calls, oldest first (P4 pickup); never another company's."""
+        return [call for call in self.calls.calls.values() if call.company_id == company_id]

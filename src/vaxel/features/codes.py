@@ -1,5 +1,5 @@
-"""Feature codes dialled from a phone (S8, U9, U11, S6, U7, S4): group login, diversion,
-forwarding, voicemail and prompts by phone.
+"""Feature codes dialled from a phone (S8, U9, U11, S6, U7, S4, P4): group login, diversion,
+forwarding, voicemail, prompts and call pickup by phone.
 
     *45          log in to every answering group you are a member of
     *46          log out of them
@@ -11,6 +11,7 @@ forwarding, voicemail and prompts by phone.
                  S: 1 lunch, 2 meeting, 3 away, 4 sick, 5 vacation
     *98          voicemail: listen, record the greeting
     *99          record a company prompt (admins)
+    *8, **EXT    pick up a call ringing a colleague (features/pickup.py)
 
 (the GSM codes phones already know, and *22 for diversions, which no GSM code
 uses). The switch answers, says "thank you" (or "invalid choice"), and hangs up.
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta
 
 from vaxel.calls.api import Call, CallEvent, PlayFinished
 from vaxel.features.context import Company, Feature, hand_over
+from vaxel.features.pickup import Pickup, is_pickup
 from vaxel.features.record_prompt import RecordPrompt
 from vaxel.features.voicemail_menu import VoicemailMenu
 from vaxel.services.diversions import check_diversion
@@ -95,6 +97,9 @@ class FeatureCode(Feature):
     def start(self, call: Call) -> None:
         if self.dialled == "*99":
             hand_over(call, RecordPrompt(self.company, self.extension))
+            return
+        if is_pickup(self.dialled):
+            hand_over(call, Pickup(self.company, self.extension, self.dialled))
             return
         if self.dialled == "*98":
             hand_over(call, VoicemailMenu(self.company, self.extension))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from vaxel.calls.api import Call, CallEvent, Line, Offered, Reach
+from vaxel.calls.api import Call, CallEvent, Leg, Line, Offered, Reach
 from vaxel.media.tts import Language
 from vaxel.services.company_config import CompanyConfig, UserConfig
 from vaxel.services.diversions import DiversionInfo
@@ -155,6 +155,10 @@ class Company(Protocol):
         None when the company has no trunk."""
         ...
 
+    def calls(self) -> list[Call]:
+        """The company's calls running now (pickup looks for one that rings a colleague)."""
+        ...
+
     def queue(self, name: str) -> list[Any]:
         """The callers waiting in a group's queue, first come first served (kept across
         reloads of the description)."""
@@ -182,6 +186,11 @@ class Feature(ABC):
 
     def handle(self, call: Call, event: CallEvent) -> None:  # noqa: B027 - optional
         """Events after the start; a step that only plays and hands over needs none."""
+
+    def pick_up(self, call: Call, leg: Leg) -> bool:
+        """Pickup (P4, U5): `leg`, a colleague's phone that dialled a pickup code, takes
+        this call while it rings someone; True if it did (only a step that rings can)."""
+        return False
 
 
 def hand_over(call: Call, feature: Feature) -> None:

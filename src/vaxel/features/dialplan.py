@@ -1,10 +1,11 @@
 """The dial plan (S1, P6, U8, U11, A3): what a dialled string means for the company that
 dials it.
 
-From a user: a feature code (`*98`, `*21*...#`), a colleague's extension or a
-conference room's, or a number, which is the company's own (a main number opens its flow, a direct
-number rings its user, a conference number leads into its room, without leaving the
-switch) or goes out through the
+From a user: a feature code (`*98`, `*21*...#`), a colleague's extension, a conference
+room's, the park extension or one of its orbits (P4, when the company has `park:`), or a
+number, which is the company's own (a main number opens its flow, a direct number rings
+its user, a conference number leads into its room, without leaving the switch) or goes out
+through the
 trunk showing the caller ID the user chose for that kind of device. From a
 carrier: one of the company's numbers, else 404. The switch asks through
 `calls.dialplan.Dialplan` and knows none of this.
@@ -21,6 +22,7 @@ from vaxel.features.conference import JoinConference, room_by_extension
 from vaxel.features.context import Company, Feature
 from vaxel.features.destinations import step_for
 from vaxel.features.outbound import Outbound
+from vaxel.features.park import park_step
 from vaxel.features.ring_user import Refuse
 from vaxel.features.user import user_step
 from vaxel.services import company_config as cc
@@ -65,7 +67,8 @@ class CompanyDialplan:
             room = room_by_extension(company, digits)
             if room is not None:
                 return digits, JoinConference(company, room)
-            return digits, user_step(company, digits)
+            parking = park_step(company, caller.extension, digits)
+            return digits, parking if parking is not None else user_step(company, digits)
         try:
             number = to_e164(digits)
         except NumberError as exc:

@@ -1,7 +1,8 @@
 """Answering groups (S8): members in priority order, rung one after the other or all at once.
 
 Only members who are logged in are rung, and a member already in a call is
-skipped (or rung anyway, for call waiting, as the group says). With nobody
+skipped (or rung anyway, for call waiting, as the group says, unless the member turned
+call waiting off). With nobody
 to ring the call goes straight to the overflow. A group with a queue keeps
 its callers in line, first come first served: they hear their place in the
 queue, then music and a repeated announcement (with their place again),
@@ -13,10 +14,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vaxel.calls.api import Call, Cause, Ended, PlayFinished, Target, Timer
+from vaxel.calls.api import Call, Cause, Ended, Leg, PlayFinished, Target, Timer
 from vaxel.features.context import Company, Feature
 from vaxel.features.destinations import go, serves
 from vaxel.features.ring_user import RingUser
+from vaxel.features.user import call_waiting
 from vaxel.media.say import say_queue_position
 from vaxel.services import company_config as cc
 
@@ -44,7 +46,10 @@ class Group(Feature):
             ext
             for ext in group.members
             if company.logged_in(self.name, ext)
-            and (group.busy_members == "call-waiting" or not company.busy(ext))
+            and not (
+                company.busy(ext)
+                and (group.busy_members == "skip" or not call_waiting(company, ext))
+            )
         ]
 
     def _targets(self, extensions: list[str]) -> tuple[Target, ...]:
@@ -239,6 +244,13 @@ class _Ringing(Feature):
         self.ring.handle(call, event)  # type: ignore[arg-type]
         if self.ring.winner is not None:
             self.group._gone()  # answered: no more announcements, the next caller's turn
+
+    def pick_up(self, call: Call, leg: Leg) -> bool:
+        """A colleague picks the call up (P4, U5) while the members ring."""
+        if not self.ring.pick_up(call, leg):
+            return False
+        self.group._gone()
+        return True
 
 
 @serves(cc.ToGroup)

@@ -6,7 +6,7 @@ hears why: busy if all were busy, otherwise unavailable; nobody answering
 within the ring time is "no answer" (480). A step of a longer flow (an
 answering group, a menu's key) gives a `fallback` instead, and the flow goes
 on there; a caller the switch already answered hears `waiting` (ringback or
-music) meanwhile.
+music) meanwhile. A colleague may take the call while it rings (`pick_up`: P4, U5).
 """
 
 from __future__ import annotations
@@ -109,6 +109,17 @@ class RingUser(Feature):
                 fork.hangup(ELSEWHERE)
         call.caller.answer()
         call.bridge(call.caller, leg)
+
+    def pick_up(self, call: Call, leg: Leg) -> bool:
+        """Pickup (P4, U5): `leg`, the leg of a colleague who dialled a pickup code, answers
+        the call instead of the phones rung, which stop ringing ("completed elsewhere")."""
+        if self.done or self.winner is not None or call.caller.ended or leg.ended:
+            return False
+        call.adopt(leg)
+        self.forks.append(leg)  # (its end is the winner's end, as for a phone rung)
+        leg.answer()
+        self._answered(call, leg)
+        return True
 
     def _ended(self, call: Call, event: Ended) -> None:
         leg = event.leg

@@ -4,8 +4,9 @@ if the user who transfers it had dialled the target, with the same refusals.
 A colleague rings as a colleague (their diversion and forwarding apply); a number goes
 out through the company's trunk past the toll-fraud guard, showing the caller ID the
 company's rules choose for the user who transfers; the company's own numbers open their
-flow. What cannot be reached is refused before anything changes (unknown: 404; barred,
-or a feature code: 403), so the phone that asked keeps its call. Whether a target that
+flow; the park extension parks the transferred party (features/park.py). What cannot be
+reached is refused before anything changes (unknown: 404; barred, a feature code or a
+park orbit: 403), so the phone that asked keeps its call. Whether a target that
 does not answer sends the call back to the transferor or to the target's voicemail is the
 company's choice (`company.transfer_fallback`).
 """
@@ -22,6 +23,7 @@ from vaxel.features.codes import is_feature_code
 from vaxel.features.context import Company
 from vaxel.features.dialplan import CompanyDialplan
 from vaxel.features.outbound import NO_TRUNK, RING_SECONDS, Outbound
+from vaxel.features.park import Retrieve
 from vaxel.features.ring_user import Refuse, RingUser
 from vaxel.services.users import SipUser
 
@@ -69,6 +71,8 @@ class Transfers:
         # `type(...) is`, not isinstance: these are compiled (see features/click_to_call.py).
         if type(handler) is Refuse:
             return handler.cause
+        if type(handler) is Retrieve:
+            return NOT_A_TARGET  # (a parked call is taken by dialling its orbit)
         if type(handler) is Outbound:
             refused = handler.refusal()
             if refused is not None:

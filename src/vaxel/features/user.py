@@ -1,6 +1,11 @@
-"""A call to a user (P3, U9, U11, U7): their diversion first, then their forwarding, then their
-phones, then, if nobody answers (or they are busy), the busy / no-answer forwarding or their
-voicemail.
+"""A call to a user (P3, U9, U11, U7, U12): their diversion first, then their forwarding, then
+their phones, then, if nobody answers (or they are busy), the busy / no-answer forwarding or
+their voicemail.
+
+A user in a call is rung all the same (call waiting: their phone shows the second call and
+plays its own waiting tone, and they switch between the calls by hold and answer), unless
+their description says `call_waiting: false`: then the caller is busy at once (the busy
+forwarding, else voicemail, else 486).
 
 A diversion ("lunch until 13:00") is said to the caller instead of ringing
 (features/diversion.py), before any forwarding: the user chose to be away.
@@ -29,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from vaxel.calls.api import NOT_FOUND, Call, Cause
+from vaxel.calls.api import BUSY, NOT_FOUND, Call, Cause
 from vaxel.features.context import Company, Feature, hand_over
 from vaxel.features.destinations import serves
 from vaxel.features.diversion import Diverted
@@ -137,6 +142,8 @@ def ring_step(company: Company, extension: str, hops: int) -> Feature:
         else:
             call.caller.reject(cause)
 
+    if not call_waiting(company, extension) and company.busy(extension):
+        return Decided(lambda call: after(call, BUSY))
     reach = company.reach(extension)
     if reach.refusal is not None:
         refusal = reach.refusal
@@ -144,6 +151,12 @@ def ring_step(company: Company, extension: str, hops: int) -> Feature:
             return Refuse(refusal)
         return Decided(lambda call: after(call, refusal))
     return RingUser(reach, fallback=after, waiting=company.system("ringback"))
+
+
+def call_waiting(company: Company, extension: str) -> bool:
+    """May a call ring the user while they are in a call (U12; on unless described off)?"""
+    user = company.user(extension)
+    return user is None or user.call_waiting
 
 
 def forward_step(company: Company, target: str, hops: int) -> Feature:

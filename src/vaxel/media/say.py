@@ -209,6 +209,8 @@ SYSTEM_PROMPTS: dict[str, dict[str, str]] = {
     "conf-now-open": {"sv": "Konferensen är öppen igen.", "en": "The conference is open again."},
     "invalid-choice": {"sv": "Ogiltigt val.", "en": "That is not a valid choice."},
     "please-hold": {"sv": "Var god dröj.", "en": "Please hold."},
+    # Call park (P4): "park-parked-on 7 0 1".
+    "park-parked-on": {"sv": "Samtalet är parkerat på", "en": "The call is parked on"},
     "thank-you": {"sv": "Tack.", "en": "Thank you."},
     "goodbye": {"sv": "Hej då.", "en": "Goodbye."},
     # Recording a company prompt by phone (S4).

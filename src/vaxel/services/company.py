@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from vaxel.bus import BoxChanged, Bus, DiversionChanged, ForwardingChanged, GroupLogin
-from vaxel.calls.api import Line, Reach
+from vaxel.calls.api import Call, Line, Reach
 from vaxel.media.player import PromptError
 from vaxel.media.tts import Language, synthesize
 from vaxel.services import activities, audit, diversions, presence_settings, voicemail
@@ -52,6 +52,8 @@ class Live(Protocol):
     def in_call(self, company_id: int, extension: str) -> bool: ...
 
     def outbound_calls(self, company_id: int) -> int: ...
+
+    def running(self, company_id: int) -> list[Call]: ...
 
 
 class Background(Protocol):
@@ -371,6 +373,9 @@ class CompanyServices:
 
     def outbound_calls(self) -> int:
         return self.live.outbound_calls(self._id)
+
+    def calls(self) -> list[Call]:
+        return self.live.running(self._id)
 
     def trunk_line(self, number: str, caller_id: str | None) -> Line | None:
         config = self._config

@@ -1,6 +1,6 @@
-"""One company described as data (P7, S1, S3, S5, S6, S8, U7, U8, U9, U11, P6, A3): users,
-numbers, prompts, call flows, menus, schedules, answering groups, voicemail boxes, trunks,
-the operator, conference rooms.
+"""One company described as data (P7, S1, S3, S5, S6, S8, U7, U8, U9, U11, P6, A3, P4):
+users, numbers, prompts, call flows, menus, schedules, answering groups, voicemail boxes, trunks,
+the operator, conference rooms, call park.
 
 `vaxel config apply FILE.yaml` validates such a description whole and then
 stores it; `vaxel config export DOMAIN` prints it back. The REST API uses
@@ -238,6 +238,10 @@ class UserConfig(Model):
     admin: bool = False  # may record the company's prompts by phone
     voicemail: PersonalVoicemail = PersonalVoicemail()
     forwarding: Forwarding = Forwarding()
+    # U12 call waiting: a call to the user while they are in a call rings their phones too
+    # (the phone plays its waiting tone); off: the caller gets busy (busy forwarding,
+    # voicemail).
+    call_waiting: bool = True
 
     @field_validator("mobile", "direct_number")
     @classmethod
@@ -512,6 +516,49 @@ class CompanySection(Model):
         return value
 
 
+# -- call park (P4) ------------------------------------------------------------------------
+
+
+class ParkConfig(Model):
+    """Call park (P4): a user transfers a call to `extension` (or dials it), the switch parks
+    the caller in the first free orbit, numbered on from it (700: 701, 702 ...), and says
+    which; anyone of the company dials the orbit to take the call. A call left there
+    `timeout` seconds rings the user who parked it again (then their voicemail)."""
+
+    extension: Annotated[str, Field(pattern=EXTENSION)] = "700"
+    orbits: Annotated[int, Field(ge=1, le=99)] = 9
+    timeout: Annotated[int, Field(ge=10, le=3600)] = 60
+
+    def orbit_numbers(self) -> list[str]:
+        first, width = int(self.extension), len(self.extension)
+        return [str(first + i).zfill(width) for i in range(1, self.orbits + 1)]
+
+    @model_validator(mode="after")
+    def _same_width(self) -> ParkConfig:
+        if len(self.orbit_numbers()[-1]) != len(self.extension):
+            raise ValueError(
+                f"the last orbit, {self.orbit_numbers()[-1]}, has more digits than the park "
+                f"extension {self.extension}: fewer orbits, or another extension"
+            )
+        return self
+
+
+def _park_errors(config: CompanyConfig) -> list[str]:
+    """The park extension and its orbits are nobody's extension: no user's, no room's."""
+    park = config.park
+    if park is None:
+        return []
+    users = {user.ext for user in config.users}
+    rooms = {room.extension: name for name, room in config.conferences.items()}
+    errors = []
+    for n in (park.extension, *park.orbit_numbers()):
+        if n in users:
+            errors.append(f'park: "{n}" is a user\'s extension')
+        elif n in rooms:
+            errors.append(f'park: "{n}" is the extension of conference room "{rooms[n]}"')
+    return errors
+
+
 class CompanyConfig(Model):
     company: CompanySection
     users: list[UserConfig] = []
@@ -532,6 +579,8 @@ class CompanyConfig(Model):
     devices: dict[DeviceKind, list[str]] = {}
     # A3: conference rooms, by name.
     conferences: dict[str, ConferenceConfig] = {}
+    # P4 call park: off unless described (`park: {}` for 700, orbits 701-709, 60 s).
+    park: ParkConfig | None = None
 
     @field_validator("conferences")
     @classmethod
@@ -706,6 +755,7 @@ def check_references(config: CompanyConfig) -> list[str]:
     if config.outbound_trunk is not None and config.outbound_trunk not in config.trunks:
         errors.append(f'outbound_trunk: unknown trunk "{config.outbound_trunk}"')
     errors += _conference_errors(config)
+    errors += _park_errors(config)
     return errors
 
 

@@ -115,6 +115,7 @@ def _values(entry: Mapping[str, Any], role: str | None) -> dict[str, str]:
         "ring_time": str(entry.get("ring_time", users.DEFAULT_RING_SECONDS)),
         "caller_id.show": str((entry.get("caller_id") or {}).get("show", "main")),
         "voicemail.enabled": "on" if (entry.get("voicemail") or {}).get("enabled", True) else "",
+        "call_waiting": "on" if entry.get("call_waiting", True) else "",
         "web.role": role or "",
     }
     for kind in FORWARDINGS:
@@ -139,6 +140,7 @@ def _edited(base: Mapping[str, Any], form: FormData) -> dict[str, Any]:
     voicemail = dict(entry.get("voicemail") or {})
     voicemail["enabled"] = bool(form.get("voicemail.enabled"))
     entry["voicemail"] = voicemail
+    entry["call_waiting"] = bool(form.get("call_waiting"))
     password = form.get("password")
     if isinstance(password, str) and password:
         entry["password"] = password
@@ -322,6 +324,7 @@ def _save_user(
     values["tag"] = field(form, "tag")
     values["ext"] = ext
     values["voicemail.enabled"] = "on" if form.get("voicemail.enabled") else ""
+    values["call_waiting"] = "on" if form.get("call_waiting") else ""
 
     def refuse(errors: dict[str, list[str]], general: list[str] | None = None) -> Response:
         return _user_form(request, v, info, new=new, values=values, errors=errors,
