@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from tests.features.conftest import CARRIER, variant
 from tests.memory import MemoryPhone, MemorySwitch, contains, tone
+from vaxel.calls.api import Cause
 
 
 def talking(acme: MemorySwitch) -> tuple[MemoryPhone, MemoryPhone]:
@@ -176,3 +177,65 @@ def test_the_transferred_caller_is_resumed_when_the_transferor_held_them_first(
     cecilia.pick_up()
     assert b"a=sendrecv" in anna.requests("INVITE")[-1].body  # resumed for Cecilia
     assert hear_each_other(acme, anna, cecilia)
+
+
+# -- the API's transfer (`B2BUA.transfer_call`, behind POST /api/v1/calls/{id}/transfer) --
+
+
+def the_call(acme: MemorySwitch) -> tuple[int, str]:
+    (call,) = acme.calls.values()
+    return call.company_id, call.id
+
+
+def refused(acme: MemorySwitch, *args: object) -> int:
+    """The status `transfer_call(*args)` refuses with."""
+    outcome = acme.core.calls.transfer_call(*args)  # type: ignore[arg-type]
+    assert isinstance(outcome, Cause), outcome
+    return outcome.code
+
+
+def test_a_party_transfers_their_call_by_its_id(acme: MemorySwitch) -> None:
+    anna, bjorn = talking(acme)
+    cecilia = acme.phone("1003")
+    company, call_id = the_call(acme)
+    done = acme.core.calls.transfer_call(company, call_id, "1002", None, False, "1003")
+    assert done == ("1002", "1001", "1003")  # Björn leaves, Anna rings Cecilia
+    acme.run()
+    cecilia.pick_up()
+    assert bjorn.requests("BYE") and not anna.requests("BYE")
+    assert not bjorn.requests("NOTIFY")  # no REFER, nothing to report to
+    assert hear_each_other(acme, anna, cecilia)
+
+
+def test_an_admin_names_the_transferor_and_others_get_nothing(acme: MemorySwitch) -> None:
+    anna, bjorn = talking(acme)
+    cecilia, dan = acme.phone("1003"), acme.phone("1004")
+    company, call_id = the_call(acme)
+    transfer = acme.core.calls.transfer_call
+    # Dan is not on the call: it does not exist for him; another company's neither.
+    assert refused(acme, company, call_id, "1004", None, False, "1003") == 404
+    assert refused(acme, company + 1, call_id, "1002", None, True, "1003") == 404
+    assert refused(acme, company, "no-such-call", "1002", None, True, "1003") == 404
+    # An admin not on the call, naming nobody: both parties are users, which one leaves?
+    assert refused(acme, company, call_id, "1004", None, True, "1003") == 422
+    assert refused(acme, company, call_id, "1004", "1003", True, "1003") == 422
+    assert refused(acme, company, call_id, "1002", None, False, "0900123456") == 403
+    assert refused(acme, company, call_id, "1002", None, False, "1099") == 404
+    assert hear_each_other(acme, anna, bjorn)  # refusals change nothing
+    # The admin transfers Björn away from Anna: Björn rings Cecilia, Anna's leg ends.
+    assert transfer(company, call_id, "1004", "1001", True, "1003") == ("1001", "1002", "1003")
+    assert refused(acme, company, call_id, "1004", "1001", True, "1003") == 409
+    acme.run()
+    invite = cecilia.ringing()
+    assert invite is not None and "1002" in (invite.headers.get("From") or "")
+    cecilia.pick_up()
+    assert anna.requests("BYE") and hear_each_other(acme, bjorn, cecilia)
+    assert not dan.requests("INVITE")
+
+
+def test_a_ringing_call_cannot_be_transferred(acme: MemorySwitch) -> None:
+    anna, bjorn = acme.phone("1001"), acme.phone("1002")
+    anna.dial("1002")
+    assert bjorn.ringing() is not None
+    company, call_id = the_call(acme)
+    assert refused(acme, company, call_id, "1001", None, False, "1003") == 409

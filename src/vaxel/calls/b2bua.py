@@ -73,6 +73,10 @@ PlanTransfer = Callable[[int, str, str, str], TransferPlan | Cause]
 BAD_REFER = Cause(400, "Bad Request (one Refer-To with a SIP or tel URI)")
 NOT_CONNECTED = Cause(403, "Forbidden (no connected call to transfer)")
 NO_TRANSFERS = Cause(403, "Forbidden (transfers are not served)")
+NO_CALL = Cause(404, "no such call")
+NOT_TALKING = Cause(409, "the call is not connected (ringing, or a transfer under way)")
+NOT_A_PARTY = Cause(422, "the party named is not a user on this call")
+NAME_THE_PARTY = Cause(422, "both parties are users: name the transferor as `party`")
 
 
 def _no_transfers(company_id: int, extension: str, target: str, host: str) -> Cause:
@@ -372,6 +376,62 @@ class B2BUA:
             call.transfer(leg, dialled, handler, voicemail=voicemail, report=report)
         except CallError:  # (checked above)
             leg.notify_refer(500, "Server Internal Error")
+
+    # -- transfers asked for through the API (P4, P8) ---------------------------------
+
+    def transfer_call(
+        self,
+        company_id: int,
+        call_id: str,
+        requester: str | None,
+        party: str | None,
+        admin: bool,
+        target: str,
+    ) -> tuple[str, str, str] | Cause:
+        """Transfer a live call for the web (`POST /api/v1/calls/{id}/transfer`), as a REFER
+        from the transferor's phone would: the same plan, refusals and outcome.
+
+        The transferor is the user whose leg is in the call: `party` when given (an
+        admin's choice), else the `requester` when they are a party, else, for an
+        `admin`, the call's only user; the other party is transferred to `target`.
+        Another company's call, an ended one, and a call of which a user is not a party
+        are all NOT_FOUND alike. Returns (the transferor's extension, the transferred
+        party, what was dialled) or why not."""
+        call = self.calls.get(call_id)
+        if call is None or call.company_id != company_id or call.ended_at is not None:
+            return NO_CALL
+        users = [
+            (extension, leg)
+            for leg in call.legs
+            if not leg.ended and (extension := _extension_of(leg)) is not None
+        ]
+        if not admin and not any(extension == requester for extension, _ in users):
+            return NO_CALL  # a user sees only their own calls
+        wanted = party or requester
+        named = [(e, leg) for e, leg in users if e == wanted]
+        if party is not None and not named:
+            return NOT_A_PARTY
+        if not named and admin:
+            named = users  # an admin not on the call, naming no one: the call's user
+        bridged = call.bridged
+        chosen = [(e, leg) for e, leg in named if bridged is not None and leg in bridged]
+        if len(chosen) != 1:
+            return NOT_TALKING if not chosen else NAME_THE_PARTY
+        extension, leg = chosen[0]
+        if bridged is None or call.transferring is not None:
+            return NOT_TALKING
+        if not all(side.answered for side in bridged):
+            return NOT_TALKING
+        plan = self.plan_transfer(company_id, extension, target, "")
+        if isinstance(plan, Cause):
+            return plan
+        dialled, handler, voicemail = plan
+        other = bridged[1] if bridged[0] is leg else bridged[0]
+        try:
+            call.transfer(leg, dialled, handler, voicemail=voicemail)
+        except CallError:  # (checked above)
+            return NOT_TALKING
+        return extension, other.party, dialled
 
     # -- bookkeeping ---------------------------------------------------------------
 

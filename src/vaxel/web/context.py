@@ -43,6 +43,12 @@ class WebContext:
     # Places a click-to-call call on the switch (company id, domain, extension, number ->
     # the call's id and what is dialled), awaited on the web's loop. None: no switch.
     place_call: Callable[[int, str, str, str], Awaitable[tuple[str, str]]] | None = None
+    # Transfers a live call on the switch (web/link.py `TransferCall`), awaited on the
+    # web's loop; a refusal raises `TransferError`. None: no switch.
+    transfer: (
+        Callable[[int, str, str | None, str | None, bool, str], Awaitable[tuple[str, str, str]]]
+        | None
+    ) = None
 
     def uploads(self, domain: str) -> Path:
         """Where a company's uploaded files wait for its description to name them."""

@@ -16,7 +16,8 @@ two processes hold (so nothing else can write a pickle to either end):
   message marked heard: the switch lights the lamps off); and three questions,
   each answered by the switch: `changed` (look again: the next call sees the
   change; answered once the switch has dropped what it cached), `stats` (the
-  figures of /metrics) and `place_call` (click-to-call).
+  figures of /metrics), `place_call` (click-to-call) and `transfer` (a live call's
+  transfer, found by its id).
 
 The web side's `LinkedBus` is a plain `Bus` for the web's own listeners, which
 also tells the switch what it watches.
@@ -36,6 +37,7 @@ from typing import Any
 
 from vaxel.bus import LIVE_EVENTS, BoxChanged, Bus
 from vaxel.features.click_to_call import ClickToCallError
+from vaxel.features.transfer import TransferError
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,10 @@ BACKLOG = 8 * 1024 * 1024  # bytes of events queued for a stalled web before the
 ANSWER_TIMEOUT = 10.0  # seconds the web waits for the switch's answer
 
 FORWARDED: tuple[type, ...] = (*LIVE_EVENTS, BoxChanged)
+
+#: (company, call id, the requester's extension, the party named, whether the requester is
+#: an admin, the target) -> (the transferor, the transferred party, what was dialled).
+TransferCall = Callable[[int, str, str | None, str | None, bool, str], tuple[str, str, str]]
 
 
 def frame(message: object) -> bytes:
@@ -74,6 +80,7 @@ class SwitchEnd:
         changed: Callable[[], None],
         stats: Callable[[], dict[str, float]],
         place_call: Callable[[int, str, str, str], tuple[str, str]],
+        transfer: TransferCall | None = None,
     ) -> None:
         self.bus = bus
         self.answers: dict[str, Callable[..., object]] = {
@@ -81,6 +88,8 @@ class SwitchEnd:
             "stats": stats,
             "place_call": place_call,
         }
+        if transfer is not None:
+            self.answers["transfer"] = transfer
         self.writer: asyncio.StreamWriter | None = None
         self.watched: list[int | None] = []  # what this web watches, undone when it goes
         self.dropped = 0  # events not sent because the web was not reading
@@ -131,7 +140,7 @@ class SwitchEnd:
     def _answer(self, number: int, name: str, args: tuple[Any, ...]) -> None:
         try:
             reply: tuple[Any, ...] = ("answer", number, "ok", self.answers[name](*args))
-        except ClickToCallError as exc:
+        except (ClickToCallError, TransferError) as exc:
             reply = ("answer", number, "refused", (exc.status, str(exc)))
         except Exception as exc:
             log.exception("the web's %s failed", name)
@@ -222,6 +231,24 @@ class WebEnd:
 
     async def place_call(self, company_id: int, domain: str, ext: str, to: str) -> tuple[str, str]:
         answer: tuple[str, str] = await self.ask("place_call", company_id, domain, ext, to)
+        return answer
+
+    async def transfer(
+        self,
+        company_id: int,
+        call_id: str,
+        requester: str | None,
+        party: str | None,
+        admin: bool,
+        to: str,
+    ) -> tuple[str, str, str]:
+        """Transfer a live call (see `TransferCall`); a refusal raises `TransferError`."""
+        try:
+            answer: tuple[str, str, str] = await self.ask(
+                "transfer", company_id, call_id, requester, party, admin, to
+            )
+        except ClickToCallError as exc:  # how `ask` says the switch refused
+            raise TransferError(exc.status, str(exc)) from None
         return answer
 
     def close(self) -> None:
