@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.features.conftest import CARRIER, variant
+from tests.features.conftest import CARRIER, DIRECT, variant
 from tests.memory import MemoryPhone, MemorySwitch, contains, tone
 from vaxel.calls.api import Cause
 
@@ -239,3 +239,78 @@ def test_a_ringing_call_cannot_be_transferred(acme: MemorySwitch) -> None:
     assert bjorn.ringing() is not None
     company, call_id = the_call(acme)
     assert refused(acme, company, call_id, "1001", None, False, "1003") == 409
+
+
+# -- the in-call code ##EXT# (`B2BUA.key_in_call`) --------------------------------------
+
+
+def info(phone: MemoryPhone, key: str) -> None:
+    """`phone` presses `key` by SIP INFO (application/dtmf-relay)."""
+    phone.request("INFO", f"Signal={key}\r\nDuration=160\r\n", "application/dtmf-relay")
+    phone.switch.run()
+
+
+def relayed_info(phone: MemoryPhone) -> list[str]:
+    """The keys the switch relayed to `phone` by INFO."""
+    return [
+        m.body.decode().split("\r\n")[0].removeprefix("Signal=") for m in phone.requests("INFO")
+    ]
+
+
+def test_hash_hash_extension_transfers_the_other_party(acme: MemorySwitch) -> None:
+    anna, bjorn = talking(acme)
+    cecilia = acme.phone("1003")
+    bjorn.press("##1003#")
+    assert anna.endpoint.keys == ["#"]  # the first # went on; the code did not
+    invite = cecilia.ringing()
+    assert invite is not None and "1001" in (invite.headers.get("From") or "")
+    cecilia.pick_up()
+    assert bjorn.requests("BYE") and not anna.requests("BYE")
+    assert hear_each_other(acme, anna, cecilia)
+
+
+def test_the_code_ends_after_a_pause_and_works_by_info_too(acme: MemorySwitch) -> None:
+    anna, bjorn = talking(acme)
+    cecilia = acme.phone("1003")
+    for key in "##1003":
+        info(bjorn, key)
+    assert relayed_info(anna) == ["#"]
+    assert cecilia.ringing() is None
+    acme.advance(4.5)  # no closing #: the pause ends it
+    assert cecilia.ringing() is not None
+
+
+def test_other_keys_are_relayed_unchanged(acme: MemorySwitch) -> None:
+    anna, bjorn = talking(acme)
+    cecilia = acme.phone("1003")
+    bjorn.press("1#5#")
+    acme.advance(3.0)
+    bjorn.press("#")  # too long after the last #: not the code
+    bjorn.press("*")
+    info(bjorn, "#")
+    info(bjorn, "7")
+    assert anna.endpoint.keys == list("1#5##*")
+    assert relayed_info(anna) == ["#", "7"]
+    acme.advance(5.0)
+    assert cecilia.ringing() is None
+
+
+def test_a_refused_target_keeps_the_call_and_the_keys_flow_again(acme: MemorySwitch) -> None:
+    anna, bjorn = talking(acme)
+    bjorn.press("##0900123456#")  # barred: nothing happens
+    acme.advance(1.5)
+    bjorn.press("4")
+    assert anna.endpoint.keys == ["#", "4"]
+    assert not bjorn.requests("BYE") and hear_each_other(acme, anna, bjorn)
+
+
+def test_a_caller_from_outside_cannot_dial_the_code(acme: MemorySwitch) -> None:
+    carrier = MemoryPhone(acme, "carrier", "", CARRIER[0], port=CARRIER[1])
+    bjorn, cecilia = acme.phone("1002"), acme.phone("1003")
+    carrier.dial(DIRECT)
+    bjorn.pick_up()
+    assert carrier.answered() is not None
+    carrier.press("##1003#")
+    assert bjorn.endpoint.keys == list("##1003#")  # all relayed: no transfer for them
+    acme.advance(5.0)
+    assert cecilia.ringing() is None

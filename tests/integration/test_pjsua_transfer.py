@@ -3,10 +3,13 @@
 Anna calls Björn; Björn's phone transfers her to Cecilia with pjsua2's own `xfer`.
 When Cecilia answers, Anna and Cecilia hear each other and Björn's phone is told
 "200" and its call ends. When Cecilia declines, Björn's phone is told "486" and the
-call comes back to him: Anna and Björn hear each other again.
+call comes back to him: Anna and Björn hear each other again. A phone without a
+transfer key dials ##, the extension and # during the call, by RFC 4733 or INFO.
 """
 
 from __future__ import annotations
+
+import pytest
 
 from tests.integration.pjsua import PjPhone
 from tests.integration.test_calls import data
@@ -45,3 +48,25 @@ def test_a_declined_transfer_comes_back_to_bjorn(phones: PhoneFactory) -> None:
     cecilia.answer(ringing["call"], code=486)
     assert final_status(bjorn, bjorn_call) == 486
     talk(anna, anna_call, bjorn, bjorn_call, seed=41)  # together again
+
+
+def keys_heard(phone: PjPhone, call: int) -> list[str]:
+    return [e["digit"] for e in phone.seen if e["event"] == "dtmf" and e["call"] == call]
+
+
+@pytest.mark.parametrize("method", ["rfc2833", "info"])
+def test_bjorn_dials_hash_hash_cecilia_on_a_phone_without_a_transfer_key(
+    phones: PhoneFactory, method: str
+) -> None:
+    """The in-call code: ## then the extension then #, by RFC 4733 events or SIP INFO."""
+    anna, bjorn, cecilia = phones("1001"), phones("1002"), phones("1003")
+    anna_call, bjorn_call = connect(anna, bjorn)
+    bjorn.press(bjorn_call, "##1003#", method=method)
+    ringing = cecilia.incoming()
+    assert "sip:1001@" in ringing["from"]  # Cecilia sees Anna calling
+    cecilia.answer(ringing["call"])
+    cecilia_call = int(ringing["call"])
+    cecilia.state(cecilia_call, "CONFIRMED")
+    bjorn.state(bjorn_call, "DISCONNECTED")  # the switch ended Björn's part
+    talk(anna, anna_call, cecilia, cecilia_call, seed=71)
+    assert keys_heard(anna, anna_call) == ["#"]  # the code itself stayed in the switch

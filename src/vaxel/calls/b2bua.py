@@ -6,7 +6,9 @@ feature dials (`calls.legs`), routes the transaction layer's events to them
 by transaction key and dialog id, connects their media, relays holds and
 INFO between bridged legs, and keeps the calls' timers. A party's REFER
 transfers the call (RFC 3515, RFC 5589's blind transfer): accepted (202),
-followed by NOTIFYs saying how the call to the target goes.
+followed by NOTIFYs saying how the call to the target goes; so do the API
+(`transfer_call`) and the in-call code `##EXT#` from a phone without a transfer
+key (`key_in_call`).
 """
 
 from __future__ import annotations
@@ -73,6 +75,12 @@ PlanTransfer = Callable[[int, str, str, str], TransferPlan | Cause]
 BAD_REFER = Cause(400, "Bad Request (one Refer-To with a SIP or tel URI)")
 NOT_CONNECTED = Cause(403, "Forbidden (no connected call to transfer)")
 NO_TRANSFERS = Cause(403, "Forbidden (transfers are not served)")
+# The in-call transfer code (`key_in_call`): the most seconds between its two `#`, to wait
+# for its next key, and for a key's trailing packets; the most digits of a target.
+CODE_GAP = 2.0
+CODE_WAIT = 4.0
+KEY_TAIL = 1.0
+MAX_CODE = 32
 NO_CALL = Cause(404, "no such call")
 NOT_TALKING = Cause(409, "the call is not connected (ringing, or a transfer under way)")
 NOT_A_PARTY = Cause(422, "the party named is not a user on this call")
@@ -90,6 +98,7 @@ class Endpoint(MediaPort, Protocol):
     port: int
     last_received: float  # clock time of the last RTP packet, 0 before any
     on_dtmf: Callable[[str], None]
+    relay_events: bool  # False: the party's telephone-events are not relayed
 
     def configure(self, answer: Answer, *, sending: bool) -> None: ...
 
@@ -432,6 +441,88 @@ class B2BUA:
         except CallError:  # (checked above)
             return NOT_TALKING
         return extension, other.party, dialled
+
+    # -- the in-call transfer code (P4): ##EXT# during a bridged call ------------------
+
+    def key_in_call(self, leg: SipLeg, digit: str) -> bool:
+        """A key the party on `leg` pressed (RFC 4733 or INFO): True when the switch keeps
+        it, as part of the blind transfer code `##` + target + `#` (or a pause).
+
+        Only a user's leg in a connected call may dial it (a caller from a trunk may not:
+        the target is dialled as the user would dial it). The first `#` is relayed like
+        any key, since nothing yet says a second follows and holding every `#` back would
+        delay it for everyone; a second `#` right after it (within CODE_GAP) starts the
+        code, and from there the keys are the switch's own until the code ends: on `#`, or
+        CODE_WAIT after the last key. Then the other party is transferred to the target as
+        by a REFER; a target the dial plan refuses changes nothing (the call goes on).
+        """
+        call = leg.call
+        bridged = call.bridged
+        if (
+            bridged is None
+            or leg not in bridged
+            or call.transferring is not None
+            or not all(side.answered for side in bridged)
+            or _extension_of(leg) is None
+        ):
+            if leg.code is not None:
+                self._code_ended(leg, transfer=False)
+            leg.hash_at = None
+            return False
+        if leg.code is None:
+            if digit != "#":
+                leg.hash_at = None
+                return False
+            now = self.clock()
+            if leg.hash_at is None or now - leg.hash_at > CODE_GAP:
+                leg.hash_at = now  # a lone `#`, relayed: it may start the code
+                return False
+            leg.hash_at = None
+            leg.code = ""
+            leg.endpoint.relay_events = False
+            leg.code_timer = self.after(CODE_WAIT, lambda: self._code_ended(leg, transfer=True))
+            return True
+        if digit == "#":
+            self._code_ended(leg, transfer=True)
+            return True
+        leg.code += digit
+        if leg.code_timer is not None:
+            leg.code_timer.cancel()
+        if len(leg.code) > MAX_CODE:
+            self._code_ended(leg, transfer=False)
+        else:
+            leg.code_timer = self.after(CODE_WAIT, lambda: self._code_ended(leg, transfer=True))
+        return True
+
+    def _code_ended(self, leg: SipLeg, *, transfer: bool) -> None:
+        """The transfer code is complete (or abandoned): transfer to what was dialled."""
+        digits, leg.code = leg.code, None
+        if leg.code_timer is not None:
+            leg.code_timer.cancel()
+            leg.code_timer = None
+        endpoint = leg.endpoint
+
+        def relay_again() -> None:
+            if leg.code is None:
+                endpoint.relay_events = True
+
+        # The last key's trailing packets (its end, sent three times) are still coming.
+        leg.timers.append(self.after(KEY_TAIL, relay_again))
+        call, extension = leg.call, _extension_of(leg)
+        if not transfer or not digits or extension is None or leg.ended:
+            return
+        bridged = call.bridged
+        if bridged is None or leg not in bridged or call.transferring is not None:
+            return
+        plan = self.plan_transfer(call.company_id, extension, digits, "")
+        if isinstance(plan, Cause):
+            log.info("in-call transfer of %s to %r refused: %s", extension, digits, plan)
+            return
+        dialled, handler, voicemail = plan
+        try:
+            call.transfer(leg, dialled, handler, voicemail=voicemail)
+        except CallError:
+            log.info("in-call transfer of %s: the call is not connected", extension)
 
     # -- bookkeeping ---------------------------------------------------------------
 
