@@ -5,6 +5,7 @@ talking with Cecilia, or with Björn again when Cecilia does not take the call."
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import quote
 
 from tests.features.conftest import CARRIER, DIRECT, variant
 from tests.memory import MemoryPhone, MemorySwitch, contains, tone
@@ -314,3 +315,83 @@ def test_a_caller_from_outside_cannot_dial_the_code(acme: MemorySwitch) -> None:
     assert bjorn.endpoint.keys == list("##1003#")  # all relayed: no transfer for them
     acme.advance(5.0)
     assert cecilia.ringing() is None
+
+
+# -- attended transfer (REFER with Replaces) and INVITE with Replaces (RFC 3891) ---------
+
+
+def consult(acme: MemorySwitch, bjorn: MemoryPhone) -> tuple[MemoryPhone, MemoryPhone, str]:
+    """Björn holds Anna and calls Cecilia from his second line; both lines are his. Returns
+    the second line, Cecilia, and the Replaces naming the second call as Björn sees it."""
+    bjorn.request("INVITE", bjorn.sdp("sendonly"))  # Björn holds Anna
+    acme.run()
+    line2, cecilia = acme.phone("1002"), acme.phone("1003")
+    line2.dial("1003")
+    cecilia.pick_up()
+    answered = line2.answered()
+    assert answered is not None and answered.status == 200
+    return line2, cecilia, f"{line2.call_id};to-tag={answered.to.tag};from-tag={line2.tag}"
+
+
+def test_attended_transfer_joins_anna_with_cecilia_and_frees_bjorn(acme: MemorySwitch) -> None:
+    anna, bjorn = talking(acme)
+    line2, cecilia, replaces = consult(acme, bjorn)
+    assert refer(bjorn, f"<sip:1003@acme.test?Replaces={quote(replaces, safe='')}>") == 202
+    assert frags(bjorn) == ["SIP/2.0 100 Trying", "SIP/2.0 200 OK"]
+    assert bjorn.requests("BYE") and line2.requests("BYE")  # both of Björn's calls end
+    assert not anna.requests("BYE") and not cecilia.requests("BYE")
+    assert b"a=sendrecv" in anna.requests("INVITE")[-1].body  # Anna is not held any more
+    assert hear_each_other(acme, anna, cecilia)
+    anna.hang_up()
+    assert cecilia.requests("BYE") and not acme.calls
+    first, second = acme.records  # Björn's call to Cecilia ended first
+    assert (first.caller, first.answered_by) == ("1002", "1003")
+    assert (second.caller, second.answered_by, second.hangup_side) == ("1001", "1003", "caller")
+
+
+def test_an_attended_transfer_naming_no_call_of_his_fails_and_the_call_goes_on(
+    acme: MemorySwitch,
+) -> None:
+    anna, bjorn = talking(acme)
+    cecilia, dan = acme.phone("1003"), acme.phone("1004")
+    cecilia.dial("1004")  # a call of others
+    dan.pick_up()
+    theirs = cecilia.answered()
+    assert theirs is not None
+    for value in (
+        "nope@phone;to-tag=1;from-tag=2",
+        f"{cecilia.call_id};to-tag={theirs.to.tag};from-tag={cecilia.tag}",
+    ):
+        cseq = len(bjorn.requests("NOTIFY"))
+        assert refer(bjorn, f"<sip:1003@acme.test?Replaces={quote(value, safe='')}>") == 202
+        assert frags(bjorn)[cseq:] == [
+            "SIP/2.0 100 Trying", "SIP/2.0 481 Call/Transaction Does Not Exist",
+        ]  # fmt: skip
+    assert refer(bjorn, "<sip:1003@acme.test?Replaces=garbage>") == 400
+    # Without angle brackets (as pjsua2 writes a Refer-To with URI headers): taken alike.
+    assert refer(bjorn, "sip:1003@acme.test?Replaces=x%3Bto-tag%3D1%3Bfrom-tag%3D2") == 202
+    assert frags(bjorn)[-1] == "SIP/2.0 481 Call/Transaction Does Not Exist"
+    assert hear_each_other(acme, anna, bjorn) and hear_each_other(acme, cecilia, dan)
+
+
+def test_another_phone_of_the_user_takes_over_the_call_by_invite_with_replaces(
+    acme: MemorySwitch,
+) -> None:
+    anna, bjorn = talking(acme)
+    desk = acme.phone("1002")
+    invite = bjorn.invites[-1]  # the switch's INVITE to Björn's phone: its From tag is ours
+    mine = f"{invite.call_id};to-tag={invite.from_.tag};from-tag={bjorn.tag}"
+    desk.dial("1002", headers=[f"Replaces: {mine};early-only"])
+    assert desk.last_final("INVITE").status == 486  # type: ignore[union-attr]
+    desk.dial("1002", headers=["Replaces: nope@phone;to-tag=1;from-tag=2"])
+    assert desk.last_final("INVITE").status == 481  # type: ignore[union-attr]
+    cecilia = acme.phone("1003")
+    cecilia.dial("1002", headers=[f"Replaces: {mine}"])  # not her call
+    assert cecilia.last_final("INVITE").status == 481  # type: ignore[union-attr]
+    assert len(acme.calls) == 1
+    desk.dial("1002", headers=[f"Replaces: {mine}"])
+    assert desk.answered() is not None
+    assert bjorn.requests("BYE") and not anna.requests("BYE")
+    assert hear_each_other(acme, anna, desk)
+    desk.hang_up()
+    assert anna.requests("BYE") and not acme.calls

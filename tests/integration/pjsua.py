@@ -210,6 +210,11 @@ class PjPhone:
         uri = target if target.startswith("sip:") else f"sip:{target}@{self.domain}"
         self.command("xfer", call=call, uri=uri)
 
+    def transfer_replacing(self, call: int, dest: int) -> None:
+        """Attended transfer (RFC 5589 §7): REFER in call `call` with a Refer-To that carries
+        Replaces naming call `dest` (pjsua2's `xferReplaces`); "xfer_status" events follow."""
+        self.command("xfer_replaces", call=call, dest=dest)
+
     def press(self, call: int, digits: str, method: str = "rfc2833") -> None:
         """Keys as RFC 4733 telephone-events ("rfc2833") or SIP INFO ("info")."""
         self.command("dtmf", call=call, digits=digits, method=method)
@@ -577,6 +582,12 @@ def _child() -> None:
             return {}
         if cmd == "xfer":
             call_of(args).xfer(args["uri"], pj.CallOpParam(True))
+            return {}
+        if cmd == "xfer_replaces":
+            dest = calls.get(int(args["dest"]))
+            if dest is None:
+                raise KeyError(f"no call {args['dest']}")
+            call_of(args).xferReplaces(dest, pj.CallOpParam(True))
             return {}
         if cmd == "hold":
             call_of(args).setHold(pj.CallOpParam(True))

@@ -70,3 +70,35 @@ def test_bjorn_dials_hash_hash_cecilia_on_a_phone_without_a_transfer_key(
     bjorn.state(bjorn_call, "DISCONNECTED")  # the switch ended Björn's part
     talk(anna, anna_call, cecilia, cecilia_call, seed=71)
     assert keys_heard(anna, anna_call) == ["#"]  # the code itself stayed in the switch
+
+
+def test_attended_transfer_joins_anna_and_cecilia_and_frees_bjorn(phones: PhoneFactory) -> None:
+    """Björn holds Anna, calls Cecilia, then his phone transfers Anna to her with Replaces
+    (RFC 3891): Anna and Cecilia talk, both of Björn's calls end."""
+    anna, bjorn, cecilia = phones("1001"), phones("1002"), phones("1003")
+    anna_call, bjorn_call = connect(anna, bjorn)
+    bjorn.hold(bjorn_call)
+    anna.expect("media_state", call=anna_call, status="remote_hold")
+    consult, cecilia_call = connect(bjorn, cecilia)
+    bjorn.transfer_replacing(bjorn_call, consult)
+    assert final_status(bjorn, bjorn_call) == 200
+    bjorn.state(bjorn_call, "DISCONNECTED")
+    bjorn.state(consult, "DISCONNECTED")
+    anna.expect("media_state", call=anna_call, status="active")  # no longer held
+    talk(anna, anna_call, cecilia, cecilia_call, seed=81)
+    anna.hangup(anna_call)
+    cecilia.state(cecilia_call, "DISCONNECTED")
+
+
+def test_an_attended_transfer_naming_an_unknown_call_fails_and_the_call_goes_on(
+    phones: PhoneFactory,
+) -> None:
+    """A Replaces naming no dialog the switch knows (pjsua2 refuses to name a call that is
+    over, so the Refer-To is written out; pjsua2 sends it without angle brackets, which the
+    switch takes): the NOTIFY says 481 and Anna is still Björn's."""
+    anna, bjorn = phones("1001"), phones("1002")
+    anna_call, bjorn_call = connect(anna, bjorn)
+    replaces = "gone%40phone%3Bto-tag%3D1%3Bfrom-tag%3D2"
+    bjorn.transfer(bjorn_call, f"sip:1003@{bjorn.domain}?Replaces={replaces}")
+    assert final_status(bjorn, bjorn_call) == 481
+    talk(anna, anna_call, bjorn, bjorn_call, seed=91)

@@ -24,9 +24,11 @@ from vaxel.calls.api import (
     NORMAL,
     Call,
     CallError,
+    CallEvent,
     CallHandler,
     Cause,
     Device,
+    Ended,
     Leg,
     LegState,
     Line,
@@ -35,6 +37,7 @@ from vaxel.calls.api import (
     Party,
     Target,
     Timer,
+    Transfer,
     cause_of,
 )
 from vaxel.calls.legs import InboundLeg, OutboundLeg, SipLeg, UnreachableLeg
@@ -53,8 +56,9 @@ from vaxel.sip.events import (
 )
 from vaxel.sip.headers import parse_name_addr
 from vaxel.sip.message import Request, Response, make_response
+from vaxel.sip.replaces import Replaces, parse_replaces
 from vaxel.sip.sdp import Answer
-from vaxel.sip.uri import SipURI, TelURI
+from vaxel.sip.uri import URI, SipURI, TelURI
 from vaxel.transport.base import Source
 
 log = logging.getLogger(__name__)
@@ -63,6 +67,7 @@ RTP_TIMEOUT = 60.0  # default: an answered leg that sends no RTP for this long i
 MEDIA_CHECK_INTERVAL = 5.0
 SHUTDOWN = Cause(503, "Service Unavailable (switch stopping)")
 
+Report = Callable[[Cause], None]
 Decide = Callable[[], tuple[str, CallHandler]]  # what was dialled, and who serves the call
 # A finished call, and what to do once its record is stored (answer the BYE that ended it).
 Finished = Callable[[Call, Callable[[], None]], None]
@@ -167,6 +172,8 @@ class B2BUA:
         refusal = self._check_hops(request, source)
         if refusal is not None:
             return refusal
+        if request.headers.get("Replaces") is not None:
+            return self._invite_replacing(request, key, source, caller, company_id)
         call = Call(new_call_id(), company_id, self)
         call.started_at = self.clock()
         leg = InboundLeg(self, call, request, key, source, caller)
@@ -349,7 +356,16 @@ class B2BUA:
         with the outcome ("200 OK", or the failure) when it is known.
         """
         call = leg.call
-        target = _refer_target(request)
+        try:
+            replaces = _refer_replaces(request)
+        except RemoteProtocolError:
+            replaces = None
+            target: tuple[str, str] | None = None
+        else:
+            if replaces is not None:
+                self._attended(leg, request, key, replaces)
+                return
+            target = _refer_target(request)
         if target is None:
             self.signalling.respond(key, make_response(request, BAD_REFER.code, BAD_REFER.text))
             return
@@ -524,6 +540,143 @@ class B2BUA:
         except CallError:
             log.info("in-call transfer of %s: the call is not connected", extension)
 
+    # -- attended transfer and replaced dialogs (P4, RFC 3891, RFC 5589 §7) -------------
+
+    def _replaced_leg(self, replaces: Replaces) -> SipLeg | None:
+        """The leg of the dialog a Replaces names (as the switch knows it: the to-tag is
+        ours; the other way round too, as some phones write it), if it is still up."""
+        for local, remote in (
+            (replaces.to_tag, replaces.from_tag),
+            (replaces.from_tag, replaces.to_tag),
+        ):
+            leg = self._dialogs.get(DialogId(replaces.call_id, local, remote))
+            if leg is not None and not leg.ended:
+                return leg
+        return None
+
+    def _attended(
+        self, leg: SipLeg, request: Request, key: TransactionKey, replaces: Replaces
+    ) -> None:
+        """A REFER whose Refer-To carries Replaces: the transferor (on `leg`) talks with the
+        target in a second call through the switch, which Replaces names; the switch joins
+        the party bridged to `leg` with the target and ends both of the transferor's legs.
+
+        Outside a connected call, 403 as for a blind transfer. Else 202, and the NOTIFYs
+        say how it went: 200, or 481 when the dialog named is not the same user's
+        connected call with someone else (unknown, ended, another user's)."""
+        call = leg.call
+        extension = _extension_of(leg)
+        bridged = call.bridged
+        if (
+            extension is None
+            or bridged is None
+            or leg not in bridged
+            or not all(party.answered for party in bridged)
+            or call.transferring is not None
+        ):
+            refused = make_response(request, NOT_CONNECTED.code, NOT_CONNECTED.text)
+            self.signalling.respond(key, refused)
+            return
+        accepted = make_response(request, 202)
+        accepted.headers.add("Contact", self.signalling.contact(leg.peer.transport))
+        self.signalling.respond(key, accepted)
+        leg.notify_refer(100, "Trying")
+        consulted = self._replaced_leg(replaces)
+        other = consulted.call if consulted is not None else None
+        target = _bridged_to(consulted) if consulted is not None else None
+        if (
+            consulted is None
+            or other is None
+            or target is None
+            or other is call
+            or other.company_id != call.company_id
+            or _extension_of(consulted) != extension
+            or other.transferring is not None
+            or not (consulted.answered and target.answered)
+        ):
+            leg.notify_refer(481, "Call/Transaction Does Not Exist")
+            return
+        # The target leaves the consultation call, which ends with the transferor's leg.
+        other.bridged = None
+        self.disconnect(consulted)
+        self.disconnect(target)
+        other.legs.remove(target)
+        other.handler = JOINED
+        target.call = call
+        call.legs.append(target)
+        consulted.hangup(NORMAL)
+
+        def report(cause: Cause) -> None:
+            leg.notify_refer(200, "OK")
+
+        self._join(call, leg, target, report)
+
+    def _join(self, call: Call, old: Leg, new: Leg, report: Report) -> None:
+        """`new` (answered, already one of the call's legs) takes `old`'s place in the call:
+        bridged to the other party, while `old` ends aside (as a transferor's leg does, so
+        the call's record goes on)."""
+        bridged = call.bridged
+        assert bridged is not None
+        other = bridged[1] if bridged[0] is old else bridged[0]
+        call.transferring = Transfer(
+            old, other, False, report, call.handler, call.caller, call.dialled, bridged
+        )
+        call.bridged = None
+        self.disconnect(old)
+        self.disconnect(other)
+        call.handler = JOINED
+        if call.caller is old:
+            call.take_as_caller(other)
+        call.bridge(other, new)  # served: `old` ends, `report` is told
+
+    def _invite_replacing(
+        self,
+        request: Request,
+        key: TransactionKey,
+        source: Source,
+        caller: SipUser | None,
+        company_id: int,
+    ) -> Response | None:
+        """An INVITE with Replaces (RFC 3891): another phone of the same user takes over a
+        connected call (the party hears them instead). 481 unless the dialog named is that
+        user's connected call; 486 for `early-only` (it is confirmed); 400 when the header
+        is not a Replaces."""
+        try:
+            replaces = parse_replaces(request.headers.get("Replaces") or "")
+        except RemoteProtocolError:
+            return make_response(request, 400, "Bad Request (Replaces)")
+        old = self._replaced_leg(replaces)
+        call = old.call if old is not None else None
+        if (
+            old is None
+            or call is None
+            or caller is None
+            or call.company_id != company_id
+            or _extension_of(old) != caller.extension
+            or _bridged_to(old) is None
+            or call.transferring is not None
+            or not old.answered
+        ):
+            return make_response(request, 481)
+        if replaces.early_only:
+            return make_response(request, 486)
+        scratch = Call(new_call_id(), company_id, self)  # until the offer is known to fit
+        scratch.started_at = self.clock()
+        leg = InboundLeg(self, scratch, request, key, source, caller)
+        self._inbound[key] = leg
+        self.signalling.own(key, self._inbound_event)
+        error = leg.accept_offer()
+        if error is not None:
+            self.signalling.respond(key, error)
+            leg._end(cause_of(error.status, error.reason), "switch", inp="reject")
+            return None
+        scratch.legs.remove(leg)
+        leg.call = call
+        call.legs.append(leg)
+        leg.answer()
+        self._join(call, old, leg, _ignore_report)
+        return None
+
     # -- bookkeeping ---------------------------------------------------------------
 
     def track(self, dialog_id: DialogId, leg: SipLeg) -> None:
@@ -598,7 +751,7 @@ def _refer_target(request: Request) -> tuple[str, str] | None:
     if len(values) != 1:
         return None
     try:
-        uri = parse_name_addr(values[0]).uri
+        uri = _refer_to_uri(values[0])
     except RemoteProtocolError:
         return None
     if isinstance(uri, SipURI) and uri.user:
@@ -606,6 +759,59 @@ def _refer_target(request: Request) -> tuple[str, str] | None:
     if isinstance(uri, TelURI) and uri.number:
         return uri.number, ""
     return None
+
+
+def _refer_replaces(request: Request) -> Replaces | None:
+    """The Replaces in a REFER's one Refer-To (attended transfer), None when there is
+    none; RemoteProtocolError when it is there but is not one."""
+    values = request.headers.values("Refer-To")
+    if len(values) != 1:
+        return None
+    uri = _refer_to_uri(values[0])
+    if not isinstance(uri, SipURI):
+        return None
+    for name, value in uri.headers:
+        if name.lower() == "replaces":
+            return parse_replaces(value)
+    return None
+
+
+def _refer_to_uri(value: str) -> URI:
+    """A Refer-To's URI. Some phones (pjsua2) send one with URI headers (`?Replaces=`)
+    without the angle brackets RFC 3261 §20 asks for: taken as if they were there."""
+    try:
+        return parse_name_addr(value).uri
+    except RemoteProtocolError:
+        if "<" in value:
+            raise
+        return parse_name_addr(f"<{value.strip()}>").uri
+
+
+def _bridged_to(leg: Leg) -> Leg | None:
+    """The party `leg` is bridged to in its call, both answered; None when not so."""
+    bridged = leg.call.bridged
+    if bridged is None or leg not in bridged:
+        return None
+    other = bridged[1] if bridged[0] is leg else bridged[0]
+    return other if leg.answered and other.answered and not other.ended else None
+
+
+class Joined:
+    """Serves a call whose two parties the switch joined itself (an attended transfer, a
+    replaced dialog): when either leaves, the call ends."""
+
+    answerer = ""
+
+    def on_event(self, call: Call, event: CallEvent) -> None:
+        if isinstance(event, Ended):
+            call.hangup(event.cause if event.by == "switch" else NORMAL)
+
+
+JOINED = Joined()
+
+
+def _ignore_report(cause: Cause) -> None:
+    pass
 
 
 def _extension_of(leg: Leg) -> str | None:

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, REFER"
 NO_ACK = Cause(408, "No ACK", "answered")
 SESSION_EXPIRED = Cause(408, "Session Expired", "answered")
 REQUEST_TIMEOUT = Cause(408, "Request Timeout", "answered")
