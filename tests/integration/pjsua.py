@@ -132,6 +132,20 @@ class PjPhone:
                 return found
             time.sleep(0.05)
 
+    def sent(self, first_line: str, having: str = "", timeout: float = 5.0) -> list[str]:
+        """As `received`, for the SIP messages the phone sent."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = "".join(self.log)
+            found = [
+                message
+                for match in re.finditer(r"TX \d+ bytes [^\n]*:\n(.*?)--end msg--", text, re.S)
+                if (message := match.group(1)).startswith(first_line) and re.search(having, message)
+            ]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
     def command(self, name: str, timeout: float = 10.0, **args: Any) -> dict[str, Any]:
         """Send a command; its reply (a failed one raises with the phone's log)."""
         assert self.process.stdin is not None

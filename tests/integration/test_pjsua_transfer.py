@@ -5,9 +5,13 @@ When Cecilia answers, Anna and Cecilia hear each other and Björn's phone is tol
 "200" and its call ends. When Cecilia declines, Björn's phone is told "486" and the
 call comes back to him: Anna and Björn hear each other again. A phone without a
 transfer key dials ##, the extension and # during the call, by RFC 4733 or INFO.
+Attended: Björn holds Anna, calls Cecilia, and transfers with Replaces (RFC 3891); and
+his other phone takes his call over by an INVITE with Replaces.
 """
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -102,3 +106,48 @@ def test_an_attended_transfer_naming_an_unknown_call_fails_and_the_call_goes_on(
     bjorn.transfer(bjorn_call, f"sip:1003@{bjorn.domain}?Replaces={replaces}")
     assert final_status(bjorn, bjorn_call) == 481
     talk(anna, anna_call, bjorn, bjorn_call, seed=91)
+
+
+def header_of(message: str, name: str) -> str:
+    found = re.search(rf"^{name}:\s*(.*?)\r?$", message, re.M | re.I)
+    assert found is not None, f"no {name} in {message}"
+    return found.group(1)
+
+
+def tag_of(value: str) -> str:
+    found = re.search(r";\s*tag=([^;>\s]+)", value)
+    assert found is not None, value
+    return found.group(1)
+
+
+def test_bjorns_desk_phone_takes_over_his_call_by_invite_with_replaces(
+    phones: PhoneFactory,
+) -> None:
+    """Anna's call rings both of Björn's phones; he answers on one, then his other phone
+    sends an INVITE with Replaces (RFC 3891) naming that call: it is now Anna's partner,
+    and the first phone's call ends."""
+    anna, bjorn = phones("1001"), phones("1002")
+    desk = phones("1002", name="desk")
+    anna_call = anna.call("1002")
+    ringing = bjorn.incoming()
+    desk.incoming()
+    bjorn.answer(ringing["call"])
+    bjorn_call = int(ringing["call"])
+    bjorn.state(bjorn_call, "CONFIRMED")
+    anna.state(anna_call, "CONFIRMED")
+    invite = ringing["message"]  # the switch's INVITE: its From tag is the switch's
+    call_id = header_of(invite, "Call-ID")
+    (ok,) = [
+        m for m in bjorn.sent("SIP/2.0 200", having=r"\nCSeq: \d+ INVITE")
+        if header_of(m, "Call-ID") == call_id
+    ]  # fmt: skip
+    ours, his = tag_of(header_of(invite, "From")), tag_of(header_of(ok, "To"))
+    mine = f"{call_id};to-tag={ours};from-tag={his}"
+    refused = desk.call("1002", headers={"Replaces": "gone@phone;to-tag=1;from-tag=2"})
+    assert desk.state(refused, "DISCONNECTED", timeout=10)["code"] == 481
+    taken = desk.call("1002", headers={"Replaces": mine})
+    desk.state(taken, "CONFIRMED")
+    bjorn.state(bjorn_call, "DISCONNECTED")
+    talk(anna, anna_call, desk, taken, seed=101)
+    anna.hangup(anna_call)
+    desk.state(taken, "DISCONNECTED")
