@@ -17,6 +17,7 @@ import pytest
 
 from tests.web.conftest import PASSWORD, seed
 from vaxel.features.click_to_call import ClickToCallError
+from vaxel.features.transfer import TransferError
 from vaxel.store import Store
 from vaxel.web.context import WebContext
 from vaxel.web.launcher import listen
@@ -33,7 +34,14 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     async def no_phones(company_id: int, domain: str, ext: str, number: str) -> tuple[str, str]:
         raise ClickToCallError(480, "none of your phones is registered")  # a switch, idle
 
-    server = WebServer(WebContext(store, data, place_call=no_phones), listen("127.0.0.1", 0))
+    async def no_calls(
+        company_id: int, call_id: str, requester: str | None, party: str | None,
+        admin: bool, to: str,
+    ) -> tuple[str, str, str]:  # fmt: skip
+        raise TransferError(404, "no such call")  # an idle switch has no live call
+
+    context = WebContext(store, data, place_call=no_phones, transfer=no_calls)
+    server = WebServer(context, listen("127.0.0.1", 0))
     loop = asyncio.new_event_loop()
 
     def run() -> None:
