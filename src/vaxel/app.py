@@ -25,11 +25,12 @@ from typing import TypeVar
 
 from vaxel import native
 from vaxel.assembly import Core, assemble
-from vaxel.calls.api import Call
+from vaxel.calls.api import Call, Cause
 from vaxel.calls.overload import SHED_AT, Overload
 from vaxel.calls.records import call_record
 from vaxel.features.click_to_call import CallPlacer
 from vaxel.features.dialplan import CompanyDialplan
+from vaxel.features.transfer import TransferError
 from vaxel.media.engine import MediaEngine
 from vaxel.media.say import build_system_prompts
 from vaxel.options import ServeOptions
@@ -42,7 +43,7 @@ from vaxel.store import Store
 from vaxel.transport.tcp import TcpTransport
 from vaxel.transport.udp import UdpTransport
 from vaxel.web.launcher import WebProcess, listen
-from vaxel.web.link import SwitchEnd
+from vaxel.web.link import SwitchEnd, TransferCall
 
 log = logging.getLogger("vaxel")
 T = TypeVar("T")
@@ -263,6 +264,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
             place_call=_click_to_call(core),
             conference=_conference(core),
             add_party=_add_party(core),
+            transfer=_transfer(core),
             stats=lambda: {
                 "vaxel_calls_active": len(core.calls.calls),
                 "vaxel_devices_registered": core.location.devices(),
@@ -425,6 +427,21 @@ def _add_party(core: Core) -> Callable[[int, str, str, str], tuple[str, object]]
         return add_party(core.directory.company(company_id), call, extension, to)
 
     return add
+
+
+def _transfer(core: Core) -> TransferCall:
+    """The API's transfer of a live call (P4, P8): the switch's answer to the web."""
+
+    def transfer(
+        company_id: int, call_id: str, requester: str | None, party: str | None,
+        admin: bool, to: str,
+    ) -> tuple[str, str, str]:  # fmt: skip
+        done = core.calls.transfer_call(company_id, call_id, requester, party, admin, to)
+        if isinstance(done, Cause):
+            raise TransferError(done.code, done.text)
+        return done
+
+    return transfer
 
 
 def _announce_web(store: Store, data: Path) -> None:

@@ -41,15 +41,15 @@ def test_options_say_only_what_works(switch: MemorySwitch) -> None:
     options(phone)
     (ok,) = phone.responses("OPTIONS")
     assert ok.status == 200
-    assert ok.headers.get("Supported") == "timer"  # no gruu, outbound, path or replaces yet
-    assert "REFER" not in (ok.headers.get("Allow") or "")
+    assert ok.headers.get("Supported") == "replaces, timer"  # no gruu, outbound or path yet
+    assert "REFER" in (ok.headers.get("Allow") or "")
 
 
 def test_a_required_extension_we_lack_is_420(switch: MemorySwitch) -> None:
     phone = switch.phone("1001", register=False)
-    options(phone, ["Require: replaces"])
+    options(phone, ["Require: 100rel"])
     (refused,) = phone.responses("OPTIONS")
-    assert refused.status == 420 and refused.headers.get("Unsupported") == "replaces"
+    assert refused.status == 420 and refused.headers.get("Unsupported") == "100rel"
 
 
 def test_register_is_challenged_then_bound(switch: MemorySwitch) -> None:

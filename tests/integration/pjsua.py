@@ -132,6 +132,20 @@ class PjPhone:
                 return found
             time.sleep(0.05)
 
+    def sent(self, first_line: str, having: str = "", timeout: float = 5.0) -> list[str]:
+        """As `received`, for the SIP messages the phone sent."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = "".join(self.log)
+            found = [
+                message
+                for match in re.finditer(r"TX \d+ bytes [^\n]*:\n(.*?)--end msg--", text, re.S)
+                if (message := match.group(1)).startswith(first_line) and re.search(having, message)
+            ]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
     def command(self, name: str, timeout: float = 10.0, **args: Any) -> dict[str, Any]:
         """Send a command; its reply (a failed one raises with the phone's log)."""
         assert self.process.stdin is not None
@@ -209,6 +223,11 @@ class PjPhone:
         the phone then gets "xfer_status" events from the NOTIFYs."""
         uri = target if target.startswith("sip:") else f"sip:{target}@{self.domain}"
         self.command("xfer", call=call, uri=uri)
+
+    def transfer_replacing(self, call: int, dest: int) -> None:
+        """Attended transfer (RFC 5589 §7): REFER in call `call` with a Refer-To that carries
+        Replaces naming call `dest` (pjsua2's `xferReplaces`); "xfer_status" events follow."""
+        self.command("xfer_replaces", call=call, dest=dest)
 
     def press(self, call: int, digits: str, method: str = "rfc2833") -> None:
         """Keys as RFC 4733 telephone-events ("rfc2833") or SIP INFO ("info")."""
@@ -578,6 +597,12 @@ def _child() -> None:
             return {}
         if cmd == "xfer":
             call_of(args).xfer(args["uri"], pj.CallOpParam(True))
+            return {}
+        if cmd == "xfer_replaces":
+            dest = calls.get(int(args["dest"]))
+            if dest is None:
+                raise KeyError(f"no call {args['dest']}")
+            call_of(args).xferReplaces(dest, pj.CallOpParam(True))
             return {}
         if cmd == "hold":
             call_of(args).setHold(pj.CallOpParam(True))

@@ -19,6 +19,7 @@ from tests.web.conftest import PASSWORD, seed
 from vaxel.features.click_to_call import ClickToCallError
 from vaxel.features.conference import room_action
 from vaxel.features.three_way import add_party
+from vaxel.features.transfer import TransferError
 from vaxel.store import Store
 from vaxel.web.context import WebContext
 from vaxel.web.launcher import listen
@@ -40,12 +41,19 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     ) -> tuple[str, object]:
         return room_action(None, name, action, participant, value)  # a switch, no rooms
 
-    async def no_calls(
+    async def no_party(
         company_id: int, extension: str, call_id: str, to: str
     ) -> tuple[str, object]:
         return add_party(None, None, extension, to)  # a switch, no call in progress
 
-    context = WebContext(store, data, place_call=no_phones, conference=no_rooms, add_party=no_calls)
+    async def no_transfer(
+        company_id: int, call_id: str, requester: str | None, party: str | None,
+        admin: bool, to: str,
+    ) -> tuple[str, str, str]:  # fmt: skip
+        raise TransferError(404, "no such call")  # an idle switch has no live call
+
+    context = WebContext(store, data, place_call=no_phones, conference=no_rooms,
+                         add_party=no_party, transfer=no_transfer)  # fmt: skip
     server = WebServer(context, listen("127.0.0.1", 0))
     loop = asyncio.new_event_loop()
 

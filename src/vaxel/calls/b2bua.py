@@ -7,7 +7,9 @@ by transaction key and dialog id, connects their media, relays holds and
 INFO between bridged legs, and keeps the calls' timers. It opens conference rooms
 (A3, U12) that legs' media join instead of a bridge (`LegRoom`). A party's REFER
 transfers the call (RFC 3515, RFC 5589's blind transfer): accepted (202),
-followed by NOTIFYs saying how the call to the target goes.
+followed by NOTIFYs saying how the call to the target goes; so do the API
+(`transfer_call`) and the in-call code `##EXT#` from a phone without a transfer
+key (`key_in_call`).
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from vaxel.calls.api import (
     NORMAL,
     Call,
     CallError,
+    CallEvent,
     CallHandler,
     Cause,
     Device,
+    Ended,
     Leg,
     LegState,
     Line,
@@ -35,6 +39,7 @@ from vaxel.calls.api import (
     Room,
     Target,
     Timer,
+    Transfer,
     cause_of,
 )
 from vaxel.calls.legs import InboundLeg, OutboundLeg, SipLeg, UnreachableLeg
@@ -53,8 +58,9 @@ from vaxel.sip.events import (
 )
 from vaxel.sip.headers import parse_name_addr
 from vaxel.sip.message import Request, Response, make_response
+from vaxel.sip.replaces import Replaces, parse_replaces
 from vaxel.sip.sdp import Answer
-from vaxel.sip.uri import SipURI, TelURI
+from vaxel.sip.uri import URI, SipURI, TelURI
 from vaxel.transport.base import Source
 
 log = logging.getLogger(__name__)
@@ -63,6 +69,7 @@ RTP_TIMEOUT = 60.0  # default: an answered leg that sends no RTP for this long i
 MEDIA_CHECK_INTERVAL = 5.0
 SHUTDOWN = Cause(503, "Service Unavailable (switch stopping)")
 
+Report = Callable[[Cause], None]
 Decide = Callable[[], tuple[str, CallHandler]]  # what was dialled, and who serves the call
 # A finished call, and what to do once its record is stored (answer the BYE that ended it).
 Finished = Callable[[Call, Callable[[], None]], None]
@@ -75,6 +82,16 @@ PlanTransfer = Callable[[int, str, str, str], TransferPlan | Cause]
 BAD_REFER = Cause(400, "Bad Request (one Refer-To with a SIP or tel URI)")
 NOT_CONNECTED = Cause(403, "Forbidden (no connected call to transfer)")
 NO_TRANSFERS = Cause(403, "Forbidden (transfers are not served)")
+# The in-call transfer code (`key_in_call`): the most seconds between its two `#`, to wait
+# for its next key, and for a key's trailing packets; the most digits of a target.
+CODE_GAP = 2.0
+CODE_WAIT = 4.0
+KEY_TAIL = 1.0
+MAX_CODE = 32
+NO_CALL = Cause(404, "no such call")
+NOT_TALKING = Cause(409, "the call is not connected (ringing, or a transfer under way)")
+NOT_A_PARTY = Cause(422, "the party named is not a user on this call")
+NAME_THE_PARTY = Cause(422, "both parties are users: name the transferor as `party`")
 
 
 def _no_transfers(company_id: int, extension: str, target: str, host: str) -> Cause:
@@ -89,6 +106,7 @@ class Endpoint(MediaPort, Protocol):
     last_received: float  # clock time of the last RTP packet, 0 before any
     on_dtmf: Callable[[str], None]
     codec: str  # "PCMA" / "PCMU" once negotiated
+    relay_events: bool  # False: the party's telephone-events are not relayed
 
     def configure(self, answer: Answer, *, sending: bool) -> None: ...
 
@@ -207,6 +225,8 @@ class B2BUA:
         refusal = self._check_hops(request, source)
         if refusal is not None:
             return refusal
+        if request.headers.get("Replaces") is not None:
+            return self._invite_replacing(request, key, source, caller, company_id)
         call = Call(new_call_id(), company_id, self)
         call.started_at = self.clock()
         leg = InboundLeg(self, call, request, key, source, caller)
@@ -395,7 +415,16 @@ class B2BUA:
         with the outcome ("200 OK", or the failure) when it is known.
         """
         call = leg.call
-        target = _refer_target(request)
+        try:
+            replaces = _refer_replaces(request)
+        except RemoteProtocolError:
+            replaces = None
+            target: tuple[str, str] | None = None
+        else:
+            if replaces is not None:
+                self._attended(leg, request, key, replaces)
+                return
+            target = _refer_target(request)
         if target is None:
             self.signalling.respond(key, make_response(request, BAD_REFER.code, BAD_REFER.text))
             return
@@ -431,6 +460,281 @@ class B2BUA:
             call.transfer(leg, dialled, handler, voicemail=voicemail, report=report)
         except CallError:  # (checked above)
             leg.notify_refer(500, "Server Internal Error")
+
+    # -- transfers asked for through the API (P4, P8) ---------------------------------
+
+    def transfer_call(
+        self,
+        company_id: int,
+        call_id: str,
+        requester: str | None,
+        party: str | None,
+        admin: bool,
+        target: str,
+    ) -> tuple[str, str, str] | Cause:
+        """Transfer a live call for the web (`POST /api/v1/calls/{id}/transfer`), as a REFER
+        from the transferor's phone would: the same plan, refusals and outcome.
+
+        The transferor is the user whose leg is in the call: `party` when given (an
+        admin's choice), else the `requester` when they are a party, else, for an
+        `admin`, the call's only user; the other party is transferred to `target`.
+        Another company's call, an ended one, and a call of which a user is not a party
+        are all NOT_FOUND alike. Returns (the transferor's extension, the transferred
+        party, what was dialled) or why not."""
+        call = self.calls.get(call_id)
+        if call is None or call.company_id != company_id or call.ended_at is not None:
+            return NO_CALL
+        users = [
+            (extension, leg)
+            for leg in call.legs
+            if not leg.ended and (extension := _extension_of(leg)) is not None
+        ]
+        if not admin and not any(extension == requester for extension, _ in users):
+            return NO_CALL  # a user sees only their own calls
+        wanted = party or requester
+        named = [(e, leg) for e, leg in users if e == wanted]
+        if party is not None and not named:
+            return NOT_A_PARTY
+        if not named and admin:
+            named = users  # an admin not on the call, naming no one: the call's user
+        bridged = call.bridged
+        chosen = [(e, leg) for e, leg in named if bridged is not None and leg in bridged]
+        if len(chosen) != 1:
+            return NOT_TALKING if not chosen else NAME_THE_PARTY
+        extension, leg = chosen[0]
+        if bridged is None or call.transferring is not None:
+            return NOT_TALKING
+        if not all(side.answered for side in bridged):
+            return NOT_TALKING
+        plan = self.plan_transfer(company_id, extension, target, "")
+        if isinstance(plan, Cause):
+            return plan
+        dialled, handler, voicemail = plan
+        other = bridged[1] if bridged[0] is leg else bridged[0]
+        try:
+            call.transfer(leg, dialled, handler, voicemail=voicemail)
+        except CallError:  # (checked above)
+            return NOT_TALKING
+        return extension, other.party, dialled
+
+    # -- the in-call transfer code (P4): ##EXT# during a bridged call ------------------
+
+    def key_in_call(self, leg: SipLeg, digit: str) -> bool:
+        """A key the party on `leg` pressed (RFC 4733 or INFO): True when the switch keeps
+        it, as part of the blind transfer code `##` + target + `#` (or a pause).
+
+        Only a user's leg in a connected call may dial it (a caller from a trunk may not:
+        the target is dialled as the user would dial it). The first `#` is relayed like
+        any key, since nothing yet says a second follows and holding every `#` back would
+        delay it for everyone; a second `#` right after it (within CODE_GAP) starts the
+        code, and from there the keys are the switch's own until the code ends: on `#`, or
+        CODE_WAIT after the last key. Then the other party is transferred to the target as
+        by a REFER; a target the dial plan refuses changes nothing (the call goes on).
+        """
+        call = leg.call
+        bridged = call.bridged
+        if (
+            bridged is None
+            or leg not in bridged
+            or call.transferring is not None
+            or not all(side.answered for side in bridged)
+            or _extension_of(leg) is None
+        ):
+            if leg.code is not None:
+                self._code_ended(leg, transfer=False)
+            leg.hash_at = None
+            return False
+        if leg.code is None:
+            if digit != "#":
+                leg.hash_at = None
+                return False
+            now = self.clock()
+            if leg.hash_at is None or now - leg.hash_at > CODE_GAP:
+                leg.hash_at = now  # a lone `#`, relayed: it may start the code
+                return False
+            leg.hash_at = None
+            leg.code = ""
+            leg.endpoint.relay_events = False
+            leg.code_timer = self.after(CODE_WAIT, lambda: self._code_ended(leg, transfer=True))
+            return True
+        if digit == "#":
+            self._code_ended(leg, transfer=True)
+            return True
+        leg.code += digit
+        if leg.code_timer is not None:
+            leg.code_timer.cancel()
+        if len(leg.code) > MAX_CODE:
+            self._code_ended(leg, transfer=False)
+        else:
+            leg.code_timer = self.after(CODE_WAIT, lambda: self._code_ended(leg, transfer=True))
+        return True
+
+    def _code_ended(self, leg: SipLeg, *, transfer: bool) -> None:
+        """The transfer code is complete (or abandoned): transfer to what was dialled."""
+        digits, leg.code = leg.code, None
+        if leg.code_timer is not None:
+            leg.code_timer.cancel()
+            leg.code_timer = None
+        endpoint = leg.endpoint
+
+        def relay_again() -> None:
+            if leg.code is None:
+                endpoint.relay_events = True
+
+        # The last key's trailing packets (its end, sent three times) are still coming.
+        leg.timers.append(self.after(KEY_TAIL, relay_again))
+        call, extension = leg.call, _extension_of(leg)
+        if not transfer or not digits or extension is None or leg.ended:
+            return
+        bridged = call.bridged
+        if bridged is None or leg not in bridged or call.transferring is not None:
+            return
+        plan = self.plan_transfer(call.company_id, extension, digits, "")
+        if isinstance(plan, Cause):
+            log.info("in-call transfer of %s to %r refused: %s", extension, digits, plan)
+            return
+        dialled, handler, voicemail = plan
+        try:
+            call.transfer(leg, dialled, handler, voicemail=voicemail)
+        except CallError:
+            log.info("in-call transfer of %s: the call is not connected", extension)
+
+    # -- attended transfer and replaced dialogs (P4, RFC 3891, RFC 5589 §7) -------------
+
+    def _replaced_leg(self, replaces: Replaces) -> SipLeg | None:
+        """The leg of the dialog a Replaces names (as the switch knows it: the to-tag is
+        ours; the other way round too, as some phones write it), if it is still up."""
+        for local, remote in (
+            (replaces.to_tag, replaces.from_tag),
+            (replaces.from_tag, replaces.to_tag),
+        ):
+            leg = self._dialogs.get(DialogId(replaces.call_id, local, remote))
+            if leg is not None and not leg.ended:
+                return leg
+        return None
+
+    def _attended(
+        self, leg: SipLeg, request: Request, key: TransactionKey, replaces: Replaces
+    ) -> None:
+        """A REFER whose Refer-To carries Replaces: the transferor (on `leg`) talks with the
+        target in a second call through the switch, which Replaces names; the switch joins
+        the party bridged to `leg` with the target and ends both of the transferor's legs.
+
+        Outside a connected call, 403 as for a blind transfer. Else 202, and the NOTIFYs
+        say how it went: 200, or 481 when the dialog named is not the same user's
+        connected call with someone else (unknown, ended, another user's)."""
+        call = leg.call
+        extension = _extension_of(leg)
+        bridged = call.bridged
+        if (
+            extension is None
+            or bridged is None
+            or leg not in bridged
+            or not all(party.answered for party in bridged)
+            or call.transferring is not None
+        ):
+            refused = make_response(request, NOT_CONNECTED.code, NOT_CONNECTED.text)
+            self.signalling.respond(key, refused)
+            return
+        accepted = make_response(request, 202)
+        accepted.headers.add("Contact", self.signalling.contact(leg.peer.transport))
+        self.signalling.respond(key, accepted)
+        leg.notify_refer(100, "Trying")
+        consulted = self._replaced_leg(replaces)
+        other = consulted.call if consulted is not None else None
+        target = _bridged_to(consulted) if consulted is not None else None
+        if (
+            consulted is None
+            or other is None
+            or target is None
+            or other is call
+            or other.company_id != call.company_id
+            or _extension_of(consulted) != extension
+            or other.transferring is not None
+            or not (consulted.answered and target.answered)
+        ):
+            leg.notify_refer(481, "Call/Transaction Does Not Exist")
+            return
+        # The target leaves the consultation call, which ends with the transferor's leg.
+        other.bridged = None
+        self.disconnect(consulted)
+        self.disconnect(target)
+        other.legs.remove(target)
+        other.handler = JOINED
+        target.call = call
+        call.legs.append(target)
+        consulted.hangup(NORMAL)
+
+        def report(cause: Cause) -> None:
+            leg.notify_refer(200, "OK")
+
+        self._join(call, leg, target, report)
+
+    def _join(self, call: Call, old: Leg, new: Leg, report: Report) -> None:
+        """`new` (answered, already one of the call's legs) takes `old`'s place in the call:
+        bridged to the other party, while `old` ends aside (as a transferor's leg does, so
+        the call's record goes on)."""
+        bridged = call.bridged
+        assert bridged is not None
+        other = bridged[1] if bridged[0] is old else bridged[0]
+        call.transferring = Transfer(
+            old, other, False, report, call.handler, call.caller, call.dialled, bridged
+        )
+        call.bridged = None
+        self.disconnect(old)
+        self.disconnect(other)
+        call.handler = JOINED
+        if call.caller is old:
+            call.take_as_caller(other)
+        call.bridge(other, new)  # served: `old` ends, `report` is told
+
+    def _invite_replacing(
+        self,
+        request: Request,
+        key: TransactionKey,
+        source: Source,
+        caller: SipUser | None,
+        company_id: int,
+    ) -> Response | None:
+        """An INVITE with Replaces (RFC 3891): another phone of the same user takes over a
+        connected call (the party hears them instead). 481 unless the dialog named is that
+        user's connected call; 486 for `early-only` (it is confirmed); 400 when the header
+        is not a Replaces."""
+        try:
+            replaces = parse_replaces(request.headers.get("Replaces") or "")
+        except RemoteProtocolError:
+            return make_response(request, 400, "Bad Request (Replaces)")
+        old = self._replaced_leg(replaces)
+        call = old.call if old is not None else None
+        if (
+            old is None
+            or call is None
+            or caller is None
+            or call.company_id != company_id
+            or _extension_of(old) != caller.extension
+            or _bridged_to(old) is None
+            or call.transferring is not None
+            or not old.answered
+        ):
+            return make_response(request, 481)
+        if replaces.early_only:
+            return make_response(request, 486)
+        scratch = Call(new_call_id(), company_id, self)  # until the offer is known to fit
+        scratch.started_at = self.clock()
+        leg = InboundLeg(self, scratch, request, key, source, caller)
+        self._inbound[key] = leg
+        self.signalling.own(key, self._inbound_event)
+        error = leg.accept_offer()
+        if error is not None:
+            self.signalling.respond(key, error)
+            leg._end(cause_of(error.status, error.reason), "switch", inp="reject")
+            return None
+        scratch.legs.remove(leg)
+        leg.call = call
+        call.legs.append(leg)
+        leg.answer()
+        self._join(call, old, leg, _ignore_report)
+        return None
 
     # -- bookkeeping ---------------------------------------------------------------
 
@@ -506,7 +810,7 @@ def _refer_target(request: Request) -> tuple[str, str] | None:
     if len(values) != 1:
         return None
     try:
-        uri = parse_name_addr(values[0]).uri
+        uri = _refer_to_uri(values[0])
     except RemoteProtocolError:
         return None
     if isinstance(uri, SipURI) and uri.user:
@@ -514,6 +818,59 @@ def _refer_target(request: Request) -> tuple[str, str] | None:
     if isinstance(uri, TelURI) and uri.number:
         return uri.number, ""
     return None
+
+
+def _refer_replaces(request: Request) -> Replaces | None:
+    """The Replaces in a REFER's one Refer-To (attended transfer), None when there is
+    none; RemoteProtocolError when it is there but is not one."""
+    values = request.headers.values("Refer-To")
+    if len(values) != 1:
+        return None
+    uri = _refer_to_uri(values[0])
+    if not isinstance(uri, SipURI):
+        return None
+    for name, value in uri.headers:
+        if name.lower() == "replaces":
+            return parse_replaces(value)
+    return None
+
+
+def _refer_to_uri(value: str) -> URI:
+    """A Refer-To's URI. Some phones (pjsua2) send one with URI headers (`?Replaces=`)
+    without the angle brackets RFC 3261 §20 asks for: taken as if they were there."""
+    try:
+        return parse_name_addr(value).uri
+    except RemoteProtocolError:
+        if "<" in value:
+            raise
+        return parse_name_addr(f"<{value.strip()}>").uri
+
+
+def _bridged_to(leg: Leg) -> Leg | None:
+    """The party `leg` is bridged to in its call, both answered; None when not so."""
+    bridged = leg.call.bridged
+    if bridged is None or leg not in bridged:
+        return None
+    other = bridged[1] if bridged[0] is leg else bridged[0]
+    return other if leg.answered and other.answered and not other.ended else None
+
+
+class Joined:
+    """Serves a call whose two parties the switch joined itself (an attended transfer, a
+    replaced dialog): when either leaves, the call ends."""
+
+    answerer = ""
+
+    def on_event(self, call: Call, event: CallEvent) -> None:
+        if isinstance(event, Ended):
+            call.hangup(event.cause if event.by == "switch" else NORMAL)
+
+
+JOINED = Joined()
+
+
+def _ignore_report(cause: Cause) -> None:
+    pass
 
 
 def _extension_of(leg: Leg) -> str | None:

@@ -33,10 +33,11 @@ from vaxel.transport.base import Local, Source
 log = logging.getLogger(__name__)
 
 # What the switch serves, as OPTIONS and 405 say and validation enforces. Only option tags
-# that work are listed: session timers (RFC 4028).
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, SUBSCRIBE, NOTIFY"
+# that work are listed: session timers (RFC 4028), Replaces (RFC 3891: attended transfer,
+# a call taken over by another phone of the same user).
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, SUBSCRIBE, NOTIFY, REFER"
 ACCEPT = "application/sdp"
-SUPPORTED = frozenset({"timer"})
+SUPPORTED = frozenset({"timer", "replaces"})
 KNOWN_METHODS = frozenset(
     {
         "INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER", "PRACK", "SUBSCRIBE",

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, REFER"
 NO_ACK = Cause(408, "No ACK", "answered")
 SESSION_EXPIRED = Cause(408, "Session Expired", "answered")
 REQUEST_TIMEOUT = Cause(408, "Request Timeout", "answered")
@@ -132,6 +132,11 @@ class SipLeg(Leg):
         self.session_timer: SessionTimer | None = None
         # The 200 to the party's BYE, held while the call's record is stored (B2BUA.finished).
         self.bye_answer: tuple[TransactionKey, Response] | None = None
+        # The in-call transfer code (`##EXT#`, B2BUA.key_in_call): when the last lone `#`
+        # was pressed, the digits after `##` (None: no code being dialled), its timer.
+        self.hash_at: float | None = None
+        self.code: str | None = None
+        self.code_timer: Timer | None = None
 
     def _step(self, inp: str) -> bool:
         """Take `inp` if the table has a row for it here: True, in its next state."""
@@ -189,6 +194,11 @@ class SipLeg(Leg):
         sdp = self.sent_sdp
         return sdp.direction_of(sdp.media[0]) if sdp is not None and sdp.media else "sendrecv"
 
+    def dtmf(self, digit: str) -> None:
+        """A key by RFC 4733: the switch may keep it (an in-call code), else as any leg's."""
+        if not self.b2bua.key_in_call(self, digit):
+            super().dtmf(digit)
+
     # -- in-dialog requests -----------------------------------------------------
 
     def receive_request(self, request: Request, key: TransactionKey) -> None:
@@ -210,7 +220,9 @@ class SipLeg(Leg):
             self._receive_offer(request, key)
         elif method == "INFO":
             signalling.respond(key, make_response(request, 200))
-            self.b2bua.relay_info(self, request)
+            digit = _info_digit(request)
+            if digit is None or not self.b2bua.key_in_call(self, digit):
+                self.b2bua.relay_info(self, request)
         elif method == "REFER":
             self.b2bua.refer(self, request, key)
         else:
@@ -393,6 +405,25 @@ class SipLeg(Leg):
 
 def _ignore(event: Event) -> None:
     pass
+
+
+def _info_digit(request: Request) -> str | None:
+    """The key an INFO carries (application/dtmf-relay's `Signal=`, or application/dtmf),
+    None when it carries none."""
+    content_type = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    text = request.body.decode("utf-8", "replace")
+    if content_type == "application/dtmf-relay":
+        for line in text.splitlines():
+            name, _, value = line.partition("=")
+            if name.strip().lower() == "signal":
+                text = value
+                break
+        else:
+            return None
+    elif content_type != "application/dtmf":
+        return None
+    key = text.strip().upper()
+    return key if len(key) == 1 and key in "0123456789*#ABCD" else None
 
 
 class InboundLeg(SipLeg):

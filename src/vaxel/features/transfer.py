@@ -37,6 +37,15 @@ EMPTY = Cause(400, "Bad Request (no transfer target)")
 Plan = tuple[str, CallHandler, bool]
 
 
+class TransferError(Exception):
+    """A transfer asked for through the API cannot be made; `str()` says why, `status` as
+    SIP would (404 no such call, 403 barred, 409 not connected, 422 a party not named)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
 class Directory(Protocol):
     def company(self, company_id: int) -> Company | None: ...
 

@@ -6,7 +6,8 @@ leg negotiated, the other G.711 law when the legs chose different ones
 (one `bytes.translate` through a 256-octet table), and our own SSRC,
 sequence numbers and timestamps (`StreamRewriter`), so re-INVITEs and
 forks never show as a new stream. Telephone-events (RFC 4733) are relayed
-with the payload type mapped, and reported once per key press.
+with the payload type mapped, and reported once per key press (before the packet is
+relayed, so the switch may keep a key to itself: `relay_events`).
 
 Strict source (O2): once a stream has latched to the address its packets
 come from (symmetric RTP, RFC 4961), packets from any other address are
@@ -98,6 +99,7 @@ class Endpoint:
         "port",
         "pt",
         "received",
+        "relay_events",
         "remote",
         "rewriter",
         "rtcp",
@@ -157,6 +159,9 @@ class Endpoint:
         self.source_ssrc = 0
         self._events = EventReceiver()
         self.telephone_events_seen = False
+        # False while the switch keeps the party's keys to itself (an in-call code being
+        # dialled): its telephone-events are reported but not relayed to the peer.
+        self.relay_events = True
         self._translate: bytes | None = None
         # Audio the switch itself plays to the party (prompts, music on hold): its own
         # source, which the rewriter splices into the leg's one outgoing stream.
@@ -291,7 +296,7 @@ class Endpoint:
                 pressed = self._events.feed(timestamp, data[12:16])
                 if pressed is not None:
                     self.on_dtmf(pressed)
-                if peer is None or peer.dtmf_pt < 0 or not peer.sending:
+                if peer is None or peer.dtmf_pt < 0 or not peer.sending or not self.relay_events:
                     continue
                 out_pt = peer.dtmf_pt
             else:

@@ -43,6 +43,8 @@ class MemoryEndpoint:
         self.last_received = 0.0
         self.dtmf_pt = -1
         self.telephone_events_seen = False
+        self.relay_events = True  # False: the party's keys are not relayed to the peer
+        self.keys: list[str] = []  # keys relayed to this party from its peer
         self.sinks: list[Callable[[Samples], None]] = []
         self.remote: tuple[str, int] | None = None  # the party's address, from its SDP
         self.codec = ""
@@ -101,6 +103,8 @@ class MemoryEndpoint:
         self.last_received = self.media.clock()
         self.telephone_events_seen = True
         self.on_dtmf(digit)
+        if self.peer is not None and self.relay_events:
+            self.peer.keys.append(digit)
 
     def audio(self) -> Samples:
         """Everything the party heard, as one array."""

@@ -20,6 +20,7 @@ from vaxel.web.api import (
     audit,
     calls,
     calls_placed,
+    calls_transfer,
     companies,
     conferences,
     diversions,
@@ -63,8 +64,8 @@ def create_app(ctx: WebContext) -> FastAPI:
     problems.install(app)
     # prompts and groups before sections: their paths are more specific.
     routers = (health, session, me, companies, settings, users, prompts, groups, voicemail,
-               sections, calls, calls_placed, diversions, audit, shortcuts, favourites,
-               greeting, admins, conferences, three_way)  # fmt: skip
+               sections, calls, calls_placed, calls_transfer, diversions, audit, shortcuts,
+               favourites, greeting, admins, conferences, three_way)  # fmt: skip
     for module in routers:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(pages.router)  # the web pages (S7, U4, U9): HTML, not the API

@@ -49,6 +49,12 @@ class WebContext:
     # U12: asks the switch to add a third party to a call (company id, the user's
     # extension, call id, whom -> features.three_way.add_party's outcome). None: no switch.
     add_party: Callable[[int, str, str, str], Awaitable[tuple[str, object]]] | None = None
+    # Transfers a live call on the switch (web/link.py `TransferCall`), awaited on the
+    # web's loop; a refusal raises `TransferError`. None: no switch.
+    transfer: (
+        Callable[[int, str, str | None, str | None, bool, str], Awaitable[tuple[str, str, str]]]
+        | None
+    ) = None
 
     def uploads(self, domain: str) -> Path:
         """Where a company's uploaded files wait for its description to name them."""

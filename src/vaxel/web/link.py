@@ -16,9 +16,10 @@ two processes hold (so nothing else can write a pickle to either end):
   message marked heard: the switch lights the lamps off); and three questions,
   each answered by the switch: `changed` (look again: the next call sees the
   change; answered once the switch has dropped what it cached), `stats` (the
-  figures of /metrics), `place_call` (click-to-call) and `conference` (A3: a room's
-  participants, mute, kick, lock, end: features/conference.py `room_action`) and
-  `add_party` (U12: a third party to a call, features/three_way.py).
+  figures of /metrics), `place_call` (click-to-call), `transfer` (a live call's
+  transfer, found by its id), `conference` (A3: a room's participants, mute, kick, lock,
+  end: features/conference.py `room_action`) and `add_party` (U12: a third party to a
+  call, features/three_way.py).
 
 The web side's `LinkedBus` is a plain `Bus` for the web's own listeners, which
 also tells the switch what it watches.
@@ -38,6 +39,7 @@ from typing import Any
 
 from vaxel.bus import LIVE_EVENTS, BoxChanged, Bus
 from vaxel.features.click_to_call import ClickToCallError
+from vaxel.features.transfer import TransferError
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,10 @@ BACKLOG = 8 * 1024 * 1024  # bytes of events queued for a stalled web before the
 ANSWER_TIMEOUT = 10.0  # seconds the web waits for the switch's answer
 
 FORWARDED: tuple[type, ...] = (*LIVE_EVENTS, BoxChanged)
+
+#: (company, call id, the requester's extension, the party named, whether the requester is
+#: an admin, the target) -> (the transferor, the transferred party, what was dialled).
+TransferCall = Callable[[int, str, str | None, str | None, bool, str], tuple[str, str, str]]
 
 
 def frame(message: object) -> bytes:
@@ -78,6 +84,7 @@ class SwitchEnd:
         place_call: Callable[[int, str, str, str], tuple[str, str]],
         conference: Callable[[int, str, str, str, bool], tuple[str, object]] | None = None,
         add_party: Callable[[int, str, str, str], tuple[str, object]] | None = None,
+        transfer: TransferCall | None = None,
     ) -> None:
         self.bus = bus
         self.answers: dict[str, Callable[..., object]] = {
@@ -89,6 +96,8 @@ class SwitchEnd:
             self.answers["conference"] = conference
         if add_party is not None:
             self.answers["add_party"] = add_party
+        if transfer is not None:
+            self.answers["transfer"] = transfer
         self.writer: asyncio.StreamWriter | None = None
         self.watched: list[int | None] = []  # what this web watches, undone when it goes
         self.dropped = 0  # events not sent because the web was not reading
@@ -139,7 +148,7 @@ class SwitchEnd:
     def _answer(self, number: int, name: str, args: tuple[Any, ...]) -> None:
         try:
             reply: tuple[Any, ...] = ("answer", number, "ok", self.answers[name](*args))
-        except ClickToCallError as exc:
+        except (ClickToCallError, TransferError) as exc:
             reply = ("answer", number, "refused", (exc.status, str(exc)))
         except Exception as exc:
             log.exception("the web's %s failed", name)
@@ -246,6 +255,24 @@ class WebEnd:
     ) -> tuple[str, object]:
         """U12: a third party to a call (features.three_way.add_party)."""
         answer: tuple[str, object] = await self.ask("add_party", company_id, extension, call_id, to)
+        return answer
+
+    async def transfer(
+        self,
+        company_id: int,
+        call_id: str,
+        requester: str | None,
+        party: str | None,
+        admin: bool,
+        to: str,
+    ) -> tuple[str, str, str]:
+        """Transfer a live call (see `TransferCall`); a refusal raises `TransferError`."""
+        try:
+            answer: tuple[str, str, str] = await self.ask(
+                "transfer", company_id, call_id, requester, party, admin, to
+            )
+        except ClickToCallError as exc:  # how `ask` says the switch refused
+            raise TransferError(exc.status, str(exc)) from None
         return answer
 
     def close(self) -> None:

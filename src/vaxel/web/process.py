@@ -52,6 +52,7 @@ async def serve(data: Path, listen_fd: int, link_fd: int) -> int:
         place_call=end.place_call,
         conference=end.conference,
         add_party=end.add_party,
+        transfer=end.transfer,
     )
     web = WebServer(context, listening)
     web.start()
