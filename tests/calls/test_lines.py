@@ -66,6 +66,23 @@ def test_a_call_between_colleagues_rings_confirms_and_ends_on_both_lines() -> No
     assert [(e.extension, e.state) for e in published] == [(c[0], c[1]) for c in changes]
 
 
+def test_a_transfer_ends_the_transferors_dialog_and_confirms_the_targets() -> None:
+    """P4: Björn answered Anna and transferred her to Cilla: when Cilla answers, Björn's
+    lamp goes out (his dialog ended) while Anna and Cilla talk."""
+    bus, lines, changes, _ = make()
+    lines.watch(CO)
+    bus.publish(CallOffered(CO, "c1", "1001", "Anna", "1002", 1.0))
+    bus.publish(CallRinging(CO, "c1", "1002", "Björn", 1.1))
+    bus.publish(CallAnswered(CO, "c1", "1002", 2.0))
+    bus.publish(CallRinging(CO, "c1", "1003", "Cilla", 5.0))
+    assert lines.line(CO, "1002").state == "talking" and lines.line(CO, "1003").state == "ringing"
+    bus.publish(CallAnswered(CO, "c1", "1003", 6.0))
+    assert lines.line(CO, "1002").state == "idle"
+    assert lines.line(CO, "1003").state == lines.line(CO, "1001").state == "talking"
+    assert ("1002", "idle", "terminated", "remote-bye") in changes
+    assert lines.line(CO, "1001").calls["c1"].remote == "1003"
+
+
 def test_a_group_call_answered_by_one_stops_the_others_ringing() -> None:
     bus, lines, changes, _ = make()
     lines.watch(CO)

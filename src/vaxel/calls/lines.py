@@ -14,7 +14,9 @@ subscriptions) and, for watched companies, onto the bus as `LineState` (the WebS
 
 A call's states follow RFC 4235 §3.7.1 from the user's side: the caller's dialog is
 `trying`, then `early` once a phone rings, `confirmed` when answered; a phone rung is
-`early`, then `confirmed` if it answered; every dialog ends `terminated`.
+`early`, then `confirmed` if it answered; every dialog ends `terminated`. When another
+colleague answers a call someone answered before (a transfer, P4), the one before has left
+it: their dialog ends. (A caller who transfers their own call still shows it until it ends.)
 """
 
 from __future__ import annotations
@@ -203,6 +205,7 @@ class Lines:
         if call is None:
             return
         company_id, by = call.company_id, event.answered_by
+        person = self.users(company_id, by) is not None
         for party in list(call.parties):
             mine = self.lines[(company_id, party)].calls[event.call_id]
             if party == by:
@@ -214,6 +217,8 @@ class Lines:
                 self._confirm(company_id, party, mine, event.at)
             elif mine.state != "confirmed":  # someone else took it: this phone stops ringing
                 self._drop(call, party, mine, "cancelled", event.at)
+            elif person:  # the one who answered transferred the call (P4): they left it
+                self._drop(call, party, mine, "remote-bye", event.at)
         if by and by not in call.parties and self.users(company_id, by) is not None:
             # A colleague whose phone was not rung took the call (P4 pickup): theirs now.
             line_call = LineCall(event.call_id, "confirmed", "recipient", call.caller,
