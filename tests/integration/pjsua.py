@@ -330,10 +330,9 @@ def hears(
 
     The switch sends a prompt's A-law codes as they are and the phone speaks PCMA
     alone, so what it decoded encodes back to the very codes: nine in ten of the
-    stretch's 20 ms frames must be there, code for code (all but two, for a short
-    stretch). Not all: a phone's jitter buffer drops or repeats a frame now and then as
-    its clock and the switch's drift, and on a loaded machine it may miss the first
-    packet or two while it sets its stream up."""
+    stretch's 20 ms frames must be there, code for code. Not all: a phone's jitter
+    buffer drops or repeats a frame now and then as its clock and the switch's drift,
+    and it may miss the first packet while it sets its stream up."""
     if isinstance(sound, Path):
         from vaxel.media.player import load_prompt
 
@@ -343,7 +342,7 @@ def hears(
     deadline = time.monotonic() + wait
     while True:
         heard = _codes(phone.heard(call))
-        if sum(frame in heard for frame in frames) >= min(0.9 * len(frames), len(frames) - 2):
+        if sum(frame in heard for frame in frames) >= 0.9 * len(frames):
             return True
         if time.monotonic() > deadline:
             return False
