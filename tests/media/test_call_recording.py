@@ -156,10 +156,15 @@ def test_pause_leaves_silence_for_its_span_and_the_file_keeps_wall_time(tmp_path
 
     run(test)
     _, data = read(path)
-    assert len(data) == 2 * (75 + DELAY) * FRAME
-    paused = data[2 * 25 * FRAME : 2 * 50 * FRAME]
+    # What was said before the pause is all there (the jitter buffer written out first),
+    # then 25 ticks of silence, then speech again.
+    assert len(data) == 2 * (75 + 2 * DELAY) * FRAME
+    before = data[0::2][: (25 + DELAY) * FRAME][DELAY * FRAME :]
+    said = np.concatenate([sine(CALLER_HZ, n) for n in range(25)])
+    assert np.corrcoef(before, said)[0, 1] > 0.999
+    paused = data[2 * (25 + DELAY) * FRAME : 2 * (50 + DELAY) * FRAME]
     assert not paused.any()
-    after = data[2 * (50 + PRIME) * FRAME :]
+    after = data[2 * (50 + 2 * DELAY) * FRAME :]
     assert tone(after[0::2], CALLER_HZ) and tone(after[1::2], CALLEE_HZ)
 
 

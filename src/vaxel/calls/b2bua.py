@@ -39,6 +39,7 @@ from vaxel.calls.legs import InboundLeg, OutboundLeg, SipLeg, UnreachableLeg
 from vaxel.calls.publish import CallPublisher
 from vaxel.calls.router import SipTarget
 from vaxel.calls.signalling import Signalling
+from vaxel.media.call_recording import Pacer
 from vaxel.services.users import SipUser
 from vaxel.sip.dialog import DialogId, new_call_id, request_dialog_id
 from vaxel.sip.errors import RemoteProtocolError
@@ -79,6 +80,10 @@ def _no_transfers(company_id: int, extension: str, target: str, host: str) -> Ca
     return NO_TRANSFERS
 
 
+def _not_recorded(call: Call) -> None:
+    pass
+
+
 class Endpoint(MediaPort, Protocol):
     """A media endpoint of the switch, facing one leg's party (see `vaxel.media`)."""
 
@@ -97,6 +102,11 @@ E = TypeVar("E", bound=Endpoint)
 
 class Media(Protocol[E]):
     """Where legs get their endpoints: the RTP engine, or `media.memory` in tests."""
+
+    @property
+    def pacer(self) -> Pacer:
+        """The shared 20 ms media clock (what a call recording writes on, A6)."""
+        ...
 
     def allocate(self, on_dtmf: Callable[[str], None]) -> E: ...
 
@@ -129,6 +139,8 @@ class B2BUA:
         self.hold_music = hold_music  # played to a party the other one put on hold
         self.publisher = publisher  # the calls' live events (P8); None: none
         self.plan_transfer: PlanTransfer = _no_transfers  # set by the assembly
+        # A6: told of every bridge, to record the call by the company's rule (the assembly).
+        self.on_bridged: Callable[[Call], None] = _not_recorded
         self.calls: dict[str, Call] = {}
         self._dialogs: dict[DialogId, SipLeg] = {}
         self._inbound: dict[TransactionKey, InboundLeg] = {}
@@ -248,6 +260,7 @@ class B2BUA:
     def connect(self, a: Leg, b: Leg) -> None:
         assert isinstance(a, SipLeg) and isinstance(b, SipLeg)
         self.media.connect(a.endpoint, b.endpoint)
+        self.on_bridged(a.call)
         for leg, other in ((a, b), (b, a)):
             # A party told it was on hold by the one it was bridged to before (a transfer:
             # the transferor held it first) is resumed, or held, as the one it meets now.

@@ -208,10 +208,13 @@ class CallRecording:
         self._callee.detach()
 
     def pause(self) -> None:
-        """Silence from now until `resume`: what the parties say is not kept."""
+        """Silence from now until `resume`: what the parties say is not kept (what they
+        said before, still in the jitter buffer, is)."""
+        if self.paused or self.closed:
+            return
+        self._drain()
         self.paused = True
         for side in (self._caller, self._callee):
-            side.frames.clear()
             side.primed = False
 
     def resume(self) -> None:
@@ -236,15 +239,20 @@ class CallRecording:
         if self._ticks % FIXUP_TICKS == 0:
             self.stream.fix_header()
 
+    def _drain(self) -> None:
+        """Write what the jitter buffer still holds (the last words before a pause or the
+        end), as if the ticks for it had come."""
+        caller, callee = self._caller, self._callee
+        while (caller.frames or callee.frames) and not self.paused:
+            caller.primed = callee.primed = True
+            self.tick()
+
     def close(self) -> None:
         """The call is over (or the recording stopped): the file is complete."""
         if self.closed:
             return
         self.pacer.unsubscribe(self.tick)
-        caller, callee = self._caller, self._callee
-        while caller.frames or callee.frames:  # what the jitter buffer still holds
-            caller.primed = callee.primed = True
-            self.tick()
+        self._drain()
         self.closed = True
         self.detach()
         self.stream.close()

@@ -404,6 +404,46 @@ class TrunkConfig(Model):
     password: str | None = Field(default=None, repr=False)  # a secret, as the registration's
 
 
+# -- call recording (A6) -------------------------------------------------------------------
+
+RecordingRule = Literal["always", "on-demand", "never"]
+
+
+class RecordingConfig(Model):
+    """Which calls are recorded (A6): a rule per user, per answering group and per number
+    dialled, the most specific one naming the call deciding (the user answering or called,
+    then the user calling, then the group, then the number, then `default`). "always"
+    records from the moment the call is connected; "on-demand" when a party asks (a key
+    code, their phone's record button, the API); "never" not even then."""
+
+    default: RecordingRule = "never"
+    users: dict[Annotated[str, Field(pattern=EXTENSION)], RecordingRule] = {}
+    groups: dict[str, RecordingRule] = {}
+    numbers: dict[str, RecordingRule] = {}
+    format: Literal["stereo", "mix"] = "stereo"  # stereo: the caller left, the other right
+    # Recordings older than this are deleted; None: kept until deleted.
+    retention_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    # A call recorded by rule starts with the system prompt "call-recorded", said to the
+    # caller as the call is connected.
+    announce: bool = True
+
+    @field_validator("numbers")
+    @classmethod
+    def _numbers(cls, value: dict[str, RecordingRule]) -> dict[str, RecordingRule]:
+        return {_e164(number): rule for number, rule in value.items()}
+
+    def rule(self, users: list[str], group: str | None, number: str | None) -> RecordingRule:
+        """The rule of a call: `users` on it (the answering or called one first)."""
+        for extension in users:
+            if extension in self.users:
+                return self.users[extension]
+        if group is not None and group in self.groups:
+            return self.groups[group]
+        if number is not None and number in self.numbers:
+            return self.numbers[number]
+        return self.default
+
+
 # -- the company ---------------------------------------------------------------------------
 
 
@@ -469,6 +509,7 @@ class CompanyConfig(Model):
     # Which kind of device a call comes from, by words in its User-Agent (U8: a caller ID
     # per device, e.g. {mobile: ["Vaxel Mobile"], desk: ["Yealink", "snom"]}).
     devices: dict[DeviceKind, list[str]] = {}
+    recording: RecordingConfig = RecordingConfig()  # A6: which calls are recorded
 
     def device_kind(self, user_agent: str) -> DeviceKind | None:
         agent = user_agent.lower()
@@ -631,6 +672,29 @@ def check_references(config: CompanyConfig) -> list[str]:
     errors += _destination_errors(config, "company.operator", config.company.operator)
     if config.outbound_trunk is not None and config.outbound_trunk not in config.trunks:
         errors.append(f'outbound_trunk: unknown trunk "{config.outbound_trunk}"')
+    errors += _recording_errors(config, users)
+    return errors
+
+
+def _recording_errors(config: CompanyConfig, users: set[str]) -> list[str]:
+    """A6: a recording rule names a user, group and number the company has."""
+    recording = config.recording
+    numbers = {number.number for number in config.numbers}
+    errors = [
+        f'recording.users.{ext}: unknown user "{ext}"'
+        for ext in recording.users
+        if ext not in users
+    ]
+    errors += [
+        f'recording.groups.{name}: unknown group "{name}"'
+        for name in recording.groups
+        if name not in config.groups
+    ]
+    errors += [
+        f"recording.numbers.{number}: not one of the company's numbers"
+        for number in recording.numbers
+        if number not in numbers
+    ]
     return errors
 
 

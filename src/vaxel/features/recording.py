@@ -1,0 +1,158 @@
+"""Call recording by the company's rules and on demand (A6).
+
+When a call is connected (each bridge: a transfer connects it again) the
+company's `recording:` rule for it decides (`RecordingConfig.rule`: the user
+answering or called, the user calling, the answering group, the number
+dialled, the default). "always" starts the recording at once, and the caller
+hears the system prompt "call-recorded" over the first seconds of the call
+(the callee is heard again when it ends) unless the company turned `announce`
+off. "on-demand" waits for a party to ask: `start`, `pause`, `resume`, `stop`
+here, reached by a key code, a phone's INFO or the API. "never" refuses them.
+
+A call has at most one file, in the company's folder,
+`<data>/recordings/<domain>/<YYYY-MM-DD>/<call id>.wav` (the switch's own call
+id, never a name from a user); a recording stopped and started again on the
+same call goes on in a new file with `-2`, `-3` ... after the id.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal, Protocol
+
+from vaxel.calls.api import Call, Device, Leg
+from vaxel.calls.legs import InboundLeg
+from vaxel.features.groups import Group, _Ringing
+from vaxel.media.call_recording import CallRecording, Pacer
+from vaxel.media.prompts import PromptError
+from vaxel.services.company_config import CompanyConfig, RecordingRule
+
+log = logging.getLogger(__name__)
+
+FOLDER = "recordings"
+Action = Literal["start", "pause", "resume", "stop", "toggle"]
+
+
+class Companies(Protocol):
+    """What recording needs of a company (`services.company.CompanyServices`)."""
+
+    @property
+    def domain(self) -> str: ...
+
+    @property
+    def config(self) -> CompanyConfig: ...
+
+    def system(self, name: str) -> Path: ...
+
+
+class Directory(Protocol):
+    def company(self, company_id: int) -> Companies | None: ...
+
+
+def recordings_folder(data: Path, domain: str) -> Path:
+    """A company's recordings: `<data>/recordings/<domain>` (the domain as stored)."""
+    return data / FOLDER / domain
+
+
+def extension_of(leg: Leg) -> str | None:
+    """The user on a leg: the caller (authenticated), or a colleague's phone rung."""
+    if isinstance(leg, InboundLeg):
+        return leg.user.extension if leg.user is not None else None
+    return leg.target.extension if isinstance(leg.target, Device) else None
+
+
+def _group_of(call: Call) -> str | None:
+    handler = call.handler
+    if isinstance(handler, Group):
+        return handler.name
+    if isinstance(handler, _Ringing):
+        return handler.group.name
+    return None
+
+
+def rule_of(call: Call, config: CompanyConfig) -> RecordingRule:
+    """The company's recording rule for the call as it is bridged now."""
+    users: list[str] = []
+    bridged = call.bridged
+    if bridged is not None and call.legs:
+        caller = call.caller
+        others = [leg for leg in bridged if leg is not caller]
+        for leg in [*others, caller]:
+            extension = extension_of(leg)
+            if extension is not None:
+                users.append(extension)
+    return config.recording.rule(users, _group_of(call), call.dialled or None)
+
+
+class Recordings:
+    """Starts, pauses and stops calls' recordings; the B2BUA tells it of every bridge."""
+
+    def __init__(
+        self, directory: Directory, pacer: Pacer, data: Path, *, now: type[datetime] = datetime
+    ) -> None:
+        self.directory = directory
+        self.pacer = pacer
+        self.data = data
+        self._now = now
+
+    def bridged(self, call: Call) -> None:
+        """A call was connected: record it if the company's rule says "always"."""
+        if call.recorder is not None:
+            return
+        company = self.directory.company(call.company_id)
+        if company is None or rule_of(call, company.config) != "always":
+            return
+        if self._start(call, company) and company.config.recording.announce:
+            self._announce(call, company)
+
+    def act(self, call: Call, action: Action) -> str | None:
+        """A party (or the API) asks: returns what the recording is now ("recording",
+        "paused", "stopped"), or None when the company's rule does not let it."""
+        company = self.directory.company(call.company_id)
+        if company is None or call.bridged is None:
+            return None
+        recorder = call.recorder
+        if not isinstance(recorder, CallRecording):
+            recorder = None
+        if action == "toggle":
+            action = "start" if recorder is None else "resume" if recorder.paused else "pause"
+        if action in ("start", "resume") and recorder is None:
+            if rule_of(call, company.config) == "never":
+                return None
+            return "recording" if self._start(call, company) else None
+        if recorder is None:
+            return "stopped"
+        if action == "pause":
+            recorder.pause()
+            return "paused"
+        if action in ("start", "resume"):
+            recorder.resume()
+            return "recording"
+        call.stop_recording_call()
+        return "stopped"
+
+    def _start(self, call: Call, company: Companies) -> bool:
+        folder = recordings_folder(self.data, company.domain)
+        day = self._now.now(UTC).strftime("%Y-%m-%d")
+        stereo = company.config.recording.format == "stereo"
+        for n in range(1, 100):
+            name = f"{call.id}.wav" if n == 1 else f"{call.id}-{n}.wav"
+            try:
+                recorder = CallRecording(folder / day / name, self.pacer, stereo=stereo)
+            except FileExistsError:
+                continue
+            except OSError:
+                log.exception("cannot record call %s", call.id)
+                return False
+            call.record_call(recorder)
+            return True
+        return False
+
+    @staticmethod
+    def _announce(call: Call, company: Companies) -> None:
+        try:
+            call.caller.play([company.system("call-recorded")], interruptible=False)
+        except PromptError:
+            log.warning("the system prompt call-recorded is missing")
