@@ -131,8 +131,10 @@ def assemble(
     lines, watchers = _lines(bus, clock, calls, directory, lookup, signalling)
     dialplan = CompanyDialplan(directory)
     calls.plan_transfer = Transfers(directory, dialplan, lookup).plan
-    recordings = Recordings(directory, media.pacer, data)
+    recordings = Recordings(directory, media.pacer, data, clock=clock)
     calls.on_bridged = recordings.bridged
+    calls.on_key = recordings.key
+    calls.on_info = recordings.info
     switch = Switch(signalling, authenticator, registrar, calls, dialplan, mwi, watchers)
     inbound = Inbound(signalling, authenticator, switch, is_carrier=switch.is_carrier)
     return Core(

@@ -226,3 +226,67 @@ def test_rules_name_what_the_company_has(acme_as: Callable[..., MemorySwitch]) -
     config["recording"] = {"default": "sometimes"}
     with pytest.raises(ConfigError, match=r"recording\.default"):
         parse_config(config)
+
+
+def info(phone: MemoryPhone, *headers: str) -> int:
+    """`phone` sends INFO in its call with these headers; the final status."""
+    cseq = next(phone.cseq) + 100
+    phone.send([*phone._in_dialog("INFO", cseq), *headers])
+    phone.switch.run()
+    final = phone.last_final("INFO")
+    assert final is not None
+    return final.status
+
+
+def test_star_one_toggles_the_recording_from_a_users_phone(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(description=with_rules("{default: on-demand}"))
+    anna, bjorn = talking(acme)
+    (call,) = acme.calls.values()
+    anna.press("*")
+    acme.advance(3.0)  # too slow: not the code
+    anna.press("1")
+    assert call.recorder is None
+    bjorn.press("*1")
+    assert isinstance(call.recorder, CallRecording) and not call.recorder.paused
+    bjorn.press("*1")
+    assert call.recorder.paused
+    anna.press("*1")
+    assert not call.recorder.paused
+    anna.hang_up()
+    assert len(files(acme)) == 1
+
+
+def test_an_outside_caller_cannot_start_a_recording(acme_as: Callable[..., MemorySwitch]) -> None:
+    acme = acme_as(description=with_rules("{default: on-demand}"))
+    bjorn = acme.phone("1002")
+    caller = acme.carrier()
+    caller.dial(DIRECT)
+    bjorn.pick_up()
+    assert caller.answered() is not None
+    (call,) = acme.calls.values()
+    caller.press("*1")
+    assert info(caller, "Record: on") == 200
+    assert call.recorder is None
+    caller.hang_up()
+    assert files(acme) == []
+
+
+def test_a_phones_record_button_sends_info_record_on_and_off(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(description=with_rules("{default: on-demand}"))
+    anna, bjorn = talking(acme)
+    (call,) = acme.calls.values()
+    assert info(bjorn, "Record: on") == 200
+    assert isinstance(call.recorder, CallRecording) and not call.recorder.paused
+    assert info(bjorn, "Record: off") == 200
+    assert call.recorder.paused
+    assert info(bjorn, "Record: on") == 200
+    assert not call.recorder.paused
+    assert not anna.requests("INFO")  # taken by the switch, not relayed
+    assert info(bjorn, "Content-Type: application/dtmf-relay") == 200
+    assert anna.requests("INFO")  # other INFO is relayed as before
+    anna.hang_up()
+    assert len(files(acme)) == 1

@@ -84,6 +84,14 @@ def _not_recorded(call: Call) -> None:
     pass
 
 
+def _no_key(leg: Leg, digit: str) -> None:
+    pass
+
+
+def _not_taken(leg: Leg, request: Request) -> bool:
+    return False
+
+
 class Endpoint(MediaPort, Protocol):
     """A media endpoint of the switch, facing one leg's party (see `vaxel.media`)."""
 
@@ -141,6 +149,10 @@ class B2BUA:
         self.plan_transfer: PlanTransfer = _no_transfers  # set by the assembly
         # A6: told of every bridge, to record the call by the company's rule (the assembly).
         self.on_bridged: Callable[[Call], None] = _not_recorded
+        # A6: a party's keys and INFO, to start, pause and stop a recording on demand; an
+        # INFO `on_info` takes is not relayed to the other party.
+        self.on_key: Callable[[Leg, str], None] = _no_key
+        self.on_info: Callable[[Leg, Request], bool] = _not_taken
         self.calls: dict[str, Call] = {}
         self._dialogs: dict[DialogId, SipLeg] = {}
         self._inbound: dict[TransactionKey, InboundLeg] = {}
@@ -334,6 +346,8 @@ class B2BUA:
             other.play([self.hold_music], loop=True, interruptible=False)
 
     def relay_info(self, leg: SipLeg, request: Request) -> None:
+        if self.on_info(leg, request):
+            return
         other = self._peer_of(leg)
         if other is not None:
             other.send_info(request)

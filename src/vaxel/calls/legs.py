@@ -133,6 +133,12 @@ class SipLeg(Leg):
         # The 200 to the party's BYE, held while the call's record is stored (B2BUA.finished).
         self.bye_answer: tuple[TransactionKey, Response] | None = None
 
+    def dtmf(self, digit: str) -> None:
+        """A key the party pressed: the B2BUA sees it first (A6: a recording's key code),
+        then the call's feature, as for any leg."""
+        self.b2bua.on_key(self, digit)
+        super().dtmf(digit)
+
     def _step(self, inp: str) -> bool:
         """Take `inp` if the table has a row for it here: True, in its next state."""
         next_state = TRANSITIONS.get((self.direction, self.state, inp))

@@ -6,8 +6,11 @@ answering or called, the user calling, the answering group, the number
 dialled, the default). "always" starts the recording at once, and the caller
 hears the system prompt "call-recorded" over the first seconds of the call
 (the callee is heard again when it ends) unless the company turned `announce`
-off. "on-demand" waits for a party to ask: `start`, `pause`, `resume`, `stop`
-here, reached by a key code, a phone's INFO or the API. "never" refuses them.
+off. "on-demand" waits for a party to ask: `act` here (start, pause, resume, stop,
+toggle), reached by the key code `*1` from a user's phone (toggles: starts,
+pauses, resumes), a phone's record button (INFO with `Record: on` / `off`, as
+Yealink phones send it) or the API. "never" refuses them. A paused recording
+writes silence for its span.
 
 A call has at most one file, in the company's folder,
 `<data>/recordings/<domain>/<YYYY-MM-DD>/<call id>.wav` (the switch's own call
@@ -18,6 +21,7 @@ same call goes on in a new file with `-2`, `-3` ... after the id.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, Protocol
@@ -28,10 +32,13 @@ from vaxel.features.groups import Group, _Ringing
 from vaxel.media.call_recording import CallRecording, Pacer
 from vaxel.media.prompts import PromptError
 from vaxel.services.company_config import CompanyConfig, RecordingRule
+from vaxel.sip.message import Request
 
 log = logging.getLogger(__name__)
 
 FOLDER = "recordings"
+CODE = "*1"  # pressed during a call: toggles its recording
+CODE_SECONDS = 2.0  # the longest pause between the code's two keys
 Action = Literal["start", "pause", "resume", "stop", "toggle"]
 
 
@@ -72,6 +79,11 @@ def _group_of(call: Call) -> str | None:
     return None
 
 
+def _bridged(leg: Leg) -> bool:
+    bridged = leg.call.bridged
+    return bridged is not None and leg in bridged
+
+
 def rule_of(call: Call, config: CompanyConfig) -> RecordingRule:
     """The company's recording rule for the call as it is bridged now."""
     users: list[str] = []
@@ -90,12 +102,48 @@ class Recordings:
     """Starts, pauses and stops calls' recordings; the B2BUA tells it of every bridge."""
 
     def __init__(
-        self, directory: Directory, pacer: Pacer, data: Path, *, now: type[datetime] = datetime
+        self,
+        directory: Directory,
+        pacer: Pacer,
+        data: Path,
+        *,
+        clock: Callable[[], float],
     ) -> None:
         self.directory = directory
         self.pacer = pacer
         self.data = data
-        self._now = now
+        self.clock = clock
+        # Users' legs that pressed the code's first key, and when (a few at a time).
+        self._started: dict[Leg, float] = {}
+
+    # -- a party asks ------------------------------------------------------------------
+
+    def key(self, leg: Leg, digit: str) -> None:
+        """A key pressed on a bridged call: `*1` from a user's phone toggles the recording
+        (starts it, pauses it, resumes it); the keys go on to the other party as ever."""
+        now = self.clock()
+        started = self._started
+        for old in [other for other, at in started.items() if now - at > CODE_SECONDS]:
+            del started[old]
+        if digit == CODE[0]:
+            if len(started) < 1000 and extension_of(leg) is not None:
+                started[leg] = now
+            return
+        began = started.pop(leg, None)
+        if digit == CODE[1] and began is not None and _bridged(leg):
+            self.act(leg.call, "toggle")
+
+    def info(self, leg: Leg, request: Request) -> bool:
+        """A phone's record button (Yealink, and others after them): INFO with `Record: on`
+        starts (or resumes) the recording, `Record: off` pauses it. Taken, not relayed;
+        from a party who is not a user, or off a bridge, it changes nothing."""
+        value = request.headers.get("Record")
+        if value is None:
+            return False
+        value = value.strip().lower()
+        if value in ("on", "off") and extension_of(leg) is not None and _bridged(leg):
+            self.act(leg.call, "start" if value == "on" else "pause")
+        return True
 
     def bridged(self, call: Call) -> None:
         """A call was connected: record it if the company's rule says "always"."""
@@ -135,7 +183,7 @@ class Recordings:
 
     def _start(self, call: Call, company: Companies) -> bool:
         folder = recordings_folder(self.data, company.domain)
-        day = self._now.now(UTC).strftime("%Y-%m-%d")
+        day = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%d")
         stereo = company.config.recording.format == "stereo"
         for n in range(1, 100):
             name = f"{call.id}.wav" if n == 1 else f"{call.id}-{n}.wav"
