@@ -34,10 +34,12 @@ from vaxel.media.player import FRAME, RATE, Samples
 
 #: Frames a side may run ahead of the clock (jitter, a burst after a stall); the oldest
 #: beyond this are dropped so the channels never drift apart by more than this.
-QUEUE = 5
-#: Frames a side collects before the clock takes from it (a small jitter buffer): a
-#: packet a little late for its tick is not turned into silence and a lag.
-PRIME = 2
+QUEUE = 25
+#: Frames a side collects before the clock takes from it: a jitter buffer of 180 ms, so
+#: a phone whose packets come late or in bursts (a busy machine, a stalled sender) is
+#: not turned into silence and a lag. A recording is not a conversation: its delay
+#: costs nothing, and both channels have the same.
+PRIME = 10
 FIXUP_TICKS = 50  # the header's sizes are rewritten once a second
 HEADER_SIZE = 44
 SILENCE = np.zeros(FRAME, np.int16)
