@@ -261,6 +261,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
             core.bus,
             changed=core.directory.invalidate,
             place_call=_click_to_call(core),
+            recording=core.recordings.control,
             stats=lambda: {
                 "vaxel_calls_active": len(core.calls.calls),
                 "vaxel_devices_registered": core.location.devices(),

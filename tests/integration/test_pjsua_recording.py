@@ -9,11 +9,13 @@ is silent for the pause.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import wave
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 
@@ -32,6 +34,7 @@ users:
   - {{ext: "1003", name: Cecilia, password: {PASSWORDS["1003"]}}}
 recording: {{default: on-demand, users: {{"1002": always}}, format: stereo}}
 """
+WEB = "web password 1"  # Anna is the company's admin, Björn and Cecilia users
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +43,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     (tmp / "rec.yaml").write_text(DESCRIPTION)
     result = vaxel_cli(tmp / "data", "config", "apply", str(tmp / "rec.yaml"))
     assert result.returncode == 0, result.stderr
+    for ext, role in (("1001", ()), ("1002", ("--revoke",)), ("1003", ("--revoke",))):
+        made = vaxel_cli(
+            tmp / "data", "company", "admin", DOMAIN, "--ext", ext, "--password", WEB, *role
+        )
+        assert made.returncode == 0, made.stderr
     srv = Server(tmp / "data").start("--rtp-ports", rtp_ports())
     yield srv
     srv.stop()
@@ -140,3 +148,55 @@ def test_star_one_records_on_demand_and_a_pause_is_silence(
     silent = np.flatnonzero(np.abs(left) > 0)
     tail = len(left) - (silent[-1] + 1 if len(silent) else 0)
     assert tail >= 2 * RATE
+
+
+@contextlib.contextmanager
+def logged_in(server: Server, ext: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.web, timeout=30) as client:
+        answer = client.post("/api/v1/login", json={"login": f"{ext}@{DOMAIN}", "password": WEB})
+        assert answer.status_code == 200, answer.text
+        client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
+        yield client
+
+
+def test_the_api_starts_pauses_and_stops_a_calls_recording(
+    server: Server, phones: dict[str, PjPhone]
+) -> None:
+    """Cecilia calls Anna from the API (click-to-call) and records the call from the API;
+    Björn, not on the call, finds no such call; Anna, the admin, stops it."""
+    anna, bjorn, cecilia = phones["1001"], phones["1002"], phones["1003"]
+    before = recordings(server)
+    with logged_in(server, "1003") as user, logged_in(server, "1002") as other:
+        placed = user.post("/api/v1/calls", json={"to": "1001"})
+        assert placed.status_code == 202, placed.text
+        call_id = placed.json()["call_id"]
+        url = f"/api/v1/calls/{call_id}/recording"
+        mine = cecilia.incoming()
+        cecilia.answer(mine["call"])
+        theirs = anna.incoming()
+        anna.answer(theirs["call"])
+        anna.state(theirs["call"], "CONFIRMED")
+        started = user.post(url, json={"action": "start"})
+        assert started.status_code == 200, started.text
+        assert started.json() == {"call_id": call_id, "recording": "recording"}
+        path = new_recording(server, before)
+        said = voice(2, 71, 390)
+        anna.speak(theirs["call"], said)
+        assert user.post(url, json={"action": "pause"}).json()["recording"] == "paused"
+        assert other.post(url, json={"action": "start"}).status_code == 404  # not his call
+        assert user.post(url, json={"action": "record"}).status_code == 422
+        missing = f"/api/v1/calls/{'0' * 32}/recording"
+        assert user.post(missing, json={"action": "start"}).status_code == 404
+    with logged_in(server, "1001") as admin:
+        stopped = admin.post(url, json={"action": "stop"})
+        assert stopped.json()["recording"] == "stopped", stopped.text
+        audit = admin.get(f"/api/v1/companies/{DOMAIN}/audit").json()["items"]
+    assert {"recording.start", "recording.pause", "recording.stop"} <= {
+        entry["action"] for entry in audit
+    }
+    finished(path)
+    right = read_stereo(path)[1]  # Cecilia called (left), Anna answered (right)
+    assert correlation(right, said) >= 0.99
+    anna.hangup(theirs["call"])
+    cecilia.state(mine["call"], "DISCONNECTED")
+    assert bjorn.event("incoming", timeout=0.1) is None

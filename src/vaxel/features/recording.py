@@ -40,6 +40,7 @@ FOLDER = "recordings"
 CODE = "*1"  # pressed during a call: toggles its recording
 CODE_SECONDS = 2.0  # the longest pause between the code's two keys
 Action = Literal["start", "pause", "resume", "stop", "toggle"]
+ACTIONS: tuple[Action, ...] = ("start", "pause", "resume", "stop", "toggle")
 
 
 class Companies(Protocol):
@@ -79,6 +80,10 @@ def _group_of(call: Call) -> str | None:
     return None
 
 
+def _no_call(call_id: str) -> Call | None:
+    return None
+
+
 def _bridged(leg: Leg) -> bool:
     bridged = leg.call.bridged
     return bridged is not None and leg in bridged
@@ -108,11 +113,13 @@ class Recordings:
         data: Path,
         *,
         clock: Callable[[], float],
+        find: Callable[[str], Call | None] = _no_call,
     ) -> None:
         self.directory = directory
         self.pacer = pacer
         self.data = data
         self.clock = clock
+        self.find = find  # a running call by its id (the B2BUA's)
         # Users' legs that pressed the code's first key, and when (a few at a time).
         self._started: dict[Leg, float] = {}
 
@@ -180,6 +187,28 @@ class Recordings:
             return "recording"
         call.stop_recording_call()
         return "stopped"
+
+    def control(
+        self, company_id: int, extension: str | None, call_id: str, action: str
+    ) -> tuple[int, str]:
+        """The API asks (for a company's admin, or for the user `extension`, who must be
+        on the call): (200, what the recording is now), or an HTTP status and why. A call
+        of another company, or one the user is not on, is not found, as one that is not."""
+        if action not in ACTIONS:
+            return 422, f"action is one of {', '.join(ACTIONS)}"
+        call = self.find(call_id)
+        if call is None or call.company_id != company_id or not call.legs:
+            return 404, "no such call"
+        if extension is not None and extension not in {
+            extension_of(leg) for leg in call.legs if not leg.ended
+        }:
+            return 404, "no such call"
+        if call.bridged is None:
+            return 409, "the call is not connected now"
+        state = self.act(call, action)
+        if state is None:
+            return 403, "the company does not record this call"
+        return 200, state
 
     def _start(self, call: Call, company: Companies) -> bool:
         folder = recordings_folder(self.data, company.domain)

@@ -43,6 +43,10 @@ class WebContext:
     # Places a click-to-call call on the switch (company id, domain, extension, number ->
     # the call's id and what is dialled), awaited on the web's loop. None: no switch.
     place_call: Callable[[int, str, str, str], Awaitable[tuple[str, str]]] | None = None
+    # A6: a running call's recording started, paused or stopped on the switch (company id,
+    # the user's extension or None for an admin, call id, action -> HTTP status, and the
+    # recording's state or why not). None: no switch.
+    call_recording: Callable[[int, str | None, str, str], Awaitable[tuple[int, str]]] | None = None
 
     def uploads(self, domain: str) -> Path:
         """Where a company's uploaded files wait for its description to name them."""

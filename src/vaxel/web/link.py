@@ -74,6 +74,7 @@ class SwitchEnd:
         changed: Callable[[], None],
         stats: Callable[[], dict[str, float]],
         place_call: Callable[[int, str, str, str], tuple[str, str]],
+        recording: Callable[[int, str | None, str, str], tuple[int, str]] | None = None,
     ) -> None:
         self.bus = bus
         self.answers: dict[str, Callable[..., object]] = {
@@ -81,6 +82,8 @@ class SwitchEnd:
             "stats": stats,
             "place_call": place_call,
         }
+        if recording is not None:  # A6: start, pause, stop a running call's recording
+            self.answers["recording"] = recording
         self.writer: asyncio.StreamWriter | None = None
         self.watched: list[int | None] = []  # what this web watches, undone when it goes
         self.dropped = 0  # events not sent because the web was not reading
@@ -222,6 +225,15 @@ class WebEnd:
 
     async def place_call(self, company_id: int, domain: str, ext: str, to: str) -> tuple[str, str]:
         answer: tuple[str, str] = await self.ask("place_call", company_id, domain, ext, to)
+        return answer
+
+    async def recording(
+        self, company_id: int, extension: str | None, call_id: str, action: str
+    ) -> tuple[int, str]:
+        """A6: (200, what the call's recording is now), or an HTTP status and why."""
+        answer: tuple[int, str] = await self.ask(
+            "recording", company_id, extension, call_id, action
+        )
         return answer
 
     def close(self) -> None:

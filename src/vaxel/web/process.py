@@ -50,6 +50,7 @@ async def serve(data: Path, listen_fd: int, link_fd: int) -> int:
         publish=end.publish,
         stats=end.stats,
         place_call=end.place_call,
+        call_recording=end.recording,
     )
     web = WebServer(context, listening)
     web.start()
