@@ -33,7 +33,7 @@ from vaxel.features.dialplan import CompanyDialplan
 from vaxel.media.engine import MediaEngine
 from vaxel.media.say import build_system_prompts
 from vaxel.options import ServeOptions
-from vaxel.services import call_records, registrations, voicemail
+from vaxel.services import call_records, recordings, registrations, voicemail
 from vaxel.services.call_records import NewCallRecord
 from vaxel.services.demo import ensure_demo, ensure_demo_web
 from vaxel.services.registrations import Binding, WriteBehind
@@ -50,7 +50,7 @@ T = TypeVar("T")
 TIMER_TICK = 0.05
 EXPIRY_INTERVAL = 30.0
 FULL_GC_INTERVAL = 600.0
-RETENTION_INTERVAL = 3600.0  # voicemail older than a company keeps is deleted this often
+RETENTION_INTERVAL = 3600.0  # voicemail and recordings older than a company keeps go this often
 
 
 def _secret(data: Path) -> bytes:
@@ -319,6 +319,8 @@ async def _run(options: ServeOptions, store: Store) -> int:
                 next_retention[0] = time.monotonic() + RETENTION_INTERVAL
                 sweep = partial(voicemail.expire_by_retention, store, datetime.now(UTC))
                 database.run(sweep, expired_voicemail)
+                # A6: recordings older than their company keeps, rows then files.
+                database.run(partial(recordings.expire_by_retention, store, datetime.now(UTC)))
             if time.monotonic() >= next_full_gc[0]:
                 next_full_gc[0] = time.monotonic() + FULL_GC_INTERVAL
                 gc.collect()

@@ -131,7 +131,10 @@ def assemble(
     lines, watchers = _lines(bus, clock, calls, directory, lookup, signalling)
     dialplan = CompanyDialplan(directory)
     calls.plan_transfer = Transfers(directory, dialplan, lookup).plan
-    recordings = Recordings(directory, media.pacer, data, clock=clock, find=calls.calls.get)
+    recordings = Recordings(
+        directory, media.pacer, data, clock=clock, find=calls.calls.get, store=store,
+        background=background,
+    )  # fmt: skip
     calls.on_bridged = recordings.bridged
     calls.on_key = recordings.key
     calls.on_info = recordings.info

@@ -17,6 +17,7 @@ from tests.features.test_transfer import refer, talking
 from tests.memory import DOMAIN, MemoryPhone, MemorySwitch, contains, tone
 from vaxel.media.call_recording import CallRecording
 from vaxel.media.player import FRAME
+from vaxel.services import recordings
 from vaxel.services.company_config import ConfigError, parse_config
 
 
@@ -290,3 +291,17 @@ def test_a_phones_record_button_sends_info_record_on_and_off(
     assert anna.requests("INFO")  # other INFO is relayed as before
     anna.hang_up()
     assert len(files(acme)) == 1
+
+
+def test_a_finished_recording_is_listed_with_its_parties_and_length(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(description=with_rules('{users: {"1002": always}}'))
+    anna, _ = talking(acme)
+    (call,) = acme.calls.values()
+    acme.advance(2.0)
+    anna.hang_up()
+    (path,) = files(acme)
+    (row,) = recordings.search(acme.store, 1)
+    assert (row.call_id, row.caller, row.callee, row.path) == (call.id, "1001", "1002", path)
+    assert row.duration_seconds == pytest.approx(2.0, abs=0.1)

@@ -200,3 +200,34 @@ def test_the_api_starts_pauses_and_stops_a_calls_recording(
     anna.hangup(theirs["call"])
     cecilia.state(mine["call"], "DISCONNECTED")
     assert bjorn.event("incoming", timeout=0.1) is None
+
+    # The recording is listed for Cecilia and the admin, not for Björn; a download is
+    # the file, and the listen is in the audit log.
+    listed = f"/api/v1/companies/{DOMAIN}/recordings"
+    with logged_in(server, "1003") as user, logged_in(server, "1002") as other:
+        items = wait_listed(user, call_id)
+        (item,) = [i for i in items if i["call_id"] == call_id]
+        assert (item["caller"], item["callee"]) == ("1003", "1001")
+        assert all(i["call_id"] != call_id for i in other.get(listed).json()["items"])
+        assert other.get(f"{listed}/{item['id']}").status_code == 404
+        got = user.get(f"{listed}/{item['id']}")
+        assert got.status_code == 200 and got.headers["content-type"] == "audio/wav"
+        assert got.content == path.read_bytes()
+    with logged_in(server, "1001") as admin:
+        assert any(i["id"] == item["id"] for i in admin.get(listed).json()["items"])
+        audit = admin.get(f"/api/v1/companies/{DOMAIN}/audit").json()["items"]
+    listens = [e for e in audit if e["action"] == "recording.listen"]
+    assert [e["target"] for e in listens] == [str(item["id"])], listens
+
+
+def wait_listed(client: httpx.Client, call_id: str, timeout: float = 10.0) -> list[dict]:  # type: ignore[type-arg]
+    """The recordings listed, once the one of `call_id` is (its row is written behind)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = client.get(f"/api/v1/companies/{DOMAIN}/recordings")
+        assert answer.status_code == 200, answer.text
+        items: list[dict] = answer.json()["items"]  # type: ignore[type-arg]
+        if any(i["call_id"] == call_id for i in items):
+            return items
+        assert time.monotonic() < deadline, "the recording was not listed"
+        time.sleep(0.1)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -31,8 +32,12 @@ from vaxel.calls.legs import InboundLeg
 from vaxel.features.groups import Group, _Ringing
 from vaxel.media.call_recording import CallRecording, Pacer
 from vaxel.media.prompts import PromptError
+from vaxel.services import recordings
+from vaxel.services.company import Background
 from vaxel.services.company_config import CompanyConfig, RecordingRule
+from vaxel.services.recordings import NewRecording
 from vaxel.sip.message import Request
+from vaxel.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -114,12 +119,16 @@ class Recordings:
         *,
         clock: Callable[[], float],
         find: Callable[[str], Call | None] = _no_call,
+        store: Store | None = None,
+        background: Background | None = None,
     ) -> None:
         self.directory = directory
         self.pacer = pacer
         self.data = data
         self.clock = clock
         self.find = find  # a running call by its id (the B2BUA's)
+        self.store = store  # where a finished recording's row goes (None: nowhere)
+        self.background = background
         # Users' legs that pressed the code's first key, and when (a few at a time).
         self._started: dict[Leg, float] = {}
 
@@ -217,7 +226,9 @@ class Recordings:
         for n in range(1, 100):
             name = f"{call.id}.wav" if n == 1 else f"{call.id}-{n}.wav"
             try:
-                recorder = CallRecording(folder / day / name, self.pacer, stereo=stereo)
+                recorder = CallRecording(
+                    folder / day / name, self.pacer, stereo=stereo, closed=self._stored(call)
+                )
             except FileExistsError:
                 continue
             except OSError:
@@ -226,6 +237,27 @@ class Recordings:
             call.record_call(recorder)
             return True
         return False
+
+    def _stored(self, call: Call) -> Callable[[CallRecording], None]:
+        """What files the recording's row once it is complete (on the database thread)."""
+        started = datetime.fromtimestamp(self.clock(), UTC)
+
+        def closed(recording: CallRecording) -> None:
+            store, background = self.store, self.background
+            if store is None or background is None:
+                return
+            new = NewRecording(
+                company_id=call.company_id,
+                call_id=call.id,
+                caller=call.caller.party if call.legs else "",
+                callee=call.answered_by or call.dialled,
+                started_at=started,
+                duration_seconds=round(recording.seconds, 2),
+                path=recording.path,
+            )
+            background.run(partial(recordings.add, store, new))
+
+        return closed
 
     @staticmethod
     def _announce(call: Call, company: Companies) -> None:

@@ -178,9 +178,17 @@ class CallRecording:
     """One call's recording: `attach` the two parties' endpoints (again after a transfer),
     `pause`/`resume`, `close` at the end. Ticks of the media clock write the file."""
 
-    def __init__(self, path: Path, pacer: Pacer, *, stereo: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        pacer: Pacer,
+        *,
+        stereo: bool = True,
+        closed: Callable[[CallRecording], None] | None = None,
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.on_closed = closed  # told once the file is complete
         self.pacer = pacer
         self.stereo = stereo
         self.stream = WavStream(path, 2 if stereo else 1)
@@ -258,3 +266,5 @@ class CallRecording:
         self.closed = True
         self.detach()
         self.stream.close()
+        if self.on_closed is not None:
+            self.on_closed(self)
