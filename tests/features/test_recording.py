@@ -116,9 +116,12 @@ def test_a_user_recorded_always_is_recorded_and_the_caller_hears_it_said(
     (call,) = acme.calls.values()
     (path,) = files(acme)
     assert path.name == f"{call.id}.wav"  # the switch's own id, in the company's folder
-    acme.advance(0.5)
+    early = tone("anna during the announcement", 0.2)
+    speak(acme, anna, early)  # Björn does not hear her until it has been said
+    acme.advance(0.3)
     assert contains(anna.heard(), acme.system("call-recorded"))
     assert not contains(bjorn.heard(), acme.system("call-recorded"))
+    assert not contains(bjorn.heard(), early)
     anna_says, bjorn_says = tone("anna", 0.2), tone("bjorn", 0.2)
     speak(acme, anna, anna_says)
     speak(acme, bjorn, bjorn_says)

@@ -3,10 +3,10 @@
 When a call is connected (each bridge: a transfer connects it again) the
 company's `recording:` rule for it decides (`RecordingConfig.rule`: the user
 answering or called, the user calling, the answering group, the number
-dialled, the default). "always" starts the recording at once, and the caller
-hears the system prompt "call-recorded" over the first seconds of the call
-(the callee is heard again when it ends) unless the company turned `announce`
-off. "on-demand" waits for a party to ask: `act` here (start, pause, resume, stop,
+dialled, the default). "always" starts the recording at once; unless the
+company turned `announce` off, the caller first hears the system prompt
+"call-recorded" while the callee hears silence, and the two hear each other
+once it has been said. "on-demand" waits for a party to ask: `act` here (start, pause, resume, stop,
 toggle), reached by the key code `*1` from a user's phone (toggles: starts,
 pauses, resumes), a phone's record button (INFO with `Record: on` / `off`, as
 Yealink phones send it) or the API. "never" refuses them. A paused recording
@@ -27,11 +27,13 @@ from functools import partial
 from pathlib import Path
 from typing import Literal, Protocol
 
+import numpy as np
+
 from vaxel.calls.api import Call, Device, Leg
 from vaxel.calls.legs import InboundLeg
 from vaxel.features.groups import Group, _Ringing
 from vaxel.media.call_recording import CallRecording, Pacer
-from vaxel.media.prompts import PromptError
+from vaxel.media.player import Player, PromptError, load_prompt
 from vaxel.services import recordings
 from vaxel.services.company import Background
 from vaxel.services.company_config import CompanyConfig, RecordingRule
@@ -83,6 +85,10 @@ def _group_of(call: Call) -> str | None:
     if isinstance(handler, _Ringing):
         return handler.group.name
     return None
+
+
+def _nothing() -> None:
+    pass
 
 
 def _no_call(call_id: str) -> Call | None:
@@ -261,7 +267,20 @@ class Recordings:
 
     @staticmethod
     def _announce(call: Call, company: Companies) -> None:
+        """The caller hears that the call is recorded; the callee hears silence as long,
+        so the two are connected (hear each other) once it has been said."""
+        prompt = company.system("call-recorded")
         try:
-            call.caller.play([company.system("call-recorded")], interruptible=False)
+            length = len(load_prompt(prompt))
+            call.caller.play([prompt], interruptible=False)
         except PromptError:
             log.warning("the system prompt call-recorded is missing")
+            return
+        bridged = call.bridged
+        callee = (
+            None
+            if bridged is None
+            else next((leg for leg in bridged if leg is not call.caller), None)
+        )
+        if callee is not None and callee.media is not None:
+            callee.media.play(Player([np.zeros(length, np.int16)]), _nothing)

@@ -424,7 +424,7 @@ class RecordingConfig(Model):
     # Recordings older than this are deleted; None: kept until deleted.
     retention_days: Annotated[int, Field(ge=1, le=3650)] | None = None
     # A call recorded by rule starts with the system prompt "call-recorded", said to the
-    # caller as the call is connected.
+    # caller before the two hear each other (the callee hears silence meanwhile).
     announce: bool = True
 
     @field_validator("numbers")
