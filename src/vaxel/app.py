@@ -231,6 +231,9 @@ class _CallRecords:
 async def _run(options: ServeOptions, store: Store) -> int:
     _raise_open_files_limit()
     system_prompts = _system_prompts(options)
+    recovered = recordings.recover(store, options.data)  # A6: cut off by a crash
+    if recovered:
+        _say(f"vaxel: {recovered} recordings cut off by a stop were repaired and listed")
     loop = asyncio.get_running_loop()
     database = _DatabaseThread(loop)
     records = _CallRecords(store, database)

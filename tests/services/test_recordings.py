@@ -3,11 +3,14 @@ On SQLite and PostgreSQL (the `store` fixture)."""
 
 from __future__ import annotations
 
+import wave
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from vaxel.media.call_recording import WavStream
 from vaxel.services.company_config import parse_config
 from vaxel.services.configuration import apply_config
 from vaxel.services.errors import Invalid, NotFound
@@ -17,6 +20,7 @@ from vaxel.services.recordings import (
     expire_by_retention,
     expire_recordings,
     get,
+    recover,
     search,
 )
 from vaxel.store import Store
@@ -81,3 +85,27 @@ def test_retention_deletes_old_recordings_and_their_files_per_company(
     assert not ancient[1].exists() and search(store, other) == []
     with pytest.raises(ValueError, match="aware"):
         expire_recordings(store, acme, timedelta(days=1), datetime(2027, 1, 1))
+
+
+def test_recordings_a_crash_cut_off_are_repaired_and_listed_once(
+    store: Store, tmp_path: Path
+) -> None:
+    acme = company(store, "acme.example")
+    day = tmp_path / "recordings" / "acme.example" / "2027-03-01"
+    day.mkdir(parents=True)
+    stream = WavStream(day / f"{'ef' * 16}.wav", 2)  # the switch died while writing it
+    stream.write(np.ones(2 * 8000, np.int16))  # one second of stereo
+    stream._file.close()  # type: ignore[union-attr]  # never closed: no header fixed
+    listed = recorded(store, tmp_path, acme, "1001", "1002", 1)[1]  # has its row
+    (day / "broken.wav").write_bytes(b"not a recording")
+    strangers = tmp_path / "recordings" / "unknown.example" / "2027-03-01"
+    strangers.mkdir(parents=True)
+    (strangers / "x.wav").write_bytes(b"")
+    assert listed.parent != day
+    assert recover(store, tmp_path) == 1
+    (row, _) = search(store, acme)  # newest id first: the recovered one
+    assert (row.call_id, row.caller, row.callee) == ("ef" * 16, "?", "?")
+    assert row.duration_seconds == 1.0
+    with wave.open(str(row.path), "rb") as wav:
+        assert (wav.getnchannels(), wav.getnframes()) == (2, 8000)
+    assert recover(store, tmp_path) == 0  # listed now

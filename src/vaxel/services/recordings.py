@@ -3,13 +3,16 @@
 The switch adds a row when a recording ends (its file complete). A company admin sees
 all the company's recordings, a user those of calls they made or answered. The
 retention sweep (`expire_by_retention`, hourly from `vaxel serve`) deletes rows first,
-then their files, so a failure never leaves a row whose file is gone.
+then their files, so a failure never leaves a row whose file is gone. A recording a
+crash cut off has a file and no row: `recover` (when `vaxel serve` starts) makes its
+header count all it holds and lists it, its parties unknown ("?").
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, insert, select
@@ -17,6 +20,8 @@ from sqlalchemy import delete, insert, select
 from vaxel.services.errors import Invalid, NotFound
 from vaxel.store import Store
 from vaxel.store.models import Recording
+
+log = logging.getLogger(__name__)
 
 MAX_LIMIT = 500
 _DELETE_BATCH = 500
@@ -135,3 +140,35 @@ def expire_by_retention(store: Store, now: datetime) -> int:
         if days is not None:
             removed += expire_recordings(store, company_id, timedelta(days=days), now)
     return removed
+
+
+def recover(store: Store, data: Path) -> int:
+    """List the recordings a crash left without a row (in `<data>/recordings/<domain>/`
+    of the store's companies), their headers repaired; how many. Run while nothing
+    records (when the switch starts)."""
+    from vaxel.media.call_recording import repair
+    from vaxel.services.companies import list_companies
+
+    folder = data / "recordings"
+    if not folder.is_dir():
+        return 0
+    with store.session() as session:
+        known = set(session.scalars(select(Recording.path)))
+    found = 0
+    for company in list_companies(store):
+        for path in sorted((folder / company.domain).glob("*/*.wav")):
+            if str(path) in known:
+                continue
+            try:
+                seconds = repair(path)
+            except (OSError, ValueError) as error:
+                log.warning("recording %s cannot be recovered: %s", path.name, error)
+                continue
+            ended = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            add(store, NewRecording(
+                company_id=company.id, call_id=path.stem.split("-")[0], caller="?",
+                callee="?", started_at=ended - timedelta(seconds=seconds),
+                duration_seconds=round(seconds, 2), path=path,
+            ))  # fmt: skip
+            found += 1
+    return found
