@@ -245,3 +245,32 @@ def test_repair_refuses_what_is_not_a_recording(tmp_path: Path) -> None:
     path.write_bytes(b"not a wav at all, but long enough to have a header of forty-four")
     with pytest.raises(ValueError, match="not a recording"):
         repair(path)
+
+
+class Heard:
+    """An endpoint's sinks, fed by the test."""
+
+    def __init__(self) -> None:
+        self.sinks: list[Callable[[np.ndarray], None]] = []
+
+    def say(self, samples: np.ndarray) -> None:
+        for sink in list(self.sinks):
+            sink(samples)
+
+
+def test_the_mix_is_clipped_not_wrapped(tmp_path: Path) -> None:
+    path = tmp_path / "call.wav"
+    clock, a, b = HandClock(), Heard(), Heard()
+    recording = CallRecording(path, clock, stereo=False)
+    recording.attach(a, b)
+    loud = np.full(FRAME, 30000, np.int16)
+    for _ in range(5):
+        a.say(loud)
+        b.say(loud)
+        clock.tick()
+        a.say(-loud)
+        b.say(-loud)
+        clock.tick()
+    recording.close()
+    _, data = read(path)
+    assert set(np.unique(data)) == {-32768, 0, 32767}  # silence while the buffer fills
