@@ -33,7 +33,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     async def no_phones(company_id: int, domain: str, ext: str, number: str) -> tuple[str, str]:
         raise ClickToCallError(480, "none of your phones is registered")  # a switch, idle
 
-    server = WebServer(WebContext(store, data, place_call=no_phones), listen("127.0.0.1", 0))
+    async def no_calls(
+        company_id: int, extension: str | None, call_id: str, action: str
+    ) -> tuple[int, str]:
+        return 404, "no such call"  # a switch with no call running
+
+    context = WebContext(store, data, place_call=no_phones, call_recording=no_calls)
+    server = WebServer(context, listen("127.0.0.1", 0))
     loop = asyncio.new_event_loop()
 
     def run() -> None:
