@@ -34,7 +34,7 @@ from vaxel.features.transfer import TransferError
 from vaxel.media.engine import MediaEngine
 from vaxel.media.say import build_system_prompts
 from vaxel.options import ServeOptions
-from vaxel.services import call_records, registrations, voicemail
+from vaxel.services import call_records, recordings, registrations, voicemail
 from vaxel.services.call_records import NewCallRecord
 from vaxel.services.demo import ensure_demo, ensure_demo_web
 from vaxel.services.registrations import Binding, WriteBehind
@@ -51,7 +51,7 @@ T = TypeVar("T")
 TIMER_TICK = 0.05
 EXPIRY_INTERVAL = 30.0
 FULL_GC_INTERVAL = 600.0
-RETENTION_INTERVAL = 3600.0  # voicemail older than a company keeps is deleted this often
+RETENTION_INTERVAL = 3600.0  # voicemail and recordings older than a company keeps go this often
 
 
 def _secret(data: Path) -> bytes:
@@ -232,6 +232,9 @@ class _CallRecords:
 async def _run(options: ServeOptions, store: Store) -> int:
     _raise_open_files_limit()
     system_prompts = _system_prompts(options)
+    recovered = recordings.recover(store, options.data)  # A6: cut off by a crash
+    if recovered:
+        _say(f"vaxel: {recovered} recordings cut off by a stop were repaired and listed")
     loop = asyncio.get_running_loop()
     database = _DatabaseThread(loop)
     records = _CallRecords(store, database)
@@ -265,6 +268,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
             conference=_conference(core),
             add_party=_add_party(core),
             transfer=_transfer(core),
+            recording=core.recordings.control,
             stats=lambda: {
                 "vaxel_calls_active": len(core.calls.calls),
                 "vaxel_devices_registered": core.location.devices(),
@@ -322,6 +326,8 @@ async def _run(options: ServeOptions, store: Store) -> int:
                 next_retention[0] = time.monotonic() + RETENTION_INTERVAL
                 sweep = partial(voicemail.expire_by_retention, store, datetime.now(UTC))
                 database.run(sweep, expired_voicemail)
+                # A6: recordings older than their company keeps, rows then files.
+                database.run(partial(recordings.expire_by_retention, store, datetime.now(UTC)))
             if time.monotonic() >= next_full_gc[0]:
                 next_full_gc[0] = time.monotonic() + FULL_GC_INTERVAL
                 gc.collect()

@@ -32,6 +32,7 @@ from vaxel.calls.signalling import Outbox, Signalling
 from vaxel.calls.switch import Switch
 from vaxel.calls.trunks import TrunkRegistrations
 from vaxel.features.dialplan import CompanyDialplan
+from vaxel.features.recording import Recordings
 from vaxel.features.transfer import Transfers
 from vaxel.services import registrations, users, voicemail
 from vaxel.services.company import Background
@@ -61,6 +62,7 @@ class Core:
     trunk_registrations: TrunkRegistrations
     switch: Switch
     inbound: Inbound
+    recordings: Recordings  # A6: calls recorded by rule and on demand
 
     def drive_timers(self) -> None:
         """What the switch does on every tick: timers of transactions, calls and
@@ -129,11 +131,18 @@ def assemble(
     lines, watchers = _lines(bus, clock, calls, directory, lookup, signalling)
     dialplan = CompanyDialplan(directory)
     calls.plan_transfer = Transfers(directory, dialplan, lookup).plan
+    recordings = Recordings(
+        directory, media.pacer, data, clock=clock, find=calls.calls.get, store=store,
+        background=background,
+    )  # fmt: skip
+    calls.on_bridged = recordings.bridged
+    calls.on_key = recordings.key
+    calls.on_info = recordings.info
     switch = Switch(signalling, authenticator, registrar, calls, dialplan, mwi, watchers)
     inbound = Inbound(signalling, authenticator, switch, is_carrier=switch.is_carrier)
     return Core(
         bus, outbox, signalling, authenticator, location, persist, registrar, router, calls,
-        directory, mwi, lines, watchers, trunk_registrations, switch, inbound,
+        directory, mwi, lines, watchers, trunk_registrations, switch, inbound, recordings,
     )  # fmt: skip
 
 

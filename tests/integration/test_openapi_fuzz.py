@@ -52,8 +52,14 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     ) -> tuple[str, str, str]:  # fmt: skip
         raise TransferError(404, "no such call")  # an idle switch has no live call
 
+    async def no_recording(
+        company_id: int, extension: str | None, call_id: str, action: str
+    ) -> tuple[int, str]:
+        return 404, "no such call"  # a switch with no call running
+
     context = WebContext(store, data, place_call=no_phones, conference=no_rooms,
-                         add_party=no_party, transfer=no_transfer)  # fmt: skip
+                         add_party=no_party, transfer=no_transfer,
+                         call_recording=no_recording)  # fmt: skip
     server = WebServer(context, listen("127.0.0.1", 0))
     loop = asyncio.new_event_loop()
 

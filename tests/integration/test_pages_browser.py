@@ -150,7 +150,7 @@ def test_an_admin_adds_a_user_and_sees_the_error_for_a_bad_value(page: Any, tmp_
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot), full_page=True)
 
-    for path in ("/admin/calls", "/admin/audit"):
+    for path in ("/admin/calls", "/admin/audit", "/admin/recordings"):
         page.goto(path)
         assert serious_violations(page) == [], path
 

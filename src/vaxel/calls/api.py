@@ -641,6 +641,21 @@ class CallReporter(Protocol):
     def ended(self, call: Call) -> None: ...
 
 
+# -- call recording (A6) ------------------------------------------------------------
+
+
+class CallRecorder(Protocol):
+    """A call's recording (`media.call_recording.CallRecording`): it listens to whichever
+    two parties the call bridges (the caller's side first), and is closed when the call
+    ends. The call tells it; what it writes and where is its own business."""
+
+    def attach(self, caller: MediaPort | None, callee: MediaPort | None) -> None: ...
+
+    def detach(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 def _nothing() -> None:
     pass
 
@@ -686,6 +701,7 @@ class Call:
     reporter: CallReporter | None = None  # the live events (set by the switch)
     reported_answerer: str | None = None  # who the last "answered" event named
     transferring: Transfer | None = None  # a transfer under way (`transfer`)
+    recorder: CallRecorder | None = None  # A6: the call is being recorded (`record_call`)
 
     def __init__(
         self,
@@ -721,6 +737,7 @@ class Call:
         self.reporter = None
         self.reported_answerer = None
         self.transferring = None
+        self.recorder = None
 
     @property
     def caller(self) -> Leg:
@@ -777,6 +794,8 @@ class Call:
             leg, other, voicemail, report, self.handler, self.caller, self.dialled, bridged
         )
         self.bridged = None
+        if self.recorder is not None:
+            self.recorder.detach()  # ringback and the transferor aside are not recorded
         self.switchboard.disconnect(leg)
         self.switchboard.disconnect(other)
         self.take_as_caller(other)
@@ -832,6 +851,8 @@ class Call:
         a.stop_playing()  # what the switch played while they waited (ringback, music)
         b.stop_playing()
         self.switchboard.connect(a, b)
+        if self.recorder is not None:
+            self._record_bridge()
         transfer = self.transferring
         if transfer is not None and transfer.transferee in (a, b) and a.answered and b.answered:
             self.transfer_served()
@@ -898,6 +919,33 @@ class Call:
         if not old.legs:
             self.switchboard.finished(old)
 
+    # -- call recording (A6) --------------------------------------------------
+
+    def record_call(self, recorder: CallRecorder) -> None:
+        """Record the call from now with `recorder` (it replaces one already running):
+        the bridged parties now, whoever is bridged later; closed when the call ends."""
+        if self.recorder is not None and self.recorder is not recorder:
+            self.recorder.close()
+        self.recorder = recorder
+        if self.bridged is not None:
+            self._record_bridge()
+
+    def stop_recording_call(self) -> None:
+        """The recording ends here (the file is complete); the call goes on."""
+        recorder, self.recorder = self.recorder, None
+        if recorder is not None:
+            recorder.close()
+
+    def _record_bridge(self) -> None:
+        """Tell the recording who talks now: the caller's side first."""
+        bridged, recorder = self.bridged, self.recorder
+        if bridged is None or recorder is None:
+            return
+        a, b = bridged
+        if b is self.caller:
+            a, b = b, a
+        recorder.attach(a.media, b.media)
+
     # -- what the legs report -----------------------------------------------
 
     def emit(self, event: CallEvent) -> None:
@@ -919,6 +967,8 @@ class Call:
             and all(leg.ended for leg in self.legs)
         ):
             self.ended_at = self.switchboard.now()
+            if self.recorder is not None:
+                self.recorder.close()  # complete before the call's record is stored
             self.switchboard.finished(self)
 
     def dismantle(self) -> None:
@@ -931,6 +981,7 @@ class Call:
         self.handler = None
         self.bridged = None
         self.transferring = None
+        self.recorder = None
         for leg in self.legs:
             leg.dismantle()
         self.legs.clear()

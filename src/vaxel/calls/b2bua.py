@@ -46,6 +46,7 @@ from vaxel.calls.legs import InboundLeg, OutboundLeg, SipLeg, UnreachableLeg
 from vaxel.calls.publish import CallPublisher
 from vaxel.calls.router import SipTarget
 from vaxel.calls.signalling import Signalling
+from vaxel.media.call_recording import Pacer
 from vaxel.services.users import SipUser
 from vaxel.sip.dialog import DialogId, new_call_id, request_dialog_id
 from vaxel.sip.errors import RemoteProtocolError
@@ -98,6 +99,18 @@ def _no_transfers(company_id: int, extension: str, target: str, host: str) -> Ca
     return NO_TRANSFERS
 
 
+def _not_recorded(call: Call) -> None:
+    pass
+
+
+def _no_key(leg: Leg, digit: str) -> None:
+    pass
+
+
+def _not_taken(leg: Leg, request: Request) -> bool:
+    return False
+
+
 class Endpoint(MediaPort, Protocol):
     """A media endpoint of the switch, facing one leg's party (see `vaxel.media`)."""
 
@@ -118,6 +131,11 @@ E = TypeVar("E", bound=Endpoint)
 
 class Media(Protocol[E]):
     """Where legs get their endpoints: the RTP engine, or `media.memory` in tests."""
+
+    @property
+    def pacer(self) -> Pacer:
+        """The shared 20 ms media clock (what a call recording writes on, A6)."""
+        ...
 
     def allocate(self, on_dtmf: Callable[[str], None]) -> E: ...
 
@@ -200,6 +218,12 @@ class B2BUA:
         self.hold_music = hold_music  # played to a party the other one put on hold
         self.publisher = publisher  # the calls' live events (P8); None: none
         self.plan_transfer: PlanTransfer = _no_transfers  # set by the assembly
+        # A6: told of every bridge, to record the call by the company's rule (the assembly).
+        self.on_bridged: Callable[[Call], None] = _not_recorded
+        # A6: a party's keys and INFO, to start, pause and stop a recording on demand; an
+        # INFO `on_info` takes is not relayed to the other party.
+        self.on_key: Callable[[Leg, str], None] = _no_key
+        self.on_info: Callable[[Leg, Request], bool] = _not_taken
         self.calls: dict[str, Call] = {}
         self._dialogs: dict[DialogId, SipLeg] = {}
         self._inbound: dict[TransactionKey, InboundLeg] = {}
@@ -321,6 +345,7 @@ class B2BUA:
     def connect(self, a: Leg, b: Leg) -> None:
         assert isinstance(a, SipLeg) and isinstance(b, SipLeg)
         self.media.connect(a.endpoint, b.endpoint)
+        self.on_bridged(a.call)
         for leg, other in ((a, b), (b, a)):
             # A party told it was on hold by the one it was bridged to before (a transfer:
             # the transferor held it first) is resumed, or held, as the one it meets now.
@@ -400,6 +425,8 @@ class B2BUA:
             other.play([self.hold_music], loop=True, interruptible=False)
 
     def relay_info(self, leg: SipLeg, request: Request) -> None:
+        if self.on_info(leg, request):
+            return
         other = self._peer_of(leg)
         if other is not None:
             other.send_info(request)

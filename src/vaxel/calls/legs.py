@@ -195,9 +195,13 @@ class SipLeg(Leg):
         return sdp.direction_of(sdp.media[0]) if sdp is not None and sdp.media else "sendrecv"
 
     def dtmf(self, digit: str) -> None:
-        """A key by RFC 4733: the switch may keep it (an in-call code), else as any leg's."""
-        if not self.b2bua.key_in_call(self, digit):
-            super().dtmf(digit)
+        """A key by RFC 4733: the switch may keep it (the in-call transfer code, P4); else
+        the B2BUA sees it (A6: a recording's key code), then the call's feature, as for
+        any leg."""
+        if self.b2bua.key_in_call(self, digit):
+            return
+        self.b2bua.on_key(self, digit)
+        super().dtmf(digit)
 
     # -- in-dialog requests -----------------------------------------------------
 

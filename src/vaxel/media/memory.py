@@ -126,6 +126,26 @@ class MemoryEndpoint:
             self.heard.append(frame)
 
 
+class MemoryPacer:
+    """The media clock's interface (`media.clock.MediaClock`), ticked by `MemoryMedia.tick`:
+    what a call recording or a conference room subscribes to."""
+
+    def __init__(self) -> None:
+        self.subscribers: list[Callable[[], None]] = []
+
+    def subscribe(self, tick: Callable[[], None]) -> None:
+        if tick not in self.subscribers:
+            self.subscribers.append(tick)
+
+    def unsubscribe(self, tick: Callable[[], None]) -> None:
+        if tick in self.subscribers:
+            self.subscribers.remove(tick)
+
+    def tick(self) -> None:
+        for tick in list(self.subscribers):
+            tick()
+
+
 class MemoryMedia:
     """Allocates in-memory endpoints and plays them on a clock moved by `tick()`."""
 
@@ -135,7 +155,7 @@ class MemoryMedia:
         self.endpoints: list[MemoryEndpoint] = []  # in use
         self.closed: list[MemoryEndpoint] = []
         self._ports = itertools.count(30000, 2)
-        self._ticks: list[Callable[[], None]] = []  # the media clock's subscribers (rooms)
+        self.pacer = MemoryPacer()
 
     def allocate(self, on_dtmf: Callable[[str], None]) -> MemoryEndpoint:
         endpoint = MemoryEndpoint(self, self.address, next(self._ports))
@@ -158,18 +178,10 @@ class MemoryMedia:
         """20 ms pass: every endpoint plays its next frame, every room mixes."""
         for endpoint in list(self.endpoints):
             endpoint.tick()
-        for tick in list(self._ticks):
-            tick()
-
-    def subscribe(self, tick: Callable[[], None]) -> None:
-        self._ticks.append(tick)
-
-    def unsubscribe(self, tick: Callable[[], None]) -> None:
-        if tick in self._ticks:
-            self._ticks.remove(tick)
+        self.pacer.tick()
 
     def room(self) -> Conference:
-        return Conference(self)
+        return Conference(self.pacer)
 
     def facing(self, address: tuple[str, int]) -> MemoryEndpoint | None:
         """The endpoint whose party is at `address` (what its SDP said): the one in use, else

@@ -123,6 +123,11 @@ SYSTEM_PROMPTS: dict[str, dict[str, str]] = {
         "sv": "Alla våra medarbetare är upptagna just nu. Var god dröj.",
         "en": "All our staff are busy right now. Please hold.",
     },
+    # Call recording (A6): said to the caller of a call recorded by rule
+    "call-recorded": {
+        "sv": "Samtalet spelas in.",
+        "en": "This call is recorded.",
+    },
     # Voicemail: "<name or number> vm-cannot-answer", or vm-greeting-generic alone
     "vm-cannot-answer": {
         "sv": "kan inte svara just nu. Lämna ett meddelande efter tonen.",

@@ -469,6 +469,46 @@ def _conference_errors(config: CompanyConfig) -> list[str]:
     return errors
 
 
+# -- call recording (A6) -------------------------------------------------------------------
+
+RecordingRule = Literal["always", "on-demand", "never"]
+
+
+class RecordingConfig(Model):
+    """Which calls are recorded (A6): a rule per user, per answering group and per number
+    dialled, the most specific one naming the call deciding (the user answering or called,
+    then the user calling, then the group, then the number, then `default`). "always"
+    records from the moment the call is connected; "on-demand" when a party asks (a key
+    code, their phone's record button, the API); "never" not even then."""
+
+    default: RecordingRule = "never"
+    users: dict[Annotated[str, Field(pattern=EXTENSION)], RecordingRule] = {}
+    groups: dict[str, RecordingRule] = {}
+    numbers: dict[str, RecordingRule] = {}
+    format: Literal["stereo", "mix"] = "stereo"  # stereo: the caller left, the other right
+    # Recordings older than this are deleted; None: kept until deleted.
+    retention_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    # A call recorded by rule starts with the system prompt "call-recorded", said to the
+    # caller before the two hear each other (the callee hears silence meanwhile).
+    announce: bool = True
+
+    @field_validator("numbers")
+    @classmethod
+    def _numbers(cls, value: dict[str, RecordingRule]) -> dict[str, RecordingRule]:
+        return {_e164(number): rule for number, rule in value.items()}
+
+    def rule(self, users: list[str], group: str | None, number: str | None) -> RecordingRule:
+        """The rule of a call: `users` on it (the answering or called one first)."""
+        for extension in users:
+            if extension in self.users:
+                return self.users[extension]
+        if group is not None and group in self.groups:
+            return self.groups[group]
+        if number is not None and number in self.numbers:
+            return self.numbers[number]
+        return self.default
+
+
 # -- the company ---------------------------------------------------------------------------
 
 
@@ -581,6 +621,7 @@ class CompanyConfig(Model):
     conferences: dict[str, ConferenceConfig] = {}
     # P4 call park: off unless described (`park: {}` for 700, orbits 701-709, 60 s).
     park: ParkConfig | None = None
+    recording: RecordingConfig = RecordingConfig()  # A6: which calls are recorded
 
     @field_validator("conferences")
     @classmethod
@@ -756,6 +797,29 @@ def check_references(config: CompanyConfig) -> list[str]:
         errors.append(f'outbound_trunk: unknown trunk "{config.outbound_trunk}"')
     errors += _conference_errors(config)
     errors += _park_errors(config)
+    errors += _recording_errors(config, users)
+    return errors
+
+
+def _recording_errors(config: CompanyConfig, users: set[str]) -> list[str]:
+    """A6: a recording rule names a user, group and number the company has."""
+    recording = config.recording
+    numbers = {number.number for number in config.numbers}
+    errors = [
+        f'recording.users.{ext}: unknown user "{ext}"'
+        for ext in recording.users
+        if ext not in users
+    ]
+    errors += [
+        f'recording.groups.{name}: unknown group "{name}"'
+        for name in recording.groups
+        if name not in config.groups
+    ]
+    errors += [
+        f"recording.numbers.{number}: not one of the company's numbers"
+        for number in recording.numbers
+        if number not in numbers
+    ]
     return errors
 
 

@@ -470,3 +470,21 @@ class Favourite(Base):
     company_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     extension: Mapped[str] = mapped_column(String(8), primary_key=True)
     colleague: Mapped[str] = mapped_column(String(8), primary_key=True)
+
+
+class Recording(Base):
+    """A recorded call (A6): its WAV file in the company's folder, who was on it, when it
+    started and how long it is. Written when the recording ends (the call's end, or a
+    stop); deleted with its file by the company's retention."""
+
+    __tablename__ = "recordings"
+    __table_args__ = (Index("ix_recordings_company_id_started_at", "company_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    call_id: Mapped[str] = mapped_column(Text)  # the switch's id of the call (live events')
+    caller: Mapped[str] = mapped_column(Text)  # an extension or a number
+    callee: Mapped[str] = mapped_column(Text)  # who answered, else what was dialled
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    duration_seconds: Mapped[float] = mapped_column(Float)
+    path: Mapped[str] = mapped_column(Text)

@@ -55,6 +55,10 @@ class WebContext:
         Callable[[int, str, str | None, str | None, bool, str], Awaitable[tuple[str, str, str]]]
         | None
     ) = None
+    # A6: a running call's recording started, paused or stopped on the switch (company id,
+    # the user's extension or None for an admin, call id, action -> HTTP status, and the
+    # recording's state or why not). None: no switch.
+    call_recording: Callable[[int, str | None, str, str], Awaitable[tuple[int, str]]] | None = None
 
     def uploads(self, domain: str) -> Path:
         """Where a company's uploaded files wait for its description to name them."""

@@ -85,6 +85,7 @@ class SwitchEnd:
         conference: Callable[[int, str, str, str, bool], tuple[str, object]] | None = None,
         add_party: Callable[[int, str, str, str], tuple[str, object]] | None = None,
         transfer: TransferCall | None = None,
+        recording: Callable[[int, str | None, str, str], tuple[int, str]] | None = None,
     ) -> None:
         self.bus = bus
         self.answers: dict[str, Callable[..., object]] = {
@@ -98,6 +99,8 @@ class SwitchEnd:
             self.answers["add_party"] = add_party
         if transfer is not None:
             self.answers["transfer"] = transfer
+        if recording is not None:  # A6: start, pause, stop a running call's recording
+            self.answers["recording"] = recording
         self.writer: asyncio.StreamWriter | None = None
         self.watched: list[int | None] = []  # what this web watches, undone when it goes
         self.dropped = 0  # events not sent because the web was not reading
@@ -273,6 +276,15 @@ class WebEnd:
             )
         except ClickToCallError as exc:  # how `ask` says the switch refused
             raise TransferError(exc.status, str(exc)) from None
+        return answer
+
+    async def recording(
+        self, company_id: int, extension: str | None, call_id: str, action: str
+    ) -> tuple[int, str]:
+        """A6: (200, what the call's recording is now), or an HTTP status and why."""
+        answer: tuple[int, str] = await self.ask(
+            "recording", company_id, extension, call_id, action
+        )
         return answer
 
     def close(self) -> None:

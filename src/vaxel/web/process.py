@@ -53,6 +53,7 @@ async def serve(data: Path, listen_fd: int, link_fd: int) -> int:
         conference=end.conference,
         add_party=end.add_party,
         transfer=end.transfer,
+        call_recording=end.recording,
     )
     web = WebServer(context, listening)
     web.start()

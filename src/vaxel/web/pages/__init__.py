@@ -21,6 +21,7 @@ from vaxel.web.pages import (
     provider,
     provider_company,
     provider_trunks,
+    recordings,
     routing,
     schedules,
     session,
@@ -30,5 +31,5 @@ from vaxel.web.pages import (
 
 router = APIRouter(include_in_schema=False)
 _MODULES = (session, admin, settings, config, routing, schedules, groups, prompts, provider)
-for _module in (*_MODULES, admins, provider_company, provider_trunks, tokens, me, mine):
+for _module in (*_MODULES, admins, provider_company, provider_trunks, tokens, me, mine, recordings):
     router.include_router(_module.router)
