@@ -41,7 +41,7 @@ import record
 from vaxel import native
 from vaxel.assembly import assemble
 from vaxel.bus import CallAnswered, CallEnded, CallOffered, CallRinging
-from vaxel.calls.presence import MIN_EXPIRES
+from vaxel.calls.subscriptions import MIN_EXPIRES
 from vaxel.clock import FakeClock
 from vaxel.media.memory import MemoryMedia
 from vaxel.services import companies, users

@@ -16,6 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vaxel.calls.signalling import Signalling
+from vaxel.calls.subscriptions import (
+    requested_expires,
+    too_brief,
+)
 from vaxel.services.users import SipUser
 from vaxel.sip.dialog import Dialog, DialogId, new_tag, request_dialog_id
 from vaxel.sip.events import Event, ResponseReceived, TransactionKey
@@ -25,12 +29,9 @@ from vaxel.transport.base import Source
 
 log = logging.getLogger(__name__)
 
-MAX_EXPIRES = 3600
 # Subscriptions one user may hold at once: a lamp per phone, and a few boxes each, is far
 # below it; a client that subscribes again and again without ending anything is not (O2).
 MAX_PER_USER = 32
-DEFAULT_EXPIRES = 3600
-MIN_EXPIRES = 60
 
 
 # (company id, the subscriber's extension, the account they subscribe to) -> the boxes
@@ -80,11 +81,9 @@ class MessageWaiting:
             response = make_response(request, 489)  # RFC 6665 §8.2.3: Bad Event
             response.headers.add("Allow-Events", EVENT)
             return response
-        expires = self._expires(request)
+        expires = requested_expires(request)
         if expires is None:
-            response = make_response(request, 423)
-            response.headers.add("Min-Expires", str(MIN_EXPIRES))
-            return response
+            return too_brief(request)
         target = getattr(request.uri, "user", None) or user.extension
         boxes = self.boxes(user.company_id, user.extension, target)
         if boxes is None:
@@ -129,11 +128,9 @@ class MessageWaiting:
         error = subscription.dialog.receive_request(request)
         if error is not None:
             return error
-        expires = self._expires(request)
+        expires = requested_expires(request)
         if expires is None:
-            response = make_response(request, 423)
-            response.headers.add("Min-Expires", str(MIN_EXPIRES))
-            return response
+            return too_brief(request)
         response = make_response(request, 200)
         response.headers.add("Expires", str(expires))
         self.notifier.respond(key, response)
@@ -142,14 +139,6 @@ class MessageWaiting:
             self._forget(subscription)
         self._notify(subscription, terminated=expires == 0)
         return None
-
-    @staticmethod
-    def _expires(request: Request) -> int | None:
-        value = request.headers.get("Expires")
-        wanted = int(value) if value is not None and value.strip().isdigit() else DEFAULT_EXPIRES
-        if 0 < wanted < MIN_EXPIRES:
-            return None
-        return min(wanted, MAX_EXPIRES)
 
     def changed(self, company_id: int, box: str) -> None:
         """A box's counts changed: tell every device that watches it."""

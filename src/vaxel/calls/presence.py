@@ -31,6 +31,10 @@ from zoneinfo import ZoneInfo
 
 from vaxel.calls.lines import Line, LineCall, Lines
 from vaxel.calls.signalling import Signalling
+from vaxel.calls.subscriptions import (
+    requested_expires,
+    too_brief,
+)
 from vaxel.services.diversions import DiversionInfo
 from vaxel.services.users import SipUser
 from vaxel.sip import dialog_info, pidf
@@ -45,9 +49,6 @@ from vaxel.transport.base import Source
 log = logging.getLogger(__name__)
 
 EVENTS = (dialog_info.EVENT, pidf.EVENT)
-MAX_EXPIRES = 3600
-DEFAULT_EXPIRES = 3600
-MIN_EXPIRES = 60
 MAX_PER_USER = 100  # BLF keys and buddies of one user's phones together
 SWEEP_INTERVAL = 30.0  # seconds between looks for calls that ended unwatched
 
@@ -176,11 +177,9 @@ class LineWatchers:
     ) -> Response | None:
         """A new SUBSCRIBE (Event: dialog or presence) from an authenticated user."""
         package = (request.headers.get("Event") or "").split(";")[0].strip().lower()
-        expires = _expires(request)
+        expires = requested_expires(request)
         if expires is None:
-            response = make_response(request, 423)
-            response.headers.add("Min-Expires", str(MIN_EXPIRES))
-            return response
+            return too_brief(request)
         company_id = user.company_id
         target = getattr(request.uri, "user", None) or ""
         if self.users(company_id, target) is None:
@@ -230,11 +229,9 @@ class LineWatchers:
         if error is not None:
             return error
         watch.keep(dialog)
-        expires = _expires(request)
+        expires = requested_expires(request)
         if expires is None:
-            response = make_response(request, 423)
-            response.headers.add("Min-Expires", str(MIN_EXPIRES))
-            return response
+            return too_brief(request)
         response = make_response(request, 200)
         response.headers.add("Expires", str(expires))
         self.notifier.respond(key, response)
@@ -338,11 +335,3 @@ class LineWatchers:
     def _answered(self, watch: Watch, event: Event) -> None:
         if isinstance(event, ResponseReceived) and event.response.status in (404, 481):
             self._forget(watch)  # the phone forgot it
-
-
-def _expires(request: Request) -> int | None:
-    value = request.headers.get("Expires")
-    wanted = int(value) if value is not None and value.strip().isdigit() else DEFAULT_EXPIRES
-    if 0 < wanted < MIN_EXPIRES:
-        return None
-    return min(wanted, MAX_EXPIRES)
