@@ -10,22 +10,20 @@ still hear the moderator.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 
-from tests.integration.audio import RATE, read_wav, write_wav
+from tests.integration.audio import RATE, read_wav
 from tests.integration.baresip import Baresip
-from tests.integration.peers import Server, rtp_ports, vaxel_cli
+from tests.integration.peers import Server
+from tests.integration.tone_rooms import admin_api, serving, sine_sources
 from tests.rtp.test_mixer import level_at
 
 DOMAIN = "rooms.vaxel.test"
-WEB_PASSWORD = "web password 1"
 PHONES = {  # extension: (password, codec, tone in Hz)
     "1001": ("anna-secret-1", "PCMA", 350.0),
     "1002": ("bjorn-secret-2", "PCMU", 650.0),
@@ -55,38 +53,14 @@ ROOM = f"/api/v1/companies/{DOMAIN}/conferences/weekly/participants"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("vaxel-rooms")
-    data = folder / "data"
-    (folder / "rooms.yaml").write_text(DESCRIPTION)
-    result = vaxel_cli(data, "config", "apply", str(folder / "rooms.yaml"))
-    assert result.returncode == 0, result.stderr
-    made = vaxel_cli(data, "company", "admin", DOMAIN, "--ext", "1001", "--password", WEB_PASSWORD)
-    assert made.returncode == 0, made.stderr
-    srv = Server(data).start("--rtp-ports", rtp_ports())
-    yield srv
-    srv.stop()
+    with serving(tmp_path_factory.mktemp("vaxel-rooms"), DESCRIPTION, DOMAIN) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
 def tones(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Each phone's microphone: its own sine, a minute long (baresip hangs up at the end)."""
     folder = tmp_path_factory.mktemp("tones")
-    t = np.arange(60 * RATE) / RATE
-    return {
-        ext: write_wav(folder / f"{ext}.wav", np.round(4000 * np.sin(2 * np.pi * hz * t)))
-        for ext, (_, _, hz) in PHONES.items()
-    }
-
-
-@contextlib.contextmanager
-def admin(server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.web, timeout=30) as client:
-        answer = client.post(
-            "/api/v1/login", json={"login": f"1001@{DOMAIN}", "password": WEB_PASSWORD}
-        )
-        assert answer.status_code == 200, answer.text
-        client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
-        yield client
+    return sine_sources(folder, {ext: hz for ext, (_, _, hz) in PHONES.items()})
 
 
 def keys(phone: Baresip, digits: str) -> None:
@@ -128,7 +102,7 @@ def test_four_softphones_in_a_room_and_the_moderators_mute(
             phone.register()
             event = phone.event({"REGISTER_OK", "REGISTER_FAIL"}, timeout=15)
             assert event is not None and event["type"] == "REGISTER_OK", phone.log_text()
-        with admin(server) as api:
+        with admin_api(server, DOMAIN) as api:
             for ext, phone in phones.items():
                 phone.dial(f"sip:800@{DOMAIN}")
                 event = phone.event({"CALL_ESTABLISHED", "CALL_CLOSED"}, timeout=15)
