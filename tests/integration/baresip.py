@@ -295,3 +295,10 @@ class Baresip:
 
     def log_text(self) -> str:
         return (self.folder / "baresip.log").read_text(errors="replace")
+
+
+def established(*phones: Baresip, timeout: float = 15.0) -> None:
+    """Wait until each phone's call is established (a close first fails, with its log)."""
+    for phone in phones:
+        event = phone.event({"CALL_ESTABLISHED", "CALL_CLOSED"}, timeout=timeout)
+        assert event is not None and event["type"] == "CALL_ESTABLISHED", (event, phone.log_text())

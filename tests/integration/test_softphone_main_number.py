@@ -48,7 +48,7 @@ from tests.integration.audio import (
     write_wav,
 )
 from tests.integration.audio_phone import AudioPhone
-from tests.integration.baresip import Baresip
+from tests.integration.baresip import Baresip, established
 from tests.integration.peers import Server, rtp_ports, vaxel_cli
 from vaxel.media.player import load_prompt
 from vaxel.rtp.inband import generate
@@ -192,12 +192,6 @@ def phones(open_company: tuple[Server, int], tmp_path: Path) -> Iterator[Phones]
     made = Phones(server, trunk, tmp_path)
     yield made
     made.stop()
-
-
-def established(*phones: Baresip, timeout: float = 10.0) -> None:
-    for phone in phones:
-        event = phone.event({"CALL_ESTABLISHED", "CALL_CLOSED"}, timeout=timeout)
-        assert event is not None and event["type"] == "CALL_ESTABLISHED", (event, phone.log_text())
 
 
 def closed(*phones: Baresip, timeout: float = 10.0) -> dict[str, object]:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from tests.integration.audio import RATE, read_wav
-from tests.integration.baresip import Baresip
+from tests.integration.baresip import Baresip, established
 from tests.integration.peers import Server
 from tests.integration.tone_rooms import admin_api, serving, sine_sources
 from tests.rtp.test_mixer import level_at
@@ -53,11 +53,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def tones(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("tones")
     return sine_sources(folder, {ext: hz for ext, (_, _, hz) in PHONES.items()})
-
-
-def established(phone: Baresip) -> None:
-    event = phone.event({"CALL_ESTABLISHED", "CALL_CLOSED"}, timeout=15)
-    assert event is not None and event["type"] == "CALL_ESTABLISHED", phone.log_text()
 
 
 def received(phone: Baresip) -> int:

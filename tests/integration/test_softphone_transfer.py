@@ -25,7 +25,7 @@ from tests.integration.audio import (
     synth,
     write_wav,
 )
-from tests.integration.baresip import Baresip
+from tests.integration.baresip import Baresip, established
 from tests.integration.peers import Server, rtp_ports, vaxel_cli
 
 DOMAIN = "transfer.vaxel.test"
@@ -86,12 +86,6 @@ def phones(
     yield start
     for phone in started:
         phone.stop()
-
-
-def established(*phones: Baresip) -> None:
-    for phone in phones:
-        event = phone.event({"CALL_ESTABLISHED", "CALL_CLOSED"}, timeout=15)
-        assert event is not None and event["type"] == "CALL_ESTABLISHED", (event, phone.log_text())
 
 
 def wait_received(phone: Baresip, seconds: float, timeout: float = 20.0) -> None:
