@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from tests.integration.peers import Server, _sipp_args, free_port, rtp_ports
+from tests.integration.peers import Server, _in_use, _sipp_args, free_port, rtp_ports
 from tests.integration.pjsua import PjPhone, close_all
 from tests.integration.test_calls import DOMAIN, USERS, data
 
@@ -70,6 +70,17 @@ _SUBSCRIBE = """
       ]]>
     </send>"""
 
+# Each NOTIFY after the first: answered, and the scenario ends the watch once one says the
+# watched dialog terminated. Written out MOST_NOTIFIES times rather than as a loop: SIPp
+# takes a message that comes while it steps through a loop's jumps as unexpected.
+MOST_NOTIFIES = 8
+_NEXT_NOTIFY = """
+  <recv request="NOTIFY" timeout="60000">
+    <action>
+      <ereg regexp="terminated&lt;/state&gt;" search_in="msg" check_it="false" assign_to="ended"/>
+    </action>
+  </recv>""" + _OK.replace("<send>", '<send next="2" test="ended">')
+
 SCENARIO = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="BLF: watch a colleague's dialogs until one ends">
   {_SUBSCRIBE.format(to_tag="", cseq=1, expires=300, auth="")}
@@ -79,15 +90,7 @@ SCENARIO = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
   <recv request="NOTIFY"/>
   {_OK}
   <nop><action><exec command="touch {{ready}}"/></action></nop>
-  <label id="1"/>
-  <recv request="NOTIFY" timeout="60000">
-    <action>
-      <ereg regexp="terminated&lt;/state&gt;" search_in="msg" check_it="false" assign_to="ended"/>
-    </action>
-  </recv>
-  {_OK}
-  <nop next="2" test="ended"/>
-  <nop next="1"/>
+  {"".join(_NEXT_NOTIFY for _ in range(MOST_NOTIFIES))}
   <label id="2"/>
   {_SUBSCRIBE.format(to_tag="[peer_tag_param]", cseq=3, expires=0, auth="")}
   <recv response="200"/>
@@ -114,15 +117,31 @@ def _documents(log: str) -> list[ET.Element]:
     return [ET.fromstring(found) for found in by_version.values()]
 
 
+def _subscribed(server: Server, scenario: Path, ready: Path, log: Path) -> subprocess.Popen[str]:
+    """SIPp, once it has answered the first NOTIFY; started again on new ports when another
+    process took one of its ports before it bound it."""
+    for _attempt in range(3):
+        args = _sipp_args(
+            server, str(scenario), user="1001", password=USERS["1001"][1],
+            keys={"domain": DOMAIN, "watched": "1002"}, transport="u1", calls=1, rate=1,
+            timeout=120, host="127.0.0.1", port=free_port(),
+            extra=("-trace_msg", "-message_file", str(log), "-aa"),
+        )  # fmt: skip
+        sipp = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 60
+        while not ready.exists() and sipp.poll() is None:
+            assert time.monotonic() < deadline, "SIPp did not subscribe"
+            time.sleep(0.02)
+        if ready.exists():
+            return sipp
+        out = sipp.communicate()[0]
+        assert _in_use(out), out
+    raise AssertionError(f"SIPp found no free ports:\n{out}")
+
+
 def test_sipp_watches_bjorns_line_through_a_pjsua2_call(server: Server, tmp_path: Path) -> None:
     scenario, ready, log = tmp_path / "blf.xml", tmp_path / "subscribed", tmp_path / "sipp.log"
     scenario.write_text(SCENARIO.replace("{ready}", str(ready)))
-    args = _sipp_args(
-        server, str(scenario), user="1001", password=USERS["1001"][1],
-        keys={"domain": DOMAIN, "watched": "1002"}, transport="u1", calls=1, rate=1,
-        timeout=120, host="127.0.0.1", port=free_port(),
-        extra=("-trace_msg", "-message_file", str(log), "-aa"),
-    )  # fmt: skip
     phones: list[PjPhone] = []
     sipp: subprocess.Popen[str] | None = None
     try:
@@ -131,12 +150,7 @@ def test_sipp_watches_bjorns_line_through_a_pjsua2_call(server: Server, tmp_path
         phones += [bjorn, cecilia]
         bjorn.registered()
         cecilia.registered()
-        sipp = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 60
-        while not ready.exists():
-            assert sipp.poll() is None, sipp.communicate()[0]
-            assert time.monotonic() < deadline, "SIPp did not subscribe"
-            time.sleep(0.02)
+        sipp = _subscribed(server, scenario, ready, log)
         call = cecilia.call("1002")
         ringing = bjorn.incoming()
         bjorn.answer(ringing["call"])
