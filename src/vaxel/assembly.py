@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from vaxel.calls.signalling import Outbox, Signalling
 from vaxel.calls.switch import Switch
 from vaxel.calls.trunks import TrunkRegistrations
 from vaxel.features.dialplan import CompanyDialplan
+from vaxel.features.in_call import InCallCodes
 from vaxel.features.recording import Recordings
 from vaxel.features.transfer import Transfers
 from vaxel.services import registrations, users, voicemail
@@ -130,13 +132,16 @@ def assemble(
     bus.subscribe(BoxChanged, lambda event: mwi.changed(event.company_id, event.box))
     lines, watchers = _lines(bus, clock, calls, directory, lookup, signalling)
     dialplan = CompanyDialplan(directory)
-    calls.plan_transfer = Transfers(directory, dialplan, lookup).plan
+    plan_transfer = Transfers(directory, dialplan, lookup).plan
+    calls.plan_transfer = plan_transfer
     recordings = Recordings(
         directory, media.pacer, data, clock=clock, find=calls.calls.get, store=store,
         background=background,
     )  # fmt: skip
     calls.on_bridged = recordings.bridged
-    calls.on_key = recordings.key
+    codes = InCallCodes(directory, plan_transfer, partial(recordings.act, action="toggle"))
+    calls.in_call_codes = codes.codes
+    calls.on_code = codes.run
     calls.on_info = recordings.info
     switch = Switch(signalling, authenticator, registrar, calls, dialplan, mwi, watchers)
     inbound = Inbound(signalling, authenticator, switch, is_carrier=switch.is_carrier)

@@ -3,8 +3,13 @@ and what an unknown code says."""
 
 from __future__ import annotations
 
-from tests.features.conftest import CARRIER
+from collections.abc import Callable
+
+import pytest
+
+from tests.features.conftest import CARRIER, DESCRIPTION
 from tests.memory import MemoryPhone, MemorySwitch, contains
+from vaxel.services.company_config import ConfigError, parse_config
 
 
 def code(acme: MemorySwitch, phone: MemoryPhone, dialled: str) -> None:
@@ -68,3 +73,43 @@ def test_a_change_from_the_phone_is_in_the_audit_log(acme: MemorySwitch) -> None
         ("1002@acme.test", "phone", "forwarding.set",
          {"kind": "always", "to": "0701234567"}),
     ]  # fmt: skip
+
+
+def test_a_company_chooses_its_own_codes(acme_as: Callable[..., MemorySwitch]) -> None:
+    """Codes its users know from their old switch; the defaults then mean nothing, and the
+    GSM forwarding codes stay what they are."""
+    acme = acme_as(
+        description=DESCRIPTION
+        + 'feature_codes: {voicemail: "*50", pickup: "*0", directed_pickup: "*7",'
+        ' group_logout: "#46"}\n'
+    )
+    bjorn, cecilia, anna = acme.phone("1002"), acme.phone("1003"), acme.phone("1001")
+    code(acme, bjorn, "*98")
+    assert contains(bjorn.heard(), acme.system("invalid-choice"))
+    bjorn.dial("*50")  # the voicemail menu answers and stays
+    assert bjorn.answered() is not None
+    acme.advance(1.0)
+    assert len(bjorn.requests("BYE")) == 1  # (the first call's)
+    bjorn.hang_up()
+    anna.dial("1002")
+    assert bjorn.ringing() is not None
+    cecilia.dial("*71002")  # directed pickup by the company's code
+    assert cecilia.answered() is not None and anna.answered() is not None
+    cecilia.hang_up()
+    dan = acme.phone("1004")
+    code(acme, dan, "*21*0701740605#")
+    assert contains(dan.heard(), acme.system("thank-you"))
+
+
+def test_codes_that_cannot_be_told_apart_are_refused_at_their_path() -> None:
+    with pytest.raises(ConfigError) as refused:
+        parse_config(
+            {"company": {"domain": "a.test", "name": "A"},
+             "feature_codes": {"pickup": "*4", "transfer": "5#"}}
+        )  # fmt: skip
+    errors = "\n".join(refused.value.errors)
+    assert "feature_codes.transfer" in errors  # not a * or # first
+    with pytest.raises(ConfigError) as again:
+        parse_config({"company": {"domain": "a.test", "name": "A"},
+                      "feature_codes": {"pickup": "*4"}})  # fmt: skip
+    assert "group_login '*45' and pickup '*4' begin alike" in again.value.errors[0]

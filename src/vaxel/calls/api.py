@@ -793,11 +793,7 @@ class Call:
         self.transferring = Transfer(
             leg, other, voicemail, report, self.handler, self.caller, self.dialled, bridged
         )
-        self.bridged = None
-        if self.recorder is not None:
-            self.recorder.detach()  # ringback and the transferor aside are not recorded
-        self.switchboard.disconnect(leg)
-        self.switchboard.disconnect(other)
+        self.unbridge()  # (ringback and the transferor aside are not recorded)
         self.take_as_caller(other)
         self.dialled, self.handler = dialled, handler
         handler.on_event(self, Offered(other))
@@ -866,6 +862,26 @@ class Call:
             if reporter is not None and self.reported_answerer != self.answered_by:
                 self.reported_answerer = self.answered_by
                 reporter.answered(self)
+
+    def unbridge(self) -> None:
+        """The bridged parties no longer hear each other: each may be played to, or
+        bridged anew (a consultation, a transfer). A recording pauses until then."""
+        bridged = self.bridged
+        if bridged is None:
+            return
+        self.bridged = None
+        if self.recorder is not None:
+            self.recorder.detach()
+        for leg in bridged:
+            self.switchboard.disconnect(leg)
+
+    def going_on(self) -> None:
+        """A leg ended, yet the call goes on (a third party who left or never answered,
+        a transferor who handed the call over): how the call ended is for a later end
+        to say."""
+        if self.ended_at is None:
+            self.cause = None
+            self.hangup_side = "switch"
 
     def answered_here(self, leg: Leg) -> None:
         """The switch answered the caller's leg itself (a menu, voicemail, a queue, or to

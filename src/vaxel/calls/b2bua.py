@@ -7,16 +7,17 @@ by transaction key and dialog id, connects their media, relays holds and
 INFO between bridged legs, and keeps the calls' timers. It opens conference rooms
 (A3, U12) that legs' media join instead of a bridge (`LegRoom`). A party's REFER
 transfers the call (RFC 3515, RFC 5589's blind transfer): accepted (202),
-followed by NOTIFYs saying how the call to the target goes; so do the API
-(`transfer_call`) and the in-call code `##EXT#` from a phone without a transfer
-key (`key_in_call`).
+followed by NOTIFYs saying how the call to the target goes; so does the API
+(`transfer_call`). A user's keys during a call may be one of the company's in-call
+codes (`key_in_call`: a transfer from a phone without a transfer key, a third
+party, recording), which the features carry out (`on_code`).
 """
 
 from __future__ import annotations
 
 import heapq
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -28,7 +29,6 @@ from vaxel.calls.api import (
     CallEvent,
     CallHandler,
     Cause,
-    Device,
     Ended,
     Leg,
     LegState,
@@ -42,7 +42,7 @@ from vaxel.calls.api import (
     Transfer,
     cause_of,
 )
-from vaxel.calls.legs import InboundLeg, OutboundLeg, SipLeg, UnreachableLeg
+from vaxel.calls.legs import InboundLeg, OutboundLeg, SipLeg, UnreachableLeg, extension_of
 from vaxel.calls.publish import CallPublisher
 from vaxel.calls.router import SipTarget
 from vaxel.calls.signalling import Signalling
@@ -83,8 +83,8 @@ PlanTransfer = Callable[[int, str, str, str], TransferPlan | Cause]
 BAD_REFER = Cause(400, "Bad Request (one Refer-To with a SIP or tel URI)")
 NOT_CONNECTED = Cause(403, "Forbidden (no connected call to transfer)")
 NO_TRANSFERS = Cause(403, "Forbidden (transfers are not served)")
-# The in-call transfer code (`key_in_call`): the most seconds between its two `#`, to wait
-# for its next key, and for a key's trailing packets; the most digits of a target.
+# In-call codes (`key_in_call`): the most seconds between a code's keys, to wait for the
+# next key of its target, and for a key's trailing packets; the most digits of a target.
 CODE_GAP = 2.0
 CODE_WAIT = 4.0
 KEY_TAIL = 1.0
@@ -103,7 +103,11 @@ def _not_recorded(call: Call) -> None:
     pass
 
 
-def _no_key(leg: Leg, digit: str) -> None:
+def _no_codes(company_id: int) -> Mapping[str, bool]:
+    return {}
+
+
+def _no_code(leg: Leg, code: str, target: str) -> None:
     pass
 
 
@@ -222,8 +226,11 @@ class B2BUA:
         self.on_bridged: Callable[[Call], None] = _not_recorded
         # A6: a party's keys and INFO, to start, pause and stop a recording on demand; an
         # INFO `on_info` takes is not relayed to the other party.
-        self.on_key: Callable[[Leg, str], None] = _no_key
         self.on_info: Callable[[Leg, Request], bool] = _not_taken
+        # In-call codes (`key_in_call`): a company's, each with whether a target follows
+        # it, and what to do when one was pressed (the leg, the code, its target).
+        self.in_call_codes: Callable[[int], Mapping[str, bool]] = _no_codes
+        self.on_code: Callable[[Leg, str, str], None] = _no_code
         self.calls: dict[str, Call] = {}
         self._dialogs: dict[DialogId, SipLeg] = {}
         self._inbound: dict[TransactionKey, InboundLeg] = {}
@@ -456,7 +463,7 @@ class B2BUA:
             self.signalling.respond(key, make_response(request, BAD_REFER.code, BAD_REFER.text))
             return
         digits, host = target
-        extension = _extension_of(leg)
+        extension = extension_of(leg)
         bridged = call.bridged
         if (
             extension is None
@@ -514,7 +521,7 @@ class B2BUA:
         users = [
             (extension, leg)
             for leg in call.legs
-            if not leg.ended and (extension := _extension_of(leg)) is not None
+            if not leg.ended and (extension := extension_of(leg)) is not None
         ]
         if not admin and not any(extension == requester for extension, _ in users):
             return NO_CALL  # a user sees only their own calls
@@ -544,19 +551,20 @@ class B2BUA:
             return NOT_TALKING
         return extension, other.party, dialled
 
-    # -- the in-call transfer code (P4): ##EXT# during a bridged call ------------------
+    # -- in-call codes (P4, U12, A6): keys a user presses during a connected call -------
 
     def key_in_call(self, leg: SipLeg, digit: str) -> bool:
         """A key the party on `leg` pressed (RFC 4733 or INFO): True when the switch keeps
-        it, as part of the blind transfer code `##` + target + `#` (or a pause).
+        it, as part of one of the company's in-call codes (`in_call_codes`: `##` blind
+        transfer, `*2` attended, `*3` a third party, `*1` recording, by default).
 
-        Only a user's leg in a connected call may dial it (a caller from a trunk may not:
-        the target is dialled as the user would dial it). The first `#` is relayed like
-        any key, since nothing yet says a second follows and holding every `#` back would
-        delay it for everyone; a second `#` right after it (within CODE_GAP) starts the
-        code, and from there the keys are the switch's own until the code ends: on `#`, or
-        CODE_WAIT after the last key. Then the other party is transferred to the target as
-        by a REFER; a target the dial plan refuses changes nothing (the call goes on).
+        Only a user's leg in a connected call may dial one (a caller from a trunk may
+        not: the target is dialled as the user would dial it). A code's keys must follow
+        each other within CODE_GAP. Its first key is relayed like any key, since nothing
+        yet says a code follows and holding it back would delay it for everyone (a menu
+        on the other side); the keys from the second on are the switch's own. A code
+        that takes a target is followed by it, up to `#` or CODE_WAIT after the last key.
+        Then `on_code` does what the code says (features/in_call.py).
         """
         call = leg.call
         bridged = call.bridged
@@ -565,40 +573,46 @@ class B2BUA:
             or leg not in bridged
             or call.transferring is not None
             or not all(side.answered for side in bridged)
-            or _extension_of(leg) is None
+            or extension_of(leg) is None
         ):
             if leg.code is not None:
-                self._code_ended(leg, transfer=False)
-            leg.hash_at = None
+                self._code_ended(leg, run=False)
+            leg.keys = ""
             return False
-        if leg.code is None:
-            if digit != "#":
-                leg.hash_at = None
-                return False
-            now = self.clock()
-            if leg.hash_at is None or now - leg.hash_at > CODE_GAP:
-                leg.hash_at = now  # a lone `#`, relayed: it may start the code
-                return False
-            leg.hash_at = None
-            leg.code = ""
-            leg.endpoint.relay_events = False
-            leg.code_timer = self.after(CODE_WAIT, lambda: self._code_ended(leg, transfer=True))
+        if leg.code is not None:  # the target of a code: up to `#`
+            if digit == "#":
+                self._code_ended(leg, run=True)
+                return True
+            leg.code += digit
+            if leg.code_timer is not None:
+                leg.code_timer.cancel()
+            if len(leg.code) > MAX_CODE:
+                self._code_ended(leg, run=False)
+            else:
+                leg.code_timer = self.after(CODE_WAIT, lambda: self._code_ended(leg, run=True))
             return True
-        if digit == "#":
-            self._code_ended(leg, transfer=True)
-            return True
-        leg.code += digit
-        if leg.code_timer is not None:
-            leg.code_timer.cancel()
-        if len(leg.code) > MAX_CODE:
-            self._code_ended(leg, transfer=False)
+        now = self.clock()
+        keys = digit if leg.keys_at is None or now - leg.keys_at > CODE_GAP else leg.keys + digit
+        leg.keys_at = now
+        codes = self.in_call_codes(call.company_id)
+        while keys and not any(code.startswith(keys) for code in codes):
+            keys = keys[1:]  # what may still begin a code
+        targeted = codes.get(keys)
+        if targeted is None:
+            leg.keys = keys
+            return False
+        leg.keys, leg.code_name = "", keys
+        leg.code = ""
+        leg.endpoint.relay_events = False
+        if targeted:
+            leg.code_timer = self.after(CODE_WAIT, lambda: self._code_ended(leg, run=True))
         else:
-            leg.code_timer = self.after(CODE_WAIT, lambda: self._code_ended(leg, transfer=True))
+            self._code_ended(leg, run=True)
         return True
 
-    def _code_ended(self, leg: SipLeg, *, transfer: bool) -> None:
-        """The transfer code is complete (or abandoned): transfer to what was dialled."""
-        digits, leg.code = leg.code, None
+    def _code_ended(self, leg: SipLeg, *, run: bool) -> None:
+        """The code is complete (or abandoned): do what it says."""
+        target, leg.code = leg.code, None
         if leg.code_timer is not None:
             leg.code_timer.cancel()
             leg.code_timer = None
@@ -610,21 +624,8 @@ class B2BUA:
 
         # The last key's trailing packets (its end, sent three times) are still coming.
         leg.timers.append(self.after(KEY_TAIL, relay_again))
-        call, extension = leg.call, _extension_of(leg)
-        if not transfer or not digits or extension is None or leg.ended:
-            return
-        bridged = call.bridged
-        if bridged is None or leg not in bridged or call.transferring is not None:
-            return
-        plan = self.plan_transfer(call.company_id, extension, digits, "")
-        if isinstance(plan, Cause):
-            log.info("in-call transfer of %s to %r refused: %s", extension, digits, plan)
-            return
-        dialled, handler, voicemail = plan
-        try:
-            call.transfer(leg, dialled, handler, voicemail=voicemail)
-        except CallError:
-            log.info("in-call transfer of %s: the call is not connected", extension)
+        if run and target is not None and not leg.ended:
+            self.on_code(leg, leg.code_name, target)
 
     # -- attended transfer and replaced dialogs (P4, RFC 3891, RFC 5589 §7) -------------
 
@@ -651,7 +652,7 @@ class B2BUA:
         say how it went: 200, or 481 when the dialog named is not the same user's
         connected call with someone else (unknown, ended, another user's)."""
         call = leg.call
-        extension = _extension_of(leg)
+        extension = extension_of(leg)
         bridged = call.bridged
         if (
             extension is None
@@ -676,7 +677,7 @@ class B2BUA:
             or target is None
             or other is call
             or other.company_id != call.company_id
-            or _extension_of(consulted) != extension
+            or extension_of(consulted) != extension
             or other.transferring is not None
             or not (consulted.answered and target.answered)
         ):
@@ -738,7 +739,7 @@ class B2BUA:
             or call is None
             or caller is None
             or call.company_id != company_id
-            or _extension_of(old) != caller.extension
+            or extension_of(old) != caller.extension
             or _bridged_to(old) is None
             or call.transferring is not None
             or not old.answered
@@ -898,11 +899,3 @@ JOINED = Joined()
 
 def _ignore_report(cause: Cause) -> None:
     pass
-
-
-def _extension_of(leg: Leg) -> str | None:
-    """The user on a leg: the caller's (authenticated), or a colleague's phone rung."""
-    if isinstance(leg, InboundLeg):
-        return leg.user.extension if leg.user is not None else None
-    target = leg.target
-    return target.extension if isinstance(target, Device) else None

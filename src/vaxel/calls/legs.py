@@ -23,6 +23,7 @@ from vaxel.calls.api import (
     Answered,
     Call,
     Cause,
+    Device,
     Ended,
     Leg,
     LegState,
@@ -132,9 +133,12 @@ class SipLeg(Leg):
         self.session_timer: SessionTimer | None = None
         # The 200 to the party's BYE, held while the call's record is stored (B2BUA.finished).
         self.bye_answer: tuple[TransactionKey, Response] | None = None
-        # The in-call transfer code (`##EXT#`, B2BUA.key_in_call): when the last lone `#`
-        # was pressed, the digits after `##` (None: no code being dialled), its timer.
-        self.hash_at: float | None = None
+        # In-call codes (B2BUA.key_in_call): the last keys that may begin one and when the
+        # last came; the code pressed, the target dialled after it (None: no code being
+        # dialled), and the timer that ends it.
+        self.keys = ""
+        self.keys_at: float | None = None
+        self.code_name = ""
         self.code: str | None = None
         self.code_timer: Timer | None = None
 
@@ -195,12 +199,10 @@ class SipLeg(Leg):
         return sdp.direction_of(sdp.media[0]) if sdp is not None and sdp.media else "sendrecv"
 
     def dtmf(self, digit: str) -> None:
-        """A key by RFC 4733: the switch may keep it (the in-call transfer code, P4); else
-        the B2BUA sees it (A6: a recording's key code), then the call's feature, as for
-        any leg."""
+        """A key by RFC 4733: the switch may keep it (an in-call code: P4, U12, A6); else
+        the call's feature sees it, as for any leg."""
         if self.b2bua.key_in_call(self, digit):
             return
-        self.b2bua.on_key(self, digit)
         super().dtmf(digit)
 
     # -- in-dialog requests -----------------------------------------------------
@@ -772,3 +774,12 @@ class UnreachableLeg(Leg):
 
     def hangup(self, cause: Cause = NORMAL) -> None:
         pass
+
+
+def extension_of(leg: Leg) -> str | None:
+    """The user on a leg: the caller (authenticated), or a colleague's phone rung; None
+    for a party from outside."""
+    if isinstance(leg, InboundLeg):
+        return leg.user.extension if leg.user is not None else None
+    target = leg.target
+    return target.extension if isinstance(target, Device) else None

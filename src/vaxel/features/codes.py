@@ -15,6 +15,8 @@ forwarding, voicemail, prompts and call pickup by phone.
 
 (the GSM codes phones already know, and *22 for diversions, which no GSM code
 uses). The switch answers, says "thank you" (or "invalid choice"), and hangs up.
+The codes that are not GSM's are defaults: a company may choose its own
+(`feature_codes` in its description, `FeatureCodes`).
 """
 
 from __future__ import annotations
@@ -68,8 +70,9 @@ class FeatureCode(Feature):
 
     def _apply(self) -> bool:
         company, ext, code = self.company, self.extension, self.dialled
-        if code in ("*45", "*46"):
-            company.set_logged_in(ext, code == "*45")
+        codes = company.config.feature_codes
+        if code in (codes.group_login, codes.group_logout):
+            company.set_logged_in(ext, code == codes.group_login)
             return True
         if match := _SET.match(code):
             company.set_forwarding(ext, _FORWARDS[match.group(1)], match.group(2))
@@ -95,13 +98,14 @@ class FeatureCode(Feature):
         return False
 
     def start(self, call: Call) -> None:
-        if self.dialled == "*99":
+        codes = self.company.config.feature_codes
+        if self.dialled == codes.record_prompt:
             hand_over(call, RecordPrompt(self.company, self.extension))
             return
-        if is_pickup(self.dialled):
+        if is_pickup(codes, self.dialled):
             hand_over(call, Pickup(self.company, self.extension, self.dialled))
             return
-        if self.dialled == "*98":
+        if self.dialled == codes.voicemail:
             hand_over(call, VoicemailMenu(self.company, self.extension))
             return
         done = self._apply()

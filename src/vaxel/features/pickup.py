@@ -4,6 +4,8 @@
             (the groups whose `members` list them), the longest ringing first
     **EXT   directed pickup: a call ringing the colleague EXT
 
+(the defaults: a company may choose other codes, `feature_codes` in its description).
+
 The picker's phone answers the caller at once (the picker's leg joins the ringing call:
 `Call.adopt`), and the phones that rang stop with "Call completed elsewhere", as when
 one of a user's phones answers (features/ring_user.py). Only a call rung by a step that
@@ -18,24 +20,29 @@ import re
 
 from vaxel.calls.api import Call, Cause, Device, LegState
 from vaxel.features.context import Company, Feature
+from vaxel.services.company_config import FeatureCodes
 
-GROUP_PICKUP = "*8"
-_DIRECTED = re.compile(r"^\*\*([0-9]{2,10})$")
+_EXTENSION = re.compile(r"^[0-9]{2,10}$")
 NOTHING = Cause(486, "Busy Here (nothing to pick up)", "busy")
 # A phone is being rung from the INVITE on: some say 180 only when they show the call, or
 # never (an auto-answering phone).
 _RINGING = (LegState.CALLING, LegState.RINGING, LegState.EARLY)
 
 
-def is_pickup(dialled: str) -> bool:
-    return dialled == GROUP_PICKUP or _DIRECTED.match(dialled) is not None
+def directed(codes: FeatureCodes, dialled: str) -> str | None:
+    """The colleague a directed pickup names, if `dialled` is one."""
+    named = dialled.removeprefix(codes.directed_pickup)
+    return named if named != dialled and _EXTENSION.match(named) else None
+
+
+def is_pickup(codes: FeatureCodes, dialled: str) -> bool:
+    return dialled == codes.pickup or directed(codes, dialled) is not None
 
 
 def colleagues(company: Company, extension: str, dialled: str) -> set[str]:
     """Whose ringing calls `extension` may take with `dialled`."""
-    match = _DIRECTED.match(dialled)
-    if match is not None:
-        named = match.group(1)
+    named = directed(company.config.feature_codes, dialled)
+    if named is not None:
         return {named} if named != extension else set()
     found: set[str] = set()
     for group in company.config.groups.values():

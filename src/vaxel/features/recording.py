@@ -7,8 +7,9 @@ dialled, the default). "always" starts the recording at once; unless the
 company turned `announce` off, the caller first hears the system prompt
 "call-recorded" while the callee hears silence, and the two hear each other
 once it has been said. "on-demand" waits for a party to ask: `act` here (start, pause, resume, stop,
-toggle), reached by the key code `*1` from a user's phone (toggles: starts,
-pauses, resumes), a phone's record button (INFO with `Record: on` / `off`, as
+toggle), reached by the in-call code `*1` from a user's phone (the company's
+`feature_codes.record`, features/in_call.py: toggles, so it starts, pauses,
+resumes), a phone's record button (INFO with `Record: on` / `off`, as
 Yealink phones send it) or the API. "never" refuses them. A paused recording
 writes silence for its span.
 
@@ -29,8 +30,8 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from vaxel.calls.api import Call, Device, Leg
-from vaxel.calls.legs import InboundLeg
+from vaxel.calls.api import Call, Leg
+from vaxel.calls.legs import extension_of
 from vaxel.features.groups import Group, _Ringing
 from vaxel.media.call_recording import CallRecording, Pacer
 from vaxel.media.player import Player, PromptError, load_prompt
@@ -44,8 +45,6 @@ from vaxel.store import Store
 log = logging.getLogger(__name__)
 
 FOLDER = "recordings"
-CODE = "*1"  # pressed during a call: toggles its recording
-CODE_SECONDS = 2.0  # the longest pause between the code's two keys
 Action = Literal["start", "pause", "resume", "stop", "toggle"]
 ACTIONS: tuple[Action, ...] = ("start", "pause", "resume", "stop", "toggle")
 
@@ -69,13 +68,6 @@ class Directory(Protocol):
 def recordings_folder(data: Path, domain: str) -> Path:
     """A company's recordings: `<data>/recordings/<domain>` (the domain as stored)."""
     return data / FOLDER / domain
-
-
-def extension_of(leg: Leg) -> str | None:
-    """The user on a leg: the caller (authenticated), or a colleague's phone rung."""
-    if isinstance(leg, InboundLeg):
-        return leg.user.extension if leg.user is not None else None
-    return leg.target.extension if isinstance(leg.target, Device) else None
 
 
 def _group_of(call: Call) -> str | None:
@@ -135,25 +127,8 @@ class Recordings:
         self.find = find  # a running call by its id (the B2BUA's)
         self.store = store  # where a finished recording's row goes (None: nowhere)
         self.background = background
-        # Users' legs that pressed the code's first key, and when (a few at a time).
-        self._started: dict[Leg, float] = {}
 
     # -- a party asks ------------------------------------------------------------------
-
-    def key(self, leg: Leg, digit: str) -> None:
-        """A key pressed on a bridged call: `*1` from a user's phone toggles the recording
-        (starts it, pauses it, resumes it); the keys go on to the other party as ever."""
-        now = self.clock()
-        started = self._started
-        for old in [other for other, at in started.items() if now - at > CODE_SECONDS]:
-            del started[old]
-        if digit == CODE[0]:
-            if len(started) < 1000 and extension_of(leg) is not None:
-                started[leg] = now
-            return
-        began = started.pop(leg, None)
-        if digit == CODE[1] and began is not None and _bridged(leg):
-            self.act(leg.call, "toggle")
 
     def info(self, leg: Leg, request: Request) -> bool:
         """A phone's record button (Yealink, and others after them): INFO with `Record: on`

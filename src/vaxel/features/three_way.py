@@ -45,19 +45,21 @@ class ThreeWay:
 
     def on_event(self, call: Call, event: CallEvent) -> None:
         if isinstance(event, Answered) and event.leg in self.ringing:
-            self._room(call, event.leg)
+            self.meet(call, event.leg)
         elif isinstance(event, Ended):
             self._ended(call, event.leg)
 
-    def _room(self, call: Call, third: Leg) -> None:
+    def meet(self, call: Call, third: Leg) -> None:
         """The third answered: the others ringing stop, and the three meet in a room."""
         for leg in self.ringing:
             if leg is not third and not leg.ended:
                 leg.hangup(ELSEWHERE)
         self.ringing = []
         room = call.switchboard.open_room()
-        call.bridged = None
+        call.unbridge()
         legs = [*self.pair, third]
+        for leg in legs:
+            leg.stop_playing()  # (a party who waited with music, in a consultation)
         self.inside = [leg for leg in legs if room.join(leg)]
         self.room = room
         if len(self.inside) < len(legs):  # a party whose codec no room takes
@@ -65,6 +67,7 @@ class ThreeWay:
 
     def _ended(self, call: Call, leg: Leg) -> None:
         if self.room is None and leg not in self.pair:  # a leg to the third party
+            call.going_on()
             if self.ringing and all(ringing.ended for ringing in self.ringing):
                 self.ringing = []
                 call.handler = self.previous  # nobody answered: the call goes on as it was
@@ -82,7 +85,7 @@ class ThreeWay:
             call.hangup()
 
 
-def _party(call: Call, extension: str) -> Leg | None:
+def party_of(call: Call, extension: str) -> Leg | None:
     """The requester's leg of a connected call of two, if they are on it."""
     bridged = call.bridged
     if bridged is None or not all(leg.answered for leg in bridged):
@@ -90,7 +93,7 @@ def _party(call: Call, extension: str) -> Leg | None:
     return next((leg for leg in bridged if leg.party == extension), None)
 
 
-def _targets(company: Company, extension: str, to: str) -> list[Target] | Outcome:
+def targets_for(company: Company, extension: str, to: str) -> list[Target] | Outcome:
     """Whom `to` rings: a colleague's phones, or a line out; or why not."""
     try:
         external = is_external(to)
@@ -124,12 +127,12 @@ def add_party(company: Company | None, call: Call | None, extension: str, to: st
     missing: Outcome = "refused", (404, "no such call of yours")
     if company is None or call is None or call.company_id != company.id:
         return missing
-    mine = _party(call, extension)
+    mine = party_of(call, extension)
     if mine is None or call.transferring is not None:
         return missing
     if isinstance(call.handler, ThreeWay):
         return "refused", (409, "a third party is being added already")
-    targets = _targets(company, extension, to.strip())
+    targets = targets_for(company, extension, to.strip())
     if not isinstance(targets, list):
         return targets
     bridged = call.bridged

@@ -25,7 +25,7 @@ Three more checks keep a description safe (O2):
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -599,6 +599,79 @@ def _park_errors(config: CompanyConfig) -> list[str]:
     return errors
 
 
+# -- feature codes (S8, U7, U9, U11, P4, U12, A6) ----------------------------------------
+
+#: What a feature code may be: `*` or `#` first (so that a dialled one is never taken
+#: for a number), then up to five keys.
+FEATURE_CODE = r"^[*#][0-9*#]{0,5}$"
+#: The GSM codes a phone already knows (forwarding, *22 diversions: features/codes.py):
+#: not the company's to change, so no code of its own may begin like one of them.
+GSM_CODES = ("*21*", "#21#", "*67*", "#67#", "*61*", "#61#", "*22*", "#22#")
+
+
+class FeatureCodes(Model):
+    """The keys of a company's features, when its users know other ones (a company moving
+    from another switch keeps its habits). Idle codes are dialled as a number; directed
+    pickup is followed by the colleague's extension. In-call codes are pressed during a
+    connected call; those that take a target are followed by it and `#` (or a pause).
+
+    Each code starts with `*` or `#`. Idle codes may not begin one another (`*8` and
+    `*80` could not be told apart), nor a GSM code; in-call codes likewise among
+    themselves. The first key of an in-call code still reaches the other party (it may
+    be a key for a menu there); the switch keeps the rest."""
+
+    # dialled
+    voicemail: Annotated[str, Field(pattern=FEATURE_CODE)] = "*98"
+    record_prompt: Annotated[str, Field(pattern=FEATURE_CODE)] = "*99"
+    group_login: Annotated[str, Field(pattern=FEATURE_CODE)] = "*45"
+    group_logout: Annotated[str, Field(pattern=FEATURE_CODE)] = "*46"
+    pickup: Annotated[str, Field(pattern=FEATURE_CODE)] = "*8"
+    directed_pickup: Annotated[str, Field(pattern=FEATURE_CODE)] = "**"  # + extension
+    # pressed during a call
+    transfer: Annotated[str, Field(pattern=FEATURE_CODE)] = "##"  # + target + #
+    attended_transfer: Annotated[str, Field(pattern=FEATURE_CODE)] = "*2"  # + target + #
+    three_way: Annotated[str, Field(pattern=FEATURE_CODE)] = "*3"  # + target + #
+    record: Annotated[str, Field(pattern=FEATURE_CODE)] = "*1"
+
+    IDLE: ClassVar[tuple[str, ...]] = (
+        "voicemail", "record_prompt", "group_login", "group_logout", "pickup",
+        "directed_pickup",
+    )  # fmt: skip
+    IN_CALL: ClassVar[tuple[str, ...]] = ("transfer", "attended_transfer", "three_way", "record")
+    #: The in-call codes followed by a target.
+    TARGETED: ClassVar[tuple[str, ...]] = ("transfer", "attended_transfer", "three_way")
+
+    @model_validator(mode="after")
+    def _told_apart(self) -> FeatureCodes:
+        errors = _prefix_clashes({name: getattr(self, name) for name in self.IDLE}, GSM_CODES)
+        errors += _prefix_clashes({name: getattr(self, name) for name in self.IN_CALL}, ())
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
+    def in_call(self) -> dict[str, bool]:
+        """The in-call codes, each with whether a target follows it."""
+        return {getattr(self, name): name in self.TARGETED for name in self.IN_CALL}
+
+    def in_call_name(self, code: str) -> str | None:
+        """Which in-call feature `code` is (its field's name), if any."""
+        return next((name for name in self.IN_CALL if getattr(self, name) == code), None)
+
+
+def _prefix_clashes(codes: dict[str, str], fixed: tuple[str, ...]) -> list[str]:
+    """Codes that begin another (or are the same): the switch could not tell them apart."""
+    errors = []
+    named = list(codes.items())
+    for i, (name, code) in enumerate(named):
+        for other, theirs in named[i + 1 :]:
+            if code.startswith(theirs) or theirs.startswith(code):
+                errors.append(f"{name} {code!r} and {other} {theirs!r} begin alike")
+        for gsm in fixed:
+            if code.startswith(gsm) or gsm.startswith(code):
+                errors.append(f"{name} {code!r} begins like the GSM code {gsm!r}")
+    return errors
+
+
 class CompanyConfig(Model):
     company: CompanySection
     users: list[UserConfig] = []
@@ -622,6 +695,8 @@ class CompanyConfig(Model):
     # P4 call park: off unless described (`park: {}` for 700, orbits 701-709, 60 s).
     park: ParkConfig | None = None
     recording: RecordingConfig = RecordingConfig()  # A6: which calls are recorded
+    # The keys of features, when the company's users know other ones (defaults: above).
+    feature_codes: FeatureCodes = FeatureCodes()
 
     @field_validator("conferences")
     @classmethod

@@ -23,6 +23,8 @@ from starlette.datastructures import UploadFile as StarletteUpload
 
 from vaxel.media.player import PromptError
 from vaxel.media.prompts import convert_upload
+from vaxel.services import configuration
+from vaxel.services.company_config import FeatureCodes
 from vaxel.services.configuration import prompt_folder
 from vaxel.web.api.prompts import receive
 from vaxel.web.auth import Caller, Context, Principal, audit_change, company_of
@@ -31,8 +33,16 @@ from vaxel.web.problems import Problem
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"])
 
-# The voicemail menu (features/voicemail_menu.py): its code, and its key to record a greeting.
-RECORD_BY_PHONE = ("*98", "2")
+# The voicemail menu's key to record a greeting (features/voicemail_menu.py).
+GREETING_KEY = "2"
+
+
+def record_by_phone(ctx: WebContext, who: Principal) -> tuple[str, str]:
+    """How `who` records a greeting by phone: their company's voicemail code, then a key."""
+    company_id = who.account.company_id
+    config = None if company_id is None else configuration.load_document(ctx.store, company_id)
+    codes = config.feature_codes if config is not None else FeatureCodes()
+    return codes.voicemail, GREETING_KEY
 
 
 class Greeting(BaseModel):
@@ -104,7 +114,7 @@ def audio(who: Caller, ctx: Context) -> FileResponse:
     """My own greeting as callers hear it (WAV); 404 while callers hear the system one."""
     target = greeting_file(ctx, who)
     if not target.exists():
-        code, key = RECORD_BY_PHONE
+        code, key = record_by_phone(ctx, who)
         raise Problem(404, f"no greeting of your own: record one by phone ({code}, then {key})"
                       " or upload one")  # fmt: skip
     return FileResponse(target, media_type="audio/wav")

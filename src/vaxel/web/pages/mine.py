@@ -29,7 +29,7 @@ from vaxel.services.diversions import PRESETS
 from vaxel.services.errors import Invalid
 from vaxel.services.numbering import CallerIdChoice
 from vaxel.web.api.calls_placed import place
-from vaxel.web.api.greeting import RECORD_BY_PHONE, greeting_file, remove_greeting, upload_greeting
+from vaxel.web.api.greeting import greeting_file, record_by_phone, remove_greeting, upload_greeting
 from vaxel.web.api.me import (
     change_activity_forwarding,
     change_forwarding,
@@ -112,10 +112,11 @@ def _voicemail_page(
     found = [(box, shared, voicemail.list_messages(ctx.store, v.company.id, box))
              for box, shared in boxes.items()]  # fmt: skip
     own_greeting = greeting_file(ctx, v.who).exists()
+    by_phone = record_by_phone(ctx, v.who)
     return render(request, "me_voicemail.html", v, nav="my-voicemail", boxes=found,
                   audio=f"/api/v1/companies/{domain}/voicemail/", done=_done(v, done),
                   general=general or [], ext=v.who.account.extension, status=status,
-                  own_greeting=own_greeting, record_by_phone=RECORD_BY_PHONE)  # fmt: skip
+                  own_greeting=own_greeting, record_by_phone=by_phone)  # fmt: skip
 
 
 @router.post("/me/greeting")
