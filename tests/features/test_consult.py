@@ -29,7 +29,7 @@ def consulting(acme: MemorySwitch) -> tuple[MemoryPhone, MemoryPhone, MemoryPhon
     cecilia = acme.phone("1003")
     bjorn.press("*21003#")
     invite = cecilia.ringing()
-    assert invite is not None
+    assert invite is not None and "1002" in (invite.headers.get("From") or "")  # Björn asks
     acme.advance(1.0)
     assert contains(anna.heard(), acme.system("music")[:4000])  # Anna waits with music
     assert contains(bjorn.heard(), acme.system("ringback")[:4000])  # Björn hears it ring

@@ -151,3 +151,21 @@ def test_bjorns_desk_phone_takes_over_his_call_by_invite_with_replaces(
     talk(anna, anna_call, desk, taken, seed=101)
     anna.hangup(anna_call)
     desk.state(taken, "DISCONNECTED")
+
+
+def test_bjorn_consults_cecilia_by_star_two_then_hands_anna_over(phones: PhoneFactory) -> None:
+    """The attended transfer code: *2, the extension, #. Anna waits while Björn and
+    Cecilia talk alone; Björn hangs up, and Anna and Cecilia talk."""
+    anna, bjorn, cecilia = phones("1001"), phones("1002"), phones("1003")
+    anna_call, bjorn_call = connect(anna, bjorn)
+    bjorn.press(bjorn_call, "*21003#")
+    ringing = cecilia.incoming()
+    assert "sip:1002@" in ringing["from"]  # Björn is the one asking
+    cecilia.answer(ringing["call"])
+    cecilia_call = int(ringing["call"])
+    cecilia.state(cecilia_call, "CONFIRMED")
+    talk(bjorn, bjorn_call, cecilia, cecilia_call, seed=91)
+    bjorn.hangup(bjorn_call)
+    bjorn.state(bjorn_call, "DISCONNECTED")
+    talk(anna, anna_call, cecilia, cecilia_call, seed=92)
+    assert keys_heard(anna, anna_call) == ["*"]  # the code itself stayed in the switch

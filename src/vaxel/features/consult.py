@@ -15,8 +15,9 @@ hands the call over then and there: the other party hears the ringing, and talks
 the target when they answer (or the call ends when nobody does).
 
 The target is reached as for a third party (colleague's phones, or a number out past
-the toll-fraud guard). All of this is one call of the switch: its record names the
-target as the one who answered, once the call ends between the other party and them.
+the toll-fraud guard), and sees the user calling. All of this is one call of the
+switch: its record names the target as the one who answered, once the call ends
+between the other party and them.
 """
 
 from __future__ import annotations
@@ -192,7 +193,7 @@ def consult(company: Company, call: Call, leg: Leg, extension: str, to: str) -> 
     call.handler = handler
     call.unbridge()
     other.play([company.system("music")], loop=True, interruptible=False)
-    legs = call.fork(targets)
+    legs = [call.switchboard.dial(call, target, leg) for target in targets]  # the user calls
     if all(ringing.ended for ringing in legs):
         handler.back(call)
         return "refused", (409, f"{to.strip()} cannot be reached now")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from vaxel.calls.api import (
     ELSEWHERE,
+    NOT_FOUND,
     Answered,
     Call,
     CallEvent,
@@ -100,9 +101,9 @@ def targets_for(company: Company, extension: str, to: str) -> list[Target] | Out
     except NumberError as exc:
         return "refused", (422, str(exc))
     if not external:
-        if company.user(to) is None or to == extension:
+        reach = company.reach(to)  # (a user of the description, or one added by hand)
+        if reach.refusal is NOT_FOUND or to == extension:
             return "refused", (404, f"no colleague {to!r}")
-        reach = company.reach(to)
         if reach.refusal is not None or not reach.devices:
             return "refused", (409, f"{to} cannot be reached now")
         return list(reach.devices)
