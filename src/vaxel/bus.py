@@ -141,6 +141,18 @@ class CallEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class CallHeld:
+    """A party of a connected call put it on hold, or took it back (P4 hold, re-INVITE or
+    UPDATE): `party` is the one who holds. Feeds the line state (calls/lines.py)."""
+
+    company_id: int
+    call_id: str
+    party: str
+    held: bool
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceRegistration:
     """A user's device registered, unregistered (by the phone) or expired (P3)."""
 
@@ -191,7 +203,7 @@ class ForwardingChanged:
 @dataclass(frozen=True, slots=True)
 class LineState:
     """A user's line changed (U10, U5; calls/lines.py): `state` is the whole line (idle,
-    dialling, ringing, talking), `call_state` the call that changed it, as RFC 4235 names
+    dialling, ringing, talking, held), `call_state` the call that changed it, as RFC 4235 names
     a dialog's states (trying, early, confirmed, terminated)."""
 
     company_id: int

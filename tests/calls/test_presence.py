@@ -158,3 +158,34 @@ def test_a_diversion_is_a_note() -> None:
     assert diversion_note(lunch, zone, now) == "Lunch until 13:00"
     away = DiversionInfo("1002", "custom", "At the fair", now + timedelta(days=3), False, now)
     assert diversion_note(away, zone, now) == "At the fair until 2027-01-18 11:00"
+
+
+def test_a_call_put_on_hold_shows_on_the_key_and_in_presence(switch: MemorySwitch) -> None:
+    """Björn holds Cilla's call: his key says so (his side renders no media), his
+    presence says "On hold"; taking it back makes him talk again."""
+    anna, bjorn, cilla = switch.phone("1001"), switch.phone("1002"), switch.phone("1003")
+    assert anna.subscribe("1002", event="dialog") == 200
+    assert anna.subscribe("1002", event="presence") == 200
+    cilla.dial("1002")
+    switch.until(lambda: bjorn.ringing() is not None)
+    bjorn.pick_up()
+    company_id = next(iter(switch.core.directory.companies))
+    lines = switch.core.lines
+    switch.until(lambda: lines.line(company_id, "1002").state == "talking")
+    bjorn.request("INVITE", bjorn.sdp("sendonly"))
+    switch.run()
+    assert lines.line(company_id, "1002").state == "held"
+    assert lines.line(company_id, "1003").state == "talking"  # the one held is in a call
+    root, found = dialogs(notifies(anna)[-1])
+    assert found[0][0] == "confirmed"
+    rendering = root.find("d:dialog/d:local/d:target/d:param", D)
+    assert rendering is not None
+    assert (rendering.get("pname"), rendering.get("pval")) == ("+sip.rendering", "no")
+    presence = notifies(anna, "presence")[-1]
+    PIDF_SCHEMA.validate(presence.body.decode())
+    assert b"On hold" in presence.body and b"<basic>closed</basic>" in presence.body
+    bjorn.request("INVITE", bjorn.sdp("sendrecv"))
+    switch.run()
+    assert lines.line(company_id, "1002").state == "talking"
+    root, _ = dialogs(notifies(anna)[-1])
+    assert root.find("d:dialog/d:local/d:target", D) is None

@@ -638,6 +638,8 @@ class CallReporter(Protocol):
 
     def answered(self, call: Call) -> None: ...
 
+    def held(self, call: Call, leg: Leg, hold: bool) -> None: ...
+
     def ended(self, call: Call) -> None: ...
 
 
@@ -973,6 +975,8 @@ class Call:
             self._note_end(event)  # (the transferor's leg ending does not end the call)
         elif isinstance(event, Ringing) and self.reporter is not None:
             self.reporter.ringing(self, event.leg)
+        elif isinstance(event, Updated) and self.reporter is not None:
+            self.reporter.held(self, event.leg, event.hold)
         if aside:
             pass  # the transferor's leg waits aside: the feature serving the call is not told
         elif self.handler is not None:

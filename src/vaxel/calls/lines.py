@@ -1,16 +1,18 @@
 """Line state per user (U10 busy lamps, U5 presence, P8 live events): idle, ringing, calling
-out, in a call; the same whichever of the user's phones is in it.
+out, in a call, holding one; the same whichever of the user's phones is in it.
 
 Fed by the calls' live events on the bus (`CallOffered`, `CallRinging`, `CallAnswered`,
-`CallEnded`; calls/publish.py), each handled with a few dictionary operations: the calls are
-the hot path. Those events are built only for companies someone watches (`Bus.wants`), so
-`watch()` is how a subscription to a colleague's line (calls/presence.py) makes the switch
-report a company's calls; a call already up when a company is first watched is read from
-the running calls (`snapshot`), and `sweep()` forgets calls that ended while nobody watched.
+`CallHeld`, `CallEnded`; calls/publish.py), each handled with a few dictionary operations:
+the calls are the hot path. Those events are built only for companies someone watches
+(`Bus.wants`), so `watch()` is how a subscription to a colleague's line
+(calls/presence.py) makes the switch report a company's calls; a call already up when a
+company is first watched is read from the running calls (`snapshot`), and `sweep()`
+forgets calls that ended while nobody watched.
 
 Each change of a user's line goes to the `changed` listeners (the dialog and presence
 subscriptions) and, for watched companies, onto the bus as `LineState` (the WebSocket's
-`line.state`). A hold is not shown: the switch does not report one yet.
+`line.state`). A user who put their calls on hold (every one they talk in) is `held`;
+the party they hold still talks, as far as their lamp goes.
 
 A call's states follow RFC 4235 §3.7.1 from the user's side: the caller's dialog is
 `trying`, then `early` once a phone rings, `confirmed` when answered; a phone rung is
@@ -24,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from vaxel.bus import Bus, CallAnswered, CallEnded, CallOffered, CallRinging, LineState
+from vaxel.bus import Bus, CallAnswered, CallEnded, CallHeld, CallOffered, CallRinging, LineState
 from vaxel.calls.api import Call, LegState
 
 # Whose line a party is: (company id, extension) -> the user's name, or None (a number,
@@ -35,7 +37,9 @@ Users = Callable[[int, str], str | None]
 class LineCall:
     """One call a user is in, from their side."""
 
-    __slots__ = ("call_id", "direction", "event", "remote", "remote_name", "since", "state")
+    __slots__ = (
+        "call_id", "direction", "event", "held", "remote", "remote_name", "since", "state",
+    )  # fmt: skip
 
     def __init__(
         self, call_id: str, state: str, direction: str, remote: str, remote_name: str
@@ -47,6 +51,7 @@ class LineCall:
         self.remote_name = remote_name
         self.since = 0.0  # when it was confirmed
         self.event: str | None = None  # terminated: why (RFC 4235 §4.1.6.2)
+        self.held = False  # the user put it on hold
 
 
 class Line:
@@ -59,16 +64,20 @@ class Line:
 
     @property
     def state(self) -> str:
-        """idle, dialling (calling out, not answered), ringing, or talking."""
+        """idle, dialling (calling out, not answered), ringing, talking, or held (they
+        put on hold every call they are in, and have no other)."""
         state = "idle"
+        held = False
         for call in self.calls.values():
             if call.state == "confirmed":
-                return "talking"
-            if call.direction == "recipient":
+                if not call.held:
+                    return "talking"
+                held = True
+            elif call.direction == "recipient":
                 state = "ringing"
             elif state == "idle":
                 state = "dialling"
-        return state
+        return "held" if held and state == "idle" else state  # (a new call counts first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +148,7 @@ class Lines:
         bus.subscribe(CallOffered, self.offered)
         bus.subscribe(CallRinging, self.ringing)
         bus.subscribe(CallAnswered, self.answered)
+        bus.subscribe(CallHeld, self.held)
         bus.subscribe(CallEnded, self.ended)
 
     def line(self, company_id: int, extension: str) -> Line:
@@ -224,6 +234,15 @@ class Lines:
             line_call = LineCall(event.call_id, "confirmed", "recipient", call.caller,
                                  call.caller_name)  # fmt: skip
             self._add(call, by, line_call, event.at)
+
+    def held(self, event: CallHeld) -> None:
+        call = self.calls.get(event.call_id)
+        if call is None or event.party not in call.parties:
+            return
+        mine = self.lines[(call.company_id, event.party)].calls[event.call_id]
+        if mine.held != event.held:
+            mine.held = event.held
+            self._tell(call.company_id, event.party, mine, event.at)
 
     def ended(self, event: CallEnded) -> None:
         reason = "remote-bye" if event.answered_at is not None else "cancelled"

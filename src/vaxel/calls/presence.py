@@ -16,10 +16,11 @@ Dialog documents count `version` per subscription; the first after a SUBSCRIBE o
 is `full`, later ones `partial` (only the dialog that changed) when the phone's Accept
 lists application/dialog-info+xml, else full again. A full document lists the line's calls
 and the dialog that just ended, so that a phone sees the `terminated` state either way.
+A call the user put on hold says so the way phones read it (`+sip.rendering` "no").
 
 Presence is one PIDF tuple: `open` while the user can take a call (idle or their phone
-ringing), `closed` while they talk or have a diversion (U9), with a note: "On the phone",
-"Lunch until 13:00".
+ringing), `closed` while they talk, hold a call or have a diversion (U9), with a note:
+"On the phone", "On hold", "Lunch until 13:00".
 """
 
 from __future__ import annotations
@@ -65,7 +66,10 @@ DIVERSION_NOTES = {
     "sick": "Off sick",
     "vacation": "On holiday",
 }
-LINE_NOTES = {"talking": "On the phone", "ringing": "Ringing", "dialling": "On the phone"}
+LINE_NOTES = {
+    "talking": "On the phone", "ringing": "Ringing", "dialling": "On the phone",
+    "held": "On hold",
+}  # fmt: skip
 
 
 def diversion_note(info: DiversionInfo, zone: ZoneInfo, now: datetime) -> str:
@@ -317,7 +321,7 @@ class LineWatchers:
             DialogEntry(
                 c.call_id, c.state, c.direction, local,
                 (f"sip:{c.remote}@{watch.domain}" if c.remote else "", c.remote_name), c.event,
-                int(now - c.since) if c.state == "confirmed" else None,
+                int(now - c.since) if c.state == "confirmed" else None, c.held,
             )
             for c in calls
         ]  # fmt: skip

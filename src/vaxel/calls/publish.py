@@ -1,4 +1,5 @@
-"""A call's progress as live events on the bus (P8): offered, ringing, answered, ended.
+"""A call's progress as live events on the bus (P8): offered, ringing, answered, held,
+ended.
 
 The B2BUA hands every call this reporter; the call tells it when a party rings
 and when someone answers, the B2BUA when a call is offered and when it ends.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from vaxel.bus import Bus, CallAnswered, CallEnded, CallOffered, CallRinging
+from vaxel.bus import Bus, CallAnswered, CallEnded, CallHeld, CallOffered, CallRinging
 from vaxel.calls.api import NORMAL, Call, Leg, LegState
 
 
@@ -53,6 +54,12 @@ class CallPublisher:
         if not self.bus.wants(call.company_id):
             return
         self.bus.publish(CallAnswered(call.company_id, call.id, call.answered_by, self.clock()))
+
+    def held(self, call: Call, leg: Leg, hold: bool) -> None:
+        """The party on `leg` put the call on hold, or took it back."""
+        if not self.bus.wants(call.company_id):
+            return
+        self.bus.publish(CallHeld(call.company_id, call.id, leg.party, hold, self.clock()))
 
     def ended(self, call: Call) -> None:
         """The call's last leg ended (before its legs are let go)."""

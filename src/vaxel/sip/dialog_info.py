@@ -7,7 +7,8 @@ talk. The switch writes one `<dialog>` element per call the watched user is
 in, with the state (RFC 4235 §3.7.1: trying, proceeding, early, confirmed,
 terminated), the direction, and the `local` (the watched user) and `remote`
 (who they talk to) identities: many phones show the remote one on the key
-("Anna calls Björn") and need the direction to offer a pickup.
+("Anna calls Björn") and need the direction to offer a pickup. A call the user put
+on hold says so the way phones read it: the local target's `+sip.rendering` is "no".
 
 `version` counts the documents of one subscription (§4.1.2); `state="full"`
 lists every dialog, `partial` only those that changed (§4.1). Building is
@@ -52,6 +53,7 @@ class DialogEntry:
     remote: tuple[str, str]
     event: str | None = None  # why a terminated dialog ended
     duration: int | None = None  # seconds since it was confirmed
+    held: bool = False  # the watched user put the call on hold
 
     def __init__(
         self,
@@ -62,6 +64,7 @@ class DialogEntry:
         remote: tuple[str, str],
         event: str | None = None,
         duration: int | None = None,
+        held: bool = False,
     ) -> None:
         object.__setattr__(self, "id", id)
         object.__setattr__(self, "state", state)
@@ -70,12 +73,20 @@ class DialogEntry:
         object.__setattr__(self, "remote", remote)
         object.__setattr__(self, "event", event)
         object.__setattr__(self, "duration", duration)
+        object.__setattr__(self, "held", held)
 
 
-def _identity(tag: str, party: tuple[str, str]) -> str:
+def _identity(tag: str, party: tuple[str, str], *, held: bool = False) -> str:
     uri, name = party
     display = f" display-name={quoteattr(name)}" if name else ""
-    return f"<{tag}><identity{display}>{escape(uri)}</identity></{tag}>"
+    # A party who holds the call renders no media: its target's `+sip.rendering` is "no"
+    # (RFC 4235's participant target, with RFC 3840's feature tag), shown as a hold.
+    target = (
+        f'<target uri={quoteattr(uri)}><param pname="+sip.rendering" pval="no"/></target>'
+        if held
+        else ""
+    )
+    return f"<{tag}><identity{display}>{escape(uri)}</identity>{target}</{tag}>"
 
 
 def _dialog(entry: DialogEntry) -> str:
@@ -96,7 +107,7 @@ def _dialog(entry: DialogEntry) -> str:
     if entry.duration is not None:
         parts.append(f"<duration>{max(0, entry.duration)}</duration>")
     if entry.local[0]:
-        parts.append(_identity("local", entry.local))
+        parts.append(_identity("local", entry.local, held=entry.held))
     if entry.remote[0]:
         parts.append(_identity("remote", entry.remote))
     parts.append("</dialog>")
