@@ -153,6 +153,18 @@ class CallHeld:
 
 
 @dataclass(frozen=True, slots=True)
+class CallLeft:
+    """A party left a call that goes on without them (P4: a transferor handed it over, a
+    phone stopped ringing, one of three hung up); `by`: who ended their part."""
+
+    company_id: int
+    call_id: str
+    party: str
+    by: str  # party, switch
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceRegistration:
     """A user's device registered, unregistered (by the phone) or expired (P3)."""
 

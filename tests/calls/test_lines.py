@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from vaxel.bus import Bus, CallAnswered, CallEnded, CallOffered, CallRinging, LineState
+from vaxel.bus import (
+    Bus,
+    CallAnswered,
+    CallEnded,
+    CallHeld,
+    CallLeft,
+    CallOffered,
+    CallRinging,
+    LineState,
+)
 from vaxel.calls.lines import Line, LineCall, Lines, Seen
 
 USERS = {"1001": "Anna", "1002": "Björn", "1003": "Cilla"}
@@ -67,8 +76,8 @@ def test_a_call_between_colleagues_rings_confirms_and_ends_on_both_lines() -> No
 
 
 def test_a_transfer_ends_the_transferors_dialog_and_confirms_the_targets() -> None:
-    """P4: Björn answered Anna and transferred her to Cilla: when Cilla answers, Björn's
-    lamp goes out (his dialog ended) while Anna and Cilla talk."""
+    """P4: Björn answered Anna and transferred her to Cilla: when Cilla answers, the switch
+    ends Björn's part and his lamp goes out (his dialog ended) while Anna and Cilla talk."""
     bus, lines, changes, _ = make()
     lines.watch(CO)
     bus.publish(CallOffered(CO, "c1", "1001", "Anna", "1002", 1.0))
@@ -76,6 +85,7 @@ def test_a_transfer_ends_the_transferors_dialog_and_confirms_the_targets() -> No
     bus.publish(CallAnswered(CO, "c1", "1002", 2.0))
     bus.publish(CallRinging(CO, "c1", "1003", "Cilla", 5.0))
     assert lines.line(CO, "1002").state == "talking" and lines.line(CO, "1003").state == "ringing"
+    bus.publish(CallLeft(CO, "c1", "1002", "switch", 6.0))
     bus.publish(CallAnswered(CO, "c1", "1003", 6.0))
     assert lines.line(CO, "1002").state == "idle"
     assert lines.line(CO, "1003").state == lines.line(CO, "1001").state == "talking"
@@ -142,3 +152,21 @@ def test_another_companys_extension_has_no_line_here() -> None:
     bus.publish(CallOffered(8, "c6", "1001", "Anna", "1002", 1.0))
     bus.publish(CallRinging(8, "c6", "1002", "Björn", 1.1))
     assert not lines.lines and not changes
+
+
+def test_a_hold_and_a_phone_that_stops_ringing() -> None:
+    """Björn holds Anna (his line: held, hers: talking) and takes her back; Cilla's phone
+    stops ringing for a call that goes on (she declined): her dialog ends "rejected"."""
+    bus, lines, changes, published = make()
+    lines.watch(CO)
+    bus.publish(CallOffered(CO, "c1", "1001", "Anna", "1002", 1.0))
+    bus.publish(CallRinging(CO, "c1", "1002", "Björn", 1.1))
+    bus.publish(CallRinging(CO, "c1", "1003", "Cilla", 1.1))
+    bus.publish(CallLeft(CO, "c1", "1003", "party", 1.5))
+    assert ("1003", "idle", "terminated", "rejected") in changes
+    bus.publish(CallAnswered(CO, "c1", "1002", 2.0))
+    bus.publish(CallHeld(CO, "c1", "1002", True, 3.0))
+    assert lines.line(CO, "1002").state == "held" and lines.line(CO, "1001").state == "talking"
+    assert published[-1].state == "held"
+    bus.publish(CallHeld(CO, "c1", "1002", False, 4.0))
+    assert lines.line(CO, "1002").state == "talking"

@@ -189,3 +189,29 @@ def test_a_call_put_on_hold_shows_on_the_key_and_in_presence(switch: MemorySwitc
     assert lines.line(company_id, "1002").state == "talking"
     root, _ = dialogs(notifies(anna)[-1])
     assert root.find("d:dialog/d:local/d:target", D) is None
+
+
+def test_a_caller_who_transfers_their_own_call_is_free_once_it_is_handed_over(
+    switch: MemorySwitch,
+) -> None:
+    """Anna calls Björn and transfers him to Cilla: her key goes dark as Cilla answers,
+    while Björn and Cilla's go on showing the call."""
+    from tests.features.test_transfer import refer
+
+    anna, bjorn, cilla = switch.phone("1001"), switch.phone("1002"), switch.phone("1003")
+    assert cilla.subscribe("1001", event="dialog") == 200
+    anna.dial("1002")
+    switch.until(lambda: bjorn.ringing() is not None)
+    bjorn.pick_up()
+    assert anna.answered() is not None
+    company_id = next(iter(switch.core.directory.companies))
+    lines = switch.core.lines
+    switch.until(lambda: lines.line(company_id, "1001").state == "talking")
+    assert refer(anna, f"<sip:1003@{DOMAIN}>") == 202
+    switch.until(lambda: cilla.ringing() is not None)
+    cilla.pick_up()
+    switch.until(lambda: lines.line(company_id, "1001").state == "idle")
+    _, found = dialogs(notifies(cilla)[-1])
+    assert found[-1][0] == "terminated"
+    assert lines.line(company_id, "1002").state == "talking"
+    assert lines.line(company_id, "1003").state == "talking"

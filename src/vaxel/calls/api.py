@@ -640,6 +640,8 @@ class CallReporter(Protocol):
 
     def held(self, call: Call, leg: Leg, hold: bool) -> None: ...
 
+    def left(self, call: Call, leg: Leg, by: str) -> None: ...
+
     def ended(self, call: Call) -> None: ...
 
 
@@ -981,11 +983,12 @@ class Call:
             pass  # the transferor's leg waits aside: the feature serving the call is not told
         elif self.handler is not None:
             self.handler.on_event(self, event)
-        if (
-            isinstance(event, Ended)
-            and self.ended_at is None
-            and all(leg.ended for leg in self.legs)
-        ):
+        if not isinstance(event, Ended) or self.ended_at is not None:
+            return
+        if not all(leg.ended for leg in self.legs):
+            if self.reporter is not None:  # one party left; the call goes on
+                self.reporter.left(self, event.leg, event.by)
+        else:
             self.ended_at = self.switchboard.now()
             if self.recorder is not None:
                 self.recorder.close()  # complete before the call's record is stored

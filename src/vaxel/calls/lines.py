@@ -2,9 +2,9 @@
 out, in a call, holding one; the same whichever of the user's phones is in it.
 
 Fed by the calls' live events on the bus (`CallOffered`, `CallRinging`, `CallAnswered`,
-`CallHeld`, `CallEnded`; calls/publish.py), each handled with a few dictionary operations:
-the calls are the hot path. Those events are built only for companies someone watches
-(`Bus.wants`), so `watch()` is how a subscription to a colleague's line
+`CallHeld`, `CallLeft`, `CallEnded`; calls/publish.py), each handled with a few dictionary
+operations: the calls are the hot path. Those events are built only for companies someone
+watches (`Bus.wants`), so `watch()` is how a subscription to a colleague's line
 (calls/presence.py) makes the switch report a company's calls; a call already up when a
 company is first watched is read from the running calls (`snapshot`), and `sweep()`
 forgets calls that ended while nobody watched.
@@ -16,9 +16,9 @@ the party they hold still talks, as far as their lamp goes.
 
 A call's states follow RFC 4235 §3.7.1 from the user's side: the caller's dialog is
 `trying`, then `early` once a phone rings, `confirmed` when answered; a phone rung is
-`early`, then `confirmed` if it answered; every dialog ends `terminated`. When another
-colleague answers a call someone answered before (a transfer, P4), the one before has left
-it: their dialog ends. (A caller who transfers their own call still shows it until it ends.)
+`early`, then `confirmed` if it answered; every dialog ends `terminated`, when the call
+ends or when the user leaves a call that goes on without them (`CallLeft`: they
+transferred it, P4, their phone stopped ringing, they were one of three).
 """
 
 from __future__ import annotations
@@ -26,7 +26,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from vaxel.bus import Bus, CallAnswered, CallEnded, CallHeld, CallOffered, CallRinging, LineState
+from vaxel.bus import (
+    Bus,
+    CallAnswered,
+    CallEnded,
+    CallHeld,
+    CallLeft,
+    CallOffered,
+    CallRinging,
+    LineState,
+)
 from vaxel.calls.api import Call, LegState
 
 # Whose line a party is: (company id, extension) -> the user's name, or None (a number,
@@ -149,6 +158,7 @@ class Lines:
         bus.subscribe(CallRinging, self.ringing)
         bus.subscribe(CallAnswered, self.answered)
         bus.subscribe(CallHeld, self.held)
+        bus.subscribe(CallLeft, self.left)
         bus.subscribe(CallEnded, self.ended)
 
     def line(self, company_id: int, extension: str) -> Line:
@@ -215,7 +225,6 @@ class Lines:
         if call is None:
             return
         company_id, by = call.company_id, event.answered_by
-        person = self.users(company_id, by) is not None
         for party in list(call.parties):
             mine = self.lines[(company_id, party)].calls[event.call_id]
             if party == by:
@@ -227,8 +236,6 @@ class Lines:
                 self._confirm(company_id, party, mine, event.at)
             elif mine.state != "confirmed":  # someone else took it: this phone stops ringing
                 self._drop(call, party, mine, "cancelled", event.at)
-            elif person:  # the one who answered transferred the call (P4): they left it
-                self._drop(call, party, mine, "remote-bye", event.at)
         if by and by not in call.parties and self.users(company_id, by) is not None:
             # A colleague whose phone was not rung took the call (P4 pickup): theirs now.
             line_call = LineCall(event.call_id, "confirmed", "recipient", call.caller,
@@ -243,6 +250,19 @@ class Lines:
         if mine.held != event.held:
             mine.held = event.held
             self._tell(call.company_id, event.party, mine, event.at)
+
+    def left(self, event: CallLeft) -> None:
+        """A user left a call that goes on (they transferred it, their phone stopped
+        ringing, they hung up on two others): their dialog ends, the call's goes on."""
+        call = self.calls.get(event.call_id)
+        if call is None or event.party not in call.parties:
+            return
+        mine = self.lines[(call.company_id, event.party)].calls[event.call_id]
+        if mine.state == "confirmed":
+            reason = "local-bye" if event.by == "party" else "remote-bye"
+        else:
+            reason = "rejected" if event.by == "party" else "cancelled"
+        self._drop(call, event.party, mine, reason, event.at)
 
     def ended(self, event: CallEnded) -> None:
         reason = "remote-bye" if event.answered_at is not None else "cancelled"

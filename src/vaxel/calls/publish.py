@@ -1,5 +1,5 @@
-"""A call's progress as live events on the bus (P8): offered, ringing, answered, held,
-ended.
+"""A call's progress as live events on the bus (P8): offered, ringing, answered, held, a
+party left, ended.
 
 The B2BUA hands every call this reporter; the call tells it when a party rings
 and when someone answers, the B2BUA when a call is offered and when it ends.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from vaxel.bus import Bus, CallAnswered, CallEnded, CallHeld, CallOffered, CallRinging
+from vaxel.bus import Bus, CallAnswered, CallEnded, CallHeld, CallLeft, CallOffered, CallRinging
 from vaxel.calls.api import NORMAL, Call, Leg, LegState
 
 
@@ -60,6 +60,16 @@ class CallPublisher:
         if not self.bus.wants(call.company_id):
             return
         self.bus.publish(CallHeld(call.company_id, call.id, leg.party, hold, self.clock()))
+
+    def left(self, call: Call, leg: Leg, by: str) -> None:
+        """The party on `leg` left a call that goes on: said once, when their last leg in
+        it ends (a user's other phone answered, theirs stopped ringing: not yet)."""
+        if not self.bus.wants(call.company_id):
+            return
+        for other in call.legs:
+            if other is not leg and other.party == leg.party and not other.ended:
+                return
+        self.bus.publish(CallLeft(call.company_id, call.id, leg.party, by, self.clock()))
 
     def ended(self, call: Call) -> None:
         """The call's last leg ended (before its legs are let go)."""
