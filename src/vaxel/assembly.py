@@ -179,7 +179,15 @@ def _lines(
         snapshot=lambda company_id: running(calls.calls.values(), company_id, user_name),
         running=lambda call_id: call_id in calls.calls,
     )  # fmt: skip
-    watchers = LineWatchers(notifier, lines, clock=clock, users=user_name, diversion=diversion)
+
+    def orbit(company_id: int, extension: str) -> bool:
+        company = directory.company(company_id)
+        park = company.config.park if company is not None else None
+        return park is not None and extension in park.orbit_numbers()
+
+    watchers = LineWatchers(
+        notifier, lines, clock=clock, users=user_name, diversion=diversion, orbit=orbit
+    )
     bus.subscribe(
         DiversionChanged,
         lambda event: watchers.diversion_changed(event.company_id, event.extension),

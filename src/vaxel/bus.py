@@ -165,6 +165,19 @@ class CallLeft:
 
 
 @dataclass(frozen=True, slots=True)
+class OrbitChanged:
+    """A call was parked on a park orbit, or left it (P4; features/park.py): a desk phone's
+    key for the orbit (U10) lights while a call waits there."""
+
+    company_id: int
+    orbit: str
+    call_id: str
+    caller: str  # who waits: an extension or a number
+    caller_name: str
+    parked: bool
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceRegistration:
     """A user's device registered, unregistered (by the phone) or expired (P3)."""
 

@@ -150,3 +150,35 @@ def test_another_companys_user_cannot_take_a_parked_call(
     cecilia.dial("701")  # still parked for Acme
     assert cecilia.answered() is not None
     assert hear_each_other(acme, anna, cecilia)
+
+
+def test_a_key_for_the_orbit_lights_while_a_call_waits_there(acme: MemorySwitch) -> None:
+    """Dan's desk phone has a key for orbit 701 (a dialog subscription): it shows Anna
+    waiting while she is parked, and goes dark when Cecilia takes her; 710 is no orbit."""
+    import xml.etree.ElementTree as ET
+
+    dialog = "{urn:ietf:params:xml:ns:dialog-info}"
+    dan = acme.phone("1004")
+    assert dan.subscribe("710", event="dialog") == 404
+    assert dan.subscribe("701", event="dialog") == 200
+
+    def key() -> list[tuple[str, str]]:
+        notify = [n for n in dan.requests("NOTIFY") if n.headers.get("Event") == "dialog"][-1]
+        root = ET.fromstring(notify.body)
+        return [
+            (d.findtext(f"{dialog}state", ""), d.findtext(f"{dialog}remote/{dialog}identity", ""))
+            for d in root.iter(f"{dialog}dialog")
+        ]
+
+    assert key() == []
+    _anna, bjorn = talking(acme)
+    assert refer(bjorn, "<sip:700@acme.test>") == 202
+    acme.advance(2.0)
+    assert key() == [("confirmed", "sip:1001@acme.test")]  # Anna waits on 701
+    cecilia = acme.phone("1003")
+    cecilia.dial("701")
+    assert cecilia.answered() is not None
+    acme.run()
+    assert key() in ([], [("terminated", "sip:1001@acme.test")])
+    company_id = next(iter(acme.core.directory.companies))
+    assert acme.core.lines.line(company_id, "701").state == "idle"

@@ -18,7 +18,8 @@ A call's states follow RFC 4235 §3.7.1 from the user's side: the caller's dialo
 `trying`, then `early` once a phone rings, `confirmed` when answered; a phone rung is
 `early`, then `confirmed` if it answered; every dialog ends `terminated`, when the call
 ends or when the user leaves a call that goes on without them (`CallLeft`: they
-transferred it, P4, their phone stopped ringing, they were one of three).
+transferred it, P4, their phone stopped ringing, they were one of three). A park orbit
+(P4) has a line too, in a call while someone is parked there (`OrbitChanged`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from vaxel.bus import (
     CallOffered,
     CallRinging,
     LineState,
+    OrbitChanged,
 )
 from vaxel.calls.api import Call, LegState
 
@@ -159,6 +161,7 @@ class Lines:
         bus.subscribe(CallAnswered, self.answered)
         bus.subscribe(CallHeld, self.held)
         bus.subscribe(CallLeft, self.left)
+        bus.subscribe(OrbitChanged, self.orbit)
         bus.subscribe(CallEnded, self.ended)
 
     def line(self, company_id: int, extension: str) -> Line:
@@ -263,6 +266,22 @@ class Lines:
         else:
             reason = "rejected" if event.by == "party" else "cancelled"
         self._drop(call, event.party, mine, reason, event.at)
+
+    def orbit(self, event: OrbitChanged) -> None:
+        """A park orbit (P4) is a line of its own: in a call while one is parked there,
+        with the one who waits as the remote party."""
+        company_id, orbit = event.company_id, event.orbit
+        call = self.calls.get(event.call_id)
+        if event.parked:
+            if call is None:
+                call = self.calls[event.call_id] = _Call(company_id, event.caller, "")
+            if orbit not in call.parties:
+                line_call = LineCall(event.call_id, "confirmed", "recipient", event.caller,
+                                     event.caller_name)  # fmt: skip
+                self._add(call, orbit, line_call, self.clock())
+        elif call is not None and orbit in call.parties:
+            mine = self.lines[(company_id, orbit)].calls[event.call_id]
+            self._drop(call, orbit, mine, "remote-bye", self.clock())
 
     def ended(self, event: CallEnded) -> None:
         reason = "remote-bye" if event.answered_at is not None else "cancelled"

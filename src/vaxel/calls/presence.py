@@ -161,12 +161,14 @@ class LineWatchers:
         clock: Callable[[], float],
         users: Users,
         diversion: Diversion = lambda company_id, extension: None,
+        orbit: Callable[[int, str], bool] = lambda company_id, extension: False,
     ) -> None:
         self.notifier = notifier
         self.lines = lines
         self.clock = clock
         self.users = users
         self.diversion = diversion
+        self.orbit = orbit  # is this one of the company's park orbits? (P4)
         # By Call-ID (a tuple of the three ids would cost each subscription 72 bytes more);
         # `_find` checks the tags.
         self.subscriptions: dict[str, Watch] = {}
@@ -186,7 +188,7 @@ class LineWatchers:
             return too_brief(request)
         company_id = user.company_id
         target = getattr(request.uri, "user", None) or ""
-        if self.users(company_id, target) is None:
+        if self.users(company_id, target) is None and not self.orbit(company_id, target):
             return make_response(request, 404)  # unknown, or another company's: the same
         holder = (company_id, user.extension)
         if expires and self._per_user.get(holder, 0) >= MAX_PER_USER:

@@ -164,6 +164,10 @@ class Company(Protocol):
         reloads of the description)."""
         ...
 
+    def orbit_changed(self, orbit: str, call: Call, parked: bool) -> None:
+        """P4: `call` was parked on the park orbit `orbit`, or left it (lamps watch it)."""
+        ...
+
     def rooms(self) -> dict[str, Any]:
         """The company's conference rooms in use, by name (A3: `features.conference`; kept
         across reloads of the description)."""

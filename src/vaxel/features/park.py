@@ -11,8 +11,10 @@ orbit taken the transfer fails (486) and the two talk on.
 
 Dialling an orbit takes the parked call: the dialler's leg joins the parked call
 (`Call.adopt`), as for a pickup, and the call record names them. Nothing parked there is a
-404 for that orbit. A call left parked `timeout` seconds leaves its orbit and rings the
-user who parked it, as a call to them (their no-answer forwarding, then voicemail).
+404 for that orbit. A desk phone's key for an orbit (a BLF subscription to 701, U10)
+lights while a call waits there, showing who waits. A call left parked `timeout` seconds
+leaves its orbit and rings the user who parked it, as a call to them (their no-answer
+forwarding, then voicemail).
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ class Park(Feature):
             return
         self.call, self.number = call, free
         _orbit(self.company, free).append(self)
+        self.company.orbit_changed(free, call, True)
         parked = call.caller
         if not parked.answered:  # (a transferred party is answered already)
             parked.answer()
@@ -123,6 +126,8 @@ class Park(Feature):
         line = _orbit(self.company, self.number) if self.number else []
         if self in line:
             line.remove(self)
+            if self.call is not None:
+                self.company.orbit_changed(self.number, self.call, False)
 
     def _timed_out(self, call: Call) -> None:
         """Nobody took it: it rings the parker again, as a call to them."""

@@ -26,7 +26,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from vaxel.bus import BoxChanged, Bus, DiversionChanged, ForwardingChanged, GroupLogin
+from vaxel.bus import (
+    BoxChanged,
+    Bus,
+    DiversionChanged,
+    ForwardingChanged,
+    GroupLogin,
+    OrbitChanged,
+)
 from vaxel.calls.api import Call, Line, Reach
 from vaxel.media.player import PromptError
 from vaxel.media.tts import Language, synthesize
@@ -384,6 +391,12 @@ class CompanyServices:
             return None
         main = next((n.number for n in config.numbers if n.flow is not None), None)
         return Line(self._id, name, number, caller_id or main)
+
+    def orbit_changed(self, orbit: str, call: Call, parked: bool) -> None:
+        caller = call.caller
+        self.bus.publish(OrbitChanged(
+            self._id, orbit, call.id, caller.party, caller.party_name, parked,
+        ))  # fmt: skip
 
     def queue(self, name: str) -> list[Any]:
         return self.queues.setdefault(name, [])
