@@ -140,7 +140,7 @@ def _section(section: str, model: type[BaseModel], *, provider: bool = False) ->
         )  # fmt: skip
         item = items_of(after, section)[name]
         audit_change(ctx, who, request, f"{section}.put", name, company_id=company.id,
-                     before=before or None, after={**item, **_secrets_sent(sent)})  # fmt: skip
+                     before=before or None, after={**item, **secrets_sent(sent)})  # fmt: skip
         response.headers["ETag"] = etag_of(item)
         if not before:
             response.status_code = 201
@@ -174,7 +174,7 @@ def _section(section: str, model: type[BaseModel], *, provider: bool = False) ->
 _SECRET_FIELDS = ("pin", "moderator_pin")
 
 
-def _secrets_sent(sent: dict[str, Any]) -> dict[str, str]:
+def secrets_sent(sent: dict[str, Any]) -> dict[str, str]:
     """For the audit: which secrets a PUT set or removed, never their values."""
     return {
         field: "(removed)" if sent[field] is None else "(set)"

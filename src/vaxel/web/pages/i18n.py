@@ -1245,6 +1245,69 @@ SV.update(
     }
 )
 
+# Conference rooms (pages/conferences.py, A3).
+EN.update(
+    {
+        "nav.conferences": "Conference rooms",
+        "rooms.title": "Conference rooms",
+        "rooms.none": "No conference rooms yet.",
+        "rooms.add": "Add a room",
+        "rooms.new": "New conference room",
+        "rooms.edit": "Conference room {name}",
+        "rooms.back": "All conference rooms",
+        "rooms.extension": "Extension",
+        "rooms.extension_hint": "Colleagues dial it; a number of the company may lead here too.",
+        "rooms.numbers": "Numbers",
+        "rooms.pin": "PIN",
+        "rooms.moderator_pin": "Moderator PIN",
+        "rooms.max": "At most (participants)",
+        "rooms.language": "Language of its prompts",
+        "rooms.company_language": "The company's",
+        "rooms.present": "In it now",
+        "rooms.empty": "nobody",
+        "rooms.unknown": "unknown (the switch does not answer)",
+        "rooms.set": "set",
+        "rooms.unset": "none",
+        "rooms.new_pin": "New PIN (4 to 8 digits)",
+        "rooms.new_moderator_pin": "New moderator PIN (4 to 8 digits)",
+        "rooms.pin_set_hint": "One is set; it is never shown. Leave the field blank to keep it.",
+        "rooms.pin_unset_hint": "None is set.",
+        "rooms.remove_pin": "Remove the PIN (anyone who dials the room joins)",
+        "rooms.remove_moderator_pin": "Remove the moderator PIN",
+    }
+)
+SV.update(
+    {
+        "nav.conferences": "Konferensrum",
+        "rooms.title": "Konferensrum",
+        "rooms.none": "Inga konferensrum än.",
+        "rooms.add": "Lägg till ett rum",
+        "rooms.new": "Nytt konferensrum",
+        "rooms.edit": "Konferensrum {name}",
+        "rooms.back": "Alla konferensrum",
+        "rooms.extension": "Anknytning",
+        "rooms.extension_hint": "Kollegor ringer den; ett av företagets nummer kan också leda hit.",
+        "rooms.numbers": "Nummer",
+        "rooms.pin": "PIN-kod",
+        "rooms.moderator_pin": "Moderatorns PIN-kod",
+        "rooms.max": "Högst (deltagare)",
+        "rooms.language": "Språk i rummets meddelanden",
+        "rooms.company_language": "Företagets",
+        "rooms.present": "I rummet nu",
+        "rooms.empty": "ingen",
+        "rooms.unknown": "okänt (växeln svarar inte)",
+        "rooms.set": "satt",
+        "rooms.unset": "ingen",
+        "rooms.new_pin": "Ny PIN-kod (4 till 8 siffror)",
+        "rooms.new_moderator_pin": "Ny PIN-kod för moderatorn (4 till 8 siffror)",
+        "rooms.pin_set_hint": "En är satt; den visas aldrig. Lämna fältet tomt för att"
+        " behålla den.",
+        "rooms.pin_unset_hint": "Ingen är satt.",
+        "rooms.remove_pin": "Ta bort PIN-koden (alla som ringer rummet kommer in)",
+        "rooms.remove_moderator_pin": "Ta bort moderatorns PIN-kod",
+    }
+)
+
 STRINGS: dict[str, dict[str, str]] = {"en": EN, "sv": SV}
 
 
