@@ -156,3 +156,33 @@ def test_a_change_without_the_csrf_token_is_refused(web: Web) -> None:
         refused = admin.post("/admin/conferences/new", data={"name": "x", "extension": "800"})
     assert refused.status_code == 403
     assert _room(web, "x") is None
+
+
+def test_a_meeting_is_booked_and_cancelled_on_the_rooms_page(web: Web) -> None:
+    with web.login("1001@acme.example") as api:
+        api.put("/api/v1/companies/acme.example/conferences/weekly",
+                json={"extension": "800", "pin": "4711"})  # fmt: skip
+    fields = {"title": "Board", "start": "2099-06-01T10:00", "duration_minutes": "30",
+              "frequency": "weekly", "count": "3", "reminder_minutes": "15",
+              "emails": "a@partner.test", "phones": "070-174 06 05"}  # fmt: skip
+    with log_in(web, "1001@acme.example") as admin:
+        page = "/admin/conferences/weekly"
+        wrong = _post(admin, page, f"{page}/meetings", **fields, pin="1234")
+        assert wrong.status_code == 422
+        assert "pin: not the room's PIN" in text_of(wrong.text)
+        assert 'value="Board"' in wrong.text and "1234" not in wrong.text
+        booked = _post(admin, page, f"{page}/meetings", **fields, pin="4711")
+        assert booked.status_code == 303, text_of(booked.text)
+        shown = text_of(admin.get(booked.headers["location"]).text)
+        assert "Booked: the invitations are sent." in shown
+        assert "Board 2099-06-01 10:00 every week a@partner.test, +46701740605" in shown
+        listing = admin.get(page).text
+        meeting_id = listing[listing.index('id="meeting-') + 12 :].split('"')[0]
+        gone = _post(admin, page, f"{page}/meetings/cancel", id=meeting_id)
+        assert gone.status_code == 303
+        assert "No meetings booked." in text_of(admin.get(page).text)
+    with log_in(web, "2001@other.example") as other:
+        refused = other.post("/admin/conferences/weekly/meetings/cancel",
+                             data={"csrf": csrf_of(other.get("/admin/conferences").text),
+                                   "id": meeting_id})  # fmt: skip
+        assert refused.status_code == 404

@@ -16,11 +16,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from vaxel.services import configuration
+from vaxel.services import configuration, meetings
 from vaxel.services.companies import CompanyInfo
 from vaxel.services.company_config import NAME
+from vaxel.services.meetings import MeetingRequest
+from vaxel.web.api.meetings import book, call_off
 from vaxel.web.api.sections import etag_of
 from vaxel.web.context import WebContext, blocking
 from vaxel.web.pages import parts
@@ -141,6 +144,8 @@ def _page(
     general: list[str] | None = None,
     done: str = "",
     status: int = 200,
+    meeting: dict[str, str] | None = None,
+    meeting_errors: list[str] | None = None,
 ) -> Response:
     info = company_page(ctx, v, company)
     room = next((r for r in _rooms(ctx, info) if r.name == name), None)
@@ -151,11 +156,15 @@ def _page(
     for pin in PINS:  # never sent back, not even what was typed
         shown.pop(pin, None)
     path = "/admin/conferences/" + ("new" if new else name)
+    booked = [] if new else meetings.list_meetings(ctx.store, info.id, name)
     return render(request, "admin/conference.html", v, status=status, company=info,
                   nav="conferences", new=new, name=name, room=room, values=shown,
                   tag=etag_of(item) if item else "", errors=errors or {},
                   general=general or [], done=done_text(v, done),
-                  action=link_for(v, path, info),
+                  action=link_for(v, path, info), meetings=booked,
+                  meeting=meeting or {}, meeting_errors=meeting_errors or [],
+                  book=link_for(v, f"/admin/conferences/{name}/meetings", info),
+                  cancel=link_for(v, f"/admin/conferences/{name}/meetings/cancel", info),
                   back=link_for(v, "/admin/conferences", info))  # fmt: skip
 
 
@@ -250,3 +259,73 @@ def _save(
                      general=general, status=422)  # fmt: skip
     done = "created" if new else "saved"
     return redirect(link_for(v, f"/admin/conferences/{name}", info, done=done))
+
+
+# -- meetings in the room (A3) ------------------------------------------------------------
+
+
+@router.post("/conferences/{name}/meetings/cancel")
+async def cancel_meeting(
+    name: str, request: Request, ctx: Context, v: Seen, company: Company = None
+) -> Response:
+    """Cancel a meeting: its invitees are told, as DELETE .../meetings/{id} does."""
+    form = await posted(request, v)
+    info = await blocking(company_page, ctx, v, company)
+    meeting_id = field(form, "id")
+    if not meeting_id.isdigit():
+        raise Problem(404, "")
+    await blocking(call_off, ctx, v.who, request, info.domain, name, int(meeting_id))
+    return redirect(link_for(v, f"/admin/conferences/{name}", info, done="cancelled"))
+
+
+@router.post("/conferences/{name}/meetings")
+async def book_meeting(
+    name: str, request: Request, ctx: Context, v: Seen, company: Company = None
+) -> Response:
+    """Book a meeting from the room's page, as POST .../meetings does."""
+    form = await posted(request, v)
+    response: Response = await blocking(_book, request, ctx, v, company, name, form)
+    return response
+
+
+def _line(error: Any) -> str:
+    """A refused field as the API says it: `phones.1: ... is not a phone number`."""
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
+
+
+MEETING_FIELDS = ("title", "start", "duration_minutes", "reminder_minutes", "frequency",
+                  "count", "emails", "phones")  # fmt: skip
+
+
+def _book(
+    request: Request, ctx: WebContext, v: Viewer, company: str | None, name: str, form: FormData
+) -> Response:
+    info = company_page(ctx, v, company)
+    typed = {key: field(form, key) for key in MEETING_FIELDS}
+    body: dict[str, Any] = {
+        "title": typed["title"], "start": typed["start"],
+        "duration_minutes": typed["duration_minutes"] or "60",
+        "reminder_minutes": typed["reminder_minutes"] or "0",
+        "emails": parts.words(typed["emails"]),
+        "phones": [n.strip() for n in typed["phones"].split(",") if n.strip()],  # "070-1 23"
+    }  # fmt: skip
+    if typed["frequency"]:
+        body["recurrence"] = {"frequency": typed["frequency"]}
+        if typed["count"]:
+            body["recurrence"]["count"] = typed["count"]
+    if field(form, "pin"):
+        body["pin"] = field(form, "pin")
+    try:
+        booking = MeetingRequest.model_validate(body)
+        book(ctx, v.who, request, info.domain, name, booking)
+    except ValidationError as exc:
+        lines = [_line(error) for error in exc.errors()]
+        return _page(request, ctx, v, company, name, meeting=typed, meeting_errors=lines,
+                     status=422)  # fmt: skip
+    except Problem as exc:
+        if exc.status != 422:
+            raise
+        return _page(request, ctx, v, company, name, meeting=typed,
+                     meeting_errors=exc.errors or [exc.detail], status=422)  # fmt: skip
+    return redirect(link_for(v, f"/admin/conferences/{name}", info, done="booked"))
