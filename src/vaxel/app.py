@@ -34,7 +34,7 @@ from vaxel.features.transfer import TransferError
 from vaxel.media.engine import MediaEngine
 from vaxel.media.say import build_system_prompts
 from vaxel.options import ServeOptions
-from vaxel.services import call_records, recordings, registrations, voicemail
+from vaxel.services import call_records, meetings, recordings, registrations, voicemail
 from vaxel.services.call_records import NewCallRecord
 from vaxel.services.demo import ensure_demo, ensure_demo_web
 from vaxel.services.registrations import Binding, WriteBehind
@@ -52,6 +52,8 @@ TIMER_TICK = 0.05
 EXPIRY_INTERVAL = 30.0
 FULL_GC_INTERVAL = 600.0
 RETENTION_INTERVAL = 3600.0  # voicemail and recordings older than a company keeps go this often
+# A3: how often due meeting reminders are sent (VAXEL_REMINDER_INTERVAL, seconds, for tests).
+REMINDER_INTERVAL = EXPIRY_INTERVAL
 
 
 def _secret(data: Path) -> bytes:
@@ -332,7 +334,20 @@ async def _run(options: ServeOptions, store: Store) -> int:
                 next_full_gc[0] = time.monotonic() + FULL_GC_INTERVAL
                 gc.collect()
 
-    tasks = [asyncio.create_task(drive_timers()), asyncio.create_task(housekeeping())]
+    async def reminders() -> None:
+        """A3: meeting reminders that came due, at start (a switch that was down catches
+        up; occurrences that started meanwhile are not reminded) and then every
+        REMINDER_INTERVAL, on the database thread; a round still sending is not doubled."""
+        interval = float(os.environ.get("VAXEL_REMINDER_INTERVAL", REMINDER_INTERVAL))
+        while True:
+            try:
+                await database.submit(partial(meetings.send_reminders, store, datetime.now(UTC)))
+            except Exception:
+                log.exception("meeting reminders failed")
+            await asyncio.sleep(interval)
+
+    tasks = [asyncio.create_task(drive_timers()), asyncio.create_task(housekeeping()),
+             asyncio.create_task(reminders())]  # fmt: skip
     # The cyclic garbage collector, tuned for a switch. What start-up built is
     # frozen out of it. Young collections keep their default pace: they are
     # short because SIP objects die young (reference counting frees them).

@@ -1,4 +1,5 @@
-"""Voicemail notifications by e-mail and SMS (S6, U7).
+"""Voicemail notifications by e-mail and SMS (S6, U7); the senders meeting invitations use
+too (A3, services/meetings.py).
 
 The service description asks that a new message is announced at once by
 e-mail and SMS, showing clearly which number called and the date and time
@@ -38,6 +39,7 @@ __all__ = [
     "MailSettings",
     "NotifyError",
     "SmsGateway",
+    "send_message",
     "send_sms",
     "send_voicemail_mail",
     "voicemail_mail_subject",
@@ -327,6 +329,15 @@ def _deliver(settings: MailSettings, message: EmailMessage, recipients: list[str
         raise NotifyError(
             f"the mail server {server} refused {names}; the other recipients got the message"
         )
+
+
+def send_message(settings: MailSettings, message: EmailMessage, recipients: list[str]) -> None:
+    """Send a mail already made (a meeting's invitation, A3) through the mail server;
+    blocking, raising NotifyError as `send_voicemail_mail` does."""
+    for address in recipients:
+        if not _ADDRESS.fullmatch(address):
+            raise NotifyError(f"cannot send mail to {address!r}: not an address")
+    _deliver(settings, message, recipients)
 
 
 def send_voicemail_mail(

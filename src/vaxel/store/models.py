@@ -488,3 +488,35 @@ class Recording(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     duration_seconds: Mapped[float] = mapped_column(Float)
     path: Mapped[str] = mapped_column(Text)
+
+
+class ConferenceMeeting(Base):
+    """A meeting booked in a conference room (A3): when, for how long, how it recurs,
+    who was invited and the reminder. The room is named as the company's description
+    names it; the room's PIN is never here (an invitation may carry it, once, as sent).
+    `reminded_until` is the start of the last occurrence reminded, so a restarted switch
+    never reminds of it twice; `last_start` (None: no end) lets the sweep skip the past."""
+
+    __tablename__ = "conference_meetings"
+    __table_args__ = (
+        Index("ix_conference_meetings_company_id_room", "company_id", "room"),
+        UniqueConstraint("uid"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    room: Mapped[str] = mapped_column(Text)
+    uid: Mapped[str] = mapped_column(Text)  # the iCalendar UID, the same in every message
+    title: Mapped[str] = mapped_column(Text)
+    organiser: Mapped[str] = mapped_column(Text)  # the login of the account that made it
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the first occurrence
+    timezone: Mapped[str] = mapped_column(Text)  # the company's, when it was made
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    recurrence: Mapped[str | None] = mapped_column(Text)  # JSON (services/meetings.py)
+    reminder_minutes: Mapped[int] = mapped_column(Integer)
+    emails: Mapped[str] = mapped_column(Text)  # JSON list
+    phones: Mapped[str] = mapped_column(Text)  # JSON list, E.164
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    last_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminded_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

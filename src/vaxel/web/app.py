@@ -29,6 +29,7 @@ from vaxel.web.api import (
     groups,
     health,
     me,
+    meetings,
     prompts,
     recordings,
     sections,
@@ -66,7 +67,8 @@ def create_app(ctx: WebContext) -> FastAPI:
     # prompts and groups before sections: their paths are more specific.
     routers = (health, session, me, companies, settings, users, prompts, groups, voicemail,
                sections, calls, calls_placed, calls_transfer, diversions, audit, shortcuts,
-               favourites, greeting, admins, conferences, three_way, recordings)  # fmt: skip
+               favourites, greeting, admins, conferences, meetings, three_way,
+               recordings)  # fmt: skip
     for module in routers:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(pages.router)  # the web pages (S7, U4, U9): HTML, not the API

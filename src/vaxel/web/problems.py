@@ -122,7 +122,11 @@ def install(app: FastAPI) -> None:
 
     async def validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        errors = [f"{_location(tuple(e['loc']))}: {e['msg']}" for e in exc.errors()]
+        # The message as `config apply` prints it (without pydantic's "Value error, ").
+        errors = [
+            f"{_location(tuple(e['loc']))}: {str(e['msg']).removeprefix('Value error, ')}"
+            for e in exc.errors()
+        ]
         return problem_response(422, "the request has errors; nothing changed", errors=errors)
 
     async def http_error(_: Request, exc: Exception) -> JSONResponse:

@@ -1,12 +1,17 @@
-"""The named parts of a company's description as resources (P7, P8, S1, S3, S5, S6, S8):
-numbers, flows, menus, schedules, groups, voicemail boxes, prompts, and (the provider's)
-trunks.
+"""The named parts of a company's description as resources (P7, P8, S1, S3, S5, S6, S8, A3):
+numbers, flows, menus, schedules, groups, voicemail boxes, prompts, conference rooms, and
+(the provider's) trunks.
 
 Each item is exactly what the description holds under its name, in the model `vaxel
 config apply` uses, and a change is applied to the whole description with the same
 checks and the same error paths (`menus.main.keys.1: unknown group "salj"`). An item's
 ETag covers the item; a PUT that replaces one needs it in If-Match (428 without, 412 when
 someone changed it since), a PUT of a new name creates it.
+
+Secrets (a conference room's `pin` and `moderator_pin`) are write-only: the item read,
+its ETag and the audit entry are the exported one, which has none (the audit says only
+that one was set or removed). A PUT that leaves a secret out keeps the stored one, as
+`vaxel config apply` does; `null` removes it.
 
 (No `from __future__ import annotations` here: each route's body type is the section's
 model, a variable, which FastAPI must see as a class when the route is made.)
@@ -24,6 +29,7 @@ from pydantic import BaseModel, Field
 from vaxel.services import configuration
 from vaxel.services.company_config import (
     NAME,
+    ConferenceConfig,
     FlowConfig,
     GroupConfig,
     MenuConfig,
@@ -134,7 +140,7 @@ def _section(section: str, model: type[BaseModel], *, provider: bool = False) ->
         )  # fmt: skip
         item = items_of(after, section)[name]
         audit_change(ctx, who, request, f"{section}.put", name, company_id=company.id,
-                     before=before or None, after=item)  # fmt: skip
+                     before=before or None, after={**item, **secrets_sent(sent)})  # fmt: skip
         response.headers["ETag"] = etag_of(item)
         if not before:
             response.status_code = 201
@@ -164,6 +170,19 @@ def _section(section: str, model: type[BaseModel], *, provider: bool = False) ->
                      before=removed)  # fmt: skip
 
 
+#: The write-only fields of the sections' items (company_config.SECRETS).
+_SECRET_FIELDS = ("pin", "moderator_pin")
+
+
+def secrets_sent(sent: dict[str, Any]) -> dict[str, str]:
+    """For the audit: which secrets a PUT set or removed, never their values."""
+    return {
+        field: "(removed)" if sent[field] is None else "(set)"
+        for field in _SECRET_FIELDS
+        if field in sent
+    }
+
+
 def _named(name: str) -> bool:
     return re.match(NAME, name) is not None
 
@@ -176,6 +195,7 @@ for _name, _model, _provider in (
     ("groups", GroupConfig, False),
     ("voicemail", VoicemailBox, False),
     ("prompts", Prompt, False),
+    ("conferences", ConferenceConfig, False),
     ("trunks", TrunkConfig, True),
 ):
     _section(_name, _model, provider=_provider)

@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from vaxel.web.pages import (
     admin,
     admins,
+    conferences,
     config,
     groups,
     me,
@@ -31,5 +32,15 @@ from vaxel.web.pages import (
 
 router = APIRouter(include_in_schema=False)
 _MODULES = (session, admin, settings, config, routing, schedules, groups, prompts, provider)
-for _module in (*_MODULES, admins, provider_company, provider_trunks, tokens, me, mine, recordings):
+for _module in (
+    *_MODULES,
+    conferences,
+    admins,
+    provider_company,
+    provider_trunks,
+    tokens,
+    me,
+    mine,
+    recordings,
+):
     router.include_router(_module.router)

@@ -24,7 +24,7 @@ from vaxel.services import configuration
 from vaxel.services.companies import CompanyInfo
 from vaxel.services.company_config import ConfigError
 from vaxel.services.errors import ServiceError
-from vaxel.web.api.sections import etag_of, items_of, store_items
+from vaxel.web.api.sections import etag_of, items_of, secrets_sent, store_items
 from vaxel.web.auth import audit_change
 from vaxel.web.context import WebContext
 from vaxel.web.pages.base import Viewer
@@ -135,8 +135,9 @@ def save_item(
         return Outcome({}, [text(v.lang, "part.errors"), exc.message])
     stored = items_of(after, section).get(name)
     action = f"{section}.delete" if stored is None else f"{section}.put"
+    logged = None if stored is None else {**stored, **secrets_sent(wanted)}  # set, never shown
     audit_change(ctx, v.who, request, action, name, company_id=info.id,
-                 before=before or None, after=stored)  # fmt: skip
+                 before=before or None, after=logged)  # fmt: skip
     return Outcome(item=stored)
 
 

@@ -44,7 +44,8 @@ ListPage = Callable[[Request, WebContext, Viewer, "str | None", list[str]], Resp
 
 def done_text(v: Viewer, done: str) -> str:
     """The status line after a redirect (`?done=saved`); nothing for anything else."""
-    return text(v.lang, f"part.{done}") if done in ("saved", "created", "removed") else ""
+    known = ("saved", "created", "removed", "booked", "cancelled")
+    return text(v.lang, f"part.{done}") if done in known else ""
 
 
 async def posted(request: Request, v: Viewer) -> FormData:
