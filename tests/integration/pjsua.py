@@ -239,6 +239,10 @@ class PjPhone:
     def resume(self, call: int) -> None:
         self.command("resume", call=call)
 
+    def watch(self, uri: str) -> None:
+        """Subscribe to `uri`'s presence (a buddy): its changes come as "buddy" events."""
+        self.command("watch", uri=uri)
+
     def update(self, call: int) -> None:
         """Send UPDATE with a new offer (RFC 3311) in the confirmed call."""
         self.command("update", call=call)
@@ -460,6 +464,18 @@ def _child() -> None:
             method = methods.get(prm.method, str(prm.method))
             emit({"event": "dtmf", "call": self.key, "digit": prm.digit, "method": method})
 
+    buddies: list[Any] = []
+
+    class Buddy(pj.Buddy):
+        """A colleague whose presence the phone watches (RFC 3856): each change emitted."""
+
+        def onBuddyState(self) -> None:
+            info = self.getInfo()
+            status = info.presStatus
+            emit({"event": "buddy", "uri": info.uri, "online":
+                  status.status == pj.PJSUA_BUDDY_STATUS_ONLINE, "note": status.note,
+                  "text": status.statusText, "sub_state": info.subStateName})  # fmt: skip
+
     class Account(pj.Account):
         def onRegState(self, prm: Any) -> None:
             info = self.getInfo()
@@ -605,6 +621,15 @@ def _child() -> None:
             return {}
         if cmd == "hold":
             call_of(args).setHold(pj.CallOpParam(True))
+            return {}
+        if cmd == "watch":
+            assert account is not None
+            config = pj.BuddyConfig()
+            config.uri = args["uri"]
+            config.subscribe = True
+            buddy = Buddy()
+            buddy.create(account, config)
+            buddies.append(buddy)
             return {}
         if cmd == "resume":
             param = pj.CallOpParam(True)
