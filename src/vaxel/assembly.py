@@ -25,7 +25,7 @@ from vaxel.calls.inbound import Inbound
 from vaxel.calls.lines import Lines, running
 from vaxel.calls.live import LiveCalls
 from vaxel.calls.mwi import Boxes, MessageWaiting
-from vaxel.calls.presence import LineWatchers, diversion_note
+from vaxel.calls.presence import LineWatchers, diversion_activity, diversion_note
 from vaxel.calls.publish import CallPublisher
 from vaxel.calls.registrar import Location, Registrar, RegistrarPolicy
 from vaxel.calls.router import Router
@@ -167,12 +167,12 @@ def _lines(
         user = lookup(company.domain, extension) if company is not None else None
         return user.display_name if user is not None else None
 
-    def diversion(company_id: int, extension: str) -> str | None:
+    def diversion(company_id: int, extension: str) -> tuple[str, str] | None:
         company = directory.company(company_id)
         info = company.diversion(extension) if company is not None else None
         if company is None or info is None:
             return None
-        return diversion_note(info, company.timezone, company.now())
+        return diversion_note(info, company.timezone, company.now()), diversion_activity(info)
 
     lines = Lines(
         bus, clock, user_name,

@@ -39,3 +39,19 @@ def test_a_control_character_or_a_bad_entity_is_refused() -> None:
         presence_document("sip:1002@acme.example", open=True, note="a\x00b")
     with pytest.raises(LocalProtocolError):
         presence_document("", open=True)
+
+
+def test_an_activity_is_said_in_rpid_inside_a_person() -> None:
+    """RFC 4480: `on-the-phone` in an RFC 4479 person, after the tuples and notes."""
+    body = presence_document("sip:1002@acme.test", open=False, note="On the phone",
+                             activity="on-the-phone").decode()  # fmt: skip
+    SCHEMA.validate(body)
+    root = ET.fromstring(body)
+    person = root.find("{urn:ietf:params:xml:ns:pidf:data-model}person")
+    assert person is not None
+    activities = person.find("{urn:ietf:params:xml:ns:pidf:rpid}activities")
+    assert activities is not None
+    assert [child.tag for child in activities] == ["{urn:ietf:params:xml:ns:pidf:rpid}on-the-phone"]
+    assert list(root)[-1] is person
+    with pytest.raises(LocalProtocolError):
+        presence_document("sip:1002@acme.test", open=True, activity="dancing")

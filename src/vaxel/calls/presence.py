@@ -55,8 +55,9 @@ SWEEP_INTERVAL = 30.0  # seconds between looks for calls that ended unwatched
 
 # (company id, extension) -> the user's display name, or None: not a user of that company.
 Users = Callable[[int, str], str | None]
-# (company id, extension) -> the note of the user's diversion now ("Lunch until 13:00")
-Diversion = Callable[[int, str], str | None]
+# (company id, extension) -> the user's diversion now: its note ("Lunch until 13:00") and
+# its RFC 4480 activity ("lunch")
+Diversion = Callable[[int, str], tuple[str, str] | None]
 
 #: The note of each diversion status (U9) in presence; "custom" says its own text.
 DIVERSION_NOTES = {
@@ -66,10 +67,20 @@ DIVERSION_NOTES = {
     "sick": "Off sick",
     "vacation": "On holiday",
 }
+#: The RFC 4480 activity of each diversion status (U9).
+DIVERSION_ACTIVITIES = {
+    "lunch": "lunch", "meeting": "meeting", "away": "away", "sick": "away",
+    "vacation": "vacation", "custom": "busy",
+}  # fmt: skip
 LINE_NOTES = {
     "talking": "On the phone", "ringing": "Ringing", "dialling": "On the phone",
     "held": "On hold",
 }  # fmt: skip
+
+
+def diversion_activity(info: DiversionInfo) -> str:
+    """What RFC 4480 calls the diverted user's activity."""
+    return DIVERSION_ACTIVITIES.get(info.status, "away")
 
 
 def diversion_note(info: DiversionInfo, zone: ZoneInfo, now: datetime) -> str:
@@ -334,9 +345,16 @@ class LineWatchers:
     def _presence_body(self, watch: Watch, entity: str, line: Line) -> bytes:
         state = line.state
         diverted = self.diversion(watch.company_id, watch.target)
-        note = LINE_NOTES.get(state) or diverted or ""
+        if state in ("talking", "dialling", "held"):
+            note, activity = LINE_NOTES[state], "on-the-phone"
+        elif diverted is not None:
+            note, activity = diverted
+        else:
+            note, activity = LINE_NOTES.get(state, ""), ""
         available = state in ("idle", "ringing") and diverted is None
-        return pidf.presence_document(entity, open=available, note=note, language="en")
+        return pidf.presence_document(
+            entity, open=available, note=note, language="en", activity=activity
+        )
 
     def _answered(self, watch: Watch, event: Event) -> None:
         if isinstance(event, ResponseReceived) and event.response.status in (404, 481):
