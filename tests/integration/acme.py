@@ -7,6 +7,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from tests.integration.peers import free_sip_port, vaxel_cli
 from vaxel.services import voicemail
@@ -68,14 +69,19 @@ ALWAYS = ", ".join(f'{day}: ["00:00-24:00"]' for day in DAYS)
 
 
 class SmsGateway(ThreadingHTTPServer):
-    """The provider's SMS gateway: remembers every request's path."""
+    """The provider's SMS gateway: remembers every request's path, and the (to, text) of
+    each that names them."""
 
     def __init__(self) -> None:
         received: list[str] = []
+        texts: list[tuple[str, str]] = []
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 received.append(self.path)
+                query = parse_qs(urlsplit(self.path).query)
+                if "to" in query and "text" in query:
+                    texts.append((query["to"][0], query["text"][0]))
                 self.send_response(200)
                 self.end_headers()
 
@@ -84,6 +90,7 @@ class SmsGateway(ThreadingHTTPServer):
 
         super().__init__(("127.0.0.1", 0), Handler)
         self.received = received
+        self.texts = texts
         self.port = self.server_address[1]
         threading.Thread(target=self.serve_forever, daemon=True).start()
 

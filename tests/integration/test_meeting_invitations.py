@@ -13,21 +13,18 @@ from __future__ import annotations
 
 import contextlib
 import email
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
 
-from tests.integration.acme import Mailbox
+from tests.integration.acme import Mailbox, SmsGateway
 from tests.integration.peers import Server
 from tests.integration.tone_rooms import admin_api, serving
 
@@ -36,30 +33,9 @@ ROOM_NUMBER = "+46812345650"
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
-class Gateway(ThreadingHTTPServer):
-    """The provider's SMS gateway: keeps each (to, text)."""
-
-    def __init__(self) -> None:
-        texts: list[tuple[str, str]] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                query = parse_qs(urlsplit(self.path).query)
-                texts.append((query["to"][0], query["text"][0]))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.texts = texts
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-
 @pytest.fixture(scope="module")
-def gateway() -> Iterator[Gateway]:
-    made = Gateway()
+def gateway() -> Iterator[SmsGateway]:
+    made = SmsGateway()
     yield made
     made.shutdown()
     made.server_close()
@@ -67,7 +43,7 @@ def gateway() -> Iterator[Gateway]:
 
 @pytest.fixture(scope="module")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, smtp: tuple[int, Mailbox], gateway: Gateway
+    tmp_path_factory: pytest.TempPathFactory, smtp: tuple[int, Mailbox], gateway: SmsGateway
 ) -> Iterator[Server]:
     description = f"""
 company: {{domain: {DOMAIN}, name: Meet AB, language: en}}
@@ -105,7 +81,7 @@ def mails(mailbox: Mailbox) -> list[EmailMessage]:
 
 
 def test_invitation_and_reminder_arrive_by_mail_and_sms(
-    server: Server, smtp: tuple[int, Mailbox], gateway: Gateway
+    server: Server, smtp: tuple[int, Mailbox], gateway: SmsGateway
 ) -> None:
     mailbox = smtp[1]
     start = datetime.now(STOCKHOLM).replace(microsecond=0) + timedelta(seconds=65)

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import email
 import json
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import default as default_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
 from icalendar import Calendar
 
+from tests.integration.acme import SmsGateway
 from tests.integration.peers import free_port
 from tests.web.conftest import Web
 from vaxel.services import configuration
@@ -42,27 +40,6 @@ class Mailbox:
         return "250 OK"
 
 
-class Gateway(ThreadingHTTPServer):
-    """An SMS gateway: keeps each (to, text) it is asked to send."""
-
-    def __init__(self) -> None:
-        texts: list[tuple[str, str]] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                query = parse_qs(urlsplit(self.path).query)
-                texts.append((query["to"][0], query["text"][0]))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.texts = texts
-        threading.Thread(target=self.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
 def room(web: Web) -> None:
     with web.login("1001@acme.example") as admin:
@@ -71,9 +48,9 @@ def room(web: Web) -> None:
 
 
 @pytest.fixture
-def senders(web: Web, room: None) -> Iterator[tuple[Mailbox, Gateway]]:
+def senders(web: Web, room: None) -> Iterator[tuple[Mailbox, SmsGateway]]:
     """The provider points Acme's mail and SMS at a real SMTP server and a gateway."""
-    mailbox, gateway = Mailbox(), Gateway()
+    mailbox, gateway = Mailbox(), SmsGateway()
     controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()
 
@@ -108,7 +85,7 @@ def calendar_of(message: EmailMessage) -> tuple[Any, Calendar]:
 
 
 def test_a_meeting_is_booked_invited_listed_and_cancelled(
-    web: Web, senders: tuple[Mailbox, Gateway]
+    web: Web, senders: tuple[Mailbox, SmsGateway]
 ) -> None:
     mailbox, gateway = senders
     with web.login("1001@acme.example") as admin:
