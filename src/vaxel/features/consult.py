@@ -26,18 +26,14 @@ from typing import Literal
 
 from vaxel.calls.api import (
     CANCELED,
-    ELSEWHERE,
     NORMAL,
-    Answered,
     Call,
-    CallEvent,
     CallHandler,
-    Ended,
     Leg,
     Timer,
 )
 from vaxel.features.context import Company
-from vaxel.features.three_way import Outcome, ThreeWay, party_of, targets_for
+from vaxel.features.three_way import Outcome, ThirdParty, ThreeWay, party_of, targets_for
 
 RING_SECONDS = 30.0  # the target's phones ring this long before the user is back
 
@@ -47,28 +43,17 @@ RING_SECONDS = 30.0  # the target's phones ring this long before the user is bac
 State = Literal["ringing", "talking", "handing over", "done", "over"]
 
 
-class Consult:
+class Consult(ThirdParty):
     """The handler of a call while its user consults a third party."""
 
     def __init__(self, company: Company, previous: CallHandler | None, user: Leg, other: Leg):
+        super().__init__(previous)
         self.company = company
-        self.previous = previous
         self.user = user  # who consults
         self.other = other  # who waits (and is handed over)
-        self.ringing: list[Leg] = []
         self.target: Leg | None = None
         self.timer: Timer | None = None
         self.state: State = "ringing"
-
-    @property
-    def answerer(self) -> str:
-        return self.previous.answerer if self.previous is not None else ""
-
-    def on_event(self, call: Call, event: CallEvent) -> None:
-        if isinstance(event, Answered) and event.leg in self.ringing:
-            self._answered(call, event.leg)
-        elif isinstance(event, Ended):
-            self._ended(call, event.leg)
 
     # -- what the user asks ------------------------------------------------------------
 
@@ -101,12 +86,9 @@ class Consult:
 
     # -- what happens --------------------------------------------------------------
 
-    def _answered(self, call: Call, target: Leg) -> None:
+    def answered(self, call: Call, target: Leg) -> None:
         self._stop_timer()
-        for leg in self.ringing:
-            if leg is not target and not leg.ended:
-                leg.hangup(ELSEWHERE)
-        self.ringing = []
+        super().answered(call, target)
         self.target = target
         if self.state == "handing over":
             self._hand_over(call)
@@ -117,7 +99,7 @@ class Consult:
             self.state = "talking"
             call.bridge(self.user, target)  # (the other party hears the music on)
 
-    def _ended(self, call: Call, leg: Leg) -> None:
+    def ended(self, call: Call, leg: Leg) -> None:
         state = self.state
         if state == "over":
             return

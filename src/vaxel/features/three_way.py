@@ -30,15 +30,14 @@ from vaxel.services.numbering import NumberError, check, is_external, to_e164
 Outcome = tuple[str, object]  # ("ok", what is shown) or ("refused", (HTTP status, why))
 
 
-class ThreeWay:
-    """The handler of a call while a third party is added, then of its room."""
+class ThirdParty:
+    """What serves a call while a third party's phones ring from it (a party added here,
+    a colleague consulted: features/consult.py): the handler it had before, which the
+    call keeps as its answerer, and the legs ringing the third."""
 
-    def __init__(self, previous: CallHandler | None, pair: tuple[Leg, Leg]) -> None:
+    def __init__(self, previous: CallHandler | None) -> None:
         self.previous = previous
-        self.pair = pair
         self.ringing: list[Leg] = []
-        self.room: Room | None = None
-        self.inside: list[Leg] = []
 
     @property
     def answerer(self) -> str:
@@ -46,16 +45,35 @@ class ThreeWay:
 
     def on_event(self, call: Call, event: CallEvent) -> None:
         if isinstance(event, Answered) and event.leg in self.ringing:
-            self.meet(call, event.leg)
+            self.answered(call, event.leg)
         elif isinstance(event, Ended):
-            self._ended(call, event.leg)
+            self.ended(call, event.leg)
 
-    def meet(self, call: Call, third: Leg) -> None:
-        """The third answered: the others ringing stop, and the three meet in a room."""
+    def answered(self, call: Call, third: Leg) -> None:
+        """The third answered on `third`: their other phones stop ringing."""
         for leg in self.ringing:
             if leg is not third and not leg.ended:
                 leg.hangup(ELSEWHERE)
         self.ringing = []
+
+    def ended(self, call: Call, leg: Leg) -> None: ...
+
+
+class ThreeWay(ThirdParty):
+    """The handler of a call while a third party is added, then of its room."""
+
+    def __init__(self, previous: CallHandler | None, pair: tuple[Leg, Leg]) -> None:
+        super().__init__(previous)
+        self.pair = pair
+        self.room: Room | None = None
+        self.inside: list[Leg] = []
+
+    def answered(self, call: Call, third: Leg) -> None:
+        self.meet(call, third)
+
+    def meet(self, call: Call, third: Leg) -> None:
+        """The third answered: the others ringing stop, and the three meet in a room."""
+        super().answered(call, third)
         room = call.switchboard.open_room()
         call.unbridge()
         legs = [*self.pair, third]
@@ -66,7 +84,7 @@ class ThreeWay:
         if len(self.inside) < len(legs):  # a party whose codec no room takes
             call.hangup()
 
-    def _ended(self, call: Call, leg: Leg) -> None:
+    def ended(self, call: Call, leg: Leg) -> None:
         if self.room is None and leg not in self.pair:  # a leg to the third party
             call.going_on()
             if self.ringing and all(ringing.ended for ringing in self.ringing):
