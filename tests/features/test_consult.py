@@ -159,3 +159,16 @@ def test_a_company_chooses_its_own_in_call_keys(acme_as: Callable[..., MemorySwi
     cecilia.pick_up()
     bjorn.hang_up()
     assert hear_each_other(acme, anna, cecilia)
+
+
+def test_a_key_right_after_a_code_reaches_the_other_party(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(
+        description=DESCRIPTION.replace(
+            "company: {", "recording: {default: on-demand}\ncompany: {", 1
+        )
+    )
+    anna, bjorn = talking(acme)
+    bjorn.press("*15")  # recording on, then a key for Anna's menu
+    assert anna.endpoint.keys == ["*", "5"]

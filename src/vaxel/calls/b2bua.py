@@ -600,6 +600,9 @@ class B2BUA:
         targeted = codes.get(keys)
         if targeted is None:
             leg.keys = keys
+            # A key of its own right after a code: it goes on, though the code's last
+            # key may still be sending its trailing packets (`_code_ended`).
+            leg.endpoint.relay_events = True
             return False
         leg.keys, leg.code_name = "", keys
         leg.code = ""
