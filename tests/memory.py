@@ -260,6 +260,7 @@ class MemoryPhone:
         self.invite_cseq = 0
         self.user_agent = "MemoryPhone"
         self.ring_back = True  # say 180 Ringing to every new INVITE, as phones do
+        self.takes_messages = True  # say 200 to a chat MESSAGE, as softphones do
 
     def sdp(self, direction: str = "sendrecv", codecs: str = "8 0 101") -> str:
         return (
@@ -311,7 +312,9 @@ class MemoryPhone:
             invite = next((i for i in self.invites if i.call_id == request.call_id), None)
             if invite is not None:
                 self.reply(invite, 487)
-        elif method in ("BYE", "NOTIFY", "OPTIONS", "INFO", "UPDATE"):
+        elif method in ("BYE", "NOTIFY", "OPTIONS", "INFO", "UPDATE") or (
+            method == "MESSAGE" and self.takes_messages
+        ):
             self.reply(request, 200)
 
     def reply(
@@ -519,6 +522,33 @@ class MemoryPhone:
             authorization = self.digest.authorization(
                 self.digest.choose_challenge(final.headers.get_all("WWW-Authenticate")),
                 method="SUBSCRIBE", uri=uri, username=self.user, password=self.password,
+            )  # fmt: skip
+        return status
+
+    def message(self, to: str, text: str, content_type: str = "text/plain") -> int:
+        """Send a chat MESSAGE (RFC 3428) to `to`, answering the 407; the final status."""
+        uri = f"sip:{to}@{self.domain}"
+        call_id = f"msg-{secrets.token_hex(4)}@phone"
+        authorization = None
+        status = 0
+        for _ in range(2):
+            lines = [
+                f"MESSAGE {uri} SIP/2.0", self._via(),
+                f"From: <sip:{self.user}@{self.domain}>;tag=m", f"To: <{uri}>",
+                f"Call-ID: {call_id}", f"CSeq: {next(self.cseq)} MESSAGE", "Max-Forwards: 70",
+            ]  # fmt: skip
+            if authorization:
+                lines.append(f"Proxy-Authorization: {authorization}")
+            self.send(lines, text, content_type)
+            self.switch.run()
+            final = self.last_final("MESSAGE", call_id)
+            assert final is not None, "no answer to MESSAGE"
+            status = final.status
+            if status != 407 or authorization:
+                break
+            authorization = self.digest.authorization(
+                self.digest.choose_challenge(final.headers.get_all("Proxy-Authenticate")),
+                method="MESSAGE", uri=uri, username=self.user, password=self.password,
             )  # fmt: skip
         return status
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from vaxel.calls.b2bua import B2BUA, RTP_TIMEOUT, Finished, Media
 from vaxel.calls.inbound import Inbound
 from vaxel.calls.lines import Lines, running
 from vaxel.calls.live import LiveCalls
+from vaxel.calls.messaging import Messaging
 from vaxel.calls.mwi import Boxes, MessageWaiting
 from vaxel.calls.presence import LineWatchers, diversion_activity, diversion_note
 from vaxel.calls.publish import CallPublisher
@@ -36,7 +37,7 @@ from vaxel.features.dialplan import CompanyDialplan
 from vaxel.features.in_call import InCallCodes
 from vaxel.features.recording import Recordings
 from vaxel.features.transfer import Transfers
-from vaxel.services import registrations, users, voicemail
+from vaxel.services import chat, registrations, users, voicemail
 from vaxel.services.company import Background
 from vaxel.services.directory import Directory
 from vaxel.sip.digest import DigestServer
@@ -65,6 +66,7 @@ class Core:
     switch: Switch
     inbound: Inbound
     recordings: Recordings  # A6: calls recorded by rule and on demand
+    messaging: Messaging  # U4: chat over SIP MESSAGE
 
     def drive_timers(self) -> None:
         """What the switch does on every tick: timers of transactions, calls and
@@ -143,12 +145,34 @@ def assemble(
     calls.in_call_codes = codes.codes
     calls.on_code = codes.run
     calls.on_info = recordings.info
-    switch = Switch(signalling, authenticator, registrar, calls, dialplan, mwi, watchers)
+    messaging = Messaging(
+        signalling, router, lookup, ChatStore(store), background, clock=clock,
+        waiting=chat.waiting_recipients(store),
+    )  # fmt: skip
+    switch = Switch(signalling, authenticator, registrar, calls, dialplan, mwi, watchers, messaging)
     inbound = Inbound(signalling, authenticator, switch, is_carrier=switch.is_carrier)
     return Core(
         bus, outbox, signalling, authenticator, location, persist, registrar, router, calls,
         directory, mwi, lines, watchers, trunk_registrations, switch, inbound, recordings,
+        messaging,
     )  # fmt: skip
+
+
+class ChatStore:
+    """Chat messages in the database, for the switch (`calls.messaging.Store`)."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        self.store = store
+        self.clock = clock
+
+    def keep(self, company_id: int, sender: str, recipient: str, body: str) -> chat.Message:
+        return chat.store_message(self.store, company_id, sender, recipient, body, self.clock())
+
+    def delivered(self, company_id: int, ids: list[int]) -> None:
+        chat.mark_delivered(self.store, company_id, ids, self.clock())
+
+    def waiting(self, company_id: int, recipient: str) -> list[chat.Message]:
+        return chat.pending(self.store, company_id, recipient)
 
 
 def _lines(

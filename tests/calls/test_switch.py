@@ -99,9 +99,10 @@ def test_a_malformed_request_gets_400_and_the_switch_serves_on(switch: MemorySwi
 
 
 def test_an_unknown_method_is_501_and_a_known_unserved_one_405(switch: MemorySwitch) -> None:
-    """(A REFER outside a call is 403: transfers are served, within the call they transfer.)"""
+    """(A REFER outside a call is 403: transfers are served, within the call they transfer; a
+    MESSAGE asks who sends it, as a call does.)"""
     phone = switch.phone("1001", register=False)
-    for method, status in (("FOO", 501), ("MESSAGE", 405), ("REFER", 403)):
+    for method, status in (("FOO", 501), ("PUBLISH", 405), ("REFER", 403), ("MESSAGE", 407)):
         phone.send([
             f"{method} sip:1002@{DOMAIN} SIP/2.0", phone._via(),
             f"From: <sip:1001@{DOMAIN}>;tag=o", f"To: <sip:1002@{DOMAIN}>",

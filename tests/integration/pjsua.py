@@ -239,6 +239,10 @@ class PjPhone:
     def resume(self, call: int) -> None:
         self.command("resume", call=call)
 
+    def send_text(self, uri: str, text: str) -> None:
+        """A chat MESSAGE (RFC 3428) to `uri`; its outcome comes as an "im_status" event."""
+        self.command("im", uri=uri, text=text)
+
     def watch(self, uri: str) -> None:
         """Subscribe to `uri`'s presence (a buddy): its changes come as "buddy" events."""
         self.command("watch", uri=uri)
@@ -495,6 +499,14 @@ def _child() -> None:
         def onMwiInfo(self, prm: Any) -> None:
             emit({"event": "mwi", "body": prm.rdata.wholeMsg})
 
+        def onInstantMessage(self, prm: Any) -> None:
+            emit({"event": "im", "from": prm.fromUri, "body": prm.msgBody,
+                  "content_type": prm.contentType})  # fmt: skip
+
+        def onInstantMessageStatus(self, prm: Any) -> None:
+            emit({"event": "im_status", "to": prm.toUri, "code": prm.code,
+                  "reason": prm.reason})  # fmt: skip
+
     endpoint = pj.Endpoint()
     endpoint.libCreate()
     config = pj.EpConfig()
@@ -621,6 +633,18 @@ def _child() -> None:
             return {}
         if cmd == "hold":
             call_of(args).setHold(pj.CallOpParam(True))
+            return {}
+        if cmd == "im":
+            assert account is not None
+            config = pj.BuddyConfig()
+            config.uri = args["uri"]
+            config.subscribe = False
+            buddy = Buddy()
+            buddy.create(account, config)
+            buddies.append(buddy)
+            param = pj.SendInstantMessageParam()
+            param.content = args["text"]
+            buddy.sendInstantMessage(param)
             return {}
         if cmd == "watch":
             assert account is not None

@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 # What the switch serves, as OPTIONS and 405 say and validation enforces. Only option tags
 # that work are listed: session timers (RFC 4028), Replaces (RFC 3891: attended transfer,
 # a call taken over by another phone of the same user).
-ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, SUBSCRIBE, NOTIFY, REFER"
+ALLOW = (
+    "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, SUBSCRIBE, NOTIFY, REFER, MESSAGE"
+)
 ACCEPT = "application/sdp"
 SUPPORTED = frozenset({"timer", "replaces"})
 KNOWN_METHODS = frozenset(

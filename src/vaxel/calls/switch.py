@@ -1,12 +1,12 @@
 """The switch's method dispatch (P2, P3, P4): what each new SIP request is for.
 
-REGISTER binds a device (digest first), OPTIONS says what the switch
-serves, SUBSCRIBE watches a voicemail box or a colleague's line, an in-dialog request goes to
-its call leg, and a new INVITE becomes a call: from a carrier's trunk
-(known by its address) or from an authenticated user, served by the
-feature the dial plan picks. The input pipeline (`calls.inbound`) hands
-requests here after parsing, validation and the transaction layer; what
-the switch sends goes out through `calls.signalling`.
+REGISTER binds a device (digest first), OPTIONS says what the switch serves, SUBSCRIBE
+watches a voicemail box or a colleague's line, MESSAGE is a chat message to a colleague
+(U4, calls/messaging.py), an in-dialog request goes to its call leg, and a new INVITE
+becomes a call: from a carrier's trunk (known by its address) or from an authenticated
+user, served by the feature the dial plan picks. The input pipeline (`calls.inbound`)
+hands requests here after parsing, validation and the transaction layer; what the switch
+sends goes out through `calls.signalling`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from vaxel.calls.auth import Authenticator
 from vaxel.calls.b2bua import B2BUA
 from vaxel.calls.dialplan import Carrier, Dialled, Dialplan
 from vaxel.calls.inbound import ACCEPT, ALLOW, SUPPORTED, caller_domain, domain_of, is_ip
+from vaxel.calls.messaging import Messaging
 from vaxel.calls.mwi import MessageWaiting
 from vaxel.calls.presence import LineWatchers
 from vaxel.calls.registrar import Registrar
@@ -47,6 +48,7 @@ class Switch:
         dialplan: Dialplan,
         mwi: MessageWaiting,
         watchers: LineWatchers | None = None,
+        messaging: Messaging | None = None,
     ) -> None:
         self.signalling = signalling
         self.clock = signalling.clock
@@ -56,6 +58,7 @@ class Switch:
         self.dialplan = dialplan
         self.mwi = mwi
         self.watchers = watchers  # dialog and presence subscriptions (None: not served)
+        self.messaging = messaging  # chat over SIP MESSAGE (U4; None: not served)
 
     def is_carrier(self, source: Source) -> bool:
         return self.dialplan.carrier(source.host, source.port) is not None
@@ -101,6 +104,8 @@ class Switch:
             return self.calls.in_dialog(request, key, source)
         if method == "INVITE":
             return self._invite(request, key, source)
+        if method == "MESSAGE" and self.messaging is not None:
+            return self._message(request, key, source)
         if method in ("BYE", "CANCEL", "PRACK", "UPDATE", "INFO", "NOTIFY"):
             return make_response(request, 481)
         if method == "REFER":  # a transfer is asked within the call it transfers (P4)
@@ -120,6 +125,8 @@ class Switch:
             assert result.response is not None
             return result.response
         response, waits = self.registrar.register(request, result.user, source, now)
+        if self.messaging is not None and response.status == 200:
+            self.messaging.registered(result.user)  # chat messages that wait (U4)
         if not waits:
             return response
         signalling = self.signalling
@@ -147,6 +154,18 @@ class Switch:
         return self.calls.invite(
             request, key, source, user, user.company_id, lambda: dialplan.from_user(user, dialled)
         )
+
+    def _message(self, request: Request, key: TransactionKey, source: Source) -> Response | None:
+        """A user's chat message to a colleague (U4): authenticated as a call is."""
+        realm = caller_domain(request)
+        if realm is None:
+            return make_response(request, 404)
+        result = self.authenticator.authenticate(request, realm, source, self.clock(), proxy=True)
+        if result.user is None:
+            assert result.response is not None
+            return result.response
+        assert self.messaging is not None
+        return self.messaging.receive(request, key, source, result.user)
 
     def _from_carrier(
         self, request: Request, key: TransactionKey, source: Source, carrier: Carrier

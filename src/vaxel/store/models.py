@@ -520,3 +520,25 @@ class ConferenceMeeting(Base):
     last_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminded_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ChatMessage(Base):
+    """A chat message between two colleagues (U4): from a phone's SIP MESSAGE or the web.
+    Kept until the company's users remove their conversation; `delivered_at` is when a
+    device of the recipient took it (None: waiting for one to register), `read_at` when
+    the recipient read it on the web or the softphone."""
+
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        Index("ix_chat_messages_company_id_recipient", "company_id", "recipient", "id"),
+        Index("ix_chat_messages_company_id_sender", "company_id", "sender", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    sender: Mapped[str] = mapped_column(Text)  # an extension
+    recipient: Mapped[str] = mapped_column(Text)  # an extension
+    body: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
