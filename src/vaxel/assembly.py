@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from vaxel.bus import BoxChanged, Bus, DiversionChanged
+from vaxel.bus import BoxChanged, Bus, ChatSent, DiversionChanged
 from vaxel.calls.auth import Authenticator
 from vaxel.calls.b2bua import B2BUA, RTP_TIMEOUT, Finished, Media
 from vaxel.calls.inbound import Inbound
@@ -149,6 +149,7 @@ def assemble(
         signalling, router, lookup, ChatStore(store), background, clock=clock,
         waiting=chat.waiting_recipients(store),
     )  # fmt: skip
+    bus.subscribe(ChatSent, lambda sent: messaging.send(sent.company_id, sent.domain, sent.message))
     switch = Switch(signalling, authenticator, registrar, calls, dialplan, mwi, watchers, messaging)
     inbound = Inbound(signalling, authenticator, switch, is_carrier=switch.is_carrier)
     return Core(

@@ -20,7 +20,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+if TYPE_CHECKING:
+    from vaxel.services.chat import Message
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +178,16 @@ class OrbitChanged:
     caller: str  # who waits: an extension or a number
     caller_name: str
     parked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSent:
+    """The web kept a chat message (U4; web/api/chat.py): the switch delivers it to the
+    recipient's phones (calls/messaging.py)."""
+
+    company_id: int
+    domain: str
+    message: Message
 
 
 @dataclass(frozen=True, slots=True)

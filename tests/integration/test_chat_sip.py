@@ -9,13 +9,18 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import httpx
+
 from tests.integration.baresip import Baresip
+from tests.integration.peers import vaxel_cli
 from tests.integration.test_calls import DOMAIN, USERS, data
 from tests.integration.test_pjsua_calls import PhoneFactory, phones, server
 from vaxel.services import chat, companies
 from vaxel.store import Store
 
 __all__ = ["data", "phones", "server"]
+
+WEB = "anna's web password"
 
 
 def delivered(data: Path, sender: str, recipient: str, text: str, timeout: float = 15.0) -> None:
@@ -64,3 +69,16 @@ def test_pjsua2_and_baresip_chat_through_the_switch(
     cecilia = phones("1003")  # registers now: what waits for her comes
     got = cecilia.expect("im", timeout=15)
     assert got["body"] == cecilia_later and "sip:1001@" in got["from"]
+
+    # Anna writes from the web: Cecilia's phone gets it as a MESSAGE from Anna.
+    made = vaxel_cli(server.data, "company", "admin", DOMAIN, "--ext", "1001",
+                     "--password", WEB, "--revoke")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    with httpx.Client(base_url=server.web, timeout=30) as web:
+        login = web.post("/api/v1/login", json={"login": f"1001@{DOMAIN}", "password": WEB})
+        assert login.status_code == 200, login.text
+        web.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+        written = web.post("/api/v1/me/chats/1003", json={"text": "Written on the web"})
+        assert written.status_code == 201, written.text
+    got = cecilia.expect("im", timeout=15)
+    assert got["body"] == "Written on the web" and "sip:1001@" in got["from"]
