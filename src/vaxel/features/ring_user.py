@@ -7,6 +7,11 @@ within the ring time is "no answer" (480). A step of a longer flow (an
 answering group, a menu's key) gives a `fallback` instead, and the flow goes
 on there; a caller the switch already answered hears `waiting` (ringback or
 music) meanwhile. A colleague may take the call while it rings (`pick_up`: P4, U5).
+
+A target in `confirm` (a user's mobile rung through the trunk, U2) must confirm its
+answer: it hears `confirm_prompt` and takes the call by pressing 1 within
+CONFIRM_SECONDS; anything else (the mobile's own voicemail answering, a wrong key,
+silence) hangs that leg up and the other phones ring on.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from vaxel.calls.api import (
     Call,
     CallEvent,
     Cause,
+    DigitsCollected,
     Ended,
     Leg,
     Offered,
@@ -36,6 +42,8 @@ from vaxel.features.context import Feature
 from vaxel.services.users import DEFAULT_RING_SECONDS
 
 Fallback = Callable[[Call, Cause], None]
+CONFIRM_SECONDS = 10.0  # to press 1 once the confirmation prompt has begun
+CONFIRM_KEY = "1"
 
 
 class Refuse(Feature):
@@ -60,8 +68,13 @@ class RingUser(Feature):
         ring_seconds: float | None = None,
         fallback: Fallback | None = None,
         waiting: Path | None = None,
+        confirm: tuple[Target, ...] = (),
+        confirm_prompt: Path | None = None,
     ) -> None:
         self.targets: tuple[Target, ...] = reach.devices if reach is not None else targets
+        self.confirm = confirm  # targets whose answer must be confirmed (a key)
+        self.confirm_prompt = confirm_prompt
+        self.confirming: list[Leg] = []
         default = reach.ring_seconds if reach is not None else DEFAULT_RING_SECONDS
         self.ring_seconds = ring_seconds if ring_seconds is not None else default
         self.fallback = fallback
@@ -97,9 +110,33 @@ class RingUser(Feature):
             if event.early_media and not call.caller.answered:
                 call.bridge(call.caller, event.leg)  # the caller hears the callee's early media
         elif isinstance(event, Answered) and event.leg in self.forks and self.winner is None:
-            self._answered(call, event.leg)
+            if self._must_confirm(event.leg):
+                self._ask_to_confirm(call, event.leg)
+            else:
+                self._answered(call, event.leg)
+        elif isinstance(event, DigitsCollected) and event.leg in self.confirming:
+            self.confirming.remove(event.leg)
+            if event.digits == CONFIRM_KEY and self.winner is None and not event.leg.ended:
+                self._answered(call, event.leg)
+            else:
+                event.leg.hangup(NORMAL)  # (the others ring on)
         elif isinstance(event, Ended):
             self._ended(call, event)
+
+    def _must_confirm(self, leg: Leg) -> bool:
+        target = leg.target
+        return any(target is wanted for wanted in self.confirm)
+
+    def _ask_to_confirm(self, call: Call, leg: Leg) -> None:
+        """An answer to confirm: the leg hears the question (not the caller: a bridge of
+        early media is undone) and has CONFIRM_SECONDS to press 1."""
+        bridged = call.bridged
+        if bridged is not None and leg in bridged:
+            call.unbridge()
+        self.confirming.append(leg)
+        if self.confirm_prompt is not None:
+            leg.play([self.confirm_prompt], interruptible=True)
+        leg.collect(max_digits=1, timeout=CONFIRM_SECONDS)
 
     def _answered(self, call: Call, leg: Leg) -> None:
         self.winner = leg

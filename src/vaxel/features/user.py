@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from vaxel.calls.api import BUSY, NOT_FOUND, Call, Cause
+from vaxel.calls.api import BUSY, NOT_FOUND, UNAVAILABLE, Call, Cause, Target
 from vaxel.features.context import Company, Feature, hand_over
 from vaxel.features.destinations import serves
 from vaxel.features.diversion import Diverted
@@ -43,7 +43,7 @@ from vaxel.features.ring_user import Refuse, RingUser
 from vaxel.features.voicemail import LeaveMessage
 from vaxel.services import company_config as cc
 from vaxel.services.diversions import DiversionInfo
-from vaxel.services.numbering import NumberError, is_external, to_e164
+from vaxel.services.numbering import NumberError, check, is_external, to_e164
 
 MAX_FORWARDS = 5
 
@@ -145,12 +145,60 @@ def ring_step(company: Company, extension: str, hops: int) -> Feature:
     if not call_waiting(company, extension) and company.busy(extension):
         return Decided(lambda call: after(call, BUSY))
     reach = company.reach(extension)
+    user = company.user(extension)
+    if user is not None and user.mobile_rings is not None and reach.refusal is not NOT_FOUND:
+        return PhonesAndMobile(company, user, reach.devices, user.ring_time, after)
     if reach.refusal is not None:
         refusal = reach.refusal
         if refusal.code == 404 or not described:
             return Refuse(refusal)
         return Decided(lambda call: after(call, refusal))
     return RingUser(reach, fallback=after, waiting=company.system("ringback"))
+
+
+class PhonesAndMobile(Feature):
+    """U2, U6: the user's phones and their mobile ring at once, the mobile through the
+    company's trunk showing who calls (a caller from outside: their number; a colleague:
+    the number their own calls out show). The mobile is an outbound call like any other:
+    the toll-fraud guard may leave it out (then only the phones ring). With `confirm`,
+    the mobile takes the call only by pressing 1 (features/ring_user.py)."""
+
+    def __init__(
+        self,
+        company: Company,
+        user: cc.UserConfig,
+        devices: tuple[Target, ...],
+        ring_seconds: float,
+        after: Callable[[Call, Cause], None],
+    ) -> None:
+        self.company = company
+        self.user = user
+        self.devices = devices
+        self.ring_seconds = ring_seconds
+        self.after = after
+
+    def start(self, call: Call) -> None:
+        company, user = self.company, self.user
+        mobile = user.mobile
+        assert mobile is not None and user.mobile_rings is not None
+        caller = call.caller.party
+        if caller.startswith("+"):
+            shown: str | None = caller
+        else:
+            shown = cc.shown_caller_id(company.config, caller, "")
+        line: Target | None = None
+        if check(company.config.outbound, mobile, company.outbound_calls()).allowed:
+            line = company.trunk_line(mobile, shown)
+        targets = (*self.devices, *((line,) if line is not None else ()))
+        if not targets:
+            self.after(call, UNAVAILABLE)
+            return
+        confirm = (line,) if line is not None and user.mobile_rings.confirm else ()
+        hand_over(call, RingUser(
+            targets=targets, ring_seconds=self.ring_seconds, fallback=self.after,
+            waiting=company.system("ringback"), confirm=confirm,
+            confirm_prompt=company.system("mobile-confirm"),
+        ))  # fmt: skip
 
 
 def call_waiting(company: Company, extension: str) -> bool:

@@ -216,6 +216,11 @@ SYSTEM_PROMPTS: dict[str, dict[str, str]] = {
     "please-hold": {"sv": "Var god dröj.", "en": "Please hold."},
     # Call park (P4): "park-parked-on 7 0 1".
     "park-parked-on": {"sv": "Samtalet är parkerat på", "en": "The call is parked on"},
+    # A user's mobile rung as one of their phones (U2): press 1 to take the call.
+    "mobile-confirm": {
+        "sv": "Samtal till dig via växeln. Tryck 1 för att svara.",
+        "en": "A call for you through the switchboard. Press 1 to answer.",
+    },
     "thank-you": {"sv": "Tack.", "en": "Thank you."},
     "goodbye": {"sv": "Hej då.", "en": "Goodbye."},
     # Recording a company prompt by phone (S4).

@@ -225,6 +225,14 @@ class PersonalVoicemail(Model):
 RingTime = Annotated[int, Field(ge=MIN_RING_SECONDS, le=MAX_RING_SECONDS)]
 
 
+class MobileRinging(Model):
+    """U2, U6: the user's `mobile` rings with their phones, through the company's trunk,
+    showing who calls. With `confirm` the mobile's user presses 1 to take the call, so
+    the mobile's own voicemail (which answers like a person) never takes it."""
+
+    confirm: bool = True
+
+
 class UserConfig(Model):
     ext: Annotated[str, Field(pattern=EXTENSION)]
     name: str
@@ -242,6 +250,15 @@ class UserConfig(Model):
     # (the phone plays its waiting tone); off: the caller gets busy (busy forwarding,
     # voicemail).
     call_waiting: bool = True
+    # U2, U6: the mobile rings as one of the user's phones (a user with no other phone
+    # keeps extension, groups, line state and voicemail all the same).
+    mobile_rings: MobileRinging | None = None
+
+    @model_validator(mode="after")
+    def _mobile_to_ring(self) -> UserConfig:
+        if self.mobile_rings is not None and self.mobile is None:
+            raise ValueError("mobile_rings needs the user's mobile number (mobile)")
+        return self
 
     @field_validator("mobile", "direct_number")
     @classmethod
