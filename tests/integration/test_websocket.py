@@ -11,6 +11,8 @@ page, a wrong subprotocol and an oversized message, with the switch serving on.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -36,6 +38,7 @@ from tests.integration.baresip import Baresip
 from tests.integration.conftest import DOMAIN, USERS
 from tests.integration.peers import Server, SipSocket, options_request, rtp_ports, vaxel_cli
 from tests.integration.phone import Phone, sdp
+from tests.integration.test_web_process import _healthy, _web_pid
 from tests.integration.websocket_sip import WebSocketSip, over_websocket
 from vaxel.rtp.g711 import alaw_encode
 from vaxel.sip.message import Request, parse_message
@@ -140,6 +143,30 @@ def test_a_closed_websocket_is_no_longer_rung(server: Server, provisioned: Path)
         assert time.monotonic() - started < 5
     finally:
         desk.close()
+
+
+def test_a_web_process_that_dies_takes_its_websockets_flows_with_it(
+    server: Server, provisioned: Path
+) -> None:
+    """The web process holds the WebSockets: when it dies they are gone, and the switch,
+    told by the link closing, stops ringing them; a new web serves new ones."""
+    tab = browser_phone(server, "1003")
+    try:
+        assert tab.register().status == 200
+        where = f"ws:127.0.0.1:{tab.port}"
+        wait_listing(provisioned, where, True)
+        web = _web_pid(server)
+        os.kill(web, signal.SIGKILL)
+        wait_listing(provisioned, where, False)
+    finally:
+        tab.close()
+    _web_pid(server, other_than=web)
+    _healthy(server)
+    again = browser_phone(server, "1003")
+    try:
+        assert again.register().status == 200
+    finally:
+        again.close()
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,7 @@ async def serve(data: Path, listen_fd: int, link_fd: int) -> int:
     link = socket.socket(fileno=link_fd)
     reader, writer = await asyncio.open_unix_connection(sock=link)
     end = WebEnd(reader, writer)
-    relay = SipRelay(end.send)  # P2, U1: /ws, relayed to the switch over the link
+    relay = SipRelay(end.send, drain=writer.drain)  # P2, U1: /ws, relayed over the link
     end.sip = relay.from_switch
     context = WebContext(
         store,

@@ -19,7 +19,8 @@ switch from it:
 
 A message over `MAX_FRAME` bytes closes its connection (1009); uvicorn's `ws_max_size`
 refuses larger ones before they are read whole. A client that does not read what the
-switch sends is closed (1013) once `QUEUE_LIMIT` messages wait for it.
+switch sends is closed (1013) once `QUEUE_LIMIT` messages wait for it; one that floods
+is read no faster than the link to the switch carries its messages away.
 
 The link messages: `("sip.open", id, host, port, secure)`, `("sip.in", id, data)`,
 `("sip.closed", id)` to the switch; `("sip.out", id, data)` and `("sip.close", id)` back.
@@ -31,7 +32,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -84,10 +85,14 @@ class SipRelay:
         self,
         send: Callable[[object], None],
         *,
+        drain: Callable[[], Awaitable[None]] | None = None,
         max_connections: int = MAX_CONNECTIONS,
         max_per_source: int = MAX_PER_SOURCE,
     ) -> None:
         self.send = send
+        # Waits while the link to the switch has much unsent (StreamWriter.drain): a client
+        # that floods is then read no faster than the switch takes its messages.
+        self.drain = drain
         self.max_connections = max_connections
         self.max_per_source = max_per_source
         self.connections: dict[int, Connection] = {}
@@ -224,6 +229,8 @@ async def _relay(
                 ending.append((TOO_BIG, f"a SIP message is at most {MAX_FRAME} bytes"))
                 return
             relay.received(connection, data)
+            if relay.drain is not None:
+                await relay.drain()
 
     tasks = [asyncio.ensure_future(work()) for work in (to_client, from_client)]
     try:
