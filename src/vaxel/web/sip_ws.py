@@ -20,7 +20,9 @@ switch from it:
 A message over `MAX_FRAME` bytes closes its connection (1009); uvicorn's `ws_max_size`
 refuses larger ones before they are read whole. A client that does not read what the
 switch sends is closed (1013) once `QUEUE_LIMIT` messages wait for it; one that floods
-is read no faster than the link to the switch carries its messages away.
+is read no faster than the link to the switch carries its messages away. A client that
+vanishes without closing (a laptop put to sleep) is found by uvicorn's keep-alive pings
+(20 s, then 20 s for the pong) and closed: the switch then stops using its flow.
 
 The link messages: `("sip.open", id, host, port, secure)`, `("sip.in", id, data)`,
 `("sip.closed", id)` to the switch; `("sip.out", id, data)` and `("sip.close", id)` back.
