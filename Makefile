@@ -71,7 +71,7 @@ apt:
 #   make bench                        all eight, full runs
 #   make bench BENCH=call_rate        one of them
 #   make bench ARGS=--quick           smoke runs, a few seconds to a minute each
-BENCHMARKS := registrar_hot_path register_rate call_rate media_relay conference blf api_pages api_load events
+BENCHMARKS := registrar_hot_path register_rate call_rate media_relay conference blf api_pages api_load events ws_register
 BENCH ?= $(BENCHMARKS)
 ARGS ?=
 

@@ -146,8 +146,10 @@ class MemorySwitch:
         self.system_prompts = system_prompts
         udp = self.network.listen("UDP", *SWITCH, self.core.inbound.receive)
         tcp = self.network.listen("TCP", *SWITCH, self.core.inbound.receive)
+        ws = self.network.listen("WS", *SWITCH, self.core.inbound.receive)  # as the web relays
         self.core.outbox.add(udp, udp.local)
         self.core.outbox.add(tcp, tcp.local)
+        self.core.outbox.add(ws, ws.local)
         self.core.directory.refresh()
         self._hosts = itertools.count(20)
         self.hold_writes = False  # True: the database is slow, bindings wait to be stored
@@ -202,8 +204,17 @@ class MemorySwitch:
 
     # -- what a test uses ---------------------------------------------------------------
 
-    def phone(self, user: str, *, password: str = PASSWORD, register: bool = True) -> MemoryPhone:
-        phone = MemoryPhone(self, user, password, f"198.51.100.{next(self._hosts)}")
+    def phone(
+        self,
+        user: str,
+        *,
+        password: str = PASSWORD,
+        register: bool = True,
+        transport: str = "UDP",
+    ) -> MemoryPhone:
+        phone = MemoryPhone(
+            self, user, password, f"198.51.100.{next(self._hosts)}", transport=transport
+        )
         if register:
             assert phone.register().status == 200
         return phone
@@ -247,6 +258,11 @@ class MemoryPhone:
         self.socket = switch.network.listen(transport, host, port, self._receive)
         self.media_port = 40000
         self.contact = f"<sip:{user}@{host}:{port}>"
+        self.via_host = f"{host}:{port}"
+        if transport in ("WS", "WSS"):  # as a browser says (RFC 7118 §5.2): no address of its own
+            name = f"{secrets.token_hex(5)}.invalid"
+            self.contact = f"<sip:{user}@{name};transport={transport.lower()}>"
+            self.via_host = name
         self.tag = secrets.token_hex(4)
         self.cseq = itertools.count(1)
         self.digest = DigestClient()
@@ -283,7 +299,7 @@ class MemoryPhone:
 
     def _via(self) -> str:
         branch = f"z9hG4bK{secrets.token_hex(6)}"
-        return f"Via: SIP/2.0/{self.transport} {self.host}:{self.port};branch={branch};rport"
+        return f"Via: SIP/2.0/{self.transport} {self.via_host};branch={branch};rport"
 
     def _receive(self, data: bytes, source: Source, local: Local) -> None:
         self.raw.append(data)
@@ -356,6 +372,13 @@ class MemoryPhone:
             if r.status >= 200 and (call_id is None or r.call_id == call_id)
         ]
         return finals[-1] if finals else None
+
+    def disconnect(self) -> None:
+        """Close this phone's connection, as a browser tab that closes its WebSocket: the
+        switch hears of it as transport/ws.py tells it (`Core.flow_failed`)."""
+        self.socket.close()
+        self.switch.core.flow_failed(Source(self.transport, self.host, self.port))
+        self.switch.run()
 
     # -- as a user would --------------------------------------------------------------------
 

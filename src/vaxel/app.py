@@ -40,8 +40,10 @@ from vaxel.services.demo import ensure_demo, ensure_demo_web
 from vaxel.services.registrations import Binding, WriteBehind
 from vaxel.sip.digest import DigestServer
 from vaxel.store import Store
+from vaxel.transport.base import Local
 from vaxel.transport.tcp import TcpTransport
 from vaxel.transport.udp import UdpTransport
+from vaxel.transport.ws import WsTransport
 from vaxel.web.launcher import WebProcess, listen
 from vaxel.web.link import SwitchEnd, TransferCall
 
@@ -262,7 +264,14 @@ async def _run(options: ServeOptions, store: Store) -> int:
     core.outbox.add(udp, udp.local)
     core.outbox.add(tcp, tcp.local)
     web = None
+    websockets: WsTransport | None = None
     if options.http is not None:
+        http = listen(*options.http)
+        # P2, U1: SIP over WebSocket at /ws of the web's listener (RFC 7118), relayed by
+        # the web process over the link; our Via and Contact name that listener.
+        websockets = WsTransport(inbound.receive, Local("WS", *http.getsockname()[:2]),
+                                 closed=core.flow_failed)  # fmt: skip
+        core.outbox.add(websockets, websockets.local)
         link = SwitchEnd(
             core.bus,
             changed=core.directory.invalidate,
@@ -277,13 +286,17 @@ async def _run(options: ServeOptions, store: Store) -> int:
                 "vaxel_calls_shed_total": inbound.shed,
                 "vaxel_overloaded": int(inbound.shedding),
             },
+            sip=websockets,
         )
-        web = WebProcess(options.data, listen(*options.http), link)
+        websockets.attach(link.send)
+        web = WebProcess(options.data, http, link)
         web.start()
         _say(f"vaxel: web and API on {web.address} (API docs at {web.address}/api/docs)")
         if options.demo:
             _announce_web(store, options.data)
     _say(f"vaxel: SIP on udp:{udp.local.host_port} and tcp:{tcp.local.host_port}")
+    if websockets is not None:
+        _say(f"vaxel: SIP over WebSocket on ws://{websockets.local.host_port}/ws")
     _say(f"vaxel: RTP on {options.sip_host} ports {options.rtp_low}-{options.rtp_high}")
     if not native.in_use():
         _say("vaxel: running from the Python sources (`make` compiles the hot path)")

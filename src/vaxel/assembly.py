@@ -43,6 +43,7 @@ from vaxel.services.directory import Directory
 from vaxel.sip.digest import DigestServer
 from vaxel.sip.transaction import TransactionLayer
 from vaxel.store import Store
+from vaxel.transport.base import Source
 
 
 @dataclass
@@ -67,6 +68,15 @@ class Core:
     inbound: Inbound
     recordings: Recordings  # A6: calls recorded by rule and on demand
     messaging: Messaging  # U4: chat over SIP MESSAGE
+
+    def flow_failed(self, source: Source) -> None:
+        """A flow failed for good (a WebSocket closed, RFC 5626 §4.4): its bindings go,
+        requests waiting on it fail at once, and calls over it end, so the users' lines
+        say what is true and no call rings a device that is gone (P2, U1)."""
+        now = self.signalling.clock()
+        self.registrar.flow_failed(source, now)
+        self.signalling.execute(self.signalling.transactions.peer_failed(source, now))
+        self.calls.flow_failed(source)
 
     def drive_timers(self) -> None:
         """What the switch does on every tick: timers of transactions, calls and
@@ -93,6 +103,7 @@ def assemble(
     outbox = Outbox()
     signalling = Signalling(TransactionLayer(), outbox, clock)
     authenticator = Authenticator(digest, lookup)
+    registrations.delete_websocket_flows(store)  # their WebSockets did not outlive the switch
     location = Location(registrations.all_bindings(store))
     persist = registrations.WriteBehind(store)
     registrar = Registrar(location, persist, RegistrarPolicy(), bus)

@@ -192,11 +192,12 @@ class ChatSent:
 
 @dataclass(frozen=True, slots=True)
 class DeviceRegistration:
-    """A user's device registered, unregistered (by the phone) or expired (P3)."""
+    """A user's device registered, unregistered (by the phone), expired (P3), or was
+    disconnected: the WebSocket it registered over closed (P2, U1)."""
 
     company_id: int
     extension: str
-    state: Literal["registered", "unregistered", "expired"]
+    state: Literal["registered", "unregistered", "expired", "disconnected"]
     contact: str
     user_agent: str
     expires_at: float | None  # registered: when it lapses unless refreshed

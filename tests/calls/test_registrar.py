@@ -119,3 +119,30 @@ def test_too_many_devices_refused() -> None:
     registrar, _ = _registrar()
     contacts = [f"<sip:1001@h:{p}>" for p in range(1, 12)]
     assert answer(registrar, _register(contacts), USER, 0.0).status == 403
+
+
+def test_a_websocket_that_closes_takes_the_bindings_registered_over_it_and_no_others() -> None:
+    """RFC 5626 §4.4: a flow that failed is not used again (a WebSocket never comes back)."""
+    registrar, recorder = _registrar()
+    tab = Source("WS", "192.0.2.1", 41000)
+    other_tab = Source("WS", "192.0.2.1", 41001)
+    registrar.register(_register(["<sip:a@x.invalid;transport=ws>"]), USER, tab, 0.0)
+    registrar.register(_register(["<sip:1001@192.0.2.1>"], cseq=2), USER, SOURCE, 0.0)
+    bo = SipUser(1, "acme.example", 8, "1002", "Bo", {})
+    registrar.register(_register(["<sip:b@y.invalid;transport=ws>"]), bo, other_tab, 0.0)
+    assert registrar.flow_failed(tab, 1.0) == [USER.user_id]
+    assert [b.received for b in registrar.location.current(USER.user_id, 1.0)] == [str(SOURCE)]
+    assert recorder.writes[-1][1:] == (USER.user_id, registrar.location.everything(USER.user_id))
+    assert len(registrar.location.current(bo.user_id, 1.0)) == 1  # another flow: kept
+    assert registrar.flow_failed(tab, 2.0) == []  # told twice: nothing more
+    assert registrar.flow_failed(SOURCE, 2.0) == []  # UDP has no flow to fail
+
+
+def test_a_device_that_moves_to_another_websocket_is_not_dropped_with_the_old_one() -> None:
+    registrar, _ = _registrar()
+    old, new = Source("WS", "192.0.2.1", 41000), Source("WS", "192.0.2.1", 41002)
+    contact = "<sip:a@x.invalid;transport=ws>"
+    registrar.register(_register([contact], cseq=1), USER, old, 0.0)
+    registrar.register(_register([contact], cseq=2), USER, new, 1.0)  # it reconnected
+    assert registrar.flow_failed(old, 2.0) == []
+    assert [b.received for b in registrar.location.current(USER.user_id, 2.0)] == [str(new)]

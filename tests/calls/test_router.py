@@ -84,5 +84,7 @@ def test_a_trunk_of_another_company_or_gone_is_no_line() -> None:
 def test_parse_source() -> None:
     assert parse_source("udp:127.0.0.1:5062") == Source("UDP", "127.0.0.1", 5062)
     assert parse_source("tcp:[::1]:5070") == Source("TCP", "::1", 5070)
+    assert parse_source("ws:192.0.2.7:41000") == Source("WS", "192.0.2.7", 41000)  # RFC 7118
+    assert parse_source("wss:[::1]:41001") == Source("WSS", "::1", 41001)
     assert parse_source("sctp:1.2.3.4:5") is None
     assert parse_source("garbage") is None

@@ -523,6 +523,18 @@ def test_transport_error_ends_the_transaction():
     assert layer.next_deadline() is None
 
 
+def test_a_failed_flow_ends_the_client_transactions_sent_over_it_only():
+    """RFC 5626 §4.4: a WebSocket that closed fails what waits on it at once."""
+    layer = TransactionLayer()
+    key, _ = layer.send_request(request("INVITE", branch=B1), 0.0, reliable=True, peer="ws-a")
+    options = request("OPTIONS", branch="z9hG4bKother")
+    other, _ = layer.send_request(options, 0.0, reliable=True, peer="ws-b")
+    events = layer.peer_failed("ws-a", 1.0)
+    assert [type(e).__name__ for e in events] == ["TransportError", "TransactionTerminated"]
+    assert events[0].key == key and layer.get(key) is None and layer.get(other) is not None
+    assert layer.peer_failed("ws-a", 2.0) == []
+
+
 def test_every_table_action_exists():
     from vaxel.sip.transaction import TRANSITIONS
 

@@ -825,6 +825,14 @@ class B2BUA:
                     call.hangup(MEDIA_TIMEOUT)
                     break
 
+    def flow_failed(self, source: Source) -> None:
+        """The flow to `source` failed (a WebSocket closed): its legs end (`SipLeg.flow_failed`),
+        so the calls and the users' lines do not wait for a party that is gone."""
+        for call in list(self.calls.values()):
+            for leg in list(call.legs):
+                if isinstance(leg, SipLeg) and leg.peer == source and not leg.ended:
+                    leg.flow_failed()
+
     def shutdown(self) -> None:
         """The switch is stopping: end every call, telling each party why."""
         for call in list(self.calls.values()):

@@ -93,7 +93,7 @@ class Inbound:
             if seen is not None and self._repeated(seen, source):
                 return
         try:
-            message = parse_message(data, stream=source.reliable)
+            message = parse_message(data, stream=source.stream)
         except RemoteProtocolError as exc:
             self._reject_unparsed(data, source, exc)
             return

@@ -61,6 +61,9 @@ NO_ACK = Cause(408, "No ACK", "answered")
 SESSION_EXPIRED = Cause(408, "Session Expired", "answered")
 REQUEST_TIMEOUT = Cause(408, "Request Timeout", "answered")
 NOT_ACCEPTABLE = Cause(488, "Not Acceptable Here")
+# The party's flow failed (RFC 5626 §11: 430): its WebSocket closed, so nothing reaches it.
+FLOW_FAILED = Cause(430, "Flow Failed", "answered")
+FLOW_FAILED_EARLY = Cause(430, "Flow Failed", "canceled")  # a caller gone before an answer
 
 # -- what a leg may do in which state ------------------------------------------------------
 
@@ -152,6 +155,13 @@ class SipLeg(Leg):
 
     def _allows(self, inp: str) -> bool:
         return (self.direction, self.state, inp) in TRANSITIONS
+
+    def flow_failed(self) -> None:
+        """The party's flow failed (its WebSocket closed; RFC 5626 §4.4): nothing can reach
+        it any more, so the leg ends as if the party had left, without a BYE. A device's
+        leg that was still ringing fails through its INVITE's transport error instead."""
+        if self.state is _ANSWERED:
+            self._end(FLOW_FAILED, "party")
 
     # -- media --------------------------------------------------------------
 
@@ -554,6 +564,15 @@ class InboundLeg(SipLeg):
             return
         self.b2bua.signalling.respond(self.key, self._response(487))
         self._end(CANCELED, "party", inp="cancelled")
+
+    def flow_failed(self) -> None:
+        """A caller whose flow failed before an answer has left, as with a CANCEL: its
+        INVITE still gets its 487, which ends the transaction (sent nowhere)."""
+        if self._allows("cancelled"):
+            self.b2bua.signalling.respond(self.key, self._response(487))
+            self._end(FLOW_FAILED_EARLY, "party", inp="cancelled")
+        else:
+            super().flow_failed()
 
     def acknowledged(self, ack: Request) -> None:
         self.final = None

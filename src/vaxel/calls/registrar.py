@@ -28,6 +28,8 @@ from vaxel.transport.base import Source
 
 
 OUT_OF_ORDER = "Server Internal Error (CSeq out of order)"
+#: How a binding's `received` starts when it is a WebSocket's flow (transport/ws.py).
+WS_FLOWS = ("ws:", "wss:")
 
 
 class Persist(Protocol):
@@ -63,19 +65,58 @@ class RegistrarPolicy:
 
 
 class Location:
-    """The in-memory location service: current bindings per user id."""
+    """The in-memory location service: current bindings per user id.
+
+    Bindings over a WebSocket are also indexed by their flow (`received`), so a
+    WebSocket that closes finds its bindings at once (`drop_flow`); a WebSocket flow
+    never comes back, unlike a UDP address or a TCP client that reconnects."""
 
     def __init__(self, bindings: dict[int, list[Binding]] | None = None) -> None:
         self._bindings: dict[int, list[Binding]] = bindings or {}
+        self._flows: dict[str, set[int]] = {}  # a WebSocket flow -> users bound over it
+        for user_id, user_bindings in self._bindings.items():
+            self._index(user_id, user_bindings)
 
     def current(self, user_id: int, now: float) -> list[Binding]:
         return [b for b in self._bindings.get(user_id, ()) if b.expires_at > now]
 
     def replace(self, user_id: int, bindings: list[Binding]) -> None:
+        before = self._bindings.get(user_id)
+        if before is not None and self._flows:
+            self._unindex(user_id, before)
         if bindings:
             self._bindings[user_id] = bindings
+            self._index(user_id, bindings)
         else:
             self._bindings.pop(user_id, None)
+
+    def drop_flow(self, received: str) -> list[tuple[int, list[Binding]]]:
+        """Remove the bindings over one flow (it failed); (user id, what was dropped) each."""
+        dropped: list[tuple[int, list[Binding]]] = []
+        for user_id in sorted(self._flows.get(received, ())):
+            bindings = self._bindings.get(user_id, [])
+            gone = [b for b in bindings if b.received == received]
+            self.replace(user_id, [b for b in bindings if b.received != received])
+            if gone:
+                dropped.append((user_id, gone))
+        return dropped
+
+    def everything(self, user_id: int) -> list[Binding]:
+        """A user's bindings as held, expired ones included until the next sweep."""
+        return list(self._bindings.get(user_id, ()))
+
+    def _index(self, user_id: int, bindings: list[Binding]) -> None:
+        for binding in bindings:
+            if binding.received.startswith(WS_FLOWS):
+                self._flows.setdefault(binding.received, set()).add(user_id)
+
+    def _unindex(self, user_id: int, bindings: list[Binding]) -> None:
+        for binding in bindings:
+            users = self._flows.get(binding.received)
+            if users is not None:
+                users.discard(user_id)
+                if not users:
+                    del self._flows[binding.received]
 
     def devices(self) -> int:
         """How many bindings are held (expired ones until the next sweep), for metrics."""
@@ -124,7 +165,8 @@ class Registrar:
         self.persist = persist
         self.policy = policy
         self.bus = bus  # devices registered and gone, as live events (P8)
-        # user id -> (company id, extension), learnt from REGISTERs: whose binding expired.
+        # user id -> (company id, extension), learnt from REGISTERs: whose binding expired
+        # or went with its flow.
         self._owners: dict[int, tuple[int, str]] = {}
 
     def register(
@@ -206,6 +248,29 @@ class Registrar:
 
         return self.location.expire(now, dropped)
 
+    def flow_failed(self, source: Source, now: float) -> list[int]:
+        """The flow `source` failed (its WebSocket closed, RFC 5626 §4.4): the bindings
+        registered over it are dropped (and stored so), and told as `disconnected`, so no
+        call rings them; return the users whose bindings changed."""
+        changed: list[int] = []
+        bus = self.bus
+        for user_id, gone in self.location.drop_flow(str(source)):
+            changed.append(user_id)
+            owner = self._owners.get(user_id)
+            if owner is None:
+                continue  # not registered in this run: nothing of it was stored by us
+            self.persist(owner[0], user_id, self.location.everything(user_id))
+            if bus is None or not bus.wants(owner[0]):
+                continue
+            for binding in gone:
+                bus.publish(
+                    DeviceRegistration(
+                        owner[0], owner[1], "disconnected", binding.contact,
+                        binding.user_agent, None, now,
+                    )
+                )  # fmt: skip
+        return changed
+
     def _commit(
         self,
         request: Request,
@@ -215,11 +280,10 @@ class Registrar:
         before: list[Binding],
     ) -> tuple[Response, bool]:
         self.location.replace(user.user_id, bindings)
+        self._owners[user.user_id] = (user.company_id, user.extension)
         bus = self.bus
-        if bus is not None:
-            self._owners[user.user_id] = (user.company_id, user.extension)
-            if bus.wants(user.company_id):
-                _report(bus, user, before, bindings, now)
+        if bus is not None and bus.wants(user.company_id):
+            _report(bus, user, before, bindings, now)
         waits = self.persist(user.company_id, user.user_id, bindings)
         response = make_response(request, 200)
         for binding in bindings:

@@ -56,11 +56,17 @@ class SipTarget:
         object.__setattr__(self, "caller_id", caller_id)
 
 
+#: What a binding's flow may be: a WebSocket's (WS, WSS: P2, U1) is the one its REGISTER
+#: came over, used while it is open (calls/registrar.py `flow_failed`).
+TRANSPORTS = ("UDP", "TCP", "WS", "WSS")
+
+
 def parse_source(text: str) -> Source | None:
-    """A binding's `received` ("udp:127.0.0.1:5062", "tcp:[::1]:5070") as a Source."""
+    """A binding's `received` ("udp:127.0.0.1:5062", "tcp:[::1]:5070", "ws:127.0.0.1:41000")
+    as a Source."""
     transport, _, rest = text.partition(":")
     host, _, port = rest.rpartition(":")
-    if not host or not port.isdigit() or transport.upper() not in ("UDP", "TCP"):
+    if not host or not port.isdigit() or transport.upper() not in TRANSPORTS:
         return None
     return Source(transport.upper(), host.strip("[]"), int(port))
 

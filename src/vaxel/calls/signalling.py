@@ -54,7 +54,10 @@ class TransactionUser(Protocol):
 
 
 class Outbox:
-    """The transports the switch listens on and writes to, by name ("UDP", "TCP")."""
+    """The transports the switch listens on and writes to, by name ("UDP", "TCP", "WS").
+
+    Via and Contact name the transport (RFC 7118 §5.2: `SIP/2.0/WS`, `;transport=ws`)
+    and the address it is served on (for WebSockets, the web's HTTP listener)."""
 
     def __init__(self) -> None:
         self.senders: dict[str, Sender] = {}

@@ -275,6 +275,18 @@ def all_bindings(store: Store) -> dict[int, list[Binding]]:
     return result
 
 
+def delete_websocket_flows(store: Store) -> int:
+    """Remove the bindings registered over a WebSocket (P2, U1), at start-up: their
+    flows ended with the switch that served them, and nothing can reach those devices
+    until they register again. Returns how many."""
+    over_websocket = Registration.received.startswith("ws:") | Registration.received.startswith(
+        "wss:"
+    )
+    with store.session() as session:
+        result = session.execute(delete(Registration).where(over_websocket))
+        return cast(CursorResult[Any], result).rowcount
+
+
 def delete_expired(store: Store, now: float) -> int:
     """Remove bindings that expired at or before `now`; returns how many."""
     with store.session() as session:

@@ -506,6 +506,16 @@ class TransactionLayer:
             return []
         return [TransportError(key), *self._terminate(txn)]
 
+    def peer_failed(self, peer: object, now: float) -> list[Event]:
+        """The flow to `peer` failed (its connection closed, RFC 5626 §4.4): every client
+        transaction sent to it ends with a transport error, as a send that failed does,
+        instead of waiting for Timer B or F."""
+        events: list[Event] = []
+        for key, txn in list(self._client.items()):
+            if txn.peer == peer:
+                events.extend(self.transport_error(key, now))
+        return events
+
     # -- the clock ------------------------------------------------------------
 
     def next_deadline(self) -> float | None:

@@ -6,6 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+#: Transports whose every message arrives whole, not cut from a stream.
+WHOLE_MESSAGES = ("UDP", "WS", "WSS")
+
 
 @dataclass(frozen=True, slots=True)
 class Source:
@@ -15,13 +18,20 @@ class Source:
     name taken from the message.
     """
 
-    transport: str  # "UDP" or "TCP"
+    transport: str  # "UDP", "TCP", "WS" or "WSS" (a WebSocket: the client's address)
     host: str
     port: int
 
     @property
     def reliable(self) -> bool:
         return self.transport != "UDP"
+
+    @property
+    def stream(self) -> bool:
+        """Are messages cut from a byte stream by Content-Length (TCP), rather than
+        arriving whole (a UDP datagram; a WebSocket message, RFC 7118 §5, where
+        Content-Length may be left out)?"""
+        return self.transport not in WHOLE_MESSAGES
 
     def __str__(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host

@@ -14,7 +14,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from vaxel.web import events, pages, problems
+from vaxel.web import events, pages, problems, sip_ws
 from vaxel.web.api import (
     admins,
     audit,
@@ -74,6 +74,7 @@ def create_app(ctx: WebContext) -> FastAPI:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(pages.router)  # the web pages (S7, U4, U9): HTML, not the API
     events.install(app, ctx)
+    sip_ws.install(app, ctx.sip_relay)  # P2, U1: SIP over WebSocket at /ws (RFC 7118)
 
     @app.get("/api/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
@@ -16,6 +16,9 @@ from starlette.concurrency import run_in_threadpool
 from vaxel.bus import Bus
 from vaxel.store import Store
 from vaxel.web.limits import LoginLimiter
+
+if TYPE_CHECKING:
+    from vaxel.web.sip_ws import SipRelay
 
 
 def _now() -> datetime:
@@ -59,6 +62,9 @@ class WebContext:
     # the user's extension or None for an admin, call id, action -> HTTP status, and the
     # recording's state or why not). None: no switch.
     call_recording: Callable[[int, str | None, str, str], Awaitable[tuple[int, str]]] | None = None
+    # P2, U1: relays SIP over WebSocket (`/ws`, web/sip_ws.py) to the switch. None: no
+    # switch, and `/ws` refuses every connection.
+    sip_relay: SipRelay | None = None
 
     def uploads(self, domain: str) -> Path:
         """Where a company's uploaded files wait for its description to name them."""

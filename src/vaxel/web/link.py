@@ -19,7 +19,11 @@ two processes hold (so nothing else can write a pickle to either end):
   figures of /metrics), `place_call` (click-to-call), `transfer` (a live call's
   transfer, found by its id), `conference` (A3: a room's participants, mute, kick, lock,
   end: features/conference.py `room_action`) and `add_party` (U12: a third party to a
-  call, features/three_way.py).
+  call, features/three_way.py);
+- both ways, SIP over WebSocket (P2, U1; web/sip_ws.py, transport/ws.py): the web tells
+  the switch of each `/ws` connection opened (`sip.open`), each SIP message it carries
+  (`sip.in`) and its end (`sip.closed`); the switch sends SIP back (`sip.out`) and may
+  close one (`sip.close`). A link that closes ends every such connection for the switch.
 
 The web side's `LinkedBus` is a plain `Bus` for the web's own listeners, which
 also tells the switch what it watches.
@@ -35,7 +39,7 @@ import pickle
 import struct
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from vaxel.bus import LIVE_EVENTS, BoxChanged, Bus
 from vaxel.features.click_to_call import ClickToCallError
@@ -49,6 +53,18 @@ BACKLOG = 8 * 1024 * 1024  # bytes of events queued for a stalled web before the
 ANSWER_TIMEOUT = 10.0  # seconds the web waits for the switch's answer
 
 FORWARDED: tuple[type, ...] = (*LIVE_EVENTS, BoxChanged)
+SIP_KINDS = frozenset({"sip.open", "sip.in", "sip.closed"})  # SIP over WebSocket, from the web
+
+
+class SipFlows(Protocol):
+    """The switch's SIP over WebSocket (transport/ws.py `WsTransport`)."""
+
+    def handle(self, message: tuple[Any, ...]) -> None:
+        """A `sip.open`, `sip.in` or `sip.closed` from the web."""
+
+    def lost(self) -> None:
+        """The link closed: every WebSocket of that web process is gone."""
+
 
 #: (company, call id, the requester's extension, the party named, whether the requester is
 #: an admin, the target) -> (the transferor, the transferred party, what was dialled).
@@ -86,8 +102,10 @@ class SwitchEnd:
         add_party: Callable[[int, str, str, str], tuple[str, object]] | None = None,
         transfer: TransferCall | None = None,
         recording: Callable[[int, str | None, str, str], tuple[int, str]] | None = None,
+        sip: SipFlows | None = None,
     ) -> None:
         self.bus = bus
+        self.sip = sip  # the switch's SIP over WebSocket (transport/ws.py), if it has one
         self.answers: dict[str, Callable[..., object]] = {
             "changed": changed,
             "stats": stats,
@@ -114,6 +132,8 @@ class SwitchEnd:
             while (message := await read(reader)) is not None:
                 self._received(message)
         finally:
+            if self.sip is not None:
+                self.sip.lost()  # the web's WebSockets went with it
             for kind in FORWARDED:
                 self.bus.unsubscribe(kind, self.forward)
             for company_id in self.watched:
@@ -131,9 +151,22 @@ class SwitchEnd:
             return
         writer.write(frame(("event", event)))
 
+    def send(self, message: object) -> bool:
+        """Write to the web (SIP over WebSocket); False when the web is gone or stalled."""
+        writer = self.writer
+        if writer is None or writer.transport.is_closing():
+            return False
+        if writer.transport.get_write_buffer_size() > BACKLOG:
+            return False
+        writer.write(frame(message))
+        return True
+
     def _received(self, message: tuple[Any, ...]) -> None:
         kind = message[0]
-        if kind == "watch":
+        if kind in SIP_KINDS:
+            if self.sip is not None:
+                self.sip.handle(message)
+        elif kind == "watch":
             self.bus.watch(message[1])
             self.watched.append(message[1])
         elif kind == "unwatch":
@@ -175,6 +208,8 @@ class WebEnd:
         self.bus = LinkedBus(self)
         self.numbers = itertools.count(1)
         self.waiting: dict[int, asyncio.Future[Any]] = {}
+        # What the switch sends SIP WebSockets (web/sip_ws.py `SipRelay.from_switch`).
+        self.sip: Callable[[tuple[Any, ...]], None] | None = None
 
     async def serve(self) -> None:
         """Deliver the switch's events and answers until the switch closes the link."""
@@ -182,6 +217,9 @@ class WebEnd:
             while (message := await read(self.reader)) is not None:
                 if message[0] == "event":
                     self.bus.publish(message[1])
+                elif message[0] in ("sip.out", "sip.close"):
+                    if self.sip is not None:
+                        self.sip(message)
                 elif message[0] == "answer":
                     future = self.waiting.pop(message[1], None)
                     if future is not None and not future.done():

@@ -31,6 +31,7 @@ from vaxel.store import Store
 from vaxel.web.context import WebContext
 from vaxel.web.link import WebEnd
 from vaxel.web.server import WebServer
+from vaxel.web.sip_ws import SipRelay
 
 NICE = 5  # added to the switch's niceness: about a third of its share of a busy core
 
@@ -42,6 +43,8 @@ async def serve(data: Path, listen_fd: int, link_fd: int) -> int:
     link = socket.socket(fileno=link_fd)
     reader, writer = await asyncio.open_unix_connection(sock=link)
     end = WebEnd(reader, writer)
+    relay = SipRelay(end.send, drain=writer.drain)  # P2, U1: /ws, relayed over the link
+    end.sip = relay.from_switch
     context = WebContext(
         store,
         data,
@@ -54,6 +57,7 @@ async def serve(data: Path, listen_fd: int, link_fd: int) -> int:
         add_party=end.add_party,
         transfer=end.transfer,
         call_recording=end.recording,
+        sip_relay=relay,
     )
     web = WebServer(context, listening)
     web.start()
