@@ -4,8 +4,9 @@ third-party phones.
 A company of its own (Paths AB) is described in YAML and called through its
 trunk: a direct number, menus that nest, repeat and lead out through the
 trunk, forwarding to an external number and to a colleague when busy or on
-no answer, the ceiling on concurrent calls out, and the personal greeting
-(recorded by phone, or uploaded). Every phone is pjsua2 (PJSIP's user agent,
+no answer, the ceiling on concurrent calls out, the personal greeting
+(recorded by phone, or uploaded), and a user's mobile rung as their phone (U2,
+U6: it presses 1 to take the call). Every phone is pjsua2 (PJSIP's user agent,
 tests/integration/pjsua.py): the users' phones, and the carrier on the trunk's
 address, which calls in and is the far end of calls out. What a phone heard is
 compared code for code with a prompt, or with what the other phone said.
@@ -42,6 +43,8 @@ users:
      voicemail: {{greeting: bjorn-greeting}}}}
   - {{ext: "1003", name: Cecilia Lind, password: cecilia-secret-3, ring_time: 5}}
   - {{ext: "1004", name: Doris Ek, password: doris-secret-4, forwarding: {{always: "1003"}}}}
+  - {{ext: "1005", name: Erik Mobil, password: erik-secret-5, mobile: "070-1740655",
+     mobile_rings: {{confirm: true}}}}
 numbers:
   - {{number: "08-123 457 00", flow: main}}
   - {{number: "08-123 457 01", user: "1001"}}
@@ -378,3 +381,27 @@ def test_an_uploaded_personal_greeting_replaces_the_generic_one(
     assert hears(anna, call, prompt(phones.server, "bjorn-greeting"), 1.0), "not Björn's"
     assert not hears(anna, call, system_prompts / "en" / "vm-greeting-generic.wav", 0.3, wait=0.1)
     anna.hangup(call)
+
+
+# -- U2, U6: a mobile number as a phone ---------------------------------------------------------
+
+
+def test_a_mobile_rung_as_a_phone_takes_the_call_by_pressing_1(
+    phones: Phones, system_prompts: Path
+) -> None:
+    """Erik has only his mobile: Anna's call to 1005 rings it through the trunk, showing
+    the number Anna's calls show; the mobile hears "press 1 to answer", presses 1, and they talk."""
+    anna, mobile = phones.user("1001"), phones.carrier()
+    call = anna.call("1005")
+    out, invite = answered(mobile)
+    assert request_line(invite).startswith("INVITE sip:+46701740655@"), invite
+    shown = next(line for line in invite.splitlines() if line.lower().startswith("from:"))
+    assert MAIN in shown, shown  # Anna's calls out show the main number
+    assert hears(mobile, out, system_prompts / "en" / "mobile-confirm.wav", 1.0)
+    mobile.press(out, "1")
+    anna.state(call, "CONFIRMED")  # taken only now
+    said = tone(4, 430, seed=35)
+    mobile.play(out, said)
+    assert hears_voice(anna, call, said) >= 8000, "Anna did not hear Erik's mobile"
+    anna.hangup(call)
+    mobile.state(out, "DISCONNECTED")
