@@ -542,3 +542,21 @@ class ChatMessage(Base):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Contact(Base):
+    """A user's own contact (U4): someone outside the company directory, with their
+    numbers. Only its owner sees it; imported from and exported as vCards."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (Index("ix_contacts_company_id_owner", "company_id", "owner"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    owner: Mapped[str] = mapped_column(Text)  # the user's extension
+    name: Mapped[str] = mapped_column(Text)
+    organisation: Mapped[str] = mapped_column(Text, default="")
+    numbers: Mapped[str] = mapped_column(Text)  # JSON list of {"kind": ..., "number": ...}
+    email: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -24,6 +24,7 @@ from vaxel.web.api import (
     chat,
     companies,
     conferences,
+    contacts,
     diversions,
     favourites,
     greeting,
@@ -69,7 +70,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     routers = (health, session, me, companies, settings, users, prompts, groups, voicemail,
                sections, calls, calls_placed, calls_transfer, diversions, audit, shortcuts,
                favourites, greeting, admins, conferences, meetings, three_way,
-               recordings, chat)  # fmt: skip
+               recordings, chat, contacts)  # fmt: skip
     for module in routers:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(pages.router)  # the web pages (S7, U4, U9): HTML, not the API
