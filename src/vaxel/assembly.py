@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from vaxel.bus import BoxChanged, Bus, ChatSent, DiversionChanged
+from vaxel.bus import BoxChanged, Bus, ChatKept, ChatSent, DiversionChanged
 from vaxel.calls.auth import Authenticator
 from vaxel.calls.b2bua import B2BUA, RTP_TIMEOUT, Finished, Media
 from vaxel.calls.inbound import Inbound
@@ -159,6 +159,7 @@ def assemble(
     messaging = Messaging(
         signalling, router, lookup, ChatStore(store), background, clock=clock,
         waiting=chat.waiting_recipients(store),
+        kept=partial(_chat_kept, bus, clock),
     )  # fmt: skip
     bus.subscribe(ChatSent, lambda sent: messaging.send(sent.company_id, sent.domain, sent.message))
     switch = Switch(signalling, authenticator, registrar, calls, dialplan, mwi, watchers, messaging)
@@ -168,6 +169,14 @@ def assemble(
         directory, mwi, lines, watchers, trunk_registrations, switch, inbound, recordings,
         messaging,
     )  # fmt: skip
+
+
+def _chat_kept(
+    bus: Bus, clock: Callable[[], float], company_id: int, message: chat.Message
+) -> None:
+    """A chat message kept: a live event, when someone watches the company (U4)."""
+    if bus.wants(company_id):
+        bus.publish(ChatKept(company_id, message, clock()))
 
 
 class ChatStore:

@@ -191,6 +191,16 @@ class ChatSent:
 
 
 @dataclass(frozen=True, slots=True)
+class ChatKept:
+    """A chat message was kept (U4): from a phone's MESSAGE or the web. A live event for
+    its sender and its recipient only (web/events.py), whatever their role."""
+
+    company_id: int
+    message: Message
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceRegistration:
     """A user's device registered, unregistered (by the phone), expired (P3), or was
     disconnected: the WebSocket it registered over closed (P2, U1)."""
@@ -261,6 +271,7 @@ LIVE_EVENTS: tuple[type, ...] = (
     CallRinging,
     CallAnswered,
     CallEnded,
+    ChatKept,
     DeviceRegistration,
     GroupLogin,
     DiversionChanged,

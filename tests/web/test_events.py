@@ -342,3 +342,23 @@ def test_changes_made_through_the_api_are_events(web: Web) -> None:
     ]  # fmt: skip
     assert seen[0]["status"] == "lunch" and seen[1]["to"] == "1003"
     assert seen[0]["scope"] == "fixed"  # colleagues see which calls it applies to (U9)
+
+
+def test_a_chat_message_goes_to_its_two_parties_only_even_past_an_admin(web: Web) -> None:
+    """U4: Bo writes to Cia; Bo sees it live (his other devices follow); Anna, an admin,
+    does not."""
+    from datetime import UTC, datetime
+
+    from vaxel.bus import ChatKept
+    from vaxel.services.chat import Message
+
+    acme = company_id(web, "acme.example")
+    now = time.time()
+    message = Message(7, "1002", "1003", "Fika?", datetime.now(UTC), None, None)
+    with listen(web, "1002@acme.example") as bo, listen(web, "1001@acme.example") as anna:
+        web.publish(ChatKept(acme, message, now), GroupLogin(acme, "sales", "1003", True, now))
+        got = receive(bo)
+        first_for_anna = receive(anna)
+    assert got["type"] == "chat.message"
+    assert (got["sender"], got["recipient"], got["text"]) == ("1002", "1003", "Fika?")
+    assert first_for_anna["type"] == "group.login"  # the chat never reached her

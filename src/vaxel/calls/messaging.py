@@ -76,6 +76,7 @@ class Messaging:
         *,
         clock: Callable[[], float],
         waiting: set[tuple[int, str]] | None = None,
+        kept: Callable[[int, Message], None] = lambda company_id, message: None,
     ) -> None:
         self.signalling = signalling
         self.router = router
@@ -85,6 +86,7 @@ class Messaging:
         self.clock = clock
         # (company id, extension): users with a message no device took yet
         self.waiting: set[tuple[int, str]] = set() if waiting is None else waiting
+        self.kept = kept  # told of every message kept (the live events' `chat.message`)
 
     # -- a phone sends ----------------------------------------------------------------
 
@@ -117,6 +119,7 @@ class Messaging:
                 signalling.respond(key, make_response(request, 400, f"Bad Request ({reason})"))
                 return
             signalling.respond(key, make_response(request, 202))
+            self.kept(sender.company_id, message)
             self._deliver(sender.company_id, recipient, [message])
 
         self.background.run(lambda: self._keep(sender, recipient, body), stored)
@@ -134,6 +137,7 @@ class Messaging:
         """Deliver a message the web stored to the recipient's devices."""
         recipient = self.users(domain, message.recipient)
         if recipient is not None and recipient.company_id == company_id:
+            self.kept(company_id, message)
             self._deliver(company_id, recipient, [message])
 
     # -- delivery -------------------------------------------------------------------------

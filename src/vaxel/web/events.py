@@ -61,6 +61,7 @@ from vaxel.bus import (
     CallEnded,
     CallOffered,
     CallRinging,
+    ChatKept,
     DeviceRegistration,
     DiversionChanged,
     ForwardingChanged,
@@ -102,6 +103,9 @@ class Rendered:
     full: str
     public: str | None = None
     owners: frozenset[str] = frozenset()
+    # Only for its owners, whatever anyone's role (a chat message: not even an admin
+    # reads colleagues' chats).
+    private: bool = False
 
 
 def _body(fields: dict[str, Any]) -> str:
@@ -163,6 +167,13 @@ def render(event: object, domain: str) -> Rendered | None:
                 "kind": event.kind}  # fmt: skip
         full = {**head, "to": event.target} if event.target is not None else head
         return Rendered(event.company_id, _body(full), _body(head), frozenset((event.extension,)))
+    if isinstance(event, ChatKept):
+        message = event.message
+        return Rendered(event.company_id, _body({
+            **_head("chat.message", event.at, domain), "id": message.id,
+            "sender": message.sender, "recipient": message.recipient, "text": message.body,
+            "sent_at": message.sent_at.isoformat(),
+        }), None, frozenset((message.sender, message.recipient)), private=True)  # fmt: skip
     if isinstance(event, LineState):
         return Rendered(event.company_id, _body({
             **_head("line.state", event.at, domain), "extension": event.extension,
@@ -188,11 +199,14 @@ def render_voicemail(event: BoxChanged, domain: str, new: int, old: int, at: flo
 class Subscriber:
     """One connection's view and its bounded queue of messages to send."""
 
-    __slots__ = ("company_id", "extension", "limit", "overflowed", "queue", "wake")
+    __slots__ = ("company_id", "extension", "limit", "overflowed", "own", "queue", "wake")
 
-    def __init__(self, company_id: int | None, extension: str | None, limit: int) -> None:
+    def __init__(
+        self, company_id: int | None, extension: str | None, limit: int, own: str | None = None
+    ) -> None:
         self.company_id = company_id  # None: every company (a provider admin)
         self.extension = extension  # a plain user's own extension; None: sees everything
+        self.own = own  # the account's own extension, whatever its role (private events)
         self.limit = limit
         self.queue: deque[str] = deque()
         self.wake = asyncio.Event()
@@ -203,6 +217,8 @@ class Subscriber:
         if self.overflowed:
             return
         body = rendered.full
+        if rendered.private and (self.own is None or self.own not in rendered.owners):
+            return
         extension = self.extension
         if extension is not None and rendered.owners and extension not in rendered.owners:
             if rendered.public is None:
@@ -231,8 +247,10 @@ class Hub:
             bus.subscribe(kind, self.publish)
         bus.subscribe(BoxChanged, self.box_changed)
 
-    def join(self, company_id: int | None, extension: str | None) -> Subscriber:
-        subscriber = Subscriber(company_id, extension, self.limit or QUEUE_LIMIT)
+    def join(
+        self, company_id: int | None, extension: str | None, own: str | None = None
+    ) -> Subscriber:
+        subscriber = Subscriber(company_id, extension, self.limit or QUEUE_LIMIT, own)
         if company_id is None:
             self.everywhere.add(subscriber)
         else:
@@ -410,7 +428,7 @@ async def events(websocket: WebSocket) -> None:
     if company_id is not None and domain is not None:
         hub.domains[company_id] = domain
     extension = account.extension if account.role == "user" else None
-    subscriber = hub.join(company_id, extension)
+    subscriber = hub.join(company_id, extension, account.extension)
     ending: tuple[int, str] | None = None
     try:
         hello = {"type": "hello", "time": time.time(), "company": domain or "*",
