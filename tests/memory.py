@@ -522,56 +522,54 @@ class MemoryPhone:
         the 401; returns the final status."""
         account = account or self.user
         uri = f"sip:{account}@{self.domain}"
-        call_id = f"sub-{account}-{secrets.token_hex(4)}@phone"
-        authorization = None
-        status = 0
-        for _ in range(2):
-            lines = [
-                f"SUBSCRIBE {uri} SIP/2.0", self._via(),
-                f"From: <sip:{self.user}@{self.domain}>;tag=s", f"To: <{uri}>",
-                f"Call-ID: {call_id}", f"CSeq: {next(self.cseq)} SUBSCRIBE", "Max-Forwards: 70",
-                f"Contact: {self.contact}", f"Event: {event}", f"Expires: {expires}",
-                *headers,
-            ]  # fmt: skip
-            if authorization:
-                lines.append(f"Authorization: {authorization}")
-            self.send(lines)
-            self.switch.run()
-            final = self.last_final("SUBSCRIBE", call_id)
-            assert final is not None, "no answer to SUBSCRIBE"
-            status = final.status
-            if status != 401:
-                break
-            authorization = self.digest.authorization(
-                self.digest.choose_challenge(final.headers.get_all("WWW-Authenticate")),
-                method="SUBSCRIBE", uri=uri, username=self.user, password=self.password,
-            )  # fmt: skip
-        return status
+        extra = [f"Contact: {self.contact}", f"Event: {event}", f"Expires: {expires}", *headers]
+        return self._authorized("SUBSCRIBE", uri, f"sub-{account}-{secrets.token_hex(4)}@phone",
+                                extra, tag="s")  # fmt: skip
 
     def message(self, to: str, text: str, content_type: str = "text/plain") -> int:
         """Send a chat MESSAGE (RFC 3428) to `to`, answering the 407; the final status."""
         uri = f"sip:{to}@{self.domain}"
         call_id = f"msg-{secrets.token_hex(4)}@phone"
+        return self._authorized("MESSAGE", uri, call_id, [], tag="m", body=text,
+                                content_type=content_type, proxy=True)  # fmt: skip
+
+    def _authorized(
+        self,
+        method: str,
+        uri: str,
+        call_id: str,
+        extra: list[str],
+        *,
+        tag: str,
+        body: str = "",
+        content_type: str = "",
+        proxy: bool = False,
+    ) -> int:
+        """Send an out-of-dialog request, once more with credentials if challenged (401, or
+        407 when `proxy`); the final status."""
+        challenge, answer = ("Proxy-Authenticate", "Proxy-Authorization") if proxy else (
+            "WWW-Authenticate", "Authorization")  # fmt: skip
         authorization = None
         status = 0
         for _ in range(2):
             lines = [
-                f"MESSAGE {uri} SIP/2.0", self._via(),
-                f"From: <sip:{self.user}@{self.domain}>;tag=m", f"To: <{uri}>",
-                f"Call-ID: {call_id}", f"CSeq: {next(self.cseq)} MESSAGE", "Max-Forwards: 70",
+                f"{method} {uri} SIP/2.0", self._via(),
+                f"From: <sip:{self.user}@{self.domain}>;tag={tag}", f"To: <{uri}>",
+                f"Call-ID: {call_id}", f"CSeq: {next(self.cseq)} {method}", "Max-Forwards: 70",
+                *extra,
             ]  # fmt: skip
             if authorization:
-                lines.append(f"Proxy-Authorization: {authorization}")
-            self.send(lines, text, content_type)
+                lines.append(f"{answer}: {authorization}")
+            self.send(lines, body, content_type)
             self.switch.run()
-            final = self.last_final("MESSAGE", call_id)
-            assert final is not None, "no answer to MESSAGE"
+            final = self.last_final(method, call_id)
+            assert final is not None, f"no answer to {method}"
             status = final.status
-            if status != 407 or authorization:
+            if status != (407 if proxy else 401) or authorization:
                 break
             authorization = self.digest.authorization(
-                self.digest.choose_challenge(final.headers.get_all("Proxy-Authenticate")),
-                method="MESSAGE", uri=uri, username=self.user, password=self.password,
+                self.digest.choose_challenge(final.headers.get_all(challenge)),
+                method=method, uri=uri, username=self.user, password=self.password,
             )  # fmt: skip
         return status
 
