@@ -591,6 +591,17 @@ def _child() -> None:
             raise KeyError(f"call {args['call']} has no audio yet")
         return port
 
+    def buddy_of(uri: str, *, watch: bool) -> Any:
+        """A colleague in the phone's buddy list (subscribed to their presence if `watch`)."""
+        assert account is not None
+        config = pj.BuddyConfig()
+        config.uri = uri
+        config.subscribe = watch
+        buddy = Buddy()
+        buddy.create(account, config)
+        buddies.append(buddy)
+        return buddy
+
     def run(cmd: str, args: dict[str, Any]) -> dict[str, Any]:
         nonlocal running
         if cmd == "start":
@@ -635,25 +646,12 @@ def _child() -> None:
             call_of(args).setHold(pj.CallOpParam(True))
             return {}
         if cmd == "im":
-            assert account is not None
-            config = pj.BuddyConfig()
-            config.uri = args["uri"]
-            config.subscribe = False
-            buddy = Buddy()
-            buddy.create(account, config)
-            buddies.append(buddy)
             param = pj.SendInstantMessageParam()
             param.content = args["text"]
-            buddy.sendInstantMessage(param)
+            buddy_of(args["uri"], watch=False).sendInstantMessage(param)
             return {}
         if cmd == "watch":
-            assert account is not None
-            config = pj.BuddyConfig()
-            config.uri = args["uri"]
-            config.subscribe = True
-            buddy = Buddy()
-            buddy.create(account, config)
-            buddies.append(buddy)
+            buddy_of(args["uri"], watch=True)
             return {}
         if cmd == "resume":
             param = pj.CallOpParam(True)
