@@ -161,7 +161,9 @@ def assemble(
         waiting=chat.waiting_recipients(store),
         kept=partial(_chat_kept, bus, clock),
     )  # fmt: skip
-    bus.subscribe(ChatSent, lambda sent: messaging.send(sent.company_id, sent.domain, sent.message))
+    bus.subscribe(ChatSent, lambda sent: messaging.send(
+        sent.company_id, sent.domain, sent.messages, sent.group_name
+    ))  # fmt: skip
     switch = Switch(signalling, authenticator, registrar, calls, dialplan, mwi, watchers, messaging)
     inbound = Inbound(signalling, authenticator, switch, is_carrier=switch.is_carrier)
     return Core(
@@ -189,11 +191,21 @@ class ChatStore:
     def keep(self, company_id: int, sender: str, recipient: str, body: str) -> chat.Message:
         return chat.store_message(self.store, company_id, sender, recipient, body, self.clock())
 
+    def keep_group(
+        self, company_id: int, group_id: int, sender: str, body: str
+    ) -> tuple[list[chat.Message], str]:
+        copies = chat.store_group_message(
+            self.store, company_id, group_id, sender, body, self.clock()
+        )
+        return copies, chat.group_of(self.store, company_id, group_id, sender).name
+
     def delivered(self, company_id: int, ids: list[int]) -> None:
         chat.mark_delivered(self.store, company_id, ids, self.clock())
 
-    def waiting(self, company_id: int, recipient: str) -> list[chat.Message]:
-        return chat.pending(self.store, company_id, recipient)
+    def waiting(self, company_id: int, recipient: str) -> tuple[list[chat.Message], dict[int, str]]:
+        messages = chat.pending(self.store, company_id, recipient)
+        ids = {m.group_id for m in messages if m.group_id is not None}
+        return messages, chat.group_names(self.store, company_id, ids)
 
 
 def _lines(

@@ -187,7 +187,8 @@ class ChatSent:
 
     company_id: int
     domain: str
-    message: Message
+    messages: list[Message]  # one; or a group message's copies, one per member
+    group_name: str = ""  # written in a group chat: its name
 
 
 @dataclass(frozen=True, slots=True)

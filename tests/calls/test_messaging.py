@@ -16,7 +16,9 @@ from vaxel.services import chat
 @pytest.fixture
 def switch(tmp_path: Path, tone_prompts: Path) -> Iterator[MemorySwitch]:
     memory = MemorySwitch(
-        tmp_path, tone_prompts, user_names={"1001": "Anna", "1002": "Björn", "1003": "Cilla"}
+        tmp_path,
+        tone_prompts,
+        user_names={"1001": "Anna", "1002": "Björn", "1003": "Cilla", "1004": "Dan"},
     )
     yield memory
     memory.close()
@@ -79,3 +81,27 @@ def test_what_is_refused(switch: MemorySwitch) -> None:
     assert anna.message("1002", "   ") == 400
     assert anna.message("1002", "x" * (chat.MAX_BODY + 1)) == 400
     assert chat.pending(switch.store, company_id(switch), "1002") == []
+
+
+def test_a_group_chat_reaches_every_member_and_a_reply_goes_to_the_group(
+    switch: MemorySwitch,
+) -> None:
+    anna, bjorn, cilla = switch.phone("1001"), switch.phone("1002"), switch.phone("1003")
+    company = company_id(switch)
+    group = chat.create_group(switch.store, company, "1001", "Team", ["1002", "1003"])
+    address = f"chat-{group.id}"
+    assert anna.message(address, "Standup in five") == 202
+    for phone in (bjorn, cilla):
+        (got,) = phone.requests("MESSAGE")
+        assert str(got.from_.uri) == f"sip:{address}@{DOMAIN}" and got.body == b"Standup in five"
+        assert '"Anna (Team)"' in (got.headers.get("From") or "")
+    assert anna.requests("MESSAGE") == []  # not to the writer's own phones
+    assert bjorn.message(address, "On my way") == 202  # a reply to the group
+    assert [m.body for m in anna.requests("MESSAGE")] == [b"On my way"]
+    assert [m.body for m in cilla.requests("MESSAGE")][-1] == b"On my way"
+    mine = chat.group_messages(switch.store, company, group.id, "1003")
+    assert [(m.sender, m.body) for m in mine] == [("1001", "Standup in five"),
+                                                  ("1002", "On my way")]  # fmt: skip
+    outsider = switch.phone("1004")
+    assert outsider.message(address, "let me in") == 404
+    assert outsider.message("chat-999999", "anyone?") == 404

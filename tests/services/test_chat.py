@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from vaxel.services import chat, companies
-from vaxel.services.errors import Invalid
+from vaxel.services.errors import Invalid, NotFound
 from vaxel.store import Store
 
 NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
@@ -63,3 +63,30 @@ def test_bodies_are_checked() -> None:
     for bad in ("", "   ", "x" * (chat.MAX_BODY + 1), "bell\x07"):
         with pytest.raises(Invalid):
             chat.check_body(bad)
+
+
+def test_group_chats_keep_a_copy_per_member(store: Store) -> None:
+    acme, other = two_companies(store)
+    group = chat.create_group(store, acme, "1001", " Team ", ["1002", "1003", "1002"])
+    assert (group.name, group.members) == ("Team", ("1001", "1002", "1003"))
+    copies = chat.store_group_message(store, acme, group.id, "1002", "hi all", NOW)
+    assert sorted(c.recipient for c in copies) == ["1001", "1002", "1003"]
+    own = next(c for c in copies if c.recipient == "1002")
+    assert own.read_at is not None and own.delivered_at is not None
+    assert chat.group_unread(store, acme, "1001") == {group.id: 1}
+    assert chat.group_unread(store, acme, "1002") == {}
+    assert chat.mark_group_read(store, acme, group.id, "1001", NOW) == 1
+    assert [m.body for m in chat.group_messages(store, acme, group.id, "1003")] == ["hi all"]
+    assert chat.conversations(store, acme, "1001") == []  # not a one-to-one conversation
+    assert [g.name for g in chat.groups_of(store, acme, "1003")] == ["Team"]
+    for company, member in ((acme, "1004"), (other, "1001")):  # no member, another company
+        with pytest.raises(NotFound):
+            chat.group_messages(store, company, group.id, member)
+        with pytest.raises(NotFound):
+            chat.store_group_message(store, company, group.id, member, "x", NOW)
+    with pytest.raises(Invalid):
+        chat.create_group(store, acme, "1001", "Alone", [])
+    for member in ("1001", "1002", "1003"):
+        chat.leave_group(store, acme, group.id, member)
+    assert chat.groups_of(store, acme, "1001") == []
+    assert chat.pending(store, acme, "1003") == []  # the group's messages went with it

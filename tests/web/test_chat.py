@@ -30,7 +30,7 @@ def test_a_conversation_is_written_listed_read_and_marked(web: Web) -> None:
     assert first.status_code == 201, first.text
     assert first.json()["text"] == "Fika at three?" and first.json()["delivered_at"] is None
     assert other.status_code == 404 and own.status_code == 422 and empty.status_code == 422
-    assert seen.wait(5) and sent[0].message.body == "Fika at three?"
+    assert seen.wait(5) and sent[0].messages[0].body == "Fika at three?"
     assert sent[0].domain == "acme.example"
 
     with web.login("1001@acme.example") as anna:
@@ -57,3 +57,30 @@ def test_a_conversation_is_written_listed_read_and_marked(web: Web) -> None:
         assert olle.get(f"{BASE}/1001").status_code == 404
     with web.login("provider@vaxel.test") as provider:
         assert provider.get(BASE).status_code == 404
+
+
+def test_a_group_chat_through_the_api(web: Web) -> None:
+    groups = "/api/v1/me/chat-groups"
+    sent: list[ChatSent] = []
+    seen = threading.Event()
+    web.bus.subscribe(ChatSent, lambda event: (sent.append(event), seen.set()))
+    with web.login("1002@acme.example") as bo:
+        bad = bo.post(groups, json={"name": "Team", "members": ["1001", "2001"]})
+        made = bo.post(groups, json={"name": "Team", "members": ["1001", "1003"]})
+        group = made.json()
+        written = bo.post(f"{groups}/{group['id']}/messages", json={"text": "Fika?"})
+    assert bad.status_code == 422 and "members.1" in bad.json()["detail"]
+    assert made.status_code == 201 and group["members"] == ["1001", "1002", "1003"]
+    assert group["address"] == f"sip:chat-{group['id']}@acme.example"
+    assert written.status_code == 201 and written.json()["recipient"] == "1002"
+    assert seen.wait(5) and sent[0].group_name == "Team" and len(sent[0].messages) == 3
+    with web.login("1001@acme.example") as anna:
+        (listed,) = anna.get(groups).json()["items"]
+        got = anna.get(f"{groups}/{group['id']}/messages").json()["items"]
+        marked = anna.post(f"{groups}/{group['id']}/read").json()
+        assert anna.delete(f"{groups}/{group['id']}/membership").status_code == 204
+        assert anna.get(f"{groups}/{group['id']}/messages").status_code == 404
+    assert listed["unread"] == 1 and [m["text"] for m in got] == ["Fika?"]
+    assert marked == {"marked": 1}
+    with web.login("2001@other.example") as olle:
+        assert olle.get(f"{groups}/{group['id']}/messages").status_code == 404

@@ -9,6 +9,10 @@ that takes it (2xx) marks it delivered. A message nobody took waits: the recipie
 REGISTER sends what waits, oldest first. Which users have something waiting is kept in
 memory (read at start), so a REGISTER costs no query unless something does wait.
 
+A group chat (services/chat.py) has an address of its own, `sip:chat-<id>@domain`: its
+messages reach a member's phone from that address (shown as "Anna (Sales)"), so a reply
+from the phone goes to the whole group; only members may write to it (404 otherwise).
+
 Only plain text (`text/plain`, UTF-8) is taken: 415 says what is accepted. An unknown or
 another company's extension is 404, the same for both (no enumeration); a body that is
 empty, too long or not text is 400 with why. The web's messages come in through `send`.
@@ -17,13 +21,13 @@ empty, too long or not text is 400 with why. The web's messages come in through 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from vaxel.calls.router import Router
 from vaxel.calls.signalling import Signalling
 from vaxel.services.chat import Message
-from vaxel.services.errors import Invalid
+from vaxel.services.errors import Invalid, NotFound
 from vaxel.services.users import SipUser
 from vaxel.sip.dialog import new_call_id, new_tag
 from vaxel.sip.events import (
@@ -41,6 +45,7 @@ from vaxel.transport.base import Source
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain"
+GROUP_PREFIX = "chat-"  # a group chat's address: sip:chat-12@domain (replies reach it)
 MAX_BYTES = 8000  # a MESSAGE's body on the wire (services/chat.py counts characters)
 
 Users = Callable[[str, str], SipUser | None]  # (domain, extension) -> the user
@@ -52,9 +57,17 @@ class Store(Protocol):
 
     def keep(self, company_id: int, sender: str, recipient: str, body: str) -> Message: ...
 
+    def keep_group(
+        self, company_id: int, group_id: int, sender: str, body: str
+    ) -> tuple[list[Message], str]:
+        """A copy per member, and the group's name (NotFound: no such group of theirs)."""
+        ...
+
     def delivered(self, company_id: int, ids: list[int]) -> None: ...
 
-    def waiting(self, company_id: int, recipient: str) -> list[Message]: ...
+    def waiting(self, company_id: int, recipient: str) -> tuple[list[Message], dict[int, str]]:
+        """What waits for `recipient`, and the names of the groups it was written in."""
+        ...
 
 
 class Background(Protocol):
@@ -99,18 +112,24 @@ class Messaging:
             refused = make_response(request, 415)
             refused.headers.add("Accept", CONTENT_TYPE)
             return refused
-        extension = getattr(request.uri, "user", None) or ""
-        recipient = self.users(sender.company_domain, extension) if extension else None
-        if recipient is None or recipient.company_id != sender.company_id:
-            return make_response(request, 404)
-        if recipient.extension == sender.extension:
-            return make_response(request, 400, "Bad Request (a message to yourself)")
         if len(request.body) > MAX_BYTES:
             return make_response(request, 413)
         try:
             body = request.body.decode("utf-8")
         except UnicodeDecodeError:
             return make_response(request, 400, "Bad Request (the text is not UTF-8)")
+        extension = getattr(request.uri, "user", None) or ""
+        group = extension.removeprefix(GROUP_PREFIX)
+        if group != extension:
+            if not group.isdigit() or len(group) > 18:
+                return make_response(request, 404)
+            self._to_group(request, key, sender, int(group), body)
+            return None
+        recipient = self.users(sender.company_domain, extension) if extension else None
+        if recipient is None or recipient.company_id != sender.company_id:
+            return make_response(request, 404)
+        if recipient.extension == sender.extension:
+            return make_response(request, 400, "Bad Request (a message to yourself)")
         signalling = self.signalling
 
         def stored(message: object) -> None:
@@ -120,10 +139,47 @@ class Messaging:
                 return
             signalling.respond(key, make_response(request, 202))
             self.kept(sender.company_id, message)
-            self._deliver(sender.company_id, recipient, [message])
+            self._deliver(sender.company_id, recipient, [message], {})
 
         self.background.run(lambda: self._keep(sender, recipient, body), stored)
         return None
+
+    def _to_group(
+        self, request: Request, key: TransactionKey, sender: SipUser, group_id: int, body: str
+    ) -> None:
+        """A phone's message to a group chat (a reply to one it got): each member's phones
+        get it; one who is no member (or no such group) gets 404."""
+        signalling, company_id = self.signalling, sender.company_id
+
+        def stored(outcome: object) -> None:
+            if not isinstance(outcome, tuple):
+                status = 404 if outcome is None else 400
+                reason = None if outcome is None else f"Bad Request ({outcome})"
+                signalling.respond(key, make_response(request, status, reason))
+                return
+            copies, name = outcome
+            signalling.respond(key, make_response(request, 202))
+            self._spread(company_id, sender.company_domain, copies, name)
+
+        def keep() -> tuple[list[Message], str] | str | None:
+            try:
+                return self.store.keep_group(company_id, group_id, sender.extension, body)
+            except NotFound:
+                return None
+            except Invalid as refused:
+                return str(refused)
+
+        self.background.run(keep, stored)
+
+    def _spread(self, company_id: int, domain: str, copies: list[Message], name: str) -> None:
+        """A group message's copies: each member told, and delivered to but the writer."""
+        for copy in copies:
+            self.kept(company_id, copy)
+            if copy.recipient == copy.sender:
+                continue
+            recipient = self.users(domain, copy.recipient)
+            if recipient is not None and recipient.company_id == company_id:
+                self._deliver(company_id, recipient, [copy], {copy.group_id or 0: name})
 
     def _keep(self, sender: SipUser, recipient: SipUser, body: str) -> Message | str:
         try:
@@ -133,12 +189,18 @@ class Messaging:
 
     # -- the web sends (the message is stored already) -----------------------------------
 
-    def send(self, company_id: int, domain: str, message: Message) -> None:
-        """Deliver a message the web stored to the recipient's devices."""
-        recipient = self.users(domain, message.recipient)
-        if recipient is not None and recipient.company_id == company_id:
-            self.kept(company_id, message)
-            self._deliver(company_id, recipient, [message])
+    def send(
+        self, company_id: int, domain: str, messages: list[Message], group_name: str = ""
+    ) -> None:
+        """Deliver what the web stored: a message, or a group message's copies."""
+        if group_name:
+            self._spread(company_id, domain, messages, group_name)
+            return
+        for message in messages:
+            recipient = self.users(domain, message.recipient)
+            if recipient is not None and recipient.company_id == company_id:
+                self.kept(company_id, message)
+                self._deliver(company_id, recipient, [message], {})
 
     # -- delivery -------------------------------------------------------------------------
 
@@ -149,13 +211,19 @@ class Messaging:
             return
         self.waiting.discard(key)  # (put back if nothing takes them)
 
-        def found(messages: object) -> None:
-            if isinstance(messages, list) and messages:
-                self._deliver(user.company_id, user, messages)
+        def found(waiting: object) -> None:
+            if isinstance(waiting, tuple) and waiting[0]:
+                self._deliver(user.company_id, user, waiting[0], waiting[1])
 
         self.background.run(lambda: self.store.waiting(user.company_id, user.extension), found)
 
-    def _deliver(self, company_id: int, recipient: SipUser, messages: list[Message]) -> None:
+    def _deliver(
+        self,
+        company_id: int,
+        recipient: SipUser,
+        messages: list[Message],
+        groups: Mapping[int, str],
+    ) -> None:
         now = self.clock()
         reach = self.router.devices(recipient, now)
         targets = [t for t in (self.router.resolve(d, now) for d in reach.devices) if t]
@@ -166,10 +234,14 @@ class Messaging:
             sender = self.users(recipient.company_domain, message.sender)
             name = sender.display_name if sender is not None else ""
             outcome = _Outcome(self, company_id, recipient.extension, message.id, len(targets))
+            shown = (message.sender, name)
+            if message.group_id is not None:  # from the group, so that a reply reaches it
+                group = groups.get(message.group_id, "")
+                shown = (f"{GROUP_PREFIX}{message.group_id}", f"{name} ({group})")
             for target in targets:
                 request = _message_request(
                     target.uri, target.to_uri or target.uri, recipient.company_domain,
-                    message.sender, name, message.body,
+                    shown, message.body,
                 )  # fmt: skip
                 self.signalling.send_request(request, target.destination, outcome.answered)
 
@@ -210,10 +282,11 @@ class _Outcome:
 
 
 def _message_request(
-    uri: str, to_uri: str, domain: str, sender: str, name: str, body: str
+    uri: str, to_uri: str, domain: str, sender: tuple[str, str], body: str
 ) -> Request:
     headers = Headers()
-    shown = NameAddr(parse_uri(f"sip:{sender}@{domain}"), name or None)
+    user, name = sender
+    shown = NameAddr(parse_uri(f"sip:{user}@{domain}"), name or None)
     headers.add("Max-Forwards", "70")
     headers.add("From", f"{shown};tag={new_tag()}")
     headers.add("To", f"<{to_uri}>")

@@ -524,9 +524,9 @@ class ConferenceMeeting(Base):
 
 class ChatMessage(Base):
     """A chat message between two colleagues (U4): from a phone's SIP MESSAGE or the web.
-    Kept until the company's users remove their conversation; `delivered_at` is when a
-    device of the recipient took it (None: waiting for one to register), `read_at` when
-    the recipient read it on the web or the softphone."""
+    A group message is kept once per member (`group_id`; the writer's own copy is read
+    already). `delivered_at` is when a device of the recipient took it (None: waiting for
+    one to register), `read_at` when the recipient read it on the web or the softphone."""
 
     __tablename__ = "chat_messages"
     __table_args__ = (
@@ -542,6 +542,8 @@ class ChatMessage(Base):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # In a group chat: the group; each member has their own copy (their own marks).
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("chat_groups.id", ondelete="CASCADE"))
 
 
 class Contact(Base):
@@ -560,3 +562,24 @@ class Contact(Base):
     email: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ChatGroup(Base):
+    """A group chat (U4): a name and its members (chat_group_members), within a company."""
+
+    __tablename__ = "chat_groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(Text)  # an extension
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ChatGroupMember(Base):
+    __tablename__ = "chat_group_members"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("chat_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    extension: Mapped[str] = mapped_column(Text, primary_key=True)

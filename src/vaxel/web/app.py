@@ -22,6 +22,7 @@ from vaxel.web.api import (
     calls_placed,
     calls_transfer,
     chat,
+    chat_groups,
     companies,
     conferences,
     contacts,
@@ -70,7 +71,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     routers = (health, session, me, companies, settings, users, prompts, groups, voicemail,
                sections, calls, calls_placed, calls_transfer, diversions, audit, shortcuts,
                favourites, greeting, admins, conferences, meetings, three_way,
-               recordings, chat, contacts)  # fmt: skip
+               recordings, chat, chat_groups, contacts)  # fmt: skip
     for module in routers:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(pages.router)  # the web pages (S7, U4, U9): HTML, not the API

@@ -169,11 +169,13 @@ def render(event: object, domain: str) -> Rendered | None:
         return Rendered(event.company_id, _body(full), _body(head), frozenset((event.extension,)))
     if isinstance(event, ChatKept):
         message = event.message
+        # A group message is kept once per member: each copy is its recipient's alone.
+        owners = (message.recipient,) if message.group_id else (message.sender, message.recipient)
         return Rendered(event.company_id, _body({
             **_head("chat.message", event.at, domain), "id": message.id,
             "sender": message.sender, "recipient": message.recipient, "text": message.body,
-            "sent_at": message.sent_at.isoformat(),
-        }), None, frozenset((message.sender, message.recipient)), private=True)  # fmt: skip
+            "sent_at": message.sent_at.isoformat(), "group": message.group_id,
+        }), None, frozenset(owners), private=True)  # fmt: skip
     if isinstance(event, LineState):
         return Rendered(event.company_id, _body({
             **_head("line.state", event.at, domain), "extension": event.extension,

@@ -57,14 +57,14 @@ class Marked(BaseModel):
     marked: int
 
 
-def _out(message: chat.Message) -> MessageOut:
+def message_out(message: chat.Message) -> MessageOut:
     return MessageOut(
         id=message.id, sender=message.sender, recipient=message.recipient, text=message.body,
         sent_at=message.sent_at, delivered_at=message.delivered_at, read_at=message.read_at,
     )  # fmt: skip
 
 
-def _mine(who: Principal) -> tuple[int, str, str]:
+def mine(who: Principal) -> tuple[int, str, str]:
     account = who.account
     if account.company_id is None or account.extension is None or account.domain is None:
         raise Problem(404, "only a user with a phone chats")
@@ -84,11 +84,11 @@ def _colleague(ctx: WebContext, domain: str, me: str, ext: str) -> str:
 @router.get("")
 def conversations(who: Caller, ctx: Context) -> ConversationList:
     """Everyone I chatted with, the newest conversation first, with what I have not read."""
-    company_id, domain, me = _mine(who)
+    company_id, domain, me = mine(who)
     names = {user.extension: user.display_name for user in users.list_users(ctx.store, domain)}
     return ConversationList(items=[
         ConversationOut.model_validate({"with": c.other, "name": names.get(c.other, ""),
-                                        "last": _out(c.last), "unread": c.unread})
+                                        "last": message_out(c.last), "unread": c.unread})
         for c in chat.conversations(ctx.store, company_id, me)
     ])  # fmt: skip
 
@@ -102,28 +102,28 @@ def messages(
     limit: int = Query(50, ge=1, le=chat.MAX_PAGE),
 ) -> MessageList:
     """My conversation with a colleague, the newest `limit` messages (or those before)."""
-    company_id, domain, me = _mine(who)
+    company_id, domain, me = mine(who)
     _colleague(ctx, domain, me, ext)
     found = chat.conversation(ctx.store, company_id, me, ext, before=before, limit=limit)
-    return MessageList(items=[_out(m) for m in found])
+    return MessageList(items=[message_out(m) for m in found])
 
 
 @router.post("/{ext}", status_code=201)
 def write(ext: str, body: NewMessage, who: Caller, ctx: Context) -> MessageOut:
     """Write to a colleague: kept, then delivered to their phones (or when one registers)."""
-    company_id, domain, me = _mine(who)
+    company_id, domain, me = mine(who)
     _colleague(ctx, domain, me, ext)
     try:
         kept = chat.store_message(ctx.store, company_id, me, ext, body.text, ctx.now())
     except Invalid as refused:
         raise Problem(422, str(refused)) from None
-    ctx.publish(ChatSent(company_id, domain, kept))
-    return _out(kept)
+    ctx.publish(ChatSent(company_id, domain, [kept]))
+    return message_out(kept)
 
 
 @router.post("/{ext}/read")
 def read(ext: str, who: Caller, ctx: Context) -> Marked:
     """I read what this colleague wrote me."""
-    company_id, domain, me = _mine(who)
+    company_id, domain, me = mine(who)
     _colleague(ctx, domain, me, ext)
     return Marked(marked=chat.mark_read(ctx.store, company_id, me, ext, ctx.now()))
