@@ -91,7 +91,7 @@ def phones(server: Server, tmp_path: Path) -> Iterator[Callable[..., Baresip]]:
     started: list[Baresip] = []
 
     def start(ext: str, domain: str, **options: object) -> Baresip:
-        folder = tmp_path / f"{ext}@{domain}"
+        folder = tmp_path / ext  # short: baresip's sndfile cuts longer paths of its files
         phone = Baresip(
             folder, server, ext, PASSWORDS[ext], domain, snd_path=folder / "rec",
             audio_codecs="PCMA", mediaenc="srtp-mand", **options,
@@ -132,7 +132,7 @@ def wait_received(phone: Baresip, seconds: float, timeout: float = 20.0) -> None
         size = files[-1].stat().st_size if files else 0
         if size >= 44 + 2 * RATE * seconds:
             return
-        assert time.monotonic() < deadline, f"{phone.user} received {size} bytes"
+        assert time.monotonic() < deadline, f"{phone.user} received {size} B\n{phone.log_text()}"
         time.sleep(0.1)
 
 
