@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import base64
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -154,3 +156,24 @@ def test_a_trunk_is_plain_unless_described(make) -> None:  # type: ignore[no-unt
     bjorn.pick_up()
     ok = carrier.answered()
     assert ok is not None and audio(ok.body)[0] == SAVP_PROTO
+
+
+def test_the_sip_trace_never_shows_a_key(
+    tmp_path: Path, tone_prompts: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="vaxel.sip.trace")  # VAXEL_SIP_TRACE=1
+    switch = MemorySwitch(tmp_path, tone_prompts, description=described("required"))
+    try:
+        anna = secure_phone(switch, "1001", ANNA_KEY)
+        bjorn = secure_phone(switch, "1002", BJORN_KEY)
+        anna.dial("1002")
+        bjorn.pick_up()
+        ok = anna.answered()
+        assert ok is not None
+        keys = [*audio(ok.body)[1], *audio(bjorn.invites[-1].body)[1], ANNA_KEY, BJORN_KEY]
+        trace = "\n".join(r.getMessage() for r in caplog.records if r.name == "vaxel.sip.trace")
+        assert "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:[redacted]" in trace  # in and out
+        for key in keys:
+            assert base64.b64encode(key).decode() not in trace
+    finally:
+        switch.close()

@@ -197,6 +197,21 @@ async def test_new_sdp_with_the_same_keys_keeps_the_contexts(engine: MediaEngine
     a.close(), b.close()
 
 
+@in_loop
+async def test_a_new_key_in_new_sdp_takes_over(engine: MediaEngine) -> None:
+    a, b = SrtpPhone(), Peer()
+    ea, _eb = await connect(engine, a, b)
+    old_tx = a.tx
+    a.key = bytes(30)  # the phone re-keys in a re-INVITE (RFC 4568 §7.1.4)
+    a.tx = Session(Policy(a.key, Policy.SSRC_ANY_OUTBOUND))
+    ea.configure(a.answer(PCMA), sending=True)
+    a.send_srtp(ea.port, build(8, 1, 0, 0xAAAA, PAYLOADS[0]))
+    a.send(ea.port, old_tx.protect(build(8, 2, 160, 0xAAAA, PAYLOADS[1])))  # the old key
+    got = await b.receive(2, timeout=0.5)
+    assert [p[12:] for p in got] == [PAYLOADS[0]] and ea.srtp_dropped == 1
+    a.close(), b.close()
+
+
 def test_an_mki_is_carried_and_taken_out() -> None:
     key = bytes(range(30))
     crypto = Crypto(1, SUITE_80, key, 7, 2)
