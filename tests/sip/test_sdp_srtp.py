@@ -31,8 +31,31 @@ def inline(key: bytes) -> str:
     return base64.b64encode(key).decode()
 
 
-# baresip 1.0 with `;mediaenc=srtp-mand`: several suites, the 256-bit ones we do not meet.
+# baresip 1.0.0 with `;mediaenc=srtp-mand`, as it sent it (its key of that call).
+BARESIP_KEY = "WEpCTz5qRIpaxUO8xMwJnU+rqRyzPM/9k+d96Bbp"
 BARESIP_SAVP = sdp(
+    "v=0",
+    "o=- 1088525980 2130841417 IN IP4 127.0.0.1",
+    "s=-",
+    "c=IN IP4 127.0.0.1",
+    "t=0 0",
+    "a=tool:baresip 1.0.0",
+    "m=audio 26258 RTP/SAVP 0 8 101",
+    "a=rtpmap:0 PCMU/8000",
+    "a=rtpmap:8 PCMA/8000",
+    "a=rtpmap:101 telephone-event/8000",
+    "a=fmtp:101 0-15",
+    "a=sendrecv",
+    "a=label:1",
+    "a=rtcp-rsize",
+    "a=ssrc:562629215 cname:sip:1001@127.0.0.1",
+    f"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{BARESIP_KEY}",
+    "a=minptime:20",
+    "a=ptime:20",
+)
+
+# A phone offering several suites, the 256-bit one (RFC 6188) first, which we do not meet.
+MANY_SUITES = sdp(
     "v=0",
     "o=- 1316487419 2367291633 IN IP4 127.0.0.1",
     "s=-",
@@ -84,8 +107,20 @@ def answer(body: bytes, srtp: str = "optional"):  # type: ignore[no-untyped-def]
     )
 
 
-def test_baresip_offer_is_answered_with_the_first_suite_we_meet_and_our_own_key() -> None:
+def test_baresip_offer_is_answered_with_srtp_and_our_own_key() -> None:
     result = answer(BARESIP_SAVP)
+    media = result.sdp.media[0]
+    assert media.proto == SAVP_PROTO
+    assert media.values("crypto") == [f"1 AES_CM_128_HMAC_SHA1_80 inline:{inline(OURS)}"]
+    assert result.srtp is not None
+    assert result.srtp.suite == "AES_CM_128_HMAC_SHA1_80"
+    assert result.srtp.local.key == OURS
+    assert inline(result.srtp.remote.key) == BARESIP_KEY
+    assert result.codec is not None and result.codec.name == "PCMA"
+
+
+def test_the_first_suite_we_meet_is_answered() -> None:
+    result = answer(MANY_SUITES)
     media = result.sdp.media[0]
     assert media.proto == SAVP_PROTO
     assert media.values("crypto") == [f"2 AES_CM_128_HMAC_SHA1_32 inline:{inline(OURS)}"]
@@ -124,7 +159,7 @@ def test_plain_offer_is_refused_when_srtp_is_required() -> None:
 
 def test_savp_offer_is_refused_when_srtp_is_off() -> None:
     with pytest.raises(RemoteProtocolError) as error:
-        answer(BARESIP_SAVP, srtp="off")
+        answer(MANY_SUITES, srtp="off")
     assert error.value.status == 488
 
 
