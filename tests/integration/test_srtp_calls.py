@@ -1,7 +1,8 @@
 """O2, P5: SDES-SRTP calls through `vaxel serve` between real phones (RFC 4568, RFC 3711).
 
 baresip phones with its srtp module (`;mediaenc=srtp-mand`: SRTP or no call) call each
-other, and a plain pjsua2 phone, through the switch on loopback. What a user checks:
+other, and a plain pjsua2 phone (across a hold and resume too), through the switch on
+loopback. What a user checks:
 the other party is heard, bit for bit (the switch decrypts, relays and encrypts the very
 A-law codes); what a tap on the loopback interface checks (tests/integration/capture.py):
 the packets between the switch and an SRTP phone carry no stretch of the audio, while
@@ -34,7 +35,7 @@ from tests.integration.audio import (
 from tests.integration.baresip import Baresip
 from tests.integration.capture import Datagram, LoopbackCapture
 from tests.integration.peers import Server, rtp_ports, vaxel_cli
-from tests.integration.pjsua import PjPhone, close_all, hears_voice
+from tests.integration.pjsua import PjPhone, close_all, hears, hears_voice
 from tests.integration.test_pjsua_calls import voice
 from vaxel.rtp.g711 import alaw_decode
 
@@ -251,11 +252,12 @@ def test_plain_offers_get_488_where_srtp_is_required(server: Server) -> None:
         close_all([phone])
 
 
-def test_an_srtp_phone_and_a_plain_phone_hear_each_other(
+def test_an_srtp_phone_and_a_plain_phone_hear_each_other_also_after_a_hold(
     server: Server,
     phones: Callable[..., Baresip],
     sources: dict[str, Path],
     tap: LoopbackCapture,
+    system_prompts: Path,
 ) -> None:
     anna = phones("1001", MIXED, audio_source=sources["1001"])  # SRTP only
     bjorn = PjPhone(server.address, "1002", PASSWORDS["1002"], MIXED)  # plain RTP
@@ -273,6 +275,15 @@ def test_an_srtp_phone_and_a_plain_phone_hear_each_other(
         anna_said = read_wav(sources["1001"])
         assert hears_voice(bjorn, call, anna_said, 2 * RATE) >= 2 * RATE, "Björn heard no one"
         wait_received(anna, 3.0)
+        # Anna holds (an RTP/SAVP re-INVITE, answered with the same keys): Björn hears
+        # music; she resumes, and Björn hears her again through the same SRTP contexts.
+        assert anna.hold()["ok"], anna.log_text()
+        bjorn.expect("media_state", call=call, status="remote_hold")
+        assert hears(bjorn, call, system_prompts / "sv" / "music.wav", 1.0), "no music on hold"
+        assert anna.resume()["ok"], anna.log_text()
+        bjorn.expect("media_state", call=call, status="active")
+        bjorn.clear(call)
+        assert hears_voice(bjorn, call, anna_said, RATE) >= RATE, "no voice after the resume"
         anna.hangup()
         assert anna.event({"CALL_CLOSED"}, timeout=10) is not None, anna.log_text()
         datagrams = tap.stop()
