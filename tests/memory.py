@@ -14,6 +14,7 @@ peers over real sockets.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import secrets
@@ -277,13 +278,18 @@ class MemoryPhone:
         self.user_agent = "MemoryPhone"
         self.ring_back = True  # say 180 Ringing to every new INVITE, as phones do
         self.takes_messages = True  # say 200 to a chat MESSAGE, as softphones do
+        self.srtp_key: bytes | None = None  # set: its SDP is RTP/SAVP with this SDES key
 
     def sdp(self, direction: str = "sendrecv", codecs: str = "8 0 101") -> str:
+        proto, crypto = "RTP/AVP", ""
+        if self.srtp_key is not None:
+            inline = base64.b64encode(self.srtp_key).decode()
+            proto, crypto = "RTP/SAVP", f"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{inline}\r\n"
         return (
             f"v=0\r\no=phone 1 1 IN IP4 {self.host}\r\ns=-\r\nc=IN IP4 {self.host}\r\n"
-            f"t=0 0\r\nm=audio {self.media_port} RTP/AVP {codecs}\r\n"
+            f"t=0 0\r\nm=audio {self.media_port} {proto} {codecs}\r\n"
             "a=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\n"
-            f"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na={direction}\r\n"
+            f"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na={direction}\r\n" + crypto
         )
 
     # -- the wire ---------------------------------------------------------------------

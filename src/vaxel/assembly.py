@@ -156,6 +156,7 @@ def assemble(
     calls.in_call_codes = codes.codes
     calls.on_code = codes.run
     calls.on_info = recordings.info
+    calls.srtp_policy = _srtp_policy(directory)
     messaging = Messaging(
         signalling, router, lookup, ChatStore(store), background, clock=clock,
         waiting=chat.waiting_recipients(store),
@@ -250,6 +251,23 @@ def _lines(
         lambda event: watchers.diversion_changed(event.company_id, event.extension),
     )
     return lines, watchers
+
+
+def _srtp_policy(directory: Directory) -> Callable[[int, str | None], str]:
+    """O2: a leg's SRTP policy from its company's description: `media.srtp` for a user's
+    phone, the trunk's own `srtp` for a carrier (plain unless it says otherwise)."""
+
+    def policy(company_id: int, trunk: str | None) -> str:
+        company = directory.company(company_id)
+        if company is None:
+            return "off" if trunk is not None else "optional"
+        config = company.config
+        if trunk is None:
+            return config.media.srtp
+        described = config.trunks.get(trunk)
+        return described.srtp if described is not None else "off"
+
+    return policy
 
 
 def _mwi_boxes(directory: Directory) -> Boxes:

@@ -38,7 +38,8 @@ class Baresip:
     (`dump-*-dec.wav`) audio there; `audio_codecs` limits the account's
     codecs (e.g. "PCMA"); `sip_port` listens on a chosen port (a carrier must
     send from its trunk's address); `modules` loads more modules (e.g. "mwi.so");
-    `account` replaces the whole account line (e.g. one that does not register).
+    `account` replaces the whole account line (e.g. one that does not register);
+    `mediaenc` encrypts media (e.g. "srtp-mand": SDES-SRTP or no call, with srtp.so).
     """
 
     def __init__(
@@ -56,6 +57,7 @@ class Baresip:
         sip_port: int | None = None,
         modules: tuple[str, ...] = (),
         account: str | None = None,
+        mediaenc: str | None = None,
     ) -> None:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -66,6 +68,8 @@ class Baresip:
         if audio_source:
             self._modules.append("aufile.so")
         self._modules += modules
+        if mediaenc is not None and mediaenc.startswith("srtp"):
+            self._modules.append("srtp.so")
         self._sip_port = sip_port
         self._extra = []
         if snd_path is not None:
@@ -76,6 +80,8 @@ class Baresip:
         # The account is added over ctrl_tcp once we listen (`register()`), so
         # its REGISTER_OK / REGISTER_FAIL event cannot be missed.
         codecs = f";audio_codecs={audio_codecs}" if audio_codecs else ""
+        if mediaenc is not None:
+            codecs += f";mediaenc={mediaenc}"
         self.account = account or (
             f"<sip:{user}@{domain}>;auth_pass={password};answermode={answermode};regint=300"
             f'{codecs};outbound="sip:{server.address}"'

@@ -103,6 +103,11 @@ def _not_recorded(call: Call) -> None:
     pass
 
 
+def _default_srtp(company_id: int, trunk: str | None) -> str:
+    """SRTP when a phone offers it, plain to trunks (the assembly reads the descriptions)."""
+    return "off" if trunk is not None else "optional"
+
+
 def _no_codes(company_id: int) -> Mapping[str, bool]:
     return {}
 
@@ -231,6 +236,9 @@ class B2BUA:
         # it, and what to do when one was pressed (the leg, the code, its target).
         self.in_call_codes: Callable[[int], Mapping[str, bool]] = _no_codes
         self.on_code: Callable[[Leg, str, str], None] = _no_code
+        # O2: a leg's SRTP policy ("off", "optional", "required", sip.sdp.SRTP_POLICIES) by
+        # its company and trunk (None: a user's phone), as the description says.
+        self.srtp_policy: Callable[[int, str | None], str] = _default_srtp
         self.calls: dict[str, Call] = {}
         self._dialogs: dict[DialogId, SipLeg] = {}
         self._inbound: dict[TransactionKey, InboundLeg] = {}
@@ -247,8 +255,9 @@ class B2BUA:
         caller: SipUser | None,
         company_id: int,
         decide: Decide,
+        trunk: str | None = None,
     ) -> Response | None:
-        """A new INVITE (from an authenticated user, or from a trunk): a call with its
+        """A new INVITE (from an authenticated user, or from `trunk`): a call with its
         caller's leg, handed to the feature `decide` picks (with what was dialled).
 
         Returns a response only when the request is refused before any leg exists.
@@ -260,7 +269,7 @@ class B2BUA:
             return self._invite_replacing(request, key, source, caller, company_id)
         call = Call(new_call_id(), company_id, self)
         call.started_at = self.clock()
-        leg = InboundLeg(self, call, request, key, source, caller)
+        leg = InboundLeg(self, call, request, key, source, caller, trunk)
         self._inbound[key] = leg
         self.signalling.own(key, self._inbound_event)
         self.calls[call.id] = call

@@ -26,6 +26,7 @@ from vaxel.sip.errors import RemoteProtocolError
 from vaxel.sip.events import RequestReceived, TransactionKey
 from vaxel.sip.headers import canonical_name
 from vaxel.sip.message import REASONS, Headers, Request, Response, make_response, parse_message
+from vaxel.sip.sdp import redact_keys
 from vaxel.sip.uri import SipURI
 from vaxel.sip.validate import check_request
 from vaxel.transport.base import Local, Source
@@ -87,7 +88,7 @@ class Inbound:
     def receive(self, data: bytes, source: Source, local: Local) -> None:
         """Handle one framed message from `source` (the transports' callback)."""
         if self.tracing:
-            trace.debug("from %s:\n%s", source, data.decode("utf-8", "replace"))
+            trace.debug("from %s:\n%s", source, redact_keys(data.decode("utf-8", "replace")))
         if not source.reliable:
             seen = self._repeats.get(data)
             if seen is not None and self._repeated(seen, source):

@@ -45,7 +45,14 @@ from vaxel.sip.events import (
 )
 from vaxel.sip.headers import NameAddr
 from vaxel.sip.message import Headers, Request, Response, make_response
-from vaxel.sip.sdp import SessionDescription, build_offer, negotiate, next_version, parse_answer
+from vaxel.sip.sdp import (
+    SRTP_KEY_LENGTH,
+    SessionDescription,
+    build_offer,
+    negotiate,
+    next_version,
+    parse_answer,
+)
 from vaxel.sip.uri import parse_uri
 from vaxel.transport.base import Source
 
@@ -120,7 +127,15 @@ def _sdp_of(message: Request | Response) -> SessionDescription | None:
 class SipLeg(Leg):
     """What both kinds of leg share: a dialog, a media endpoint, in-dialog requests."""
 
-    def __init__(self, b2bua: B2BUA, call: Call, party: str, party_name: str, peer: Source) -> None:
+    def __init__(
+        self,
+        b2bua: B2BUA,
+        call: Call,
+        party: str,
+        party_name: str,
+        peer: Source,
+        trunk: str | None = None,
+    ) -> None:
         super().__init__(call, party, party_name)
         self.b2bua = b2bua
         self.peer = peer  # where this leg's signalling goes (the party's real address)
@@ -128,6 +143,14 @@ class SipLeg(Leg):
         self.endpoint = b2bua.media.allocate(self.dtmf)
         self.media = self.endpoint
         self.session_id = randomness.randbelow(2**31)
+        # O2: SRTP as the company (or the trunk) wants it, with the key this leg sends with
+        # (never logged); `secure` once an SDP exchange made the media SRTP, so that our
+        # re-offers (hold, refresh) stay SRTP.
+        self.srtp = b2bua.srtp_policy(call.company_id, trunk)
+        self.srtp_key: bytes | None = None
+        if self.srtp != "off":
+            self.srtp_key = randomness.token_bytes(SRTP_KEY_LENGTH)
+        self.secure = False
         self.sent_sdp: SessionDescription | None = None
         self.hold = False  # the party put us on hold
         self.reinvite: Request | None = None  # our pending re-INVITE
@@ -177,8 +200,11 @@ class SipLeg(Leg):
             address=self.endpoint.address,
             port=self.endpoint.port,
             session_id=self.session_id,
+            srtp="required" if self.secure else self.srtp,  # never back to plain in a call
+            srtp_key=self.srtp_key,
         )
         self.endpoint.configure(answer, sending=answer.direction in ("sendrecv", "sendonly"))
+        self.secure = answer.srtp is not None
         hold = answer.hold
         if hold != self.hold and self.state is _ANSWERED:
             self.hold = hold
@@ -193,6 +219,7 @@ class SipLeg(Leg):
             port=self.endpoint.port,
             session_id=self.session_id,
             direction=direction,
+            srtp_key=self.srtp_key if self.secure or self.srtp == "required" else None,
         )
         return self._versioned(offer)
 
@@ -202,6 +229,7 @@ class SipLeg(Leg):
             return  # (an ended leg's endpoint may already serve another call)
         answer = parse_answer(self.sent_sdp, sdp)
         self.endpoint.configure(answer, sending=answer.direction in ("sendrecv", "sendonly"))
+        self.secure = answer.srtp is not None
 
     def _direction(self) -> str:
         """The direction our last offer or answer said (a refresh keeps it)."""
@@ -455,11 +483,12 @@ class InboundLeg(SipLeg):
         key: TransactionKey,
         source: Source,
         user: SipUser | None,
+        trunk: str | None = None,
     ) -> None:
         uri = request.from_.uri
         party = user.extension if user else (getattr(uri, "user", None) or str(uri))
         name = (user.display_name if user else "") or (request.from_.display_name or "")
-        super().__init__(b2bua, call, party, name, source)
+        super().__init__(b2bua, call, party, name, source, trunk)
         self.user = user
         self.invite = request
         self.key = key
@@ -597,7 +626,8 @@ class OutboundLeg(SipLeg):
         sip: SipTarget,
         caller: Leg | api.Party,
     ) -> None:
-        super().__init__(b2bua, call, sip.label, sip.display_name, sip.destination)
+        trunk = target.trunk if isinstance(target, api.Line) else None
+        super().__init__(b2bua, call, sip.label, sip.display_name, sip.destination, trunk)
         self.target = target
         self.sip = sip
         self.caller = caller

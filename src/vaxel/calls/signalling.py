@@ -28,6 +28,7 @@ from vaxel.sip.events import (
     TransportError,
 )
 from vaxel.sip.message import Request, Response
+from vaxel.sip.sdp import redact_keys
 from vaxel.sip.transaction import TransactionLayer, new_branch
 from vaxel.transport.base import Local, Sender, Source
 
@@ -71,7 +72,7 @@ class Outbox:
 
     def send(self, data: bytes, destination: Source) -> bool:
         if self.tracing:
-            trace.debug("to %s:\n%s", destination, data.decode("utf-8", "replace"))
+            trace.debug("to %s:\n%s", destination, redact_keys(data.decode("utf-8", "replace")))
         sender = self.senders.get(destination.transport)
         if sender is None or not sender.send(data, destination):
             log.debug("could not send %d bytes to %s", len(data), destination)

@@ -181,6 +181,7 @@ class Switch:
             None,
             carrier.company_id,
             lambda: dialplan.from_carrier(carrier, dialled),
+            carrier.trunk,
         )
 
     def _subscribe(self, request: Request, key: TransactionKey, source: Source) -> Response | None:

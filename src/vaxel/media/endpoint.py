@@ -22,6 +22,15 @@ at least as well as the latched one (same host and port, then same host,
 then anything). RTCP must come from the host the RTP comes from; its first
 packet latches, and it moves only while the RTP stream is learning.
 
+SRTP (O2, RFC 3711): a leg whose SDP exchange gave keys (`Answer.srtp`) has
+its own two contexts (`vaxel.media.srtp`): what its party sends is
+authenticated and decrypted before anything else looks at it (a packet that
+fails is dropped and counted in `srtp_dropped`, and never latches the
+stream), and what goes to its party is encrypted last, after the rewriter. So
+every leg keeps its own keys: an SRTP leg bridged to a plain one relays
+plain audio to it, two SRTP legs re-encrypt, and players, recorders,
+conferences and DTMF see plain RTP as on any leg.
+
 This is the per-packet path: no logging, no per-packet objects beyond the
 datagram itself and its rewritten copy. A packet from the latched source
 costs one tuple comparison, as before; only the others take the slow path.
@@ -36,6 +45,7 @@ from ipaddress import ip_address
 from typing import TYPE_CHECKING, Any
 
 from vaxel import randomness
+from vaxel.media.srtp import SrtpContext
 from vaxel.rtp.dtmf import EventReceiver
 from vaxel.rtp.g711 import ALAW_TO_ULAW, ULAW_TO_ALAW, decode, encode
 from vaxel.rtp.packet import HEADER, StreamRewriter, build
@@ -110,6 +120,9 @@ class Endpoint:
         "sent_octets",
         "sinks",
         "source_ssrc",
+        "srtp_dropped",
+        "srtp_in",
+        "srtp_out",
         "stats",
         "telephone_events_seen",
     )
@@ -172,6 +185,11 @@ class Endpoint:
         self._gen_ts = 0
         # Who listens to the party's decoded audio (a recorder, an in-band DTMF detector).
         self.sinks: list[Callable[[Samples], None]] = []
+        # SRTP (O2): what the party sends is unprotected with `srtp_in`, what goes to it is
+        # protected with `srtp_out`; None for plain RTP.
+        self.srtp_in: SrtpContext | None = None
+        self.srtp_out: SrtpContext | None = None
+        self.srtp_dropped = 0  # packets that failed authentication (or replayed)
 
     def park(self, on_dtmf: Callable[[str], None]) -> None:
         """Idle until reused: drop what refers to the old call, ignore what still arrives.
@@ -187,6 +205,7 @@ class Endpoint:
         self.sinks = []
         self.remote = self.rtcp_remote = None
         self._source = self._rtcp_source = self._offered = None
+        self.srtp_in = self.srtp_out = None  # the keys go with the call
 
     def configure(self, answer: Answer, *, sending: bool) -> None:
         """Apply an offer/answer outcome: codec, DTMF payload type, the party's address.
@@ -195,7 +214,10 @@ class Endpoint:
         re-INVITE, and its packets then come from somewhere else. A new
         address is sent to at once and latched afresh; with the same one, the
         latched source stays until a better one arrives within the window.
+        SRTP keys (`answer.srtp`) take effect at once; a key that did not change
+        keeps its context (its rollover counter and replay window).
         """
+        self._use_keys(answer)
         if answer.codec is not None:
             self.codec = answer.codec.name
             self.pt = answer.codec.pt
@@ -213,6 +235,18 @@ class Endpoint:
         self._recompute()
         if self.peer is not None:
             self.peer._recompute()
+
+    def _use_keys(self, answer: Answer) -> None:
+        keys = answer.srtp
+        if keys is None:
+            self.srtp_in = self.srtp_out = None
+            return
+        srtp_out = self.srtp_out
+        if srtp_out is None or srtp_out.crypto != keys.local:
+            self.srtp_out = SrtpContext(keys.local, outbound=True)
+        srtp_in = self.srtp_in
+        if srtp_in is None or srtp_in.crypto != keys.remote:
+            self.srtp_in = SrtpContext(keys.remote, outbound=False)
 
     def _recompute(self) -> None:
         peer = self.peer
@@ -273,6 +307,13 @@ class Endpoint:
                 continue
             if len(data) < 12 or data[0] & 0xC0 != 0x80 or not self.codec:
                 continue  # not RTP, or the endpoint is idle (released, or not negotiated yet)
+            srtp = self.srtp_in
+            if srtp is not None:
+                plain = srtp.unprotect(data)
+                if plain is None:
+                    self.srtp_dropped += 1  # forged, replayed, or not our key
+                    continue
+                data = plain
             if source != self._source and not self._admit(source):
                 continue  # strict source: not the party's address
             self.received += 1
@@ -303,12 +344,17 @@ class Endpoint:
                 continue  # comfort noise, or a codec nobody negotiated
             packet = peer.rewriter.rewrite(data, out_pt, now)
             if packet is not None and peer.remote is not None:
+                octets = len(packet) - 12
+                protect = peer.srtp_out
+                wire = packet if protect is None else protect.protect(packet)
+                if wire is None:
+                    continue
                 try:
-                    peer.rtp.sendto(packet, peer.remote)
+                    peer.rtp.sendto(wire, peer.remote)
                 except OSError:
                     continue
                 peer.sent += 1
-                peer.sent_octets += len(packet) - 12
+                peer.sent_octets += octets
 
     def rtcp_readable(self) -> None:
         """Drain RTCP: note the party's sender reports (for our LSR/DLSR), latch its address
@@ -325,6 +371,13 @@ class Endpoint:
                 return
             except OSError:
                 continue
+            srtp = self.srtp_in
+            if srtp is not None:
+                plain = srtp.unprotect_rtcp(data)
+                if plain is None:
+                    self.srtp_dropped += 1
+                    continue
+                data = plain
             try:
                 packets = parse_rtcp(data)
             except ValueError:
@@ -350,8 +403,15 @@ class Endpoint:
             packet = build_sr(ssrc, now, rtp_ts, self.sent, self.sent_octets, blocks)
         else:
             packet = build_rr(ssrc, blocks)
+        packet += build_sdes(ssrc, cname)
+        srtp = self.srtp_out
+        if srtp is not None:
+            protected = srtp.protect_rtcp(packet)
+            if protected is None:
+                return
+            packet = protected
         with contextlib.suppress(OSError):
-            self.rtcp.sendto(packet + build_sdes(ssrc, cname), destination)
+            self.rtcp.sendto(packet, destination)
 
     # -- what the switch plays to the party -----------------------------------------
 
@@ -398,11 +458,16 @@ class Endpoint:
             return
         packet = build(self.pt, self._gen_seq, self._gen_ts, self._gen_ssrc, payload)
         out = self.rewriter.rewrite(bytearray(packet), self.pt, self.clock())
-        if out is not None:
+        if out is None:
+            return
+        octets = len(out) - 12
+        srtp = self.srtp_out
+        wire = out if srtp is None else srtp.protect(out)
+        if wire is not None:
             with contextlib.suppress(OSError):
-                self.rtp.sendto(out, self.remote)
+                self.rtp.sendto(wire, self.remote)
                 self.sent += 1
-                self.sent_octets += len(out) - 12
+                self.sent_octets += octets
 
     def close(self) -> None:
         self.stop_playing()

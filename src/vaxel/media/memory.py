@@ -19,7 +19,7 @@ import numpy as np
 from vaxel.media.conference import Conference
 from vaxel.media.player import FRAME, Player, Samples
 from vaxel.rtp.g711 import decode
-from vaxel.sip.sdp import Answer
+from vaxel.sip.sdp import Answer, SrtpKeys
 
 SILENCE = np.zeros(FRAME, np.int16)
 
@@ -53,6 +53,7 @@ class MemoryEndpoint:
         self.player: Player | None = None
         self.on_played: Callable[[], None] = _nothing
         self.heard: list[Samples] = []  # every frame the party was sent, 20 ms each
+        self.srtp: SrtpKeys | None = None  # the leg's SRTP keys (O2), None for plain RTP
         self.closed = False
 
     def configure(self, answer: Answer, *, sending: bool) -> None:
@@ -62,6 +63,7 @@ class MemoryEndpoint:
         if answer.remote is not None:
             self.remote = answer.remote
         self.sending = sending and answer.remote is not None
+        self.srtp = answer.srtp
 
     def play(self, player: Player, on_done: Callable[[], None]) -> None:
         self.player = player

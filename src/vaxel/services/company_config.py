@@ -427,6 +427,9 @@ class TrunkConfig(Model):
     registration: TrunkRegistration | None = None  # register with the carrier
     username: str | None = None  # digest answers for our INVITEs, when the carrier challenges
     password: str | None = Field(default=None, repr=False)  # a secret, as the registration's
+    # O2: SRTP (SDES) with the carrier: "off" (plain RTP, an RTP/SAVP offer is refused),
+    # "optional" (its RTP/SAVP offers answered with SRTP, ours plain), "required".
+    srtp: SrtpPolicy = "off"
 
 
 # -- conference rooms (A3) -------------------------------------------------------------
@@ -524,6 +527,21 @@ class RecordingConfig(Model):
         if number is not None and number in self.numbers:
             return self.numbers[number]
         return self.default
+
+
+# -- media (P5, O2) ---------------------------------------------------------------------
+
+SrtpPolicy = Literal["off", "optional", "required"]
+
+
+class MediaConfig(Model):
+    """How the company's phones' media is carried (O2). `srtp`: "optional" (the default)
+    answers a phone's RTP/SAVP offer with SRTP (SDES keys, RFC 4568) and plain RTP with
+    plain RTP, and offers plain RTP to phones; "required" refuses a phone's plain offer
+    with 488 and offers RTP/SAVP to phones; "off" refuses SRTP (488 to an RTP/SAVP-only
+    offer). Trunks follow their own `srtp`, not this."""
+
+    srtp: SrtpPolicy = "optional"
 
 
 # -- the company ---------------------------------------------------------------------------
@@ -712,6 +730,7 @@ class CompanyConfig(Model):
     # P4 call park: off unless described (`park: {}` for 700, orbits 701-709, 60 s).
     park: ParkConfig | None = None
     recording: RecordingConfig = RecordingConfig()  # A6: which calls are recorded
+    media: MediaConfig = MediaConfig()  # O2: SRTP for the company's phones
     # The keys of features, when the company's users know other ones (defaults: above).
     feature_codes: FeatureCodes = FeatureCodes()
 

@@ -1,13 +1,23 @@
-"""SDP (P2, P5): session descriptions (RFC 4566), audio offer/answer (RFC 3264), sans-I/O.
+"""SDP (P2, P5, O2): session descriptions (RFC 4566), audio offer/answer (RFC 3264) and SDES
+keys for SRTP (RFC 4568), sans-I/O.
 
 Only what a PBX acts on is interpreted: origin, connection, media lines and
 a few attributes. Every other line is kept as sent, in order, so an SDP we
 relay or re-send goes out the way it came in.
+
+SRTP (O2): an `RTP/SAVP` stream carries `a=crypto` lines, each a suite and the
+offerer's master key. We answer the first line whose suite we support
+(`SRTP_SUITES`) and whose session parameters we can honour, with our own key,
+and refuse with 488 what we cannot meet. Keys never appear in a repr;
+`redact_keys` takes them out of a message before it is logged.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -27,6 +37,7 @@ _BY_FLAGS = {flags: name for name, flags in _FLAGS.items()}
 
 HOLD_ADDRESS = "0.0.0.0"  # RFC 2543 hold, still sent by old phones (RFC 3264 §8.4)
 AUDIO_PROTO = "RTP/AVP"
+SAVP_PROTO = "RTP/SAVP"  # RFC 3711 §12: SRTP, keyed here by a=crypto (RFC 4568)
 TELEPHONE_EVENT = "telephone-event"
 DTMF_EVENTS = range(17)  # RFC 4733 §3.2: 0-9 * # A-D and flash (16)
 PTIME = 20
@@ -65,6 +76,20 @@ class Codec:
 
 
 CODECS = {"PCMU": Codec("PCMU", 0, 8000), "PCMA": Codec("PCMA", 8, 8000)}
+
+
+#: The SDES suites we can meet (RFC 4568 §6.2), in the order we offer them: both AES in
+#: counter mode with a 128-bit key, a 112-bit salt and HMAC-SHA1 (80 or 32 bits of tag).
+SRTP_SUITES = ("AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32")
+SRTP_KEY_LENGTH = 30  # master key (16 octets) + master salt (14), as inline: carries them
+# Session parameters (RFC 4568 §6.3) we honour; a line with any other one is not met.
+_MET_PARAMS = ("WSH=", "FEC_ORDER=")
+_INLINE = re.compile(r"(inline:)[A-Za-z0-9+/=]+")
+
+
+def redact_keys(text: str) -> str:
+    """`text` (a SIP message, an SDP) with every SDES key replaced, for logs and traces."""
+    return _INLINE.sub(r"\1[redacted]", text)
 
 
 def _bad(reason: str) -> RemoteProtocolError:
@@ -144,6 +169,112 @@ class Connection:
         return f"{self.nettype} {self.addrtype} {self.address}"
 
 
+@dataclass(frozen=True, slots=True, repr=False)
+class Crypto:
+    """One a=crypto line (RFC 4568 §4) for SRTP: a suite and one master key.
+
+    `key` is the master key and salt (`SRTP_KEY_LENGTH` octets). With an MKI
+    (`mki_length` > 0), every packet carries `mki` in that many octets to say
+    which key it uses (RFC 3711 §3.1). `window` is the replay window asked
+    for (WSH), 0 for the default. The repr names no key.
+    """
+
+    tag: int
+    suite: str
+    key: bytes
+    mki: int
+    mki_length: int
+    window: int
+
+    def __init__(
+        self, tag: int, suite: str, key: bytes, mki: int = 0, mki_length: int = 0, window: int = 0
+    ) -> None:
+        object.__setattr__(self, "tag", tag)
+        object.__setattr__(self, "suite", suite)
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "mki", mki)
+        object.__setattr__(self, "mki_length", mki_length)
+        object.__setattr__(self, "window", window)
+
+    def __repr__(self) -> str:
+        return f"Crypto(tag={self.tag}, suite={self.suite!r}, key=<{len(self.key)} octets>)"
+
+    @classmethod
+    def parse(cls, value: str) -> Crypto | None:
+        """An a=crypto value we can meet, else None (another suite, several keys, a session
+        parameter we do not honour, a malformed line: RFC 4568 §5.1.2 says skip it)."""
+        parts = value.split()
+        if len(parts) < 3 or not parts[0].isdigit() or len(parts[0]) > 9:
+            return None
+        if parts[1] not in SRTP_SUITES or ";" in parts[2] or not parts[2].startswith("inline:"):
+            return None
+        window = 0
+        for param in parts[3:]:
+            if not param.startswith(_MET_PARAMS):
+                return None  # UNENCRYPTED_SRTP, KDR, FEC_KEY ...: not what we do
+            if param.startswith("WSH="):
+                if not param[4:].isdigit():
+                    return None
+                window = int(param[4:])
+        fields = parts[2][len("inline:") :].split("|")
+        try:
+            key = base64.b64decode(fields[0], validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        if len(key) != SRTP_KEY_LENGTH or len(fields) > 3:
+            return None
+        mki = mki_length = 0
+        for item in fields[1:]:
+            if ":" in item:  # mki-value ":" mki-length (in octets, 1-128)
+                number, _, length = item.partition(":")
+                if not (number.isdigit() and length.isdigit() and 1 <= int(length) <= 128):
+                    return None
+                mki, mki_length = int(number), int(length)
+                if mki >= 256**mki_length:
+                    return None
+            elif not item.removeprefix("2^").isdigit():  # the key's lifetime: not renewed
+                return None
+        return cls(int(parts[0]), parts[1], key, mki, mki_length, window)
+
+    def __str__(self) -> str:
+        inline = base64.b64encode(self.key).decode("ascii")
+        if self.mki_length:
+            inline += f"|{self.mki}:{self.mki_length}"
+        return f"{self.tag} {self.suite} inline:{inline}"
+
+    def mki_bytes(self) -> bytes:
+        """The MKI field of our packets (empty without one)."""
+        return self.mki.to_bytes(self.mki_length, "big") if self.mki_length else b""
+
+
+@dataclass(frozen=True, slots=True)
+class SrtpKeys:
+    """The outcome of an SDES exchange: the suite, the key and MKI we protect what we send
+    with (`local`), and those the party protects what it sends with (`remote`)."""
+
+    local: Crypto
+    remote: Crypto
+
+    def __init__(self, local: Crypto, remote: Crypto) -> None:
+        object.__setattr__(self, "local", local)
+        object.__setattr__(self, "remote", remote)
+
+    @property
+    def suite(self) -> str:
+        return self.local.suite
+
+
+def crypto_lines(media: MediaDescription) -> list[Crypto]:
+    """The a=crypto lines of a stream we can meet, in the order given (the offerer's
+    preference)."""
+    found: list[Crypto] = []
+    for value in media.values("crypto"):
+        crypto = Crypto.parse(value) if value else None
+        if crypto is not None:
+            found.append(crypto)
+    return found
+
+
 def _addrtype(address: str) -> str:
     return "IP6" if ":" in address else "IP4"
 
@@ -192,9 +323,10 @@ def _attribute_line(name: str, value: str | None) -> str:
     return f"a={name}" if value is None else f"a={name}:{value}"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class MediaDescription(_Attributes):
-    """One m= section (RFC 4566 §5.14) with its c=, b= and a= lines."""
+    """One m= section (RFC 4566 §5.14) with its c=, b= and a= lines; its repr is its lines
+    with any SDES key redacted."""
 
     media: str
     port: int
@@ -271,6 +403,9 @@ class MediaDescription(_Attributes):
         if not parts or not parts[0].isdigit():
             return None
         return int(parts[0]), parts[3] if len(parts) == 4 else None
+
+    def __repr__(self) -> str:
+        return f"MediaDescription({redact_keys(' | '.join(self.lines()))!r})"
 
     def lines(self) -> list[str]:
         port = f"{self.port}/{self.port_count}" if self.port_count is not None else str(self.port)
@@ -423,15 +558,23 @@ def _session(address: str, session_id: int, username: str) -> SessionDescription
 
 
 def _audio_media(
-    port: int, codecs: list[Codec], dtmf_pt: int | None, events: str, direction: str
+    port: int,
+    codecs: list[Codec],
+    dtmf_pt: int | None,
+    events: str,
+    direction: str,
+    cryptos: list[Crypto] | None = None,
 ) -> MediaDescription:
-    media = MediaDescription("audio", port, AUDIO_PROTO, [str(c.pt) for c in codecs])
+    proto = AUDIO_PROTO if cryptos is None else SAVP_PROTO
+    media = MediaDescription("audio", port, proto, [str(c.pt) for c in codecs])
     media.attributes = [("rtpmap", f"{c.pt} {c.name}/{c.clock}") for c in codecs]
     if dtmf_pt is not None:
         media.formats.append(str(dtmf_pt))
         media.attributes.append(("rtpmap", f"{dtmf_pt} {TELEPHONE_EVENT}/{codecs[0].clock}"))
         media.attributes.append(("fmtp", f"{dtmf_pt} {events}"))
     media.attributes += [("ptime", str(PTIME)), (direction, None)]
+    if cryptos is not None:
+        media.attributes += [("crypto", str(crypto)) for crypto in cryptos]
     return media
 
 
@@ -451,13 +594,22 @@ def build_offer(
     dtmf_pt: int | None = 101,
     direction: str = "sendrecv",
     username: str = "vaxel",
+    srtp_key: bytes | None = None,
 ) -> SessionDescription:
-    """One audio stream offering `codecs` in preference order plus telephone-event."""
+    """One audio stream offering `codecs` in preference order plus telephone-event.
+
+    With `srtp_key` the stream is `RTP/SAVP`, offering each of `SRTP_SUITES` with
+    that key (one line each, tags 1, 2 ...): the answer picks one.
+    """
     if direction not in _FLAGS:
         raise ValueError(f"not an SDP direction: {direction!r}")
     sd = _session(address, session_id, username)
     events = _format_events(DTMF_EVENTS)
-    sd.media.append(_audio_media(port, [_codec(c) for c in codecs], dtmf_pt, events, direction))
+    cryptos = None
+    if srtp_key is not None:
+        cryptos = [Crypto(i, suite, srtp_key) for i, suite in enumerate(SRTP_SUITES, 1)]
+    media = _audio_media(port, [_codec(c) for c in codecs], dtmf_pt, events, direction, cryptos)
+    sd.media.append(media)
     return sd
 
 
@@ -467,7 +619,8 @@ class Answer:
 
     `direction` is ours; `hold` says the peer does not want media from us
     (sendonly, inactive or c=0.0.0.0). `codec` and `remote` are None only
-    when every stream of the offer was disabled (port 0).
+    when every stream of the offer was disabled (port 0). `srtp` holds the
+    keys when the stream is SRTP, None when it is plain RTP.
     """
 
     sdp: SessionDescription
@@ -477,6 +630,7 @@ class Answer:
     remote_rtcp: tuple[str, int] | None
     direction: str
     hold: bool = False
+    srtp: SrtpKeys | None = None
 
     def __init__(
         self,
@@ -487,6 +641,7 @@ class Answer:
         remote_rtcp: tuple[str, int] | None,
         direction: str,
         hold: bool = False,
+        srtp: SrtpKeys | None = None,
     ) -> None:
         self.sdp = sdp
         self.codec = codec
@@ -495,6 +650,7 @@ class Answer:
         self.remote_rtcp = remote_rtcp
         self.direction = direction
         self.hold = hold
+        self.srtp = srtp
 
 
 def _peer_flags(sd: SessionDescription, media: MediaDescription) -> tuple[bool, bool]:
@@ -576,7 +732,29 @@ def _pick_dtmf(media: MediaDescription, clock: int) -> int | None:
 
 
 def _is_audio(media: MediaDescription) -> bool:
-    return media.media == "audio" and media.proto == AUDIO_PROTO and media.port != 0
+    return media.media == "audio" and media.proto in (AUDIO_PROTO, SAVP_PROTO) and media.port != 0
+
+
+#: What a leg may do about SRTP (O2): refuse it, take it when offered, or insist on it.
+SRTP_POLICIES = ("off", "optional", "required")
+
+
+def _our_crypto(media: MediaDescription, srtp: str, srtp_key: bytes | None) -> Crypto | None:
+    """For an SAVP stream of an offer: the first crypto line we can meet, answered with our
+    key (the offer's tag and suite; an MKI of the offer's length, RFC 4568 §6.1), else None."""
+    if srtp == "off" or srtp_key is None:
+        return None
+    for theirs in crypto_lines(media):
+        mki_length = theirs.mki_length
+        return Crypto(theirs.tag, theirs.suite, srtp_key, 1 if mki_length else 0, mki_length)
+    return None
+
+
+def _remote_crypto(media: MediaDescription, ours: Crypto) -> Crypto:
+    for theirs in crypto_lines(media):
+        if theirs.tag == ours.tag:
+            return theirs
+    raise AssertionError("our crypto line comes from the offer's")
 
 
 def negotiate(
@@ -587,20 +765,34 @@ def negotiate(
     session_id: int,
     preferred: tuple[str, ...] = ("PCMA", "PCMU"),
     direction_override: str | None = None,
+    srtp: str = "optional",
+    srtp_key: bytes | None = None,
 ) -> Answer:
     """Answer `offer` (RFC 3264 §6): the first usable audio stream with one codec.
 
     Our preference order wins among the codecs both sides support. Other
     streams are rejected with port 0, keeping the m-line count and order.
     `direction_override` is the most we want (sendonly to hold the peer).
+    `srtp` (one of `SRTP_POLICIES`) says which streams are usable: "off" only
+    RTP/AVP ones, "required" only RTP/SAVP ones with a crypto line we meet,
+    "optional" either; an SRTP stream is answered with `srtp_key`.
     Raises RemoteProtocolError 488 when no offered stream is acceptable.
     """
     if direction_override is not None and direction_override not in _FLAGS:
         raise ValueError(f"not an SDP direction: {direction_override!r}")
+    if srtp not in SRTP_POLICIES:
+        raise ValueError(f"not an SRTP policy: {srtp!r}")
     sd = _session(address, session_id, "vaxel")
     result = Answer(sd, None, None, None, None, "inactive")
     for media in offer.media:
         codec = _pick_codec(media, preferred) if _is_audio(media) else None
+        crypto: Crypto | None = None
+        if codec is not None and media.proto == SAVP_PROTO:
+            crypto = _our_crypto(media, srtp, srtp_key)
+            if crypto is None:
+                codec = None  # SRTP we cannot (or may not) meet
+        elif srtp == "required":
+            codec = None  # plain RTP where the policy wants SRTP
         if codec is None or result.codec is not None:
             sd.media.append(MediaDescription(media.media, 0, media.proto, list(media.formats)))
             continue
@@ -608,11 +800,16 @@ def negotiate(
         dtmf_pt = _pick_dtmf(media, codec.clock)
         events = "" if dtmf_pt is None else _answer_events(media.fmtp(str(dtmf_pt)))
         direction = _our_direction(peer, direction_override)
-        sd.media.append(_audio_media(port, [codec], dtmf_pt, events, direction))
+        cryptos = None if crypto is None else [crypto]
+        sd.media.append(_audio_media(port, [codec], dtmf_pt, events, direction, cryptos))
         result.codec, result.dtmf_pt, result.direction = codec, dtmf_pt, direction
         result.remote, result.remote_rtcp = offer.rtp_address(media), offer.rtcp_address(media)
         result.hold = not peer[1]
+        if crypto is not None:
+            result.srtp = SrtpKeys(crypto, _remote_crypto(media, crypto))
     if result.codec is None and any(m.port != 0 for m in offer.media):
+        if srtp == "required":
+            raise RemoteProtocolError("SDP: encrypted media (RTP/SAVP) required", 488)
         raise RemoteProtocolError("SDP: no acceptable audio stream in the offer", 488)
     return result
 
@@ -636,6 +833,10 @@ def parse_answer(offer: SessionDescription, answer: SessionDescription) -> Answe
         )
         if codec is None:
             raise RemoteProtocolError("SDP: the answer has no codec we offered", 488)
+        if theirs.proto != ours.proto:
+            raise RemoteProtocolError("SDP: the answer changed the stream's RTP profile", 488)
+        if ours.proto == SAVP_PROTO:
+            result.srtp = _answered_keys(ours, theirs)
         peer = _peer_flags(answer, theirs)
         result.codec, result.direction = codec, _our_direction(peer, offer.direction_of(ours))
         result.dtmf_pt = _pick_dtmf(_only(theirs, *common), codec.clock)
@@ -644,6 +845,19 @@ def parse_answer(offer: SessionDescription, answer: SessionDescription) -> Answe
     if result.codec is None and any(_is_audio(m) for m in offer.media):
         raise RemoteProtocolError("SDP: the answer rejected our audio stream", 488)
     return result
+
+
+def _answered_keys(ours: MediaDescription, theirs: MediaDescription) -> SrtpKeys:
+    """The keys of an SAVP answer: its one crypto line names one of ours by tag and suite."""
+    answered = crypto_lines(theirs)
+    offered = {c.tag: c for c in crypto_lines(ours)}
+    if len(answered) != 1 or len(theirs.values("crypto")) != 1:
+        raise RemoteProtocolError("SDP: the answer must have one crypto line we can meet", 488)
+    remote = answered[0]
+    local = offered.get(remote.tag)
+    if local is None or local.suite != remote.suite:
+        raise RemoteProtocolError("SDP: the answer's crypto line is not one we offered", 488)
+    return SrtpKeys(local, remote)
 
 
 def _only(media: MediaDescription, *formats: str) -> MediaDescription:
