@@ -31,7 +31,7 @@ class WebSocketSip:
         options.setdefault("subprotocols", ["sip"])
         self.connection: ClientConnection = connect(
             ws_url(server),
-            open_timeout=10,
+            open_timeout=30,  # the web process may still be starting on a busy machine
             legacy=True,
             **options,  # type: ignore[arg-type]
         )
