@@ -15,7 +15,7 @@ class Source:
     name taken from the message.
     """
 
-    transport: str  # "UDP" or "TCP"
+    transport: str  # "UDP", "TCP" or "TLS"
     host: str
     port: int
 
