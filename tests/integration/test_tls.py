@@ -1,0 +1,167 @@
+"""P2, O2: SIP over TLS on a real `vaxel serve --tls`: the self-signed certificate it makes
+and announces, SIP and keep-alives over TLS, a client that sends garbage, and certificates
+reloaded without a restart (SIGHUP, or the files changing)."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import shutil
+import signal
+import socket
+import ssl
+import stat
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from tests.integration.conftest import DOMAIN
+from tests.integration.peers import Server, options_request
+from vaxel.transport.certificates import fingerprint, self_signed
+
+
+def tls_port(server: Server) -> int:
+    match = re.search(r"vaxel: SIP on .* and tls:127\.0\.0\.1:(\d+)", server.output)
+    assert match is not None, server.output
+    return int(match.group(1))
+
+
+def connect(port: int, cafile: Path | None = None) -> ssl.SSLSocket:
+    """A TLS client: verifying the switch against `cafile`, or not verifying at all."""
+    if cafile is None:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    else:
+        context = ssl.create_default_context(cafile=str(cafile))
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    return context.wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def seen_fingerprint(port: int) -> str:
+    with connect(port) as sock:
+        der = sock.getpeercert(binary_form=True)
+    assert der is not None
+    return hashlib.sha256(der).digest().hex(":").upper()
+
+
+def until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def read_reply(sock: ssl.SSLSocket) -> bytes:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, data
+        data += chunk
+    return data
+
+
+@pytest.fixture(scope="module")
+def tls_server(provisioned: Path) -> Iterator[Server]:
+    srv = Server(provisioned).start("--tls", "127.0.0.1:0")
+    yield srv
+    srv.stop()
+
+
+def test_serve_tls_makes_announces_and_serves_a_self_signed_certificate(
+    tls_server: Server, provisioned: Path
+) -> None:
+    certificate, key = provisioned / "tls" / "certificate.pem", provisioned / "tls" / "key.pem"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert f"self-signed TLS certificate made now: {certificate}" in tls_server.output
+    assert f"SHA-256 fingerprint {fingerprint(certificate)}" in tls_server.output
+    names = x509.load_pem_x509_certificate(certificate.read_bytes()).extensions
+    san = names.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == [DOMAIN]  # the company's SIP domain
+    port = tls_port(tls_server)
+    assert seen_fingerprint(port) == fingerprint(certificate)
+    with connect(port, cafile=certificate) as sock:  # it verifies for 127.0.0.1 (its SAN)
+        sock.sendall(b"\r\n\r\n")
+        assert sock.recv(2) == b"\r\n"  # RFC 5626 keep-alive pong
+        sock.sendall(options_request(sock.getsockname()[1], transport="TLS"))
+        reply = read_reply(sock)
+        assert reply.startswith(b"SIP/2.0 200"), reply
+        assert f"SIP/2.0/TLS 127.0.0.1:{sock.getsockname()[1]};".encode() in reply
+        assert sock.version() in ("TLSv1.2", "TLSv1.3")
+
+
+def test_a_client_sending_garbage_instead_of_a_client_hello_breaks_nothing(
+    tls_server: Server,
+) -> None:
+    port = tls_port(tls_server)
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as garbage:
+        garbage.sendall(options_request(garbage.getsockname()[1], transport="TCP"))
+        garbage.settimeout(10)
+        with contextlib.suppress(ConnectionResetError):
+            assert garbage.recv(65536)[:1] in (b"", b"\x15")  # closed, or a TLS alert
+    with connect(port) as sock:
+        sock.sendall(options_request(sock.getsockname()[1], transport="TLS"))
+        assert read_reply(sock).startswith(b"SIP/2.0 200")
+    assert tls_server.alive()
+
+
+def test_certificates_reload_on_sighup_and_when_the_files_change(
+    provisioned: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New connections get the new certificate; a file that does not load is refused with a
+    log line and the certificate in use stays."""
+    first = self_signed(tmp_path / "first", ["127.0.0.1"])[:2]
+    second = self_signed(tmp_path / "second", ["127.0.0.1"])[:2]
+    third = self_signed(tmp_path / "third", ["127.0.0.1"])[:2]
+    live = tmp_path / "live"
+    live.mkdir()
+    cert, key = live / "cert.pem", live / "key.pem"
+    shutil.copy(first[0], cert)
+    shutil.copy(first[1], key)
+    monkeypatch.setenv("VAXEL_TLS_CHECK_INTERVAL", "3600")  # SIGHUP first
+    server = Server(provisioned).start(
+        "--tls", "127.0.0.1:0", "--cert", str(cert), "--key", str(key), "--http", "off"
+    )
+    try:
+        assert server.process is not None
+        port = tls_port(server)
+        assert "made now" not in server.output
+        assert seen_fingerprint(port) == fingerprint(first[0])
+        held = connect(port)  # a connection made before the change keeps going
+        shutil.copy(second[0], cert)
+        shutil.copy(second[1], key)
+        server.process.send_signal(signal.SIGHUP)
+        until(lambda: seen_fingerprint(port) == fingerprint(second[0]))
+        held.sendall(options_request(held.getsockname()[1], transport="TLS"))
+        assert read_reply(held).startswith(b"SIP/2.0 200")
+        held.close()
+        # A bad file: refused, the certificate in use stays, the switch keeps serving.
+        cert.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+        server.process.send_signal(signal.SIGHUP)
+        with connect(port) as sock:
+            sock.sendall(options_request(sock.getsockname()[1], transport="TLS"))
+            assert read_reply(sock).startswith(b"SIP/2.0 200")
+        assert seen_fingerprint(port) == fingerprint(second[0])
+    finally:
+        server.stop()
+    assert "TLS certificate not reloaded (SIGHUP), the old one kept" in server.output
+    assert "TLS certificate reloaded (SIGHUP)" in server.output
+
+    # The files changing is seen without a signal.
+    monkeypatch.setenv("VAXEL_TLS_CHECK_INTERVAL", "0.2")
+    shutil.copy(second[0], cert)
+    server = Server(provisioned).start(
+        "--tls", "127.0.0.1:0", "--cert", str(cert), "--key", str(key), "--http", "off"
+    )
+    try:
+        port = tls_port(server)
+        assert seen_fingerprint(port) == fingerprint(second[0])
+        shutil.copy(third[1], key)
+        shutil.copy(third[0], cert)
+        until(lambda: seen_fingerprint(port) == fingerprint(third[0]))
+    finally:
+        server.stop()
