@@ -294,3 +294,34 @@ def test_a_bye_in_the_early_dialog_ends_the_ringing_and_the_invite_gets_487(
     assert anna.last_final("BYE").status == 200  # type: ignore[union-attr]
     assert anna.last_final("INVITE").status == 487  # type: ignore[union-attr]
     assert bjorn.requests("CANCEL") and not switch.calls
+
+
+# -- SIP over TLS (P2, O2) ----------------------------------------------------------------
+
+
+def test_a_phone_registered_over_tls_is_rung_back_over_its_tls_flow(switch: MemorySwitch) -> None:
+    anna = switch.phone("1001")
+    bjorn = switch.phone("1002", transport="TLS", contact="<sips:1002@bjorn.invalid>")
+    anna.dial("1002")
+    invite = bjorn.ringing()
+    assert invite is not None
+    assert invite.headers.get("Via", "").startswith("SIP/2.0/TLS ")
+    assert ";transport=tls>" in (invite.headers.get("Contact") or "")
+    assert str(invite.uri) == "sips:1002@bjorn.invalid"
+    bjorn.pick_up()
+    assert anna.answered() is not None
+
+
+def test_a_sips_call_is_never_carried_on_over_a_plain_transport(switch: MemorySwitch) -> None:
+    """RFC 5630: a caller who dialled a sips: URI reaches a phone on TLS, and one on UDP
+    not at all (480), rather than the call going on in the clear."""
+    anna = switch.phone("1001", transport="TLS")
+    bjorn = switch.phone("1002")  # on UDP
+    anna.dial("1002", scheme="sips")
+    assert anna.last_final("INVITE").status == 480  # type: ignore[union-attr]
+    assert bjorn.ringing() is None and not bjorn.requests("INVITE")
+    # The same phone over TLS is rung.
+    secure = switch.phone("1002", transport="TLS")
+    anna.dial("1002", scheme="sips")
+    assert secure.ringing() is not None
+    assert not bjorn.requests("INVITE")

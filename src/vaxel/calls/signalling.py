@@ -54,7 +54,11 @@ class TransactionUser(Protocol):
 
 
 class Outbox:
-    """The transports the switch listens on and writes to, by name ("UDP", "TCP")."""
+    """The transports the switch listens on and writes to, by name ("UDP", "TCP", "TLS").
+
+    Via names the transport (SIP/2.0/TLS); Contact says `;transport=tcp` or `;transport=tls`
+    so that the far end's in-dialog requests come back over the same kind of flow.
+    """
 
     def __init__(self) -> None:
         self.senders: dict[str, Sender] = {}
