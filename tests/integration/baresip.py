@@ -38,7 +38,8 @@ class Baresip:
     (`dump-*-dec.wav`) audio there; `audio_codecs` limits the account's
     codecs (e.g. "PCMA"); `sip_port` listens on a chosen port (a carrier must
     send from its trunk's address); `modules` loads more modules (e.g. "mwi.so");
-    `account` replaces the whole account line (e.g. one that does not register).
+    `account` replaces the whole account line (e.g. one that does not register);
+    `config` adds lines to the config file (e.g. `sip_cafile` for TLS).
     """
 
     def __init__(
@@ -56,6 +57,7 @@ class Baresip:
         sip_port: int | None = None,
         modules: tuple[str, ...] = (),
         account: str | None = None,
+        config: tuple[str, ...] = (),
     ) -> None:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -67,7 +69,7 @@ class Baresip:
             self._modules.append("aufile.so")
         self._modules += modules
         self._sip_port = sip_port
-        self._extra = []
+        self._extra = list(config)
         if snd_path is not None:
             snd_path.mkdir(parents=True, exist_ok=True)
             self._modules.append("sndfile.so")

@@ -42,7 +42,8 @@ FRAME = 160  # 20 ms at 8 kHz
 class PjPhone:
     """One pjsua2 phone in a child process, on its own free port on 127.0.0.1.
 
-    `transport` is "udp" or "tcp". The account registers with `user`/`password` at
+    `transport` is "udp", "tcp" or "tls" (which verifies the switch's certificate, for
+    127.0.0.1, against `cafile`). The account registers with `user`/`password` at
     `domain` through the switch at `proxy` ("127.0.0.1:5060"); with `register=False`
     it only sends to the switch (a carrier on the trunk's address: `port`).
     `session_timer` asks for RFC 4028 timers ("always": Supported and
@@ -63,6 +64,7 @@ class PjPhone:
         mwi: bool = False,
         codecs: tuple[str, ...] = ("PCMA",),
         name: str = "",
+        cafile: str = "",
     ) -> None:
         self.user, self.domain, self.proxy = user, domain, proxy
         self.name = name or user
@@ -86,7 +88,7 @@ class PjPhone:
         started = self.command(
             "start", user=user, password=password, domain=domain, proxy=proxy,
             transport=transport, port=port, register=register, session_timer=session_timer,
-            mwi=mwi, codecs=list(codecs),
+            mwi=mwi, codecs=list(codecs), cafile=cafile,
         )  # fmt: skip
         self.port: int = started["port"]
 
@@ -526,15 +528,21 @@ def _child() -> None:
                 param = endpoint.codecGetParam(codec.codecId)
                 param.setting.plc = False
                 endpoint.codecSetParam(codec.codecId, param)
-        kind = pj.PJSIP_TRANSPORT_TCP if args["transport"] == "tcp" else pj.PJSIP_TRANSPORT_UDP
+        kind = {
+            "udp": pj.PJSIP_TRANSPORT_UDP, "tcp": pj.PJSIP_TRANSPORT_TCP,
+            "tls": pj.PJSIP_TRANSPORT_TLS,
+        }[args["transport"]]  # fmt: skip
         transport = pj.TransportConfig()
         transport.port = args["port"]
         transport.boundAddress = "127.0.0.1"
         transport.publicAddress = "127.0.0.1"
+        if args["transport"] == "tls":
+            transport.tlsConfig.CaListFile = args["cafile"]
+            transport.tlsConfig.verifyServer = True
         transport_id = endpoint.transportCreate(kind, transport)
         endpoint.libStart()
         port = endpoint.transportGetInfo(transport_id).localName.rsplit(":", 1)[1]
-        suffix = ";transport=tcp" if args["transport"] == "tcp" else ""
+        suffix = "" if args["transport"] == "udp" else f";transport={args['transport']}"
         acc = pj.AccountConfig()
         acc.idUri = f"sip:{args['user']}@{args['domain']}"
         acc.sipConfig.transportId = transport_id

@@ -1,6 +1,9 @@
 """P2, O2: SIP over TLS on a real `vaxel serve --tls`: the self-signed certificate it makes
-and announces, SIP and keep-alives over TLS, a client that sends garbage, and certificates
-reloaded without a restart (SIGHUP, or the files changing)."""
+and announces, SIP and keep-alives over TLS, a client that sends garbage, certificates
+reloaded without a restart (SIGHUP, or the files changing), and real phones: baresip
+registered over TLS in a call with a phone on UDP, audio both ways; a phone that trusts
+another CA (pjsua2, which verifies the server; baresip 1.0 does not) refuses the switch.
+"""
 
 from __future__ import annotations
 
@@ -19,8 +22,13 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from tests.integration.conftest import DOMAIN
-from tests.integration.peers import Server, options_request
+from tests.integration.audio import RATE, read_wav
+from tests.integration.baresip import Baresip, established
+from tests.integration.conftest import DOMAIN, USERS
+from tests.integration.peers import Server, options_request, rtp_ports, vaxel_cli
+from tests.integration.pjsua import PjPhone
+from tests.integration.tone_rooms import sine_sources
+from tests.rtp.test_mixer import level_at
 from vaxel.transport.certificates import fingerprint, self_signed
 
 
@@ -67,7 +75,7 @@ def read_reply(sock: ssl.SSLSocket) -> bytes:
 
 @pytest.fixture(scope="module")
 def tls_server(provisioned: Path) -> Iterator[Server]:
-    srv = Server(provisioned).start("--tls", "127.0.0.1:0")
+    srv = Server(provisioned).start("--tls", "127.0.0.1:0", "--rtp-ports", rtp_ports())
     yield srv
     srv.stop()
 
@@ -165,3 +173,105 @@ def test_certificates_reload_on_sighup_and_when_the_files_change(
         until(lambda: seen_fingerprint(port) == fingerprint(third[0]))
     finally:
         server.stop()
+
+
+# -- real phones --------------------------------------------------------------------------
+
+HEARD = 800.0  # amplitude of a tone that is heard (each is sent at 4000)
+SILENT = 150.0
+
+
+def tls_phone(folder: Path, server: Server, ext: str, **options: object) -> Baresip:
+    """A baresip registered over its own TLS transport, trusting the switch's certificate."""
+    port, password = tls_port(server), USERS[ext][1]
+    account = (
+        f"<sip:{ext}@{DOMAIN};transport=tls>;auth_pass={password};answermode=auto;regint=300"
+        f';audio_codecs=PCMA;outbound="sip:127.0.0.1:{port};transport=tls"'
+    )
+    cafile = server.data / "tls" / "certificate.pem"
+    return Baresip(
+        folder, server, ext, password, DOMAIN, account=account,
+        config=(f"sip_cafile {cafile}",), **options,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+def registered(phone: Baresip) -> None:
+    phone.register()
+    event = phone.event({"REGISTER_OK", "REGISTER_FAIL"}, timeout=15)
+    assert event is not None and event["type"] == "REGISTER_OK", (event, phone.log_text())
+
+
+def heard(phone: Baresip, frequency: float) -> float:
+    """How loud `frequency` is in the last two seconds the phone received."""
+    audio = read_wav(phone.recorded("dec")[-1]).astype(float)
+    assert len(audio) > 3 * RATE, len(audio)
+    return level_at(audio[-2 * RATE :], frequency)
+
+
+def test_baresip_over_tls_talks_with_a_phone_on_udp_both_ways(
+    tls_server: Server, provisioned: Path, tmp_path: Path
+) -> None:
+    """1001 registers over TLS; 1002 (on UDP) calls it, so the INVITE goes back over 1001's
+    TLS flow; each hears the other's tone. Then 1001 calls 1002 from its TLS flow."""
+    tones = sine_sources(tmp_path, {"1001": 350.0, "1002": 650.0})
+    secure = tls_phone(
+        tmp_path / "1001", tls_server, "1001", audio_source=tones["1001"],
+        snd_path=tmp_path / "1001" / "rec",
+    )  # fmt: skip
+    plain = Baresip(
+        tmp_path / "1002", tls_server, "1002", USERS["1002"][1], DOMAIN,
+        audio_source=tones["1002"], audio_codecs="PCMA", snd_path=tmp_path / "1002" / "rec",
+    )  # fmt: skip
+    try:
+        for phone in (secure, plain):
+            phone.start()
+            registered(phone)
+        assert "{0/TLS/v4} 200 OK (Vaxel) [1 binding]" in secure.log_text()
+        listing = vaxel_cli(provisioned, "registrations", "--company", DOMAIN).stdout
+        assert re.search(r"tls:127\.0\.0\.1:\d+", listing), listing
+        for caller, callee in ((plain, secure), (secure, plain)):
+            caller.dial(f"sip:{callee.user}@{DOMAIN}")
+            established(caller, callee)
+            for phone in (caller, callee):
+                assert phone.event({"CALL_RTPESTAB"}, timeout=10) is not None, phone.log_text()
+            deadline = time.monotonic() + 20
+            while not all(
+                p.recorded("dec") and p.recorded("dec")[-1].stat().st_size > 44 + 2 * 4 * RATE
+                for p in (secure, plain)
+            ):
+                assert time.monotonic() < deadline, "no audio"
+                time.sleep(0.1)
+            caller.hangup()
+            for phone in (caller, callee):
+                assert phone.event({"CALL_CLOSED"}, timeout=10) is not None, phone.log_text()
+            for phone in (secure, plain):
+                phone.wait_recordings_closed()
+            assert heard(secure, 650.0) > HEARD and heard(secure, 350.0) < SILENT
+            assert heard(plain, 350.0) > HEARD and heard(plain, 650.0) < SILENT
+    finally:
+        for phone in (secure, plain):
+            phone.stop()
+    assert tls_server.alive()
+
+
+def test_a_phone_that_trusts_another_ca_refuses_the_switch(
+    tls_server: Server, tmp_path: Path
+) -> None:
+    """pjsua2 verifies the server's certificate: against another CA its REGISTER never
+    leaves (the handshake fails); against the switch's own certificate it registers. The
+    switch goes on serving either way."""
+    other = self_signed(tmp_path / "other-ca", ["127.0.0.1"])[0]
+    proxy = f"127.0.0.1:{tls_port(tls_server)}"
+    phone = PjPhone(proxy, "1003", USERS["1003"][1], DOMAIN, transport="tls", cafile=str(other))
+    try:
+        state = phone.expect("reg_state", timeout=20)
+        assert state["code"] != 200 and not state["active"], state
+    finally:
+        phone.close()
+    trusted = str(tls_server.data / "tls" / "certificate.pem")
+    phone = PjPhone(proxy, "1003", USERS["1003"][1], DOMAIN, transport="tls", cafile=trusted)
+    try:
+        phone.registered(timeout=20)
+    finally:
+        phone.close()
+    assert tls_server.alive()
