@@ -486,7 +486,7 @@ class B2BUA:
             return
         dialled, handler, voicemail = plan
         accepted = make_response(request, 202)
-        accepted.headers.add("Contact", self.signalling.contact(leg.peer.transport))
+        accepted.headers.add("Contact", leg.contact())
         self.signalling.respond(key, accepted)
         leg.notify_refer(100, "Trying")
 
@@ -674,7 +674,7 @@ class B2BUA:
             self.signalling.respond(key, refused)
             return
         accepted = make_response(request, 202)
-        accepted.headers.add("Contact", self.signalling.contact(leg.peer.transport))
+        accepted.headers.add("Contact", leg.contact())
         self.signalling.respond(key, accepted)
         leg.notify_refer(100, "Trying")
         consulted = self._replaced_leg(replaces)

@@ -86,8 +86,11 @@ class Outbox:
         local = self.locals[transport]
         return f"SIP/2.0/{transport} {local.host_port};branch={new_branch()};rport"
 
-    def contact(self, transport: str) -> str:
+    def contact(self, transport: str, sips: bool = False) -> str:
+        """Our Contact on `transport`; in a sips: dialog (over TLS) a sips: URI."""
         local = self.locals[transport]
+        if sips and transport == "TLS":
+            return f"<sips:vaxel@{local.host_port}>"
         suffix = "" if transport == "UDP" else f";transport={transport.lower()}"
         return f"<sip:vaxel@{local.host_port}{suffix}>"
 
@@ -174,8 +177,8 @@ class Signalling:
     def cancel(self, key: TransactionKey, reason: str | None) -> None:
         self.execute(self.transactions.cancel(key, self.clock(), reason=reason))
 
-    def contact(self, transport: str) -> str:
-        return self.outbox.contact(transport)
+    def contact(self, transport: str, sips: bool = False) -> str:
+        return self.outbox.contact(transport, sips)
 
     def drive_timers(self) -> None:
         """Fire due transaction timers (retransmissions, timeouts, clean-up)."""
