@@ -477,12 +477,16 @@ class _Tls:
 
 def _announce_demo(options: ServeOptions, accounts: list[tuple[str, str]]) -> None:
     host = f"[{options.sip_host}]" if ":" in options.sip_host else options.sip_host
+    tls = ""
+    if options.tls is not None:
+        tls_host = f"[{options.tls[0]}]" if ":" in options.tls[0] else options.tls[0]
+        tls = f",\n  or sip:{tls_host}:{options.tls[1]};transport=tls over TLS"
     _say("vaxel: demo company demo.vaxel.test")
     for extension, password in accounts:
         _say(f"  user {extension}  password {password}")
     _say(
         "  Point a softphone at it: account sip:1001@demo.vaxel.test, the password above,\n"
-        f"  outbound proxy / registrar sip:{host}:{options.sip_port} (UDP or TCP).\n"
+        f"  outbound proxy / registrar sip:{host}:{options.sip_port} (UDP or TCP){tls}.\n"
         "  Call 1002 from 1001, or dial 0812345600, the company's main number: welcome,\n"
         "  menu (1 sales group, 2 Lars, 9 voicemail), opening hours; *98 is your voicemail."
     )
