@@ -43,7 +43,8 @@ class PjPhone:
     """One pjsua2 phone in a child process, on its own free port on 127.0.0.1.
 
     `transport` is "udp", "tcp" or "tls" (which verifies the switch's certificate, for
-    127.0.0.1, against `cafile`). The account registers with `user`/`password` at
+    127.0.0.1, against `cafile`; `sips=True` makes the account's, proxy's and registrar's
+    URIs sips:). The account registers with `user`/`password` at
     `domain` through the switch at `proxy` ("127.0.0.1:5060"); with `register=False`
     it only sends to the switch (a carrier on the trunk's address: `port`).
     `session_timer` asks for RFC 4028 timers ("always": Supported and
@@ -65,6 +66,7 @@ class PjPhone:
         codecs: tuple[str, ...] = ("PCMA",),
         name: str = "",
         cafile: str = "",
+        sips: bool = False,
     ) -> None:
         self.user, self.domain, self.proxy = user, domain, proxy
         self.name = name or user
@@ -88,7 +90,7 @@ class PjPhone:
         started = self.command(
             "start", user=user, password=password, domain=domain, proxy=proxy,
             transport=transport, port=port, register=register, session_timer=session_timer,
-            mwi=mwi, codecs=list(codecs), cafile=cafile,
+            mwi=mwi, codecs=list(codecs), cafile=cafile, sips=sips,
         )  # fmt: skip
         self.port: int = started["port"]
 
@@ -207,7 +209,7 @@ class PjPhone:
     def call(self, target: str, headers: dict[str, str] | None = None) -> int:
         """Call `target` (an extension or number at the phone's domain, or a whole URI);
         returns the call's id."""
-        uri = target if target.startswith("sip:") else f"sip:{target}@{self.domain}"
+        uri = target if target.startswith(("sip:", "sips:")) else f"sip:{target}@{self.domain}"
         return int(self.command("call", uri=uri, headers=headers or {})["call"])
 
     def incoming(self, timeout: float = 10.0) -> dict[str, Any]:
@@ -223,7 +225,7 @@ class PjPhone:
     def transfer(self, call: int, target: str) -> None:
         """Blind transfer (REFER) of call `call` to `target` (an extension or a URI);
         the phone then gets "xfer_status" events from the NOTIFYs."""
-        uri = target if target.startswith("sip:") else f"sip:{target}@{self.domain}"
+        uri = target if target.startswith(("sip:", "sips:")) else f"sip:{target}@{self.domain}"
         self.command("xfer", call=call, uri=uri)
 
     def transfer_replacing(self, call: int, dest: int) -> None:
@@ -543,12 +545,15 @@ def _child() -> None:
         endpoint.libStart()
         port = endpoint.transportGetInfo(transport_id).localName.rsplit(":", 1)[1]
         suffix = "" if args["transport"] == "udp" else f";transport={args['transport']}"
+        scheme = "sip"
+        if args.get("sips"):
+            scheme, suffix = "sips", ""
         acc = pj.AccountConfig()
-        acc.idUri = f"sip:{args['user']}@{args['domain']}"
+        acc.idUri = f"{scheme}:{args['user']}@{args['domain']}"
         acc.sipConfig.transportId = transport_id
-        acc.sipConfig.proxies.append(f"sip:{args['proxy']};lr{suffix}")
+        acc.sipConfig.proxies.append(f"{scheme}:{args['proxy']};lr{suffix}")
         if args["register"]:
-            acc.regConfig.registrarUri = f"sip:{args['domain']}{suffix}"
+            acc.regConfig.registrarUri = f"{scheme}:{args['domain']}{suffix}"
             acc.regConfig.timeoutSec = 300
             acc.regConfig.retryIntervalSec = 0
         else:

@@ -2,7 +2,8 @@
 and announces, SIP and keep-alives over TLS, a client that sends garbage, certificates
 reloaded without a restart (SIGHUP, or the files changing), and real phones: baresip
 registered over TLS in a call with a phone on UDP, audio both ways; a phone that trusts
-another CA (pjsua2, which verifies the server; baresip 1.0 does not) refuses the switch.
+another CA (pjsua2, which verifies the server; baresip 1.0 does not) refuses the switch;
+a sips: phone (pjsua2) called over TLS, whose sips: call to a phone on UDP is refused.
 """
 
 from __future__ import annotations
@@ -275,3 +276,37 @@ def test_a_phone_that_trusts_another_ca_refuses_the_switch(
     finally:
         phone.close()
     assert tls_server.alive()
+
+
+def test_a_sips_phone_is_called_over_tls_and_its_sips_calls_never_go_out_in_the_clear(
+    tls_server: Server, tmp_path: Path
+) -> None:
+    """pjsua2 registers a sips: account over TLS (baresip 1.0 has no sips:). A call to it
+    from a phone on UDP reaches it over its TLS flow, at its sips: Contact, with the
+    switch's sips: Contact; its own call to sips:1002, a phone only on UDP, is refused
+    with 480 (RFC 5630) and that phone never rings."""
+    proxy, cafile = f"127.0.0.1:{tls_port(tls_server)}", tls_server.data / "tls" / "certificate.pem"
+    secure = PjPhone(
+        proxy, "1003", USERS["1003"][1], DOMAIN, transport="tls", cafile=str(cafile), sips=True
+    )
+    plain = Baresip(tmp_path / "1002", tls_server, "1002", USERS["1002"][1], DOMAIN)
+    try:
+        secure.registered(timeout=20)
+        plain.start()
+        registered(plain)
+        plain.dial(f"sip:1003@{DOMAIN}")
+        incoming = secure.incoming(timeout=15)
+        invite = incoming["message"]
+        assert invite.startswith("INVITE sips:1003@127.0.0.1:"), invite
+        assert "\r\nVia: SIP/2.0/TLS " in invite and "\r\nContact: <sips:vaxel@" in invite
+        secure.answer(incoming["call"])
+        established(plain)
+        plain.hangup()
+        assert plain.event({"CALL_CLOSED"}, timeout=10) is not None, plain.log_text()
+
+        secure.call(f"sips:1002@{DOMAIN}")
+        assert secure.received("SIP/2.0 480", "CSeq: \\d+ INVITE", timeout=15), secure.log_text()
+        assert plain.event({"CALL_INCOMING"}, timeout=1) is None
+    finally:
+        secure.close()
+        plain.stop()
