@@ -14,6 +14,7 @@ import os
 import resource
 import secrets
 import signal
+import ssl
 import sys
 import time
 from collections.abc import Callable
@@ -42,7 +43,7 @@ from vaxel.sip.digest import DigestServer
 from vaxel.store import Store
 from vaxel.transport.base import Receiver
 from vaxel.transport.tcp import TcpTransport
-from vaxel.transport.tls import TlsTransport
+from vaxel.transport.tls import TlsTransport, client_context
 from vaxel.transport.udp import UdpTransport
 from vaxel.web.launcher import WebProcess, listen
 from vaxel.web.link import SwitchEnd, TransferCall
@@ -269,6 +270,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
     tls: _Tls | None = None
     if options.tls is not None:  # P2, O2: SIP over TLS
         tls = await _Tls.start(options, store, inbound.receive)
+        tls.transport.dialer = _TrunkDialer(core)
         core.outbox.add(tls.transport, tls.transport.local)
     web = None
     if options.http is not None:
@@ -473,6 +475,31 @@ class _Tls:
             await asyncio.sleep(interval)
             if self.files.changed():
                 self.reload("the files changed")
+
+
+class _TrunkDialer:
+    """P6, O2: the switch connects over TLS to a trunk of a company's description (never to
+    an address from a message), checking its certificate for the trunk's domain (else its
+    host) against `ca_file` or the system's CAs; one client context per CA file."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.contexts: dict[str | None, ssl.SSLContext] = {}
+
+    def __call__(self, host: str, port: int) -> tuple[ssl.SSLContext, str] | None:
+        for trunk in self.core.router.trunks.values():
+            if trunk.transport == "tls" and (trunk.host, trunk.port) == (host, port):
+                ca_file: str | None = getattr(trunk, "ca_file", None)
+                context = self.contexts.get(ca_file)
+                if context is None:
+                    try:
+                        context = client_context(ca_file)
+                    except (OSError, ValueError) as exc:
+                        log.error("trunk tls:%s:%s: its CAs do not load: %s", host, port, exc)
+                        return None
+                    self.contexts[ca_file] = context
+                return context, trunk.domain or trunk.host
+        return None
 
 
 def _announce_demo(options: ServeOptions, accounts: list[tuple[str, str]]) -> None:

@@ -44,7 +44,8 @@ class PjPhone:
 
     `transport` is "udp", "tcp" or "tls" (which verifies the switch's certificate, for
     127.0.0.1, against `cafile`; `sips=True` makes the account's, proxy's and registrar's
-    URIs sips:). The account registers with `user`/`password` at
+    URIs sips:; `certfile` and `keyfile` give its TLS listener a certificate, as a carrier's).
+    The account registers with `user`/`password` at
     `domain` through the switch at `proxy` ("127.0.0.1:5060"); with `register=False`
     it only sends to the switch (a carrier on the trunk's address: `port`).
     `session_timer` asks for RFC 4028 timers ("always": Supported and
@@ -67,6 +68,8 @@ class PjPhone:
         name: str = "",
         cafile: str = "",
         sips: bool = False,
+        certfile: str = "",
+        keyfile: str = "",
     ) -> None:
         self.user, self.domain, self.proxy = user, domain, proxy
         self.name = name or user
@@ -90,7 +93,8 @@ class PjPhone:
         started = self.command(
             "start", user=user, password=password, domain=domain, proxy=proxy,
             transport=transport, port=port, register=register, session_timer=session_timer,
-            mwi=mwi, codecs=list(codecs), cafile=cafile, sips=sips,
+            mwi=mwi, codecs=list(codecs), cafile=cafile, sips=sips, certfile=certfile,
+            keyfile=keyfile,
         )  # fmt: skip
         self.port: int = started["port"]
 
@@ -540,7 +544,9 @@ def _child() -> None:
         transport.publicAddress = "127.0.0.1"
         if args["transport"] == "tls":
             transport.tlsConfig.CaListFile = args["cafile"]
-            transport.tlsConfig.verifyServer = True
+            transport.tlsConfig.verifyServer = bool(args["cafile"])
+            transport.tlsConfig.certFile = args.get("certfile", "")
+            transport.tlsConfig.privKeyFile = args.get("keyfile", "")
         transport_id = endpoint.transportCreate(kind, transport)
         endpoint.libStart()
         port = endpoint.transportGetInfo(transport_id).localName.rsplit(":", 1)[1]

@@ -3,7 +3,9 @@ and announces, SIP and keep-alives over TLS, a client that sends garbage, certif
 reloaded without a restart (SIGHUP, or the files changing), and real phones: baresip
 registered over TLS in a call with a phone on UDP, audio both ways; a phone that trusts
 another CA (pjsua2, which verifies the server; baresip 1.0 does not) refuses the switch;
-a sips: phone (pjsua2) called over TLS, whose sips: call to a phone on UDP is refused.
+a sips: phone (pjsua2) called over TLS, whose sips: call to a phone on UDP is refused;
+a carrier on a TLS trunk (pjsua2 with a certificate) reached only when its certificate
+checks out against the trunk's ca_file.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from cryptography import x509
 from tests.integration.audio import RATE, read_wav
 from tests.integration.baresip import Baresip, established
 from tests.integration.conftest import DOMAIN, USERS
-from tests.integration.peers import Server, options_request, rtp_ports, vaxel_cli
+from tests.integration.peers import Server, free_port, options_request, rtp_ports, vaxel_cli
 from tests.integration.pjsua import PjPhone
 from tests.integration.tone_rooms import sine_sources
 from tests.rtp.test_mixer import level_at
@@ -310,3 +312,65 @@ def test_a_sips_phone_is_called_over_tls_and_its_sips_calls_never_go_out_in_the_
     finally:
         secure.close()
         plain.stop()
+
+
+TRUNKED = """
+company: {{domain: trunked-tls.vaxel.test, name: Trunked TLS AB, language: en}}
+users:
+  - {{ext: "1001", name: Anna Svensson, password: anna-secret-1}}
+trunks:
+  carrier: {{host: 127.0.0.1, port: {port}, transport: tls, ca_file: "{ca}"}}
+outbound: {{max_concurrent_calls: 1}}
+"""
+
+
+def test_a_call_out_over_a_tls_trunk_reaches_a_carrier_whose_certificate_checks_out(
+    tmp_path: Path,
+) -> None:
+    carrier_cert, carrier_key, _ = self_signed(tmp_path / "carrier", ["127.0.0.1"])
+    other = self_signed(tmp_path / "other", ["127.0.0.1"])[0]
+    port = free_port()
+    data = tmp_path / "data"
+
+    def apply(ca: Path) -> None:
+        (tmp_path / "company.yaml").write_text(TRUNKED.format(port=port, ca=ca))
+        result = vaxel_cli(data, "config", "apply", str(tmp_path / "company.yaml"))
+        assert result.returncode == 0, result.stderr
+
+    apply(carrier_cert)
+    server = Server(data).start("--tls", "127.0.0.1:0", "--rtp-ports", rtp_ports())
+    carrier = PjPhone(
+        server.address, "+46701740605", "", "carrier.test", port=port, register=False,
+        transport="tls", certfile=str(carrier_cert), keyfile=str(carrier_key), name="carrier",
+    )  # fmt: skip
+    anna = PjPhone(
+        server.address, "1001", "anna-secret-1", "trunked-tls.vaxel.test", register=False
+    )
+    try:
+        call = anna.call("070-1740605")
+        incoming = carrier.incoming(timeout=15)
+        invite = incoming["message"]
+        assert invite.startswith("INVITE sip:+46701740605@127.0.0.1"), invite
+        assert "\r\nVia: SIP/2.0/TLS " in invite and ";transport=tls>" in invite
+        carrier.answer(incoming["call"])
+        anna.state(call, "CONFIRMED")
+        anna.hangup(call)
+        carrier.state(incoming["call"], "DISCONNECTED")
+
+        apply(other)  # now the carrier's certificate is not the one trusted
+        # The connection made before is kept (it was checked when it was made): close it.
+        carrier.close()
+        carrier = PjPhone(
+            server.address, "+46701740605", "", "carrier.test", port=port, register=False,
+            transport="tls", certfile=str(carrier_cert), keyfile=str(carrier_key),
+            name="carrier",
+        )  # fmt: skip
+        call = anna.call("070-1740605")
+        assert carrier.event("incoming", timeout=5) is None
+        anna.hangup(call)
+    finally:
+        anna.close()
+        carrier.close()
+        server.stop()
+    assert f"TLS connection to tls:127.0.0.1:{port} failed" in server.output
+    assert "CERTIFICATE_VERIFY_FAILED" in server.output

@@ -15,7 +15,7 @@ import pytest
 
 from vaxel.transport.base import Local, Source
 from vaxel.transport.certificates import fingerprint, self_signed
-from vaxel.transport.tls import TlsTransport, server_context
+from vaxel.transport.tls import TlsTransport, client_context, server_context
 
 OPTIONS = (
     b"OPTIONS sip:x.example SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:1;branch=z9hG4bK1\r\n"
@@ -235,5 +235,42 @@ def test_a_new_certificate_reaches_new_connections_only(
         old.close()
         new.close()
         transport.close()
+
+    asyncio.run(run())
+
+
+def test_the_switch_connects_to_whom_its_dialer_names_and_checks_the_certificate(
+    certificate: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A TLS trunk: what is sent to the carrier waits for a connection the switch opens
+    itself, after the carrier's certificate checked out; the carrier answers over it. With
+    another CA the carrier's certificate is refused and nothing reaches it; an address the
+    dialer does not name is never connected to."""
+
+    async def run() -> None:
+        carrier, at_carrier = await _serve(certificate)
+        switch, at_switch = await _serve(certificate)
+        port = carrier.local.port
+        other = self_signed(tmp_path / "other", ["127.0.0.1"])[0]
+        trusted: list[Path] = [other]
+        switch.dialer = lambda host, p: (
+            (client_context(str(trusted[0])), "127.0.0.1") if p == port else None
+        )
+        destination = Source("TLS", "127.0.0.1", port)
+        assert switch.send(OPTIONS, destination)  # waits for the connection
+        await _until(lambda: switch.handshakes_failed == 1 and not switch.connections)
+        assert switch.waiting == {} and at_carrier == []
+        trusted[0] = certificate[0]
+        assert switch.send(OPTIONS, destination)
+        assert switch.send(OPTIONS, destination)  # the second one waits with the first
+        await _until(lambda: len(at_carrier) == 2)
+        assert [r[0] for r in at_carrier] == [OPTIONS, OPTIONS]
+        answer = b"SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n"
+        assert carrier.send(answer, at_carrier[0][1])
+        await _until(lambda: len(at_switch) == 1)
+        assert at_switch[0][:2] == (answer, destination)  # known by the trunk's address
+        assert not switch.send(OPTIONS, Source("TLS", "127.0.0.1", 9))  # not a trunk
+        carrier.close()
+        switch.close()
 
     asyncio.run(run())

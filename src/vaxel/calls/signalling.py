@@ -82,13 +82,19 @@ class Outbox:
     def write(self, message: Request | Response, destination: Source) -> bool:
         return self.send(bytes(message), destination)
 
+    def _local(self, transport: str) -> Local:
+        """Our address on `transport`; on one not served here (a TLS trunk without `--tls`)
+        any other: the message is never sent (no sender), its transaction fails at once."""
+        local = self.locals.get(transport)
+        return local if local is not None else next(iter(self.locals.values()))
+
     def via(self, transport: str) -> str:
-        local = self.locals[transport]
+        local = self._local(transport)
         return f"SIP/2.0/{transport} {local.host_port};branch={new_branch()};rport"
 
     def contact(self, transport: str, sips: bool = False) -> str:
         """Our Contact on `transport`; in a sips: dialog (over TLS) a sips: URI."""
-        local = self.locals[transport]
+        local = self._local(transport)
         if sips and transport == "TLS":
             return f"<sips:vaxel@{local.host_port}>"
         suffix = "" if transport == "UDP" else f";transport={transport.lower()}"

@@ -48,11 +48,14 @@ class Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self.source: Source | None = None
         self.last_active = 0.0
+        # The address a connection the switch opened is known by (the trunk's, as
+        # configured); None: the peer's as the socket says (an accepted connection).
+        self.key: tuple[str, int] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
         server = self._server
-        host, port = transport.get_extra_info("peername")[:2]
+        host, port = self.key or transport.get_extra_info("peername")[:2]
         if (
             len(server.connections) >= server.max_connections
             or server.per_host.get(host, 0) >= server.max_per_source

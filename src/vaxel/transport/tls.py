@@ -16,17 +16,25 @@ suites that keep forward secrecy (no static RSA key exchange, no 3DES, RC4,
 MD5 or anonymous suites). `TlsTransport.context` is read at each accept, so
 a new certificate (`use`) reaches the next connection while those already
 open keep theirs.
+
+The switch opens connections itself only to whom `dialer` names (the TLS
+trunks of the companies' descriptions, P6), never to an address taken from
+a message: what is sent meanwhile waits for the handshake, in which the
+peer's certificate is checked (`client_context`); a refused one is logged
+and what waited is dropped (its transaction times out).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 
 from vaxel.sip.message import MAX_MESSAGE_SIZE
-from vaxel.transport.base import Receiver
+from vaxel.transport.base import Receiver, Source
 from vaxel.transport.tcp import MAX_CONNECTIONS, MAX_PER_SOURCE, Connection, TcpTransport
 
 log = logging.getLogger(__name__)
@@ -59,12 +67,33 @@ def server_context(certificate: Path, key: Path) -> ssl.SSLContext:
     return context
 
 
+def client_context(cafile: str | None = None) -> ssl.SSLContext:
+    """A client context that checks the peer's certificate and name against the system's
+    CAs, or those in `cafile` (PEM). Raises `ssl.SSLError` or `OSError` for a bad file."""
+    context = ssl.create_default_context(cafile=cafile)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(CIPHERS)
+    return context
+
+
+#: Given an address the switch has no connection to: the client context and the name its
+#: certificate must show, when the switch may connect there itself (a TLS trunk); else None.
+Dialer = Callable[[str, int], "tuple[ssl.SSLContext, str] | None"]
+
+
 class TlsConnection(Connection):
     """A TCP connection with TLS on memory buffers between its socket and its framing."""
 
-    def __init__(self, server: TlsTransport) -> None:
+    def __init__(
+        self,
+        server: TlsTransport,
+        client: tuple[ssl.SSLContext, str] | None = None,
+        key: tuple[str, int] | None = None,
+    ) -> None:
         super().__init__(server)
         self._tls_server = server
+        self._client = client  # a connection the switch opened: its context and peer's name
+        self.key = key
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
         self._tls: ssl.SSLObject | None = None
@@ -76,7 +105,14 @@ class TlsConnection(Connection):
         if self.source is None:
             return  # refused over a cap
         server = self._tls_server
-        self._tls = server.context.wrap_bio(self._incoming, self._outgoing, server_side=True)
+        if self._client is None:
+            self._tls = server.context.wrap_bio(self._incoming, self._outgoing, server_side=True)
+        else:
+            context, name = self._client
+            self._tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=name)
+            with contextlib.suppress(ssl.SSLWantReadError):
+                self._tls.do_handshake()  # writes the ClientHello
+            self._flush()
         loop = asyncio.get_running_loop()
         self._deadline = loop.call_later(server.handshake_timeout, self._stalled)
 
@@ -84,6 +120,8 @@ class TlsConnection(Connection):
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
+        if self._client is not None and not self._secure and self.source is not None:
+            self._tls_server.waiting.pop((self.source.host, self.source.port), None)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -107,6 +145,10 @@ class TlsConnection(Connection):
                 self._deadline.cancel()
                 self._deadline = None
             self._flush()
+            if self._client is not None and self.source is not None:
+                source = self.source
+                for waiting in self._tls_server.waiting.pop((source.host, source.port), []):
+                    self.send_bytes(waiting)
         plain: list[bytes] = []
         closed = False
         while True:
@@ -148,7 +190,10 @@ class TlsConnection(Connection):
 
     def _failed(self, exc: object) -> None:
         self._tls_server.handshakes_failed += 1
-        log.debug("TLS handshake with %s failed: %s", self.source, exc)
+        if self._client is not None:  # ours: a carrier whose certificate we refused, say
+            log.warning("TLS connection to %s failed: %s", self.source, exc)
+        else:
+            log.debug("TLS handshake with %s failed: %s", self.source, exc)
         if self._transport is not None:
             self._transport.close()  # after the alert
 
@@ -178,6 +223,9 @@ class TlsTransport(TcpTransport):
         self.context = context
         self.handshake_timeout = handshake_timeout
         self.handshakes_failed = 0
+        self.dialer: Dialer | None = None  # whom the switch may connect to itself
+        self.waiting: dict[tuple[str, int], list[bytes]] = {}  # sent before the handshake
+        self._dialling: set[asyncio.Task[None]] = set()
 
     @classmethod
     async def listen_tls(
@@ -196,3 +244,36 @@ class TlsTransport(TcpTransport):
     def use(self, context: ssl.SSLContext) -> None:
         """Serve new connections with `context` (a reloaded certificate)."""
         self.context = context
+
+    def send(self, data: bytes, destination: Source) -> bool:
+        if super().send(data, destination):
+            return True
+        key = (destination.host, destination.port)
+        waiting = self.waiting.get(key)
+        if waiting is not None:  # a connection of ours on its way
+            waiting.append(data)
+            return True
+        target = self.dialer(*key) if self.dialer is not None else None
+        if target is None or key in self.connections:
+            return False
+        self.waiting[key] = [data]
+        task = asyncio.get_running_loop().create_task(self._dial(key, target))
+        self._dialling.add(task)
+        task.add_done_callback(self._dialling.discard)
+        return True
+
+    async def _dial(self, key: tuple[str, int], target: tuple[ssl.SSLContext, str]) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.wait_for(
+                loop.create_connection(lambda: TlsConnection(self, target, key), *key),
+                self.handshake_timeout,
+            )
+        except (TimeoutError, OSError) as exc:
+            log.warning("could not connect to tls:%s:%s: %s", key[0], key[1], exc)
+            self.waiting.pop(key, None)
+
+    def close(self) -> None:
+        super().close()
+        for task in list(self._dialling):
+            task.cancel()
