@@ -36,7 +36,8 @@ MAX_PER_SOURCE = 64
 
 
 class Connection(asyncio.Protocol):
-    """One accepted connection: counted against the caps, framed, answered on.
+    """One connection (accepted, or opened by the switch to a TLS trunk): counted against
+    the caps, framed, answered on.
 
     `data_received` takes the socket's bytes; `received` frames SIP's and
     `send_bytes` writes them (TLS overrides the first and the last).
