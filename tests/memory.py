@@ -148,9 +148,11 @@ class MemorySwitch:
         udp = self.network.listen("UDP", *SWITCH, self.core.inbound.receive)
         tcp = self.network.listen("TCP", *SWITCH, self.core.inbound.receive)
         ws = self.network.listen("WS", *SWITCH, self.core.inbound.receive)  # as the web relays
+        tls = self.network.listen("TLS", *SWITCH, self.core.inbound.receive)
         self.core.outbox.add(udp, udp.local)
         self.core.outbox.add(tcp, tcp.local)
         self.core.outbox.add(ws, ws.local)
+        self.core.outbox.add(tls, tls.local)
         self.core.directory.refresh()
         self._hosts = itertools.count(20)
         self.hold_writes = False  # True: the database is slow, bindings wait to be stored
@@ -212,10 +214,12 @@ class MemorySwitch:
         password: str = PASSWORD,
         register: bool = True,
         transport: str = "UDP",
+        contact: str | None = None,
     ) -> MemoryPhone:
-        phone = MemoryPhone(
-            self, user, password, f"198.51.100.{next(self._hosts)}", transport=transport
-        )
+        host = f"198.51.100.{next(self._hosts)}"
+        phone = MemoryPhone(self, user, password, host, transport=transport)
+        if contact is not None:
+            phone.contact = contact
         if register:
             assert phone.register().status == 200
         return phone
@@ -423,12 +427,14 @@ class MemoryPhone:
         body: str | None = None,
         headers: Iterable[str] = (),
         authenticate: bool = True,
+        scheme: str = "sip",
     ) -> str:
         """Call `number` (answering the 407, unless not `authenticate`); returns the Call-ID.
         The switch has handled the INVITE: read what happened with `last_final`, or move
-        time on. An answered challenge moves to `challenges`."""
+        time on. An answered challenge moves to `challenges`. `scheme` "sips" asks for
+        TLS all the way (RFC 5630)."""
         self.call_id = call_id = f"{secrets.token_hex(8)}@phone"
-        target = f"sip:{number}@{self.domain}"
+        target = f"{scheme}:{number}@{self.domain}"
         offer = self.sdp() if body is None else body
         authorization = None
         for _ in range(2):

@@ -293,6 +293,9 @@ def test_invalid_domain_creates_nothing(tmp_path: Path, domain: str) -> None:
         (["serve", "--sip", "host:99999"], "argument --sip: port 99999 out of range 0-65535"),
         (["serve", "--http", "127.0.0.1"], 'argument --http: expected HOST:PORT, got "127.0.0.1"'),
         (["serve", "--rtp-ports", "300"], 'argument --rtp-ports: expected LOW-HIGH, got "300"'),
+        (["serve", "--tls", "127.0.0.1"], 'argument --tls: expected HOST:PORT, got "127.0.0.1"'),
+        (["serve", "--tls", "h:5061", "--cert", "c.pem"], "--cert and --key go together"),
+        (["serve", "--cert", "c.pem", "--key", "k.pem"], "--cert and --key need --tls HOST:PORT"),
         (["company", "add", "acme.example"], "the following arguments are required: --name"),
         (["user"], "the following arguments are required: ACTION"),
         (["calls", "--company", "a.example", "--limit", "0"],
@@ -324,6 +327,15 @@ def test_serve_options(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert main(["--data", str(tmp_path), "serve", "--sip", "[::1]:5070",
                  "--rtp-ports", "30000-30099", "--demo", "--http", "[::1]:0"]) == 7  # fmt: skip
     assert main(["serve", "--http", "off"]) == 7
+    assert main(["serve", "--tls", "127.0.0.1:5061"]) == 7
+    assert main(["serve", "--tls", "[::1]:5061", "--cert", "c.pem", "--key", "k.pem"]) == 7
+    assert seen[3:] == [
+        ServeOptions(Path("vaxel-data"), "127.0.0.1", 5060, 20000, 29999, False,
+                     ("127.0.0.1", 8080), ("127.0.0.1", 5061)),
+        ServeOptions(Path("vaxel-data"), "127.0.0.1", 5060, 20000, 29999, False,
+                     ("127.0.0.1", 8080), ("::1", 5061), Path("c.pem"), Path("k.pem")),
+    ]  # fmt: skip
+    del seen[3:]
     assert seen == [
         ServeOptions(Path("vaxel-data"), "127.0.0.1", 5060, 20000, 29999, False,
                      ("127.0.0.1", 8080)),

@@ -14,6 +14,7 @@ import os
 import resource
 import secrets
 import signal
+import ssl
 import sys
 import time
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from vaxel import native
 from vaxel.assembly import Core, assemble
@@ -40,12 +41,16 @@ from vaxel.services.demo import ensure_demo, ensure_demo_web
 from vaxel.services.registrations import Binding, WriteBehind
 from vaxel.sip.digest import DigestServer
 from vaxel.store import Store
-from vaxel.transport.base import Local
+from vaxel.transport.base import Local, Receiver
 from vaxel.transport.tcp import TcpTransport
+from vaxel.transport.tls import TlsTransport, client_context
 from vaxel.transport.udp import UdpTransport
 from vaxel.transport.ws import WsTransport
 from vaxel.web.launcher import WebProcess, listen
 from vaxel.web.link import SwitchEnd, TransferCall
+
+if TYPE_CHECKING:  # cryptography loads only when --tls asks for it
+    from vaxel.transport.certificates import CertificateFiles
 
 log = logging.getLogger("vaxel")
 T = TypeVar("T")
@@ -263,6 +268,11 @@ async def _run(options: ServeOptions, store: Store) -> int:
     assert udp.local is not None
     core.outbox.add(udp, udp.local)
     core.outbox.add(tcp, tcp.local)
+    tls: _Tls | None = None
+    if options.tls is not None:  # P2, O2: SIP over TLS
+        tls = await _Tls.start(options, store, inbound.receive)
+        tls.transport.dialer = _TrunkDialer(core)
+        core.outbox.add(tls.transport, tls.transport.local)
     web = None
     websockets: WsTransport | None = None
     if options.http is not None:
@@ -294,7 +304,13 @@ async def _run(options: ServeOptions, store: Store) -> int:
         _say(f"vaxel: web and API on {web.address} (API docs at {web.address}/api/docs)")
         if options.demo:
             _announce_web(store, options.data)
-    _say(f"vaxel: SIP on udp:{udp.local.host_port} and tcp:{tcp.local.host_port}")
+    if tls is None:
+        _say(f"vaxel: SIP on udp:{udp.local.host_port} and tcp:{tcp.local.host_port}")
+    else:
+        _say(
+            f"vaxel: SIP on udp:{udp.local.host_port}, tcp:{tcp.local.host_port}"
+            f" and tls:{tls.transport.local.host_port}"
+        )
     if websockets is not None:
         _say(f"vaxel: SIP over WebSocket on ws://{websockets.local.host_port}/ws")
     _say(f"vaxel: RTP on {options.sip_host} ports {options.rtp_low}-{options.rtp_high}")
@@ -305,6 +321,8 @@ async def _run(options: ServeOptions, store: Store) -> int:
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    if tls is not None:
+        loop.add_signal_handler(signal.SIGHUP, partial(tls.reload, "SIGHUP"))
 
     # VAXEL_SHED_AT: datagrams waiting before new calls get 503 (calls/overload.py).
     overload = Overload(int(os.environ.get("VAXEL_SHED_AT", str(SHED_AT))))
@@ -337,6 +355,8 @@ async def _run(options: ServeOptions, store: Store) -> int:
             persist.forget(core.registrar.expire(now))
             await database.submit(partial(registrations.delete_expired, store, now))
             tcp.close_idle()
+            if tls is not None:
+                tls.transport.close_idle()
             if time.monotonic() >= next_retention[0]:
                 next_retention[0] = time.monotonic() + RETENTION_INTERVAL
                 sweep = partial(voicemail.expire_by_retention, store, datetime.now(UTC))
@@ -361,6 +381,8 @@ async def _run(options: ServeOptions, store: Store) -> int:
 
     tasks = [asyncio.create_task(drive_timers()), asyncio.create_task(housekeeping()),
              asyncio.create_task(reminders())]  # fmt: skip
+    if tls is not None:
+        tasks.append(asyncio.create_task(tls.watch()))
     # The cyclic garbage collector, tuned for a switch. What start-up built is
     # frozen out of it. Young collections keep their default pace: they are
     # short because SIP objects die young (reference counting frees them).
@@ -383,6 +405,8 @@ async def _run(options: ServeOptions, store: Store) -> int:
             await task
     udp.close()
     tcp.close()
+    if tls is not None:
+        tls.transport.close()
     media.close()
     database.shutdown()  # waits for the batches already queued
     records.flush()
@@ -415,14 +439,93 @@ def serve(options: ServeOptions) -> int:
         store.close()
 
 
+class _Tls:
+    """SIP over TLS (P2, O2): the listening transport and its certificate files, reloaded
+    on SIGHUP and when the files change (new connections get the new certificate; one
+    that does not load is refused with a log line and the old one kept)."""
+
+    def __init__(self, transport: TlsTransport, files: CertificateFiles) -> None:
+        self.transport = transport
+        self.files = files
+
+    @classmethod
+    async def start(cls, options: ServeOptions, store: Store, receiver: Receiver) -> _Tls:
+        from vaxel.services.companies import list_companies
+        from vaxel.transport.certificates import CertificateFiles, self_signed
+
+        assert options.tls is not None
+        host, port = options.tls
+        if options.tls_certificate is not None and options.tls_key is not None:
+            certificate, key, made = options.tls_certificate, options.tls_key, False
+        else:
+            domains = [company.domain for company in list_companies(store)]
+            certificate, key, made = self_signed(options.data / "tls", [host, *domains])
+        files = CertificateFiles(certificate, key)
+        try:
+            context, fingerprint = files.load()
+        except (OSError, ValueError) as exc:
+            raise OSError(f"cannot load the TLS certificate {certificate}: {exc}") from None
+        what = "a self-signed TLS certificate made now" if made else "the TLS certificate"
+        _say(f"vaxel: {what}: {certificate.resolve()}")
+        _say(f"  SHA-256 fingerprint {fingerprint}")
+        transport = await TlsTransport.listen_tls(host, port, receiver, context)
+        return cls(transport, files)
+
+    def reload(self, why: str) -> None:
+        try:
+            context, fingerprint = self.files.load()
+        except (OSError, ValueError) as exc:
+            log.error("TLS certificate not reloaded (%s), the old one kept: %s", why, exc)
+            return
+        self.transport.use(context)
+        log.warning("TLS certificate reloaded (%s): SHA-256 %s", why, fingerprint)
+
+    async def watch(self) -> None:
+        """Reload when the files change (VAXEL_TLS_CHECK_INTERVAL seconds, for tests)."""
+        interval = float(os.environ.get("VAXEL_TLS_CHECK_INTERVAL", EXPIRY_INTERVAL))
+        while True:
+            await asyncio.sleep(interval)
+            if self.files.changed():
+                self.reload("the files changed")
+
+
+class _TrunkDialer:
+    """P6, O2: the switch connects over TLS to a trunk of a company's description (never to
+    an address from a message), checking its certificate for the trunk's domain (else its
+    host) against `ca_file` or the system's CAs; one client context per CA file."""
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.contexts: dict[str | None, ssl.SSLContext] = {}
+
+    def __call__(self, host: str, port: int) -> tuple[ssl.SSLContext, str] | None:
+        for trunk in self.core.router.trunks.values():
+            if trunk.transport == "tls" and (trunk.host, trunk.port) == (host, port):
+                ca_file: str | None = getattr(trunk, "ca_file", None)
+                context = self.contexts.get(ca_file)
+                if context is None:
+                    try:
+                        context = client_context(ca_file)
+                    except (OSError, ValueError) as exc:
+                        log.error("trunk tls:%s:%s: its CAs do not load: %s", host, port, exc)
+                        return None
+                    self.contexts[ca_file] = context
+                return context, trunk.domain or trunk.host
+        return None
+
+
 def _announce_demo(options: ServeOptions, accounts: list[tuple[str, str]]) -> None:
     host = f"[{options.sip_host}]" if ":" in options.sip_host else options.sip_host
+    tls = ""
+    if options.tls is not None:
+        tls_host = f"[{options.tls[0]}]" if ":" in options.tls[0] else options.tls[0]
+        tls = f",\n  or sip:{tls_host}:{options.tls[1]};transport=tls over TLS"
     _say("vaxel: demo company demo.vaxel.test")
     for extension, password in accounts:
         _say(f"  user {extension}  password {password}")
     _say(
         "  Point a softphone at it: account sip:1001@demo.vaxel.test, the password above,\n"
-        f"  outbound proxy / registrar sip:{host}:{options.sip_port} (UDP or TCP).\n"
+        f"  outbound proxy / registrar sip:{host}:{options.sip_port} (UDP or TCP){tls}.\n"
         "  Call 1002 from 1001, or dial 0812345600, the company's main number: welcome,\n"
         "  menu (1 sales group, 2 Lars, 9 voicemail), opening hours; *98 is your voicemail."
     )

@@ -39,6 +39,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"vaxel: error: {message}\n")
 
 
+def _usage(message: str) -> NoReturn:
+    """A usage error found after parsing: one line, exit status 2, as argparse's."""
+    _Parser(prog="vaxel").error(message)
+
+
 def host_port(text: str) -> tuple[str, int]:
     """Parse `HOST:PORT`, `[IPv6]:PORT`; port 0 asks the OS for a free one."""
     match = re.fullmatch(r"\[([^\]]+)\]:([0-9]{1,5})|([^:\[\]]+):([0-9]{1,5})", text)
@@ -124,6 +129,16 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"the web pages and the API (default {DEFAULT_HTTP}; off: none)",
     )
     serve.add_argument("--demo", action="store_true", help="create the demo company")
+    serve.add_argument(
+        "--tls",
+        type=host_port,
+        metavar="HOST:PORT",
+        help="SIP over TLS too (default: none; a self-signed certificate without --cert)",
+    )
+    serve.add_argument(
+        "--cert", type=Path, metavar="FILE", help="the TLS certificate (PEM, chain after it)"
+    )
+    serve.add_argument("--key", type=Path, metavar="FILE", help="the TLS certificate's key (PEM)")
 
     company = commands.add_parser("company", help="manage companies").add_subparsers(
         dest="action", required=True, metavar="ACTION"
@@ -305,7 +320,14 @@ def _serve(args: argparse.Namespace) -> int:
 
     sip_host, sip_port = args.sip
     rtp_low, rtp_high = args.rtp_ports
-    options = ServeOptions(args.data, sip_host, sip_port, rtp_low, rtp_high, args.demo, args.http)
+    if (args.cert is None) != (args.key is None):
+        _usage("--cert and --key go together")
+    if args.cert is not None and args.tls is None:
+        _usage("--cert and --key need --tls HOST:PORT")
+    options = ServeOptions(
+        args.data, sip_host, sip_port, rtp_low, rtp_high, args.demo, args.http,
+        args.tls, args.cert, args.key,
+    )  # fmt: skip
     profile = os.environ.get("VAXEL_PROFILE")
     if not profile:
         return serve(options)

@@ -17,3 +17,8 @@ class ServeOptions:
     rtp_high: int
     demo: bool
     http: tuple[str, int] | None = None  # the web and the API; None: not served
+    # SIP over TLS (P2, O2): where, and the certificate and key; None: self-signed ones
+    # made in <data>/tls/.
+    tls: tuple[str, int] | None = None
+    tls_certificate: Path | None = None
+    tls_key: Path | None = None

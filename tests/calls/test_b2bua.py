@@ -294,3 +294,49 @@ def test_a_bye_in_the_early_dialog_ends_the_ringing_and_the_invite_gets_487(
     assert anna.last_final("BYE").status == 200  # type: ignore[union-attr]
     assert anna.last_final("INVITE").status == 487  # type: ignore[union-attr]
     assert bjorn.requests("CANCEL") and not switch.calls
+
+
+# -- SIP over TLS (P2, O2) ----------------------------------------------------------------
+
+
+def test_a_phone_registered_over_tls_is_rung_back_over_its_tls_flow(switch: MemorySwitch) -> None:
+    anna = switch.phone("1001")
+    bjorn = switch.phone("1002", transport="TLS", contact="<sip:1002@bjorn.invalid;transport=tls>")
+    anna.dial("1002")
+    invite = bjorn.ringing()
+    assert invite is not None
+    assert invite.headers.get("Via", "").startswith("SIP/2.0/TLS ")
+    assert invite.headers.get("Contact", "").endswith(";transport=tls>")
+    assert str(invite.uri) == "sip:1002@bjorn.invalid;transport=tls"
+    bjorn.pick_up()
+    assert anna.answered() is not None
+
+
+def test_a_sips_dialog_has_the_switch_s_sips_contact_on_both_legs(switch: MemorySwitch) -> None:
+    """RFC 3261 §8.1.1.8: a request to a sips: URI carries a sips: Contact, and so does the
+    answer to a caller who dialled one."""
+    anna = switch.phone("1001", transport="TLS")
+    bjorn = switch.phone("1002", transport="TLS", contact="<sips:1002@bjorn.invalid>")
+    anna.dial("1002", scheme="sips")
+    invite = bjorn.ringing()
+    assert invite is not None and str(invite.uri) == "sips:1002@bjorn.invalid"
+    assert invite.headers.get("Contact", "").startswith("<sips:vaxel@")
+    bjorn.pick_up()
+    answered = anna.answered()
+    assert answered is not None
+    assert answered.headers.get("Contact", "").startswith("<sips:vaxel@")
+
+
+def test_a_sips_call_is_never_carried_on_over_a_plain_transport(switch: MemorySwitch) -> None:
+    """RFC 5630: a caller who dialled a sips: URI reaches a phone on TLS, and one on UDP
+    not at all (480), rather than the call going on in the clear."""
+    anna = switch.phone("1001", transport="TLS")
+    bjorn = switch.phone("1002")  # on UDP
+    anna.dial("1002", scheme="sips")
+    assert anna.last_final("INVITE").status == 480  # type: ignore[union-attr]
+    assert bjorn.ringing() is None and not bjorn.requests("INVITE")
+    # The same phone over TLS is rung.
+    secure = switch.phone("1002", transport="TLS")
+    anna.dial("1002", scheme="sips")
+    assert secure.ringing() is not None
+    assert not bjorn.requests("INVITE")

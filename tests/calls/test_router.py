@@ -86,5 +86,30 @@ def test_parse_source() -> None:
     assert parse_source("tcp:[::1]:5070") == Source("TCP", "::1", 5070)
     assert parse_source("ws:192.0.2.7:41000") == Source("WS", "192.0.2.7", 41000)  # RFC 7118
     assert parse_source("wss:[::1]:41001") == Source("WSS", "::1", 41001)
+    assert parse_source("tls:[::1]:5071") == Source("TLS", "::1", 5071)
     assert parse_source("sctp:1.2.3.4:5") is None
     assert parse_source("garbage") is None
+
+
+def test_a_binding_that_asks_for_tls_is_reached_over_tls_only() -> None:
+    """A sips: Contact, or one with ;transport=tls, is rung back over its TLS flow; the same
+    Contact on a plain flow (UDP, TCP) is no device at all (O2, RFC 5630)."""
+    location = Location()
+    location.replace(BJORN.user_id, [
+        _binding("sips:1002@desk.invalid", "tls:192.0.2.7:40001"),
+        _binding("sip:1002@mobile.invalid;transport=tls", "tls:192.0.2.8:40002"),
+        _binding("sips:1002@spoof.invalid", "udp:192.0.2.9:40003"),
+        _binding("sip:1002@soft.invalid;transport=TLS", "tcp:192.0.2.10:40004"),
+        _binding("sip:1002@plain.invalid", "tls:192.0.2.11:40005"),
+    ])  # fmt: skip
+    router = Router(location)
+    devices = router.devices(BJORN, 1000.0).devices
+    assert [d.binding for d in devices] == [
+        "sips:1002@desk.invalid",
+        "sip:1002@mobile.invalid;transport=tls",
+        "sip:1002@plain.invalid",
+    ]
+    targets = [router.resolve(device, 1000.0) for device in devices]
+    assert [t.destination.transport for t in targets if t is not None] == ["TLS"] * 3
+    spoof = Device(BJORN.user_id, "1002", "Björn", ACME, "sips:1002@spoof.invalid")
+    assert router.resolve(spoof, 1000.0) is None

@@ -40,6 +40,7 @@ class Baresip:
     send from its trunk's address); `modules` loads more modules (e.g. "mwi.so");
     `account` replaces the whole account line (e.g. one that does not register);
     `mediaenc` encrypts media (e.g. "srtp-mand": SDES-SRTP or no call, with srtp.so).
+    `config` adds lines to the config file (e.g. `sip_cafile` for TLS).
     """
 
     def __init__(
@@ -58,6 +59,7 @@ class Baresip:
         modules: tuple[str, ...] = (),
         account: str | None = None,
         mediaenc: str | None = None,
+        config: tuple[str, ...] = (),
     ) -> None:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -71,7 +73,7 @@ class Baresip:
         if mediaenc is not None and mediaenc.startswith("srtp"):
             self._modules.append("srtp.so")
         self._sip_port = sip_port
-        self._extra = []
+        self._extra = list(config)
         if snd_path is not None:
             snd_path.mkdir(parents=True, exist_ok=True)
             self._modules.append("sndfile.so")

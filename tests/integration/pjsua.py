@@ -42,7 +42,10 @@ FRAME = 160  # 20 ms at 8 kHz
 class PjPhone:
     """One pjsua2 phone in a child process, on its own free port on 127.0.0.1.
 
-    `transport` is "udp" or "tcp". The account registers with `user`/`password` at
+    `transport` is "udp", "tcp" or "tls" (which verifies the switch's certificate, for
+    127.0.0.1, against `cafile`; `sips=True` makes the account's, proxy's and registrar's
+    URIs sips:; `certfile` and `keyfile` give its TLS listener a certificate, as a carrier's).
+    The account registers with `user`/`password` at
     `domain` through the switch at `proxy` ("127.0.0.1:5060"); with `register=False`
     it only sends to the switch (a carrier on the trunk's address: `port`).
     `session_timer` asks for RFC 4028 timers ("always": Supported and
@@ -63,6 +66,10 @@ class PjPhone:
         mwi: bool = False,
         codecs: tuple[str, ...] = ("PCMA",),
         name: str = "",
+        cafile: str = "",
+        sips: bool = False,
+        certfile: str = "",
+        keyfile: str = "",
     ) -> None:
         self.user, self.domain, self.proxy = user, domain, proxy
         self.name = name or user
@@ -86,7 +93,8 @@ class PjPhone:
         started = self.command(
             "start", user=user, password=password, domain=domain, proxy=proxy,
             transport=transport, port=port, register=register, session_timer=session_timer,
-            mwi=mwi, codecs=list(codecs),
+            mwi=mwi, codecs=list(codecs), cafile=cafile, sips=sips, certfile=certfile,
+            keyfile=keyfile,
         )  # fmt: skip
         self.port: int = started["port"]
 
@@ -205,7 +213,7 @@ class PjPhone:
     def call(self, target: str, headers: dict[str, str] | None = None) -> int:
         """Call `target` (an extension or number at the phone's domain, or a whole URI);
         returns the call's id."""
-        uri = target if target.startswith("sip:") else f"sip:{target}@{self.domain}"
+        uri = target if target.startswith(("sip:", "sips:")) else f"sip:{target}@{self.domain}"
         return int(self.command("call", uri=uri, headers=headers or {})["call"])
 
     def incoming(self, timeout: float = 10.0) -> dict[str, Any]:
@@ -221,7 +229,7 @@ class PjPhone:
     def transfer(self, call: int, target: str) -> None:
         """Blind transfer (REFER) of call `call` to `target` (an extension or a URI);
         the phone then gets "xfer_status" events from the NOTIFYs."""
-        uri = target if target.startswith("sip:") else f"sip:{target}@{self.domain}"
+        uri = target if target.startswith(("sip:", "sips:")) else f"sip:{target}@{self.domain}"
         self.command("xfer", call=call, uri=uri)
 
     def transfer_replacing(self, call: int, dest: int) -> None:
@@ -538,21 +546,32 @@ def _child() -> None:
                 param = endpoint.codecGetParam(codec.codecId)
                 param.setting.plc = False
                 endpoint.codecSetParam(codec.codecId, param)
-        kind = pj.PJSIP_TRANSPORT_TCP if args["transport"] == "tcp" else pj.PJSIP_TRANSPORT_UDP
+        kind = {
+            "udp": pj.PJSIP_TRANSPORT_UDP, "tcp": pj.PJSIP_TRANSPORT_TCP,
+            "tls": pj.PJSIP_TRANSPORT_TLS,
+        }[args["transport"]]  # fmt: skip
         transport = pj.TransportConfig()
         transport.port = args["port"]
         transport.boundAddress = "127.0.0.1"
         transport.publicAddress = "127.0.0.1"
+        if args["transport"] == "tls":
+            transport.tlsConfig.CaListFile = args["cafile"]
+            transport.tlsConfig.verifyServer = bool(args["cafile"])
+            transport.tlsConfig.certFile = args.get("certfile", "")
+            transport.tlsConfig.privKeyFile = args.get("keyfile", "")
         transport_id = endpoint.transportCreate(kind, transport)
         endpoint.libStart()
         port = endpoint.transportGetInfo(transport_id).localName.rsplit(":", 1)[1]
-        suffix = ";transport=tcp" if args["transport"] == "tcp" else ""
+        suffix = "" if args["transport"] == "udp" else f";transport={args['transport']}"
+        scheme = "sip"
+        if args.get("sips"):
+            scheme, suffix = "sips", ""
         acc = pj.AccountConfig()
-        acc.idUri = f"sip:{args['user']}@{args['domain']}"
+        acc.idUri = f"{scheme}:{args['user']}@{args['domain']}"
         acc.sipConfig.transportId = transport_id
-        acc.sipConfig.proxies.append(f"sip:{args['proxy']};lr{suffix}")
+        acc.sipConfig.proxies.append(f"{scheme}:{args['proxy']};lr{suffix}")
         if args["register"]:
-            acc.regConfig.registrarUri = f"sip:{args['domain']}{suffix}"
+            acc.regConfig.registrarUri = f"{scheme}:{args['domain']}{suffix}"
             acc.regConfig.timeoutSec = 300
             acc.regConfig.retryIntervalSec = 0
         else:

@@ -263,3 +263,16 @@ conferences:
         "conferences.unreachable: give it an extension, or a number of numbers"
         " (conference: unreachable)",
     ]
+
+
+def test_a_trunk_over_tls_may_name_its_ca_file_and_only_over_tls() -> None:
+    config = parse_config(
+        _description('flows: {main: {destination: {user: "1001"}}}\n'
+                     'users: [{ext: "1001", name: Anna}]\n'
+                     'trunks: {carrier: {host: 192.0.2.10, port: 5061, transport: tls,'
+                     ' ca_file: /etc/vaxel/carrier-ca.pem}}')
+    )  # fmt: skip
+    trunk = config.trunks["carrier"]
+    assert (trunk.transport, trunk.ca_file) == ("tls", "/etc/vaxel/carrier-ca.pem")
+    errors = _errors("trunks: {carrier: {host: 192.0.2.10, ca_file: /etc/ca.pem}}")
+    assert any("ca_file is for transport: tls" in error for error in errors), errors

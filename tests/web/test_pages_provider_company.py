@@ -141,6 +141,19 @@ def test_a_trunk_is_changed_without_its_password_shown_or_lost(web: Web) -> None
     assert _data(web)["outbound_trunk"] == "backup"
     entry = audit.entries(web.store, get_company(web.store, "acme.example").id, limit=1)[0]
     assert entry.action == "outbound_trunk.put" and "trunk-pw" not in str(entry.after)
+    with log_in(web, "provider@vaxel.test") as provider:  # P2, O2: a carrier over TLS
+        tls = {"host": "192.0.2.30", "port": "5061", "transport": "tls",
+               "ca_file": "/etc/vaxel/carrier.pem"}  # fmt: skip
+        made = _post(provider, f"{BASE}/trunks/new", f"{BASE}/trunks/new", name="secure", **tls)
+        assert made.status_code == 303, text_of(made.text)
+        page = provider.get(f"{BASE}/trunks/secure").text
+        assert '<option value="tls" selected>' in page and "/etc/vaxel/carrier.pem" in page
+        wrong = _post(provider, f"{BASE}/trunks/new", f"{BASE}/trunks/new", name="plain",
+                      host="192.0.2.31", transport="udp", ca_file="/etc/ca.pem")  # fmt: skip
+        assert wrong.status_code == 422 and "ca_file is for transport: tls" in text_of(wrong.text)
+    assert _data(web)["trunks"]["secure"] == {"host": "192.0.2.30", "port": 5061,
+                                              "transport": "tls",
+                                              "ca_file": "/etc/vaxel/carrier.pem"}  # fmt: skip
 
 
 def test_mail_and_sms_secrets_are_write_only(web: Web) -> None:

@@ -10,7 +10,9 @@ transfers the call (RFC 3515, RFC 5589's blind transfer): accepted (202),
 followed by NOTIFYs saying how the call to the target goes; so does the API
 (`transfer_call`). A user's keys during a call may be one of the company's in-call
 codes (`key_in_call`: a transfer from a phone without a transfer key, a third
-party, recording), which the features carry out (`on_code`).
+party, recording), which the features carry out (`on_code`). A caller whose INVITE
+asked for a `sips:` target is carried on over TLS only (O2, RFC 5630): a target
+reached over a plain transport is not rung (480).
 """
 
 from __future__ import annotations
@@ -350,6 +352,10 @@ class B2BUA:
 
     def dial(self, call: Call, target: Target, caller: Leg | Party) -> Leg:
         sip = self.resolve(target, self.clock())
+        if sip is not None and sip.destination.transport != "TLS" and _asks_sips(caller):
+            # O2, RFC 5630: a caller who asked for sips: is never carried on over a plain
+            # transport; this target cannot be rung (480, as an unregistered phone).
+            sip = None
         if sip is None:
             unreachable = UnreachableLeg(call, target, _label(target))
             unreachable.start()
@@ -489,7 +495,7 @@ class B2BUA:
             return
         dialled, handler, voicemail = plan
         accepted = make_response(request, 202)
-        accepted.headers.add("Contact", self.signalling.contact(leg.peer.transport))
+        accepted.headers.add("Contact", leg.contact())
         self.signalling.respond(key, accepted)
         leg.notify_refer(100, "Trying")
 
@@ -677,7 +683,7 @@ class B2BUA:
             self.signalling.respond(key, refused)
             return
         accepted = make_response(request, 202)
-        accepted.headers.add("Contact", self.signalling.contact(leg.peer.transport))
+        accepted.headers.add("Contact", leg.contact())
         self.signalling.respond(key, accepted)
         leg.notify_refer(100, "Trying")
         consulted = self._replaced_leg(replaces)
@@ -846,6 +852,11 @@ class B2BUA:
         """The switch is stopping: end every call, telling each party why."""
         for call in list(self.calls.values()):
             call.hangup(SHUTDOWN)
+
+
+def _asks_sips(caller: Leg | Party) -> bool:
+    """Did the caller's INVITE ask for a sips: target (TLS on every hop, RFC 5630)?"""
+    return isinstance(caller, InboundLeg) and caller.invite.uri.scheme == "sips"
 
 
 def _label(target: Target) -> str:

@@ -168,6 +168,14 @@ class SipLeg(Leg):
         self.code: str | None = None
         self.code_timer: Timer | None = None
 
+    def sips(self) -> bool:
+        """Is this leg's dialog a sips: one (its Contact must be sips: too, RFC 3261 §8.1.1.8)?"""
+        return False
+
+    def contact(self) -> str:
+        """The switch's Contact in this leg's dialog."""
+        return self.b2bua.signalling.contact(self.peer.transport, self.sips())
+
     def _step(self, inp: str) -> bool:
         """Take `inp` if the table has a row for it here: True, in its next state."""
         next_state = TRANSITIONS.get((self.direction, self.state, inp))
@@ -318,7 +326,7 @@ class SipLeg(Leg):
 
     def _ok(self, request: Request, body: bytes) -> Response:
         response = make_response(request, 200)
-        response.headers.add("Contact", self.b2bua.signalling.contact(self.peer.transport))
+        response.headers.add("Contact", self.contact())
         response.headers.add("Allow", ALLOW)
         if body:
             response.headers.add("Content-Type", "application/sdp")
@@ -395,7 +403,7 @@ class SipLeg(Leg):
         headers = [
             ("Event", "refer"),
             ("Subscription-State", state),
-            ("Contact", self.b2bua.signalling.contact(self.peer.transport)),
+            ("Contact", self.contact()),
         ]
         body = f"SIP/2.0 {status} {reason}\r\n".encode()
         notify = self.dialog.create_request(
@@ -496,6 +504,9 @@ class InboundLeg(SipLeg):
         self.answer_sdp: bytes = b""
         self.final: AckWait | None = None  # our 2xx, resent until the ACK (§13.3.1.4)
 
+    def sips(self) -> bool:
+        return self.invite.uri.scheme == "sips"
+
     def accept_offer(self) -> Response | None:
         """Answer the INVITE's SDP now, so a failing offer is refused (488) before routing."""
         try:
@@ -516,7 +527,7 @@ class InboundLeg(SipLeg):
     def _response(self, status: int, reason: str | None = None, body: bytes = b"") -> Response:
         response = make_response(self.invite, status, reason, to_tag=self.local_tag)
         if status < 300:
-            response.headers.add("Contact", self.b2bua.signalling.contact(self.peer.transport))
+            response.headers.add("Contact", self.contact())
             response.headers.add("Allow", ALLOW)
         if body:
             response.headers.add("Content-Type", "application/sdp")
@@ -525,7 +536,7 @@ class InboundLeg(SipLeg):
 
     def _ensure_dialog(self) -> None:
         if self.dialog is None:
-            contact = self.b2bua.signalling.contact(self.peer.transport)
+            contact = self.contact()
             self.dialog = Dialog.from_uas(self.invite, self.local_tag, contact)
             self.b2bua.track(self.dialog.id, self)
 
@@ -638,6 +649,9 @@ class OutboundLeg(SipLeg):
         self.key: TransactionKey | None = None
         self.cancel_cause: Cause | None = None
 
+    def sips(self) -> bool:
+        return self.sip.uri[:5].lower() == "sips:"
+
     def _build_invite(self, *, cseq: int) -> Request:
         sip, caller = self.sip, self.caller
         signalling = self.b2bua.signalling
@@ -654,7 +668,7 @@ class OutboundLeg(SipLeg):
         headers.add("To", f"<{sip.to_uri or sip.uri}>")
         headers.add("Call-ID", self.call_id)
         headers.add("CSeq", f"{cseq} INVITE")
-        headers.add("Contact", signalling.contact(sip.destination.transport))
+        headers.add("Contact", signalling.contact(sip.destination.transport, self.sips()))
         headers.add("Allow", ALLOW)
         headers.add("Supported", "timer")  # RFC 4028: the device may ask for session timers
         body = bytes(self.sent_sdp) if self.sent_sdp is not None else self._offer()

@@ -3,8 +3,11 @@
 Features name whom to ring in the call-control API's SIP-free terms
 (`api.Device`, `api.Line`); this module finds their SIP addresses when a
 leg is dialled. Devices are reached at the address their REGISTER came
-from (RFC 3581 / NAT), never at a host name taken from a Contact; a trunk
-at its configured address, answering its digest challenges with the
+from (RFC 3581 / NAT), never at a host name taken from a Contact: over UDP,
+or back over the TCP or TLS connection it came on (the flow, RFC 5626). A
+binding that asks for TLS (a `sips:` Contact, or `;transport=tls`) is
+reached only over a TLS flow, never over a plain one (O2). A trunk is
+reached at its configured address, answering its digest challenges with the
 trunk's credentials.
 """
 
@@ -16,6 +19,7 @@ from typing import Protocol
 
 from vaxel.calls.api import UNAVAILABLE, Device, Line, Reach, Target
 from vaxel.calls.registrar import Location
+from vaxel.services.registrations import Binding
 from vaxel.services.users import SipUser
 from vaxel.transport.base import Source
 
@@ -58,17 +62,31 @@ class SipTarget:
 
 #: What a binding's flow may be: a WebSocket's (WS, WSS: P2, U1) is the one its REGISTER
 #: came over, used while it is open (calls/registrar.py `flow_failed`).
-TRANSPORTS = ("UDP", "TCP", "WS", "WSS")
+TRANSPORTS = ("UDP", "TCP", "TLS", "WS", "WSS")
 
 
 def parse_source(text: str) -> Source | None:
-    """A binding's `received` ("udp:127.0.0.1:5062", "tcp:[::1]:5070", "ws:127.0.0.1:41000")
+    """A binding's `received` ("udp:127.0.0.1:5062", "tls:[::1]:5071", "ws:127.0.0.1:41000")
     as a Source."""
     transport, _, rest = text.partition(":")
     host, _, port = rest.rpartition(":")
     if not host or not port.isdigit() or transport.upper() not in TRANSPORTS:
         return None
     return Source(transport.upper(), host.strip("[]"), int(port))
+
+
+def wants_tls(contact: str) -> bool:
+    """Does a Contact ask to be reached over TLS only (`sips:`, or `;transport=tls`)?"""
+    lowered = contact.lower()
+    return lowered.startswith("sips:") or ";transport=tls" in lowered
+
+
+def binding_source(binding: Binding) -> Source | None:
+    """Where a binding is reached: its flow, unless it wants TLS and its flow is plain."""
+    source = parse_source(binding.received)
+    if source is None or (source.transport != "TLS" and wants_tls(binding.contact)):
+        return None
+    return source
 
 
 class Trunk(Protocol):
@@ -109,7 +127,7 @@ class Router:
         devices = tuple(
             Device(user.user_id, user.extension, user.display_name, user.company_domain, b.contact)
             for b in self.location.current(user.user_id, now)
-            if parse_source(b.received) is not None
+            if binding_source(b) is not None
         )
         if not devices:
             return Reach(user.extension, refusal=UNAVAILABLE)
@@ -124,7 +142,7 @@ class Router:
     def _device(self, device: Device, now: float) -> SipTarget | None:
         for binding in self.location.current(device.user_id, now):
             if binding.contact == device.binding:
-                destination = parse_source(binding.received)
+                destination = binding_source(binding)
                 if destination is None:
                     return None
                 return SipTarget(

@@ -55,10 +55,14 @@ class TransactionUser(Protocol):
 
 
 class Outbox:
-    """The transports the switch listens on and writes to, by name ("UDP", "TCP", "WS").
+    """The transports the switch listens on and writes to, by name ("UDP", "TCP", "TLS",
+    "WS").
 
-    Via and Contact name the transport (RFC 7118 §5.2: `SIP/2.0/WS`, `;transport=ws`)
-    and the address it is served on (for WebSockets, the web's HTTP listener)."""
+    Via names the transport (SIP/2.0/TLS; RFC 7118 §5.2: `SIP/2.0/WS`); Contact says
+    `;transport=tcp`, `tls` or `ws` so that the far end's in-dialog requests come back over
+    the same kind of flow, at the address it is served on (for WebSockets, the web's HTTP
+    listener).
+    """
 
     def __init__(self) -> None:
         self.senders: dict[str, Sender] = {}
@@ -82,12 +86,21 @@ class Outbox:
     def write(self, message: Request | Response, destination: Source) -> bool:
         return self.send(bytes(message), destination)
 
+    def _local(self, transport: str) -> Local:
+        """Our address on `transport`; on one not served here (a TLS trunk without `--tls`)
+        any other: the message is never sent (no sender), its transaction fails at once."""
+        local = self.locals.get(transport)
+        return local if local is not None else next(iter(self.locals.values()))
+
     def via(self, transport: str) -> str:
-        local = self.locals[transport]
+        local = self._local(transport)
         return f"SIP/2.0/{transport} {local.host_port};branch={new_branch()};rport"
 
-    def contact(self, transport: str) -> str:
-        local = self.locals[transport]
+    def contact(self, transport: str, sips: bool = False) -> str:
+        """Our Contact on `transport`; in a sips: dialog (over TLS) a sips: URI."""
+        local = self._local(transport)
+        if sips and transport == "TLS":
+            return f"<sips:vaxel@{local.host_port}>"
         suffix = "" if transport == "UDP" else f";transport={transport.lower()}"
         return f"<sip:vaxel@{local.host_port}{suffix}>"
 
@@ -174,8 +187,8 @@ class Signalling:
     def cancel(self, key: TransactionKey, reason: str | None) -> None:
         self.execute(self.transactions.cancel(key, self.clock(), reason=reason))
 
-    def contact(self, transport: str) -> str:
-        return self.outbox.contact(transport)
+    def contact(self, transport: str, sips: bool = False) -> str:
+        return self.outbox.contact(transport, sips)
 
     def drive_timers(self) -> None:
         """Fire due transaction timers (retransmissions, timeouts, clean-up)."""

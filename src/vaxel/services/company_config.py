@@ -418,11 +418,16 @@ class TrunkRegistration(Model):
 
 
 class TrunkConfig(Model):
-    """A carrier's SIP peer, given by address (never resolved from a message)."""
+    """A carrier's SIP peer, given by address (never resolved from a message).
+
+    Over TLS (P2, O2) the switch connects to it itself and checks its certificate, for
+    `domain` (else `host`), against the system's CAs or `ca_file` (PEM).
+    """
 
     host: str
     port: Annotated[int, Field(ge=1, le=65535)] = 5060
-    transport: Literal["udp", "tcp"] = "udp"
+    transport: Literal["udp", "tcp", "tls"] = "udp"
+    ca_file: str | None = None  # TLS: the CAs the carrier's certificate is checked against
     domain: str | None = None  # the carrier's SIP domain, for To/From and digest realms
     registration: TrunkRegistration | None = None  # register with the carrier
     username: str | None = None  # digest answers for our INVITEs, when the carrier challenges
@@ -430,6 +435,12 @@ class TrunkConfig(Model):
     # O2: SRTP (SDES) with the carrier: "off" (plain RTP, an RTP/SAVP offer is refused),
     # "optional" (its RTP/SAVP offers answered with SRTP, ours plain), "required".
     srtp: SrtpPolicy = "off"
+
+    @model_validator(mode="after")
+    def _ca_file_for_tls(self) -> TrunkConfig:
+        if self.ca_file is not None and self.transport != "tls":
+            raise ValueError("ca_file is for transport: tls")
+        return self
 
 
 # -- conference rooms (A3) -------------------------------------------------------------

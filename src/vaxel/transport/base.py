@@ -18,7 +18,7 @@ class Source:
     name taken from the message.
     """
 
-    transport: str  # "UDP", "TCP", "WS" or "WSS" (a WebSocket: the client's address)
+    transport: str  # "UDP", "TCP", "TLS", "WS" or "WSS" (a WebSocket: the client's address)
     host: str
     port: int
 

@@ -8,6 +8,10 @@ Connections are capped twice (O2): `MAX_CONNECTIONS` in all, so the
 switch's file descriptors last, and `MAX_PER_SOURCE` from any one IP
 address, so one host cannot take them all and keep every other device out.
 A connection over either cap is closed at once.
+
+SIP over TLS (transport/tls.py) is this transport with TLS between the
+socket and the framing: the caps, framing and keep-alives here serve both,
+and a TLS connection counts against the caps from its accept on.
 """
 
 from __future__ import annotations
@@ -31,25 +35,35 @@ MAX_CONNECTIONS = 20000
 MAX_PER_SOURCE = 64
 
 
-class _Connection(asyncio.Protocol):
+class Connection(asyncio.Protocol):
+    """One connection (accepted, or opened by the switch to a TLS trunk): counted against
+    the caps, framed, answered on.
+
+    `data_received` takes the socket's bytes; `received` frames SIP's and
+    `send_bytes` writes them (TLS overrides the first and the last).
+    """
+
     def __init__(self, server: TcpTransport) -> None:
         self._server = server
         self._framer = StreamFramer(server.max_message_size)
         self._transport: asyncio.Transport | None = None
         self.source: Source | None = None
         self.last_active = 0.0
+        # The address a connection the switch opened is known by (the trunk's, as
+        # configured); None: the peer's as the socket says (an accepted connection).
+        self.key: tuple[str, int] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
         server = self._server
-        host, port = transport.get_extra_info("peername")[:2]
+        host, port = self.key or transport.get_extra_info("peername")[:2]
         if (
             len(server.connections) >= server.max_connections
             or server.per_host.get(host, 0) >= server.max_per_source
         ):
             transport.abort()  # type: ignore[attr-defined]
             return
-        self.source = Source("TCP", host, port)
+        self.source = Source(server.name, host, port)
         self.last_active = server.loop_time()
         server.connections[(host, port)] = self
         server.per_host[host] = server.per_host.get(host, 0) + 1
@@ -71,6 +85,11 @@ class _Connection(asyncio.Protocol):
         if self._transport is None or self.source is None:
             return  # refused over a cap, or already lost
         self.last_active = self._server.loop_time()
+        self.received(data)
+
+    def received(self, data: bytes) -> None:
+        """Frame SIP's bytes and hand each message on."""
+        assert self._transport is not None and self.source is not None
         self._framer.feed(data)
         while True:
             try:
@@ -82,7 +101,7 @@ class _Connection(asyncio.Protocol):
             if frame is None:
                 return
             if frame == PING:
-                self._transport.write(PONG)
+                self.send_bytes(PONG)
             elif frame == PONG:
                 continue
             else:
@@ -94,12 +113,23 @@ class _Connection(asyncio.Protocol):
     def write(self, data: bytes) -> bool:
         if self._transport is None or self._transport.is_closing():
             return False
+        return self.send_bytes(data)
+
+    def send_bytes(self, data: bytes) -> bool:
+        assert self._transport is not None
         self._transport.write(data)
         return True
+
+    def abort(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
 
 
 class TcpTransport:
     """A listening TCP socket; answers go back over the connection they came on."""
+
+    name = "TCP"  # `Source.transport` of what arrives here
+    connection = Connection  # the protocol of each accepted connection
 
     def __init__(
         self,
@@ -112,22 +142,26 @@ class TcpTransport:
         self.max_message_size = max_message_size
         self.max_connections = max_connections
         self.max_per_source = max_per_source
-        self.connections: dict[tuple[str, int], _Connection] = {}
+        self.connections: dict[tuple[str, int], Connection] = {}
         self.per_host: dict[str, int] = {}  # open connections per source IP address
         self._server: asyncio.Server | None = None
-        self.local: Local = Local("TCP", "", 0)
+        self.local: Local = Local(self.name, "", 0)
 
     @classmethod
     async def listen(cls, host: str, port: int, receiver: Receiver, **options: int) -> TcpTransport:
         self = cls(receiver, **options)
+        await self.start(host, port)
+        return self
+
+    async def start(self, host: str, port: int) -> None:
+        """Listen on `host`:`port` (0: a free port)."""
         loop = asyncio.get_running_loop()
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._server = await loop.create_server(
-            lambda: _Connection(self), host, port, family=family, reuse_address=True
+            lambda: self.connection(self), host, port, family=family, reuse_address=True
         )
         sockname = self._server.sockets[0].getsockname()
-        self.local = Local("TCP", sockname[0], sockname[1])
-        return self
+        self.local = Local(self.name, sockname[0], sockname[1])
 
     @staticmethod
     def loop_time() -> float:
@@ -138,8 +172,7 @@ class TcpTransport:
         cutoff = self.loop_time() - idle
         stale = [c for c in self.connections.values() if c.last_active < cutoff]
         for connection in stale:
-            if connection._transport is not None:
-                connection._transport.abort()
+            connection.abort()
         return len(stale)
 
     def send(self, data: bytes, destination: Source) -> bool:
@@ -150,5 +183,4 @@ class TcpTransport:
         if self._server is not None:
             self._server.close()
         for connection in list(self.connections.values()):
-            if connection._transport is not None:
-                connection._transport.abort()
+            connection.abort()

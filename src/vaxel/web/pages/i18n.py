@@ -885,6 +885,8 @@ EN.update(
         "provider.port": "Port",
         "provider.transport": "Transport",
         "provider.sip_domain": "The carrier's SIP domain (optional)",
+        "provider.ca_file": "TLS: the CAs its certificate is checked against (a PEM file on "
+        "the switch; empty: the system's)",
         "provider.digest": "Answering the carrier's challenges",
         "provider.registration": "Registering with the carrier",
         "provider.registration_hint": "Empty username: the trunk does not register.",
@@ -1054,6 +1056,8 @@ SV.update(
         "provider.port": "Port",
         "provider.transport": "Transport",
         "provider.sip_domain": "Operatörens SIP-domän (valfri)",
+        "provider.ca_file": "TLS: de CA som dess certifikat kontrolleras mot (en PEM-fil på "
+        "växeln; tom: systemets)",
         "provider.digest": "Svar på operatörens autentisering",
         "provider.registration": "Registrering hos operatören",
         "provider.registration_hint": "Tomt användarnamn: trunken registrerar sig inte.",

@@ -46,7 +46,7 @@ from vaxel.web.problems import Problem
 
 router = APIRouter(prefix="/provider", route_class=PageRoute, include_in_schema=False)
 
-TRUNK_FIELDS = ("name", "host", "port", "transport", "domain", "username", "password",
+TRUNK_FIELDS = ("name", "host", "port", "transport", "domain", "ca_file", "username", "password",
                 "registration.username", "registration.password", "registration.expires",
                 "registration")  # fmt: skip
 
@@ -56,6 +56,7 @@ def _trunk_values(name: str, trunk: dict[str, Any]) -> dict[str, str]:
     return {"name": name, "host": str(trunk.get("host", "")), "port": str(trunk.get("port", 5060)),
             "transport": str(trunk.get("transport", "udp")),
             "domain": str(trunk.get("domain") or ""), "username": str(trunk.get("username") or ""),
+            "ca_file": str(trunk.get("ca_file") or ""),
             "registration.username": str(registration.get("username") or ""),
             "registration.expires": str(registration.get("expires", 600))}  # fmt: skip
 
@@ -152,7 +153,7 @@ def _save_trunk(
         trunk: dict[str, Any] = {"host": field(form, "host"),
                                  "port": number(field(form, "port") or "5060"),
                                  "transport": field(form, "transport") or "udp"}  # fmt: skip
-        for key in ("domain", "username"):
+        for key in ("domain", "ca_file", "username"):
             if field(form, key):
                 trunk[key] = field(form, key)
         password = form.get("password")
