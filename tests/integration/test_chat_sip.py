@@ -2,7 +2,8 @@
 
 Anna's pjsua2 phone writes to Björn's baresip: the switch says 202 (kept), baresip shows
 the text; Björn replies from baresip and Anna's phone gets it. A message to Cecilia while
-no phone of hers is registered waits, and reaches her pjsua2 phone when it registers."""
+no phone of hers is registered waits, and reaches her pjsua2 phone when it registers; one
+written on the web reaches it too; and in a group chat a phone's reply reaches the group."""
 
 from __future__ import annotations
 
@@ -80,5 +81,19 @@ def test_pjsua2_and_baresip_chat_through_the_switch(
         web.headers["X-CSRF-Token"] = login.json()["csrf_token"]
         written = web.post("/api/v1/me/chats/1003", json={"text": "Written on the web"})
         assert written.status_code == 201, written.text
+        group = web.post("/api/v1/me/chat-groups", json={"name": "Team", "members": ["1003"]})
+        assert group.status_code == 201, group.text
     got = cecilia.expect("im", timeout=15)
     assert got["body"] == "Written on the web" and "sip:1001@" in got["from"]
+
+    # A group chat: Anna's phone writes to the group's address; Cecilia's phone gets it
+    # from the group, and her reply from the phone goes to the group: Anna's phone has it.
+    address = group.json()["address"]
+    anna.send_text(address, "Team lunch at noon")
+    assert anna.expect("im_status", timeout=15)["code"] == 202
+    got = cecilia.expect("im", timeout=15)
+    assert got["body"] == "Team lunch at noon" and address in got["from"]
+    cecilia.send_text(address, "Count me in")  # a reply: to whom the message came from
+    assert cecilia.expect("im_status", timeout=15)["code"] == 202
+    back = anna.expect("im", timeout=15)
+    assert back["body"] == "Count me in" and address in back["from"]
