@@ -277,11 +277,16 @@ async def _run(options: ServeOptions, store: Store) -> int:
     websockets: WsTransport | None = None
     if options.http is not None:
         http = listen(*options.http)
+        # The same web over HTTPS, with the TLS certificate (P2, U1: wss for browsers).
+        https = listen(*options.https) if options.https is not None and tls is not None else None
+        secure = Local("WSS", *https.getsockname()[:2]) if https is not None else None
         # P2, U1: SIP over WebSocket at /ws of the web's listener (RFC 7118), relayed by
         # the web process over the link; our Via and Contact name that listener.
         websockets = WsTransport(inbound.receive, Local("WS", *http.getsockname()[:2]),
-                                 closed=core.flow_failed)  # fmt: skip
+                                 closed=core.flow_failed, secure_local=secure)  # fmt: skip
         core.outbox.add(websockets, websockets.local)
+        if secure is not None:
+            core.outbox.add(websockets, secure)
         link = SwitchEnd(
             core.bus,
             changed=core.directory.invalidate,
@@ -299,9 +304,12 @@ async def _run(options: ServeOptions, store: Store) -> int:
             sip=websockets,
         )
         websockets.attach(link.send)
-        web = WebProcess(options.data, http, link)
+        certificate = (tls.files.certificate, tls.files.key) if tls is not None else None
+        web = WebProcess(options.data, http, link, https=https, certificate=certificate)
         web.start()
         _say(f"vaxel: web and API on {web.address} (API docs at {web.address}/api/docs)")
+        if https is not None:
+            _say(f"vaxel: web and API also on {web.secure_address}")
         if options.demo:
             _announce_web(store, options.data)
     if tls is None:
@@ -313,6 +321,10 @@ async def _run(options: ServeOptions, store: Store) -> int:
         )
     if websockets is not None:
         _say(f"vaxel: SIP over WebSocket on ws://{websockets.local.host_port}/ws")
+        if websockets.secure_local is not None:
+            _say(
+                f"vaxel: SIP over secure WebSocket on wss://{websockets.secure_local.host_port}/ws"
+            )
     _say(f"vaxel: RTP on {options.sip_host} ports {options.rtp_low}-{options.rtp_high}")
     if not native.in_use():
         _say("vaxel: running from the Python sources (`make` compiles the hot path)")

@@ -139,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--cert", type=Path, metavar="FILE", help="the TLS certificate (PEM, chain after it)"
     )
     serve.add_argument("--key", type=Path, metavar="FILE", help="the TLS certificate's key (PEM)")
+    serve.add_argument(
+        "--https",
+        type=host_port,
+        metavar="HOST:PORT",
+        help="the web, the API and SIP over secure WebSocket (wss://HOST:PORT/ws) too, "
+        "with --tls's certificate",
+    )
 
     company = commands.add_parser("company", help="manage companies").add_subparsers(
         dest="action", required=True, metavar="ACTION"
@@ -324,9 +331,11 @@ def _serve(args: argparse.Namespace) -> int:
         _usage("--cert and --key go together")
     if args.cert is not None and args.tls is None:
         _usage("--cert and --key need --tls HOST:PORT")
+    if args.https is not None and (args.tls is None or args.http is None):
+        _usage("--https needs --tls HOST:PORT (its certificate) and the web (--http)")
     options = ServeOptions(
         args.data, sip_host, sip_port, rtp_low, rtp_high, args.demo, args.http,
-        args.tls, args.cert, args.key,
+        args.tls, args.cert, args.key, args.https,
     )  # fmt: skip
     profile = os.environ.get("VAXEL_PROFILE")
     if not profile:

@@ -22,3 +22,6 @@ class ServeOptions:
     tls: tuple[str, int] | None = None
     tls_certificate: Path | None = None
     tls_key: Path | None = None
+    # The web, the API and SIP over secure WebSocket (wss) with the TLS certificate (P2,
+    # U1); None: not served.
+    https: tuple[str, int] | None = None

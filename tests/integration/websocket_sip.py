@@ -27,10 +27,10 @@ class WebSocketSip:
 
     transport = "ws"
 
-    def __init__(self, server: Server, **options: object) -> None:
+    def __init__(self, server: Server, url: str | None = None, **options: object) -> None:
         options.setdefault("subprotocols", ["sip"])
         self.connection: ClientConnection = connect(
-            ws_url(server),
+            url or ws_url(server),
             open_timeout=30,  # the web process may still be starting on a busy machine
             legacy=True,
             **options,  # type: ignore[arg-type]

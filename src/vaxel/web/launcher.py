@@ -51,9 +51,19 @@ def address_of(sock: socket.socket) -> str:
 class WebProcess:
     """Keeps one web process running on `sock` while the switch runs."""
 
-    def __init__(self, data: Path, sock: socket.socket, end: SwitchEnd) -> None:
+    def __init__(
+        self,
+        data: Path,
+        sock: socket.socket,
+        end: SwitchEnd,
+        *,
+        https: socket.socket | None = None,
+        certificate: tuple[Path, Path] | None = None,
+    ) -> None:
         self.data = data
         self.socket = sock
+        self.https = https  # the same web over HTTPS (with `certificate`: file, key)
+        self.certificate = certificate
         self.end = end
         self.process: asyncio.subprocess.Process | None = None
         self.task: asyncio.Task[None] | None = None
@@ -63,6 +73,11 @@ class WebProcess:
     @property
     def address(self) -> str:
         return address_of(self.socket)
+
+    @property
+    def secure_address(self) -> str:
+        assert self.https is not None
+        return address_of(self.https).replace("http://", "https://", 1)
 
     def start(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self._keep_running())
@@ -82,12 +97,20 @@ class WebProcess:
     async def _run_once(self) -> int:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
+            secure: list[str] = []
+            fds = [self.socket.fileno(), theirs.fileno()]
+            if self.https is not None and self.certificate is not None:
+                certificate, key = self.certificate
+                secure = ["--https-fd", str(self.https.fileno()), "--cert", str(certificate),
+                          "--key", str(key)]  # fmt: skip
+                fds.append(self.https.fileno())
             self.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "vaxel.web.process",
                 "--data", str(self.data),
                 "--listen-fd", str(self.socket.fileno()),
                 "--link-fd", str(theirs.fileno()),
-                pass_fds=(self.socket.fileno(), theirs.fileno()),
+                *secure,
+                pass_fds=tuple(fds),
                 stdin=asyncio.subprocess.DEVNULL,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )  # fmt: skip
@@ -118,3 +141,5 @@ class WebProcess:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
         self.socket.close()
+        if self.https is not None:
+            self.https.close()

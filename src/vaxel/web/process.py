@@ -36,7 +36,13 @@ from vaxel.web.sip_ws import SipRelay
 NICE = 5  # added to the switch's niceness: about a third of its share of a busy core
 
 
-async def serve(data: Path, listen_fd: int, link_fd: int) -> int:
+async def serve(
+    data: Path,
+    listen_fd: int,
+    link_fd: int,
+    https_fd: int | None = None,
+    certificate: tuple[Path, Path] | None = None,
+) -> int:
     store = Store.open(data)
     listening = socket.socket(fileno=listen_fd)
     listening.setblocking(False)
@@ -61,6 +67,12 @@ async def serve(data: Path, listen_fd: int, link_fd: int) -> int:
     )
     web = WebServer(context, listening)
     web.start()
+    servers = [web]
+    if https_fd is not None and certificate is not None:  # the same app over HTTPS
+        secure = socket.socket(fileno=https_fd)
+        secure.setblocking(False)
+        servers.append(WebServer(context, secure, certificate=certificate, app=web.app))
+        servers[-1].start()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -68,7 +80,8 @@ async def serve(data: Path, listen_fd: int, link_fd: int) -> int:
     linked = asyncio.create_task(end.serve())
     stopped = asyncio.create_task(stop.wait())
     await asyncio.wait({linked, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    await web.stop()
+    for server in servers:
+        await server.stop()
     end.close()
     for task in (linked, stopped):
         task.cancel()
@@ -81,7 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--listen-fd", type=int, required=True)
     parser.add_argument("--link-fd", type=int, required=True)
+    parser.add_argument("--https-fd", type=int)  # the same web over HTTPS
+    parser.add_argument("--cert", type=Path)  # its certificate and key
+    parser.add_argument("--key", type=Path)
     options = parser.parse_args(argv)
+    certificate = (options.cert, options.key) if options.cert and options.key else None
+    running = serve(options.data, options.listen_fd, options.link_fd, options.https_fd,
+                    certificate)  # fmt: skip
     os.nice(NICE)
     logging.basicConfig(
         level=os.environ.get("VAXEL_LOG", "WARNING").upper(),
@@ -90,8 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import uvloop  # type: ignore[import-not-found]
     except ImportError:
-        return asyncio.run(serve(options.data, options.listen_fd, options.link_fd))
-    return int(uvloop.run(serve(options.data, options.listen_fd, options.link_fd)))
+        return asyncio.run(running)
+    return int(uvloop.run(running))
 
 
 if __name__ == "__main__":

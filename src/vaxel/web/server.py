@@ -14,9 +14,11 @@ import logging
 import os
 import socket
 from collections.abc import Generator
+from pathlib import Path
 
 import uvicorn
 from anyio import to_thread
+from fastapi import FastAPI
 
 from vaxel.web.app import create_app
 from vaxel.web.context import WebContext
@@ -34,11 +36,26 @@ class _Server(uvicorn.Server):
 class WebServer:
     """The HTTP server on a listening socket (`listen`): `start()` serves, `stop()` ends it."""
 
-    def __init__(self, ctx: WebContext, sock: socket.socket) -> None:
+    def __init__(
+        self,
+        ctx: WebContext,
+        sock: socket.socket,
+        *,
+        certificate: tuple[Path, Path] | None = None,
+        app: FastAPI | None = None,
+    ) -> None:
+        """`certificate` (file, key) serves HTTPS; `app` serves an app already made (the
+        same one over HTTP and HTTPS)."""
         self.ctx = ctx
         self.socket = sock
+        self.app = app if app is not None else create_app(ctx)
+        tls = (
+            {"ssl_certfile": str(certificate[0]), "ssl_keyfile": str(certificate[1])}
+            if certificate is not None
+            else {}
+        )
         config = uvicorn.Config(
-            create_app(ctx),
+            self.app,
             log_level="warning",
             access_log=False,
             lifespan="off",
@@ -47,6 +64,7 @@ class WebServer:
             timeout_graceful_shutdown=5,
             ws="websockets-sansio",  # the live events (web/events.py); awaits a slow reader
             ws_max_size=64 * 1024,  # what a client sends is a token at most
+            **tls,  # type: ignore[arg-type]
         )
         self.server = _Server(config)
         self.task: asyncio.Task[None] | None = None
