@@ -14,14 +14,19 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tests.integration.audio import RATE, read_wav
 from tests.integration.baresip import Baresip
 from tests.integration.peers import Server
-from tests.integration.tone_rooms import admin_api, serving, sine_sources
-from tests.rtp.test_mixer import level_at
+from tests.integration.tone_rooms import (
+    admin_api,
+    received,
+    serving,
+    sine_sources,
+    tone_levels,
+    tone_phones,
+)
 
 DOMAIN = "rooms.vaxel.test"
 PHONES = {  # extension: (password, codec, tone in Hz)
@@ -77,31 +82,12 @@ def wait_for(condition, what: str, timeout: float = 30.0) -> None:  # type: igno
         time.sleep(0.1)
 
 
-def received(phone: Baresip) -> int:
-    """Samples received so far (its recording grows as audio arrives)."""
-    files = phone.recorded("dec")
-    return max(0, (files[-1].stat().st_size - 44) // 2) if files else 0
-
-
-def levels(audio: np.ndarray) -> dict[str, float]:
-    return {ext: level_at(audio.astype(np.float64), hz) for ext, (_, _, hz) in PHONES.items()}
-
-
 def test_four_softphones_in_a_room_and_the_moderators_mute(
     server: Server, tmp_path: Path, tones: dict[str, Path]
 ) -> None:
     phones: dict[str, Baresip] = {}
     try:
-        for ext, (password, codec, _) in PHONES.items():
-            phone = Baresip(
-                tmp_path / ext, server, ext, password, DOMAIN, snd_path=tmp_path / ext / "rec",
-                audio_source=tones[ext], audio_codecs=codec,
-            )  # fmt: skip
-            phones[ext] = phone
-            phone.start()
-            phone.register()
-            event = phone.event({"REGISTER_OK", "REGISTER_FAIL"}, timeout=15)
-            assert event is not None and event["type"] == "REGISTER_OK", phone.log_text()
+        tone_phones(tmp_path, server, DOMAIN, PHONES, tones, phones)
         with admin_api(server, DOMAIN) as api:
             for ext, phone in phones.items():
                 phone.dial(f"sip:800@{DOMAIN}")
@@ -134,13 +120,13 @@ def test_four_softphones_in_a_room_and_the_moderators_mute(
         phone.wait_recordings_closed()
     for ext, phone in phones.items():
         audio = read_wav(phone.recorded("dec")[-1])
-        heard = levels(audio[talking[ext] : talking[ext] + 3 * RATE])
+        heard = tone_levels(audio[talking[ext] : talking[ext] + 3 * RATE], PHONES)
         for other, level in heard.items():
             if other == ext:
                 assert level < SILENT, (ext, heard)
             else:
                 assert level > HEARD, (ext, other, heard)
-        heard = levels(audio[muted[ext] : muted[ext] + 3 * RATE])
+        heard = tone_levels(audio[muted[ext] : muted[ext] + 3 * RATE], PHONES)
         if ext == MODERATOR:
             assert max(heard[o] for o in PHONES if o != ext) < SILENT, heard
         else:

@@ -13,14 +13,19 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tests.integration.audio import RATE, read_wav
 from tests.integration.baresip import Baresip, established
 from tests.integration.peers import Server
-from tests.integration.tone_rooms import admin_api, serving, sine_sources
-from tests.rtp.test_mixer import level_at
+from tests.integration.tone_rooms import (
+    admin_api,
+    received,
+    serving,
+    sine_sources,
+    tone_levels,
+    tone_phones,
+)
 
 DOMAIN = "threeway.vaxel.test"
 PHONES = {  # extension: (password, codec, tone in Hz)
@@ -55,11 +60,6 @@ def tones(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return sine_sources(folder, {ext: hz for ext, (_, _, hz) in PHONES.items()})
 
 
-def received(phone: Baresip) -> int:
-    files = phone.recorded("dec")
-    return max(0, (files[-1].stat().st_size - 44) // 2) if files else 0
-
-
 def wait_audio(phones: dict[str, Baresip], marks: dict[str, int], seconds: float) -> None:
     deadline = time.monotonic() + 30
     while not all(received(p) >= marks[e] + seconds * RATE for e, p in phones.items()):
@@ -67,25 +67,12 @@ def wait_audio(phones: dict[str, Baresip], marks: dict[str, int], seconds: float
         time.sleep(0.1)
 
 
-def levels(audio: np.ndarray) -> dict[str, float]:
-    return {ext: level_at(audio.astype(np.float64), hz) for ext, (_, _, hz) in PHONES.items()}
-
-
 def test_anna_adds_cecilia_to_her_call_with_bjorn(
     server: Server, tmp_path: Path, tones: dict[str, Path]
 ) -> None:
     phones: dict[str, Baresip] = {}
     try:
-        for ext, (password, codec, _) in PHONES.items():
-            phone = Baresip(
-                tmp_path / ext, server, ext, password, DOMAIN, snd_path=tmp_path / ext / "rec",
-                audio_source=tones[ext], audio_codecs=codec,
-            )  # fmt: skip
-            phones[ext] = phone
-            phone.start()
-            phone.register()
-            event = phone.event({"REGISTER_OK", "REGISTER_FAIL"}, timeout=15)
-            assert event is not None and event["type"] == "REGISTER_OK", phone.log_text()
+        tone_phones(tmp_path, server, DOMAIN, PHONES, tones, phones)
         with admin_api(server, DOMAIN) as api:
             placed = api.post("/api/v1/calls", json={"to": "1002"})
             assert placed.status_code == 202, placed.text
@@ -110,7 +97,7 @@ def test_anna_adds_cecilia_to_her_call_with_bjorn(
         phone.wait_recordings_closed()
     for ext, phone in phones.items():
         audio = read_wav(phone.recorded("dec")[-1])
-        heard = levels(audio[three[ext] : three[ext] + 3 * RATE])
+        heard = tone_levels(audio[three[ext] : three[ext] + 3 * RATE], PHONES)
         for other, level in heard.items():
             if other == ext:
                 assert level < SILENT, (ext, heard)
@@ -118,5 +105,5 @@ def test_anna_adds_cecilia_to_her_call_with_bjorn(
                 assert level > HEARD, (ext, other, heard)
     for ext, other in (("1001", "1003"), ("1003", "1001")):
         audio = read_wav(phones[ext].recorded("dec")[-1])
-        heard = levels(audio[two[ext] : two[ext] + 3 * RATE])
+        heard = tone_levels(audio[two[ext] : two[ext] + 3 * RATE], PHONES)
         assert heard[other] > HEARD and heard["1002"] < SILENT, (ext, heard)

@@ -12,7 +12,9 @@ import httpx
 import numpy as np
 
 from tests.integration.audio import RATE, write_wav
+from tests.integration.baresip import Baresip
 from tests.integration.peers import Server, rtp_ports, vaxel_cli
+from tests.rtp.test_mixer import level_at
 
 ADMIN = "1001"
 WEB_PASSWORD = "web password 1"
@@ -54,3 +56,40 @@ def admin_api(server: Server, domain: str) -> Iterator[httpx.Client]:
         assert answer.status_code == 200, answer.text
         client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
         yield client
+
+
+# Phones of a room: extension -> (password, codec, the tone it sends, in Hz).
+TonePhones = dict[str, tuple[str, str, float]]
+
+
+def tone_phones(
+    folder: Path,
+    server: Server,
+    domain: str,
+    phones: TonePhones,
+    tones: dict[str, Path],
+    started: dict[str, Baresip],
+) -> None:
+    """Start and register a baresip per phone, each sending its tone and recording what it
+    hears; each goes into `started` as it starts (so that the caller stops them all)."""
+    for ext, (password, codec, _) in phones.items():
+        phone = Baresip(
+            folder / ext, server, ext, password, domain, snd_path=folder / ext / "rec",
+            audio_source=tones[ext], audio_codecs=codec,
+        )  # fmt: skip
+        started[ext] = phone
+        phone.start()
+        phone.register()
+        event = phone.event({"REGISTER_OK", "REGISTER_FAIL"}, timeout=15)
+        assert event is not None and event["type"] == "REGISTER_OK", phone.log_text()
+
+
+def received(phone: Baresip) -> int:
+    """Samples received so far (its recording grows as audio arrives)."""
+    files = phone.recorded("dec")
+    return max(0, (files[-1].stat().st_size - 44) // 2) if files else 0
+
+
+def tone_levels(audio: np.ndarray, phones: TonePhones) -> dict[str, float]:
+    """How loud each phone's tone is in `audio`."""
+    return {ext: level_at(audio.astype(np.float64), hz) for ext, (_, _, hz) in phones.items()}
