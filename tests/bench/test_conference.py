@@ -4,28 +4,16 @@ the ladder is in whole rooms and stops being held at the first step with 1 % lat
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from tests.bench.scripts import load
 
 
 @pytest.fixture(scope="module")
 def conference() -> ModuleType:
-    sys.path.insert(0, str(BENCH))  # the script imports its neighbour `record`
-    try:
-        spec = importlib.util.spec_from_file_location("bench_conference", BENCH / "conference.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # its dataclass looks itself up there
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCH))
-    return module
+    return load("conference")
 
 
 def test_a_short_step_mixes_on_the_real_clock(conference: ModuleType) -> None:

@@ -4,28 +4,16 @@ switch's CPU per packet; no SRTP packet fails authentication."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from tests.bench.scripts import load
 
 
 @pytest.fixture(scope="module")
 def srtp() -> ModuleType:
-    sys.path.insert(0, str(BENCH))  # the script imports its neighbour `record`
-    try:
-        spec = importlib.util.spec_from_file_location("bench_srtp", BENCH / "srtp.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # its dataclass looks itself up there
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(BENCH))
-    return module
+    return load("srtp")
 
 
 @pytest.mark.parametrize("mode", ["plain", "srtp"])
