@@ -116,7 +116,10 @@ class Server:
     def start(self, *extra: str) -> Server:
         """Start on free ports; when another process took one before the switch bound it,
         start again on new ones (a port given to the constructor, or kept from an earlier
-        start, stays)."""
+        start, stays). Without `--rtp-ports` it gets a range of its own (`rtp_ports`): the
+        switch's default range is where carriers' and phones' ports are chosen."""
+        if "--rtp-ports" not in extra:
+            extra = (*extra, "--rtp-ports", rtp_ports())
         chosen = not self.port
         for _attempt in range(3):
             if chosen:
