@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import queue
+import random
 import re
 import select
 import subprocess
@@ -94,7 +95,7 @@ class PjPhone:
             "start", user=user, password=password, domain=domain, proxy=proxy,
             transport=transport, port=port, register=register, session_timer=session_timer,
             mwi=mwi, codecs=list(codecs), cafile=cafile, sips=sips, certfile=certfile,
-            keyfile=keyfile,
+            keyfile=keyfile, rtp_port=random.randrange(30000, 59000, 2),
         )  # fmt: skip
         self.port: int = started["port"]
 
@@ -585,7 +586,9 @@ def _child() -> None:
         acc.natConfig.sdpNatRewriteUse = 0
         acc.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
         acc.mediaConfig.transportConfig.publicAddress = "127.0.0.1"
-        acc.mediaConfig.transportConfig.port = 0
+        # A range of its own, not the ephemeral ports the switch and other peers bind.
+        acc.mediaConfig.transportConfig.port = args["rtp_port"]
+        acc.mediaConfig.transportConfig.portRange = 200
         acc.mwiConfig.enabled = bool(args["mwi"])
         timer = args.get("session_timer")
         acc.callConfig.timerUse = {
@@ -723,7 +726,9 @@ def _child() -> None:
             try:
                 reply = run(message.pop("cmd"), message)
             except Exception as exc:  # the parent's assertion shows it
-                reply = {"error": f"{type(exc).__name__}: {exc}"}
+                # A PJSIP error says what went wrong in info(), not in str().
+                text = exc.info() if hasattr(exc, "info") else str(exc)
+                reply = {"error": f"{type(exc).__name__}: {text}"}
             emit({"reply": message["id"], **reply})
     ports.clear()
     calls.clear()
