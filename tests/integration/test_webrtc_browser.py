@@ -234,3 +234,36 @@ def test_a_baresip_phone_calls_a_browser_with_audio_both_ways(
     wait_phone_heard(phone)
     assert page.evaluate(STATS)["dtls"] == "connected"
     assert_tones(heard, hang_up_and_read(phone))
+
+
+def test_the_browser_sends_keys_holds_and_resumes(
+    server: Server, page: Any, phone: Baresip
+) -> None:
+    """Keys by RFC 4733 from the browser reach the phone; the switch answers the browser's
+    hold with recvonly, and on resuming the call carries audio again on the same DTLS
+    association."""
+    page.goto(f"{server.web}/api/v1/health")
+    page.add_script_tag(url="/static/vendor/jssip/jssip.min.js")
+    uri = f"sip:1001@{DOMAIN}"
+    assert page.evaluate(PHONE, [ws_url(server), uri, USERS["1001"][1]]) == "registered"
+    page.evaluate(CALL, f"sip:1002@{DOMAIN}")
+    wait_for(page, "window.outcome.confirmed")
+    assert level_at(browser_heard(page, 1.0), PHONE_HZ) > 1000
+    page.evaluate("window.session.sendDTMF('15', { transportType: 'RFC2833' })")
+    for _ in range(2):
+        assert phone.event({"CALL_DTMF_START"}, timeout=5) is not None, phone.log_text()
+    keys = [event["param"] for event in phone.events if event["type"] == "CALL_DTMF_START"]
+    assert keys == ["1", "5"]
+    page.evaluate("window.held = false; window.session.on('hold', () => { window.held = true; });")
+    page.evaluate("window.session.hold()")
+    wait_for(page, "window.held")
+    answer = page.evaluate("window.session.connection.currentRemoteDescription.sdp")
+    assert "a=recvonly" in answer, answer  # the switch sends a holder nothing
+    page.evaluate("window.resumed = false;"
+                  "window.session.on('unhold', () => { window.resumed = true; });"
+                  "window.session.unhold()")  # fmt: skip
+    wait_for(page, "window.resumed")
+    assert level_at(browser_heard(page, 1.0), PHONE_HZ) > 1000
+    stats = page.evaluate(STATS)
+    assert stats["dtls"] == "connected", stats
+    phone.hangup()
