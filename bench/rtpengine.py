@@ -22,7 +22,9 @@ that send one 160-octet PCMA packet every 20 ms each way (100 packets/s relayed 
 The packets are made, and A's SRTP-protected with pylibsrtp, before the run; a sender
 process sends them, a tenth of the streams every 2 ms, and a receiver process counts what
 arrives: B checks each payload is A's, A unprotects each packet with the relay's key (from
-its SDP answer) and checks it carries B's payload. Neither is the measured process.
+its SDP answer) and checks it carries B's payload; RTCP (Vaxel's reports every 5 s, sent
+to a phone's port + 1, which may be another phone's socket) is counted apart. Neither is
+the measured process.
 
 The relay's CPU is its user + system time from `/proc/PID/stat` (all its threads) over
 the measured window (after a warm-up), divided by the packets that arrived in that window:
@@ -65,7 +67,7 @@ from pylibsrtp import Policy, Session
 
 import record
 from register_rate import HOST, Supervisor, free_port, session_cpu_seconds
-from srtp import PCMA, SUITE, _timed
+from srtp import PCMA, SUITE, _timed, engine_ports
 from vaxel import randomness
 from vaxel.media.engine import MediaEngine
 from vaxel.rtp.packet import build
@@ -289,7 +291,7 @@ def streams(calls: Sequence[Call], ticks: int) -> list[Flow]:
 
 # Counters the generator's two processes share with this one (a RawArray, no locks: each
 # slot has one writer).
-SENT_A, SENT_B, GOT_AT_B, GOT_AT_A, BAD_AT_B, BAD_AT_A, LATE_P99_US, STARTED_NS = range(8)
+SENT_A, SENT_B, GOT_AT_B, GOT_AT_A, BAD_AT_B, BAD_AT_A, LATE_P99_US, STARTED_NS, RTCP = range(9)
 
 
 def send(counters: Any, flows: list[Flow], ticks: int) -> None:
@@ -331,7 +333,7 @@ def receive(counters: Any, calls: Sequence[Call], stop: int) -> None:
         handlers[call.b.fileno()] = (call.b, None)
         poll.register(call.a.fileno(), select.EPOLLIN)
         poll.register(call.b.fileno(), select.EPOLLIN)
-    got_b = got_a = bad_b = bad_a = 0
+    got_b = got_a = bad_b = bad_a = rtcp = 0
     while True:
         events = poll.poll(0.1)
         for fd, _ in events:
@@ -346,6 +348,11 @@ def receive(counters: Any, calls: Sequence[Call], stop: int) -> None:
                     break
                 except OSError:
                     continue  # an ICMP error for an earlier packet
+                if len(data) > 1 and 192 <= data[1] <= 223:
+                    # RTCP (told apart as RFC 5761 section 4 does): a relay's report for a
+                    # phone whose RTCP port (its RTP port + 1) is another phone's RTP socket.
+                    rtcp += 1
+                    continue
                 if session is None:
                     if data[12:] == A_PAYLOAD:
                         got_b += 1
@@ -362,7 +369,7 @@ def receive(counters: Any, calls: Sequence[Call], stop: int) -> None:
                 else:
                     bad_a += 1
         counters[GOT_AT_B], counters[GOT_AT_A] = got_b, got_a
-        counters[BAD_AT_B], counters[BAD_AT_A] = bad_b, bad_a
+        counters[BAD_AT_B], counters[BAD_AT_A], counters[RTCP] = bad_b, bad_a, rtcp
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -411,9 +418,8 @@ class Rtpengine(Relay):
     def __init__(self, sup: Supervisor, work: Path, calls: int, binary: str) -> None:
         self.sup = sup
         ng_port = free_port()
-        # 4 ports a call (RTP and RTCP on two legs); below the ephemeral range the phones use.
-        low = 10000 + 2 * randomness.randbelow(3000)
-        high = low + 4 * calls + 400
+        # 4 ports a call (RTP and RTCP on two legs), below the ephemeral ports the phones use.
+        low, high = engine_ports(4 * calls)
         self.log = work / f"rtpengine-{calls}.log"
         command = [
             binary,
@@ -487,8 +493,7 @@ def _vaxel_relay(conn: Connection) -> None:
 async def _vaxel_serve(conn: Connection) -> None:
     loop = asyncio.get_running_loop()
     wanted: list[tuple[int, bytes, int]] = conn.recv()
-    low = 20000 + 2 * randomness.randbelow(8000)  # ports others hold are skipped
-    engine = MediaEngine(HOST, (low, low + 8 * len(wanted) + 400), clock=time.time, loop=loop)
+    engine = MediaEngine(HOST, engine_ports(4 * len(wanted)), clock=time.time, loop=loop)
     spent = [0.0]
     endpoints = []
     replies = []
@@ -586,6 +591,7 @@ class Step:
     got_at_a: int = 0  # of B's, arrived at A and decrypted to B's payload
     bad_at_b: int = 0  # arrived but wrong (B: not A's payload; A: failed to decrypt)
     bad_at_a: int = 0
+    rtcp: int = 0  # RTCP reports that reached a phone's RTP socket (not counted as media)
     window_packets: int = 0  # arrived (both ways) within the measured window
     relay_cpu_s: float = 0.0  # the relay's whole process over the window
     callback_cpu_s: float | None = None  # Vaxel: its endpoints' socket callbacks alone
@@ -639,7 +645,7 @@ def measure(
         relay.setup(phones)
         ticks = round((WARMUP + duration) / PTIME) + 1
         flows = streams(phones, ticks)
-        counters = multiprocessing.RawArray("q", 8)
+        counters = multiprocessing.RawArray("q", 9)
         gc.collect()
         receiver = fork.Process(target=receive, args=(counters, phones, stop_read), daemon=True)
         receiver.start()
@@ -679,6 +685,7 @@ def measure(
         step.got_at_a, step.got_at_b = counters[GOT_AT_A], counters[GOT_AT_B]
         step.bad_at_a, step.bad_at_b = counters[BAD_AT_A], counters[BAD_AT_B]
         step.late_p99_ms = counters[LATE_P99_US] / 1000
+        step.rtcp = counters[RTCP]
         step.extra = relay.teardown(phones)
         return step
     finally:
@@ -734,6 +741,7 @@ def print_tables(steps: Sequence[Step]) -> None:
                 "loss A→B",
                 "loss B→A",
                 "bad",
+                "RTCP",
                 "generator CPU",
                 "sender late p99",
             ),
@@ -748,6 +756,7 @@ def print_tables(steps: Sequence[Step]) -> None:
                     f"{s.loss_a_to_b:.3f} %",
                     f"{s.loss_b_to_a:.3f} %",
                     s.bad_at_a + s.bad_at_b,
+                    s.rtcp,
                     f"{100 * s.generator_cpu_s / s.seconds:.0f} %",
                     f"{s.late_p99_ms:.1f} ms",
                 )

@@ -112,6 +112,19 @@ class Phone:
         return answer
 
 
+def engine_ports(needed: int) -> tuple[int, int]:
+    """A random range of `needed` ports and as many to spare (ports other processes hold
+    are skipped, not an error), ending below the ephemeral ports the phones' sockets get.
+    The switch sends its RTCP reports to a phone's port + 1: were that one of the switch's
+    own endpoints, a plain leg's report would fail an SRTP leg's authentication there."""
+    ephemeral = 32768
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    span = 2 * needed + 200
+    low = 10000 + 2 * randomness.randbelow(max(1, (ephemeral - span - 10000) // 2))
+    return low, low + span
+
+
 def _timed(callback: Callable[[], None], spent: list[float]) -> Callable[[], None]:
     clock = time.thread_time
 
@@ -127,8 +140,7 @@ async def measure(mode: str, calls: int, duration: float) -> Run:
     """`calls` bridged calls relaying both ways for `duration` seconds (after a warm-up)."""
     loop = asyncio.get_running_loop()
     ticks = round((duration + WARMUP) / PTIME)
-    low = 20000 + 2 * randomness.randbelow(10000)  # others' ports are skipped, not an error
-    engine = MediaEngine(HOST, (low, low + 8 * calls + 200), clock=time.time, loop=loop)
+    engine = MediaEngine(HOST, engine_ports(4 * calls), clock=time.time, loop=loop)
     phones: list[Phone] = []
     endpoints: list[Endpoint] = []
     spent = [0.0]
