@@ -661,17 +661,19 @@ def measure(
         begin = counters[STARTED_NS] / 1e9 + WARMUP
         _wait(begin)
 
-        def sample() -> tuple[float, float | None, int, float]:
+        def sample() -> tuple[float | None, float, int, float, float]:
+            """The relay's callback CPU (asked first: a busy loop answers late), then at
+            one instant its process CPU, the packets arrived, the generator's CPU."""
             assert relay is not None
+            callbacks = relay.callback_cpu()
+            cpu, got = relay.cpu(), counters[GOT_AT_A] + counters[GOT_AT_B]
             generator = sum(process_cpu_seconds(w.pid) for w in workers)
-            got = counters[GOT_AT_A] + counters[GOT_AT_B]
-            return relay.cpu(), relay.callback_cpu(), got, generator
+            return callbacks, cpu, got, generator, time.monotonic()
 
-        cpu0, callbacks0, got0, gen0 = sample()
-        t0 = time.monotonic()
+        callbacks0, cpu0, got0, gen0, t0 = sample()
         _wait(begin + duration)
-        cpu1, callbacks1, got1, gen1 = sample()
-        step = Step(relay.name, calls, time.monotonic() - t0)
+        callbacks1, cpu1, got1, gen1, t1 = sample()
+        step = Step(relay.name, calls, t1 - t0)
         step.relay_cpu_s = cpu1 - cpu0
         if callbacks0 is not None and callbacks1 is not None:
             step.callback_cpu_s = callbacks1 - callbacks0
