@@ -67,8 +67,9 @@ from pylibsrtp import Policy, Session
 
 import record
 from register_rate import HOST, Supervisor, free_port, session_cpu_seconds
-from srtp import PCMA, SUITE, _timed, engine_ports
+from srtp import PCMA, SUITE, engine_ports, timed
 from vaxel import randomness
+from vaxel.media import endpoint as endpoint_module
 from vaxel.media.engine import MediaEngine
 from vaxel.rtp.packet import build
 from vaxel.sip.sdp import Answer, Crypto, SrtpKeys, build_offer
@@ -509,7 +510,7 @@ async def _vaxel_serve(conn: Connection) -> None:
             answer.srtp = keys
             endpoint.configure(answer, sending=True)
             loop.remove_reader(endpoint.rtp.fileno())
-            loop.add_reader(endpoint.rtp.fileno(), _timed(endpoint.readable, spent))
+            loop.add_reader(endpoint.rtp.fileno(), timed(endpoint.readable, spent))
             endpoints.append(endpoint)
         engine.connect(*pair)
         replies.append((pair[0].port, pair[1].port, switch_key))
@@ -822,12 +823,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = datetime.now(UTC)
     notes: list[str] = []
     version = rtpengine_version(args.rtpengine) if "rtpengine" in relays else ""
+    compiled = not str(endpoint_module.__file__).endswith(".py")  # the mypyc build in use
 
     def run_all() -> None:
         print(
             f"steps {', '.join(map(str, steps_wanted))} calls, {args.duration:g} s measured "
             f"after {WARMUP:g} s; PCMA 20 ms both ways; leg A SDES-SRTP ({SUITE}), leg B "
-            f"plain RTP; rtpengine {version or '-'} user space (--table=-1); Vaxel pure Python"
+            f"plain RTP; rtpengine {version or '-'} user space (--table=-1); Vaxel "
+            f"{'compiled' if compiled else 'pure Python'}"
         )
         with Supervisor() as sup:
             for calls in steps_wanted:
@@ -860,6 +863,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "window divided by the packets that arrived in it",
                 "rtpengine_flags": "--table=-1 (user space), --config-file=none, "
                 "--log-level=5, default --num-threads",
+                "vaxel_compiled_in_use": compiled,
                 "notes": notes,
                 "steps": [step_record(s) for s in steps],
             },
