@@ -5,17 +5,18 @@ leg and plain G.711 RTP on the other: what an SDES-SRTP leg bridged to a plain l
 This script measures exactly that, with the same load, on two relays:
 
 - **rtpengine** (Debian's `rtpengine-daemon`), user-space forwarding only (`--table=-1`:
-  no kernel module here), started on loopback in the foreground with an ng port and a
-  media port range of its own, its log in the run's temp folder. Each call is set up over
-  the ng control protocol (bencoded dictionaries over UDP): an `offer` with leg A's SDP
-  (RTP/SAVP, one SDES `a=crypto` line) and `transport-protocol` RTP/AVP, so leg B is
-  offered plain RTP; then an `answer` with leg B's plain SDP, which rtpengine turns into an
-  RTP/SAVP answer for A with a key of its own. So rtpengine decrypts what A sends and
-  encrypts what goes to A. `delete` ends each call after the step.
+  no kernel module here), a fresh one per step, on loopback in the foreground with an ng
+  port and a media port range of its own, its log in the run's temp folder. Each call is
+  set up over the ng control protocol (bencoded dictionaries over UDP): an `offer` with
+  leg A's SDP (RTP/SAVP, one SDES `a=crypto` line) and `transport-protocol` RTP/AVP, so
+  leg B is offered plain RTP; then an `answer` with leg B's plain SDP, which rtpengine
+  turns into an RTP/SAVP answer for A with a key of its own. So rtpengine decrypts what A
+  sends and encrypts what goes to A. `delete` ends each call after the step.
 - **vaxel**: the switch's own media path, `media.engine.MediaEngine` with two bridged
   `media.endpoint.Endpoint`s per call (as the B2BUA bridges them), the A-facing one with
   SDES keys (`AES_CM_128_HMAC_SHA1_80`), the B-facing one plain, in a process of its own
-  (forked from this one) on one asyncio event loop, pylibsrtp/libsrtp doing the SRTP.
+  (forked from this one, a fresh one per step) on one asyncio event loop,
+  pylibsrtp/libsrtp doing the SRTP.
 
 Both get the same load: N calls, each with a phone A (SRTP) and a phone B (plain RTP)
 that send one 160-octet PCMA packet every 20 ms each way (100 packets/s relayed per call).
