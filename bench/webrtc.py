@@ -42,7 +42,7 @@ from aioice import stun
 from pylibsrtp import Policy, Session
 
 import record
-from srtp import HOST, PCMA, PTIME, WARMUP, Phone, Run, _ignore_key, _timed
+from srtp import HOST, PCMA, PTIME, WARMUP, Phone, Run, _ignore_key, engine_ports, timed
 from vaxel import randomness
 from vaxel.media import endpoint as endpoint_module
 from vaxel.media.dtls import DtlsCertificate, DtlsHandshake
@@ -125,8 +125,7 @@ async def measure(mode: str, calls: int, duration: float) -> WebRtcRun:
     """`calls` bridged calls relaying both ways for `duration` seconds (after a warm-up)."""
     loop = asyncio.get_running_loop()
     ticks = round((duration + WARMUP) / PTIME)
-    low = 20000 + 2 * randomness.randbelow(10000)  # others' ports are skipped, not an error
-    engine = MediaEngine(HOST, (low, low + 8 * calls + 200), clock=time.time, loop=loop)
+    engine = MediaEngine(HOST, engine_ports(4 * calls), clock=time.time, loop=loop)
     certificate = DtlsCertificate()  # the browsers' (one will do: the switch checks each)
     parties: list[Phone | Browser] = []
     endpoints: list[Endpoint] = []
@@ -143,7 +142,7 @@ async def measure(mode: str, calls: int, duration: float) -> WebRtcRun:
                     party = Phone(ticks, srtp=False)
                     endpoint.configure(party.answer(srtp=False), sending=True)
                 loop.remove_reader(endpoint.rtp.fileno())
-                loop.add_reader(endpoint.rtp.fileno(), _timed(endpoint.readable, spent))
+                loop.add_reader(endpoint.rtp.fileno(), timed(endpoint.readable, spent))
                 parties.append(party)
                 endpoints.append(endpoint)
             engine.connect(*pair)
