@@ -22,7 +22,6 @@ import contextlib
 import json
 import os
 import queue
-import random
 import re
 import select
 import subprocess
@@ -91,11 +90,13 @@ class PjPhone:
         self._reader.start()
         self._logger = threading.Thread(target=self._read_log, daemon=True)
         self._logger.start()
+        from tests.integration.peers import peer_rtp_ports  # (the child cannot import it)
+
         started = self.command(
             "start", user=user, password=password, domain=domain, proxy=proxy,
             transport=transport, port=port, register=register, session_timer=session_timer,
             mwi=mwi, codecs=list(codecs), cafile=cafile, sips=sips, certfile=certfile,
-            keyfile=keyfile, rtp_port=random.randrange(30000, 59000, 2),
+            keyfile=keyfile, rtp_port=peer_rtp_ports()[0],
         )  # fmt: skip
         self.port: int = started["port"]
 
@@ -586,9 +587,10 @@ def _child() -> None:
         acc.natConfig.sdpNatRewriteUse = 0
         acc.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
         acc.mediaConfig.transportConfig.publicAddress = "127.0.0.1"
-        # A range of its own, not the ephemeral ports the switch and other peers bind.
+        # Ports of its own (`peer_rtp_ports`): not where the test switches bind theirs,
+        # nor where other processes' ephemeral ports land.
         acc.mediaConfig.transportConfig.port = args["rtp_port"]
-        acc.mediaConfig.transportConfig.portRange = 200
+        acc.mediaConfig.transportConfig.portRange = 100
         acc.mwiConfig.enabled = bool(args["mwi"])
         timer = args.get("session_timer")
         acc.callConfig.timerUse = {
