@@ -170,6 +170,14 @@ def phone(tmp_path: Path, server: Server, tones: dict[str, Path]) -> Iterator[Ba
             each.stop()
 
 
+def register(page: Any, server: Server) -> None:
+    """The page (on the web's own origin) loads JsSIP and registers as 1001 over /ws."""
+    page.goto(f"{server.web}/api/v1/health")
+    page.add_script_tag(url="/static/vendor/jssip/jssip.min.js")
+    uri = f"sip:1001@{DOMAIN}"
+    assert page.evaluate(PHONE, [ws_url(server), uri, USERS["1001"][1]]) == "registered"
+
+
 def wait_for(page: Any, expression: str, timeout: float = 15.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -205,12 +213,13 @@ def wait_phone_heard(phone: Baresip, samples: int = RATE * 2) -> None:
         time.sleep(0.1)
 
 
-def hang_up_and_read(phone: Baresip) -> np.ndarray:
+def hang_up_and_read(phone: Baresip, since: int = RATE // 2) -> np.ndarray:
+    """What the phone heard of its last call from sample `since` (by default past the first
+    packets), read once it hung up and its recording is closed."""
     phone.hangup()
     phone.event({"CALL_CLOSED"}, timeout=10)
     phone.wait_recordings_closed()
-    audio = read_wav(phone.recorded("dec")[-1]).astype(np.float64)
-    return audio[RATE // 2 :]  # past the first packets
+    return read_wav(phone.recorded("dec")[-1]).astype(np.float64)[since:]
 
 
 def assert_tones(browser: np.ndarray, phone: np.ndarray) -> None:
@@ -223,10 +232,7 @@ def assert_tones(browser: np.ndarray, phone: np.ndarray) -> None:
 def test_a_browser_calls_a_baresip_phone_with_audio_both_ways(
     server: Server, page: Any, phone: Baresip
 ) -> None:
-    page.goto(f"{server.web}/api/v1/health")
-    page.add_script_tag(url="/static/vendor/jssip/jssip.min.js")
-    uri = f"sip:1001@{DOMAIN}"
-    assert page.evaluate(PHONE, [ws_url(server), uri, USERS["1001"][1]]) == "registered"
+    register(page, server)
     page.evaluate(CALL, [f"sip:1002@{DOMAIN}", False])
     wait_for(page, "window.outcome.confirmed")
     heard = browser_heard(page)
@@ -240,10 +246,7 @@ def test_a_browser_calls_a_baresip_phone_with_audio_both_ways(
 def test_a_baresip_phone_calls_a_browser_with_audio_both_ways(
     server: Server, page: Any, phone: Baresip
 ) -> None:
-    page.goto(f"{server.web}/api/v1/health")
-    page.add_script_tag(url="/static/vendor/jssip/jssip.min.js")
-    uri = f"sip:1001@{DOMAIN}"
-    assert page.evaluate(PHONE, [ws_url(server), uri, USERS["1001"][1]]) == "registered"
+    register(page, server)
     phone.dial(f"sip:1001@{DOMAIN}")
     wait_for(page, "window.outcome.confirmed")
     heard = browser_heard(page)
@@ -258,10 +261,7 @@ def test_the_browser_sends_keys_holds_and_resumes(
     """Keys by RFC 4733 from the browser reach the phone; the switch answers the browser's
     hold with recvonly, and on resuming the call carries audio again on the same DTLS
     association."""
-    page.goto(f"{server.web}/api/v1/health")
-    page.add_script_tag(url="/static/vendor/jssip/jssip.min.js")
-    uri = f"sip:1001@{DOMAIN}"
-    assert page.evaluate(PHONE, [ws_url(server), uri, USERS["1001"][1]]) == "registered"
+    register(page, server)
     page.evaluate(CALL, [f"sip:1002@{DOMAIN}", False])
     wait_for(page, "window.outcome.confirmed")
     assert level_at(browser_heard(page, 1.0), PHONE_HZ) > 1000
@@ -290,10 +290,7 @@ def test_a_browser_that_insists_on_opus_is_transcoded_to_g711(
 ) -> None:
     """Opus only in the browser's offer: the switch answers Opus and transcodes to the phone's
     A-law at the browser's leg; each still hears the other's tone, and keys still arrive."""
-    page.goto(f"{server.web}/api/v1/health")
-    page.add_script_tag(url="/static/vendor/jssip/jssip.min.js")
-    uri = f"sip:1001@{DOMAIN}"
-    assert page.evaluate(PHONE, [ws_url(server), uri, USERS["1001"][1]]) == "registered"
+    register(page, server)
     page.evaluate(CALL, [f"sip:1002@{DOMAIN}", True])
     wait_for(page, "window.outcome.confirmed")
     stats = page.evaluate(STATS)
@@ -313,10 +310,7 @@ def test_the_browser_transfers_its_call_to_a_colleague(
     the phone it talked to and the colleague it named then talk to each other."""
     colleague = start_phone(tmp_path, server, "1003", tones["third"])
     try:
-        page.goto(f"{server.web}/api/v1/health")
-        page.add_script_tag(url="/static/vendor/jssip/jssip.min.js")
-        uri = f"sip:1001@{DOMAIN}"
-        assert page.evaluate(PHONE, [ws_url(server), uri, USERS["1001"][1]]) == "registered"
+        register(page, server)
         page.evaluate(CALL, [f"sip:1002@{DOMAIN}", False])
         wait_for(page, "window.outcome.confirmed")
         page.evaluate(f"window.session.refer('sip:1003@{DOMAIN}')")
@@ -324,10 +318,7 @@ def test_the_browser_transfers_its_call_to_a_colleague(
         event = colleague.event({"CALL_ESTABLISHED", "CALL_CLOSED"}, timeout=15)
         assert event is not None and event["type"] == "CALL_ESTABLISHED", colleague.log_text()
         wait_phone_heard(colleague)
-        colleague.hangup()
-        colleague.event({"CALL_CLOSED"}, timeout=10)
-        colleague.wait_recordings_closed()
-        heard = read_wav(colleague.recorded("dec")[-1]).astype(np.float64)[RATE // 2 :]
+        heard = hang_up_and_read(colleague)
         assert level_at(heard, PHONE_HZ) > 1000, level_at(heard, PHONE_HZ)
         assert level_at(heard, BROWSER_HZ) < 100  # the browser is gone
     finally:
@@ -341,10 +332,7 @@ def test_the_browser_announces_a_transfer(
     joins them (REFER with Replaces, RFC 3891); both of its calls end, the two talk."""
     colleague = start_phone(tmp_path, server, "1003", tones["third"])
     try:
-        page.goto(f"{server.web}/api/v1/health")
-        page.add_script_tag(url="/static/vendor/jssip/jssip.min.js")
-        uri = f"sip:1001@{DOMAIN}"
-        assert page.evaluate(PHONE, [ws_url(server), uri, USERS["1001"][1]]) == "registered"
+        register(page, server)
         page.evaluate(CALL, [f"sip:1002@{DOMAIN}", False])
         wait_for(page, "window.outcome.confirmed")
         page.evaluate("window.sessions[0].hold()")
@@ -357,10 +345,7 @@ def test_the_browser_announces_a_transfer(
         wait_for(page, "window.sessions.every((s) => s.isEnded())")
         joined = received(colleague)  # what it heard of the browser, before the join
         wait_phone_heard(colleague, joined + RATE * 2)
-        colleague.hangup()
-        colleague.event({"CALL_CLOSED"}, timeout=10)
-        colleague.wait_recordings_closed()
-        heard = read_wav(colleague.recorded("dec")[-1]).astype(np.float64)[joined + RATE // 2 :]
+        heard = hang_up_and_read(colleague, since=joined + RATE // 2)
         assert level_at(heard, PHONE_HZ) > 1000, level_at(heard, PHONE_HZ)
         assert level_at(heard, BROWSER_HZ) < 100  # the browser is gone
     finally:
