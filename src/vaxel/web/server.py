@@ -64,6 +64,11 @@ class WebServer:
             timeout_graceful_shutdown=5,
             ws="websockets-sansio",  # the live events (web/events.py); awaits a slow reader
             ws_max_size=64 * 1024,  # what a client sends is a token at most
+            # Keep-alives (P2, RFC 5626 §4.4): a WebSocket (SIP at /ws, live events) is
+            # pinged every 20 s, and closed when its pong is 20 s late, so a browser gone
+            # behind a NAT fails its SIP flow instead of being rung in vain.
+            ws_ping_interval=20.0,
+            ws_ping_timeout=20.0,
             **tls,  # type: ignore[arg-type]
         )
         self.server = _Server(config)
