@@ -350,3 +350,25 @@ def test_the_browser_announces_a_transfer(
         assert level_at(heard, BROWSER_HZ) < 100  # the browser is gone
     finally:
         colleague.stop()
+
+
+def test_the_phone_holds_the_browser_and_takes_it_back(
+    server: Server, page: Any, phone: Baresip
+) -> None:
+    """While the phone holds, the browser hears the switch's music on hold (played into its
+    DTLS-SRTP leg), not the phone; taken back, it hears the phone again."""
+    register(page, server)
+    page.evaluate(CALL, [f"sip:1002@{DOMAIN}", False])
+    wait_for(page, "window.outcome.confirmed")
+    assert level_at(browser_heard(page, 1.0), PHONE_HZ) > 1000
+    assert phone.hold()["ok"], phone.log_text()
+    deadline = time.monotonic() + 10
+    while level_at(heard := browser_heard(page, 1.0), PHONE_HZ) > 100:
+        assert time.monotonic() < deadline, "the phone was still heard on hold"
+    assert np.sqrt(np.mean(heard**2)) > 100  # music, not silence
+    assert phone.resume()["ok"], phone.log_text()
+    deadline = time.monotonic() + 10
+    while level_at(browser_heard(page, 1.0), PHONE_HZ) < 1000:
+        assert time.monotonic() < deadline, "the phone was not heard again"
+    assert page.evaluate(STATS)["dtls"] == "connected"
+    phone.hangup()
