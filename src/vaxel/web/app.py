@@ -39,6 +39,7 @@ from vaxel.web.api import (
     session,
     settings,
     shortcuts,
+    softphone,
     three_way,
     users,
     voicemail,
@@ -71,7 +72,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     routers = (health, session, me, companies, settings, users, prompts, groups, voicemail,
                sections, calls, calls_placed, calls_transfer, diversions, audit, shortcuts,
                favourites, greeting, admins, conferences, meetings, three_way,
-               recordings, chat, chat_groups, contacts)  # fmt: skip
+               recordings, chat, chat_groups, contacts, softphone)  # fmt: skip
     for module in routers:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(pages.router)  # the web pages (S7, U4, U9): HTML, not the API
