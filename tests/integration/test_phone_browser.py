@@ -1,0 +1,213 @@
+"""The softphone /phone in a real browser against `vaxel serve` (U1, U3, U4, U9, U7, O2).
+
+Debian's Chromium (fake microphone), driven by Playwright, logs users of Acme AB in and
+opens /phone; the phones of their colleagues are baresip. What is checked is what a user
+would see, and what the switch then says:
+
+* the page registers with the browser's own credential (`vaxel registrations` lists the
+  binding of `Vaxel softphone`), and the desk phone's SIP password is nowhere in it;
+  its manifest and service worker make it installable; axe-core finds no serious or
+  critical violation in any view;
+* two browsers chat: what Björn types appears in Cecilia's page and in her
+  /api/v1/me/chats, and a SIP MESSAGE from a baresip phone reaches the page;
+* a colleague's line (Anna's baresip calling Cecilia's baresip) changes live in Björn's
+  page: calling, ringing, on the phone, free; a diversion pressed in the page is what the
+  API returns, and logging out of an answering group in the page is what the API says;
+* a call to Björn that nobody answers is first among his missed calls, and the message
+  the caller leaves is in his voicemail list, played from the API and marked heard.
+
+No sleeps: pages are awaited with Playwright's expect, phones with their own deadlines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.acme import ALWAYS, DOMAIN, PASSWORDS, Mailbox, company
+from tests.integration.baresip import Baresip
+from tests.integration.peers import Server, rtp_ports, vaxel_cli
+from tests.integration.test_pages_browser import ARGS, CHROMIUM, refused, serious_violations
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
+
+WEB = {"1001": "anna web password", "1002": "bjorn web password", "1003": "cecilia web pw"}
+MEDIA = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+
+
+@pytest.fixture(scope="module")
+def acme(tmp_path_factory: pytest.TempPathFactory, smtp: tuple[int, Mailbox]) -> Iterator[Server]:
+    """Acme AB on `vaxel serve`; Anna is its admin, Björn and Cecilia users with web logins
+    (Björn rings 30 s, Cecilia 5 s: the description's ring times)."""
+    data, _trunk = company(tmp_path_factory.mktemp("acme-phone"), ALWAYS, smtp[0])
+    made = vaxel_cli(data, "company", "admin", DOMAIN, "--ext", "1001", "--password", WEB["1001"])
+    assert made.returncode == 0, made.stderr
+    server = Server(data).start("--rtp-ports", rtp_ports())
+    with api(server, "1001") as anna:
+        for ext in ("1002", "1003"):
+            given = anna.put(f"/api/v1/companies/{DOMAIN}/users/{ext}/account",
+                             json={"password": WEB[ext], "role": "user"})  # fmt: skip
+            assert given.status_code == 200, given.text
+    yield server
+    server.stop()
+
+
+@contextmanager
+def api(server: Server, ext: str) -> Iterator[httpx.Client]:
+    """A client logged in to the API as the user (CSRF token set)."""
+    with httpx.Client(base_url=server.web, timeout=30) as client:
+        login = client.post(
+            "/api/v1/login", json={"login": f"{ext}@{DOMAIN}", "password": WEB[ext]}
+        )
+        assert login.status_code == 200, login.text
+        client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+        yield client
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as driver:
+        launched = driver.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=[*ARGS, *MEDIA]
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(autouse=True)
+def patient() -> Iterator[None]:
+    """A busy machine starts a call more slowly than Playwright's 5 s default."""
+    playwright_api.expect.set_options(timeout=20_000)
+    yield
+    playwright_api.expect.set_options(timeout=5_000)
+
+
+@pytest.fixture
+def phone_of(browser: Any, acme: Server) -> Iterator[Callable[[str], Any]]:
+    """Opens /phone logged in as a user, each in a browser context of its own; no script
+    error and nothing the CSP refused on any of them."""
+    problems: list[str] = []
+    contexts: list[Any] = []
+
+    def open_phone(ext: str) -> Any:
+        context = browser.new_context(base_url=acme.web, locale="en-GB")
+        context.add_cookies([{"name": "vaxel_lang", "value": "en", "url": acme.web}])
+        contexts.append(context)
+        page = context.new_page()
+        page.on("console", lambda m: problems.append(m.text) if refused(m) else None)
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.goto("/login?next=/phone")
+        page.get_by_label("Login (extension@domain or e-mail)", exact=True).fill(f"{ext}@{DOMAIN}")
+        page.get_by_label("Password", exact=True).fill(WEB[ext])
+        page.get_by_role("button", name="Log in").click()
+        playwright_api.expect(page).to_have_url(f"{acme.web}/phone")
+        registered(page)
+        return page
+
+    yield open_phone
+    for context in contexts:
+        context.close()
+    assert problems == []
+
+
+def registered(page: Any) -> None:
+    playwright_api.expect(page.locator("#reg")).to_have_text("Ready: calls ring here")
+
+
+def view(page: Any, name: str) -> None:
+    page.get_by_role("navigation", name="Phone").get_by_role("button", name=name).click()
+
+
+@pytest.fixture
+def baresips(acme: Server, tmp_path: Path) -> Iterator[Callable[..., Baresip]]:
+    started: list[Baresip] = []
+
+    def start(ext: str, contacts: str = "", **options: Any) -> Baresip:
+        """A baresip registered as `ext`; `contacts` is its contact list (contact.so)."""
+        phone = Baresip(tmp_path / f"b{ext}-{len(started)}", acme, ext, PASSWORDS[ext], DOMAIN,
+                        **options)  # fmt: skip
+        if contacts:
+            (phone.folder / "contacts").write_text(contacts)
+        started.append(phone.start())
+        phone.register()
+        assert phone.event({"REGISTER_OK"}, timeout=15) is not None, phone.log_text()
+        return phone
+
+    yield start
+    for phone in started:
+        phone.stop()
+
+
+def test_the_phone_registers_with_its_own_credential_and_is_installable(
+    phone_of: Callable[[str], Any], acme: Server
+) -> None:
+    page = phone_of("1002")
+    listing = vaxel_cli(acme.data, "registrations", "--company", DOMAIN).stdout
+    line = next(line for line in listing.splitlines() if "Vaxel softphone" in line)
+    assert "1002" in line and " ws:127.0.0.1:" in line, listing
+    # The desk phone's password is in no page, script or answer the browser got.
+    assert PASSWORDS["1002"] not in page.content()
+    with api(acme, "1002") as bjorn:
+        softphone = bjorn.get("/api/v1/me/softphone").json()
+    assert softphone["authorization_user"] == "1002-web" and PASSWORDS["1002"] not in str(softphone)
+    # Installable: a manifest, a service worker controlling /phone, no installability error.
+    scope = page.evaluate("async () => (await navigator.serviceWorker.ready).scope")
+    assert scope == f"{acme.web}/phone"
+    cdp = page.context.new_cdp_session(page)
+    parsed = cdp.send("Page.getAppManifest")
+    assert parsed["errors"] == [] and parsed["manifest"]["display"] == "kStandalone", parsed
+    errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    # Playwright's browser contexts are incognito ones, where nothing is installed; that
+    # is the only objection (a missing manifest, icon or worker would be another).
+    assert [e["errorId"] for e in errors] == ["in-incognito"], errors
+    manifest = page.evaluate(
+        "async () => (await fetch(document.querySelector('link[rel=manifest]').href)).headers"
+        ".get('content-type')"
+    )
+    assert manifest == "application/manifest+json"
+    for name in ("Keypad", "Colleagues", "Chat", "Voicemail", "Calls", "Contacts", "Status"):
+        view(page, name)
+        assert serious_violations(page) == [], name
+    page.set_viewport_size({"width": 390, "height": 800})  # a phone's width
+    view(page, "Keypad")
+    assert serious_violations(page) == []
+
+
+def test_two_browsers_chat_and_a_phone_writes_to_the_page(
+    phone_of: Callable[[str], Any], baresips: Callable[..., Baresip], acme: Server
+) -> None:
+    expect = playwright_api.expect
+    bjorn = phone_of("1002")
+    cecilia = phone_of("1003")
+    view(bjorn, "Colleagues")
+    bjorn.get_by_role("button", name="Chat with Cecilia Lind").click()
+    expect(bjorn.locator("#chat-title")).to_have_text("Cecilia Lind")
+    bjorn.get_by_label("Message", exact=True).fill("Lunch at twelve?")
+    bjorn.get_by_role("button", name="Send").click()
+    expect(bjorn.locator("#chat-messages")).to_contain_text("Lunch at twelve?")
+    # Cecilia's page: the conversation appears live, and opening it shows the message.
+    view(cecilia, "Chat")
+    cecilia.locator("#chat-list").get_by_role("button", name="Björn Karlsson").click()
+    expect(cecilia.locator("#chat-messages")).to_contain_text("Lunch at twelve?")
+    with api(acme, "1003") as api_cecilia:
+        chats = api_cecilia.get("/api/v1/me/chats").json()["items"]
+    assert [(c["with"], c["last"]["text"]) for c in chats] == [("1002", "Lunch at twelve?")]
+    # Her answer typed in the page reaches Björn's.
+    cecilia.get_by_label("Message", exact=True).fill("Yes!")
+    cecilia.get_by_role("button", name="Send").click()
+    expect(bjorn.locator("#chat-messages")).to_contain_text("Yes!")
+
+    # A SIP MESSAGE from Anna's baresip phone reaches Björn's page.
+    anna = baresips("1001", contacts=f'"Björn" <sip:1002@{DOMAIN}>\n', modules=("contact.so",))
+    assert anna.request("message", "Written on a desk phone")["ok"]
+    view(bjorn, "Chat")
+    entry = bjorn.locator("#chat-list").get_by_role("button", name="Anna Svensson")
+    expect(entry).to_contain_text("Written on a desk phone")
+    entry.click()
+    expect(bjorn.locator("#chat-messages")).to_contain_text("Written on a desk phone")
