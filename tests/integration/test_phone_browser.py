@@ -21,15 +21,20 @@ No sleeps: pages are awaited with Playwright's expect, phones with their own dea
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
+import numpy as np
 import pytest
 
-from tests.integration.acme import ALWAYS, DOMAIN, PASSWORDS, Mailbox, company
+from tests.integration.acme import ALWAYS, DOMAIN, PASSWORDS, Mailbox, company, wait_messages
+from tests.integration.audio import RATE
 from tests.integration.baresip import Baresip
 from tests.integration.peers import Server, rtp_ports, vaxel_cli
 from tests.integration.test_pages_browser import ARGS, CHROMIUM, refused, serious_violations
@@ -96,7 +101,9 @@ def phone_of(browser: Any, acme: Server) -> Iterator[Callable[[str], Any]]:
     contexts: list[Any] = []
 
     def open_phone(ext: str) -> Any:
-        context = browser.new_context(base_url=acme.web, locale="en-GB")
+        context = browser.new_context(
+            base_url=acme.web, locale="en-GB", timezone_id="Europe/Stockholm"
+        )
         context.add_cookies([{"name": "vaxel_lang", "value": "en", "url": acme.web}])
         contexts.append(context)
         page = context.new_page()
@@ -211,3 +218,122 @@ def test_two_browsers_chat_and_a_phone_writes_to_the_page(
     expect(entry).to_contain_text("Written on a desk phone")
     entry.click()
     expect(bjorn.locator("#chat-messages")).to_contain_text("Written on a desk phone")
+
+
+def line_of(page: Any, ext: str) -> Any:
+    return page.locator(f'#colleague-list li[data-ext="{ext}"] .line')
+
+
+def test_colleagues_lines_live_and_my_status_and_groups(
+    phone_of: Callable[[str], Any], baresips: Callable[..., Baresip], acme: Server
+) -> None:
+    expect = playwright_api.expect
+    bjorn = phone_of("1002")
+    view(bjorn, "Colleagues")
+    expect(line_of(bjorn, "1001")).to_have_text("Free")
+    anna = baresips("1001")
+    cecilia = baresips("1003", answermode="manual")
+    anna.dial(f"sip:1003@{DOMAIN}")
+    expect(line_of(bjorn, "1001")).to_have_text("Calling")
+    expect(line_of(bjorn, "1003")).to_have_text("Ringing")
+    assert cecilia.event({"CALL_INCOMING"}, timeout=15) is not None, cecilia.log_text()
+    cecilia.accept()
+    expect(line_of(bjorn, "1001")).to_have_text("On the phone")
+    expect(line_of(bjorn, "1003")).to_have_text("On the phone")
+    anna.hangup()
+    expect(line_of(bjorn, "1001")).to_have_text("Free")
+    expect(line_of(bjorn, "1003")).to_have_text("Free")
+    # The search finds Cecilia by her name, and nobody else.
+    bjorn.get_by_label("Search colleagues", exact=True).fill("ceci")
+    expect(bjorn.locator("#colleague-list li:visible")).to_have_count(1)
+    expect(bjorn.locator("#colleague-list li:visible")).to_contain_text("Cecilia Lind")
+
+    # "Lunch until 13:00" pressed in the page is what the API then says.
+    view(bjorn, "Status")
+    bjorn.get_by_role("button", name="Lunch until 13:00").click()
+    expect(bjorn.locator("#my-diversion")).to_contain_text("Lunch until")
+    with api(acme, "1002") as api_bjorn:
+        diversion = api_bjorn.get("/api/v1/me/diversion").json()
+        assert diversion["status"] == "lunch"
+        until = datetime.fromisoformat(diversion["until"]).astimezone(ZoneInfo("Europe/Stockholm"))
+        assert (until.hour, until.minute) == (13, 0)
+        bjorn.get_by_role("button", name="I am back").click()
+        expect(bjorn.locator("#my-diversion")).to_have_text("Available: your phones ring.")
+        assert api_bjorn.get("/api/v1/me/diversion").json() is None
+
+        # Out of the answering group "sales" and in again, in the page.
+        members = f"/api/v1/companies/{DOMAIN}/groups/sales/members"
+
+        def in_sales() -> bool:
+            found = api_bjorn.get(members).json()["members"]
+            return next(m["logged_in"] for m in found if m["ext"] == "1002")
+
+        box = bjorn.get_by_label("Logged in to sales", exact=True)
+        expect(box).to_be_checked()
+        box.uncheck()
+        assert eventually(lambda: not in_sales())
+        box.check()
+        assert eventually(in_sales)
+
+
+def eventually(check: Callable[[], bool], timeout: float = 15.0) -> bool:
+    """Whether `check` becomes true within `timeout` (the page's request is under way)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_a_missed_call_comes_first_and_its_message_plays(
+    phone_of: Callable[[str], Any],
+    baresips: Callable[..., Baresip],
+    acme: Server,
+    tmp_path: Path,
+) -> None:
+    expect = playwright_api.expect
+    cecilia = phone_of("1003")  # rings 5 s, then her voicemail takes the call
+    speech = tmp_path / "speech.wav"
+    tone(speech, seconds=14.0)
+    anna = baresips("1001", audio_source=speech)
+    anna.dial(f"sip:1003@{DOMAIN}")
+    screen = cecilia.locator("#call-screen")
+    expect(screen).to_be_visible()
+    expect(screen.locator("#call-title")).to_have_text("Incoming call")
+    expect(screen.locator("#call-peer")).to_have_text("Anna Svensson (1001)")
+    expect(screen.locator("#call-state")).to_have_text("Call ended")  # nobody answered
+    assert anna.event({"CALL_CLOSED"}, timeout=40) is not None, anna.log_text()
+    assert len(wait_messages(acme.data, "1003", 1, timeout=15)) == 1
+
+    view(cecilia, "Calls")
+    expect(cecilia.locator("#missed-list li").first).to_contain_text("From Anna Svensson (1001)")
+    view(cecilia, "Voicemail")
+    message = cecilia.locator("#voicemail-boxes li").first
+    expect(message).to_contain_text("New: From Anna Svensson (1001)")
+    source = message.locator("audio").get_attribute("src")
+    played = cecilia.evaluate(
+        "async (src) => { const r = await fetch(src);"
+        " return [r.status, r.headers.get('content-type')]; }",
+        source,
+    )
+    assert played == [200, "audio/wav"]
+    message.get_by_role("button", name="Mark as heard").click()
+    expect(cecilia.locator("#voicemail-boxes li").first).not_to_contain_text("New:")
+    with api(acme, "1003") as api_cecilia:
+        messages = api_cecilia.get(f"/api/v1/companies/{DOMAIN}/voicemail/1003/messages").json()
+    assert [m["heard"] for m in messages["items"]] == [True]
+    assert serious_violations(cecilia) == []
+
+
+def tone(path: Path, seconds: float) -> None:
+    """A 440 Hz tone as 8 kHz mono 16-bit WAV: what the caller says into the box."""
+    import wave
+
+    t = np.arange(int(RATE * seconds)) / RATE
+    samples = (6000 * np.sin(2 * np.pi * 440 * t)).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(samples.tobytes())
