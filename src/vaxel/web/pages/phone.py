@@ -22,13 +22,13 @@ import struct
 import zlib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from fastapi import APIRouter, Request, Response
 
 from vaxel.services import configuration, presence_settings
 from vaxel.services.diversions import PRESETS
+from vaxel.web.context import WebContext
 from vaxel.web.pages.base import (
     PAGE_HEADERS,
     Context,
@@ -63,7 +63,7 @@ def _mine(v: Viewer) -> tuple[int, str, str]:
     return account.company_id, account.extension, account.domain
 
 
-def _groups(ctx: Any, company_id: int, ext: str) -> list[dict[str, object]]:
+def _groups(ctx: WebContext, company_id: int, ext: str) -> list[dict[str, object]]:
     """The answering groups the user is a member of (S8), and whether logged in to each."""
     config = configuration.load_document(ctx.store, company_id)
     if config is None:

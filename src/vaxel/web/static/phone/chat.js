@@ -6,8 +6,6 @@
 import { api, el, me, t, clock, debounce } from "./api.js";
 import { notify } from "./notify.js";
 
-const GROUP = /^chat-(\d+)$/;
-
 export class Chat {
   constructor(phone, events, say, isShown) {
     this.phone = phone;
@@ -133,10 +131,5 @@ export class Chat {
     } catch (error) {
       this.say(t("phone.failed", { detail: error.message }));
     }
-  }
-
-  /** A group's messages come from its own address (sip:chat-<id>@domain). */
-  static groupOf(user) {
-    return GROUP.exec(user)?.[1] ?? null;
   }
 }
