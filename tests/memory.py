@@ -286,7 +286,16 @@ class MemoryPhone:
 
     def sdp(self, direction: str = "sendrecv", codecs: str = "8 0 101") -> str:
         proto, crypto = "RTP/AVP", ""
-        if self.srtp_key is not None:
+        if self.transport in ("WS", "WSS"):  # a browser (U1): ICE and DTLS, not run here
+            proto, crypto = (
+                "UDP/TLS/RTP/SAVPF",
+                (
+                    f"a=ice-ufrag:{self.user}\r\na=ice-pwd:memory-browser-password\r\n"
+                    "a=fingerprint:sha-256 " + ":".join(["AB"] * 32) + "\r\n"
+                    "a=setup:active\r\na=rtcp-mux\r\n"
+                ),
+            )
+        elif self.srtp_key is not None:
             inline = base64.b64encode(self.srtp_key).decode()
             proto, crypto = "RTP/SAVP", f"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:{inline}\r\n"
         return (

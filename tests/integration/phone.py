@@ -26,6 +26,22 @@ def sdp(port: int = 40000, direction: str = "sendrecv") -> str:
     return SDP.format(port=port, direction=direction)
 
 
+# What a browser answers (U1): DTLS-SRTP with ICE, RTCP on the RTP port. Only signalling
+# is tested with it: this phone runs neither ICE nor DTLS.
+BROWSER_SDP = (
+    "v=0\r\no=phone 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    "m=audio {port} UDP/TLS/RTP/SAVPF 8 0 101\r\na=rtpmap:8 PCMA/8000\r\n"
+    "a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
+    "a=ice-ufrag:tab1\r\na=ice-pwd:tab-ice-password-0123456789\r\n"
+    "a=fingerprint:sha-256 " + ":".join(["AB"] * 32) + "\r\n"
+    "a=setup:active\r\na=rtcp-mux\r\na={direction}\r\n"
+)
+
+
+def browser_sdp(port: int = 40000, direction: str = "sendrecv") -> str:
+    return BROWSER_SDP.format(port=port, direction=direction)
+
+
 class Phone:
     def __init__(
         self,

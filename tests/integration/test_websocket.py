@@ -37,7 +37,7 @@ from tests.integration.audio_phone import AudioPhone
 from tests.integration.baresip import Baresip
 from tests.integration.conftest import DOMAIN, USERS
 from tests.integration.peers import Server, SipSocket, options_request, rtp_ports, vaxel_cli
-from tests.integration.phone import Phone, sdp
+from tests.integration.phone import Phone, browser_sdp, sdp
 from tests.integration.test_web_process import _healthy, _web_pid
 from tests.integration.websocket_sip import WebSocketSip, over_websocket
 from vaxel.rtp.g711 import alaw_encode
@@ -86,6 +86,8 @@ def answer_in_background(phone: Phone) -> tuple[threading.Thread, list[Request]]
             phone.learn(invite.body)
         phone.reply(invite, 180)
         body = phone.offer() if isinstance(phone, AudioPhone) else sdp()
+        if b"UDP/TLS/RTP/SAVPF" in invite.body:  # a browser is offered WebRTC media (U1)
+            body = browser_sdp()
         phone.reply(invite, 200, body)
         seen.append(phone.wait_request("ACK", timeout=10))
         bye = phone.wait_request("BYE", timeout=30)

@@ -62,7 +62,7 @@ from vaxel.sip.events import (
 from vaxel.sip.headers import parse_name_addr
 from vaxel.sip.message import Request, Response, make_response
 from vaxel.sip.replaces import Replaces, parse_replaces
-from vaxel.sip.sdp import Answer
+from vaxel.sip.sdp import Answer, IceDtls
 from vaxel.sip.uri import URI, SipURI, TelURI
 from vaxel.transport.base import Source
 
@@ -133,6 +133,10 @@ class Endpoint(MediaPort, Protocol):
     relay_events: bool  # False: the party's telephone-events are not relayed
 
     def configure(self, answer: Answer, *, sending: bool) -> None: ...
+
+    def ice(self) -> IceDtls:
+        """Our ICE credentials and DTLS fingerprint on this endpoint, for a browser (U1)."""
+        ...
 
     def close(self) -> None: ...
 

@@ -47,10 +47,13 @@ from vaxel.sip.headers import NameAddr
 from vaxel.sip.message import Headers, Request, Response, make_response
 from vaxel.sip.sdp import (
     SRTP_KEY_LENGTH,
+    IceDtls,
     SessionDescription,
+    WebRtcSession,
     build_offer,
     negotiate,
     next_version,
+    offers_webrtc,
     parse_answer,
 )
 from vaxel.sip.uri import parse_uri
@@ -68,6 +71,8 @@ NO_ACK = Cause(408, "No ACK", "answered")
 SESSION_EXPIRED = Cause(408, "Session Expired", "answered")
 REQUEST_TIMEOUT = Cause(408, "Request Timeout", "answered")
 NOT_ACCEPTABLE = Cause(488, "Not Acceptable Here")
+#: Devices reached over a WebSocket are browsers (U1): they are offered WebRTC media.
+WEBSOCKETS = ("WS", "WSS")
 # The party's flow failed (RFC 5626 §11: 430): its WebSocket closed, so nothing reaches it.
 FLOW_FAILED = Cause(430, "Flow Failed", "answered")
 FLOW_FAILED_EARLY = Cause(430, "Flow Failed", "canceled")  # a caller gone before an answer
@@ -151,6 +156,9 @@ class SipLeg(Leg):
         if self.srtp != "off":
             self.srtp_key = randomness.token_bytes(SRTP_KEY_LENGTH)
         self.secure = False
+        # U1: a browser's leg (DTLS-SRTP with ICE-lite) once an SDP exchange made it one;
+        # a device reached over a WebSocket is offered WebRTC from the start.
+        self.webrtc: WebRtcSession | None = None
         self.sent_sdp: SessionDescription | None = None
         self.hold = False  # the party put us on hold
         self.reinvite: Request | None = None  # our pending re-INVITE
@@ -210,9 +218,11 @@ class SipLeg(Leg):
             session_id=self.session_id,
             srtp="required" if self.secure else self.srtp,  # never back to plain in a call
             srtp_key=self.srtp_key,
+            webrtc=self.endpoint.ice() if offers_webrtc(offer) else None,
         )
         self.endpoint.configure(answer, sending=answer.direction in ("sendrecv", "sendonly"))
-        self.secure = answer.srtp is not None
+        self.secure = answer.srtp is not None or answer.webrtc is not None
+        self.webrtc = answer.webrtc
         hold = answer.hold
         if hold != self.hold and self.state is _ANSWERED:
             self.hold = hold
@@ -228,8 +238,22 @@ class SipLeg(Leg):
             session_id=self.session_id,
             direction=direction,
             srtp_key=self.srtp_key if self.secure or self.srtp == "required" else None,
+            webrtc=self._ice(),
         )
         return self._versioned(offer)
+
+    def _ice(self) -> IceDtls | None:
+        """Our ICE and DTLS lines for an offer to a browser (None to anyone else): a
+        re-offer keeps the DTLS role the call has (RFC 8842 §5.5), so it does not re-key."""
+        session = self.webrtc
+        if session is None and not (
+            self.direction == "outbound" and self.peer.transport in WEBSOCKETS
+        ):
+            return None
+        ours: IceDtls = self.endpoint.ice()
+        if session is not None:
+            ours = ours.with_setup("passive" if session.dtls_server else "active")
+        return ours
 
     def _take_answer(self, message: Request | Response) -> None:
         sdp = _sdp_of(message)
@@ -237,7 +261,8 @@ class SipLeg(Leg):
             return  # (an ended leg's endpoint may already serve another call)
         answer = parse_answer(self.sent_sdp, sdp)
         self.endpoint.configure(answer, sending=answer.direction in ("sendrecv", "sendonly"))
-        self.secure = answer.srtp is not None
+        self.secure = answer.srtp is not None or answer.webrtc is not None
+        self.webrtc = answer.webrtc
 
     def _direction(self) -> str:
         """The direction our last offer or answer said (a refresh keeps it)."""

@@ -31,6 +31,12 @@ every leg keeps its own keys: an SRTP leg bridged to a plain one relays
 plain audio to it, two SRTP legs re-encrypt, and players, recorders,
 conferences and DTMF see plain RTP as on any leg.
 
+WebRTC (U1, O2): a browser's leg (`Answer.webrtc`) has a `WebRtcMedia` on its RTP
+port that answers ICE checks and runs the DTLS handshake (`vaxel.media.webrtc`); its
+SRTP contexts come from that handshake (`secure`), and RTCP shares the RTP port
+(rtcp-mux). Until then the leg has no address to send to and takes no packet, so a
+browser's media is never plain, and only the address ICE nominated is heard.
+
 This is the per-packet path: no logging, no per-packet objects beyond the
 datagram itself and its rewritten copy. A packet from the latched source
 costs one tuple comparison, as before; only the others take the slow path.
@@ -63,7 +69,8 @@ from vaxel.rtp.rtcp import (
 if TYPE_CHECKING:
     from vaxel.media.engine import MediaEngine
     from vaxel.media.player import Player, Samples
-    from vaxel.sip.sdp import Answer
+    from vaxel.media.webrtc import WebRtcMedia
+    from vaxel.sip.sdp import Answer, Crypto, IceDtls
 
 _TRANSLATE = {("PCMA", "PCMU"): ALAW_TO_ULAW, ("PCMU", "PCMA"): ULAW_TO_ALAW}
 
@@ -125,6 +132,7 @@ class Endpoint:
         "srtp_out",
         "stats",
         "telephone_events_seen",
+        "webrtc",
     )
 
     def __init__(
@@ -190,6 +198,8 @@ class Endpoint:
         self.srtp_in: SrtpContext | None = None
         self.srtp_out: SrtpContext | None = None
         self.srtp_dropped = 0  # packets that failed authentication (or replayed)
+        # WebRTC (U1): ICE-lite and DTLS on the RTP port, for a browser's leg only.
+        self.webrtc: WebRtcMedia | None = None
 
     def park(self, on_dtmf: Callable[[str], None]) -> None:
         """Idle until reused: drop what refers to the old call, ignore what still arrives.
@@ -206,6 +216,9 @@ class Endpoint:
         self.remote = self.rtcp_remote = None
         self._source = self._rtcp_source = self._offered = None
         self.srtp_in = self.srtp_out = None  # the keys go with the call
+        if self.webrtc is not None:
+            self.webrtc.close()
+            self.webrtc = None
 
     def configure(self, answer: Answer, *, sending: bool) -> None:
         """Apply an offer/answer outcome: codec, DTMF payload type, the party's address.
@@ -217,12 +230,18 @@ class Endpoint:
         SRTP keys (`answer.srtp`) take effect at once; a key that did not change
         keeps its context (its rollover counter and replay window).
         """
-        self._use_keys(answer)
+        if answer.webrtc is not None:
+            self.ice()
+            assert self.webrtc is not None
+            self.webrtc.negotiated(answer.webrtc)
+        else:
+            self._use_keys(answer)
         if answer.codec is not None:
             self.codec = answer.codec.name
             self.pt = answer.codec.pt
         self.dtmf_pt = answer.dtmf_pt if answer.dtmf_pt is not None else -1
-        remote = answer.remote
+        # A browser's address is the one ICE nominates, never its SDP's.
+        remote = answer.remote if answer.webrtc is None else None
         if remote is not None and _literal(remote[0]):
             if remote != self._offered:
                 self._offered = self.remote = remote
@@ -231,7 +250,7 @@ class Endpoint:
                 if answer.remote_rtcp is not None and _literal(answer.remote_rtcp[0]):
                     self.rtcp_remote = answer.remote_rtcp
             self._learn_until = self.clock() + LEARNING
-        self.sending = sending and remote is not None
+        self.sending = sending and (remote is not None or answer.webrtc is not None)
         self._recompute()
         if self.peer is not None:
             self.peer._recompute()
@@ -247,6 +266,45 @@ class Endpoint:
         srtp_in = self.srtp_in
         if srtp_in is None or srtp_in.crypto != keys.remote:
             self.srtp_in = SrtpContext(keys.remote, outbound=False)
+
+    def ice(self) -> IceDtls:
+        """Our ICE credentials and DTLS fingerprint for a browser on this leg (made on first
+        use, then kept for the leg's life: a re-offer must not restart ICE)."""
+        webrtc = self.webrtc
+        if webrtc is None:
+            from vaxel.media.dtls import certificate
+            from vaxel.media.webrtc import WebRtcMedia
+            from vaxel.sip.sdp import IceDtls
+
+            local = IceDtls(
+                randomness.token_hex(4), randomness.token_hex(16), certificate().fingerprint
+            )
+            webrtc = self.webrtc = WebRtcMedia(self, local)
+        return webrtc.local
+
+    def secure(self, keys: tuple[Crypto, Crypto], address: tuple[str, int]) -> None:
+        """A browser's DTLS handshake gave the keys, and ICE the address: media may flow.
+
+        `keys` is (ours, the browser's); only `address` is heard from now on (the
+        source ICE checked and nominated: nobody else may take the stream over).
+        """
+        local, remote = keys
+        srtp_out = self.srtp_out
+        if srtp_out is None or srtp_out.crypto != local:
+            self.srtp_out = SrtpContext(local, outbound=True)
+        srtp_in = self.srtp_in
+        if srtp_in is None or srtp_in.crypto != remote:
+            self.srtp_in = SrtpContext(remote, outbound=False)
+        self.remote = self.rtcp_remote = address
+        self._source = self._rtcp_source = None  # the first packet from `address` latches
+        self._offered = address
+        self._learn_until = 0.0
+        self.latched = False
+
+    def unsecure(self) -> None:
+        """A new DTLS association is being made: nothing flows until it is done."""
+        self.srtp_in = self.srtp_out = None
+        self.remote = self.rtcp_remote = None
 
     def _recompute(self) -> None:
         peer = self.peer
@@ -269,7 +327,11 @@ class Endpoint:
         """
         now = self.clock()
         rank = self._rank(source)
-        if self._source is None:
+        if self.webrtc is not None:
+            # A browser's stream: only from the address ICE nominated (`secure`).
+            if self._offered is None or (source[0], source[1]) != self._offered:
+                return False
+        elif self._source is None:
             self._learn_until = max(self._learn_until, now + LEARNING)
         elif now >= self._learn_until or rank < self._source_rank:
             return False
@@ -306,14 +368,22 @@ class Endpoint:
             except OSError:  # an ICMP error for something we sent earlier
                 continue
             if len(data) < 12 or data[0] & 0xC0 != 0x80 or not self.codec:
+                webrtc = self.webrtc
+                if webrtc is not None and data and data[0] < 64:
+                    webrtc.receive(data, source)  # an ICE check or DTLS (RFC 7983)
                 continue  # not RTP, or the endpoint is idle (released, or not negotiated yet)
             srtp = self.srtp_in
             if srtp is not None:
+                if self.webrtc is not None and 191 < data[1] < 224:
+                    self._muxed_rtcp(data, source)  # RTCP on the RTP port (RFC 5761 §4)
+                    continue
                 plain = srtp.unprotect(data)
                 if plain is None:
                     self.srtp_dropped += 1  # forged, replayed, or not our key
                     continue
                 data = plain
+            elif self.webrtc is not None:
+                continue  # a browser's leg before its keys: nothing plain is taken
             if source != self._source and not self._admit(source):
                 continue  # strict source: not the party's address
             self.received += 1
@@ -388,6 +458,23 @@ class Endpoint:
                 if isinstance(packet, SenderReport):
                     self.stats.sr_received(packet.ntp_middle32, self.clock())
 
+    def _muxed_rtcp(self, data: bytes, source: tuple[Any, ...]) -> None:
+        """A browser's SRTCP, on the RTP port: from the RTP's source only."""
+        srtp = self.srtp_in
+        if srtp is None or source != self._source:
+            return
+        plain = srtp.unprotect_rtcp(data)
+        if plain is None:
+            self.srtp_dropped += 1
+            return
+        try:
+            packets = parse_rtcp(plain)
+        except ValueError:
+            return
+        for packet in packets:
+            if isinstance(packet, SenderReport):
+                self.stats.sr_received(packet.ntp_middle32, self.clock())
+
     def report(self, cname: str) -> None:
         """Send the party an RTCP compound report: SR if we sent media, else RR, + SDES."""
         destination = self.rtcp_remote
@@ -395,6 +482,7 @@ class Endpoint:
             destination = (self.remote[0], self.remote[1] + 1)
         if destination is None:
             return
+        sock = self.rtcp if self.webrtc is None else self.rtp  # rtcp-mux for a browser
         now = self.clock()
         blocks = [self.stats.report_block(self.source_ssrc, now)] if self.received else []
         ssrc = self.rewriter.ssrc
@@ -411,7 +499,7 @@ class Endpoint:
                 return
             packet = protected
         with contextlib.suppress(OSError):
-            self.rtcp.sendto(packet, destination)
+            sock.sendto(packet, destination)
 
     # -- what the switch plays to the party -----------------------------------------
 

@@ -19,7 +19,10 @@ import numpy as np
 from vaxel.media.conference import Conference
 from vaxel.media.player import FRAME, Player, Samples
 from vaxel.rtp.g711 import decode
-from vaxel.sip.sdp import Answer, SrtpKeys
+from vaxel.sip.sdp import Answer, IceDtls, SrtpKeys, WebRtcSession
+
+#: What a leg in memory says of its DTLS certificate (no handshake runs in memory).
+MEMORY_FINGERPRINT = "sha-256 " + ":".join(["00"] * 32)
 
 SILENCE = np.zeros(FRAME, np.int16)
 
@@ -54,6 +57,7 @@ class MemoryEndpoint:
         self.on_played: Callable[[], None] = _nothing
         self.heard: list[Samples] = []  # every frame the party was sent, 20 ms each
         self.srtp: SrtpKeys | None = None  # the leg's SRTP keys (O2), None for plain RTP
+        self.webrtc: WebRtcSession | None = None  # a browser's ICE and DTLS (U1)
         self.closed = False
 
     def configure(self, answer: Answer, *, sending: bool) -> None:
@@ -64,6 +68,11 @@ class MemoryEndpoint:
             self.remote = answer.remote
         self.sending = sending and answer.remote is not None
         self.srtp = answer.srtp
+        self.webrtc = answer.webrtc
+
+    def ice(self) -> IceDtls:
+        """A browser's leg in memory: SDP as the real endpoint writes it, no DTLS."""
+        return IceDtls(f"mem{self.port}", "memory-ice-password-0001", MEMORY_FINGERPRINT)
 
     def play(self, player: Player, on_done: Callable[[], None]) -> None:
         self.player = player

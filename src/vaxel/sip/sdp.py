@@ -10,6 +10,14 @@ offerer's master key. We answer the first line whose suite we support
 (`SRTP_SUITES`) and whose session parameters we can honour, with our own key,
 and refuse with 488 what we cannot meet. Keys never appear in a repr;
 `redact_keys` takes them out of a message before it is logged.
+
+WebRTC (U1, O2): a browser's stream is `UDP/TLS/RTP/SAVPF` (RFC 8829): ICE credentials
+(RFC 8839), the fingerprint of its DTLS certificate (RFC 8122) and its DTLS role
+(`a=setup`, RFC 4145/8842), RTP and RTCP on one port (`a=rtcp-mux`, RFC 5761). The
+switch is an ICE-lite agent (RFC 8445 §2.5): one host candidate, its media port; it
+answers the browser's checks and learns the browser's address from them. The keys
+come from the DTLS handshake on that port (RFC 5764), so the SDP carries none: what is
+negotiated here is `WebRtcSession`, both sides' `IceDtls`.
 """
 
 from __future__ import annotations
@@ -38,6 +46,9 @@ _BY_FLAGS = {flags: name for name, flags in _FLAGS.items()}
 HOLD_ADDRESS = "0.0.0.0"  # RFC 2543 hold, still sent by old phones (RFC 3264 §8.4)
 AUDIO_PROTO = "RTP/AVP"
 SAVP_PROTO = "RTP/SAVP"  # RFC 3711 §12: SRTP, keyed here by a=crypto (RFC 4568)
+# RFC 5764 §8: SRTP keyed by DTLS, with RTCP feedback: what browsers offer (RFC 8829 §5.1.2).
+DTLS_PROTO = "UDP/TLS/RTP/SAVPF"
+_DTLS_PROTOS = (DTLS_PROTO, "UDP/TLS/RTP/SAVP")
 TELEPHONE_EVENT = "telephone-event"
 DTMF_EVENTS = range(17)  # RFC 4733 §3.2: 0-9 * # A-D and flash (16)
 PTIME = 20
@@ -273,6 +284,105 @@ def crypto_lines(media: MediaDescription) -> list[Crypto]:
         if crypto is not None:
             found.append(crypto)
     return found
+
+
+#: What a WebRTC answer may say of its DTLS role (RFC 4145 §4), and who then sends the
+#: ClientHello: "active" is the DTLS client.
+SETUP_ROLES = ("actpass", "active", "passive")
+
+
+@dataclass(frozen=True, slots=True)
+class IceDtls:
+    """One side's ICE credentials and DTLS certificate fingerprint in a WebRTC stream.
+
+    `fingerprint` is the a=fingerprint value, "sha-256 AB:CD:..." (RFC 8122 §5); `setup`
+    one of `SETUP_ROLES`. Our own `pwd` keys the ICE checks' MESSAGE-INTEGRITY: it never
+    appears in a repr.
+    """
+
+    ufrag: str
+    pwd: str
+    fingerprint: str
+    setup: str = "actpass"
+
+    def __init__(self, ufrag: str, pwd: str, fingerprint: str, setup: str = "actpass") -> None:
+        object.__setattr__(self, "ufrag", ufrag)
+        object.__setattr__(self, "pwd", pwd)
+        object.__setattr__(self, "fingerprint", fingerprint)
+        object.__setattr__(self, "setup", setup)
+
+    def __repr__(self) -> str:
+        return f"IceDtls(ufrag={self.ufrag!r}, setup={self.setup!r})"
+
+    def with_setup(self, setup: str) -> IceDtls:
+        return IceDtls(self.ufrag, self.pwd, self.fingerprint, setup)
+
+
+@dataclass(frozen=True, slots=True)
+class WebRtcSession:
+    """The outcome of a WebRTC offer/answer: ours and the browser's `IceDtls`."""
+
+    local: IceDtls
+    remote: IceDtls
+
+    def __init__(self, local: IceDtls, remote: IceDtls) -> None:
+        object.__setattr__(self, "local", local)
+        object.__setattr__(self, "remote", remote)
+
+    @property
+    def dtls_server(self) -> bool:
+        """Do we wait for the ClientHello (RFC 8842 §5.1: the "active" side sends it)?"""
+        if self.local.setup == "actpass":
+            return self.remote.setup != "passive"
+        return self.local.setup == "passive"
+
+
+def offers_webrtc(offer: SessionDescription) -> bool:
+    """Does the offer have a browser's audio stream (DTLS-SRTP)?"""
+    return any(m.proto in _DTLS_PROTOS and m.port != 0 for m in offer.media)
+
+
+def _ice_dtls(sd: SessionDescription, media: MediaDescription) -> IceDtls | None:
+    """The browser's ICE and DTLS parameters of a stream (media level, else session level),
+    or None when one is missing or it does not multiplex RTCP (what we require)."""
+
+    def value(name: str) -> str | None:
+        return media.attribute(name) or sd.attribute(name)
+
+    ufrag, pwd, fingerprint = value("ice-ufrag"), value("ice-pwd"), value("fingerprint")
+    setup = (value("setup") or "actpass").lower()
+    if not (ufrag and pwd and fingerprint) or setup not in SETUP_ROLES:
+        return None
+    if not media.has("rtcp-mux"):
+        return None
+    algorithm, _, digest = fingerprint.partition(" ")
+    if algorithm.lower() != "sha-256" or not digest:
+        return None
+    return IceDtls(ufrag, pwd, f"sha-256 {digest.strip().upper()}", setup)
+
+
+def _webrtc_attributes(
+    media: MediaDescription, ours: IceDtls, address: str, port: int, mid: str | None
+) -> None:
+    """Our ICE-lite and DTLS lines on a stream: credentials, fingerprint, role, one host
+    candidate (RFC 8839 §5.1), RTCP on the RTP port."""
+    if mid is not None:
+        media.attributes.insert(0, ("mid", mid))
+    media.attributes += [
+        ("ice-ufrag", ours.ufrag), ("ice-pwd", ours.pwd),
+        ("fingerprint", ours.fingerprint), ("setup", ours.setup), ("rtcp-mux", None),
+        ("candidate", f"1 1 udp 2130706431 {address} {port} typ host"),
+        ("end-of-candidates", None),
+    ]  # fmt: skip
+
+
+def _bundle(offer: SessionDescription, mid: str | None) -> str | None:
+    """Our a=group:BUNDLE for an answer: the one stream we accept, if the offer bundles it."""
+    for value in offer.values("group"):
+        kind, _, mids = (value or "").partition(" ")
+        if kind == "BUNDLE" and mid is not None and mid in mids.split():
+            return f"BUNDLE {mid}"
+    return None
 
 
 def _addrtype(address: str) -> str:
@@ -564,8 +674,10 @@ def _audio_media(
     events: str,
     direction: str,
     cryptos: list[Crypto] | None = None,
+    proto: str | None = None,
 ) -> MediaDescription:
-    proto = AUDIO_PROTO if cryptos is None else SAVP_PROTO
+    if proto is None:
+        proto = AUDIO_PROTO if cryptos is None else SAVP_PROTO
     media = MediaDescription("audio", port, proto, [str(c.pt) for c in codecs])
     media.attributes = [("rtpmap", f"{c.pt} {c.name}/{c.clock}") for c in codecs]
     if dtmf_pt is not None:
@@ -595,11 +707,14 @@ def build_offer(
     direction: str = "sendrecv",
     username: str = "vaxel",
     srtp_key: bytes | None = None,
+    webrtc: IceDtls | None = None,
 ) -> SessionDescription:
     """One audio stream offering `codecs` in preference order plus telephone-event.
 
     With `srtp_key` the stream is `RTP/SAVP`, offering each of `SRTP_SUITES` with
-    that key (one line each, tags 1, 2 ...): the answer picks one.
+    that key (one line each, tags 1, 2 ...): the answer picks one. With `webrtc` (to a
+    browser) it is `UDP/TLS/RTP/SAVPF` with our ICE-lite and DTLS lines instead: G.711
+    still, which every browser has, so nothing is transcoded.
     """
     if direction not in _FLAGS:
         raise ValueError(f"not an SDP direction: {direction!r}")
@@ -608,7 +723,15 @@ def build_offer(
     cryptos = None
     if srtp_key is not None:
         cryptos = [Crypto(i, suite, srtp_key) for i, suite in enumerate(SRTP_SUITES, 1)]
-    media = _audio_media(port, [_codec(c) for c in codecs], dtmf_pt, events, direction, cryptos)
+    proto = None if webrtc is None else DTLS_PROTO
+    if webrtc is not None:
+        cryptos = None
+    media = _audio_media(
+        port, [_codec(c) for c in codecs], dtmf_pt, events, direction, cryptos, proto
+    )
+    if webrtc is not None:
+        sd.attributes.append(("ice-lite", None))
+        _webrtc_attributes(media, webrtc, address, port, "0")
     sd.media.append(media)
     return sd
 
@@ -620,7 +743,8 @@ class Answer:
     `direction` is ours; `hold` says the peer does not want media from us
     (sendonly, inactive or c=0.0.0.0). `codec` and `remote` are None only
     when every stream of the offer was disabled (port 0). `srtp` holds the
-    keys when the stream is SRTP, None when it is plain RTP.
+    keys when the stream is SRTP keyed by SDES, None when it is plain RTP; `webrtc` the
+    ICE and DTLS parameters of a browser's stream (its keys come from DTLS).
     """
 
     sdp: SessionDescription
@@ -631,6 +755,7 @@ class Answer:
     direction: str
     hold: bool = False
     srtp: SrtpKeys | None = None
+    webrtc: WebRtcSession | None = None
 
     def __init__(
         self,
@@ -642,6 +767,7 @@ class Answer:
         direction: str,
         hold: bool = False,
         srtp: SrtpKeys | None = None,
+        webrtc: WebRtcSession | None = None,
     ) -> None:
         self.sdp = sdp
         self.codec = codec
@@ -651,6 +777,7 @@ class Answer:
         self.direction = direction
         self.hold = hold
         self.srtp = srtp
+        self.webrtc = webrtc
 
 
 def _peer_flags(sd: SessionDescription, media: MediaDescription) -> tuple[bool, bool]:
@@ -732,7 +859,11 @@ def _pick_dtmf(media: MediaDescription, clock: int) -> int | None:
 
 
 def _is_audio(media: MediaDescription) -> bool:
-    return media.media == "audio" and media.proto in (AUDIO_PROTO, SAVP_PROTO) and media.port != 0
+    return (
+        media.media == "audio"
+        and (media.proto in (AUDIO_PROTO, SAVP_PROTO) or media.proto in _DTLS_PROTOS)
+        and media.port != 0
+    )
 
 
 #: What a leg may do about SRTP (O2): refuse it, take it when offered, or insist on it.
@@ -767,6 +898,7 @@ def negotiate(
     direction_override: str | None = None,
     srtp: str = "optional",
     srtp_key: bytes | None = None,
+    webrtc: IceDtls | None = None,
 ) -> Answer:
     """Answer `offer` (RFC 3264 §6): the first usable audio stream with one codec.
 
@@ -775,7 +907,9 @@ def negotiate(
     `direction_override` is the most we want (sendonly to hold the peer).
     `srtp` (one of `SRTP_POLICIES`) says which streams are usable: "off" only
     RTP/AVP ones, "required" only RTP/SAVP ones with a crypto line we meet,
-    "optional" either; an SRTP stream is answered with `srtp_key`.
+    "optional" either; an SRTP stream is answered with `srtp_key`. A browser's stream
+    (DTLS-SRTP) is usable with `webrtc`, our ICE credentials and fingerprint, whatever the
+    policy (it is never plain): answered as the DTLS server unless the browser wants to be.
     Raises RemoteProtocolError 488 when no offered stream is acceptable.
     """
     if direction_override is not None and direction_override not in _FLAGS:
@@ -787,10 +921,15 @@ def negotiate(
     for media in offer.media:
         codec = _pick_codec(media, preferred) if _is_audio(media) else None
         crypto: Crypto | None = None
+        remote_ice: IceDtls | None = None
         if codec is not None and media.proto == SAVP_PROTO:
             crypto = _our_crypto(media, srtp, srtp_key)
             if crypto is None:
                 codec = None  # SRTP we cannot (or may not) meet
+        elif media.proto in _DTLS_PROTOS:
+            remote_ice = _ice_dtls(offer, media) if webrtc is not None else None
+            if remote_ice is None:
+                codec = None  # not a browser we can meet (or not WebRTC on this leg)
         elif srtp == "required":
             codec = None  # plain RTP where the policy wants SRTP
         if codec is None or result.codec is not None:
@@ -801,7 +940,18 @@ def negotiate(
         events = "" if dtmf_pt is None else _answer_events(media.fmtp(str(dtmf_pt)))
         direction = _our_direction(peer, direction_override)
         cryptos = None if crypto is None else [crypto]
-        sd.media.append(_audio_media(port, [codec], dtmf_pt, events, direction, cryptos))
+        proto = media.proto if remote_ice is not None else None
+        answered = _audio_media(port, [codec], dtmf_pt, events, direction, cryptos, proto)
+        if webrtc is not None and remote_ice is not None:
+            ours = webrtc.with_setup("active" if remote_ice.setup == "passive" else "passive")
+            mid = media.attribute("mid")
+            _webrtc_attributes(answered, ours, address, port, mid)
+            bundle = _bundle(offer, mid)
+            sd.attributes.append(("ice-lite", None))
+            if bundle is not None:
+                sd.attributes.insert(0, ("group", bundle))
+            result.webrtc = WebRtcSession(ours, remote_ice)
+        sd.media.append(answered)
         result.codec, result.dtmf_pt, result.direction = codec, dtmf_pt, direction
         result.remote, result.remote_rtcp = offer.rtp_address(media), offer.rtcp_address(media)
         result.hold = not peer[1]
@@ -837,6 +987,8 @@ def parse_answer(offer: SessionDescription, answer: SessionDescription) -> Answe
             raise RemoteProtocolError("SDP: the answer changed the stream's RTP profile", 488)
         if ours.proto == SAVP_PROTO:
             result.srtp = _answered_keys(ours, theirs)
+        if ours.proto in _DTLS_PROTOS:
+            result.webrtc = _answered_webrtc(offer, ours, answer, theirs)
         peer = _peer_flags(answer, theirs)
         result.codec, result.direction = codec, _our_direction(peer, offer.direction_of(ours))
         result.dtmf_pt = _pick_dtmf(_only(theirs, *common), codec.clock)
@@ -845,6 +997,22 @@ def parse_answer(offer: SessionDescription, answer: SessionDescription) -> Answe
     if result.codec is None and any(_is_audio(m) for m in offer.media):
         raise RemoteProtocolError("SDP: the answer rejected our audio stream", 488)
     return result
+
+
+def _answered_webrtc(
+    offer: SessionDescription,
+    ours: MediaDescription,
+    answer: SessionDescription,
+    theirs: MediaDescription,
+) -> WebRtcSession:
+    """The browser's ICE and DTLS parameters in its answer to our WebRTC offer."""
+    local = _ice_dtls(offer, ours)
+    remote = _ice_dtls(answer, theirs)
+    if local is None:
+        raise AssertionError("our WebRTC offer has its ICE and DTLS lines")
+    if remote is None or remote.setup == "actpass":
+        raise RemoteProtocolError("SDP: the answer lacks ICE, DTLS or rtcp-mux lines", 488)
+    return WebRtcSession(local, remote)
 
 
 def _answered_keys(ours: MediaDescription, theirs: MediaDescription) -> SrtpKeys:
