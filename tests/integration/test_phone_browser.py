@@ -1,4 +1,4 @@
-"""The softphone /phone in a real browser against `vaxel serve` (U1, U3, U4, U9, U7, O2).
+"""The softphone /phone in a real browser against `vaxel serve` (U1, U3, U4, U9, U7, U12, O2).
 
 Debian's Chromium (fake microphone), driven by Playwright, logs users of Acme AB in and
 opens /phone; the phones of their colleagues are baresip. What is checked is what a user
@@ -13,8 +13,13 @@ would see, and what the switch then says:
 * a colleague's line (Anna's baresip calling Cecilia's baresip) changes live in Björn's
   page: calling, ringing, on the phone, free; a diversion pressed in the page is what the
   API returns, and logging out of an answering group in the page is what the API says;
-* a call to Björn that nobody answers is first among his missed calls, and the message
-  the caller leaves is in his voicemail list, played from the API and marked heard.
+* a call to Cecilia that nobody answers rings her page, is first among her missed calls,
+  and the message the caller leaves is in her voicemail list, played and marked heard;
+* with WebRTC media: Björn dials on the keypad, his keys reach the baresip phone (RFC
+  4733), his hold is what Anna's page shows of his line, his hang-up ends the call; he
+  answers a call in the page and drops it on Anna in his list (blind transfer), adds a
+  third from the page (three-way), and transfers after talking to the target first
+  (REFER with Replaces).
 
 No sleeps: pages are awaited with Playwright's expect, phones with their own deadlines.
 """
@@ -43,7 +48,12 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
 
 WEB = {"1001": "anna web password", "1002": "bjorn web password", "1003": "cecilia web pw"}
-MEDIA = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+MEDIA = [
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 
 @pytest.fixture(scope="module")
@@ -337,3 +347,134 @@ def tone(path: Path, seconds: float) -> None:
         out.setsampwidth(2)
         out.setframerate(RATE)
         out.writeframes(samples.tobytes())
+
+
+def call_screen(page: Any) -> Any:
+    return page.locator("#call-screen")
+
+
+def test_the_page_calls_sends_keys_holds_and_hangs_up(
+    phone_of: Callable[[str], Any], baresips: Callable[..., Baresip]
+) -> None:
+    """Björn dials Cecilia's baresip on the keypad; his keys reach her phone (RFC 4733),
+    his hold is what Anna's page shows of his line, and his hang-up ends her call."""
+    expect = playwright_api.expect
+    cecilia = baresips("1003")  # answers at once
+    anna = phone_of("1001")
+    view(anna, "Colleagues")
+    bjorn = phone_of("1002")
+    keys = bjorn.locator("#dial-keys")
+    for key in "1003":
+        keys.get_by_role("button", name=key, exact=True).click()
+    expect(bjorn.get_by_label("Number or extension")).to_have_value("1003")
+    bjorn.locator("#dial-form").get_by_role("button", name="Call", exact=True).click()
+    screen = call_screen(bjorn)
+    expect(screen.locator("#call-state")).to_have_text("On the phone")
+    expect(screen.locator("#call-peer")).to_contain_text("1003")
+    assert cecilia.event({"CALL_ESTABLISHED"}, timeout=15) is not None, cecilia.log_text()
+    expect(line_of(anna, "1002")).to_have_text("On the phone")
+
+    screen.get_by_role("button", name="Keys").click()
+    for key in "15":
+        screen.locator("#dtmf-keys").get_by_role("button", name=key, exact=True).click()
+        assert cecilia.event({"CALL_DTMF_START"}, timeout=10) is not None, cecilia.log_text()
+    pressed = [e["param"] for e in cecilia.events if e["type"] == "CALL_DTMF_START"]
+    assert pressed == ["1", "5"]
+
+    screen.get_by_role("button", name="Hold").click()
+    expect(screen.get_by_role("button", name="Resume")).to_have_attribute("aria-pressed", "true")
+    expect(line_of(anna, "1002")).to_have_text("On hold")
+    screen.get_by_role("button", name="Resume").click()
+    expect(line_of(anna, "1002")).to_have_text("On the phone")
+    screen.get_by_role("button", name="Mute").click()
+    expect(screen.get_by_role("button", name="Unmute")).to_have_attribute("aria-pressed", "true")
+    screen.get_by_role("button", name="Hang up").click()
+    assert cecilia.event({"CALL_CLOSED"}, timeout=15) is not None, cecilia.log_text()
+    expect(screen.locator("#call-state")).to_have_text("Call ended")
+    expect(line_of(anna, "1002")).to_have_text("Free")
+    expect(screen).to_be_hidden()
+
+
+def test_an_answered_call_dropped_on_a_colleague_is_transferred(
+    phone_of: Callable[[str], Any], baresips: Callable[..., Baresip]
+) -> None:
+    """Cecilia's baresip calls Björn's page; he answers there, then drags the call onto
+    Anna in his colleagues' list: Anna's phone takes the call (a blind REFER), his ends."""
+    expect = playwright_api.expect
+    anna = baresips("1001")  # answers at once
+    cecilia = baresips("1003")
+    bjorn = phone_of("1002")
+    view(bjorn, "Colleagues")
+    cecilia.dial(f"sip:1002@{DOMAIN}")
+    screen = call_screen(bjorn)
+    expect(screen.locator("#call-title")).to_have_text("Incoming call")
+    expect(screen.locator("#call-peer")).to_have_text("Cecilia Lind (1003)")
+    screen.get_by_role("button", name="Answer").click()
+    expect(screen.locator("#call-state")).to_have_text("On the phone")
+    assert cecilia.event({"CALL_ESTABLISHED"}, timeout=15) is not None, cecilia.log_text()
+    screen.locator("#call-card").drag_to(bjorn.locator('#colleague-list li[data-ext="1001"]'))
+    assert anna.event({"CALL_ESTABLISHED"}, timeout=20) is not None, anna.log_text()
+    expect(bjorn.locator("#notice")).to_have_text("Transferred to 1001.")
+    expect(screen).to_be_hidden()
+    expect(line_of(bjorn, "1001")).to_have_text("On the phone")
+    expect(line_of(bjorn, "1003")).to_have_text("On the phone")
+    anna.hangup()
+    assert cecilia.event({"CALL_CLOSED"}, timeout=15) is not None, cecilia.log_text()
+
+
+def test_a_third_is_added_from_the_page(
+    phone_of: Callable[[str], Any], baresips: Callable[..., Baresip]
+) -> None:
+    """In a call with Cecilia's phone, Björn adds Anna from the page (the API's add, with
+    the call's id from the live events): her phone rings and answers, and after Björn
+    hangs up the two go on (Anna's hang-up ends Cecilia's call)."""
+    expect = playwright_api.expect
+    anna = baresips("1001")
+    cecilia = baresips("1003")
+    bjorn = phone_of("1002")
+    bjorn.get_by_label("Number or extension").fill("1003")
+    bjorn.locator("#dial-form").get_by_role("button", name="Call", exact=True).click()
+    screen = call_screen(bjorn)
+    expect(screen.locator("#call-state")).to_have_text("On the phone")
+    assert cecilia.event({"CALL_ESTABLISHED"}, timeout=15) is not None, cecilia.log_text()
+    screen.get_by_role("button", name="Add someone").click()
+    screen.get_by_label("Add to the call").fill("1001")
+    screen.locator("#add-form").get_by_role("button", name="Add to the call").click()
+    expect(bjorn.locator("#notice")).to_have_text("Ringing 1001: when they answer you are three.")
+    assert anna.event({"CALL_ESTABLISHED"}, timeout=20) is not None, anna.log_text()
+    screen.get_by_role("button", name="Hang up").click()
+    expect(screen).to_be_hidden()
+    anna.hangup()
+    assert cecilia.event({"CALL_CLOSED"}, timeout=15) is not None, cecilia.log_text()
+
+
+def test_an_announced_transfer_from_the_page(
+    phone_of: Callable[[str], Any], baresips: Callable[..., Baresip]
+) -> None:
+    """Björn talks to Cecilia's phone, puts her on hold and calls Anna's phone first
+    ("Talk to them first"), then completes the transfer (REFER with Replaces): his two
+    calls end, Cecilia and Anna talk (Anna's hang-up ends Cecilia's call)."""
+    expect = playwright_api.expect
+    anna = baresips("1001")
+    cecilia = baresips("1003")
+    watcher = phone_of("1001")
+    view(watcher, "Colleagues")
+    bjorn = phone_of("1002")
+    bjorn.get_by_label("Number or extension").fill("1003")
+    bjorn.locator("#dial-form").get_by_role("button", name="Call", exact=True).click()
+    screen = call_screen(bjorn)
+    expect(screen.locator("#call-state")).to_have_text("On the phone")
+    assert cecilia.event({"CALL_ESTABLISHED"}, timeout=15) is not None, cecilia.log_text()
+    screen.get_by_role("button", name="Transfer", exact=True).click()
+    screen.get_by_label("Transfer to").fill("1001")
+    screen.get_by_role("button", name="Talk to them first").click()
+    assert anna.event({"CALL_ESTABLISHED"}, timeout=20) is not None, anna.log_text()
+    expect(screen.locator("#call-peer")).to_contain_text("1001")
+    expect(screen.locator("#call-state")).to_have_text("On the phone")
+    screen.get_by_role("button", name="Complete the transfer").click()
+    expect(bjorn.locator("#notice")).to_have_text("Transferred to 1001.")
+    expect(screen).to_be_hidden()
+    expect(line_of(watcher, "1002")).to_have_text("Free")
+    expect(line_of(watcher, "1003")).to_have_text("On the phone")
+    anna.hangup()
+    assert cecilia.event({"CALL_CLOSED"}, timeout=15) is not None, cecilia.log_text()
