@@ -68,15 +68,15 @@ apt:
 
 # Benchmarks print figures and write them to bench/results/ (see bench/README.md). The full
 # runs take about half an hour together and fill both cores: run them on a quiet machine.
-#   make bench                        all twelve, full runs
+#   make bench                        all fourteen, full runs
 #   make bench BENCH=call_rate        one of them
 #   make bench ARGS=--quick           smoke runs, a few seconds to a minute each
-BENCHMARKS := registrar_hot_path register_rate call_rate media_relay conference srtp blf api_pages api_load events ws_register tls
+BENCHMARKS := registrar_hot_path register_rate call_rate media_relay conference srtp webrtc rtpengine blf api_pages api_load events ws_register tls
 BENCH ?= $(BENCHMARKS)
 ARGS ?=
 
 bench: deps venv native assets
-	@$(MAKE) --no-print-directory apt PACKAGES="kamailio"
+	@$(MAKE) --no-print-directory apt PACKAGES="kamailio rtpengine-daemon"
 	@for b in $(BENCH); do \
 	  echo "make: bench/$$b.py $(ARGS)"; \
 	  $(BIN)/python bench/$$b.py $(ARGS) || exit 1; \

@@ -1,5 +1,5 @@
-"""SRTP relay benchmark: the switch's CPU per call with SRTP on both legs against plain RTP
-(P5, O2, O3).
+"""SRTP relay benchmark: the switch's CPU per call with SRTP on both legs, on one leg, and
+plain RTP (P5, O2, O3).
 
 In process, on one event loop (so on one core): N calls, each two real
 `media.endpoint.Endpoint`s of a real `MediaEngine` bridged as the B2BUA bridges them, each
@@ -8,8 +8,10 @@ packet (50 packets/s each way per call, as a G.711 call at 20 ms), so the switch
 relays and sends 100 packets/s per call. In "srtp" mode both legs have SDES keys of
 their own (`AES_CM_128_HMAC_SHA1_80`): each packet is authenticated and decrypted with
 the sending leg's key and encrypted with the other leg's, as between two SRTP phones; in
-"plain" mode it is only relayed. The phones' packets are made (and encrypted, with
-libsrtp) before the run, so the generator costs only its `sendto`s.
+"sdes" mode only the first leg has keys (SRTP with one phone, plain RTP with the other: a
+browser's call once DTLS has given the keys, what bench/rtpengine.py compares with
+rtpengine); in "plain" mode it is only relayed. The phones' packets are made (and
+encrypted, with libsrtp) before the run, so the generator costs only its `sendto`s.
 
 What is counted is the switch's own work: the CPU time (`time.thread_time`) spent in the
 endpoints' socket callbacks (`Endpoint.readable`: `recvfrom`, unprotect, strict source,
@@ -49,7 +51,7 @@ from vaxel.rtp.packet import build
 from vaxel.sip.sdp import Answer, Codec, Crypto, SrtpKeys, build_offer
 
 HOST = "127.0.0.1"
-MODES = ("plain", "srtp")
+MODES = ("plain", "sdes", "srtp")
 SUITE = "AES_CM_128_HMAC_SHA1_80"
 PCMA = Codec("PCMA", 8, 8000)
 PTIME = 0.020
@@ -110,35 +112,48 @@ class Phone:
         return answer
 
 
-def _timed(callback: Callable[[], None], spent: list[float]) -> Callable[[], None]:
+def engine_ports(needed: int) -> tuple[int, int]:
+    """A random range of `needed` ports and as many to spare (ports other processes hold
+    are skipped, not an error), ending below the ephemeral ports the phones' sockets get.
+    The switch sends its RTCP reports to a phone's port + 1: were that one of the switch's
+    own endpoints, a plain leg's report would fail an SRTP leg's authentication there."""
+    ephemeral = 32768
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    span = 2 * needed + 200
+    low = 10000 + 2 * randomness.randbelow(max(1, (ephemeral - span - 10000) // 2))
+    return low, low + span
+
+
+def timed(callback: Callable[[], None], spent: list[float]) -> Callable[[], None]:
+    """`callback`, adding the thread CPU time it takes to `spent[0]`."""
     clock = time.thread_time
 
-    def timed() -> None:
+    def counted() -> None:
         t0 = clock()
         callback()
         spent[0] += clock() - t0
 
-    return timed
+    return counted
 
 
 async def measure(mode: str, calls: int, duration: float) -> Run:
     """`calls` bridged calls relaying both ways for `duration` seconds (after a warm-up)."""
     loop = asyncio.get_running_loop()
-    srtp = mode == "srtp"
     ticks = round((duration + WARMUP) / PTIME)
-    low = 20000 + 2 * randomness.randbelow(10000)  # others' ports are skipped, not an error
-    engine = MediaEngine(HOST, (low, low + 8 * calls + 200), clock=time.time, loop=loop)
+    engine = MediaEngine(HOST, engine_ports(4 * calls), clock=time.time, loop=loop)
     phones: list[Phone] = []
     endpoints: list[Endpoint] = []
     spent = [0.0]
     try:
         for _ in range(calls):
             pair = [engine.allocate(_ignore_key), engine.allocate(_ignore_key)]
-            for endpoint in pair:
+            for leg, endpoint in enumerate(pair):
+                srtp = mode == "srtp" or (mode == "sdes" and leg == 0)  # sdes: the first leg
                 phone = Phone(ticks, srtp=srtp)
                 endpoint.configure(phone.answer(srtp=srtp), sending=True)
                 loop.remove_reader(endpoint.rtp.fileno())
-                loop.add_reader(endpoint.rtp.fileno(), _timed(endpoint.readable, spent))
+                loop.add_reader(endpoint.rtp.fileno(), timed(endpoint.readable, spent))
                 phones.append(phone)
                 endpoints.append(endpoint)
             engine.connect(*pair)
@@ -218,9 +233,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ],
             )
         )
-        if len(runs) == 2 and runs[0].relayed and runs[1].relayed:
-            print(f"\nSRTP on both legs costs {runs[1].us_per_packet / runs[0].us_per_packet:.2f}"
-                  " times the CPU of plain RTP per packet")  # fmt: skip
+        plain = next((r for r in runs if r.mode == "plain" and r.relayed), None)
+        for r in runs:
+            if plain is not None and r.mode != "plain" and r.relayed:
+                legs = "both legs" if r.mode == "srtp" else "one leg (sdes)"
+                print(f"\nSRTP on {legs} costs {r.us_per_packet / plain.us_per_packet:.2f}"
+                      " times the CPU of plain RTP per packet", end="")  # fmt: skip
+        print()
         path = record.write(
             "srtp",
             started=started,

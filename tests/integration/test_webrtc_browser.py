@@ -90,9 +90,15 @@ PHONE = """async ([url, uri, password]) => {
   return await registered;
 }"""
 
-CALL = """(target) => {
-  window.ua.call(target, { mediaConstraints: window.MIC,
-                           pcConfig: { iceServers: [] } });
+CALL = """([target, opusOnly]) => {
+  // A browser that insists on Opus offers nothing else (its 48 kHz telephone-event too).
+  const insist = (e) => {
+    if (opusOnly && e.originator === "local" && e.type === "offer") {
+      e.sdp = e.sdp.replace(/^(m=audio \\d+ [A-Z/]+) .*$/m, "$1 111 110");
+    }
+  };
+  window.ua.call(target, { mediaConstraints: window.MIC, pcConfig: { iceServers: [] },
+                           eventHandlers: { sdp: insist } });
 }"""
 
 STATS = """async () => {
@@ -211,7 +217,7 @@ def test_a_browser_calls_a_baresip_phone_with_audio_both_ways(
     page.add_script_tag(url="/static/vendor/jssip/jssip.min.js")
     uri = f"sip:1001@{DOMAIN}"
     assert page.evaluate(PHONE, [ws_url(server), uri, USERS["1001"][1]]) == "registered"
-    page.evaluate(CALL, f"sip:1002@{DOMAIN}")
+    page.evaluate(CALL, [f"sip:1002@{DOMAIN}", False])
     wait_for(page, "window.outcome.confirmed")
     heard = browser_heard(page)
     wait_phone_heard(phone)
@@ -246,7 +252,7 @@ def test_the_browser_sends_keys_holds_and_resumes(
     page.add_script_tag(url="/static/vendor/jssip/jssip.min.js")
     uri = f"sip:1001@{DOMAIN}"
     assert page.evaluate(PHONE, [ws_url(server), uri, USERS["1001"][1]]) == "registered"
-    page.evaluate(CALL, f"sip:1002@{DOMAIN}")
+    page.evaluate(CALL, [f"sip:1002@{DOMAIN}", False])
     wait_for(page, "window.outcome.confirmed")
     assert level_at(browser_heard(page, 1.0), PHONE_HZ) > 1000
     page.evaluate("window.session.sendDTMF('15', { transportType: 'RFC2833' })")
@@ -257,8 +263,8 @@ def test_the_browser_sends_keys_holds_and_resumes(
     page.evaluate("window.held = false; window.session.on('hold', () => { window.held = true; });")
     page.evaluate("window.session.hold()")
     wait_for(page, "window.held")
-    answer = page.evaluate("window.session.connection.currentRemoteDescription.sdp")
-    assert "a=recvonly" in answer, answer  # the switch sends a holder nothing
+    # The switch's answer to the hold: it sends a holder nothing.
+    wait_for(page, "window.session.connection.currentRemoteDescription.sdp.includes('recvonly')")
     page.evaluate("window.resumed = false;"
                   "window.session.on('unhold', () => { window.resumed = true; });"
                   "window.session.unhold()")  # fmt: skip
@@ -267,3 +273,24 @@ def test_the_browser_sends_keys_holds_and_resumes(
     stats = page.evaluate(STATS)
     assert stats["dtls"] == "connected", stats
     phone.hangup()
+
+
+def test_a_browser_that_insists_on_opus_is_transcoded_to_g711(
+    server: Server, page: Any, phone: Baresip
+) -> None:
+    """Opus only in the browser's offer: the switch answers Opus and transcodes to the phone's
+    A-law at the browser's leg; each still hears the other's tone, and keys still arrive."""
+    page.goto(f"{server.web}/api/v1/health")
+    page.add_script_tag(url="/static/vendor/jssip/jssip.min.js")
+    uri = f"sip:1001@{DOMAIN}"
+    assert page.evaluate(PHONE, [ws_url(server), uri, USERS["1001"][1]]) == "registered"
+    page.evaluate(CALL, [f"sip:1002@{DOMAIN}", True])
+    wait_for(page, "window.outcome.confirmed")
+    stats = page.evaluate(STATS)
+    assert stats.get("codecs") and all("opus" in c for c in stats["codecs"]), stats
+    heard = browser_heard(page)
+    wait_phone_heard(phone)
+    page.evaluate("window.session.sendDTMF('7', { transportType: 'RFC2833' })")
+    assert phone.event({"CALL_DTMF_START"}, timeout=5) is not None, phone.log_text()
+    assert [e["param"] for e in phone.events if e["type"] == "CALL_DTMF_START"] == ["7"]
+    assert_tones(heard, hang_up_and_read(phone))

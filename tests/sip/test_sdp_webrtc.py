@@ -113,3 +113,24 @@ def test_our_offer_to_a_browser_and_its_answer() -> None:
 
 def test_our_ice_password_is_not_in_a_repr() -> None:
     assert OURS.pwd not in repr(OURS)
+
+
+def test_a_browser_that_offers_only_opus_gets_opus_and_its_48_khz_keys() -> None:
+    offer = chrome(("UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126", "UDP/TLS/RTP/SAVPF 111 110"))
+    answer = negotiate(offer, address="192.0.2.1", port=30000, session_id=7, webrtc=OURS)
+    assert answer.codec is not None and (answer.codec.name, answer.codec.pt) == ("OPUS", 111)
+    assert answer.dtmf_pt == 110
+    text = bytes(answer.sdp).decode()
+    assert "m=audio 30000 UDP/TLS/RTP/SAVPF 111 110\r\n" in text
+    assert "a=rtpmap:111 opus/48000/2\r\n" in text
+
+
+def test_opus_is_never_taken_when_g711_is_offered_nor_from_a_desk_phone() -> None:
+    answer = negotiate(chrome(), address="192.0.2.1", port=30000, session_id=7, webrtc=OURS)
+    assert answer.codec is not None and answer.codec.name == "PCMA"
+    desk = SessionDescription.parse(
+        b"v=0\r\no=- 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\n"
+        b"m=audio 4000 RTP/AVP 96\r\na=rtpmap:96 opus/48000/2\r\n"
+    )
+    with pytest.raises(RemoteProtocolError):
+        negotiate(desk, address="192.0.2.1", port=30000, session_id=7)

@@ -68,6 +68,7 @@ from vaxel.rtp.rtcp import (
 
 if TYPE_CHECKING:
     from vaxel.media.engine import MediaEngine
+    from vaxel.media.opus import OpusEdge
     from vaxel.media.player import Player, Samples
     from vaxel.media.webrtc import WebRtcMedia
     from vaxel.sip.sdp import Answer, Crypto, IceDtls
@@ -107,6 +108,7 @@ class Endpoint:
         "clock",
         "codec",
         "dtmf_pt",
+        "edge",
         "engine",
         "last_received",
         "latched",
@@ -200,6 +202,8 @@ class Endpoint:
         self.srtp_dropped = 0  # packets that failed authentication (or replayed)
         # WebRTC (U1): ICE-lite and DTLS on the RTP port, for a browser's leg only.
         self.webrtc: WebRtcMedia | None = None
+        # Opus at the wire, A-law inside (a browser that insists on Opus): None otherwise.
+        self.edge: OpusEdge | None = None
 
     def park(self, on_dtmf: Callable[[str], None]) -> None:
         """Idle until reused: drop what refers to the old call, ignore what still arrives.
@@ -219,6 +223,7 @@ class Endpoint:
         if self.webrtc is not None:
             self.webrtc.close()
             self.webrtc = None
+        self.edge = None
 
     def configure(self, answer: Answer, *, sending: bool) -> None:
         """Apply an offer/answer outcome: codec, DTMF payload type, the party's address.
@@ -236,10 +241,13 @@ class Endpoint:
             self.webrtc.negotiated(answer.webrtc)
         else:
             self._use_keys(answer)
-        if answer.codec is not None:
+        self.dtmf_pt = answer.dtmf_pt if answer.dtmf_pt is not None else -1
+        if answer.codec is not None and answer.codec.name == "OPUS":
+            self._use_opus(answer.codec.pt, answer.dtmf_pt)
+        elif answer.codec is not None:
+            self.edge = None
             self.codec = answer.codec.name
             self.pt = answer.codec.pt
-        self.dtmf_pt = answer.dtmf_pt if answer.dtmf_pt is not None else -1
         # A browser's address is the one ICE nominates, never its SDP's.
         remote = answer.remote if answer.webrtc is None else None
         if remote is not None and _literal(remote[0]):
@@ -254,6 +262,16 @@ class Endpoint:
         self._recompute()
         if self.peer is not None:
             self.peer._recompute()
+
+    def _use_opus(self, pt: int, dtmf_pt: int | None) -> None:
+        """A browser that insists on Opus: A-law inside, Opus at the wire (`media.opus`)."""
+        from vaxel.media.opus import INSIDE_DTMF_PT, INSIDE_PT, OpusEdge
+
+        edge = self.edge
+        if edge is None or edge.pt != pt or edge.dtmf_pt != dtmf_pt:
+            self.edge = OpusEdge(pt, dtmf_pt)
+        self.codec, self.pt = "PCMA", INSIDE_PT
+        self.dtmf_pt = INSIDE_DTMF_PT if dtmf_pt is not None else -1
 
     def _use_keys(self, answer: Answer) -> None:
         keys = answer.srtp
@@ -384,6 +402,12 @@ class Endpoint:
                 data = plain
             elif self.webrtc is not None:
                 continue  # a browser's leg before its keys: nothing plain is taken
+            edge = self.edge
+            if edge is not None:
+                inside = edge.inbound(data)  # Opus from a browser, as A-law
+                if inside is None:
+                    continue
+                data = inside
             if source != self._source and not self._admit(source):
                 continue  # strict source: not the party's address
             self.received += 1
@@ -415,6 +439,8 @@ class Endpoint:
             packet = peer.rewriter.rewrite(data, out_pt, now)
             if packet is not None and peer.remote is not None:
                 octets = len(packet) - 12
+                if peer.edge is not None:
+                    packet = peer.edge.outbound(packet)
                 protect = peer.srtp_out
                 wire = packet if protect is None else protect.protect(packet)
                 if wire is None:
@@ -488,6 +514,8 @@ class Endpoint:
         ssrc = self.rewriter.ssrc
         if self.sent:
             rtp_ts = self.rewriter.last_timestamp
+            if self.edge is not None:
+                rtp_ts = self.edge.scale_timestamp(rtp_ts)
             packet = build_sr(ssrc, now, rtp_ts, self.sent, self.sent_octets, blocks)
         else:
             packet = build_rr(ssrc, blocks)
@@ -549,6 +577,8 @@ class Endpoint:
         if out is None:
             return
         octets = len(out) - 12
+        if self.edge is not None:
+            out = self.edge.outbound(out)
         srtp = self.srtp_out
         wire = out if srtp is None else srtp.protect(out)
         if wire is not None:

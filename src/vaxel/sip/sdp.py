@@ -87,6 +87,9 @@ class Codec:
 
 
 CODECS = {"PCMU": Codec("PCMU", 0, 8000), "PCMA": Codec("PCMA", 8, 8000)}
+# Taken from a browser that offers nothing else, transcoded at its leg (media/opus.py);
+# never offered.
+OPUS = "OPUS"
 
 
 #: The SDES suites we can meet (RFC 4568 §6.2), in the order we offer them: both AES in
@@ -679,7 +682,7 @@ def _audio_media(
     if proto is None:
         proto = AUDIO_PROTO if cryptos is None else SAVP_PROTO
     media = MediaDescription("audio", port, proto, [str(c.pt) for c in codecs])
-    media.attributes = [("rtpmap", f"{c.pt} {c.name}/{c.clock}") for c in codecs]
+    media.attributes = [("rtpmap", f"{c.pt} {_encoding(c)}") for c in codecs]
     if dtmf_pt is not None:
         media.formats.append(str(dtmf_pt))
         media.attributes.append(("rtpmap", f"{dtmf_pt} {TELEPHONE_EVENT}/{codecs[0].clock}"))
@@ -688,6 +691,22 @@ def _audio_media(
     if cryptos is not None:
         media.attributes += [("crypto", str(crypto)) for crypto in cryptos]
     return media
+
+
+def _encoding(codec: Codec) -> str:
+    """A codec as an a=rtpmap writes it: Opus is always "opus/48000/2" (RFC 7587 §7)."""
+    if codec.name == OPUS:
+        return "opus/48000/2"
+    return f"{codec.name}/{codec.clock}"
+
+
+def _opus(media: MediaDescription) -> Codec | None:
+    """A browser's Opus payload type, for a browser that offers no G.711 (U1)."""
+    for fmt in media.formats:
+        rtpmap = media.rtpmap(fmt)
+        if fmt.isdigit() and rtpmap and (rtpmap.encoding.lower(), rtpmap.clock) == ("opus", 48000):
+            return Codec(OPUS, int(fmt), 48000)
+    return None
 
 
 def _codec(name: str) -> Codec:
@@ -926,10 +945,12 @@ def negotiate(
             crypto = _our_crypto(media, srtp, srtp_key)
             if crypto is None:
                 codec = None  # SRTP we cannot (or may not) meet
-        elif media.proto in _DTLS_PROTOS:
+        elif media.proto in _DTLS_PROTOS and _is_audio(media):
             remote_ice = _ice_dtls(offer, media) if webrtc is not None else None
             if remote_ice is None:
                 codec = None  # not a browser we can meet (or not WebRTC on this leg)
+            elif codec is None:
+                codec = _opus(media)  # a browser that insists on Opus
         elif srtp == "required":
             codec = None  # plain RTP where the policy wants SRTP
         if codec is None or result.codec is not None:
