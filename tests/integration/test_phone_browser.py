@@ -42,6 +42,7 @@ from tests.integration.acme import ALWAYS, DOMAIN, PASSWORDS, Mailbox, company, 
 from tests.integration.audio import RATE
 from tests.integration.baresip import Baresip
 from tests.integration.peers import Server, rtp_ports, vaxel_cli
+from tests.integration.phone import Phone
 from tests.integration.test_pages_browser import ARGS, CHROMIUM, refused, serious_violations
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -60,10 +61,11 @@ MEDIA = [
 def acme(tmp_path_factory: pytest.TempPathFactory, smtp: tuple[int, Mailbox]) -> Iterator[Server]:
     """Acme AB on `vaxel serve`; Anna is its admin, Björn and Cecilia users with web logins
     (Björn rings 30 s, Cecilia 5 s: the description's ring times)."""
-    data, _trunk = company(tmp_path_factory.mktemp("acme-phone"), ALWAYS, smtp[0])
+    data, trunk = company(tmp_path_factory.mktemp("acme-phone"), ALWAYS, smtp[0])
     made = vaxel_cli(data, "company", "admin", DOMAIN, "--ext", "1001", "--password", WEB["1001"])
     assert made.returncode == 0, made.stderr
     server = Server(data).start("--rtp-ports", rtp_ports())
+    server.trunk = trunk  # type: ignore[attr-defined]
     with api(server, "1001") as anna:
         for ext in ("1002", "1003"):
             given = anna.put(f"/api/v1/companies/{DOMAIN}/users/{ext}/account",
@@ -478,3 +480,32 @@ def test_an_announced_transfer_from_the_page(
     expect(line_of(watcher, "1003")).to_have_text("On the phone")
     anna.hangup()
     assert cecilia.event({"CALL_CLOSED"}, timeout=15) is not None, cecilia.log_text()
+
+
+def test_one_call_shows_the_number_chosen_for_it(
+    phone_of: Callable[[str], Any], acme: Server
+) -> None:
+    """U8 per call: Anna (who shows her direct number) picks her mobile number for one call
+    out; the carrier's INVITE shows it; her next call shows her direct number again."""
+    expect = playwright_api.expect
+    carrier = Phone(acme, "carrier", "", "127.0.0.1", port=acme.trunk)  # type: ignore[attr-defined]
+    try:
+        anna = phone_of("1001")
+        choice = anna.get_by_label("This call shows", exact=True)
+        choice.select_option(label="The mobile number: +46701740610")
+        anna.get_by_label("Number or extension").fill("070-174 06 05")
+        anna.locator("#dial-form").get_by_role("button", name="Call", exact=True).click()
+        invite = carrier.wait_request("INVITE", timeout=15)
+        assert invite.from_.uri.user == "+46701740610", invite.from_  # type: ignore[union-attr]
+        assert invite.uri.user == "+46701740605"  # type: ignore[union-attr]
+        carrier.reply(invite, 486)
+        expect(call_screen(anna).locator("#call-state")).to_contain_text("The call failed")
+        expect(call_screen(anna)).to_be_hidden()
+        choice.select_option(label="As my settings say")
+        anna.locator("#dial-form").get_by_role("button", name="Call", exact=True).click()
+        again = carrier.wait_request("INVITE", timeout=15)
+        assert again.from_.uri.user == "+46812345601", again.from_  # type: ignore[union-attr]
+        carrier.reply(again, 486)
+        expect(call_screen(anna).locator("#call-state")).to_contain_text("The call failed")
+    finally:
+        carrier.close()

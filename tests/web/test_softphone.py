@@ -29,6 +29,7 @@ def test_the_softphone_gets_a_credential_of_its_own_never_the_desk_one(web: Web)
         "display_name": "Bo User",
         "extension": "1002",
         "domain": "acme.example",
+        "caller_ids": {"main": "+46812345600"},  # what Bo's calls may show (U8)
     }
     assert re.fullmatch(r"[0-9a-f]{32}", body["ha1"])
     assert again.json() == body  # made once, then the same

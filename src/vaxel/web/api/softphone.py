@@ -4,8 +4,10 @@ The /phone page registers over SIP over WebSocket (`/ws` of this site) with a cr
 of its own, never the desk phone's SIP password (services/users.py `browser_credential`):
 digest username `<extension>-web` and the MD5 HA1 of a random password, which JsSIP uses
 in place of a password. The first call makes it; "log out everywhere" and a new web
-password revoke it. The answer carries a secret, so it is for a session or a token with
-the `calls` scope only, `Cache-Control: no-store` (as the whole API), and never logged.
+password revoke it. With it come the numbers the user's calls may show (U8): the page
+names one per call as RFC 3325's P-Preferred-Identity. The answer carries a secret, so
+it is for a session or a token with the `calls` scope only, `Cache-Control: no-store`
+(as the whole API), and never logged.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from vaxel.services import users
+from vaxel.services import configuration, users
+from vaxel.services.company_config import own_numbers
 from vaxel.services.errors import NotFound
 from vaxel.web.auth import Caller, Context
 from vaxel.web.context import blocking
@@ -34,6 +37,10 @@ class Softphone(BaseModel):
     display_name: str
     extension: str
     domain: str
+    caller_ids: dict[str, str] = Field(
+        description="the numbers my calls may show, by kind (main, direct, mobile, support):"
+        " one sent as P-Preferred-Identity on a call is what that call shows (U8)"
+    )
 
 
 @router.get("/softphone")
@@ -50,6 +57,8 @@ async def softphone(who: Caller, ctx: Context) -> Softphone:
         )
     except NotFound:
         raise Problem(404, "you have no phone") from None
+    config = await blocking(configuration.load_document, ctx.store, account.company_id)
+    numbers = own_numbers(config, account.extension) if config is not None else {}
     return Softphone(
         uri=f"sip:{account.extension}@{account.domain}",
         authorization_user=username,
@@ -59,4 +68,5 @@ async def softphone(who: Caller, ctx: Context) -> Softphone:
         display_name=account.name,
         extension=account.extension,
         domain=account.domain,
+        caller_ids=numbers,
     )

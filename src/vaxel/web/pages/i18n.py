@@ -1461,6 +1461,9 @@ EN.update(
         "phone.caller_id": "My calls show",
         "phone.caller_id_hint": "Applies to every call you make, from any phone, until you"
         " change it.",
+        "phone.show_on_call": "This call shows",
+        "phone.as_chosen": "As my settings say",
+        "phone.number_of": "{kind}: {number}",
         "phone.save": "Save",
         "phone.saved": "Saved.",
         "phone.notifications": "Notifications",
@@ -1579,6 +1582,9 @@ SV.update(
         "phone.caller_id": "Mina samtal visar",
         "phone.caller_id_hint": "Gäller alla samtal du ringer, från alla telefoner, tills du"
         " ändrar det.",
+        "phone.show_on_call": "Det här samtalet visar",
+        "phone.as_chosen": "Som mina inställningar säger",
+        "phone.number_of": "{kind}: {number}",
         "phone.save": "Spara",
         "phone.saved": "Sparat.",
         "phone.notifications": "Aviseringar",

@@ -78,7 +78,7 @@ def _groups(ctx: WebContext, company_id: int, ext: str) -> list[dict[str, object
 
 def _texts(lang: str) -> dict[str, str]:
     """The words the scripts show, in the page's language."""
-    keys = [key for key in EN if key.startswith(("phone.", "status."))]
+    keys = [key for key in EN if key.startswith(("phone.", "status.", "cid."))]
     return {key: text(lang, key) for key in keys}
 
 

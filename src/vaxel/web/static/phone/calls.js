@@ -82,7 +82,7 @@ export class Calls {
       return;
     }
     try {
-      const session = this.phone.call(target);
+      const session = this.phone.call(target, $("dial-caller-id").value);
       this.show(session, "outgoing");
     } catch (error) {
       this.say(t("phone.call_failed", { cause: error.message }));

@@ -67,6 +67,14 @@ $("dial-form").addEventListener("submit", (event) => {
   dial($("dial-number").value.replace(/[\s()-]/g, ""));
 });
 
+// The numbers a call may show (U8): one of them for the next call, or the usual choice.
+phone.addEventListener("account", (event) => {
+  const select = $("dial-caller-id");
+  select.replaceChildren(select.options[0]);
+  for (const [kind, number] of Object.entries(event.detail.caller_ids)) {
+    select.append(new Option(t("phone.number_of", { kind: t(`cid.${kind}`), number }), number));
+  }
+});
 phone.addEventListener("state", (event) => {
   const { state, cause } = event.detail;
   const reg = $("reg");

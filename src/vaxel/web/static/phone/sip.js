@@ -29,6 +29,7 @@ export class Softphone extends EventTarget {
 
   async start() {
     this.account = await api("GET", "/me/softphone");
+    this.fire("account", this.account);
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     const socket = new JsSIP.WebSocketInterface(scheme + location.host + this.account.ws_path);
     const ua = new JsSIP.UA({
@@ -74,8 +75,12 @@ export class Softphone extends EventTarget {
     return target.startsWith("sip:") ? target : `sip:${target}@${this.account.domain}`;
   }
 
-  call(target) {
-    return this.ua.call(this.address(target), CALL_OPTIONS);
+  /** Calls `target`; `shown` is one of my numbers (account.caller_ids) for this call to
+   * show, asked for as RFC 3325's P-Preferred-Identity (the switch checks it is mine). */
+  call(target, shown = "") {
+    const options = { ...CALL_OPTIONS };
+    if (shown) options.extraHeaders = [`P-Preferred-Identity: <sip:${shown}@${this.account.domain}>`];
+    return this.ua.call(this.address(target), options);
   }
 
   answerOptions() {
