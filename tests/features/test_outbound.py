@@ -93,13 +93,18 @@ def test_a_company_without_a_trunk_cannot_call_out(tmp_path: Path, tone_prompts:
         switch.close()
 
 
+@pytest.mark.parametrize(
+    "preferred",
+    [f"<sip:{MAIN}@acme.example>", f"<tel:{MAIN}>", f'"Acme" <sip:{MAIN}@acme.example;user=phone>'],
+)
 def test_a_device_chooses_the_number_one_call_shows(
-    acme: MemorySwitch, carrier: MemoryPhone
+    acme: MemorySwitch, carrier: MemoryPhone, preferred: str
 ) -> None:
-    """U8 per call: a P-Preferred-Identity (RFC 3325) naming one of the caller's own numbers
-    is what that call shows; the next call without one shows the usual choice."""
+    """U8 per call: a P-Preferred-Identity (RFC 3325; a sip: or tel: URI) naming one of the
+    caller's own numbers is what that call shows; the next call without one shows the
+    usual choice."""
     anna = acme.phone("1001")
-    anna.dial("0701740605", headers=[f"P-Preferred-Identity: <sip:{MAIN}@acme.example>"])
+    anna.dial("0701740605", headers=[f"P-Preferred-Identity: {preferred}"])
     assert shown(carrier.ringing()) == MAIN
     carrier.pick_up()
     anna.hang_up()
