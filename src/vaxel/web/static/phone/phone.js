@@ -2,7 +2,7 @@
 // Each part is a module of its own: sip.js (JsSIP), calls.js, colleagues.js, chat.js,
 // lists.js (voicemail, history, contacts), status.js, events.js, notify.js.
 
-import { t } from "./api.js";
+import { api, t } from "./api.js";
 import { Calls } from "./calls.js";
 import { Chat } from "./chat.js";
 import { Colleagues } from "./colleagues.js";
@@ -81,7 +81,10 @@ phone.addEventListener("state", (event) => {
   reg.dataset.state = state;
   reg.textContent = t(`phone.reg.${state}`, { cause });
 });
-events.on("closed", () => say(t("phone.events_lost")));
+events.on("closed", () => {
+  say(t("phone.events_lost"));
+  api("GET", "/me").catch(() => {}); // a session that ended elsewhere goes back to the login
+});
 events.on("open", (message) => {
   if (message.again) $("notice").hidden = true;
 });
