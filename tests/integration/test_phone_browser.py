@@ -9,7 +9,9 @@ would see, and what the switch then says:
   its manifest and service worker make it installable; axe-core finds no serious or
   critical violation in any view;
 * two browsers chat: what Björn types appears in Cecilia's page and in her
-  /api/v1/me/chats, and a SIP MESSAGE from a baresip phone reaches the page;
+  /api/v1/me/chats, her answer in his; a group made in his page gets his message to
+  her page (unread until she opens it); a SIP MESSAGE from a baresip phone reaches
+  the page;
 * a colleague's line (Anna's baresip calling Cecilia's baresip) changes live in Björn's
   page: calling, ringing, on the phone, free; a diversion pressed in the page is what the
   API returns, and logging out of an answering group in the page is what the API says;
@@ -221,6 +223,22 @@ def test_two_browsers_chat_and_a_phone_writes_to_the_page(
     cecilia.get_by_label("Message", exact=True).fill("Yes!")
     cecilia.get_by_role("button", name="Send").click()
     expect(bjorn.locator("#chat-messages")).to_contain_text("Yes!")
+
+    # A group chat made in Björn's page: his message to the group (over SIP MESSAGE to
+    # the group's address) is in Cecilia's page under the group.
+    bjorn.get_by_text("New group chat").click()
+    bjorn.get_by_label("Name of the group").fill("Lunch club")
+    bjorn.get_by_label("Members (extensions, separated by commas)").fill("1003")
+    bjorn.get_by_role("button", name="Make the group").click()
+    expect(bjorn.locator("#chat-title")).to_have_text("Lunch club")
+    bjorn.get_by_label("Message", exact=True).fill("Pizza on Friday")
+    bjorn.get_by_role("button", name="Send").click()
+    expect(bjorn.locator("#chat-messages")).to_contain_text("Pizza on Friday")
+    group = cecilia.locator("#chat-list").get_by_role("button", name="Lunch club")
+    expect(group).to_contain_text("1 unread")
+    group.click()
+    expect(cecilia.locator("#chat-messages")).to_contain_text("Pizza on Friday")
+    expect(group).not_to_contain_text("unread")  # opened: read
 
     # A SIP MESSAGE from Anna's baresip phone reaches Björn's page.
     anna = baresips("1001", contacts=f'"Björn" <sip:1002@{DOMAIN}>\n', modules=("contact.so",))
