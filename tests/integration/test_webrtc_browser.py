@@ -34,7 +34,7 @@ pytestmark = [
     pytest.mark.skipif(not JSSIP.exists(), reason="JsSIP is not vendored: run tools/vendor.py"),
 ]
 
-BROWSER_HZ, PHONE_HZ = 1000.0, 600.0
+BROWSER_HZ, PHONE_HZ, THIRD_HZ = 1000.0, 600.0, 1400.0
 
 # The page's phone: registers, then calls or answers; keeps what the remote track plays.
 PHONE = """async ([url, uri, password]) => {
@@ -67,8 +67,10 @@ PHONE = """async ([url, uri, password]) => {
       value.close();
     }
   };
+  window.sessions = [];
   ua.on("newRTCSession", (e) => {
     window.session = e.session;
+    window.sessions.push(e.session);
     e.session.on("confirmed", () => {
       window.outcome.confirmed = true;
       capture(e.session.connection.getReceivers()[0].track).catch((error) => {
@@ -124,7 +126,7 @@ def server(provisioned: Path) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def tones(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("tones")
-    return sine_sources(folder, {"browser": BROWSER_HZ, "phone": PHONE_HZ})
+    return sine_sources(folder, {"browser": BROWSER_HZ, "phone": PHONE_HZ, "third": THIRD_HZ})
 
 
 @pytest.fixture
@@ -144,20 +146,28 @@ def page(tones: dict[str, Path]) -> Iterator[Any]:
     assert errors == []
 
 
-@pytest.fixture
-def phone(tmp_path: Path, server: Server, tones: dict[str, Path]) -> Iterator[Baresip]:
+def start_phone(folder: Path, server: Server, ext: str, tone: Path) -> Baresip:
+    """A registered baresip phone of `ext` sending `tone` and recording what it hears."""
     started = Baresip(
-        tmp_path / "1002", server, "1002", USERS["1002"][1], DOMAIN,
-        snd_path=tmp_path / "rec", audio_source=tones["phone"], audio_codecs="PCMA",
+        folder / ext, server, ext, USERS[ext][1], DOMAIN,
+        snd_path=folder / ext / "rec", audio_source=tone, audio_codecs="PCMA",
     )  # fmt: skip
     started.start()
+    started.register()
+    event = started.event({"REGISTER_OK", "REGISTER_FAIL"}, timeout=15)
+    assert event is not None and event["type"] == "REGISTER_OK", started.log_text()
+    return started
+
+
+@pytest.fixture
+def phone(tmp_path: Path, server: Server, tones: dict[str, Path]) -> Iterator[Baresip]:
+    started: list[Baresip] = []
     try:
-        started.register()
-        event = started.event({"REGISTER_OK", "REGISTER_FAIL"}, timeout=15)
-        assert event is not None and event["type"] == "REGISTER_OK", started.log_text()
-        yield started
+        started.append(start_phone(tmp_path, server, "1002", tones["phone"]))
+        yield started[0]
     finally:
-        started.stop()
+        for each in started:
+            each.stop()
 
 
 def wait_for(page: Any, expression: str, timeout: float = 15.0) -> Any:
@@ -294,3 +304,64 @@ def test_a_browser_that_insists_on_opus_is_transcoded_to_g711(
     assert phone.event({"CALL_DTMF_START"}, timeout=5) is not None, phone.log_text()
     assert [e["param"] for e in phone.events if e["type"] == "CALL_DTMF_START"] == ["7"]
     assert_tones(heard, hang_up_and_read(phone))
+
+
+def test_the_browser_transfers_its_call_to_a_colleague(
+    tmp_path: Path, server: Server, page: Any, phone: Baresip, tones: dict[str, Path]
+) -> None:
+    """A blind transfer from the browser (REFER, as the softphone's drag and drop sends it):
+    the phone it talked to and the colleague it named then talk to each other."""
+    colleague = start_phone(tmp_path, server, "1003", tones["third"])
+    try:
+        page.goto(f"{server.web}/api/v1/health")
+        page.add_script_tag(url="/static/vendor/jssip/jssip.min.js")
+        uri = f"sip:1001@{DOMAIN}"
+        assert page.evaluate(PHONE, [ws_url(server), uri, USERS["1001"][1]]) == "registered"
+        page.evaluate(CALL, [f"sip:1002@{DOMAIN}", False])
+        wait_for(page, "window.outcome.confirmed")
+        page.evaluate(f"window.session.refer('sip:1003@{DOMAIN}')")
+        wait_for(page, "window.outcome.ended")  # the switch ends the browser's call
+        event = colleague.event({"CALL_ESTABLISHED", "CALL_CLOSED"}, timeout=15)
+        assert event is not None and event["type"] == "CALL_ESTABLISHED", colleague.log_text()
+        wait_phone_heard(colleague)
+        colleague.hangup()
+        colleague.event({"CALL_CLOSED"}, timeout=10)
+        colleague.wait_recordings_closed()
+        heard = read_wav(colleague.recorded("dec")[-1]).astype(np.float64)[RATE // 2 :]
+        assert level_at(heard, PHONE_HZ) > 1000, level_at(heard, PHONE_HZ)
+        assert level_at(heard, BROWSER_HZ) < 100  # the browser is gone
+    finally:
+        colleague.stop()
+
+
+def test_the_browser_announces_a_transfer(
+    tmp_path: Path, server: Server, page: Any, phone: Baresip, tones: dict[str, Path]
+) -> None:
+    """An announced transfer from the browser: it holds the phone, calls the colleague, then
+    joins them (REFER with Replaces, RFC 3891); both of its calls end, the two talk."""
+    colleague = start_phone(tmp_path, server, "1003", tones["third"])
+    try:
+        page.goto(f"{server.web}/api/v1/health")
+        page.add_script_tag(url="/static/vendor/jssip/jssip.min.js")
+        uri = f"sip:1001@{DOMAIN}"
+        assert page.evaluate(PHONE, [ws_url(server), uri, USERS["1001"][1]]) == "registered"
+        page.evaluate(CALL, [f"sip:1002@{DOMAIN}", False])
+        wait_for(page, "window.outcome.confirmed")
+        page.evaluate("window.sessions[0].hold()")
+        wait_for(page, "window.sessions[0].isOnHold().local")
+        page.evaluate("window.outcome.confirmed = false")
+        page.evaluate(CALL, [f"sip:1003@{DOMAIN}", False])
+        wait_for(page, "window.outcome.confirmed")
+        page.evaluate("window.sessions[0].refer(window.sessions[1].remote_identity.uri,"
+                      " { replaces: window.sessions[1] })")  # fmt: skip
+        wait_for(page, "window.sessions.every((s) => s.isEnded())")
+        joined = received(colleague)  # what it heard of the browser, before the join
+        wait_phone_heard(colleague, joined + RATE * 2)
+        colleague.hangup()
+        colleague.event({"CALL_CLOSED"}, timeout=10)
+        colleague.wait_recordings_closed()
+        heard = read_wav(colleague.recorded("dec")[-1]).astype(np.float64)[joined + RATE // 2 :]
+        assert level_at(heard, PHONE_HZ) > 1000, level_at(heard, PHONE_HZ)
+        assert level_at(heard, BROWSER_HZ) < 100  # the browser is gone
+    finally:
+        colleague.stop()

@@ -587,3 +587,23 @@ class ChatGroupMember(Base):
         ForeignKey("chat_groups.id", ondelete="CASCADE"), primary_key=True
     )
     extension: Mapped[str] = mapped_column(Text, primary_key=True)
+
+
+class PushSubscription(Base):
+    """A browser's Web Push subscription (U1, RFC 8030/8291): where its push service takes
+    messages for the user's installed app, and the keys to encrypt them with. The endpoint
+    is a URL the browser chose: only push services on the allowed list are ever sent to."""
+
+    __tablename__ = "push_subscriptions"
+    __table_args__ = (
+        Index("ix_push_subscriptions_company_id_owner", "company_id", "owner"),
+        UniqueConstraint("endpoint"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    owner: Mapped[str] = mapped_column(Text)  # the user's extension
+    endpoint: Mapped[str] = mapped_column(Text)
+    p256dh: Mapped[str] = mapped_column(Text)  # the browser's ECDH public key, base64url
+    auth: Mapped[str] = mapped_column(Text)  # its authentication secret, base64url
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from vaxel.web import events, pages, problems, sip_ws
+from vaxel.web import push as web_push
 from vaxel.web.api import (
     admins,
     audit,
@@ -34,6 +35,7 @@ from vaxel.web.api import (
     me,
     meetings,
     prompts,
+    push,
     recordings,
     sections,
     session,
@@ -72,11 +74,12 @@ def create_app(ctx: WebContext) -> FastAPI:
     routers = (health, session, me, companies, settings, users, prompts, groups, voicemail,
                sections, calls, calls_placed, calls_transfer, diversions, audit, shortcuts,
                favourites, greeting, admins, conferences, meetings, three_way,
-               recordings, chat, chat_groups, contacts, softphone)  # fmt: skip
+               recordings, chat, chat_groups, contacts, push, softphone)  # fmt: skip
     for module in routers:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(pages.router)  # the web pages (S7, U4, U9): HTML, not the API
     events.install(app, ctx)
+    web_push.install(app, ctx.bus, lambda: ctx.store, ctx.data)  # U1: wakes the web app
     sip_ws.install(app, ctx.sip_relay)  # P2, U1: SIP over WebSocket at /ws (RFC 7118)
 
     @app.get("/api/docs", include_in_schema=False)

@@ -6,8 +6,8 @@ until the page first asks for it, and again after it is revoked. They are added
 and dropped with plain ALTER TABLE, never a batch rebuild of `users`, which on
 SQLite would drop the directory_version triggers of 0002 (see 0003).
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-05
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016"
-down_revision: str | None = "0015"
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
