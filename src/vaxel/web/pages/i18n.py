@@ -1470,6 +1470,11 @@ EN.update(
         "phone.notify_on": "Turn on notifications",
         "phone.notify_granted": "Notifications are on for incoming and missed calls, new"
         " voicemail and messages.",
+        "phone.notify_push": "Notifications are on for incoming and missed calls, new"
+        " voicemail and messages, and calls and voicemail also wake this device when the"
+        " page is closed.",
+        "phone.notify_no_push": "Only while this page is open: push could not be set up"
+        " ({reason}).",
         "phone.notify_denied": "The browser blocks notifications for this site.",
         "phone.notify_none": "This browser cannot show notifications.",
         "phone.notify_missed": "Missed call from {who}",
@@ -1591,6 +1596,10 @@ SV.update(
         "phone.notify_on": "Slå på aviseringar",
         "phone.notify_granted": "Aviseringar är på för inkommande och missade samtal, nya"
         " röstmeddelanden och meddelanden.",
+        "phone.notify_push": "Aviseringar är på för inkommande och missade samtal, nya"
+        " röstmeddelanden och meddelanden, och samtal och röstmeddelanden väcker också den"
+        " här enheten när sidan är stängd.",
+        "phone.notify_no_push": "Bara medan sidan är öppen: push gick inte att ordna ({reason}).",
         "phone.notify_denied": "Webbläsaren blockerar aviseringar för den här webbplatsen.",
         "phone.notify_none": "Den här webbläsaren kan inte visa aviseringar.",
         "phone.notify_missed": "Missat samtal från {who}",

@@ -10,6 +10,7 @@ import { Events } from "./events.js";
 import { Contacts, History, Voicemail } from "./lists.js";
 import { Softphone } from "./sip.js";
 import { Status } from "./status.js";
+import { teachWorker } from "./notify.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -93,6 +94,13 @@ window.addEventListener("load", () => {
   phone.start().catch((error) => say(t("phone.failed", { detail: error.message })));
   events.start();
   if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register("/phone/sw.js", { scope: "/phone" }).catch(() => {});
+    navigator.serviceWorker.register("/phone/sw.js", { scope: "/phone" })
+      .then(() => navigator.serviceWorker.ready)
+      .then(() => teachWorker({
+        call: t("phone.incoming"),
+        missed: t("phone.notify_missed", { who: "{who}" }),
+        voicemail: t("phone.notify_voicemail", { count: "{count}" }),
+      }))
+      .catch(() => {});
   }
 });

@@ -56,8 +56,8 @@ export class Status {
       event.preventDefault();
       this.saveCallerId();
     });
-    $("notify-button").addEventListener("click", async () => this.showPermission(await notifications.ask()));
-    this.showPermission(notifications.permission());
+    $("notify-button").addEventListener("click", async () => this.notifications(await notifications.ask()));
+    this.notifications(notifications.permission());
     const mine = (m) => m.extension === me.extension;
     events.on("open", () => this.load());
     events.on("diversion.set", (m) => mine(m) && this.showDiversion(m));
@@ -147,10 +147,16 @@ export class Status {
     }
   }
 
-  showPermission(state) {
+  /** Shows what the browser allows; once allowed, also asks for Web Push. */
+  async notifications(state) {
     const words = { granted: "phone.notify_granted", denied: "phone.notify_denied",
                     unsupported: "phone.notify_none" }[state];
     $("notify-state").textContent = words ? t(words) : "";
     $("notify-button").hidden = state !== "default";
+    if (state !== "granted") return;
+    const pushed = await notifications.subscribe();
+    $("notify-state").textContent = pushed === "push"
+      ? t("phone.notify_push")
+      : `${t("phone.notify_granted")} ${t("phone.notify_no_push", { reason: pushed })}`;
   }
 }

@@ -1,8 +1,9 @@
-// The softphone's service worker (U1): makes /phone installable and keeps its own files
-// (scripts, styles, icons, JsSIP) for a quick start. The page itself and the API are never
+// The softphone's service worker (U1): makes /phone installable, keeps its own files
+// (scripts, styles, icons, JsSIP) for a quick start, and shows what Web Push brings. The page itself and the API are never
 // kept: the page carries the session's CSRF token and the API personal data.
 
-const CACHE = "vaxel-phone-1";
+const CACHE = "vaxel-phone-2";
+const TEXTS = "vaxel-phone-texts"; // the words of the notifications, from the page
 const FILES = [
   "/static/phone/phone.css",
   "/static/phone/phone.js",
@@ -27,7 +28,8 @@ self.addEventListener("install", (event) => {
 self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches.keys()
-      .then((names) => Promise.all(names.filter((n) => n !== CACHE).map((n) => caches.delete(n))))
+      .then((names) => Promise.all(names.filter((n) => n !== CACHE && n !== TEXTS)
+        .map((n) => caches.delete(n))))
       .then(() => self.clients.claim()),
   );
 });
@@ -47,6 +49,55 @@ self.addEventListener("fetch", (event) => {
       })
       .catch(() => caches.match(event.request)),
   );
+});
+
+// Web Push (U1, U3): the switch wakes the app for an incoming call, a missed call and new
+// voicemail (web/push.py: {"kind": "call" | "missed" | "voicemail", ...}). An open page in
+// front says it itself; otherwise a notification does, in the words the page last gave.
+const ENGLISH = { call: "Incoming call", missed: "Missed call from {who}",
+                  voicemail: "New voicemail ({count})" };
+
+self.addEventListener("message", (event) => {
+  if (event.origin && event.origin !== location.origin) return;
+  const texts = event.data?.texts;
+  if (!texts) return;
+  event.waitUntil(caches.open(TEXTS).then((cache) =>
+    cache.put("/phone/texts", new Response(JSON.stringify(texts)))));
+});
+
+async function words() {
+  const saved = await (await caches.open(TEXTS)).match("/phone/texts");
+  return { ...ENGLISH, ...(saved ? await saved.json() : {}) };
+}
+
+function fill(phrase, values) {
+  return phrase.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
+
+async function pushed(message) {
+  const windows = await self.clients.matchAll({ type: "window" });
+  const shown = windows.some((w) => w.visibilityState === "visible" && new URL(w.url).pathname === "/phone");
+  if (shown) return; // the page in front shows the call, the missed call, the voicemail
+  const texts = await words();
+  const who = message.name ? `${message.name} (${message.from})` : String(message.from ?? "");
+  const options = { icon: "/static/phone/icon.svg", tag: message.kind, data: message };
+  if (message.kind === "call") {
+    await self.registration.showNotification(texts.call, { ...options, body: who, requireInteraction: true });
+  } else if (message.kind === "missed") {
+    await self.registration.showNotification(fill(texts.missed, { who }), options);
+  } else if (message.kind === "voicemail") {
+    await self.registration.showNotification(fill(texts.voicemail, { count: message.new }), options);
+  }
+}
+
+self.addEventListener("push", (event) => {
+  let message = {};
+  try {
+    message = event.data ? event.data.json() : {};
+  } catch {
+    return; // not ours
+  }
+  event.waitUntil(pushed(message));
 });
 
 // A notification pressed: back to the phone.
