@@ -3,10 +3,16 @@ that stops guessing without letting a forged source lock a device out."""
 
 from __future__ import annotations
 
-from vaxel.calls.auth import Authenticator, FailureLimiter
-from vaxel.services.users import SipUser
+import hashlib
+from functools import partial
+
+from vaxel.calls.auth import Authenticator, AuthResult, FailureLimiter
+from vaxel.services.companies import add_company
+from vaxel.services.users import SipUser, add_user, browser_credential, find_sip_user
 from vaxel.sip.digest import DigestClient, DigestServer, ha1
+from vaxel.sip.headers import parse_auth_params
 from vaxel.sip.message import Request, parse_message
+from vaxel.store import Store
 from vaxel.transport.base import Source
 
 REALM = "acme.example"
@@ -210,3 +216,56 @@ def test_a_blocked_user_learns_nothing_but_its_device_gets_in() -> None:
     assert "stale" not in (right.response.headers.get("WWW-Authenticate") or "")
     # The phone, at the address it authenticated from, is checked as always.
     assert auth.authenticate(_answer(auth, "1001", "anna-pass", 6.0), REALM, PHONE, 6.0).user
+
+
+# -- the browser softphone's credential (U1) -----------------------------------------------------
+
+
+def _answer_with_ha1(challenge: str, username: str, secret: str, uri: str) -> str:
+    """What JsSIP sends when it is given an HA1 instead of a password (MD5, qop=auth)."""
+    _scheme, params = parse_auth_params(challenge)
+    md5 = lambda text: hashlib.md5(text.encode()).hexdigest()  # noqa: E731
+    nonce, cnonce, nc = params["nonce"], "abc", "00000001"
+    response = md5(f"{secret}:{nonce}:{nc}:{cnonce}:auth:{md5(f'REGISTER:{uri}')}")
+    return (
+        f'Digest username="{username}", realm="{params["realm"]}", nonce="{nonce}", '
+        f'uri="{uri}", response="{response}", algorithm=MD5, qop=auth, nc={nc}, '
+        f'cnonce="{cnonce}"'
+    )
+
+
+def test_the_browser_credential_registers_as_the_users_extension(store: Store) -> None:
+    """`1001-web` with the browser HA1 registers sip:1001 (the same user); the desk password
+    does not open `1001-web`, and without a browser credential it fails like a wrong one
+    (and like an unknown user's: same status, same headers)."""
+    add_company(store, REALM, "Acme AB")
+    added = add_user(store, REALM, "1001", "Anna", "anna-pass")
+    lookup = partial(find_sip_user, store)  # the cache's own test shows it follows changes
+    auth = Authenticator(DigestServer(b"k" * 32, algorithms=("MD5",)), lookup)
+
+    def register(username: str, secret: str, now: float) -> AuthResult:
+        challenge = auth.authenticate(_register("1001"), REALM, PHONE, now).response
+        assert challenge is not None
+        value = _answer_with_ha1(
+            challenge.headers.get("WWW-Authenticate") or "", username, secret, f"sip:{REALM}"
+        )
+        return auth.authenticate(_register("1001", value, branch="2"), REALM, PHONE, now)
+
+    desk_ha1 = ha1("1001", REALM, "anna-pass", "MD5")
+    before = register("1001-web", desk_ha1, 1.0)  # no browser credential yet
+    assert before.user is None and before.response is not None
+    _user, _realm, web_ha1 = browser_credential(store, added.company_id, "1001")
+    ok = register("1001-web", web_ha1, 2.0)
+    assert ok.user is not None and (ok.user.user_id, ok.user.extension) == (added.id, "1001")
+    assert register("1001-web", desk_ha1, 3.0).user is None  # the desk secret is not it
+    assert register("1001", web_ha1, 4.0).user is None  # nor the browser's for the desk name
+    assert register("1001", desk_ha1, 5.0).user is not None  # the desk phone is unaffected
+    wrong = register("1001-web", "0" * 32, 6.0)
+    unknown = register("1077-web", "0" * 32, 7.0)
+    for failed in (wrong, unknown):
+        assert failed.user is None and failed.response is not None
+        assert failed.response.status == 401
+        assert [n for n, _ in failed.response.headers] == [
+            n
+            for n, _ in before.response.headers  # type: ignore[union-attr]
+        ]

@@ -1,5 +1,5 @@
 """features/outbound in memory (P6, U8, O2): a number out through the trunk with the caller ID
-the user chose for that kind of device, and the toll-fraud guard before it."""
+the user chose for that kind of device (or that one call), and the toll-fraud guard before it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.features.conftest import CARRIER, DESCRIPTION, MAIN
+from tests.features.conftest import CARRIER, DESCRIPTION, DIRECT, MAIN
 from tests.memory import MemoryPhone, MemorySwitch
 
 
@@ -91,3 +91,36 @@ def test_a_company_without_a_trunk_cannot_call_out(tmp_path: Path, tone_prompts:
         assert anna.last_final("INVITE").status == 503  # type: ignore[union-attr]
     finally:
         switch.close()
+
+
+@pytest.mark.parametrize(
+    "preferred",
+    [f"<sip:{MAIN}@acme.example>", f"<tel:{MAIN}>", f'"Acme" <sip:{MAIN}@acme.example;user=phone>'],
+)
+def test_a_device_chooses_the_number_one_call_shows(
+    acme: MemorySwitch, carrier: MemoryPhone, preferred: str
+) -> None:
+    """U8 per call: a P-Preferred-Identity (RFC 3325; a sip: or tel: URI) naming one of the
+    caller's own numbers is what that call shows; the next call without one shows the
+    usual choice."""
+    anna = acme.phone("1001")
+    anna.dial("0701740605", headers=[f"P-Preferred-Identity: {preferred}"])
+    assert shown(carrier.ringing()) == MAIN
+    carrier.pick_up()
+    anna.hang_up()
+    anna.dial("0701740605")
+    assert shown(carrier.ringing()) == "+46812345611"  # her direct number, as she chose
+
+
+@pytest.mark.parametrize(
+    "preferred",
+    ["<sip:+46701740605@acme.example>", f"<tel:{DIRECT}>", "<sip:nonsense@x>", "<<bad"],
+)
+def test_a_preferred_number_that_is_not_the_callers_is_ignored(
+    acme: MemorySwitch, carrier: MemoryPhone, preferred: str
+) -> None:
+    """Nobody shows a number that is not theirs (a stranger's, Björn's direct number): such
+    a preference, or one that cannot be read, is as if none was given."""
+    anna = acme.phone("1001")
+    anna.dial("0701740605", headers=[f"P-Preferred-Identity: {preferred}"])
+    assert shown(carrier.ringing()) == "+46812345611"

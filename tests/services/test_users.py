@@ -9,15 +9,19 @@ import time
 import pytest
 
 from vaxel.services import Conflict, Invalid, NotFound
+from vaxel.services.accounts import set_user_account
 from vaxel.services.companies import add_company
 from vaxel.services.users import (
     SipUser,
     SipUserCache,
     add_user,
+    browser_credential,
     find_sip_user,
     list_users,
+    revoke_browser_credential,
     set_password,
 )
+from vaxel.services.web_sessions import end_all_sessions
 from vaxel.store import Store, User
 
 
@@ -207,5 +211,86 @@ def test_sip_user_cache_sees_a_ring_time_change(two_companies: Store) -> None:
         with other.session() as session:
             session.query(User).filter(User.extension == "1001").update({"ring_seconds": 12})
         assert _eventually(lambda: cache("acme.example", "1001").ring_seconds == 12)  # type: ignore[union-attr]
+    finally:
+        other.close()
+
+
+# -- the browser softphone's own credential (U1, O2) ------------------------------------------
+
+
+def _web(store: Store, extension: str) -> object:
+    """The user's browser HA1s, as the registrar's lookup gives them."""
+    found = find_sip_user(store, "acme.example", extension)
+    return found.web_ha1 if found is not None else None
+
+
+def test_a_browser_credential_is_made_once_and_kept_beside_the_desk_one(
+    two_companies: Store,
+) -> None:
+    added = add_user(two_companies, "acme.example", "1001", "Anna Svensson", "desk-password")
+    assert _web(two_companies, "1001") is None  # none made yet
+    username, realm, md5 = browser_credential(two_companies, added.company_id, "1001")
+    assert (username, realm) == ("1001-web", "acme.example")
+    assert re.fullmatch(r"[0-9a-f]{32}", md5)
+    assert browser_credential(two_companies, added.company_id, "1001") == (username, realm, md5)
+    found = find_sip_user(two_companies, "acme.example", "1001")
+    assert found is not None and found.web_ha1 is not None
+    assert found.web_ha1["MD5"] == md5 and found.web_ha1["SHA-256"] != found.ha1["SHA-256"]
+    assert found.ha1["MD5"] == _ha1("md5", "1001", "acme.example", "desk-password")
+    # Only the digest check knows the browser's username: no lookup of a colleague does.
+    assert find_sip_user(two_companies, "acme.example", "1001-web") is None
+    with two_companies.session(read_only=True) as session:
+        user = session.query(User).one()
+        assert (user.web_ha1_md5, len(user.web_ha1_sha256 or "")) == (md5, 64)
+
+
+def test_browser_credentials_differ_per_user_and_company(two_companies: Store) -> None:
+    acme = add_user(two_companies, "acme.example", "1001", "Anna", "desk-password")
+    beta = add_user(two_companies, "beta.example", "1001", "Bo", "desk-password")
+    other = add_user(two_companies, "acme.example", "1002", "Erik", "desk-password")
+    made = {
+        browser_credential(two_companies, u.company_id, u.extension)[2] for u in (acme, beta, other)
+    }
+    assert len(made) == 3
+    with pytest.raises(NotFound):
+        browser_credential(two_companies, beta.company_id, "1002")
+
+
+def test_revoking_a_browser_credential_leaves_the_desk_phone(two_companies: Store) -> None:
+    added = add_user(two_companies, "acme.example", "1001", "Anna", "desk-password")
+    first = browser_credential(two_companies, added.company_id, "1001")
+    assert revoke_browser_credential(two_companies, added.company_id, "1001")
+    assert not revoke_browser_credential(two_companies, added.company_id, "1001")
+    assert _web(two_companies, "1001") is None
+    assert find_sip_user(two_companies, "acme.example", "1001") is not None  # the desk phone's
+    assert browser_credential(two_companies, added.company_id, "1001")[2] != first[2]
+
+
+def test_logging_out_everywhere_and_a_new_web_password_revoke_it(two_companies: Store) -> None:
+    added = add_user(two_companies, "acme.example", "1001", "Anna", "desk-password")
+    account = set_user_account(two_companies, "acme.example", "1001", password="web-password")
+    browser_credential(two_companies, added.company_id, "1001")
+    end_all_sessions(two_companies, account.id)
+    assert _web(two_companies, "1001") is None
+    browser_credential(two_companies, added.company_id, "1001")
+    set_user_account(two_companies, "acme.example", "1001", password="another-password")
+    assert _web(two_companies, "1001") is None
+    browser_credential(two_companies, added.company_id, "1001")
+    set_user_account(two_companies, "acme.example", "1001", role="admin")  # no new password
+    assert _web(two_companies, "1001") is not None
+
+
+def test_sip_user_cache_sees_a_browser_credential_made_and_revoked(two_companies: Store) -> None:
+    added = add_user(two_companies, "acme.example", "1001", "Anna", "desk-password")
+    cache = SipUserCache(two_companies)
+    assert cache("acme.example", "1001").web_ha1 is None  # type: ignore[union-attr]
+    other = Store.open(url=two_companies.url)  # the web process makes it
+    try:
+        md5 = browser_credential(other, added.company_id, "1001")[2]
+        web = lambda: cache("acme.example", "1001").web_ha1  # type: ignore[union-attr]  # noqa: E731
+        assert _eventually(lambda: web() is not None)
+        assert web()["MD5"] == md5  # type: ignore[index]
+        revoke_browser_credential(other, added.company_id, "1001")
+        assert _eventually(lambda: web() is None)
     finally:
         other.close()

@@ -3,7 +3,9 @@
 P2 digest, O2 security. Every way of failing looks the same from outside: an
 unknown company, an unknown user and a wrong password all get a fresh
 challenge after the same work (a fake HA1 for users that don't exist), so
-extensions cannot be enumerated (Asterisk's alwaysauthreject).
+extensions cannot be enumerated (Asterisk's alwaysauthreject). A user's browser
+softphone (U1) answers as `<extension>-web` with its own secret and acts as the
+extension; one without a browser credential fails like any wrong password.
 
 Password guessing (sipvicious svcrack) is stopped without giving anyone a
 way to lock a device out, which a plain "block the source after N failures"
@@ -20,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from vaxel.services.users import SipUser
+from vaxel.services.users import WEB_SUFFIX, SipUser
 from vaxel.sip.digest import Credentials, DigestServer, Verdict, parse_credentials
 from vaxel.sip.errors import RemoteProtocolError
 from vaxel.sip.message import Request, Response, make_response
@@ -249,8 +251,10 @@ class Authenticator:
         if self.limiter.refused(host, source.port, name, now):
             # The same challenge a wrong password gets: guessing here learns nothing.
             return AuthResult(None, self.challenge(request, realm, source, now, proxy=proxy))
-        user = self.lookup(realm, credentials.username)
-        ha1 = self._ha1(user, credentials, realm)
+        # U1: "<ext>-web" is the user's browser softphone, with a secret of its own.
+        browser = credentials.username.endswith(WEB_SUFFIX)
+        user = self.lookup(realm, credentials.username.removesuffix(WEB_SUFFIX))
+        ha1 = self._ha1(user, credentials, realm, browser)
         verdict = self.digest.verify(
             credentials, method=request.method, ha1=ha1, realm=realm, now=now, client=host
         )
@@ -275,11 +279,16 @@ class Authenticator:
                 return credentials
         return None
 
-    def _ha1(self, user: SipUser | None, credentials: Credentials, realm: str) -> str:
+    def _ha1(
+        self, user: SipUser | None, credentials: Credentials, realm: str, browser: bool
+    ) -> str:
+        """The user's HA1 for the answer's algorithm (the browser's for `<ext>-web`); a fake
+        one, the same work, for an unknown user or a browser credential not made."""
         algorithm = credentials.algorithm.upper().removesuffix("-SESS")
         algorithm = "SHA-256" if algorithm == "SHA-256" else "MD5"
-        if user is not None:
-            return user.ha1[algorithm]
+        secrets = None if user is None else user.web_ha1 if browser else user.ha1
+        if secrets is not None:
+            return secrets[algorithm]
         return self.digest.fake_ha1(credentials.username, realm, algorithm)
 
     @staticmethod

@@ -26,11 +26,15 @@ class Dialled:
     digits: str  # the Request-URI's user part: "1002", "+46812345600", "*98"
     here: bool  # addressed to the caller's own company or to the switch (not a foreign domain)
     user_agent: str = ""  # the calling device's product (caller ID by kind of device)
+    # The number the device asks to show on this call (RFC 3325 P-Preferred-Identity, U8):
+    # heeded only when it is one of the caller's own numbers.
+    preferred: str = ""
 
-    def __init__(self, digits: str, here: bool, user_agent: str = "") -> None:
+    def __init__(self, digits: str, here: bool, user_agent: str = "", preferred: str = "") -> None:
         object.__setattr__(self, "digits", digits)
         object.__setattr__(self, "here", here)
         object.__setattr__(self, "user_agent", user_agent)
+        object.__setattr__(self, "preferred", preferred)
 
 
 @dataclass(frozen=True, slots=True)

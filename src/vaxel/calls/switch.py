@@ -23,9 +23,11 @@ from vaxel.calls.presence import LineWatchers
 from vaxel.calls.registrar import Registrar
 from vaxel.calls.signalling import Signalling
 from vaxel.services.users import SipUser
+from vaxel.sip.errors import RemoteProtocolError
 from vaxel.sip.events import AckReceived, CancelReceived, TransactionKey
+from vaxel.sip.headers import parse_name_addr
 from vaxel.sip.message import Request, Response, make_response
-from vaxel.sip.uri import SipURI
+from vaxel.sip.uri import SipURI, TelURI
 from vaxel.transport.base import Source
 
 log = logging.getLogger(__name__)
@@ -218,7 +220,24 @@ def _dialled(request: Request, caller: SipUser) -> Dialled:
         return Dialled("", False)
     host = uri.host.lower().strip("[]")
     here = host == caller.company_domain or is_ip(host)
-    return Dialled(uri.user or "", here, request.headers.get("User-Agent") or "")
+    agent = request.headers.get("User-Agent") or ""
+    return Dialled(uri.user or "", here, agent, _preferred(request))
+
+
+def _preferred(request: Request) -> str:
+    """The number a P-Preferred-Identity names (RFC 3325 §9.2: the identity the device
+    would like the switch to assert), '' for none or one that cannot be read. The dial
+    plan uses it only when it is one of the caller's own numbers (U8, per call)."""
+    value = request.headers.get("P-Preferred-Identity")
+    if not value:
+        return ""
+    try:
+        uri = parse_name_addr(value.split(",")[0]).uri
+    except RemoteProtocolError:
+        return ""
+    if isinstance(uri, (SipURI, TelURI)):
+        return uri.user or ""
+    return ""
 
 
 def _options(request: Request, events: str) -> Response:

@@ -76,7 +76,9 @@ class CompanyDialplan:
         own = self.directory.by_number(number)
         if own is not None and own[0].id == company.id:  # the company's own number
             return number, _step(company, own[1])
-        shown = cc.shown_caller_id(company.config, caller.extension, dialled.user_agent)
+        shown = cc.shown_caller_id(
+            company.config, caller.extension, dialled.user_agent, dialled.preferred
+        )
         return number, Outbound(company, number, shown)
 
     def from_carrier(self, carrier: Carrier, dialled: Dialled) -> Decision:

@@ -23,7 +23,12 @@ from sqlalchemy.exc import IntegrityError
 
 from vaxel.services.companies import get_company
 from vaxel.services.errors import Conflict, Invalid, NotFound
-from vaxel.services.users import MAX_PASSWORD, MIN_PASSWORD, validate_extension
+from vaxel.services.users import (
+    MAX_PASSWORD,
+    MIN_PASSWORD,
+    revoke_browser_credential,
+    validate_extension,
+)
 from vaxel.store import Company, Store, User
 from vaxel.store.models import ROLES, WebAccount
 
@@ -179,6 +184,8 @@ def set_user_account(
     except IntegrityError:
         raise Conflict(f"{mail} already has an account") from None
     _forget(store, made.id)
+    if hashed is not None:  # a new web password: a browser that had the old one loses /phone
+        revoke_browser_credential(store, company.id, extension)
     return made
 
 

@@ -810,13 +810,39 @@ def strip_secrets(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def shown_caller_id(config: CompanyConfig, extension: str, user_agent: str) -> str | None:
-    """The number a user's outbound call shows (U8): their choice (per kind of device, by
-    the User-Agent), else the company's main number; None if the company has neither."""
+def own_numbers(config: CompanyConfig, extension: str) -> dict[str, str]:
+    """The numbers a user's calls may show (U8), by kind: main, direct, mobile, support
+    (those the company and the user have)."""
+    main = next((n.number for n in config.numbers if n.flow is not None), None)
+    user = next((u for u in config.users if u.ext == extension), None)
+    numbers = {
+        "main": main,
+        "direct": user.direct_number if user is not None else None,
+        "mobile": user.mobile if user is not None else None,
+        "support": config.company.support_number if user is not None else None,
+    }
+    return {kind: number for kind, number in numbers.items() if number}
+
+
+def shown_caller_id(
+    config: CompanyConfig, extension: str, user_agent: str, preferred: str = ""
+) -> str | None:
+    """The number a user's outbound call shows (U8): the one the device asked for on this
+    call (`preferred`, RFC 3325 P-Preferred-Identity) when it is one of the user's own
+    numbers, else their choice (per kind of device, by the User-Agent), else the company's
+    main number; None if the company has neither. A preference for a number that is not
+    theirs is ignored, as if none was given: nobody shows another's number."""
     main = next((n.number for n in config.numbers if n.flow is not None), None)
     user = next((u for u in config.users if u.ext == extension), None)
     if user is None:
         return main
+    if preferred:
+        try:
+            wanted = to_e164(preferred)
+        except NumberError:
+            wanted = ""
+        if wanted and wanted in own_numbers(config, extension).values():
+            return wanted
     shown = caller_id(
         user.caller_id,
         main=main or "",

@@ -1,18 +1,26 @@
-"""Users (extensions) of a company and the registrar's credential lookup (P1, P3).
+"""Users (extensions) of a company and the registrar's credential lookup (P1, P3, U1, O2).
 
 Only digest HA1s are stored (RFC 8760: MD5 and SHA-256), computed with the
 company domain as realm, so a user's password never rests on disk.
+
+A user's browser softphone (U1, the /phone page) registers with a credential of
+its own, never the desk phone's: digest username `<extension>-web` (`WEB_SUFFIX`) and
+a random password of which only the HA1s are kept (`SipUser.web_ha1`). The page
+is given the MD5 HA1 (JsSIP answers challenges with it), so revoking it ("log out
+everywhere", a new web password) leaves the desk phone untouched, and the desk
+password never reaches a browser.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from vaxel.services.companies import get_company, validate_name
@@ -50,6 +58,9 @@ class SipUser:
     display_name: str
     ha1: Mapping[str, str]  # digest algorithm ("MD5", "SHA-256") -> hex HA1
     ring_seconds: int = DEFAULT_RING_SECONDS  # how long a call to this user rings
+    # The browser softphone's HA1s (U1), for the digest username "<extension>-web";
+    # None while the user has no browser credential.
+    web_ha1: Mapping[str, str] | None = None
 
 
 def validate_extension(extension: str) -> str:
@@ -183,6 +194,52 @@ def set_password(store: Store, company_domain: str, extension: str, password: st
         user.ha1_md5, user.ha1_sha256 = md5, sha256
 
 
+#: The digest username of a user's browser softphone is its extension and this.
+WEB_SUFFIX = "-web"
+
+
+def browser_credential(store: Store, company_id: int, extension: str) -> tuple[str, str, str]:
+    """The browser softphone's digest (username, realm, MD5 HA1) for this user, made on first
+    use from 32 random octets (only the HA1s are stored). NotFound for no such user."""
+    with store.session() as session:
+        row = session.execute(
+            select(User.id, User.web_ha1_md5, Company.domain)
+            .join(Company, Company.id == User.company_id)
+            .where(User.company_id == company_id, User.extension == extension)
+        ).first()
+        if row is None:
+            raise NotFound(f"unknown user {extension}")
+        user_id, md5, realm = row
+        username = extension + WEB_SUFFIX
+        if md5 is None:
+            md5, sha256 = _ha1s(username, realm, secrets.token_hex(32))
+            # Only where none is set yet: two first uses at once agree on the one that won.
+            session.execute(
+                update(User)
+                .where(User.id == user_id, User.web_ha1_md5.is_(None))
+                .values(web_ha1_md5=md5, web_ha1_sha256=sha256)
+            )
+            md5 = session.scalar(select(User.web_ha1_md5).where(User.id == user_id))
+    assert md5 is not None
+    return username, realm, md5
+
+
+def revoke_browser_credential(store: Store, company_id: int, extension: str) -> bool:
+    """Forget the user's browser credential (its next use makes a new one), so a page that
+    had it can no longer register or call; True if there was one."""
+    with store.session() as session:
+        result = session.execute(
+            update(User)
+            .where(
+                User.company_id == company_id,
+                User.extension == extension,
+                User.web_ha1_md5.is_not(None),
+            )
+            .values(web_ha1_md5=None, web_ha1_sha256=None)
+        )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 # The registrar's hot path: one indexed join (companies.domain, users(company_id, extension)).
 _FIND_SIP_USER = (
     select(
@@ -194,6 +251,8 @@ _FIND_SIP_USER = (
         User.ha1_md5,
         User.ha1_sha256,
         User.ring_seconds,
+        User.web_ha1_md5,
+        User.web_ha1_sha256,
     )
     .join(User, User.company_id == Company.id)
     .where(Company.domain == bindparam("domain"), User.extension == bindparam("extension"))
@@ -201,22 +260,28 @@ _FIND_SIP_USER = (
 
 
 def find_sip_user(store: Store, domain: str, extension: str) -> SipUser | None:
-    """The user `extension@domain` (domain compared case-insensitively), or None."""
+    """The user `extension@domain` (domain compared case-insensitively), or None.
+
+    Only extensions are looked up here, so nothing that names a colleague (a chat, a
+    transfer, a watched line) can name `1001-web`; the digest check (calls/auth.py) takes
+    the browser's username apart and uses `web_ha1`."""
     with store.read() as connection:
         row = connection.execute(
             _FIND_SIP_USER, {"domain": domain.lower(), "extension": extension}
         ).first()
     if row is None:
         return None
-    company_id, company_domain, user_id, ext, display_name, md5, sha256, ring_seconds = row
+    company_id, company_domain, user_id, ext, name, md5, sha256, ring, web_md5, web_sha256 = row
+    web = {"MD5": web_md5, "SHA-256": web_sha256} if web_md5 and web_sha256 else None
     return SipUser(
         company_id,
         company_domain,
         user_id,
         ext,
-        display_name,
+        name,
         {"MD5": md5, "SHA-256": sha256},
-        ring_seconds,
+        ring,
+        web,
     )
 
 

@@ -3,7 +3,7 @@
 A session is what the login cookie names: 32 random bytes, of which the database keeps
 the hash, so a copy of the database opens no browser session. Each session has its own
 CSRF token, which a form or a script sends back with every change. "Log out everywhere"
-deletes every session of the account.
+deletes every session of the account, and the browser softphone's SIP credential.
 
 An API token (`vxl_` + 32 random bytes, shown once) carries scopes: `read`, `write`
 (changes) and `calls` (click-to-call). Tokens are high-entropy, so a plain SHA-256 is
@@ -24,6 +24,7 @@ from sqlalchemy import delete, select, update
 
 from vaxel.services.accounts import Account, get_account
 from vaxel.services.errors import Invalid, NotFound
+from vaxel.services.users import revoke_browser_credential
 from vaxel.store import Store
 from vaxel.store.models import ApiToken, WebSession
 
@@ -165,10 +166,16 @@ def end_session(store: Store, token: str) -> None:
 
 
 def end_all_sessions(store: Store, account_id: int) -> int:
-    """Log the account out everywhere; returns how many sessions ended."""
+    """Log the account out everywhere; returns how many sessions ended.
+
+    A user's browser softphone credential (U1) goes too: a page left open in a browser
+    the user logged out of (or whose password was changed) can no longer register."""
     with store.session() as session:
         result = session.execute(delete(WebSession).where(WebSession.account_id == account_id))
     credentials(store).forget_account(account_id)
+    account = get_account(store, account_id)
+    if account is not None and account.company_id is not None and account.extension:
+        revoke_browser_credential(store, account.company_id, account.extension)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

@@ -94,6 +94,10 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # How long a call to this user rings before it counts as not answered.
     ring_seconds: Mapped[int] = mapped_column(Integer, default=30, server_default=text("30"))
+    # The browser softphone's own SIP credential (U1): HA1s of a random password for the
+    # digest username "<extension>-web", made when /phone first asks; NULL when none.
+    web_ha1_md5: Mapped[str | None] = mapped_column(String(32))
+    web_ha1_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class Registration(Base):

@@ -41,6 +41,7 @@ from vaxel.web.api import (
     session,
     settings,
     shortcuts,
+    softphone,
     three_way,
     users,
     voicemail,
@@ -73,7 +74,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     routers = (health, session, me, companies, settings, users, prompts, groups, voicemail,
                sections, calls, calls_placed, calls_transfer, diversions, audit, shortcuts,
                favourites, greeting, admins, conferences, meetings, three_way,
-               recordings, chat, chat_groups, contacts, push)  # fmt: skip
+               recordings, chat, chat_groups, contacts, push, softphone)  # fmt: skip
     for module in routers:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(pages.router)  # the web pages (S7, U4, U9): HTML, not the API

@@ -49,11 +49,12 @@ LANGUAGE_COOKIE = "vaxel_lang"
 
 #: No script but this site's files, no inline script or style, no framing, forms post
 #: only here. htmx needs nothing more (its inline indicator styles are turned off). The
-#: <audio> players (voicemail U7, prompts S4) play sound from this site only.
+#: <audio> players (voicemail U7, prompts S4) play sound from this site only; the
+#: softphone (U1) loads its web app manifest from here too.
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-    "base-uri 'none'"
+    "media-src 'self'; connect-src 'self'; manifest-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
 )
 PAGE_HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-store"}
 
