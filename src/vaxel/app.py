@@ -310,6 +310,9 @@ async def _run(options: ServeOptions, store: Store) -> int:
         _say(f"vaxel: web and API on {web.address} (API docs at {web.address}/api/docs)")
         if https is not None:
             _say(f"vaxel: web and API also on {web.secure_address}")
+        # U1: browsers allow the microphone on 127.0.0.1 or over HTTPS only.
+        also = f", or {web.secure_address}/phone" if https is not None else ""
+        _say(f"vaxel: the users' softphone at {web.address}/phone{also}")
         if options.demo:
             _announce_web(store, options.data)
     if tls is None:
