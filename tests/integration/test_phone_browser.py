@@ -255,6 +255,19 @@ def test_two_browsers_chat_and_a_phone_writes_to_the_page(
     expect(entry).to_contain_text("Written on a desk phone")
     entry.click()
     expect(bjorn.locator("#chat-messages")).to_contain_text("Written on a desk phone")
+    # And back: Björn's answer typed in the page reaches Anna's baresip, which takes it (its
+    # 200 to the switch's MESSAGE marks it delivered).
+    bjorn.get_by_label("Message", exact=True).fill("Got it, thanks")
+    bjorn.get_by_role("button", name="Send").click()
+    expect(bjorn.locator("#chat-messages")).to_contain_text("Got it, thanks")
+    deadline = time.monotonic() + 15
+    with api(acme, "1002") as api_bjorn:
+        while True:
+            sent = api_bjorn.get("/api/v1/me/chats/1001").json()["items"][-1]
+            if sent["text"] == "Got it, thanks" and sent["delivered_at"]:
+                break
+            assert time.monotonic() < deadline, (sent, anna.log_text())
+            time.sleep(0.1)
 
 
 def line_of(page: Any, ext: str) -> Any:
