@@ -337,7 +337,13 @@ async def _run(options: ServeOptions, store: Store) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     if tls is not None:
-        loop.add_signal_handler(signal.SIGHUP, partial(tls.reload, "SIGHUP"))
+
+        def reload_certificates() -> None:
+            tls.reload("SIGHUP")
+            if web is not None:
+                web.reload_certificate()  # the web's HTTPS, which uses the same files
+
+        loop.add_signal_handler(signal.SIGHUP, reload_certificates)
 
     # VAXEL_SHED_AT: datagrams waiting before new calls get 503 (calls/overload.py).
     overload = Overload(int(os.environ.get("VAXEL_SHED_AT", str(SHED_AT))))

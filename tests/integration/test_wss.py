@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
+import signal
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +19,10 @@ import pytest
 from tests.integration.conftest import DOMAIN
 from tests.integration.peers import Server, rtp_ports
 from tests.integration.phone import Phone, sdp
+from tests.integration.test_tls import seen_fingerprint, until
 from tests.integration.test_websocket import answer_in_background, password
 from tests.integration.websocket_sip import WebSocketSip
+from vaxel.transport.certificates import fingerprint, self_signed
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +74,51 @@ def test_a_client_registers_over_wss_and_is_called_over_it(secure_server: Server
     finally:
         for phone in (tab, desk):
             phone.close()
+
+
+def test_the_https_certificate_reloads_on_sighup_and_when_the_files_change(
+    provisioned: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web's HTTPS (and so wss) uses --tls's certificate files and reloads them as SIP
+    over TLS does: on the switch's SIGHUP, and when the files change; a file that does not
+    load leaves the certificate in use."""
+    first, second, third = (self_signed(tmp_path / n, ["127.0.0.1"])[:2] for n in "abc")
+    live = tmp_path / "live"
+    live.mkdir()
+    cert, key = live / "cert.pem", live / "key.pem"
+    for source, target in zip(first, (cert, key), strict=True):
+        shutil.copy(source, target)
+    monkeypatch.setenv("VAXEL_TLS_CHECK_INTERVAL", "3600")  # SIGHUP first
+    server = Server(provisioned).start(
+        "--tls", "127.0.0.1:0", "--cert", str(cert), "--key", str(key),
+        "--https", "127.0.0.1:0", "--rtp-ports", rtp_ports(),
+    )  # fmt: skip
+    port = int(https_address(server).rsplit(":", 1)[1])
+    try:
+        assert server.process is not None
+        assert seen_fingerprint(port) == fingerprint(first[0])
+        for source, target in zip(second, (cert, key), strict=True):
+            shutil.copy(source, target)
+        server.process.send_signal(signal.SIGHUP)
+        until(lambda: seen_fingerprint(port) == fingerprint(second[0]))
+        cert.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+        server.process.send_signal(signal.SIGHUP)
+        assert seen_fingerprint(port) == fingerprint(second[0])  # the old one stays
+    finally:
+        server.stop()
+    assert "HTTPS certificate reloaded (SIGHUP)" in server.output
+    assert "HTTPS certificate not reloaded (SIGHUP), the old one kept" in server.output
+
+    monkeypatch.setenv("VAXEL_TLS_CHECK_INTERVAL", "0.2")  # now the files are looked at
+    shutil.copy(second[0], cert)
+    server = Server(provisioned).start(
+        "--tls", "127.0.0.1:0", "--cert", str(cert), "--key", str(key),
+        "--https", "127.0.0.1:0", "--rtp-ports", rtp_ports(),
+    )  # fmt: skip
+    port = int(https_address(server).rsplit(":", 1)[1])
+    try:
+        for source, target in zip(third, (cert, key), strict=True):
+            shutil.copy(source, target)
+        until(lambda: seen_fingerprint(port) == fingerprint(third[0]))
+    finally:
+        server.stop()

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -125,6 +126,12 @@ class WebProcess:
             writer.close()
             with contextlib.suppress(Exception):
                 await linked
+
+    def reload_certificate(self) -> None:
+        """Pass the switch's SIGHUP on: the web reloads its HTTPS certificate too."""
+        process = self.process
+        if self.https is not None and process is not None and process.returncode is None:
+            process.send_signal(signal.SIGHUP)
 
     async def stop(self) -> None:
         self.stopping = True

@@ -28,11 +28,13 @@ import sys
 from pathlib import Path
 
 from vaxel.store import Store
+from vaxel.transport.certificates import CertificateFiles
 from vaxel.web.context import WebContext
 from vaxel.web.link import WebEnd
 from vaxel.web.server import WebServer
 from vaxel.web.sip_ws import SipRelay
 
+CHECK_INTERVAL = 30.0  # seconds between looks at the HTTPS certificate's files
 NICE = 5  # added to the switch's niceness: about a third of its share of a busy core
 
 
@@ -68,12 +70,19 @@ async def serve(
     web = WebServer(context, listening)
     web.start()
     servers = [web]
+    loop = asyncio.get_running_loop()
+    watching: asyncio.Task[None] | None = None
     if https_fd is not None and certificate is not None:  # the same app over HTTPS
         secure = socket.socket(fileno=https_fd)
         secure.setblocking(False)
-        servers.append(WebServer(context, secure, certificate=certificate, app=web.app))
-        servers[-1].start()
-    loop = asyncio.get_running_loop()
+        https = WebServer(context, secure, certificate=certificate, app=web.app)
+        https.start()
+        servers.append(https)
+        # The switch passes on its SIGHUP; the files are looked at as the switch does.
+        files = CertificateFiles(*certificate)
+        files.load()
+        loop.add_signal_handler(signal.SIGHUP, https.reload_certificate, files, "SIGHUP")
+        watching = asyncio.create_task(_watch(https, files))
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
@@ -83,10 +92,21 @@ async def serve(
     for server in servers:
         await server.stop()
     end.close()
-    for task in (linked, stopped):
-        task.cancel()
+    for task in (linked, stopped, watching):
+        if task is not None:
+            task.cancel()
     store.close()
     return 0
+
+
+async def _watch(https: WebServer, files: CertificateFiles) -> None:
+    """Reload HTTPS's certificate when its files change (VAXEL_TLS_CHECK_INTERVAL seconds,
+    as the switch's SIP over TLS)."""
+    interval = float(os.environ.get("VAXEL_TLS_CHECK_INTERVAL", CHECK_INTERVAL))
+    while True:
+        await asyncio.sleep(interval)
+        if files.changed():
+            https.reload_certificate(files, "the files changed")
 
 
 def main(argv: list[str] | None = None) -> int:

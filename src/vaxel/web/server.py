@@ -20,6 +20,7 @@ import uvicorn
 from anyio import to_thread
 from fastapi import FastAPI
 
+from vaxel.transport.certificates import CertificateFiles
 from vaxel.web.app import create_app
 from vaxel.web.context import WebContext
 from vaxel.web.launcher import address_of
@@ -86,6 +87,22 @@ class WebServer:
         if threads:
             to_thread.current_default_thread_limiter().total_tokens = int(threads)
         self.task = asyncio.get_running_loop().create_task(self.server.serve([self.socket]))
+
+    def reload_certificate(self, files: CertificateFiles, why: str) -> None:
+        """HTTPS with the certificate files as they are now (P2, O2): new connections get
+        it, open ones keep theirs; files that do not load are refused and the certificate
+        in use stays. uvicorn's context is the one every handshake uses, so loading the
+        new chain into it is the whole reload."""
+        context = self.server.config.ssl
+        if context is None:
+            return
+        try:
+            _, fingerprint = files.load()  # checks them (and notes them as tried)
+            context.load_cert_chain(files.certificate, files.key)
+        except (OSError, ValueError) as exc:
+            log.error("HTTPS certificate not reloaded (%s), the old one kept: %s", why, exc)
+            return
+        log.warning("HTTPS certificate reloaded (%s): SHA-256 %s", why, fingerprint)
 
     async def stop(self) -> None:
         self.server.should_exit = True
