@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import logging
 import os
@@ -117,6 +118,12 @@ class Vapid:
     def headers(self, endpoint: str) -> dict[str, str]:
         claims = {"aud": _origin(endpoint), "sub": CONTACT, "exp": int(time.time()) + 12 * 3600}
         return dict(self._vapid.sign(claims))
+
+
+@functools.cache
+def vapid(data: Path) -> Vapid:
+    """The VAPID key of the data folder `data`, read (or made) once per process."""
+    return Vapid(data)
 
 
 def subscribe(

@@ -39,7 +39,7 @@ class Dispatcher:
     def __init__(self, bus: Bus, store: Callable[[], Store], data: Path) -> None:
         self.bus = bus
         self.store = store
-        self.vapid = web_push.Vapid(data)
+        self.vapid = web_push.vapid(data)
         self._watched: set[int] = set()
         # call id -> (caller, caller's name, the extensions it rang)
         self._calls: OrderedDict[str, tuple[str, str, set[str]]] = OrderedDict()

@@ -49,19 +49,11 @@ def _mine(who: Principal) -> tuple[int, str]:
     return account.company_id, account.extension
 
 
-def _dispatcher(request: Request) -> Dispatcher:
-    dispatcher: Dispatcher | None = getattr(request.app.state, "push", None)
-    if dispatcher is None:
-        raise Problem(503, "notifications need the running switch")
-    return dispatcher
-
-
 @router.get("")
-def push_settings(request: Request, who: Caller, ctx: Context) -> PushOut:
+def push_settings(who: Caller, ctx: Context) -> PushOut:
     company_id, ext = _mine(who)
-    dispatcher = _dispatcher(request)
     return PushOut(
-        public_key=dispatcher.vapid.public_key,
+        public_key=web_push.vapid(ctx.data).public_key,
         subscriptions=web_push.count(ctx.store, company_id, ext),
     )
 
@@ -70,7 +62,6 @@ def push_settings(request: Request, who: Caller, ctx: Context) -> PushOut:
 async def subscribe(body: SubscriptionIn, request: Request, who: Caller, ctx: Context) -> None:
     """Wake this browser for my calls and voicemail (the same endpoint again: new keys)."""
     company_id, ext = _mine(who)
-    dispatcher = _dispatcher(request)
     try:
         await run_in_threadpool(
             web_push.subscribe, ctx.store, company_id, ext, body.endpoint,
@@ -78,7 +69,9 @@ async def subscribe(body: SubscriptionIn, request: Request, who: Caller, ctx: Co
         )  # fmt: skip
     except Invalid as refused:
         raise Problem(422, str(refused), errors=[str(refused)]) from None
-    dispatcher.watch(company_id)
+    dispatcher: Dispatcher | None = getattr(request.app.state, "push", None)
+    if dispatcher is not None:  # the running switch's events for this company from now on
+        dispatcher.watch(company_id)
 
 
 @router.post("/subscriptions/remove", status_code=204)
