@@ -1,11 +1,17 @@
-"""features/groups in memory (S8, A7): sequential and parallel ringing, logged-out and busy
-members, overflow, and a queue that keeps its callers in line."""
+"""features/groups in memory (S8, A7, S9): sequential and parallel ringing, logged-out and
+busy members, overflow, a queue that keeps its callers in line, and the one visit each call
+to a group leaves for the statistics."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
 
 from tests.features.conftest import in_the_menu
 from tests.memory import MemorySwitch, contains
 from vaxel.media.say import say_queue_position
+from vaxel.store.models import QueueVisit
 
 
 def test_sequential_rings_members_in_order_then_overflows(acme: MemorySwitch) -> None:
@@ -91,3 +97,81 @@ def test_a_queue_overflows_after_its_longest_wait(acme: MemorySwitch) -> None:
     assert not contains(caller.heard(), acme.system("vm-greeting-shared"))
     acme.advance(2.0)
     assert contains(caller.heard(), acme.system("vm-greeting-shared"))
+
+
+# -- the visits the statistics count (S9, A10) ------------------------------------------
+
+
+def visits(acme: MemorySwitch) -> list[Any]:
+    """The stored visits, oldest first (rows with the columns as attributes)."""
+    table = QueueVisit.__table__
+    with acme.store.session(read_only=True) as session:
+        return list(session.execute(select(table).order_by(table.c.id)))
+
+
+def test_a_call_answered_from_the_queue_is_one_visit_with_its_wait(acme: MemorySwitch) -> None:
+    bjorn = acme.phone("1002")
+    caller = in_the_menu(acme)
+    caller.press("3")
+    acme.advance(6.0)  # Björn lets it ring his 5 s; the queue tries again 3 s later
+    assert visits(acme) == []  # still waiting: nothing to count yet
+    acme.until(lambda: bjorn.ringing() is not None)
+    acme.advance(1.0)
+    bjorn.pick_up()
+    acme.advance(5.0)
+    caller.hang_up()
+    acme.advance(0.5)
+    [visit] = visits(acme)
+    assert (visit.group, visit.outcome, visit.answered_by) == ("queue", "answered", "1002")
+    assert visit.caller == "+46701740605"
+    assert visit.call_id == acme.records[0].call_id  # the call's record: its handling time
+    assert visit.answered_at is not None
+    assert 9.0 < visit.wait_seconds < 10.5
+    assert visit.wait_seconds == (visit.answered_at - visit.entered_at).total_seconds()
+    assert visit.left_at == visit.answered_at
+
+
+def test_a_caller_who_hangs_up_in_the_queue_abandoned_it(acme: MemorySwitch) -> None:
+    acme.phone("1002").dial("*46")
+    acme.advance(1.0)
+    caller = in_the_menu(acme)
+    caller.press("3")
+    acme.advance(12.0)
+    caller.hang_up()
+    acme.advance(0.5)
+    [visit] = visits(acme)
+    assert (visit.outcome, visit.answered_at, visit.answered_by) == ("abandoned", None, "")
+    assert 11.5 < visit.wait_seconds < 12.5
+
+
+def test_a_queue_caller_sent_on_after_the_longest_wait_timed_out(acme: MemorySwitch) -> None:
+    caller = in_the_menu(acme)
+    caller.press("3")
+    acme.advance(41.0)  # max_wait 40: to the reception's voicemail
+    assert contains(caller.heard(), acme.system("vm-greeting-shared"))
+    [visit] = visits(acme)
+    assert visit.outcome == "timeout"
+    assert 39.5 < visit.wait_seconds < 40.5
+    caller.hang_up()  # leaving the voicemail is not a second visit
+    acme.advance(0.5)
+    assert len(visits(acme)) == 1
+
+
+def test_a_group_without_a_queue_overflows_and_counts_each_visit(acme: MemorySwitch) -> None:
+    cecilia = acme.phone("1003")
+    caller = in_the_menu(acme)
+    caller.press("1")  # sales: only Cecilia has a phone; 5 s, then the overflow
+    acme.advance(5.5)
+    assert contains(caller.heard(), acme.system("vm-greeting-shared"))
+    second = in_the_menu(acme, acme.phone("1001"))
+    second.press("5")  # support: Cecilia answers at once
+    assert cecilia.ringing() is not None
+    cecilia.pick_up()
+    acme.advance(0.5)
+    first, answered = visits(acme)
+    assert (first.group, first.outcome) == ("sales", "overflow")
+    assert 4.5 < first.wait_seconds < 5.5
+    assert (answered.group, answered.outcome, answered.answered_by) == (
+        "support", "answered", "1003",
+    )  # fmt: skip
+    assert answered.caller == "1001"

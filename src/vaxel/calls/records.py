@@ -18,7 +18,7 @@ def _time(epoch: float) -> datetime:
 def call_record(call: Call) -> NewCallRecord:
     """The call record of `call`, whose legs have all ended."""
     caller = call.caller
-    call_id = caller.invite.call_id if isinstance(caller, InboundLeg) else call.id
+    call_id = record_call_id(call)
     cause = call.cause or NORMAL
     ended = call.ended_at if call.ended_at is not None else call.started_at
     answered = call.answered_at
@@ -38,3 +38,10 @@ def call_record(call: Call) -> NewCallRecord:
         cause_code=cause.code,
         cause_text=cause.text,
     )
+
+
+def record_call_id(call: Call) -> str:
+    """The Call-ID a call's record has: the caller's leg's, or the switch's own id for a
+    call the switch placed (a queue visit names its call by it)."""
+    caller = call.caller
+    return caller.invite.call_id if isinstance(caller, InboundLeg) else call.id

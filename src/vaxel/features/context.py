@@ -20,6 +20,7 @@ from vaxel.calls.api import Call, CallEvent, Leg, Line, Offered, Reach
 from vaxel.media.tts import Language
 from vaxel.services.company_config import CompanyConfig, UserConfig
 from vaxel.services.diversions import DiversionInfo
+from vaxel.services.queue_stats import NewQueueVisit
 from vaxel.services.voicemail import Message, NewMessage
 
 
@@ -162,6 +163,10 @@ class Company(Protocol):
     def queue(self, name: str) -> list[Any]:
         """The callers waiting in a group's queue, first come first served (kept across
         reloads of the description)."""
+        ...
+
+    def queue_visit(self, visit: NewQueueVisit) -> None:
+        """S9, A10: a call's visit to a group ended: stored off the loop, for statistics."""
         ...
 
     def orbit_changed(self, orbit: str, call: Call, parked: bool) -> None:

@@ -8,19 +8,27 @@ its callers in line, first come first served: they hear their place in the
 queue, then music and a repeated announcement (with their place again),
 while the first in line rings the members, until each caller's longest
 wait, then overflows.
+
+Every call offered to a group is one visit for the statistics (S9, A10): when it ends,
+answered by a member, abandoned by the caller, sent to the overflow (after the queue's
+longest wait: timed out) or ended by the switch, the company is told once
+(`Company.queue_visit`), which stores it off the loop.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from vaxel.calls.api import Call, Cause, Ended, Leg, PlayFinished, Target, Timer
+from vaxel.calls.records import record_call_id
 from vaxel.features.context import Company, Feature
 from vaxel.features.destinations import go, serves
 from vaxel.features.ring_user import RingUser
 from vaxel.features.user import call_waiting
 from vaxel.media.say import say_queue_position
 from vaxel.services import company_config as cc
+from vaxel.services.queue_stats import NewQueueVisit
 
 RETRY_PAUSE = 3.0  # a queue's pause between rounds, so a busy member is not rung in a loop
 
@@ -39,6 +47,8 @@ class Group(Feature):
         self.call: Call | None = None
         # The callers waiting in this group's queue, this one among them.
         self.line: list[Group] | None = None
+        self.entered: float | None = None  # when the call came to the group (S9)
+        self.reported = False  # its visit is reported, once
 
     def _members(self) -> list[str]:
         group, company = self.group, self.company
@@ -59,6 +69,9 @@ class Group(Feature):
         return tuple(targets)
 
     def start(self, call: Call) -> None:
+        if self.entered is None:
+            self.entered = call.switchboard.now()
+            self.call = call
         queue = self.group.queue
         if queue is not None and self.deadline is None:
             self.call = call
@@ -177,7 +190,9 @@ class Group(Feature):
         self._overflow(call)
 
     def _overflow(self, call: Call) -> None:
-        self._gone()
+        # A queue sends its caller on only once the longest wait passed; a group without
+        # one when nobody could be rung or nobody answered.
+        self._gone("timeout" if self.deadline is not None else "overflow")
         call.caller.stop_playing()
         go(call, self.company, self.group.overflow)
 
@@ -202,7 +217,7 @@ class Group(Feature):
         """An announcement ended while the caller waits: the music goes on."""
         caller = call.caller
         if isinstance(event, Ended) and event.leg is caller:
-            self._gone()
+            self._gone(_left(event))
         elif (
             isinstance(event, PlayFinished)
             and event.leg is caller
@@ -212,12 +227,36 @@ class Group(Feature):
         ):
             caller.play([self._music()], loop=True, interruptible=False)
 
-    def _gone(self) -> None:
+    def _gone(self, outcome: str, answered_by: str = "") -> None:
         """Answered, overflowed or hung up: the queue is done with this caller."""
         for timer in (self.announcer, self.expiry):
             if timer is not None:
                 timer.cancel()
         self._leave_line()
+        self._report(outcome, answered_by)
+
+    def _report(self, outcome: str, answered_by: str) -> None:
+        """The visit's one row for the statistics (S9), at its first end only."""
+        call, entered = self.call, self.entered
+        if self.reported or call is None or entered is None:
+            return
+        self.reported = True
+        now = _instant(call.switchboard.now())
+        self.company.queue_visit(NewQueueVisit(
+            company_id=self.company.id, group=self.name, call_id=record_call_id(call),
+            caller=call.caller.party, entered_at=_instant(entered), left_at=now,
+            outcome=outcome, answered_at=now if outcome == "answered" else None,
+            answered_by=answered_by,
+        ))  # fmt: skip
+
+
+def _instant(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def _left(event: Ended) -> str:
+    """How a caller whose leg ended left: hung up (abandoned), or ended by the switch."""
+    return "abandoned" if event.by == "party" else "ended"
 
 
 def _waiting(call: Call) -> bool:
@@ -240,16 +279,18 @@ class _Ringing(Feature):
             self.group.handle(call, event)  # the announcement ended: music again
             return
         if isinstance(event, Ended) and event.leg is call.caller:
-            self.group._gone()
+            self.group._gone(_left(event))
         self.ring.handle(call, event)  # type: ignore[arg-type]
-        if self.ring.winner is not None:
-            self.group._gone()  # answered: no more announcements, the next caller's turn
+        winner = self.ring.winner
+        if winner is not None:
+            # answered: no more announcements, the next caller's turn
+            self.group._gone("answered", winner.party)
 
     def pick_up(self, call: Call, leg: Leg) -> bool:
         """A colleague picks the call up (P4, U5) while the members ring."""
         if not self.ring.pick_up(call, leg):
             return False
-        self.group._gone()
+        self.group._gone("answered", leg.party)
         return True
 
 

@@ -37,7 +37,14 @@ from vaxel.bus import (
 from vaxel.calls.api import Call, Line, Reach
 from vaxel.media.player import PromptError
 from vaxel.media.tts import Language, synthesize
-from vaxel.services import activities, audit, diversions, presence_settings, voicemail
+from vaxel.services import (
+    activities,
+    audit,
+    diversions,
+    presence_settings,
+    queue_stats,
+    voicemail,
+)
 from vaxel.services.company_config import CompanyConfig, UserConfig
 from vaxel.services.configuration import keep_recording
 from vaxel.services.diversions import DiversionInfo
@@ -391,6 +398,9 @@ class CompanyServices:
             return None
         main = next((n.number for n in config.numbers if n.flow is not None), None)
         return Line(self._id, name, number, caller_id or main)
+
+    def queue_visit(self, visit: queue_stats.NewQueueVisit) -> None:
+        self.background.run(partial(queue_stats.write_visit, self.store, visit))
 
     def orbit_changed(self, orbit: str, call: Call, parked: bool) -> None:
         caller = call.caller

@@ -190,6 +190,36 @@ class CallRecord(Base):
     cause_text: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
 
 
+QUEUE_OUTCOMES = ("answered", "abandoned", "timeout", "overflow", "ended")
+
+
+class QueueVisit(Base):
+    """One call's visit to an answering group or its queue (S9, A10), written when the visit
+    ends: who waited how long, and how they left. `outcome`: a member (`answered_by`)
+    answered; the caller hung up while waiting (abandoned); the queue's longest wait passed
+    (timeout); the group sent the call on to its overflow with nobody to ring or nobody
+    answering (overflow); the switch ended the call (ended). `call_id` is the one of the
+    call's record, which gives the handling time."""
+
+    __tablename__ = "queue_visits"
+    __table_args__ = (
+        CheckConstraint(_one_of("outcome", QUEUE_OUTCOMES), name="outcome"),
+        Index("ix_queue_visits_company_id_entered_at", "company_id", "entered_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    group: Mapped[str] = mapped_column(Text)
+    call_id: Mapped[str] = mapped_column(Text)
+    caller: Mapped[str] = mapped_column(Text)
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_by: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    left_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    outcome: Mapped[str] = mapped_column(Text)
+    wait_seconds: Mapped[float] = mapped_column(Float)
+
+
 class CompanyDocument(Base):
     """A company's call flows, menus, schedules, groups, boxes and trunks, as one validated
     JSON document (P7): read whole by the switch, replaced whole by `config apply`. Its
