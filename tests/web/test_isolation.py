@@ -27,6 +27,7 @@ RESOURCES = [
     ("PUT", "/api/v1/companies/{d}/users/2001/account"),
     ("GET", "/api/v1/companies/{d}/calls"),
     ("GET", "/api/v1/companies/{d}/calls.csv"),
+    ("GET", "/api/v1/companies/{d}/statistics/queues"),
     ("GET", "/api/v1/companies/{d}/audit"),
     ("GET", "/api/v1/companies/{d}/audit.csv"),
     ("GET", "/api/v1/companies/{d}/diversions"),

@@ -42,6 +42,7 @@ from vaxel.web.api import (
     settings,
     shortcuts,
     softphone,
+    statistics,
     three_way,
     users,
     voicemail,
@@ -70,10 +71,10 @@ def create_app(ctx: WebContext) -> FastAPI:
     )
     app.state.vaxel = ctx
     problems.install(app)
-    # prompts and groups before sections: their paths are more specific.
+    # prompts, groups and statistics before sections: their paths are more specific.
     routers = (health, session, me, companies, settings, users, prompts, groups, voicemail,
-               sections, calls, calls_placed, calls_transfer, diversions, audit, shortcuts,
-               favourites, greeting, admins, conferences, meetings, three_way,
+               statistics, sections, calls, calls_placed, calls_transfer, diversions, audit,
+               shortcuts, favourites, greeting, admins, conferences, meetings, three_way,
                recordings, chat, chat_groups, contacts, push, softphone)  # fmt: skip
     for module in routers:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
