@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tests.features.conftest import in_the_menu
 from tests.memory import MemorySwitch, contains
-from vaxel.media.say import say_queue_position
+from vaxel.media.say import say_estimated_wait, say_queue_position
 from vaxel.store.models import QueueVisit
 
 
@@ -88,6 +88,42 @@ def test_a_queue_says_the_place_plays_music_and_serves_callers_in_order(
     first.hang_up()
     acme.advance(3.5)  # the next caller's turn: Björn rings again for the second
     assert bjorn.ringing() is not None
+
+
+def said(acme: MemorySwitch, names: list[str]) -> bytes:
+    return b"".join(acme.system(name).tobytes() for name in names)
+
+
+def test_the_estimated_wait_comes_from_the_groups_own_handling_times(
+    acme: MemorySwitch,
+) -> None:
+    """A5: no estimate before the group handled a call; then place x the average handling
+    time / the members logged in, to the minute, after the place."""
+    anna, bjorn = acme.phone("1001"), acme.phone("1002")
+    first = in_the_menu(acme)
+    first.press("3")
+    acme.advance(2.0)
+    assert position(acme, 1) in first.heard().tobytes()
+    for minutes in (0, 1, 2):
+        assert said(acme, say_estimated_wait(minutes, "sv")) not in first.heard().tobytes()
+    bjorn.pick_up()
+    acme.advance(50.0)  # a 50-second talk: the group's handling time
+    first.hang_up()
+    anna.dial("1002")  # Björn is busy now: the next callers wait in line
+    bjorn.pick_up()
+    second, third = in_the_menu(acme, acme.phone("1003")), in_the_menu(acme, acme.phone("1004"))
+    second.press("3")
+    third.press("3")
+    acme.advance(2.0)
+    # 1 x 50 s: about a minute; 2 x 50 s: about two (one member logged in).
+    assert position(acme, 1) + said(acme, say_estimated_wait(1, "sv")) in second.heard().tobytes()
+    assert position(acme, 2) + said(acme, say_estimated_wait(2, "sv")) in third.heard().tobytes()
+
+
+def test_the_estimated_wait_has_words_for_under_a_minute_and_one_minute() -> None:
+    assert say_estimated_wait(0, "sv") == ["wait-under-a-minute"]
+    assert say_estimated_wait(1, "en") == ["wait-one-minute"]
+    assert say_estimated_wait(4, "sv") == ["estimated-wait", "num-4", "minutes"]
 
 
 def test_a_queue_overflows_after_its_longest_wait(acme: MemorySwitch) -> None:

@@ -165,6 +165,14 @@ class Company(Protocol):
         reloads of the description)."""
         ...
 
+    def queue_handled(self, name: str, seconds: float) -> None:
+        """A5: a call the group `name` answered was handled in `seconds` (answer to end)."""
+        ...
+
+    def queue_handling_time(self, name: str) -> float | None:
+        """A5: the group's average handling time over its latest calls (None before any)."""
+        ...
+
     def queue_visit(self, visit: NewQueueVisit) -> None:
         """S9, A10: a call's visit to a group ended: stored off the loop, for statistics."""
         ...

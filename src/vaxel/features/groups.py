@@ -9,6 +9,12 @@ queue, then music and a repeated announcement (with their place again),
 while the first in line rings the members, until each caller's longest
 wait, then overflows.
 
+With its place a caller hears the estimated wait (A5): their place times the group's
+average handling time (its latest calls, answer to end), shared among the members
+logged in, to the nearest minute. It is said only once a call of the group was handled,
+never from a constant. The place said only ever counts down: a caller is never told
+they moved back.
+
 Every call offered to a group is one visit for the statistics (S9, A10): when it ends,
 answered by a member, abandoned by the caller, sent to the overflow (after the queue's
 longest wait: timed out) or ended by the switch, the company is told once
@@ -26,7 +32,7 @@ from vaxel.features.context import Company, Feature
 from vaxel.features.destinations import go, serves
 from vaxel.features.ring_user import RingUser
 from vaxel.features.user import call_waiting
-from vaxel.media.say import say_queue_position
+from vaxel.media.say import say_estimated_wait, say_queue_position
 from vaxel.services import company_config as cc
 from vaxel.services.queue_stats import NewQueueVisit
 
@@ -49,6 +55,8 @@ class Group(Feature):
         self.line: list[Group] | None = None
         self.entered: float | None = None  # when the call came to the group (S9)
         self.reported = False  # its visit is reported, once
+        self.said_place: int | None = None  # the place last said: it only counts down
+        self.answered_at: float | None = None  # when a member took it (A5: handling time)
 
     def _members(self) -> list[str]:
         group, company = self.group, self.company
@@ -96,7 +104,19 @@ class Group(Feature):
         return self.line.index(self) + 1 if self in self.line else 0
 
     def _position(self) -> list[Path]:
-        names = say_queue_position(max(self._place(), 1), self.company.language)
+        """The caller's place, and the estimated wait once the group has handled a call."""
+        place = max(self._place(), 1)
+        if self.said_place is not None:
+            place = min(place, self.said_place)
+        self.said_place = place
+        language = self.company.language
+        names = say_queue_position(place, language)
+        queue = self.group.queue
+        handling = self.company.queue_handling_time(self.name)
+        if queue is not None and queue.announce_wait and handling is not None:
+            members = [m for m in self.group.members if self.company.logged_in(self.name, m)]
+            seconds = place * handling / max(1, len(members))
+            names += say_estimated_wait(int(seconds / 60 + 0.5), language)
         return [self.company.system(name) for name in names]
 
     def _leave_line(self) -> None:
@@ -227,12 +247,20 @@ class Group(Feature):
         ):
             caller.play([self._music()], loop=True, interruptible=False)
 
+    def _handled(self, call: Call) -> None:
+        """The answered call ended (either party): its handling time counts (A5)."""
+        answered_at, self.answered_at = self.answered_at, None
+        if answered_at is not None:
+            self.company.queue_handled(self.name, call.switchboard.now() - answered_at)
+
     def _gone(self, outcome: str, answered_by: str = "") -> None:
         """Answered, overflowed or hung up: the queue is done with this caller."""
         for timer in (self.announcer, self.expiry):
             if timer is not None:
                 timer.cancel()
         self._leave_line()
+        if outcome == "answered" and not self.reported and self.call is not None:
+            self.answered_at = self.call.switchboard.now()
         self._report(outcome, answered_by)
 
     def _report(self, outcome: str, answered_by: str) -> None:
@@ -278,6 +306,12 @@ class _Ringing(Feature):
         if isinstance(event, PlayFinished) and event.leg is call.caller:
             self.group.handle(call, event)  # the announcement ended: music again
             return
+        if (
+            isinstance(event, Ended)
+            and self.group.answered_at is not None
+            and (event.leg is call.caller or event.leg is self.ring.winner)
+        ):
+            self.group._handled(call)  # the caller's talk with the member ended
         if isinstance(event, Ended) and event.leg is call.caller:
             self.group._gone(_left(event))
         self.ring.handle(call, event)  # type: ignore[arg-type]

@@ -119,6 +119,16 @@ SYSTEM_PROMPTS: dict[str, dict[str, str]] = {
     # Queues
     "you-are-number": {"sv": "Du är nummer", "en": "You are number"},
     "in-the-queue": {"sv": "i kön.", "en": "in the queue."},
+    "estimated-wait": {"sv": "Beräknad väntetid är", "en": "The estimated waiting time is"},
+    "minutes": {"sv": "minuter.", "en": "minutes."},
+    "wait-one-minute": {
+        "sv": "Beräknad väntetid är en minut.",
+        "en": "The estimated waiting time is one minute.",
+    },
+    "wait-under-a-minute": {
+        "sv": "Beräknad väntetid är mindre än en minut.",
+        "en": "The estimated waiting time is less than a minute.",
+    },
     "queue-all-busy": {
         "sv": "Alla våra medarbetare är upptagna just nu. Var god dröj.",
         "en": "All our staff are busy right now. Please hold.",
@@ -365,6 +375,18 @@ def say_digits(digits: str, lang: Language) -> list[str]:
 def say_queue_position(position: int, lang: Language) -> list[str]:
     """ "Du är nummer tre i kön." / "You are number three in the queue."."""
     return ["you-are-number", *say_number(position, lang), "in-the-queue"]
+
+
+def say_estimated_wait(minutes: int, lang: Language) -> list[str]:
+    """ "Beräknad väntetid är fyra minuter." / "The estimated waiting time is four minutes."
+    (A5); under a minute and one minute have sentences of their own ("en minut")."""
+    if minutes < 1:
+        check_language(lang)
+        return ["wait-under-a-minute"]
+    if minutes == 1:
+        check_language(lang)
+        return ["wait-one-minute"]
+    return ["estimated-wait", *say_number(minutes, lang), "minutes"]
 
 
 def say_new_messages(count: int, lang: Language) -> list[str]:

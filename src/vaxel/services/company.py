@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -127,6 +128,9 @@ class Folders:
     voicemail: Path  # messages: <folder>/<company id>/<box>/<name>.wav
 
 
+HANDLED_KEPT = 20  # A5: the handling times a group's average is taken over
+
+
 class CompanyServices:
     """A company's services for its call flows (`features.context.Company`)."""
 
@@ -145,6 +149,7 @@ class CompanyServices:
         clock: Callable[[], datetime],
         queues: dict[str, list[Any]],
         rooms: dict[str, Any] | None = None,
+        handled: dict[str, deque[float]] | None = None,
     ) -> None:
         self.store = store
         self._id = company_id
@@ -158,6 +163,8 @@ class CompanyServices:
         self.clock = clock
         self.queues = queues  # callers waiting in each queue (outlives a reload)
         self._rooms = {} if rooms is None else rooms  # conference rooms in use (A3), as queues
+        # A5: each group's latest handling times, for its queue's estimated wait (as queues).
+        self.handled: dict[str, deque[float]] = {} if handled is None else handled
         self._users = {user.ext: user for user in config.users}
         self._timezone = ZoneInfo(config.company.timezone)
 
@@ -410,6 +417,16 @@ class CompanyServices:
 
     def queue(self, name: str) -> list[Any]:
         return self.queues.setdefault(name, [])
+
+    def queue_handled(self, name: str, seconds: float) -> None:
+        handled = self.handled.get(name)
+        if handled is None:
+            handled = self.handled[name] = deque(maxlen=HANDLED_KEPT)
+        handled.append(seconds)
+
+    def queue_handling_time(self, name: str) -> float | None:
+        handled = self.handled.get(name)
+        return sum(handled) / len(handled) if handled else None
 
     def rooms(self) -> dict[str, Any]:
         return self._rooms

@@ -337,6 +337,9 @@ class QueueConfig(Model):
     announcement: str | None = None
     announce_every: Annotated[float, Field(ge=5, le=600)] = 30.0
     announce_position: bool = True  # "you are number 3 in the queue", on entry and with each
+    # "the estimated waiting time is 4 minutes" after the place (A5), from the group's own
+    # handling times and the members logged in; said once a call of the group was handled.
+    announce_wait: bool = True
     max_wait: Annotated[float, Field(ge=5, le=3600)] = 120.0
 
 

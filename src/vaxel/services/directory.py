@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,6 +69,8 @@ class Directory:
         self.queues: dict[int, dict[str, list[Any]]] = {}
         # ... and so do its conference rooms in use (A3).
         self.rooms: dict[int, dict[str, Any]] = {}
+        # Each company's groups' latest handling times (A5: the queue's estimated wait).
+        self.handled: dict[int, dict[str, deque[float]]] = {}
 
     def invalidate(self) -> None:
         """Look for changes at the next lookup, not only after `PROBE_INTERVAL`: the web,
@@ -139,6 +142,7 @@ class Directory:
             clock=self.schedule_clock,
             queues=self.queues.setdefault(company_id, {}),
             rooms=self.rooms.setdefault(company_id, {}),
+            handled=self.handled.setdefault(company_id, {}),
         )
 
     def trunk_configs(self) -> dict[tuple[int, str], TrunkConfig]:
