@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -100,3 +101,37 @@ def test_the_report_counts_an_answered_and_an_abandoned_queue_caller(
     assert line["abandoned_wait_average"] == line["abandoned_wait_max"]
     assert line["service_level"] == 50.0  # 1 of 2 answered within 20 s
     assert 4.0 < line["handling_average"] < 15.0  # Björn's talk: Anna's wait and a second
+
+
+def test_a_queued_caller_hears_the_estimated_wait_once_a_call_was_handled(
+    acme: tuple[Server, int], system_prompts: Path
+) -> None:
+    """A5 with phones we did not write: after the group handled a call (a few seconds), the
+    next caller in line hears their place and then "The estimated waiting time is less
+    than a minute." (the group's handling time, one member logged in)."""
+    server, trunk = acme
+    address = server.address
+    bjorn = PjPhone(address, "1002", PASSWORDS["1002"], DOMAIN)
+    carrier = PjPhone(address, CALLER, "", "carrier.test", port=trunk,
+                      register=False, name="carrier")  # fmt: skip
+    anna = PjPhone(address, "1001", PASSWORDS["1001"], DOMAIN, register=False)
+    phones = [bjorn, carrier, anna]
+    try:
+        bjorn.registered()
+        for handled in (True, False):  # the first call is handled; Björn talks in the second
+            call = queue_in(server, carrier, f"sip:{MAIN}@carrier.test")
+            ringing = bjorn.incoming()
+            bjorn.answer(ringing["call"])
+            bjorn.state(ringing["call"], "CONFIRMED")
+            if handled:
+                time.sleep(1.0)
+                carrier.hangup(call)
+                bjorn.state(ringing["call"], "DISCONNECTED")
+        waiting = queue_in(server, anna, MAIN)  # Björn is busy: Anna is first in line
+        english = system_prompts / "en"
+        assert hears(anna, waiting, english / "you-are-number.wav", 0.5)
+        assert hears(anna, waiting, english / "wait-under-a-minute.wav", 1.0)
+        anna.hangup(waiting)
+        carrier.hangup(call)
+    finally:
+        close_all(phones)
