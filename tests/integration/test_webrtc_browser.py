@@ -129,20 +129,30 @@ def tones(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return sine_sources(folder, {"browser": BROWSER_HZ, "phone": PHONE_HZ, "third": THIRD_HZ})
 
 
-@pytest.fixture
-def page(tones: dict[str, Path]) -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def browser(tones: dict[str, Path]) -> Iterator[Any]:
+    """One Chromium for the module (starting one is the costly part), its microphone the
+    browser's tone."""
     args = [
         *ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-audio-capture={tones['browser']}",
         "--allow-loopback-in-peer-connection", "--autoplay-policy=no-user-gesture-required",
     ]  # fmt: skip
     with playwright_api.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
-        opened = browser.new_context().new_page()
-        errors: list[str] = []
-        opened.on("pageerror", lambda e: errors.append(str(e)))
-        yield opened
-        browser.close()
+        launched = driver.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh context per test: its own page, JsSIP and calls."""
+    context = browser.new_context()
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda e: errors.append(str(e)))
+    yield opened
+    context.close()
     assert errors == []
 
 
