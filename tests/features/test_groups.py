@@ -1,6 +1,6 @@
-"""features/groups in memory (S8, A7, S9): sequential and parallel ringing, logged-out and
-busy members, overflow, a queue that keeps its callers in line, and the one visit each call
-to a group leaves for the statistics."""
+"""features/groups in memory (S8, A5, A7, S9): sequential and parallel ringing, logged-out and
+busy members, overflow, a queue that keeps its callers in line, the members' wrap-up after a
+call, and the one visit each call to a group leaves for the statistics."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from tests.features.conftest import in_the_menu, variant
 from tests.memory import MemoryPhone, MemorySwitch, contains
 from vaxel.features.groups import RETRY_PAUSE
 from vaxel.media.say import say_estimated_wait, say_queue_position
+from vaxel.services.configuration import apply_config, load_yaml
 from vaxel.store.models import QueueVisit
 
 
@@ -290,6 +291,20 @@ def test_the_wrap_up_code_ends_it_early(acme_as: Callable[..., MemorySwitch]) ->
     assert contains(bjorn.heard(), acme.system("thank-you"))
     assert bjorn.requests("BYE")
     acme.until(lambda: bjorn.ringing() is not None, seconds=RETRY_PAUSE + 0.2)
+
+
+def test_a_wrap_up_outlives_a_reload_of_the_description(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(description=with_wrap_up(30))
+    bjorn = acme.phone("1002")
+    talk_from_the_queue(acme, bjorn)
+    before = acme.core.directory.company(1)
+    changed = with_wrap_up(30).replace("announce_every: 10", "announce_every: 11")
+    apply_config(acme.store, load_yaml(changed))  # an admin's change meanwhile
+    acme.core.directory.invalidate()
+    assert acme.core.directory.company(1) is not before  # reloaded
+    not_rung_for(acme, bjorn, 4.0, queued(acme, bjorn))
 
 
 def test_a_direct_call_rings_an_agent_in_wrap_up(acme_as: Callable[..., MemorySwitch]) -> None:
