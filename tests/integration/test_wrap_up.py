@@ -1,6 +1,7 @@
 """Wrap-up (A5) on `vaxel serve` with pjsua2 phones: after Björn's call from a queue ends,
 the next caller in line does not ring him until his wrap-up is over, and the feature code
-*48 ends a wrap-up early.
+*48, or the API's `POST /api/v1/me/wrap-up/end` (through the web's link to the switch),
+ends a wrap-up early.
 
 The company is Acme of tests/integration/acme.py with a server of its own, its queues given
 a wrap-up: "line" (menu key 5) 3 s, "queue" (key 4) 30 s; Björn (1002) is their member.
@@ -11,11 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.integration.acme import ALWAYS, DESCRIPTION, DOMAIN, MAIN, PASSWORDS, Mailbox, company
 from tests.integration.peers import Server, rtp_ports
 from tests.integration.pjsua import PjPhone, close_all, hears
+from tests.integration.test_api_transfer import token
 from vaxel.features.groups import RETRY_PAUSE
 
 CALLER = "+46701740605"
@@ -92,27 +95,30 @@ def test_the_next_queue_caller_rings_the_agent_only_after_his_wrap_up(
     rung_after = time.monotonic() - ending
     assert rung_after >= LINE_WRAP_UP  # not a moment earlier (the switch's end came later)
     assert rung_after < LINE_WRAP_UP + RETRY_PAUSE + 2.0  # and at the queue's next try
-    bjorn.answer(ringing["call"])
-    bjorn.state(ringing["call"], "CONFIRMED")
-    anna.hangup(waiting)
+    anna.hangup(waiting)  # (unanswered: no wrap-up left for the next test)
     bjorn.state(ringing["call"], "DISCONNECTED")
 
 
-def test_the_code_ends_the_wrap_up_early(
-    acme: tuple[Server, int], phones: tuple[PjPhone, PjPhone, PjPhone]
+@pytest.mark.parametrize("by", ["code", "api"])
+def test_the_agent_ends_the_wrap_up_early(
+    acme: tuple[Server, int], phones: tuple[PjPhone, PjPhone, PjPhone], by: str
 ) -> None:
     server, _ = acme
     bjorn, carrier, anna = phones
     handled(server, bjorn, carrier, QUEUE)  # 30 s of wrap-up now
     waiting = queue_in(server, anna, MAIN, QUEUE)  # (she overflows after 12 s)
     assert bjorn.event("incoming", timeout=2.0) is None  # Björn is not offered her call
-    code = bjorn.call("*48")
-    bjorn.state(code, "CONFIRMED")
-    bjorn.state(code, "DISCONNECTED")  # "thank you", and the switch hangs up
+    if by == "code":
+        code = bjorn.call("*48")
+        bjorn.state(code, "CONFIRMED")
+        bjorn.state(code, "DISCONNECTED")  # "thank you", and the switch hangs up
+    else:
+        bearer = {"Authorization": f"Bearer {token(server, '1002', 'user')}"}
+        with httpx.Client(base_url=server.web, timeout=30) as web:
+            ended_by_api = web.post("/api/v1/me/wrap-up/end", headers=bearer)
+        assert ended_by_api.status_code == 204, ended_by_api.text
     ended = time.monotonic()
     ringing = bjorn.incoming(timeout=RETRY_PAUSE + 3.0)  # long before the 30 s
     assert time.monotonic() - ended < RETRY_PAUSE + 2.0
-    bjorn.answer(ringing["call"])
-    bjorn.state(ringing["call"], "CONFIRMED")
-    anna.hangup(waiting)
+    anna.hangup(waiting)  # (unanswered: no wrap-up left for the next test)
     bjorn.state(ringing["call"], "DISCONNECTED")
