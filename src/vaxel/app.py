@@ -293,6 +293,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
             place_call=_click_to_call(core),
             conference=_conference(core),
             add_party=_add_party(core),
+            end_wrap_up=_end_wrap_up(core),
             transfer=_transfer(core),
             recording=core.recordings.control,
             stats=lambda: {
@@ -585,6 +586,17 @@ def _add_party(core: Core) -> Callable[[int, str, str, str], tuple[str, object]]
         return add_party(core.directory.company(company_id), call, extension, to)
 
     return add
+
+
+def _end_wrap_up(core: Core) -> Callable[[int, str], None]:
+    """A5: the API's "ready now": the user's wrap-up ends, on the switch's loop."""
+
+    def end(company_id: int, extension: str) -> None:
+        company = core.directory.company(company_id)
+        if company is not None:
+            company.set_wrap_up(extension, None)
+
+    return end
 
 
 def _transfer(core: Core) -> TransferCall:

@@ -113,3 +113,13 @@ def test_codes_that_cannot_be_told_apart_are_refused_at_their_path() -> None:
         parse_config({"company": {"domain": "a.test", "name": "A"},
                       "feature_codes": {"pickup": "*4"}})  # fmt: skip
     assert "group_login '*45' and pickup '*4' begin alike" in again.value.errors[0]
+
+
+def test_the_wrap_up_code_is_told_apart_from_the_others() -> None:
+    """A5: `wrap_up_end` (default *48) is an idle code like *45: it may not begin another."""
+    with pytest.raises(ConfigError) as refused:
+        parse_config(
+            {"company": {"domain": "a.test", "name": "A"},
+             "feature_codes": {"wrap_up_end": "*4"}}
+        )  # fmt: skip
+    assert "group_login '*45' and wrap_up_end '*4' begin alike" in "\n".join(refused.value.errors)

@@ -1,16 +1,19 @@
-"""features/groups in memory (S8, A7, S9): sequential and parallel ringing, logged-out and
-busy members, overflow, a queue that keeps its callers in line, and the one visit each call
-to a group leaves for the statistics."""
+"""features/groups in memory (S8, A5, A7, S9): sequential and parallel ringing, logged-out and
+busy members, overflow, a queue that keeps its callers in line, the members' wrap-up after a
+call, and the one visit each call to a group leaves for the statistics."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 
-from tests.features.conftest import in_the_menu
-from tests.memory import MemorySwitch, contains
+from tests.features.conftest import in_the_menu, variant
+from tests.memory import MemoryPhone, MemorySwitch, contains
+from vaxel.features.groups import RETRY_PAUSE
 from vaxel.media.say import say_estimated_wait, say_queue_position
+from vaxel.services.configuration import apply_config, load_yaml
 from vaxel.store.models import QueueVisit
 
 
@@ -211,3 +214,109 @@ def test_a_group_without_a_queue_overflows_and_counts_each_visit(acme: MemorySwi
         "support", "answered", "1003",
     )  # fmt: skip
     assert answered.caller == "1001"
+
+
+# -- wrap-up after a group's call (A5) ---------------------------------------------------
+
+QUEUE = "queue: {announcement: announcement, announce_every: 10, max_wait: 40}"
+
+
+def with_wrap_up(queue: float, bjorn: float | None = None) -> str:
+    """Acme whose queue has `queue` seconds of wrap-up, and Björn his own when given."""
+    described = variant(QUEUE, QUEUE.replace("max_wait: 40", f"max_wait: 40, wrap_up: {queue}"))
+    if bjorn is not None:
+        own = '{ext: "1002", name: Björn, wrap_up: ' + f"{bjorn}" + "}"
+        described = described.replace('{ext: "1002", name: Björn}', own)
+    return described
+
+
+def talk_from_the_queue(acme: MemorySwitch, bjorn: MemoryPhone) -> None:
+    """A caller reaches Björn through the queue, talks 5 s and hangs up."""
+    caller = in_the_menu(acme)
+    caller.press("3")
+    acme.until(lambda: bjorn.ringing() is not None)
+    bjorn.pick_up()
+    acme.advance(5.0)
+    caller.hang_up()
+    acme.run()
+
+
+def queued(acme: MemorySwitch, bjorn: MemoryPhone) -> int:
+    """Anna calls the queue; the calls Björn's phone was offered before her."""
+    invites = len(bjorn.invites)
+    anna = in_the_menu(acme, acme.phone("1001"))
+    anna.press("3")
+    return invites
+
+
+def not_rung_for(acme: MemorySwitch, phone: MemoryPhone, seconds: float, invites: int) -> None:
+    """`phone` gets no call beyond its first `invites` for `seconds` (looked at every 20 ms)."""
+    assert len(phone.invites) == invites, "rung at once"
+    end = acme.clock.now + seconds
+    while acme.clock.now < end:
+        acme.advance(0.02)
+        assert len(phone.invites) == invites, f"rung {end - acme.clock.now:.2f} s early"
+
+
+def test_an_agent_in_wrap_up_is_offered_no_queue_call_until_it_ends(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(description=with_wrap_up(10))
+    bjorn = acme.phone("1002")
+    talk_from_the_queue(acme, bjorn)
+    ended = acme.clock.now
+    invites = queued(acme, bjorn)  # Anna waits in the queue: Björn is wrapping up
+    not_rung_for(acme, bjorn, 10.0 - (acme.clock.now - ended) - 0.05, invites)
+    acme.until(lambda: bjorn.ringing() is not None, seconds=RETRY_PAUSE + 0.2)
+
+
+def test_the_agents_own_wrap_up_wins_over_the_queues(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(description=with_wrap_up(30, bjorn=6))
+    bjorn = acme.phone("1002")
+    talk_from_the_queue(acme, bjorn)
+    not_rung_for(acme, bjorn, 5.0, queued(acme, bjorn))
+    acme.until(lambda: bjorn.ringing() is not None, seconds=1.0 + RETRY_PAUSE + 0.2)
+
+
+def test_the_wrap_up_code_ends_it_early(acme_as: Callable[..., MemorySwitch]) -> None:
+    acme = acme_as(description=with_wrap_up(30))
+    bjorn = acme.phone("1002")
+    talk_from_the_queue(acme, bjorn)
+    not_rung_for(acme, bjorn, 4.0, queued(acme, bjorn))
+    bjorn.dial("*48")  # done with the notes: ready for the next caller
+    bjorn.answered()
+    acme.advance(1.0)
+    assert contains(bjorn.heard(), acme.system("thank-you"))
+    assert bjorn.requests("BYE")
+    acme.until(lambda: bjorn.ringing() is not None, seconds=RETRY_PAUSE + 0.2)
+
+
+def test_a_wrap_up_outlives_a_reload_of_the_description(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(description=with_wrap_up(30))
+    bjorn = acme.phone("1002")
+    talk_from_the_queue(acme, bjorn)
+    before = acme.core.directory.company(1)
+    changed = with_wrap_up(30).replace("announce_every: 10", "announce_every: 11")
+    apply_config(acme.store, load_yaml(changed))  # an admin's change meanwhile
+    acme.core.directory.invalidate()
+    assert acme.core.directory.company(1) is not before  # reloaded
+    not_rung_for(acme, bjorn, 4.0, queued(acme, bjorn))
+
+
+def test_a_direct_call_rings_an_agent_in_wrap_up(acme_as: Callable[..., MemorySwitch]) -> None:
+    acme = acme_as(description=with_wrap_up(30))
+    anna, bjorn = acme.phone("1001"), acme.phone("1002")
+    talk_from_the_queue(acme, bjorn)
+    anna.dial("1002")
+    assert bjorn.ringing() is not None
+
+
+def test_no_wrap_up_by_default(acme: MemorySwitch) -> None:
+    bjorn = acme.phone("1002")
+    talk_from_the_queue(acme, bjorn)
+    queued(acme, bjorn)
+    assert bjorn.ringing() is not None  # at once

@@ -107,10 +107,13 @@ class Mailbox:
         return "250 OK"
 
 
-def company(tmp: Path, weekly: str, smtp_port: int) -> tuple[Path, int]:
-    """Apply the description; returns the data folder and the trunk's port."""
+def company(
+    tmp: Path, weekly: str, smtp_port: int, description: str = DESCRIPTION
+) -> tuple[Path, int]:
+    """Apply the description (or a variant of it); returns the data folder and the trunk's
+    port."""
     data, trunk = tmp / "data", free_sip_port()  # a baresip may be the carrier
-    text = DESCRIPTION.format(
+    text = description.format(
         domain=DOMAIN, weekly=weekly, trunk=trunk, smtp=smtp_port, sms=SMS_GATEWAY.port
     )
     (tmp / "acme.yaml").write_text(text)

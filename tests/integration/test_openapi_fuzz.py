@@ -57,9 +57,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     ) -> tuple[int, str]:
         return 404, "no such call"  # a switch with no call running
 
+    async def no_wrap_up(company_id: int, extension: str) -> None:
+        return None  # a switch where nobody is wrapping up (A5)
+
     context = WebContext(store, data, place_call=no_phones, conference=no_rooms,
                          add_party=no_party, transfer=no_transfer,
-                         call_recording=no_recording)  # fmt: skip
+                         call_recording=no_recording, end_wrap_up=no_wrap_up)  # fmt: skip
     server = WebServer(context, listen("127.0.0.1", 0))
     loop = asyncio.new_event_loop()
 

@@ -1,8 +1,9 @@
-"""Feature codes dialled from a phone (S8, U9, U11, S6, U7, S4, P4): group login, diversion,
-forwarding, voicemail, prompts and call pickup by phone.
+"""Feature codes dialled from a phone (S8, A5, U9, U11, S6, U7, S4, P4): group login, ending
+wrap-up, diversion, forwarding, voicemail, prompts and call pickup by phone.
 
     *45          log in to every answering group you are a member of
     *46          log out of them
+    *48          end your wrap-up after a group's call now (A5): groups offer you calls again
     *21*NUMBER#  forward every call to NUMBER        #21#  stop
     *67*NUMBER#  forward when busy                   #67#  stop
     *61*NUMBER#  forward on no answer                #61#  stop
@@ -73,6 +74,9 @@ class FeatureCode(Feature):
         codes = company.config.feature_codes
         if code in (codes.group_login, codes.group_logout):
             company.set_logged_in(ext, code == codes.group_login)
+            return True
+        if code == codes.wrap_up_end:
+            company.set_wrap_up(ext, None)
             return True
         if match := _SET.match(code):
             company.set_forwarding(ext, _FORWARDS[match.group(1)], match.group(2))

@@ -173,6 +173,15 @@ class Company(Protocol):
         """A5: the group's average handling time over its latest calls (None before any)."""
         ...
 
+    def wrap_up_until(self, extension: str) -> float | None:
+        """A5: until when (switchboard time) the agent is in wrap-up, if they were put in it;
+        no group offers them a call before then."""
+        ...
+
+    def set_wrap_up(self, extension: str, until: float | None) -> None:
+        """A5: the agent is in wrap-up until `until` (switchboard time); None ends it."""
+        ...
+
     def queue_visit(self, visit: NewQueueVisit) -> None:
         """S9, A10: a call's visit to a group ended: stored off the loop, for statistics."""
         ...

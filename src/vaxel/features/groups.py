@@ -15,6 +15,12 @@ logged in, to the nearest minute. It is said only once a call of the group was h
 never from a constant. The place said only ever counts down: a caller is never told
 they moved back.
 
+A member who took a group's call is in wrap-up once it ends (A5): for the user's own
+`wrap_up` seconds when set, else the group's queue's (none without one), no group offers
+them a call; a call to their own extension still rings them. The queue's waiting caller
+is offered to them at the queue's next try after it ends (within `RETRY_PAUSE`); the
+agent ends it early with a feature code (`wrap_up_end`, features/codes.py) or the API.
+
 Every call offered to a group is one visit for the statistics (S9, A10): when it ends,
 answered by a member, abandoned by the caller, sent to the overflow (after the queue's
 longest wait: timed out) or ended by the switch, the company is told once
@@ -57,13 +63,15 @@ class Group(Feature):
         self.reported = False  # its visit is reported, once
         self.said_place: int | None = None  # the place last said: it only counts down
         self.answered_at: float | None = None  # when a member took it (A5: handling time)
+        self.agent = ""  # who took it: in wrap-up once the talk ends (A5)
 
-    def _members(self) -> list[str]:
-        group, company = self.group, self.company
+    def _members(self, call: Call) -> list[str]:
+        group, company, now = self.group, self.company, call.switchboard.now()
         return [
             ext
             for ext in group.members
             if company.logged_in(self.name, ext)
+            and not _wrapping_up(company, ext, now)
             and not (
                 company.busy(ext)
                 and (group.busy_members == "skip" or not call_waiting(company, ext))
@@ -136,7 +144,7 @@ class Group(Feature):
         if self.line is not None and self._place() > 1:
             self._wait_or_overflow(call)  # callers before this one ring first
             return
-        members = self._members()
+        members = self._members(call)
         if not members:
             self._wait_or_overflow(call)
             return
@@ -175,7 +183,7 @@ class Group(Feature):
         if call.caller.ended:
             return
         sequential = self.group.strategy == "sequential"
-        members = self._members()
+        members = self._members(call)
         more_in_round = sequential and members and self.position % len(members) != 0
         in_queue = self.deadline is not None and call.switchboard.now() < self.deadline
         if more_in_round:
@@ -248,10 +256,16 @@ class Group(Feature):
             caller.play([self._music()], loop=True, interruptible=False)
 
     def _handled(self, call: Call) -> None:
-        """The answered call ended (either party): its handling time counts (A5)."""
+        """The answered call ended (either party): its handling time counts, and the member
+        who took it goes into wrap-up (A5)."""
         answered_at, self.answered_at = self.answered_at, None
-        if answered_at is not None:
-            self.company.queue_handled(self.name, call.switchboard.now() - answered_at)
+        if answered_at is None:
+            return
+        now = call.switchboard.now()
+        self.company.queue_handled(self.name, now - answered_at)
+        seconds = wrap_up_seconds(self.company, self.group, self.agent)
+        if self.agent and seconds > 0:
+            self.company.set_wrap_up(self.agent, now + seconds)
 
     def _gone(self, outcome: str, answered_by: str = "") -> None:
         """Answered, overflowed or hung up: the queue is done with this caller."""
@@ -261,6 +275,7 @@ class Group(Feature):
         self._leave_line()
         if outcome == "answered" and not self.reported and self.call is not None:
             self.answered_at = self.call.switchboard.now()
+            self.agent = answered_by
         self._report(outcome, answered_by)
 
     def _report(self, outcome: str, answered_by: str) -> None:
@@ -276,6 +291,20 @@ class Group(Feature):
             outcome=outcome, answered_at=now if outcome == "answered" else None,
             answered_by=answered_by,
         ))  # fmt: skip
+
+
+def wrap_up_seconds(company: Company, group: cc.GroupConfig, extension: str) -> float:
+    """A5: the agent's wrap-up after a call of `group`: their own when set, else the
+    queue's (a group without a queue has none)."""
+    user = company.user(extension)
+    if user is not None and user.wrap_up is not None:
+        return user.wrap_up
+    return group.queue.wrap_up if group.queue is not None else 0.0
+
+
+def _wrapping_up(company: Company, extension: str, now: float) -> bool:
+    until = company.wrap_up_until(extension)
+    return until is not None and now < until
 
 
 def _instant(epoch: float) -> datetime:

@@ -150,6 +150,7 @@ class CompanyServices:
         queues: dict[str, list[Any]],
         rooms: dict[str, Any] | None = None,
         handled: dict[str, deque[float]] | None = None,
+        wrap_ups: dict[str, float] | None = None,
     ) -> None:
         self.store = store
         self._id = company_id
@@ -165,6 +166,8 @@ class CompanyServices:
         self._rooms = {} if rooms is None else rooms  # conference rooms in use (A3), as queues
         # A5: each group's latest handling times, for its queue's estimated wait (as queues).
         self.handled: dict[str, deque[float]] = {} if handled is None else handled
+        # A5: extension -> until when the agent is in wrap-up (switchboard time), as queues.
+        self.wrap_ups: dict[str, float] = {} if wrap_ups is None else wrap_ups
         self._users = {user.ext: user for user in config.users}
         self._timezone = ZoneInfo(config.company.timezone)
 
@@ -427,6 +430,15 @@ class CompanyServices:
     def queue_handling_time(self, name: str) -> float | None:
         handled = self.handled.get(name)
         return sum(handled) / len(handled) if handled else None
+
+    def wrap_up_until(self, extension: str) -> float | None:
+        return self.wrap_ups.get(extension)
+
+    def set_wrap_up(self, extension: str, until: float | None) -> None:
+        if until is None:
+            self.wrap_ups.pop(extension, None)
+        else:
+            self.wrap_ups[extension] = until
 
     def rooms(self) -> dict[str, Any]:
         return self._rooms

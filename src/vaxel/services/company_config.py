@@ -253,6 +253,9 @@ class UserConfig(Model):
     # U2, U6: the mobile rings as one of the user's phones (a user with no other phone
     # keeps extension, groups, line state and voicemail all the same).
     mobile_rings: MobileRinging | None = None
+    # A5: the agent's own wrap-up after a group's call, in seconds; set, it wins over the
+    # queue's (None: the queue's).
+    wrap_up: Annotated[float, Field(ge=0, le=3600)] | None = None
 
     @model_validator(mode="after")
     def _mobile_to_ring(self) -> UserConfig:
@@ -341,6 +344,9 @@ class QueueConfig(Model):
     # handling times and the members logged in; said once a call of the group was handled.
     announce_wait: bool = True
     max_wait: Annotated[float, Field(ge=5, le=3600)] = 120.0
+    # A5: after a call taken from the group ends, the member who took it is offered no
+    # group call for this many seconds (wrap-up); 0: none. A user's own `wrap_up` wins.
+    wrap_up: Annotated[float, Field(ge=0, le=3600)] = 0.0
 
 
 class GroupConfig(Model):
@@ -674,6 +680,7 @@ class FeatureCodes(Model):
     record_prompt: Annotated[str, Field(pattern=FEATURE_CODE)] = "*99"
     group_login: Annotated[str, Field(pattern=FEATURE_CODE)] = "*45"
     group_logout: Annotated[str, Field(pattern=FEATURE_CODE)] = "*46"
+    wrap_up_end: Annotated[str, Field(pattern=FEATURE_CODE)] = "*48"  # A5: end it early
     pickup: Annotated[str, Field(pattern=FEATURE_CODE)] = "*8"
     directed_pickup: Annotated[str, Field(pattern=FEATURE_CODE)] = "**"  # + extension
     # pressed during a call
@@ -683,8 +690,8 @@ class FeatureCodes(Model):
     record: Annotated[str, Field(pattern=FEATURE_CODE)] = "*1"
 
     IDLE: ClassVar[tuple[str, ...]] = (
-        "voicemail", "record_prompt", "group_login", "group_logout", "pickup",
-        "directed_pickup",
+        "voicemail", "record_prompt", "group_login", "group_logout", "wrap_up_end",
+        "pickup", "directed_pickup",
     )  # fmt: skip
     IN_CALL: ClassVar[tuple[str, ...]] = ("transfer", "attended_transfer", "three_way", "record")
     #: The in-call codes followed by a target.

@@ -71,6 +71,8 @@ class Directory:
         self.rooms: dict[int, dict[str, Any]] = {}
         # Each company's groups' latest handling times (A5: the queue's estimated wait).
         self.handled: dict[int, dict[str, deque[float]]] = {}
+        # ... and its agents' wrap-ups (A5: extension -> until when).
+        self.wrap_ups: dict[int, dict[str, float]] = {}
 
     def invalidate(self) -> None:
         """Look for changes at the next lookup, not only after `PROBE_INTERVAL`: the web,
@@ -143,6 +145,7 @@ class Directory:
             queues=self.queues.setdefault(company_id, {}),
             rooms=self.rooms.setdefault(company_id, {}),
             handled=self.handled.setdefault(company_id, {}),
+            wrap_ups=self.wrap_ups.setdefault(company_id, {}),
         )
 
     def trunk_configs(self) -> dict[tuple[int, str], TrunkConfig]:

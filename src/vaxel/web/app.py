@@ -46,6 +46,7 @@ from vaxel.web.api import (
     three_way,
     users,
     voicemail,
+    wrap_up,
 )
 from vaxel.web.context import WebContext
 from vaxel.web.limits import App, BodyLimit, Message, Receive, Scope, Send
@@ -75,7 +76,7 @@ def create_app(ctx: WebContext) -> FastAPI:
     routers = (health, session, me, companies, settings, users, prompts, groups, voicemail,
                statistics, sections, calls, calls_placed, calls_transfer, diversions, audit,
                shortcuts, favourites, greeting, admins, conferences, meetings, three_way,
-               recordings, chat, chat_groups, contacts, push, softphone)  # fmt: skip
+               recordings, chat, chat_groups, contacts, push, softphone, wrap_up)  # fmt: skip
     for module in routers:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(pages.router)  # the web pages (S7, U4, U9): HTML, not the API

@@ -52,6 +52,8 @@ class WebContext:
     # U12: asks the switch to add a third party to a call (company id, the user's
     # extension, call id, whom -> features.three_way.add_party's outcome). None: no switch.
     add_party: Callable[[int, str, str, str], Awaitable[tuple[str, object]]] | None = None
+    # A5: ends a user's wrap-up on the switch (company id, extension). None: no switch.
+    end_wrap_up: Callable[[int, str], Awaitable[None]] | None = None
     # Transfers a live call on the switch (web/link.py `TransferCall`), awaited on the
     # web's loop; a refusal raises `TransferError`. None: no switch.
     transfer: (

@@ -18,8 +18,8 @@ two processes hold (so nothing else can write a pickle to either end):
   change; answered once the switch has dropped what it cached), `stats` (the
   figures of /metrics), `place_call` (click-to-call), `transfer` (a live call's
   transfer, found by its id), `conference` (A3: a room's participants, mute, kick, lock,
-  end: features/conference.py `room_action`) and `add_party` (U12: a third party to a
-  call, features/three_way.py);
+  end: features/conference.py `room_action`), `add_party` (U12: a third party to a
+  call, features/three_way.py) and `end_wrap_up` (A5: an agent's "ready now");
 - both ways, SIP over WebSocket (P2, U1; web/sip_ws.py, transport/ws.py): the web tells
   the switch of each `/ws` connection opened (`sip.open`), each SIP message it carries
   (`sip.in`) and its end (`sip.closed`); the switch sends SIP back (`sip.out`) and may
@@ -100,6 +100,7 @@ class SwitchEnd:
         place_call: Callable[[int, str, str, str], tuple[str, str]],
         conference: Callable[[int, str, str, str, bool], tuple[str, object]] | None = None,
         add_party: Callable[[int, str, str, str], tuple[str, object]] | None = None,
+        end_wrap_up: Callable[[int, str], None] | None = None,
         transfer: TransferCall | None = None,
         recording: Callable[[int, str | None, str, str], tuple[int, str]] | None = None,
         sip: SipFlows | None = None,
@@ -115,6 +116,8 @@ class SwitchEnd:
             self.answers["conference"] = conference
         if add_party is not None:
             self.answers["add_party"] = add_party
+        if end_wrap_up is not None:  # A5: an agent's "ready now"
+            self.answers["end_wrap_up"] = end_wrap_up
         if transfer is not None:
             self.answers["transfer"] = transfer
         if recording is not None:  # A6: start, pause, stop a running call's recording
@@ -297,6 +300,10 @@ class WebEnd:
         """U12: a third party to a call (features.three_way.add_party)."""
         answer: tuple[str, object] = await self.ask("add_party", company_id, extension, call_id, to)
         return answer
+
+    async def end_wrap_up(self, company_id: int, extension: str) -> None:
+        """A5: the user's wrap-up ends now (app.py `_end_wrap_up`)."""
+        await self.ask("end_wrap_up", company_id, extension)
 
     async def transfer(
         self,

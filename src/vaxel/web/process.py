@@ -63,6 +63,7 @@ async def serve(
         place_call=end.place_call,
         conference=end.conference,
         add_party=end.add_party,
+        end_wrap_up=end.end_wrap_up,
         transfer=end.transfer,
         call_recording=end.recording,
         sip_relay=relay,
