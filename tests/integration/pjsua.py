@@ -531,13 +531,6 @@ def _child() -> None:
     config.medConfig.channelCount = 1
     config.medConfig.ecTailLen = 0
     config.medConfig.quality = 10
-    # A jitter buffer with room for a burst: a switch stalled by a busy machine catches up
-    # with up to five frames at once (media/clock.py), which the default buffer discards
-    # in part; the tests compare every frame the switch sent.
-    config.medConfig.jbInit = 100
-    config.medConfig.jbMinPre = 100
-    config.medConfig.jbMaxPre = 300
-    config.medConfig.jbMax = 1000
     endpoint.libInit(config)
     endpoint.audDevManager().setNullDev()
     account: Account | None = None
