@@ -44,6 +44,17 @@ def queue_in(server: Server, phone: PjPhone, target: str) -> int:
     return call
 
 
+def queue_phones(server: Server, trunk: int) -> list[PjPhone]:
+    """Björn (the queue's member, registered), a caller from outside on the carrier's trunk,
+    and Anna, who calls in without registering."""
+    address = server.address
+    return [
+        PjPhone(address, "1002", PASSWORDS["1002"], DOMAIN),
+        PjPhone(address, CALLER, "", "carrier.test", port=trunk, register=False, name="carrier"),
+        PjPhone(address, "1001", PASSWORDS["1001"], DOMAIN, register=False),
+    ]
+
+
 def report(server: Server, admin: str, ready: Any, timeout: float = 15.0) -> dict[str, Any]:
     """The queue group's figures of today, once `ready(figures)` holds: the switch writes
     the visits and the call records behind the calls."""
@@ -68,12 +79,7 @@ def test_the_report_counts_an_answered_and_an_abandoned_queue_caller(
 ) -> None:
     server, trunk = acme
     admin = token(server, "1001", "admin")
-    address = server.address
-    bjorn = PjPhone(address, "1002", PASSWORDS["1002"], DOMAIN)
-    carrier = PjPhone(address, CALLER, "", "carrier.test", port=trunk,
-                      register=False, name="carrier")  # fmt: skip
-    anna = PjPhone(address, "1001", PASSWORDS["1001"], DOMAIN, register=False)
-    phones = [bjorn, carrier, anna]
+    bjorn, carrier, anna = phones = queue_phones(server, trunk)
     try:
         bjorn.registered()
         first = queue_in(server, carrier, f"sip:{MAIN}@carrier.test")
@@ -110,12 +116,7 @@ def test_a_queued_caller_hears_the_estimated_wait_once_a_call_was_handled(
     next caller in line hears their place and then "The estimated waiting time is less
     than a minute." (the group's handling time, one member logged in)."""
     server, trunk = acme
-    address = server.address
-    bjorn = PjPhone(address, "1002", PASSWORDS["1002"], DOMAIN)
-    carrier = PjPhone(address, CALLER, "", "carrier.test", port=trunk,
-                      register=False, name="carrier")  # fmt: skip
-    anna = PjPhone(address, "1001", PASSWORDS["1001"], DOMAIN, register=False)
-    phones = [bjorn, carrier, anna]
+    bjorn, carrier, anna = phones = queue_phones(server, trunk)
     try:
         bjorn.registered()
         for handled in (True, False):  # the first call is handled; Björn talks in the second

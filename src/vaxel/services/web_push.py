@@ -40,6 +40,7 @@ from sqlalchemy import delete, func, select
 from vaxel.services.errors import Invalid, NotFound
 from vaxel.store.database import Store
 from vaxel.store.models import PushSubscription
+from vaxel.transport.certificates import write_private_key
 
 log = logging.getLogger(__name__)
 
@@ -100,15 +101,7 @@ class Vapid:
         path = data / "push" / "vapid.pem"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            key = ec.generate_private_key(ec.SECP256R1())
-            pem = key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(pem)
+            write_private_key(path, ec.generate_private_key(ec.SECP256R1()))
         self._vapid = Vapid02.from_pem(path.read_bytes())
         public = self._vapid.public_key.public_bytes(
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint

@@ -67,16 +67,21 @@ def self_signed(folder: Path, hosts: list[str]) -> tuple[Path, Path, bool]:
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(private, hashes.SHA256())
     )
+    write_private_key(key, private)
+    certificate.write_bytes(built.public_bytes(serialization.Encoding.PEM))
+    return certificate, key, True
+
+
+def write_private_key(path: Path, private: ec.EllipticCurvePrivateKey) -> None:
+    """A private key as PEM (PKCS#8), readable by the switch's user alone from the start."""
     pem = private.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
-    certificate.write_bytes(built.public_bytes(serialization.Encoding.PEM))
-    return certificate, key, True
 
 
 def fingerprint(certificate: Path) -> str:
