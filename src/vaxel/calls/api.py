@@ -583,6 +583,11 @@ class Switchboard(Protocol):
 
     def offered(self, call: Call) -> None: ...
 
+    def originate(self, company_id: int, handler: CallHandler) -> Call:
+        """A call the switch places itself: `handler` places its first legs (`Call.place`)
+        and becomes its feature (click-to-call, a queue's callback)."""
+        ...
+
     def open_room(self) -> Room:
         """A new conference room of the media engine (A3, U12: see `Room`)."""
         ...

@@ -31,18 +31,32 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
-from vaxel.calls.api import Call, Cause, Ended, Leg, PlayFinished, Target, Timer
+from vaxel.calls.api import Call, Cause, Dtmf, Ended, Leg, PlayFinished, Target, Timer
 from vaxel.calls.records import record_call_id
 from vaxel.features.context import Company, Feature
 from vaxel.features.destinations import go, serves
+from vaxel.features.queue_callback import CallbackBooking, CallbackEntry
 from vaxel.features.ring_user import RingUser
 from vaxel.features.user import call_waiting
-from vaxel.media.say import say_estimated_wait, say_queue_position
+from vaxel.media.say import say_digits, say_estimated_wait, say_queue_position
 from vaxel.services import company_config as cc
 from vaxel.services.queue_stats import NewQueueVisit
 
 RETRY_PAUSE = 3.0  # a queue's pause between rounds, so a busy member is not rung in a loop
+
+
+class Waiting(Protocol):
+    """A place in a queue's line: a caller on the phone (`Group`), or one kept for a
+    callback (`CallbackEntry`)."""
+
+    @property
+    def entered(self) -> float | None: ...
+
+    def present(self) -> bool: ...
+
+    def turn(self) -> None: ...
 
 
 class Group(Feature):
@@ -58,15 +72,30 @@ class Group(Feature):
         self.ringing: RingUser | None = None
         self.call: Call | None = None
         # The callers waiting in this group's queue, this one among them.
-        self.line: list[Group] | None = None
+        self.line: list[Waiting] | None = None
         self.entered: float | None = None  # when the call came to the group (S9)
         self.reported = False  # its visit is reported, once
         self.said_place: int | None = None  # the place last said: it only counts down
         self.answered_at: float | None = None  # when a member took it (A5: handling time)
         self.agent = ""  # who took it: in wrap-up once the talk ends (A5)
+        self.booking = False  # choosing a callback's number (A5): the longest wait waits
+
+    def present(self) -> bool:
+        """Still waiting in line (the caller did not leave)."""
+        return self.call is not None and _waiting(self.call)
+
+    def turn(self) -> None:
+        """First in line now: ring the members at once."""
+        call = self.call
+        if call is not None:
+            call.after(0.05, lambda: self._retry(call))
 
     def _members(self, call: Call) -> list[str]:
-        group, company, now = self.group, self.company, call.switchboard.now()
+        return self.free_members(call.switchboard.now())
+
+    def free_members(self, now: float) -> list[str]:
+        """The members a call of the group may be offered now, in the group's order."""
+        group, company = self.group, self.company
         return [
             ext
             for ext in group.members
@@ -95,8 +124,9 @@ class Group(Feature):
             self.line = self.company.queue(self.name)
             self.line.append(self)
             call.caller.answer()
-            if queue.announce_position:
-                call.caller.play(self._position(), interruptible=False)  # then music
+            if queue.announce_position or queue.callback is not None:
+                said = self._position() if queue.announce_position else []
+                call.caller.play(said + self._offers(), interruptible=False)  # then music
             else:
                 call.caller.play([self._music()], loop=True, interruptible=False)
             self._schedule_announcement(call)
@@ -108,7 +138,7 @@ class Group(Feature):
     def _place(self) -> int:
         """This caller's place in the queue, from 1; callers who left are dropped first."""
         assert self.line is not None
-        self.line[:] = [g for g in self.line if g.call is not None and _waiting(g.call)]
+        self.line[:] = [entry for entry in self.line if entry.present()]
         return self.line.index(self) + 1 if self in self.line else 0
 
     def _position(self) -> list[Path]:
@@ -127,16 +157,82 @@ class Group(Feature):
             names += say_estimated_wait(int(seconds / 60 + 0.5), language)
         return [self.company.system(name) for name in names]
 
+    def _offers(self) -> list[Path]:
+        """ "To be called back instead and keep your place, press two." (A5, A1)"""
+        queue = self.group.queue
+        if queue is None or queue.callback is None:
+            return []
+        key = say_digits(queue.callback.key, self.company.language)
+        return [self.company.system(name) for name in ("callback-offer", *key)]
+
     def _leave_line(self) -> None:
         """Answered, overflowed or gone: out of the line, and the next caller's turn at once."""
         line, self.line = self.line, None
         if line is None or self not in line:
             return
         line.remove(self)
+        self.next_in_line(line)
+
+    def next_in_line(self, line: list[Waiting]) -> None:
+        """Someone left the head of the line: the next caller (or kept place) goes now."""
+        line[:] = [entry for entry in line if entry.present()]
         if line:
-            first = line[0]
-            if first.call is not None:
-                first.call.after(0.05, lambda: first._retry(first.call))  # type: ignore[arg-type]
+            line[0].turn()
+
+    # -- a callback that keeps the place (A5, A1) ----------------------------------------
+
+    def _offer_callback(self, call: Call) -> None:
+        """The caller pressed the callback key: choose the number, the place kept."""
+        for timer in (self.announcer,):
+            if timer is not None:
+                timer.cancel()
+        queue = self.group.queue
+        assert queue is not None and queue.callback is not None
+        self.booking = True
+        call.caller.stop_playing()
+        booking = CallbackBooking(self, queue.callback)
+        call.handler = booking
+        booking.start(call)
+
+    def resume(self, call: Call) -> None:
+        """Back from the callback's questions (*, or no answer): waiting as before."""
+        self.booking = False
+        call.handler = self
+        if self.deadline is not None and call.switchboard.now() >= self.deadline:
+            self._overflow(call)
+            return
+        call.caller.play([self._music()], loop=True, interruptible=False)
+        self._schedule_announcement(call)
+        self._retry(call)
+
+    def left_while_booking(self, event: Ended) -> None:
+        self.booking = False
+        self._gone(_left(event))
+
+    def keep_place(self, entry: CallbackEntry) -> None:
+        """The callback is booked: `entry` takes this caller's place in the line; the
+        visit is the entry's to report from now on."""
+        self.booking = False
+        for timer in (self.announcer, self.expiry):
+            if timer is not None:
+                timer.cancel()
+        line, self.line = self.line, None
+        self.reported = True
+        if line is not None and self in line:
+            line[line.index(self)] = entry
+            if line[0] is entry:
+                entry.turn()
+
+    def handled_by(self, agent: str, seconds: float) -> None:
+        """A call of the group (a callback) was handled by `agent`: its time, wrap-up."""
+        self.company.queue_handled(self.name, seconds)
+        wrap_up = wrap_up_seconds(self.company, self.group, agent)
+        if wrap_up > 0:
+            self.company.set_wrap_up(agent, self.company_now() + wrap_up)
+
+    def company_now(self) -> float:
+        assert self.call is not None
+        return self.call.switchboard.now()
 
     # -- ringing -------------------------------------------------------------------------
 
@@ -211,8 +307,8 @@ class Group(Feature):
 
     def _expired(self, call: Call) -> None:
         """The longest wait passed, maybe while members ring: overflow now."""
-        if call.caller.ended or call.bridged is not None:
-            return
+        if call.caller.ended or call.bridged is not None or self.booking:
+            return  # (a caller choosing a callback's number goes on at `resume`)
         if self.ringing is not None:
             self.ringing.abandon()
         self._overflow(call)
@@ -226,7 +322,9 @@ class Group(Feature):
 
     def _schedule_announcement(self, call: Call) -> None:
         queue = self.group.queue
-        if queue is None or (queue.announcement is None and not queue.announce_position):
+        if queue is None or (
+            queue.announcement is None and not queue.announce_position and queue.callback is None
+        ):
             return
 
         def announce() -> None:
@@ -234,6 +332,7 @@ class Group(Feature):
                 return
             # The announcement interrupts the music; the music comes back after it.
             said = self._position() if queue.announce_position else []
+            said += self._offers()
             if queue.announcement is not None:
                 said.append(self.company.prompt(queue.announcement))
             call.caller.play(said, interruptible=False)
@@ -244,8 +343,18 @@ class Group(Feature):
     def handle(self, call: Call, event: object) -> None:
         """An announcement ended while the caller waits: the music goes on."""
         caller = call.caller
+        queue = self.group.queue
         if isinstance(event, Ended) and event.leg is caller:
             self._gone(_left(event))
+        elif (
+            isinstance(event, Dtmf)
+            and event.leg is caller
+            and queue is not None
+            and queue.callback is not None
+            and event.digit == queue.callback.key
+            and self.line is not None
+        ):
+            self._offer_callback(call)
         elif (
             isinstance(event, PlayFinished)
             and event.leg is caller
@@ -262,10 +371,10 @@ class Group(Feature):
         if answered_at is None:
             return
         now = call.switchboard.now()
-        self.company.queue_handled(self.name, now - answered_at)
-        seconds = wrap_up_seconds(self.company, self.group, self.agent)
-        if self.agent and seconds > 0:
-            self.company.set_wrap_up(self.agent, now + seconds)
+        if self.agent:
+            self.handled_by(self.agent, now - answered_at)
+        else:
+            self.company.queue_handled(self.name, now - answered_at)
 
     def _gone(self, outcome: str, answered_by: str = "") -> None:
         """Answered, overflowed or hung up: the queue is done with this caller."""

@@ -129,6 +129,43 @@ SYSTEM_PROMPTS: dict[str, dict[str, str]] = {
         "sv": "Beräknad väntetid är mindre än en minut.",
         "en": "The estimated waiting time is less than a minute.",
     },
+    # A1, A5: a callback that keeps the caller's place
+    "callback-offer": {
+        "sv": "Vill du bli uppringd i stället och behålla din plats i kön, tryck",
+        "en": "To be called back instead and keep your place in the queue, press",
+    },
+    "callback-number-is": {"sv": "Vi ringer upp dig på", "en": "We will call you back on"},
+    "callback-confirm": {
+        "sv": "Tryck ett för att bekräfta, eller slå ett annat nummer och avsluta med "
+        "fyrkant. Tryck stjärna för att stanna kvar i kön.",
+        "en": "Press one to confirm, or key in another number followed by the hash key. "
+        "Press star to stay in the queue.",
+    },
+    "callback-enter-number": {
+        "sv": "Slå numret vi ska ringa upp och avsluta med fyrkant. "
+        "Tryck stjärna för att stanna kvar i kön.",
+        "en": "Key in the number to call you back on, followed by the hash key. "
+        "Press star to stay in the queue.",
+    },
+    "callback-invalid": {
+        "sv": "Det numret kan vi inte ringa upp.",
+        "en": "We cannot call that number.",
+    },
+    "callback-booked": {
+        "sv": "Tack. Du har kvar din plats i kön och vi ringer upp dig när det är din tur. "
+        "Du kan lägga på nu.",
+        "en": "Thank you. You keep your place in the queue and we will call you back when "
+        "it is your turn. You can hang up now.",
+    },
+    "callback-greeting": {
+        "sv": "Hej! Det här är uppringningen du bad om. Du kopplas nu till en medarbetare.",
+        "en": "Hello! This is the callback you asked for. You are being connected now.",
+    },
+    "callback-for": {"sv": "Återuppringning till", "en": "Callback to"},
+    "callback-no-answer": {
+        "sv": "Ingen svarade. Vi försöker igen senare.",
+        "en": "There was no answer. We will try again later.",
+    },
     "queue-all-busy": {
         "sv": "Alla våra medarbetare är upptagna just nu. Var god dröj.",
         "en": "All our staff are busy right now. Please hold.",

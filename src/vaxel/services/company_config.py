@@ -335,6 +335,21 @@ class MenuConfig(Model):
 # -- groups and voicemail ------------------------------------------------------------------
 
 
+class CallbackConfig(Model):
+    """A1, A5: a caller waiting in the queue presses `key`, confirms the number to call
+    back (their own, or one keyed in) and hangs up, keeping their place. At their turn a
+    member is rung first; once they answer, the caller is called back and hears
+    `greeting` (default: the system's "this is the callback you asked for") before the
+    two talk. Nobody answering is tried again `retry_after` seconds later, `attempts`
+    times in all, then reported."""
+
+    key: Annotated[str, Field(pattern=r"^[0-9*]$")] = "2"
+    attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    retry_after: Annotated[float, Field(ge=10, le=86400)] = 120.0
+    ring_time: Annotated[int, Field(ge=5, le=120)] = 30  # the caller's phone, per attempt
+    greeting: str | None = None
+
+
 class QueueConfig(Model):
     music: str | None = None  # a prompt played in a loop; default: the system music
     announcement: str | None = None
@@ -347,6 +362,7 @@ class QueueConfig(Model):
     # A5: after a call taken from the group ends, the member who took it is offered no
     # group call for this many seconds (wrap-up); 0: none. A user's own `wrap_up` wins.
     wrap_up: Annotated[float, Field(ge=0, le=3600)] = 0.0
+    callback: CallbackConfig | None = None  # none: no callback offered
 
 
 class GroupConfig(Model):
@@ -940,6 +956,8 @@ def check_references(config: CompanyConfig) -> list[str]:
         if group.queue is not None:
             prompt(f"{where}.queue.music", group.queue.music)
             prompt(f"{where}.queue.announcement", group.queue.announcement)
+            if group.queue.callback is not None:
+                prompt(f"{where}.queue.callback.greeting", group.queue.callback.greeting)
         errors += _destination_errors(config, f"{where}.overflow", group.overflow)
     for name, box in config.voicemail.items():
         for i, member in enumerate(box.members):

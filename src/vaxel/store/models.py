@@ -190,7 +190,7 @@ class CallRecord(Base):
     cause_text: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
 
 
-QUEUE_OUTCOMES = ("answered", "abandoned", "timeout", "overflow", "ended")
+QUEUE_OUTCOMES = ("answered", "abandoned", "timeout", "overflow", "ended", "callback-failed")
 
 
 class QueueVisit(Base):
@@ -637,3 +637,36 @@ class PushSubscription(Base):
     p256dh: Mapped[str] = mapped_column(Text)  # the browser's ECDH public key, base64url
     auth: Mapped[str] = mapped_column(Text)  # its authentication secret, base64url
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+CALLBACK_STATUSES = ("waiting", "calling", "done", "failed", "cancelled")
+CALLBACK_SOURCES = ("queue", "menu", "scheduled")
+
+
+class Callback(Base):
+    """A callback asked for (A5, A1, A18): from a queue, keeping the caller's place; from a
+    menu; or at a time slot. The list agents see; the switch writes each change of its
+    `status`: waiting (in line or for its time), calling (a member answered, the number is
+    being dialled), done, failed (no answer after its last attempt), cancelled."""
+
+    __tablename__ = "callbacks"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", CALLBACK_STATUSES), name="status"),
+        CheckConstraint(_one_of("source", CALLBACK_SOURCES), name="source"),
+        UniqueConstraint("key"),
+        Index("ix_callbacks_company_id_requested_at", "company_id", "requested_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(Text)  # the switch's name for it, made when it is booked
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    group: Mapped[str] = mapped_column(Text)
+    number: Mapped[str] = mapped_column(Text)  # to call
+    caller: Mapped[str] = mapped_column(Text)  # who asked (their caller ID)
+    source: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # a scheduled one's slot
+    status: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    agent: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,211 @@
+"""features/queue_callback in memory (A5, A1): a caller in the queue asks to be called back,
+keeps their place, and at their turn a member is connected first, then the caller dialled."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+
+from tests.features.conftest import in_the_menu, variant
+from tests.memory import MemoryPhone, MemorySwitch, contains
+from vaxel.media.say import say_digits
+from vaxel.store.models import QueueVisit
+
+QUEUE = "queue: {announcement: announcement, announce_every: 10, max_wait: 40}"
+CALLER = "+46701740605"  # the carrier's caller (tests/memory.py)
+
+
+def with_callback(settings: str = "{}") -> str:
+    return variant(QUEUE, QUEUE.replace("max_wait: 40", f"max_wait: 40, callback: {settings}"))
+
+
+def said(acme: MemorySwitch, names: list[str]) -> np.ndarray:  # type: ignore[type-arg]
+    return np.concatenate([acme.system(name) for name in names])
+
+
+def busy(acme: MemorySwitch, bjorn: MemoryPhone) -> MemoryPhone:
+    """Anna talks with Björn, so nobody of the queue is free."""
+    anna = acme.phone("1001")
+    anna.dial("1002")
+    bjorn.pick_up()
+    return anna
+
+
+def book(acme: MemorySwitch, caller: MemoryPhone) -> None:
+    """The caller presses 2, hears their own number, and confirms with 1."""
+    caller.press("2")
+    acme.advance(0.2)
+    caller.press("1")
+    acme.advance(1.0)
+
+
+def visits(acme: MemorySwitch) -> list[Any]:
+    table = QueueVisit.__table__
+    with acme.store.session(read_only=True) as session:
+        return list(session.execute(select(table).order_by(table.c.id)))
+
+
+def test_the_offer_is_said_and_the_callers_own_number_read_back(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(description=with_callback())
+    bjorn = acme.phone("1002")
+    busy(acme, bjorn)
+    caller = in_the_menu(acme)
+    caller.press("3")
+    acme.advance(2.0)
+    assert contains(caller.heard(), said(acme, ["callback-offer", "num-2"]))
+    caller.press("2")
+    acme.advance(4.5)
+    number_is = said(acme, ["callback-number-is", *say_digits(CALLER, "sv")])
+    assert contains(caller.heard(), number_is)
+    caller.press("1")
+    acme.advance(2.0)
+    assert contains(caller.heard(), acme.system("callback-booked"))
+    assert caller.requests("BYE"), "the switch hangs up once the callback is booked"
+
+
+def test_the_kept_place_is_served_first_agent_connected_before_the_caller_is_dialled(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(description=with_callback())
+    bjorn = acme.phone("1002")
+    anna = busy(acme, bjorn)
+    first = in_the_menu(acme)  # from outside: +46701740605
+    first.press("3")
+    acme.advance(1.0)
+    second = in_the_menu(acme, acme.phone("1003"))  # Cecilia, behind the first
+    second.press("3")
+    acme.advance(1.0)
+    book(acme, first)
+    acme.run()
+    invites_before = len(first.invites)
+    anna.hang_up()  # Björn is free: the kept place is first in line
+    acme.until(lambda: len(bjorn.invites) >= 2)
+    ringing = bjorn.ringing()
+    assert ringing is not None and CALLER in ringing.headers.get("From")
+    assert len(first.invites) == invites_before, "the caller is dialled only after the member"
+    acme.advance(2.0)
+    bjorn.pick_up()
+    acme.until(lambda: len(first.invites) > invites_before)
+    invite = first.ringing()
+    assert invite is not None and invite.uri.user == CALLER  # out through the trunk
+    first.pick_up()
+    acme.advance(5.0)
+    assert contains(first.heard(), acme.system("callback-greeting"))
+    heard_by_bjorn = bjorn.heard()
+    assert contains(heard_by_bjorn, said(acme, ["callback-for", *say_digits(CALLER, "sv")]))
+    bridged = [c for c in acme.calls.values() if c.bridged is not None]
+    assert len(bridged) == 1
+    assert {leg.party for leg in bridged[0].bridged} == {"1002", CALLER}  # type: ignore[union-attr]
+    first.hang_up()
+    acme.run()
+    (visit,) = [v for v in visits(acme) if v.caller == CALLER]
+    assert (visit.outcome, visit.answered_by) == ("answered", "1002")
+    assert visit.wait_seconds > 5.0  # from when the caller first came
+    acme.until(lambda: bjorn.ringing() is not None, seconds=10.0)  # then Cecilia's turn
+    assert "1003" in bjorn.ringing().headers.get("From")  # type: ignore[union-attr]
+
+
+def test_star_takes_the_caller_back_to_the_queue(acme_as: Callable[..., MemorySwitch]) -> None:
+    acme = acme_as(description=with_callback())
+    bjorn = acme.phone("1002")
+    anna = busy(acme, bjorn)
+    caller = in_the_menu(acme)
+    caller.press("3")
+    acme.advance(1.0)
+    caller.press("2")
+    acme.advance(0.2)
+    caller.press("*")
+    acme.advance(1.0)
+    assert not caller.requests("BYE")
+    anna.hang_up()
+    acme.until(lambda: bjorn.ringing() is not None, seconds=5.0)
+    bjorn.pick_up()
+    acme.run()
+    assert [c for c in acme.calls.values() if c.bridged is not None]
+
+
+def test_a_number_keyed_in_is_called_back_and_a_barred_one_refused(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(description=with_callback())
+    bjorn = acme.phone("1002")
+    anna = busy(acme, bjorn)
+    caller = in_the_menu(acme)
+    caller.press("3")
+    acme.advance(1.0)
+    caller.press("2")
+    acme.advance(0.2)
+    caller.press("0900123456#")  # premium rate: the company may not call it
+    acme.advance(3.0)
+    assert contains(caller.heard(), acme.system("callback-invalid"))
+    caller.press("0701234567#")
+    acme.advance(4.5)
+    assert contains(caller.heard(), said(acme, say_digits("0701234567", "sv")))
+    caller.press("1")
+    acme.advance(1.0)
+    anna.hang_up()
+    acme.until(lambda: bjorn.ringing() is not None, seconds=5.0)
+    bjorn.pick_up()
+    acme.until(lambda: caller.ringing() is not None, seconds=5.0)
+    assert caller.ringing().uri.user in ("0701234567", "+46701234567")  # type: ignore[union-attr]
+
+
+def test_an_unanswered_callback_is_tried_again_then_given_up(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(description=with_callback("{attempts: 2, retry_after: 30, ring_time: 5}"))
+    bjorn = acme.phone("1002")
+    anna = busy(acme, bjorn)
+    caller = in_the_menu(acme)
+    caller.press("3")
+    acme.advance(1.0)
+    book(acme, caller)
+    caller.ring_back = True
+    anna.hang_up()
+    for attempt in (1, 2):
+        acme.until(lambda: bjorn.ringing() is not None, seconds=40.0)
+        bjorn.pick_up()
+        acme.until(lambda: caller.ringing() is not None, seconds=5.0)
+        acme.advance(6.0)  # the caller does not answer in 5 s
+        assert contains(bjorn.heard(), acme.system("callback-no-answer")), attempt
+        acme.advance(4.0)
+        assert bjorn.requests("BYE"), attempt
+    acme.advance(60.0)
+    assert bjorn.ringing() is None, "two attempts in all"
+    (visit,) = [v for v in visits(acme) if v.caller == CALLER]
+    assert visit.outcome == "callback-failed"
+
+
+def test_never_more_callbacks_dialled_than_members_answered(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    """Three callers book callbacks with one member: each is dialled only once the member
+    answered for it, one after the other, in the order they came."""
+    acme = acme_as(description=with_callback())
+    bjorn = acme.phone("1002")
+    anna = busy(acme, bjorn)
+    callers = [in_the_menu(acme, acme.phone(ext)) for ext in ("1003", "1004")]
+    for caller in callers:
+        caller.press("3")
+        acme.advance(1.0)
+    for caller in callers:
+        book(acme, caller)
+    counts = [len(c.invites) for c in callers]
+    anna.hang_up()
+    for i, caller in enumerate(callers):
+        acme.until(lambda: bjorn.ringing() is not None, seconds=10.0)
+        assert [len(c.invites) for c in callers] == counts, "nobody dialled before Björn"
+        bjorn.pick_up()
+        acme.until(lambda caller=caller: caller.ringing() is not None, seconds=5.0)
+        others = [c for j, c in enumerate(callers) if j != i]
+        assert all(c.ringing() is None for c in others)
+        caller.pick_up()
+        acme.advance(4.0)
+        counts[i] = len(caller.invites)
+        caller.hang_up()
+        acme.run()
