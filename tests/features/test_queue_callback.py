@@ -12,6 +12,7 @@ from sqlalchemy import select
 from tests.features.conftest import in_the_menu, variant
 from tests.memory import MemoryPhone, MemorySwitch, contains
 from vaxel.media.say import say_digits
+from vaxel.services.callbacks import list_callbacks
 from vaxel.store.models import QueueVisit
 
 QUEUE = "queue: {announcement: announcement, announce_every: 10, max_wait: 40}"
@@ -105,6 +106,10 @@ def test_the_kept_place_is_served_first_agent_connected_before_the_caller_is_dia
     acme.run()
     (visit,) = [v for v in visits(acme) if v.caller == CALLER]
     assert (visit.outcome, visit.answered_by) == ("answered", "1002")
+    (listed,) = list_callbacks(acme.store, 1)
+    assert (listed.number, listed.status, listed.agent, listed.attempts) == (
+        CALLER, "done", "1002", 1,
+    )  # fmt: skip
     assert visit.wait_seconds > 5.0  # from when the caller first came
     acme.until(lambda: bjorn.ringing() is not None, seconds=10.0)  # then Cecilia's turn
     assert "1003" in bjorn.ringing().headers.get("From")  # type: ignore[union-attr]
@@ -179,6 +184,8 @@ def test_an_unanswered_callback_is_tried_again_then_given_up(
     assert bjorn.ringing() is None, "two attempts in all"
     (visit,) = [v for v in visits(acme) if v.caller == CALLER]
     assert visit.outcome == "callback-failed"
+    (listed,) = list_callbacks(acme.store, 1, status="failed")
+    assert (listed.number, listed.attempts) == (CALLER, 2)
 
 
 def test_never_more_callbacks_dialled_than_members_answered(

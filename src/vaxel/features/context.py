@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from vaxel.calls.api import Call, CallEvent, Leg, Line, Offered, Reach
 from vaxel.media.tts import Language
+from vaxel.services.callbacks import CallbackChange
 from vaxel.services.company_config import CompanyConfig, UserConfig
 from vaxel.services.diversions import DiversionInfo
 from vaxel.services.queue_stats import NewQueueVisit
@@ -184,6 +185,11 @@ class Company(Protocol):
 
     def queue_visit(self, visit: NewQueueVisit) -> None:
         """S9, A10: a call's visit to a group ended: stored off the loop, for statistics."""
+        ...
+
+    def callback_changed(self, change: CallbackChange) -> None:
+        """A5, A1: a callback was booked or moved on (the list agents see): stored off the
+        loop."""
         ...
 
     def orbit_changed(self, orbit: str, call: Call, parked: bool) -> None:

@@ -30,6 +30,7 @@ company pay for a call.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from secrets import token_hex
 from typing import TYPE_CHECKING
 
 from vaxel.calls.api import (
@@ -52,6 +53,7 @@ from vaxel.calls.records import record_call_id
 from vaxel.features.context import Feature
 from vaxel.media.say import say_digits
 from vaxel.services import company_config as cc
+from vaxel.services.callbacks import CallbackChange
 from vaxel.services.numbering import check
 from vaxel.services.queue_stats import NewQueueVisit
 
@@ -81,6 +83,10 @@ def callable_number(company: Company, number: str) -> bool:
         return True
     decision = check(company.config.outbound, number, 0)
     return decision.allowed and decision.destination != "emergency"
+
+
+def _instant(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 class CallbackBooking(Feature):
@@ -182,6 +188,19 @@ class CallbackEntry:
         self.attempts = 0
         self.passed: list[str] = []  # members who did not answer it this turn
         self.timer: Timer | None = None
+        self.key = token_hex(8)
+        self.agent = ""
+        self._changed()
+
+    def _changed(self) -> None:
+        """The list agents see (services/callbacks.py) follows each change."""
+        status = {"ringing": "waiting", "resting": "waiting"}.get(self.state, self.state)
+        group, now = self.group, self.switchboard.now()
+        group.company.callback_changed(CallbackChange(
+            company_id=group.company.id, key=self.key, group=group.name, number=self.number,
+            caller=self.caller, source="queue", requested_at=_instant(self.entered),
+            status=status, attempts=self.attempts, agent=self.agent, at=_instant(now),
+        ))  # fmt: skip
 
     # -- its place in the line -------------------------------------------------------------
 
@@ -248,34 +267,39 @@ class CallbackEntry:
         self.state = "waiting"
         self._later(0.05)
 
-    def agent_answered(self) -> None:
+    def agent_answered(self, agent: str) -> None:
         """A member is on the line: out of the line (the next caller's turn), dial."""
         self.state = "calling"
         self.attempts += 1
+        self.agent = agent
+        self._changed()
         self._leave_line()
 
     def caller_missed(self) -> None:
         """The caller did not answer: again later, or given up."""
         if self.attempts >= self.settings.attempts:
             self.state = "failed"
+            self._changed()
             self._report("callback-failed", "", None)
             return
         self.state = "resting"
+        self._changed()
         if self.timer is not None:
             self.timer.cancel()
         self.timer = self.switchboard.after(self.settings.retry_after, self._rejoin)
 
     def connected(self, call: Call, agent: str) -> None:
         self.state = "done"
+        self._changed()
         self._report("answered", agent, call)
 
     def _report(self, outcome: str, agent: str, call: Call | None) -> None:
         group = self.group
-        now = datetime.fromtimestamp(self.switchboard.now(), UTC)
+        now = _instant(self.switchboard.now())
         group.company.queue_visit(NewQueueVisit(
             company_id=group.company.id, group=group.name,
             call_id=record_call_id(call) if call is not None else self.asked_on,
-            caller=self.caller, entered_at=datetime.fromtimestamp(self.entered, UTC),
+            caller=self.caller, entered_at=_instant(self.entered),
             left_at=now, outcome=outcome, answered_at=now if call is not None else None,
             answered_by=agent,
         ))  # fmt: skip
@@ -322,7 +346,7 @@ class AgentFirst(Feature):
             if fork is not leg:
                 fork.hangup(ELSEWHERE)
         call.take_as_caller(leg)
-        self.entry.agent_answered()
+        self.entry.agent_answered(self.agent)
         call.hand_over(self.entry.number, CallingBack(self.entry, self.agent))
 
     def _no_answer(self, call: Call) -> None:
@@ -406,8 +430,10 @@ class CallingBack(Feature):
             self._ended(call, event)
 
     def _ended(self, call: Call, event: Ended) -> None:
-        if self.talking_since is not None:  # the talk ended: handling time, wrap-up
+        if self.entry.state == "done":  # the talk ended: handling time, wrap-up
             since, self.talking_since = self.talking_since, None
+            if since is None:
+                return  # (the other leg, ended by the hangup below)
             self.entry.group.handled_by(self.agent, call.switchboard.now() - since)
             call.hangup(NORMAL)
             return

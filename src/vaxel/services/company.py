@@ -41,6 +41,7 @@ from vaxel.media.tts import Language, synthesize
 from vaxel.services import (
     activities,
     audit,
+    callbacks,
     diversions,
     presence_settings,
     queue_stats,
@@ -411,6 +412,9 @@ class CompanyServices:
 
     def queue_visit(self, visit: queue_stats.NewQueueVisit) -> None:
         self.background.run(partial(queue_stats.write_visit, self.store, visit))
+
+    def callback_changed(self, change: callbacks.CallbackChange) -> None:
+        self.background.run(partial(callbacks.write_change, self.store, change))
 
     def orbit_changed(self, orbit: str, call: Call, parked: bool) -> None:
         caller = call.caller

@@ -19,6 +19,7 @@ from vaxel.web import push as web_push
 from vaxel.web.api import (
     admins,
     audit,
+    callbacks,
     calls,
     calls_placed,
     calls_transfer,
@@ -76,7 +77,8 @@ def create_app(ctx: WebContext) -> FastAPI:
     routers = (health, session, me, companies, settings, users, prompts, groups, voicemail,
                statistics, sections, calls, calls_placed, calls_transfer, diversions, audit,
                shortcuts, favourites, greeting, admins, conferences, meetings, three_way,
-               recordings, chat, chat_groups, contacts, push, softphone, wrap_up)  # fmt: skip
+               recordings, chat, chat_groups, contacts, push, softphone, wrap_up,
+               callbacks)  # fmt: skip
     for module in routers:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(pages.router)  # the web pages (S7, U4, U9): HTML, not the API
