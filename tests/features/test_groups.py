@@ -320,3 +320,17 @@ def test_no_wrap_up_by_default(acme: MemorySwitch) -> None:
     talk_from_the_queue(acme, bjorn)
     queued(acme, bjorn)
     assert bjorn.ringing() is not None  # at once
+
+
+def test_a_member_who_logs_in_is_offered_the_callers_already_waiting(acme: MemorySwitch) -> None:
+    """The callers' queue sees the company as it is now, not as it was when they came."""
+    bjorn = acme.phone("1002")
+    bjorn.dial("*46")
+    acme.advance(1.0)
+    caller = in_the_menu(acme)
+    caller.press("3")
+    acme.advance(2 * RETRY_PAUSE)
+    assert bjorn.ringing() is None
+    bjorn.dial("*45")
+    acme.advance(1.0)
+    acme.until(lambda: bjorn.ringing() is not None, seconds=RETRY_PAUSE + 1.0)

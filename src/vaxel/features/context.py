@@ -73,6 +73,11 @@ class Company(Protocol):
 
     # -- users ----------------------------------------------------------------------------
 
+    def latest(self) -> Company:
+        """The company as it is now: a call that began before a change (a member logged
+        in, the description applied) sees it here; itself when nothing changed."""
+        ...
+
     def user(self, extension: str) -> UserConfig | None:
         """A user as the company's description has them (None: not described)."""
         ...

@@ -94,8 +94,10 @@ class Group(Feature):
         return self.free_members(call.switchboard.now())
 
     def free_members(self, now: float) -> list[str]:
-        """The members a call of the group may be offered now, in the group's order."""
-        group, company = self.group, self.company
+        """The members a call of the group may be offered now, in the group's order (as
+        the company is now: a member who logged in while callers wait is offered them)."""
+        company = self.company = self.company.latest()
+        group = company.config.groups.get(self.name, self.group)
         return [
             ext
             for ext in group.members

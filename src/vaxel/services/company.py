@@ -169,6 +169,9 @@ class CompanyServices:
         self.handled: dict[str, deque[float]] = {} if handled is None else handled
         # A5: extension -> until when the agent is in wrap-up (switchboard time), as queues.
         self.wrap_ups: dict[str, float] = {} if wrap_ups is None else wrap_ups
+        # The company as reloaded after a change (set by the directory): a call that began
+        # before it asks `latest()` for today's logins and members.
+        self.successor: CompanyServices | None = None
         self._users = {user.ext: user for user in config.users}
         self._timezone = ZoneInfo(config.company.timezone)
 
@@ -234,6 +237,12 @@ class CompanyServices:
         self.background.run(speak, ready)
 
     # -- users ----------------------------------------------------------------------------
+
+    def latest(self) -> CompanyServices:
+        company = self
+        while company.successor is not None:
+            company = company.successor
+        return company
 
     def user(self, extension: str) -> UserConfig | None:
         return self._users.get(extension)

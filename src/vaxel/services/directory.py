@@ -110,6 +110,8 @@ class Directory:
                 numbers[number.number] = (company_id, number)
             for name, trunk in config.trunks.items():
                 trunks[(trunk.host, trunk.port)] = (company_id, name)
+        for company_id, before in self.companies.items():
+            before.successor = companies.get(company_id)
         self.companies, self.numbers, self.trunks = companies, numbers, trunks
         self.reloaded(self)
 
