@@ -4,19 +4,24 @@ keeps their place, and at their turn a member is connected first, then the calle
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from sqlalchemy import select
 
 from tests.features.conftest import in_the_menu, variant
 from tests.memory import MemoryPhone, MemorySwitch, contains
-from vaxel.media.say import say_digits
+from tests.services.test_erlang import reference_slots
+from vaxel.media.say import say_digits, say_slot
 from vaxel.services.callbacks import list_callbacks
+from vaxel.services.erlang import Forecast
 from vaxel.store.models import QueueVisit
 
 QUEUE = "queue: {announcement: announcement, announce_every: 10, max_wait: 40}"
 CALLER = "+46701740605"  # the carrier's caller (tests/memory.py)
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 def with_callback(settings: str = "{}") -> str:
@@ -216,3 +221,96 @@ def test_never_more_callbacks_dialled_than_members_answered(
         counts[i] = len(caller.invites)
         caller.hang_up()
         acme.run()
+
+
+# -- A18: a time chosen from the forecast ---------------------------------------------------
+
+
+def choose_a_time(acme: MemorySwitch, caller: MemoryPhone) -> None:
+    """In the queue: 2 (a callback), 1 (my number), 2 (choose a time)."""
+    caller.press("3")
+    acme.advance(1.0)
+    caller.press("2")
+    acme.advance(0.2)
+    caller.press("1")
+    acme.advance(1.0)
+    assert contains(caller.heard(), acme.system("callback-when"))
+    caller.press("2")
+    acme.advance(7.0)
+
+
+def slot_names(slots: list[datetime], now: datetime) -> list[str]:
+    names = ["callback-choose-time"]
+    for key, slot in enumerate(slots, start=1):
+        names += [*say_slot(slot, now, "sv"), "press", f"num-{key}"]
+    return names
+
+
+def test_the_times_offered_follow_the_erlang_c_forecast(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    """Scripted arrivals: a call handled in 50 s and two callers who hung up, then the
+    caller who asks: four calls in the last hour, one agent. The times said are the ones
+    exact Erlang C gives (92 % within 20 s); the second caller's skip the half hour the
+    first took, which one more callback would push below the target; the first is called
+    back at its time, not before."""
+    acme = acme_as(description=with_callback("{slots: 3, schedule: office, service_level: 0.92}"))
+    bjorn = acme.phone("1002")
+    handled = in_the_menu(acme)
+    handled.press("3")
+    acme.until(lambda: bjorn.ringing() is not None)
+    bjorn.pick_up()
+    acme.advance(50.0)
+    handled.hang_up()
+    acme.run()
+    for ext in ("1001", "1003"):  # two who give up at once
+        gone = in_the_menu(acme, acme.phone(ext))
+        gone.press("3")
+        acme.advance(0.5)
+        gone.hang_up()
+        acme.run()
+    assert bjorn.ringing() is None
+    dan = acme.phone("1004")
+    dan.dial("1002")  # Björn is busy: the next callers wait
+    acme.until(lambda: bjorn.ringing() is not None, 10.0)
+    bjorn.pick_up()
+
+    first = in_the_menu(acme)
+    now = datetime.fromtimestamp(acme.clock.now, STOCKHOLM)
+    expected = reference_slots(
+        Forecast(arrivals_per_hour=4, handling=50, agents=1, target=0.92), now, {}, 8, 17
+    )
+    choose_a_time(acme, first)
+    assert len(expected) == 3
+    assert contains(first.heard(), said(acme, slot_names(expected, now)))
+    first.press("1")  # the first time
+    acme.advance(4.0)
+    assert contains(
+        first.heard(), said(acme, ["callback-scheduled", *say_slot(expected[0], now, "sv")])
+    )
+    assert first.requests("BYE")
+
+    second = in_the_menu(acme, acme.phone("1001"))
+    now = datetime.fromtimestamp(acme.clock.now, STOCKHOLM)
+    theirs = reference_slots(
+        Forecast(arrivals_per_hour=5, handling=50, agents=1, target=0.92), now,
+        {expected[0]: 1}, 8, 17,
+    )  # fmt: skip
+    assert theirs[0] != expected[0]
+    choose_a_time(acme, second)
+    assert contains(second.heard(), said(acme, slot_names(theirs, now)))
+    second.press("#")  # no choice: asked again, then left alone
+    second.hang_up()
+    acme.run()
+
+    dan.hang_up()  # Björn is free long before the time
+    acme.run()
+    invites = len(bjorn.invites)
+    due = expected[0].timestamp()
+    acme.advance(due - acme.clock.now - 1.0)
+    assert len(bjorn.invites) == invites, "called before its time"
+    acme.until(lambda: bjorn.ringing() is not None, seconds=5.0)
+    bjorn.pick_up()
+    acme.until(lambda: first.ringing() is not None, seconds=10.0)
+    (listed,) = list_callbacks(acme.store, 1, status="calling")
+    assert (listed.source, listed.due_at) == ("scheduled", expected[0])

@@ -57,7 +57,7 @@ def test_too_few_agents_always_wait_and_none_answer_in_time() -> None:
 
 def office(start: datetime, end: datetime) -> bool:
     """Open 08-17, every day."""
-    return start.date() == end.date() and 8 <= start.hour and (end.hour, end.minute) <= (17, 0)
+    return start.date() == end.date() and start.hour >= 8 and (end.hour, end.minute) <= (17, 0)
 
 
 def reference_slots(

@@ -171,6 +171,19 @@ class Company(Protocol):
         reloads of the description)."""
         ...
 
+    def queue_arrival(self, name: str, at: float) -> None:
+        """A18: a call came to the group `name` at `at` (switchboard time)."""
+        ...
+
+    def queue_arrivals(self, name: str, since: float) -> int:
+        """A18: how many calls came to the group since `since` (its live arrival rate)."""
+        ...
+
+    def scheduled_callbacks(self, name: str) -> list[Any]:
+        """A18: the callbacks booked for a time on the group, not yet due (kept across
+        reloads of the description)."""
+        ...
+
     def queue_handled(self, name: str, seconds: float) -> None:
         """A5: a call the group `name` answered was handled in `seconds` (answer to end)."""
         ...

@@ -119,6 +119,7 @@ class Group(Feature):
         if self.entered is None:
             self.entered = call.switchboard.now()
             self.call = call
+            self.company.queue_arrival(self.name, self.entered)  # A18: the live rate
         queue = self.group.queue
         if queue is not None and self.deadline is None:
             self.call = call
@@ -224,6 +225,16 @@ class Group(Feature):
             line[line.index(self)] = entry
             if line[0] is entry:
                 entry.turn()
+
+    def leave_for(self, entry: CallbackEntry) -> None:
+        """A18: the caller chose a time to be called back: out of the line (the next
+        caller's turn); the visit is the callback's, at its time."""
+        self.booking = False
+        for timer in (self.announcer, self.expiry):
+            if timer is not None:
+                timer.cancel()
+        self.reported = True
+        self._leave_line()
 
     def handled_by(self, agent: str, seconds: float) -> None:
         """A call of the group (a callback) was handled by `agent`: its time, wrap-up."""

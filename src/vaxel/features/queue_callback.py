@@ -29,6 +29,7 @@ company pay for a call.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from secrets import token_hex
 from typing import TYPE_CHECKING
@@ -51,9 +52,10 @@ from vaxel.calls.api import (
 )
 from vaxel.calls.records import record_call_id
 from vaxel.features.context import Feature
-from vaxel.media.say import say_digits
+from vaxel.media.say import say_digits, say_slot
 from vaxel.services import company_config as cc
 from vaxel.services.callbacks import CallbackChange
+from vaxel.services.erlang import Forecast, offered_slots
 from vaxel.services.numbering import check
 from vaxel.services.queue_stats import NewQueueVisit
 
@@ -68,6 +70,8 @@ MAX_DIGITS = 16  # of a number keyed in
 MIN_DIGITS = 3
 RETRY_PAUSE = 3.0  # no member free, or one did not answer: look again after this
 AGENT_RING_SECONDS = 20.0
+# A18: the handling time the forecast assumes until the group has handled a call of its own.
+ASSUMED_HANDLING = 180.0
 
 
 def dialable(number: str) -> str:
@@ -83,6 +87,11 @@ def callable_number(company: Company, number: str) -> bool:
         return True
     decision = check(company.config.outbound, number, 0)
     return decision.allowed and decision.destination != "emergency"
+
+
+def _local(company: Company) -> datetime:
+    """Now on the company's wall clock: slots fall on its half hours, and are said so."""
+    return company.now().astimezone(company.timezone)
 
 
 def _instant(epoch: float) -> datetime:
@@ -103,6 +112,8 @@ class CallbackBooking(Feature):
         self.first = ""  # the first key of a number being keyed in
         self.booked = False
         self.asked = 0
+        self.stage = "number"  # then "when" (place or time), then "slot" (A18)
+        self.slots: list[datetime] = []
 
     def start(self, call: Call) -> None:
         # Asked once the key that brought the caller here is done with: a collection begun
@@ -135,11 +146,20 @@ class CallbackBooking(Feature):
         if not isinstance(event, DigitsCollected) or event.leg is not caller or self.booked:
             return
         digits = event.digits
+        if self.stage == "when":
+            self._when(call, digits)
+            return
+        if self.stage == "slot":
+            self._slot(call, digits)
+            return
         if not self.first:
             if digits == STAY_KEY:
                 self.group.resume(call)
             elif digits == CONFIRM_KEY and self.number:
-                self._book(call)
+                if self.settings.slots:
+                    self._ask_when(call)
+                else:
+                    self._book(call)
             elif digits.isdigit() or digits == "+":
                 self.first = digits  # a number is being keyed in: the rest, up to #
                 caller.collect(max_digits=MAX_DIGITS, timeout=KEY_SECONDS, inter_digit=5.0)
@@ -159,6 +179,88 @@ class CallbackBooking(Feature):
         group.keep_place(CallbackEntry(group, self.settings, self.number, call.switchboard))
         call.caller.play([group.company.system("callback-booked")], interruptible=False)
 
+    # -- A18: or a time chosen from the forecast ----------------------------------------
+
+    def _say(self, call: Call, names: list[str], digits: int = 1) -> None:
+        company = self.group.company
+        call.caller.play([company.system(n) for n in names], interruptible=True)
+        call.caller.collect(max_digits=digits, timeout=KEY_SECONDS + 10.0)
+
+    def _ask_when(self, call: Call, prefix: tuple[str, ...] = ()) -> None:
+        self.stage = "when"
+        self.asked += 1
+        if self.asked > 6:
+            self._book(call)  # no answer: the place, as the caller first asked
+            return
+        self._say(call, [*prefix, "callback-when"])
+
+    def _when(self, call: Call, digits: str) -> None:
+        if digits == "1":
+            self._book(call)
+        elif digits == "2":
+            self.slots = self._forecast_slots(call)
+            if not self.slots:
+                self._ask_when(call, ("callback-no-times",))
+                return
+            self.stage = "slot"
+            company = self.group.company
+            now, lang = _local(company), company.language
+            names = ["callback-choose-time"]
+            for key, slot in enumerate(self.slots, start=1):
+                names += [*say_slot(slot, now, lang), "press", *say_digits(str(key), lang)]
+            self._say(call, names)
+        else:
+            self._ask_when(call)
+
+    def _slot(self, call: Call, digits: str) -> None:
+        index = int(digits) - 1 if digits.isdigit() else -1
+        if not 0 <= index < len(self.slots):
+            self._ask_when(call)
+            return
+        slot = self.slots[index]
+        self.booked = True
+        group, company = self.group, self.group.company
+        due = call.switchboard.now() + (slot - company.now()).total_seconds()
+        entry = CallbackEntry(
+            group, self.settings, self.number, call.switchboard, due=due, due_at=slot
+        )
+        group.leave_for(entry)
+        names = ["callback-scheduled", *say_slot(slot, _local(company), company.language)]
+        call.caller.play([company.system(n) for n in names], interruptible=False)
+
+    def _forecast_slots(self, call: Call) -> list[datetime]:
+        """The first slots the queue can keep (services/erlang.py), from the live figures."""
+        group, company, settings = self.group, self.group.company, self.settings
+        now = call.switchboard.now()
+        handling = company.queue_handling_time(group.name) or ASSUMED_HANDLING
+        members = company.config.groups.get(group.name, group.group).members
+        forecast = Forecast(
+            arrivals_per_hour=company.queue_arrivals(group.name, now - 3600.0),
+            handling=handling,
+            agents=sum(1 for m in members if company.logged_in(group.name, m)),
+            target=settings.service_level,
+            within=settings.answer_within,
+        )
+        booked = Counter(
+            entry.due_at
+            for entry in company.scheduled_callbacks(group.name)
+            if isinstance(entry, CallbackEntry)
+            and entry.state == "scheduled"
+            and entry.due_at is not None
+        )
+        schedule = company.config.schedules.get(settings.schedule) if settings.schedule else None
+
+        def is_open(start: datetime, end: datetime) -> bool:
+            if schedule is None:
+                return True
+            verdict = schedule.evaluate(start)
+            return verdict.open and (verdict.until is None or verdict.until >= end)
+
+        return offered_slots(
+            forecast, _local(company), booked=booked, is_open=is_open,
+            slot_minutes=settings.slot_minutes, count=settings.slots,
+        )  # fmt: skip
+
 
 class CallbackEntry:
     """A caller's place in the line, kept while they are not on the phone.
@@ -174,12 +276,20 @@ class CallbackEntry:
         settings: cc.CallbackConfig,
         number: str,
         switchboard: Switchboard,
+        *,
+        due: float | None = None,
+        due_at: datetime | None = None,
     ) -> None:
         self.group = group
         self.settings = settings
         self.number = number
         self.switchboard = switchboard
         self.entered = group.entered if group.entered is not None else switchboard.now()
+        self.requested = switchboard.now() if due is not None else self.entered
+        self.source = "queue"
+        self.due_at = due_at
+        if due is not None:  # A18: a time chosen: its wait counts from then
+            self.entered, self.source = due, "scheduled"
         original = group.call
         # Who asked, and the call they asked on (its legs go when it ends).
         self.caller = original.caller.party if original is not None else number
@@ -190,16 +300,23 @@ class CallbackEntry:
         self.timer: Timer | None = None
         self.key = token_hex(8)
         self.agent = ""
+        if due is not None:
+            self.state = "scheduled"
+            group.company.scheduled_callbacks(group.name).append(self)
+            self.timer = switchboard.after(max(0.0, due - switchboard.now()), self._due)
         self._changed()
 
     def _changed(self) -> None:
         """The list agents see (services/callbacks.py) follows each change."""
-        status = {"ringing": "waiting", "resting": "waiting"}.get(self.state, self.state)
+        status = {"ringing": "waiting", "resting": "waiting", "scheduled": "waiting"}.get(
+            self.state, self.state
+        )
         group, now = self.group, self.switchboard.now()
         group.company.callback_changed(CallbackChange(
             company_id=group.company.id, key=self.key, group=group.name, number=self.number,
-            caller=self.caller, source="queue", requested_at=_instant(self.entered),
+            caller=self.caller, source=self.source, requested_at=_instant(self.requested),
             status=status, attempts=self.attempts, agent=self.agent, at=_instant(now),
+            due_at=self.due_at,
         ))  # fmt: skip
 
     # -- its place in the line -------------------------------------------------------------
@@ -250,6 +367,15 @@ class CallbackEntry:
         if self in line:
             line.remove(self)
         self.group.next_in_line(line)
+
+    def _due(self) -> None:
+        """A18: its time has come: first in line, served by the next free member."""
+        booked = self.group.company.scheduled_callbacks(self.group.name)
+        if self in booked:
+            booked.remove(self)
+        self.state = "waiting"
+        self._line().insert(0, self)
+        self.turn()
 
     def _rejoin(self) -> None:
         """Back in line where the time the caller first came puts it."""

@@ -162,6 +162,20 @@ SYSTEM_PROMPTS: dict[str, dict[str, str]] = {
         "en": "Hello! This is the callback you asked for. You are being connected now.",
     },
     "callback-for": {"sv": "Återuppringning till", "en": "Callback to"},
+    "callback-when": {
+        "sv": "Tryck ett för att behålla din plats i kön, eller två för att välja en tid.",
+        "en": "Press one to keep your place in the queue, or two to choose a time.",
+    },
+    "callback-choose-time": {
+        "sv": "Välj en tid för uppringningen.",
+        "en": "Choose a time for your callback.",
+    },
+    "callback-no-times": {
+        "sv": "Det finns inga lediga tider just nu.",
+        "en": "There are no times free right now.",
+    },
+    "callback-scheduled": {"sv": "Tack. Vi ringer upp dig", "en": "Thank you. We will call you"},
+    "press": {"sv": "tryck", "en": "press"},
     "callback-no-answer": {
         "sv": "Ingen svarade. Vi försöker igen senare.",
         "en": "There was no answer. We will try again later.",
@@ -407,6 +421,16 @@ def say_digits(digits: str, lang: Language) -> list[str]:
         elif char not in _SEPARATORS:
             raise ValueError(f"cannot say {char!r} in {digits!r}")
     return names
+
+
+def say_slot(slot: datetime, now: datetime, lang: Language) -> list[str]:
+    """A callback's time (A18), both in the company's zone: "klockan fjorton och trettio",
+    "i morgon klockan åtta"."""
+    lang = check_language(lang)
+    day = [] if slot.date() == now.date() else ["tomorrow"]
+    if (slot.date() - now.date()).days > 1:
+        day = [WEEKDAYS[slot.weekday()]]
+    return [*day, "at", *_say_time(slot.hour, slot.minute, lang)]
 
 
 def say_queue_position(position: int, lang: Language) -> list[str]:

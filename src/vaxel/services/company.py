@@ -130,6 +130,7 @@ class Folders:
 
 
 HANDLED_KEPT = 20  # A5: the handling times a group's average is taken over
+ARRIVALS_KEPT = 5000  # A18: a group's latest arrivals (an hour of a busy queue)
 
 
 class CompanyServices:
@@ -152,6 +153,8 @@ class CompanyServices:
         rooms: dict[str, Any] | None = None,
         handled: dict[str, deque[float]] | None = None,
         wrap_ups: dict[str, float] | None = None,
+        arrivals: dict[str, deque[float]] | None = None,
+        scheduled: dict[str, list[Any]] | None = None,
     ) -> None:
         self.store = store
         self._id = company_id
@@ -169,6 +172,10 @@ class CompanyServices:
         self.handled: dict[str, deque[float]] = {} if handled is None else handled
         # A5: extension -> until when the agent is in wrap-up (switchboard time), as queues.
         self.wrap_ups: dict[str, float] = {} if wrap_ups is None else wrap_ups
+        # A18: when calls came to each group (the last hour's), and the callbacks booked
+        # for a time, by group (as queues).
+        self.arrivals: dict[str, deque[float]] = {} if arrivals is None else arrivals
+        self.scheduled: dict[str, list[Any]] = {} if scheduled is None else scheduled
         # The company as reloaded after a change (set by the directory): a call that began
         # before it asks `latest()` for today's logins and members.
         self.successor: CompanyServices | None = None
@@ -433,6 +440,18 @@ class CompanyServices:
 
     def queue(self, name: str) -> list[Any]:
         return self.queues.setdefault(name, [])
+
+    def queue_arrival(self, name: str, at: float) -> None:
+        arrivals = self.arrivals.get(name)
+        if arrivals is None:
+            arrivals = self.arrivals[name] = deque(maxlen=ARRIVALS_KEPT)
+        arrivals.append(at)
+
+    def queue_arrivals(self, name: str, since: float) -> int:
+        return sum(1 for at in self.arrivals.get(name, ()) if at >= since)
+
+    def scheduled_callbacks(self, name: str) -> list[Any]:
+        return self.scheduled.setdefault(name, [])
 
     def queue_handled(self, name: str, seconds: float) -> None:
         handled = self.handled.get(name)

@@ -341,13 +341,25 @@ class CallbackConfig(Model):
     member is rung first; once they answer, the caller is called back and hears
     `greeting` (default: the system's "this is the callback you asked for") before the
     two talk. Nobody answering is tried again `retry_after` seconds later, `attempts`
-    times in all, then reported."""
+    times in all, then reported.
+
+    A18: with `slots` the caller may instead choose a time: the first `slots` slots of
+    `slot_minutes` within the `schedule`'s open hours (a schedule of the company; none:
+    any hour) that the queue can keep at `service_level` answered within `answer_within`
+    seconds by Erlang C (services/erlang.py), over the live arrivals of the last hour, the
+    group's handling time and the members logged in. At its time the callback goes first
+    in line."""
 
     key: Annotated[str, Field(pattern=r"^[0-9*]$")] = "2"
     attempts: Annotated[int, Field(ge=1, le=10)] = 3
     retry_after: Annotated[float, Field(ge=10, le=86400)] = 120.0
     ring_time: Annotated[int, Field(ge=5, le=120)] = 30  # the caller's phone, per attempt
     greeting: str | None = None
+    slots: Annotated[int, Field(ge=0, le=5)] = 0  # 0: no time to choose, only the place
+    slot_minutes: Literal[15, 30, 60] = 30
+    schedule: str | None = None
+    service_level: Annotated[float, Field(ge=0.5, le=0.99)] = 0.8
+    answer_within: Annotated[float, Field(ge=5, le=600)] = 20.0
 
 
 class QueueConfig(Model):
@@ -956,8 +968,13 @@ def check_references(config: CompanyConfig) -> list[str]:
         if group.queue is not None:
             prompt(f"{where}.queue.music", group.queue.music)
             prompt(f"{where}.queue.announcement", group.queue.announcement)
-            if group.queue.callback is not None:
-                prompt(f"{where}.queue.callback.greeting", group.queue.callback.greeting)
+            callback = group.queue.callback
+            if callback is not None:
+                prompt(f"{where}.queue.callback.greeting", callback.greeting)
+                if callback.schedule is not None and callback.schedule not in config.schedules:
+                    errors.append(
+                        f'{where}.queue.callback.schedule: unknown schedule "{callback.schedule}"'
+                    )
         errors += _destination_errors(config, f"{where}.overflow", group.overflow)
     for name, box in config.voicemail.items():
         for i, member in enumerate(box.members):

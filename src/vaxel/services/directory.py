@@ -73,6 +73,9 @@ class Directory:
         self.handled: dict[int, dict[str, deque[float]]] = {}
         # ... and its agents' wrap-ups (A5: extension -> until when).
         self.wrap_ups: dict[int, dict[str, float]] = {}
+        # ... and its groups' arrivals and callbacks booked for a time (A18).
+        self.arrivals: dict[int, dict[str, deque[float]]] = {}
+        self.scheduled: dict[int, dict[str, list[Any]]] = {}
 
     def invalidate(self) -> None:
         """Look for changes at the next lookup, not only after `PROBE_INTERVAL`: the web,
@@ -148,6 +151,8 @@ class Directory:
             rooms=self.rooms.setdefault(company_id, {}),
             handled=self.handled.setdefault(company_id, {}),
             wrap_ups=self.wrap_ups.setdefault(company_id, {}),
+            arrivals=self.arrivals.setdefault(company_id, {}),
+            scheduled=self.scheduled.setdefault(company_id, {}),
         )
 
     def trunk_configs(self) -> dict[tuple[int, str], TrunkConfig]:
