@@ -314,3 +314,59 @@ def test_the_times_offered_follow_the_erlang_c_forecast(
     acme.until(lambda: first.ringing() is not None, seconds=10.0)
     (listed,) = list_callbacks(acme.store, 1, status="calling")
     assert (listed.source, listed.due_at) == ("scheduled", expected[0])
+
+
+# -- A1: a callback asked for from a menu ---------------------------------------------------
+
+
+def with_menu_callback(request: str) -> str:
+    described = with_callback()
+    key = '"7": {external: "+46701740605"},'
+    assert key in described
+    return described.replace(key, key + f' "6": {{callback: {request}}},')
+
+
+def test_a_menu_key_puts_the_callback_on_the_queues_list(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(description=with_menu_callback("{group: queue}"))
+    bjorn = acme.phone("1002")
+    anna = busy(acme, bjorn)
+    caller = in_the_menu(acme)
+    caller.press("6")
+    acme.advance(4.5)
+    assert contains(caller.heard(), said(acme, ["callback-number-is", *say_digits(CALLER, "sv")]))
+    caller.press("1")
+    acme.advance(2.0)
+    assert contains(caller.heard(), acme.system("callback-booked"))
+    assert caller.requests("BYE")
+    (listed,) = list_callbacks(acme.store, 1, status="waiting")
+    assert (listed.source, listed.group, listed.number) == ("menu", "queue", CALLER)
+    invites = len(caller.invites)
+    anna.hang_up()
+    acme.until(lambda: bjorn.ringing() is not None, seconds=5.0)
+    assert len(caller.invites) == invites
+    bjorn.pick_up()
+    acme.until(lambda: caller.ringing() is not None, seconds=10.0)
+
+
+def test_a_menu_callback_is_sent_by_mail_and_sms(acme_as: Callable[..., MemorySwitch]) -> None:
+    """With nowhere to queue it, the request is sent on (the texts: services tests) and
+    the caller is thanked."""
+    acme = acme_as(description=with_menu_callback("{email: [kundtjanst@acme.example]}"))
+    sent: list[object] = []
+    company = acme.core.directory.company(1)
+    assert company is not None
+    company.callback_requested = sent.append  # type: ignore[method-assign]
+    caller = in_the_menu(acme)
+    caller.press("6")
+    acme.advance(0.2)
+    caller.press("0701234567#")
+    acme.advance(4.5)
+    caller.press("1")
+    acme.advance(3.0)
+    assert contains(caller.heard(), acme.system("callback-sent"))
+    (request,) = sent
+    assert request.number == "0701234567" and request.caller == CALLER  # type: ignore[attr-defined]
+    assert request.email == ("kundtjanst@acme.example",)  # type: ignore[attr-defined]
+    assert list_callbacks(acme.store, 1) == []

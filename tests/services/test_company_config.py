@@ -276,3 +276,28 @@ def test_a_trunk_over_tls_may_name_its_ca_file_and_only_over_tls() -> None:
     assert (trunk.transport, trunk.ca_file) == ("tls", "/etc/vaxel/carrier-ca.pem")
     errors = _errors("trunks: {carrier: {host: 192.0.2.10, ca_file: /etc/ca.pem}}")
     assert any("ca_file is for transport: tls" in error for error in errors), errors
+
+
+def test_a_queues_callback_and_a_menus_callback_request_are_checked() -> None:
+    """A5, A1, A18: a callback's schedule must exist; a menu's request goes to a queue
+    that offers callbacks, or by mail or SMS, and somewhere at all."""
+    errors = _errors("""
+flows: {main: {menu: main}}
+menus:
+  main:
+    prompt: menu
+    keys: {"1": {callback: {group: nowhere}}, "2": {callback: {group: plain}},
+           "3": {callback: {email: [kundtjanst@acme.example]}}}
+groups:
+  plain: {members: ["1001"]}
+  queue: {members: ["1002"], queue: {callback: {slots: 2, schedule: nights}}}
+""")
+    assert 'menus.main.keys.1.callback.group: unknown group "nowhere"' in errors
+    assert "menus.main.keys.2.callback.group: plain has no queue.callback" in errors
+    assert 'groups.queue.queue.callback.schedule: unknown schedule "nights"' in errors
+    assert not any(".keys.3" in line for line in errors)
+    nowhere = _errors("""
+flows: {main: {menu: main}}
+menus: {main: {prompt: menu, keys: {"1": {callback: {}}}}}
+""")
+    assert any("give group, email or sms" in line for line in nowhere)

@@ -2,6 +2,7 @@
 destination (`features.destinations`). Importing the package registers every kind."""
 
 from vaxel.features import (  # noqa: F401 - imported to register their destination kinds
+    callback_menu,
     groups,
     ivr,
     main_number,

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from vaxel.calls.api import Call, CallEvent, Leg, Line, Offered, Reach
 from vaxel.media.tts import Language
+from vaxel.services.callback_request import CallbackRequest
 from vaxel.services.callbacks import CallbackChange
 from vaxel.services.company_config import CompanyConfig, UserConfig
 from vaxel.services.diversions import DiversionInfo
@@ -203,6 +204,10 @@ class Company(Protocol):
 
     def queue_visit(self, visit: NewQueueVisit) -> None:
         """S9, A10: a call's visit to a group ended: stored off the loop, for statistics."""
+        ...
+
+    def callback_requested(self, request: CallbackRequest) -> None:
+        """A1: send a callback asked for from a menu by e-mail and SMS (off the loop)."""
         ...
 
     def callback_changed(self, change: CallbackChange) -> None:

@@ -44,7 +44,7 @@ def serves(kind: type[D]) -> Serves[D]:
     return register
 
 
-def step_for(company: Company, destination: cc.Destination) -> Feature:
+def step_for(company: Company, destination: cc.Destination | cc.ToCallback) -> Feature:
     """The step that serves `destination`."""
     maker = _KINDS.get(type(destination))
     if maker is None:
@@ -52,8 +52,9 @@ def step_for(company: Company, destination: cc.Destination) -> Feature:
     return maker(company, destination)
 
 
-def go(call: Call, company: Company, destination: cc.Destination | None) -> None:
-    """Hand the call to `destination`; None (nowhere to go) hangs up."""
+def go(call: Call, company: Company, destination: cc.Destination | cc.ToCallback | None) -> None:
+    """Hand the call to `destination` (a menu key's callback request too, A1); None
+    (nowhere to go) hangs up."""
     if destination is None:
         call.hangup()
         return

@@ -98,22 +98,20 @@ def _instant(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-class CallbackBooking(Feature):
-    """The caller pressed the callback key: which number, then keep their place."""
+class AskNumber(Feature):
+    """Which number to call back (A5, A1): the caller's own, read back, confirmed with 1;
+    or one keyed in, ending with #, checked against the company's outbound rules; * to
+    leave the question. What follows is the subclass's (`confirmed`, `stay`, `left`)."""
 
     answerer = "queue"
 
-    def __init__(self, group: Group, settings: cc.CallbackConfig) -> None:
-        self.group = group
-        self.settings = settings
-        company = group.company
-        own = dialable(group.call.caller.party if group.call is not None else "")
+    def __init__(self, company: Company, caller: str) -> None:
+        self.company = company
+        own = dialable(caller)
         self.number = own if own and callable_number(company, own) else ""
         self.first = ""  # the first key of a number being keyed in
-        self.booked = False
+        self.booked = False  # done: what plays now ends the call
         self.asked = 0
-        self.stage = "number"  # then "when" (place or time), then "slot" (A18)
-        self.slots: list[datetime] = []
 
     def start(self, call: Call) -> None:
         # Asked once the key that brought the caller here is done with: a collection begun
@@ -122,62 +120,109 @@ class CallbackBooking(Feature):
 
     def _ask(self, call: Call, prefix: tuple[str, ...] = ()) -> None:
         self.asked += 1
-        if self.asked > 3:  # three questions without an answer: back to the queue
-            self.group.resume(call)
+        if self.asked > 3:  # three questions without an answer
+            self.stay(call)
             return
-        lang = self.group.company.language
+        lang = self.company.language
         if self.number:
             names = [*prefix, "callback-number-is", *say_digits(self.number, lang),
                      "callback-confirm"]  # fmt: skip
         else:
             names = [*prefix, "callback-enter-number"]
-        call.caller.play([self.group.company.system(n) for n in names], interruptible=True)
+        call.caller.play([self.company.system(n) for n in names], interruptible=True)
         call.caller.collect(max_digits=1, timeout=KEY_SECONDS + 10.0)
 
     def handle(self, call: Call, event: CallEvent) -> None:
         caller = call.caller
         if isinstance(event, Ended) and event.leg is caller:
             if not self.booked:
-                self.group.left_while_booking(event)
+                self.left(event)
             return
         if isinstance(event, PlayFinished) and event.leg is caller and self.booked:
             call.hangup(NORMAL)
             return
         if not isinstance(event, DigitsCollected) or event.leg is not caller or self.booked:
             return
-        digits = event.digits
-        if self.stage == "when":
-            self._when(call, digits)
-            return
-        if self.stage == "slot":
-            self._slot(call, digits)
-            return
+        if not self.answer(call, event.digits):
+            self._number(call, event.digits)
+
+    def _number(self, call: Call, digits: str) -> None:
         if not self.first:
             if digits == STAY_KEY:
-                self.group.resume(call)
+                self.stay(call)
             elif digits == CONFIRM_KEY and self.number:
-                if self.settings.slots:
-                    self._ask_when(call)
-                else:
-                    self._book(call)
+                self.confirmed(call)
             elif digits.isdigit() or digits == "+":
                 self.first = digits  # a number is being keyed in: the rest, up to #
-                caller.collect(max_digits=MAX_DIGITS, timeout=KEY_SECONDS, inter_digit=5.0)
+                call.caller.collect(max_digits=MAX_DIGITS, timeout=KEY_SECONDS, inter_digit=5.0)
             else:
                 self._ask(call)
             return
         number, self.first = self.first + digits, ""
-        if len(number) >= MIN_DIGITS and callable_number(self.group.company, number):
+        if len(number) >= MIN_DIGITS and callable_number(self.company, number):
             self.number = number
             self._ask(call)
         else:
             self._ask(call, ("callback-invalid",))
 
-    def _book(self, call: Call) -> None:
+    def finish(self, call: Call, names: list[str]) -> None:
+        """Done: say `names`, then hang up."""
         self.booked = True
+        call.caller.play([self.company.system(n) for n in names], interruptible=False)
+
+    # -- what the subclass does ------------------------------------------------------------
+
+    def answer(self, call: Call, digits: str) -> bool:
+        """Keys for a later question of the subclass's (True: taken)."""
+        return False
+
+    def confirmed(self, call: Call) -> None:
+        raise NotImplementedError
+
+    def stay(self, call: Call) -> None:
+        raise NotImplementedError
+
+    def left(self, event: Ended) -> None:
+        """The caller hung up before it was done."""
+
+
+class CallbackBooking(AskNumber):
+    """The caller in the queue pressed the callback key: which number, then keep their
+    place, or (A18) choose a time."""
+
+    def __init__(self, group: Group, settings: cc.CallbackConfig) -> None:
+        caller = group.call.caller.party if group.call is not None else ""
+        super().__init__(group.company, caller)
+        self.group = group
+        self.settings = settings
+        self.stage = "number"  # then "when" (place or time), then "slot" (A18)
+        self.slots: list[datetime] = []
+
+    def answer(self, call: Call, digits: str) -> bool:
+        if self.stage == "when":
+            self._when(call, digits)
+        elif self.stage == "slot":
+            self._slot(call, digits)
+        else:
+            return False
+        return True
+
+    def confirmed(self, call: Call) -> None:
+        if self.settings.slots:
+            self._ask_when(call)
+        else:
+            self._book(call)
+
+    def stay(self, call: Call) -> None:
+        self.group.resume(call)
+
+    def left(self, event: Ended) -> None:
+        self.group.left_while_booking(event)
+
+    def _book(self, call: Call) -> None:
         group = self.group
         group.keep_place(CallbackEntry(group, self.settings, self.number, call.switchboard))
-        call.caller.play([group.company.system("callback-booked")], interruptible=False)
+        self.finish(call, ["callback-booked"])
 
     # -- A18: or a time chosen from the forecast ----------------------------------------
 
@@ -218,15 +263,15 @@ class CallbackBooking(Feature):
             self._ask_when(call)
             return
         slot = self.slots[index]
-        self.booked = True
         group, company = self.group, self.group.company
         due = call.switchboard.now() + (slot - company.now()).total_seconds()
         entry = CallbackEntry(
             group, self.settings, self.number, call.switchboard, due=due, due_at=slot
         )
         group.leave_for(entry)
-        names = ["callback-scheduled", *say_slot(slot, _local(company), company.language)]
-        call.caller.play([company.system(n) for n in names], interruptible=False)
+        self.finish(
+            call, ["callback-scheduled", *say_slot(slot, _local(company), company.language)]
+        )
 
     def _forecast_slots(self, call: Call) -> list[datetime]:
         """The first slots the queue can keep (services/erlang.py), from the live figures."""
@@ -279,6 +324,7 @@ class CallbackEntry:
         *,
         due: float | None = None,
         due_at: datetime | None = None,
+        source: str = "queue",
     ) -> None:
         self.group = group
         self.settings = settings
@@ -286,7 +332,7 @@ class CallbackEntry:
         self.switchboard = switchboard
         self.entered = group.entered if group.entered is not None else switchboard.now()
         self.requested = switchboard.now() if due is not None else self.entered
-        self.source = "queue"
+        self.source = source
         self.due_at = due_at
         if due is not None:  # A18: a time chosen: its wait counts from then
             self.entered, self.source = due, "scheduled"

@@ -157,6 +157,10 @@ SYSTEM_PROMPTS: dict[str, dict[str, str]] = {
         "en": "Thank you. You keep your place in the queue and we will call you back when "
         "it is your turn. You can hang up now.",
     },
+    "callback-sent": {
+        "sv": "Tack. Vi ringer upp dig så snart vi kan. Du kan lägga på nu.",
+        "en": "Thank you. We will call you back as soon as we can. You can hang up now.",
+    },
     "callback-greeting": {
         "sv": "Hej! Det här är uppringningen du bad om. Du kopplas nu till en medarbetare.",
         "en": "Hello! This is the callback you asked for. You are being connected now.",

@@ -41,6 +41,7 @@ from vaxel.media.tts import Language, synthesize
 from vaxel.services import (
     activities,
     audit,
+    callback_request,
     callbacks,
     diversions,
     presence_settings,
@@ -428,6 +429,9 @@ class CompanyServices:
 
     def queue_visit(self, visit: queue_stats.NewQueueVisit) -> None:
         self.background.run(partial(queue_stats.write_visit, self.store, visit))
+
+    def callback_requested(self, request: callback_request.CallbackRequest) -> None:
+        self.background.run(partial(callback_request.deliver, self._config, request))
 
     def callback_changed(self, change: callbacks.CallbackChange) -> None:
         self.background.run(partial(callbacks.write_change, self.store, change))

@@ -118,9 +118,30 @@ class ToFlow(Model):
     flow: str
 
 
+class CallbackRequestConfig(Model):
+    """A1: a menu key that takes the number to call back by DTMF: the caller's own,
+    confirmed, or one keyed in. It goes on the callback list of `group` (a queue with
+    `callback:`: called back at its turn, at the back of the line) and is sent by e-mail
+    to `email` and by SMS to `sms` (at least one of the three)."""
+
+    group: str | None = None
+    email: list[str] = []
+    sms: list[str] = []
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> CallbackRequestConfig:
+        if self.group is None and not self.email and not self.sms:
+            raise ValueError("a callback request goes somewhere: give group, email or sms")
+        return self
+
+
+class ToCallback(Model):
+    callback: CallbackRequestConfig
+
+
 _KINDS: dict[str, type[Model]] = {
     "user": ToUser, "group": ToGroup, "voicemail": ToVoicemail, "menu": ToMenu,
-    "external": ToExternal, "flow": ToFlow,
+    "external": ToExternal, "flow": ToFlow, "callback": ToCallback,
 }  # fmt: skip
 
 
@@ -149,6 +170,7 @@ MenuAction = Annotated[
     | Annotated[ToMenu, Tag("menu")]
     | Annotated[ToExternal, Tag("external")]
     | Annotated[ToFlow, Tag("flow")]
+    | Annotated[ToCallback, Tag("callback")]
     | Annotated[Literal["repeat"], Tag("repeat")]
     | Annotated[Literal["hangup"], Tag("hangup")],
     Discriminator(_kind),
@@ -914,6 +936,12 @@ def _destination_errors(config: CompanyConfig, where: str, target: object) -> li
         and target.voicemail not in users
     ):
         return [f'{where}: unknown voicemail box "{target.voicemail}"']
+    if isinstance(target, ToCallback) and target.callback.group is not None:
+        group = config.groups.get(target.callback.group)
+        if group is None:
+            return [f'{where}.callback.group: unknown group "{target.callback.group}"']
+        if group.queue is None or group.queue.callback is None:
+            return [f"{where}.callback.group: {target.callback.group} has no queue.callback"]
     return []
 
 
