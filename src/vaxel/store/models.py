@@ -637,3 +637,28 @@ class PushSubscription(Base):
     p256dh: Mapped[str] = mapped_column(Text)  # the browser's ECDH public key, base64url
     auth: Mapped[str] = mapped_column(Text)  # its authentication secret, base64url
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+REPORT_SCHEDULES = ("", "daily", "weekly", "monthly")
+
+
+class ReportSet(Base):
+    """A company's saved set of statistics reports (S9, A10): which reports, their filters
+    and period (`definition`, JSON: services/report_sets.py), and the addresses it is mailed
+    to on its schedule ("" none). `mailed_for` is the start of the last schedule period
+    mailed (written before the mail is sent), so a restarted switch never mails it twice."""
+
+    __tablename__ = "report_sets"
+    __table_args__ = (
+        CheckConstraint(_one_of("schedule", REPORT_SCHEDULES), name="schedule"),
+        UniqueConstraint("company_id", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    definition: Mapped[str] = mapped_column(Text)  # JSON
+    schedule: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    emails: Mapped[str] = mapped_column(Text, default="[]", server_default=text("'[]'"))
+    mailed_for: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
