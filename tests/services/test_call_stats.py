@@ -37,17 +37,17 @@ def _record(store: Store, domain: str, n: int, caller: str, callee: str, *, at: 
 
 
 def _visit(store: Store, domain: str, call_id: str, *, at: timedelta, outcome: str,
-           wait: float, by: str = "") -> None:  # fmt: skip
+           wait: float, by: str = "", group: str = "support") -> None:  # fmt: skip
     entered = T0 + at
     answered = entered + timedelta(seconds=wait) if outcome == "answered" else None
     write_visit(store, NewQueueVisit(
-        company_id=get_company(store, domain).id, group="support", call_id=call_id,
+        company_id=get_company(store, domain).id, group=group, call_id=call_id,
         caller="+46701111111", entered_at=entered, left_at=entered + timedelta(seconds=wait),
         outcome=outcome, answered_at=answered, answered_by=by,
     ))  # fmt: skip
 
 
-def script(store: Store, domain: str = "acme.example") -> None:
+def script(store: Store, domain: str = "acme.example", group: str = "support") -> None:
     """The scripted calls (times from Monday 10:00 in Stockholm):
 
     1. +46701111111 calls the main number, waits 8 s in support, Bo (1002) talks 60 s.
@@ -62,18 +62,19 @@ def script(store: Store, domain: str = "acme.example") -> None:
     hour = timedelta(hours=1)
     one = _record(store, domain, 1, "+46701111111", MAIN, at=timedelta(0), answered_after=2,
                   talk=68, by="1002")  # fmt: skip
-    _visit(store, domain, one, at=timedelta(seconds=2), outcome="answered", wait=8, by="1002")
+    _visit(store, domain, one, at=timedelta(seconds=2), outcome="answered", wait=8, by="1002",
+           group=group)  # fmt: skip
     two = _record(store, domain, 2, "+46701111112", MAIN, at=10 * timedelta(minutes=1),
                   answered_after=2, talk=30, by="support")  # fmt: skip
     _visit(store, domain, two, at=10 * timedelta(minutes=1, seconds=0.2), outcome="abandoned",
-           wait=30)  # fmt: skip
+           wait=30, group=group)  # fmt: skip
     _record(store, domain, 3, "+46701111113", "1003", at=20 * timedelta(minutes=1),
             answered_after=None, talk=0, disposition="no-answer")  # fmt: skip
     # The queue answers call 4 at 1 s, Bo at 6 s; the call ends 120 s after that.
     four = _record(store, domain, 4, "+46701111114", "1003", at=hour, answered_after=1,
                    talk=125, by="1003")  # fmt: skip
     _visit(store, domain, four, at=hour + timedelta(seconds=1), outcome="answered", wait=5,
-           by="1002")  # fmt: skip
+           by="1002", group=group)  # fmt: skip
     _record(store, domain, 5, "1001", "+46702222222", at=timedelta(days=1), answered_after=5,
             talk=30)  # fmt: skip
     _record(store, domain, 6, "1002", "+46703333333", at=2 * hour, answered_after=None,
