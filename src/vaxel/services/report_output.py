@@ -21,8 +21,6 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
 
-from fpdf import FPDF
-
 from vaxel.services import call_stats, queue_stats, report_sets
 from vaxel.services.company_config import CompanyConfig
 from vaxel.services.errors import Invalid, ServiceError
@@ -223,6 +221,8 @@ def _latin1(text: str) -> str:
 
 def pdf_bytes(output: Output, language: str, *, only: str | None = None) -> bytes:
     """The tables as a PDF document, landscape A4, one section per report."""
+    from fpdf import FPDF  # half a second to import: only when a PDF is made
+
     w = words(language)
     pdf = FPDF(orientation="landscape", format="A4")
     pdf.set_auto_page_break(auto=True, margin=12)
