@@ -7,9 +7,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The switch: venv for .venv, gcc and headers for the compiled modules, espeak-ng and sox for
 # the prompts it speaks. The tests add their SIP peers, PostgreSQL, openssl (a TLS test) and
-# Chromium (the pages' browser tests, driven by Playwright).
+# Chromium (the pages' browser tests, driven by Playwright) and poppler-utils (pdftotext
+# reads the reports' PDFs back).
 RUN_PACKAGES := python3-venv gcc python3-dev espeak-ng sox libsox-fmt-all
-TEST_PACKAGES := $(RUN_PACKAGES) sip-tester baresip-core postgresql openssl chromium
+TEST_PACKAGES := $(RUN_PACKAGES) sip-tester baresip-core postgresql openssl chromium poppler-utils
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint deps run-deps apt venv native assets bench clean

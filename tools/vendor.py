@@ -35,6 +35,8 @@ PACKAGES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     # Only the browser tests inject it (accessibility checks of the pages); never served in
     # a page.
     "axe-core": ("axe-core", "4.10.2", ("axe.min.js",)),
+    # S9, A10: the charts of the statistics page (its UMD build sets `Chart`).
+    "chartjs": ("chart.js", "4.5.1", ("dist/chart.umd.min.js",)),
 }
 
 
@@ -122,7 +124,8 @@ def vendor(name: str) -> bool:
         staging.mkdir()
         with tarfile.open(tarball) as archive:
             members = {m.name.removeprefix("package/"): m for m in archive.getmembers()}
-            for wanted in (*files, "LICENSE"):
+            licence = "LICENSE.md" if "LICENSE.md" in members else "LICENSE"
+            for wanted in (*files, licence):
                 member = members.get(wanted)
                 if member is None or not member.isfile():
                     raise SystemExit(f"vendor: {package}@{version} has no {wanted}")

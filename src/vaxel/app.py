@@ -35,7 +35,14 @@ from vaxel.features.transfer import TransferError
 from vaxel.media.engine import MediaEngine
 from vaxel.media.say import build_system_prompts
 from vaxel.options import ServeOptions
-from vaxel.services import call_records, meetings, recordings, registrations, voicemail
+from vaxel.services import (
+    call_records,
+    meetings,
+    recordings,
+    registrations,
+    report_output,
+    voicemail,
+)
 from vaxel.services.call_records import NewCallRecord
 from vaxel.services.demo import ensure_demo, ensure_demo_web
 from vaxel.services.registrations import Binding, WriteBehind
@@ -392,13 +399,18 @@ async def _run(options: ServeOptions, store: Store) -> int:
     async def reminders() -> None:
         """A3: meeting reminders that came due, at start (a switch that was down catches
         up; occurrences that started meanwhile are not reminded) and then every
-        REMINDER_INTERVAL, on the database thread; a round still sending is not doubled."""
+        REMINDER_INTERVAL, on the database thread; a round still sending is not doubled.
+        S9, A10: report sets whose schedule period began are mailed in the same round."""
         interval = float(os.environ.get("VAXEL_REMINDER_INTERVAL", REMINDER_INTERVAL))
         while True:
             try:
                 await database.submit(partial(meetings.send_reminders, store, datetime.now(UTC)))
             except Exception:
                 log.exception("meeting reminders failed")
+            try:  # S9, A10: report sets mailed once per period, as they come due
+                await database.submit(partial(report_output.send_due, store, datetime.now(UTC)))
+            except Exception:
+                log.exception("scheduled report mails failed")
             await asyncio.sleep(interval)
 
     tasks = [asyncio.create_task(drive_timers()), asyncio.create_task(housekeeping()),

@@ -670,3 +670,28 @@ class Callback(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     agent: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+REPORT_SCHEDULES = ("", "daily", "weekly", "monthly")
+
+
+class ReportSet(Base):
+    """A company's saved set of statistics reports (S9, A10): which reports, their filters
+    and period (`definition`, JSON: services/report_sets.py), and the addresses it is mailed
+    to on its schedule ("" none). `mailed_for` is the start of the last schedule period
+    mailed (written before the mail is sent), so a restarted switch never mails it twice."""
+
+    __tablename__ = "report_sets"
+    __table_args__ = (
+        CheckConstraint(_one_of("schedule", REPORT_SCHEDULES), name="schedule"),
+        UniqueConstraint("company_id", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(Text)
+    definition: Mapped[str] = mapped_column(Text)  # JSON
+    schedule: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    emails: Mapped[str] = mapped_column(Text, default="[]", server_default=text("'[]'"))
+    mailed_for: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

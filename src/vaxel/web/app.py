@@ -38,6 +38,7 @@ from vaxel.web.api import (
     prompts,
     push,
     recordings,
+    reports,
     sections,
     session,
     settings,
@@ -75,8 +76,8 @@ def create_app(ctx: WebContext) -> FastAPI:
     problems.install(app)
     # prompts, groups and statistics before sections: their paths are more specific.
     routers = (health, session, me, companies, settings, users, prompts, groups, voicemail,
-               statistics, sections, calls, calls_placed, calls_transfer, diversions, audit,
-               shortcuts, favourites, greeting, admins, conferences, meetings, three_way,
+               statistics, reports, sections, calls, calls_placed, calls_transfer, diversions,
+               audit, shortcuts, favourites, greeting, admins, conferences, meetings, three_way,
                recordings, chat, chat_groups, contacts, push, softphone, wrap_up,
                callbacks)  # fmt: skip
     for module in routers:

@@ -28,6 +28,7 @@ from vaxel.web.pages import (
     schedules,
     session,
     settings,
+    statistics,
     tokens,
 )
 
@@ -43,6 +44,7 @@ for _module in (
     me,
     mine,
     recordings,
+    statistics,
     phone,
 ):
     router.include_router(_module.router)
