@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from vaxel.calls.api import Call, CallEvent, Leg, Line, Offered, Reach
+from vaxel.features.distribution import GroupHistory
 from vaxel.media.tts import Language
 from vaxel.services.company_config import CompanyConfig, UserConfig
 from vaxel.services.diversions import DiversionInfo
@@ -85,6 +86,11 @@ class Company(Protocol):
         ...
 
     def logged_in(self, group: str, extension: str) -> bool: ...
+
+    def current(self) -> Company:
+        """The company as the switch knows it now (itself, if not reloaded since): a call
+        that outlives a reload (a queue's waiting caller) sees the logins made since."""
+        ...
 
     def set_logged_in(self, extension: str, on: bool) -> None:
         """Log the user in to (or out of) every answering group they are a member of."""
@@ -180,6 +186,11 @@ class Company(Protocol):
 
     def set_wrap_up(self, extension: str, until: float | None) -> None:
         """A5: the agent is in wrap-up until `until` (switchboard time); None ends it."""
+        ...
+
+    def group_histories(self) -> dict[str, GroupHistory]:
+        """S8, A5: each group's memory of its calls, by group name, for the strategies that
+        look back (features/distribution.py; kept across reloads of the description)."""
         ...
 
     def queue_visit(self, visit: NewQueueVisit) -> None:

@@ -151,6 +151,8 @@ class CompanyServices:
         rooms: dict[str, Any] | None = None,
         handled: dict[str, deque[float]] | None = None,
         wrap_ups: dict[str, float] | None = None,
+        histories: dict[str, Any] | None = None,
+        current: Callable[[], CompanyServices | None] | None = None,
     ) -> None:
         self.store = store
         self._id = company_id
@@ -168,6 +170,9 @@ class CompanyServices:
         self.handled: dict[str, deque[float]] = {} if handled is None else handled
         # A5: extension -> until when the agent is in wrap-up (switchboard time), as queues.
         self.wrap_ups: dict[str, float] = {} if wrap_ups is None else wrap_ups
+        # S8, A5: each group's memory of its calls (features/distribution.py), as queues.
+        self.histories: dict[str, Any] = {} if histories is None else histories
+        self._current = current  # the company as reloaded since (the directory's)
         self._users = {user.ext: user for user in config.users}
         self._timezone = ZoneInfo(config.company.timezone)
 
@@ -245,6 +250,10 @@ class CompanyServices:
 
     def logged_in(self, group: str, extension: str) -> bool:
         return (group, extension) not in self.settings.logged_out
+
+    def current(self) -> CompanyServices:
+        found = self._current() if self._current is not None else None
+        return found if found is not None else self
 
     def set_logged_in(self, extension: str, on: bool) -> None:
         groups = [name for name, g in self._config.groups.items() if extension in g.members]
@@ -439,6 +448,9 @@ class CompanyServices:
             self.wrap_ups.pop(extension, None)
         else:
             self.wrap_ups[extension] = until
+
+    def group_histories(self) -> dict[str, Any]:
+        return self.histories
 
     def rooms(self) -> dict[str, Any]:
         return self._rooms

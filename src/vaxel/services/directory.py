@@ -73,6 +73,8 @@ class Directory:
         self.handled: dict[int, dict[str, deque[float]]] = {}
         # ... and its agents' wrap-ups (A5: extension -> until when).
         self.wrap_ups: dict[int, dict[str, float]] = {}
+        # ... and its groups' memory of their calls (S8, A5: the distribution strategies).
+        self.histories: dict[int, dict[str, Any]] = {}
 
     def invalidate(self) -> None:
         """Look for changes at the next lookup, not only after `PROBE_INTERVAL`: the web,
@@ -146,6 +148,8 @@ class Directory:
             rooms=self.rooms.setdefault(company_id, {}),
             handled=self.handled.setdefault(company_id, {}),
             wrap_ups=self.wrap_ups.setdefault(company_id, {}),
+            histories=self.histories.setdefault(company_id, {}),
+            current=lambda: self.company(company_id),
         )
 
     def trunk_configs(self) -> dict[tuple[int, str], TrunkConfig]:
