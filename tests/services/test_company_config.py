@@ -276,3 +276,31 @@ def test_a_trunk_over_tls_may_name_its_ca_file_and_only_over_tls() -> None:
     assert (trunk.transport, trunk.ca_file) == ("tls", "/etc/vaxel/carrier-ca.pem")
     errors = _errors("trunks: {carrier: {host: 192.0.2.10, ca_file: /etc/ca.pem}}")
     assert any("ca_file is for transport: tls" in error for error in errors), errors
+
+
+def test_a_groups_strategy_has_one_name_and_the_older_spellings_still_work() -> None:
+    """A5, S8: "parallel" and "sequential" (stored descriptions have them) are read as
+    ring-all and fixed-order; an unknown strategy is refused at its path."""
+    groups = """
+flows: {main: {destination: {group: a}}}
+groups:
+  a: {members: ["1001"], strategy: parallel}
+  b: {members: ["1001"], strategy: sequential}
+  c: {members: ["1001"], strategy: longest-idle}
+  d: {members: ["1001"]}
+"""
+    config = parse_config(_description(groups))
+    strategies = {name: group.strategy for name, group in config.groups.items()}
+    assert strategies == {"a": "ring-all", "b": "fixed-order", "c": "longest-idle", "d": "ring-all"}
+    [error] = _errors(groups.replace("longest-idle", "random"))
+    assert error.startswith("groups.c.strategy: Input should be 'ring-all', 'fixed-order'")
+
+
+def test_a_full_queue_destination_is_followed_for_loops() -> None:
+    """A7: a queue's `full` destination leads on without the caller, as the overflow."""
+    errors = _errors("""
+flows: {main: {destination: {group: a}}}
+groups:
+  a: {members: ["1001"], queue: {max_length: 1, full: {flow: main}}}
+""")
+    assert any("groups.a (full) -> flows.main" in line for line in errors), errors

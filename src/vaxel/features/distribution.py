@@ -2,8 +2,9 @@
 
 The strategies (`GroupConfig.strategy`):
 
-- ring-all ("parallel"): every free member at once; the first to answer takes the call;
-- fixed-order ("sequential"): one at a time, each round from the first member listed;
+- ring-all (the default; "parallel" before): every free member at once; the first to
+  answer takes the call;
+- fixed-order ("sequential" before): one at a time, each round from the first member;
 - round-robin: one at a time, starting after the member last offered a call of the
   group, across calls (so three calls to three free members reach each once);
 - longest-idle: one at a time, first the member whose last call of the group ended
@@ -24,14 +25,15 @@ from __future__ import annotations
 
 from datetime import date
 
+from vaxel.services.company_config import STRATEGY_ALIASES
+
 RING_ALL = "ring-all"
-#: The older spellings, still accepted in a description (and kept as written there).
-ALIASES = {"parallel": "ring-all", "sequential": "fixed-order"}
 
 
 def canonical(strategy: str) -> str:
-    """The strategy's name, for either of its spellings."""
-    return ALIASES.get(strategy, strategy)
+    """The strategy's name, for either of its spellings (a description has the new one
+    already: services/company_config.py reads the older as the new)."""
+    return STRATEGY_ALIASES.get(strategy, strategy)
 
 
 class GroupHistory:

@@ -385,17 +385,15 @@ class QueueConfig(Model):
 
 
 #: How a group offers a call to its members (S8, A5; features/distribution.py): all at
-#: once, or one at a time in an order. "parallel" and "sequential" are the older spellings
-#: of "ring-all" and "fixed-order", still accepted and kept as written.
-Strategy = Literal[
-    "ring-all", "fixed-order", "round-robin", "longest-idle", "fewest-calls",
-    "parallel", "sequential",
-]  # fmt: skip
+#: once, or one at a time in an order.
+Strategy = Literal["ring-all", "fixed-order", "round-robin", "longest-idle", "fewest-calls"]
+#: The older spellings, still accepted (a stored description has them): read as the new.
+STRATEGY_ALIASES = {"parallel": "ring-all", "sequential": "fixed-order"}
 
 
 class GroupConfig(Model):
     members: list[Annotated[str, Field(pattern=EXTENSION)]]  # in priority order
-    strategy: Strategy = "parallel"
+    strategy: Strategy = "ring-all"
     ring_time: Annotated[int, Field(ge=5, le=300)] = 15  # per member (one at a time), or in all
     busy_members: Literal["skip", "call-waiting"] = "skip"
     queue: QueueConfig | None = None
@@ -404,6 +402,11 @@ class GroupConfig(Model):
     # caller is offered to tier N only once they have waited `tier_delay` x (N - 1) s.
     tiers: dict[str, Annotated[int, Field(ge=1, le=9)]] = {}
     tier_delay: Annotated[float, Field(ge=0, le=3600)] = 30.0
+
+    @field_validator("strategy", mode="before")
+    @classmethod
+    def _older_spelling(cls, value: Any) -> Any:
+        return STRATEGY_ALIASES.get(value, value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _tiers(self) -> GroupConfig:
