@@ -352,7 +352,8 @@ class QueueConfig(Model):
     # the overflow (False).
     join_empty: bool = True
     # Callers waiting leave to the overflow once no member is logged in (the last one
-    # logged out), seen at the queue's next try (within `groups.RETRY_PAUSE`).
+    # logged out), seen at the queue's next try (within `groups.RETRY_PAUSE`; so a caller
+    # who joined an empty queue leaves at their first try).
     leave_when_empty: bool = False
     # At most this many callers wait; one more goes to `full` (default: the overflow).
     max_length: Annotated[int, Field(ge=1, le=10_000)] | None = None
