@@ -7,12 +7,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
-from tests.features.conftest import in_the_menu, variant
-from tests.memory import MemoryPhone, MemorySwitch, contains
+from tests.features.conftest import CARRIER, in_the_menu, variant
+from tests.memory import MemoryPhone, MemorySwitch, contains, tone
 from vaxel.features.groups import RETRY_PAUSE
 from vaxel.media.say import say_estimated_wait, say_queue_position
+from vaxel.services import voicemail
+from vaxel.services.company_config import ConfigError, parse_config
 from vaxel.services.configuration import apply_config, load_yaml
 from vaxel.store.models import QueueVisit
 
@@ -322,15 +325,339 @@ def test_no_wrap_up_by_default(acme: MemorySwitch) -> None:
     assert bjorn.ringing() is not None  # at once
 
 
-def test_a_member_who_logs_in_is_offered_the_callers_already_waiting(acme: MemorySwitch) -> None:
-    """The callers' queue sees the company as it is now, not as it was when they came."""
-    bjorn = acme.phone("1002")
-    bjorn.dial("*46")
+# -- distribution strategies and tiers (A5) ---------------------------------------------
+
+QUEUE_MEMBERS = 'queue: {members: ["1002"], ring_time: 5,'
+
+
+def three_agents(strategy: str, extra: str = "") -> str:
+    """Acme whose queue has Björn, Cecilia and Dan, offered by `strategy`."""
+    members = '["1002", "1003", "1004"]'
+    return variant(
+        QUEUE_MEMBERS,
+        f"queue: {{members: {members}, strategy: {strategy}, ring_time: 5, {extra}",
+    )
+
+
+def serve(acme: MemorySwitch, phones: dict[str, MemoryPhone], ring_out: int = 0) -> list[str]:
+    """A caller to the queue; the first `ring_out` members offered let it ring out, the next
+    answers, talks 2 s and the call ends. Returns the members offered, in order."""
+    caller = in_the_menu(acme)
+    caller.press("3")
+    rung: list[str] = []
+    while True:
+        acme.until(lambda: any(p.ringing() is not None for p in phones.values()), seconds=20)
+        [ext] = [ext for ext, phone in phones.items() if phone.ringing() is not None]
+        rung.append(ext)
+        if len(rung) > ring_out:
+            phones[ext].pick_up()
+            acme.advance(2.0)
+            caller.hang_up()
+            acme.advance(0.5)
+            return rung
+        acme.until(lambda ext=ext: phones[ext].ringing() is None, seconds=6)  # 5 s each
+
+
+@pytest.fixture
+def agents() -> Callable[[MemorySwitch], dict[str, MemoryPhone]]:
+    return lambda acme: {ext: acme.phone(ext) for ext in ("1002", "1003", "1004")}
+
+
+def test_round_robin_continues_after_the_member_last_offered_across_calls(
+    acme_as: Callable[..., MemorySwitch], agents: Callable[[MemorySwitch], dict[str, MemoryPhone]]
+) -> None:
+    acme = acme_as(description=three_agents("round-robin"))
+    phones = agents(acme)
+    assert serve(acme, phones) == ["1002"]
+    assert serve(acme, phones) == ["1003"]
+    assert serve(acme, phones, ring_out=1) == ["1004", "1002"]  # Dan lets it ring out
+    assert serve(acme, phones) == ["1003"]  # after Björn, offered last
+
+
+def test_fixed_order_starts_each_call_from_the_first_member(
+    acme_as: Callable[..., MemorySwitch], agents: Callable[[MemorySwitch], dict[str, MemoryPhone]]
+) -> None:
+    acme = acme_as(description=three_agents("fixed-order"))
+    phones = agents(acme)
+    assert serve(acme, phones) == ["1002"]
+    assert serve(acme, phones, ring_out=2) == ["1002", "1003", "1004"]
+    assert serve(acme, phones) == ["1002"]
+
+
+def test_longest_idle_offers_the_member_whose_last_call_ended_longest_ago(
+    acme_as: Callable[..., MemorySwitch], agents: Callable[[MemorySwitch], dict[str, MemoryPhone]]
+) -> None:
+    acme = acme_as(description=three_agents("longest-idle"))
+    phones = agents(acme)
+    # nobody took a call yet: member order; then those who never did
+    assert [serve(acme, phones)[0] for _ in range(3)] == ["1002", "1003", "1004"]
+    assert serve(acme, phones) == ["1002"]  # his call ended longest ago
+    assert serve(acme, phones, ring_out=1) == ["1003", "1004"]  # Dan takes it
+    assert serve(acme, phones) == ["1003"]  # idle since her call, before Björn's and Dan's
+
+
+def test_fewest_calls_offers_the_member_who_answered_fewest_today(
+    acme_as: Callable[..., MemorySwitch], agents: Callable[[MemorySwitch], dict[str, MemoryPhone]]
+) -> None:
+    acme = acme_as(description=three_agents("fewest-calls"))
+    phones = agents(acme)
+    assert serve(acme, phones) == ["1002"]  # all none: member order
+    assert serve(acme, phones, ring_out=2) == ["1003", "1004", "1002"]  # Björn: 2 now
+    assert serve(acme, phones) == ["1003"]  # Cecilia 1, Dan 0 ... Cecilia first by order
+    assert serve(acme, phones) == ["1004"]  # Dan: none yet
+    assert serve(acme, phones) == ["1003"]  # 1, 1, 2: the tie by member order
+
+
+def test_ring_all_rings_every_free_member_at_once(
+    acme_as: Callable[..., MemorySwitch], agents: Callable[[MemorySwitch], dict[str, MemoryPhone]]
+) -> None:
+    acme = acme_as(description=three_agents("ring-all"))
+    phones = agents(acme)
+    caller = in_the_menu(acme)
+    caller.press("3")
+    acme.until(lambda: all(p.ringing() is not None for p in phones.values()), seconds=1)
+
+
+def test_tier_two_is_offered_the_call_only_after_the_tier_delay(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    tiered = variant(
+        QUEUE_MEMBERS,
+        'queue: {members: ["1002", "1003"], tiers: {"1003": 2}, tier_delay: 10, ring_time: 5,',
+    )
+    acme = acme_as(description=tiered)
+    bjorn, cecilia = acme.phone("1002"), acme.phone("1003")
+    caller = in_the_menu(acme)
+    caller.press("3")
+    entered = acme.clock.now
+    assert bjorn.ringing() is not None  # tier 1 at once; he lets it ring
+    not_rung_for(acme, cecilia, 10.0 - (acme.clock.now - entered) - 0.05, 0)
+    # at the round after the delay: Björn's 5 s rings, the queue's pause, then both
+    acme.until(lambda: cecilia.ringing() is not None, seconds=5 + RETRY_PAUSE + 0.5)
+    assert bjorn.ringing() is not None  # ring all: both tiers now
+    cecilia.pick_up()
+    acme.advance(0.5)
+    caller.hang_up()
+    acme.advance(0.5)
+    assert visits(acme)[0].answered_by == "1003"
+
+
+def test_tiers_are_members_and_need_a_queue() -> None:
+    with pytest.raises(ConfigError) as bad:
+        parse_config(load_yaml(variant(QUEUE_MEMBERS, QUEUE_MEMBERS + ' tiers: {"1003": 2},')))
+    assert 'tiers: "1003" is not one of the members' in str(bad.value)
+    no_queue = variant('strategy: sequential, ring_time: 5,',
+                       'strategy: sequential, ring_time: 5, tiers: {"1003": 2},')  # fmt: skip
+    with pytest.raises(ConfigError) as bad:
+        parse_config(load_yaml(no_queue))
+    assert "tiers need a queue" in str(bad.value)
+
+
+# -- the queue's rules (A7) --------------------------------------------------------------
+
+QUEUE_RULES = "queue: {announcement: announcement, announce_every: 10, max_wait: 40"
+
+
+def with_rules(rules: str, overflow: str = "{voicemail: reception}") -> str:
+    """Acme whose queue has these A7 `rules` (and this overflow)."""
+    described = variant(QUEUE_RULES, f"{QUEUE_RULES}, {rules}")
+    return described.replace(
+        "ring_time: 5, overflow: {voicemail: reception},\n           queue:",
+        f"ring_time: 5, overflow: {overflow},\n           queue:",
+    )
+
+
+def test_without_join_empty_a_caller_finds_nobody_logged_in_and_overflows_at_once(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(description=with_rules("join_empty: false"))
+    acme.phone("1002").dial("*46")
     acme.advance(1.0)
     caller = in_the_menu(acme)
     caller.press("3")
+    acme.advance(0.7)
+    assert contains(caller.heard(), acme.system("vm-greeting-shared"))
+    assert not contains(caller.heard(), acme.system("music")[:4000])  # never queued
+    [visit] = visits(acme)
+    assert visit.outcome == "overflow" and visit.wait_seconds < 0.5
+
+
+def test_with_join_empty_off_a_caller_joins_while_a_member_is_logged_in(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(description=with_rules("join_empty: false"))
+    bjorn = acme.phone("1002")
+    caller = in_the_menu(acme)
+    caller.press("3")
+    assert bjorn.ringing() is not None
+
+
+def test_leave_when_empty_sends_the_waiting_callers_on_when_the_last_member_logs_out(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(description=with_rules("leave_when_empty: true"))
+    caller = in_the_menu(acme)  # Björn is logged in, but has no phone: the caller waits
+    caller.press("3")
     acme.advance(2 * RETRY_PAUSE)
-    assert bjorn.ringing() is None
+    assert not contains(caller.heard(), acme.system("vm-greeting-shared"))
+    company = acme.core.directory.company(1)
+    assert company is not None
+    company.set_logged_in("1002", False)  # as *46 does: the last member leaves
+    acme.until(
+        lambda: contains(caller.heard(), acme.system("vm-greeting-shared")),
+        seconds=RETRY_PAUSE + 1.0,
+    )
+    [visit] = visits(acme)
+    assert visit.outcome == "overflow"
+
+
+def test_without_leave_when_empty_callers_wait_on_when_everyone_logged_out(
+    acme: MemorySwitch,
+) -> None:
+    caller = in_the_menu(acme)
+    caller.press("3")
+    company = acme.core.directory.company(1)
+    assert company is not None
+    company.set_logged_in("1002", False)
+    acme.advance(3 * RETRY_PAUSE)
+    assert not contains(caller.heard(), acme.system("vm-greeting-shared"))
+
+
+def queue_two(acme: MemorySwitch) -> tuple[MemoryPhone, MemoryPhone]:
+    """Two callers to the queue from inside (Anna, then Dan), the first one waiting."""
+    first, second = in_the_menu(acme, acme.phone("1001")), in_the_menu(acme, acme.phone("1004"))
+    first.press("3")
+    acme.advance(0.5)
+    second.press("3")
+    return first, second
+
+
+def test_a_full_queue_sends_the_next_caller_to_its_full_destination_a_group(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(description=with_rules("max_length: 1, full: {group: sales}"))
+    cecilia = acme.phone("1003")  # of sales (Björn, the queue's, has no phone)
+    first, second = queue_two(acme)
+    acme.advance(0.5)
+    assert cecilia.ringing() is not None  # the second caller, through sales
+    acme.advance(2.0)
+    assert not contains(second.heard(), acme.system("music")[:4000])
+    assert contains(first.heard(), acme.system("music")[:4000])  # the first waits on
+    [visit] = visits(acme)
+    assert (visit.caller, visit.outcome) == ("1004", "overflow")
+
+
+def test_a_full_queue_without_a_full_destination_goes_to_the_overflow(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(description=with_rules("max_length: 1"))
+    _, second = queue_two(acme)
+    acme.advance(0.7)
+    assert contains(second.heard(), acme.system("vm-greeting-shared"))
+
+
+def test_a_queue_overflows_to_an_external_number(acme_as: Callable[..., MemorySwitch]) -> None:
+    acme = acme_as(description=with_rules("max_wait: 5", overflow='{external: "+46701740605"}')
+                   .replace("max_wait: 40, ", ""))  # fmt: skip
+    carrier = MemoryPhone(acme, "carrier", "", CARRIER[0], port=CARRIER[1])
+    caller = in_the_menu(acme, acme.phone("1001"))
+    caller.press("3")
+    acme.advance(4.5)
+    assert carrier.ringing() is None
+    acme.until(lambda: carrier.ringing() is not None, seconds=1.0)
+    invite = carrier.ringing()
+    assert invite is not None and str(invite.uri) == f"sip:+46701740605@{CARRIER[0]}"
+
+
+def test_a_queue_overflows_to_an_answering_service_a_menu(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(description=with_rules("max_wait: 6", overflow="{menu: sub}")
+                   .replace("max_wait: 40, ", ""))  # fmt: skip
+    bjorn = acme.phone("1002")
+    caller = in_the_menu(acme)
+    caller.press("3")
+    acme.advance(5.5)  # Björn's 5 s ring out
+    assert not contains(caller.heard(), acme.prompt("submenu"))
+    acme.advance(1.0)
+    assert contains(caller.heard(), acme.prompt("submenu"))
+    caller.press("1")  # the menu serves the caller: its key 1 rings Björn
+    acme.until(lambda: bjorn.ringing() is not None, seconds=1.0)
+
+
+def test_a_member_who_logs_in_while_a_caller_waits_is_offered_the_call(
+    acme: MemorySwitch,
+) -> None:
+    bjorn = acme.phone("1002")
+    bjorn.dial("*46")
+    acme.advance(1.0)
+    invites = len(bjorn.invites)
+    caller = in_the_menu(acme)
+    caller.press("3")
+    acme.advance(2 * RETRY_PAUSE)
+    assert len(bjorn.invites) == invites  # logged out: the caller waits
     bjorn.dial("*45")
     acme.advance(1.0)
-    acme.until(lambda: bjorn.ringing() is not None, seconds=RETRY_PAUSE + 1.0)
+    acme.until(lambda: bjorn.ringing() is not None, seconds=RETRY_PAUSE + 0.5)
+
+
+VOICEMAIL_KEY = 'voicemail_key: "1", voicemail_to: {voicemail: reception}'
+
+
+def test_the_voicemail_key_leaves_a_message_in_the_shared_box_instead_of_waiting(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(description=with_rules(VOICEMAIL_KEY, overflow="{menu: sub}"))
+    bjorn = acme.phone("1002")
+    caller = in_the_menu(acme)
+    caller.press("3")
+    assert bjorn.ringing() is not None
+    caller.press("2")  # not the key: nothing happens
+    acme.advance(0.5)
+    assert bjorn.ringing() is not None
+    caller.press("1")
+    acme.advance(0.1)
+    assert bjorn.ringing() is None  # the member's phone stops ringing
+    acme.until(lambda: contains(caller.heard(), acme.system("vm-greeting-shared")), seconds=2)
+    acme.advance(1.5)  # the beep
+    caller.say(tone("the caller's words", 2.0))
+    acme.advance(2.5)
+    caller.hang_up()
+    acme.advance(1.0)
+    acme.run()
+    (message,) = voicemail.list_messages(acme.store, 1, "reception")
+    assert message.caller == "+46701740605" and message.duration_seconds > 1.5
+    [visit] = visits(acme)
+    assert visit.outcome == "overflow"
+
+
+def test_a_key_pressed_while_talking_to_the_member_is_not_the_voicemail_key(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(
+        description=with_rules('voicemail_key: "1", voicemail_to: {voicemail: reception}')
+    )
+    bjorn = acme.phone("1002")
+    caller = in_the_menu(acme)
+    caller.press("3")
+    bjorn.pick_up()
+    acme.advance(0.5)
+    caller.press("1")
+    acme.advance(2.0)
+    assert not contains(caller.heard(), acme.system("vm-greeting-shared"))
+    assert not bjorn.requests("BYE")
+
+
+def test_queue_keys_are_checked() -> None:
+    def errors(rules: str) -> str:
+        with pytest.raises(ConfigError) as bad:
+            parse_config(load_yaml(with_rules(rules)))
+        return str(bad.value)
+
+    assert "voicemail_key needs voicemail_to" in errors('voicemail_key: "1"')
+    assert "unknown key 'x'" in errors('voicemail_key: "x", voicemail_to: {voicemail: reception}')
+    assert 'unknown voicemail box "nope"' in errors(
+        'voicemail_key: "1", voicemail_to: {voicemail: nope}'
+    )
+    assert "give max_length" in errors("full: {group: sales}")
+    assert 'unknown group "nope"' in errors("max_length: 2, full: {group: nope}")

@@ -301,3 +301,43 @@ flows: {main: {menu: main}}
 menus: {main: {prompt: menu, keys: {"1": {callback: {}}}}}
 """)
     assert any("give group, email or sms" in line for line in nowhere)
+
+
+def test_a_groups_strategy_has_one_name_and_the_older_spellings_still_work() -> None:
+    """A5, S8: "parallel" and "sequential" (stored descriptions have them) are read as
+    ring-all and fixed-order; an unknown strategy is refused at its path."""
+    groups = """
+flows: {main: {destination: {group: a}}}
+groups:
+  a: {members: ["1001"], strategy: parallel}
+  b: {members: ["1001"], strategy: sequential}
+  c: {members: ["1001"], strategy: longest-idle}
+  d: {members: ["1001"]}
+"""
+    config = parse_config(_description(groups))
+    strategies = {name: group.strategy for name, group in config.groups.items()}
+    assert strategies == {"a": "ring-all", "b": "fixed-order", "c": "longest-idle", "d": "ring-all"}
+    [error] = _errors(groups.replace("longest-idle", "random"))
+    assert error.startswith("groups.c.strategy: Input should be 'ring-all', 'fixed-order'")
+
+
+def test_a_full_queue_destination_is_followed_for_loops() -> None:
+    """A7: a queue's `full` destination leads on without the caller, as the overflow."""
+    errors = _errors("""
+flows: {main: {destination: {group: a}}}
+groups:
+  a: {members: ["1001"], queue: {max_length: 1, full: {flow: main}}}
+""")
+    assert any("groups.a (full) -> flows.main" in line for line in errors), errors
+
+
+def test_the_callback_key_is_one_of_the_queues_keys() -> None:
+    """A5, A7: the key that asks for a callback and the key that leaves a message differ."""
+    errors = _errors("""
+flows: {main: {destination: {group: q}}}
+voicemail: {reception: {members: ["1001"]}}
+groups:
+  q: {members: ["1001"], queue: {voicemail_key: "2", voicemail_to: {voicemail: reception},
+                                 callback: {key: "2"}}}
+""")
+    assert any("callback.key: key '2' is taken by voicemail_key" in line for line in errors)

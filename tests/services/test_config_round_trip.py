@@ -146,7 +146,11 @@ def descriptions(draw: st.DrawFn) -> dict[str, Any]:
     for name in group_names:
         group: dict[str, Any] = {
             "members": draw(st.lists(st.sampled_from(exts), max_size=3, unique=True)),
-            "strategy": draw(st.sampled_from(["sequential", "parallel"])),
+            "strategy": draw(
+                st.sampled_from(
+                    ["ring-all", "fixed-order", "round-robin", "longest-idle", "fewest-calls"]
+                )
+            ),
             "ring_time": draw(st.integers(5, 300)),
             "busy_members": draw(st.sampled_from(["skip", "call-waiting"])),
         }

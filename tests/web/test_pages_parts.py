@@ -326,3 +326,26 @@ def test_another_company_s_parts_are_404(web: Web, path: str) -> None:
             assert other.get(path).status_code == 404  # their company has no such group
     with log_in(web, "1002@acme.example") as user:
         assert user.get(path).status_code == 403  # a plain user of the company
+
+
+def test_a_groups_page_keeps_the_queue_settings_it_does_not_show(web: Web) -> None:
+    """A5, A7: wrap-up and the queue's rules (set in the description) outlive a save of
+    the group's page, which shows neither; the page offers every strategy."""
+    data, _ = configuration.export_data(web.store, "acme.example")
+    data["groups"]["sales"]["queue"] = {"max_wait": 60, "wrap_up": 10, "join_empty": False,
+                                        "max_length": 3}  # fmt: skip
+    data["groups"]["sales"]["tiers"] = {"1003": 2}
+    configuration.apply_config(web.store, configuration.parse_config(data))
+    with log_in(web, "1001@acme.example") as admin:
+        page = admin.get("/admin/groups/sales").text
+        for strategy in ("ring-all", "fixed-order", "round-robin", "longest-idle", "fewest-calls"):
+            assert f'<option value="{strategy}"' in page
+        saved = admin.post("/admin/groups/sales", data={
+            "csrf": csrf_of(page), "tag": _hidden(page, "tag"), "members": "1002, 1003",
+            "strategy": "round-robin", "ring_time": "15", "queue": "on",
+            "queue.announce_every": "30", "queue.max_wait": "90"})  # fmt: skip
+        assert saved.status_code == 303, text_of(saved.text)
+    sales = _section(web, "groups")["sales"]
+    assert sales["strategy"] == "round-robin" and sales["tiers"] == {"1003": 2}
+    assert sales["queue"] == {"max_wait": 90.0, "wrap_up": 10.0, "join_empty": False,
+                              "max_length": 3, "announce_position": False}  # fmt: skip

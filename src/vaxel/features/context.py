@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from vaxel.calls.api import Call, CallEvent, Leg, Line, Offered, Reach
+from vaxel.features.distribution import GroupHistory
 from vaxel.media.tts import Language
 from vaxel.services.callback_request import CallbackRequest
 from vaxel.services.callbacks import CallbackChange
@@ -74,11 +75,6 @@ class Company(Protocol):
 
     # -- users ----------------------------------------------------------------------------
 
-    def latest(self) -> Company:
-        """The company as it is now: a call that began before a change (a member logged
-        in, the description applied) sees it here; itself when nothing changed."""
-        ...
-
     def user(self, extension: str) -> UserConfig | None:
         """A user as the company's description has them (None: not described)."""
         ...
@@ -92,6 +88,11 @@ class Company(Protocol):
         ...
 
     def logged_in(self, group: str, extension: str) -> bool: ...
+
+    def current(self) -> Company:
+        """The company as the switch knows it now (itself, if not reloaded since): a call
+        that outlives a reload (a queue's waiting caller) sees the logins made since."""
+        ...
 
     def set_logged_in(self, extension: str, on: bool) -> None:
         """Log the user in to (or out of) every answering group they are a member of."""
@@ -200,6 +201,11 @@ class Company(Protocol):
 
     def set_wrap_up(self, extension: str, until: float | None) -> None:
         """A5: the agent is in wrap-up until `until` (switchboard time); None ends it."""
+        ...
+
+    def group_histories(self) -> dict[str, GroupHistory]:
+        """S8, A5: each group's memory of its calls, by group name, for the strategies that
+        look back (features/distribution.py; kept across reloads of the description)."""
         ...
 
     def queue_visit(self, visit: NewQueueVisit) -> None:

@@ -1,5 +1,10 @@
 """Answering groups (S8): members in priority order, rung one after the other or all at once.
 
+How members are chosen (A5: ring all, fixed order, round robin, longest idle, fewest calls,
+and tiers that open after a wait) is features/distribution.py; a one-at-a-time strategy
+makes a round of the free members in its order, rings them one after the other, and a
+queue starts a new round (in a new order) at its next try.
+
 Only members who are logged in are rung, and a member already in a call is
 skipped (or rung anyway, for call waiting, as the group says, unless the member turned
 call waiting off). With nobody
@@ -8,6 +13,12 @@ its callers in line, first come first served: they hear their place in the
 queue, then music and a repeated announcement (with their place again),
 while the first in line rings the members, until each caller's longest
 wait, then overflows.
+
+A queue's rules (A7): with `join_empty` off a caller who finds no member logged in goes
+straight to the overflow; with `leave_when_empty` the waiting callers leave to it once
+the last member logged out (seen at their next try); beyond `max_length` callers a new
+one goes to `full` (default: the overflow); and `voicemail_key` takes a waiting caller to
+`voicemail_to` to leave a message instead. Each of these ends the visit as "overflow".
 
 With its place a caller hears the estimated wait (A5): their place times the group's
 average handling time (its latest calls, answer to end), shared among the members
@@ -29,12 +40,13 @@ longest wait: timed out) or ended by the switch, the company is told once
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Protocol
 
 from vaxel.calls.api import Call, Cause, Dtmf, Ended, Leg, PlayFinished, Target, Timer
 from vaxel.calls.records import record_call_id
+from vaxel.features import distribution
 from vaxel.features.context import Company, Feature
 from vaxel.features.destinations import go, serves
 from vaxel.features.queue_callback import CallbackBooking, CallbackEntry
@@ -65,7 +77,7 @@ class Group(Feature):
         self.name = name
         self.answerer = f"group {name}"
         self.group = company.config.groups[name]
-        self.position = 0  # sequential: the member rung next
+        self.round: list[str] = []  # one at a time: the members still to offer this round
         self.deadline: float | None = None  # queue: when the caller overflows
         self.announcer: Timer | None = None
         self.expiry: Timer | None = None
@@ -94,20 +106,53 @@ class Group(Feature):
         return self.free_members(call.switchboard.now())
 
     def free_members(self, now: float) -> list[str]:
-        """The members a call of the group may be offered now, in the group's order (as
-        the company is now: a member who logged in while callers wait is offered them)."""
-        company = self.company = self.company.latest()
-        group = company.config.groups.get(self.name, self.group)
+        """The members a call of the group may be offered now, in the group's order."""
+        group, company = self.group, self.company
+        live = company.current()  # logins since the caller came (a reload since) count
         return [
             ext
             for ext in group.members
-            if company.logged_in(self.name, ext)
+            if live.logged_in(self.name, ext)
             and not _wrapping_up(company, ext, now)
             and not (
                 company.busy(ext)
                 and (group.busy_members == "skip" or not call_waiting(company, ext))
             )
         ]
+
+    def _candidates(self, call: Call) -> list[str]:
+        """The free members whose tier is open to this caller (A5)."""
+        waited = call.switchboard.now() - (self.entered or call.switchboard.now())
+        group = self.group
+        return distribution.within_tiers(self._members(call), group.tiers, waited, group.tier_delay)
+
+    def _history(self) -> distribution.GroupHistory:
+        histories = self.company.group_histories()
+        history = histories.get(self.name)
+        if history is None:
+            history = histories[self.name] = distribution.GroupHistory()
+        return history
+
+    def _today(self) -> date:
+        return self.company.now().astimezone(self.company.timezone).date()
+
+    def _one_at_a_time(self) -> bool:
+        return distribution.canonical(self.group.strategy) != distribution.RING_ALL
+
+    def _pick(self, free: list[str]) -> str:
+        """The next member of this round to offer the call to; a new round (in the
+        strategy's order) when this one is done."""
+        remaining = [ext for ext in self.round if ext in free]
+        if not remaining:
+            remaining = distribution.order(
+                self.group.strategy, self.group.members, free, self._history(), self._today()
+            )
+        chosen, self.round = remaining[0], remaining[1:]
+        self._history().offered(chosen)
+        return chosen
+
+    def _more_in_round(self, free: list[str]) -> bool:
+        return self._one_at_a_time() and any(ext in free for ext in self.round)
 
     def _targets(self, extensions: list[str]) -> tuple[Target, ...]:
         targets: list[Target] = []
@@ -123,6 +168,11 @@ class Group(Feature):
         queue = self.group.queue
         if queue is not None and self.deadline is None:
             self.call = call
+            refused = self._refused(queue)
+            if refused:  # A7: the caller does not join
+                full = refused == "full" and queue.full is not None
+                self._send_on(call, queue.full if full else self.group.overflow, "overflow")
+                return
             self.deadline = call.switchboard.now() + queue.max_wait
             self.line = self.company.queue(self.name)
             self.line.append(self)
@@ -137,6 +187,21 @@ class Group(Feature):
         self._ring(call)
 
     # -- the line of waiting callers -----------------------------------------------------
+
+    def _refused(self, queue: cc.QueueConfig) -> str:
+        """A7: why a new caller does not join the line ("empty", "full"), or "" if they do."""
+        if not queue.join_empty and not self._anyone_logged_in():
+            return "empty"
+        if queue.max_length is not None:
+            line = self.company.queue(self.name)
+            waiting = [g for g in line if g.call is not None and _waiting(g.call)]
+            if len(waiting) >= queue.max_length:
+                return "full"
+        return ""
+
+    def _anyone_logged_in(self) -> bool:
+        live = self.company.current()
+        return any(live.logged_in(self.name, ext) for ext in self.group.members)
 
     def _place(self) -> int:
         """This caller's place in the queue, from 1; callers who left are dropped first."""
@@ -237,11 +302,35 @@ class Group(Feature):
         self._leave_line()
 
     def handled_by(self, agent: str, seconds: float) -> None:
-        """A call of the group (a callback) was handled by `agent`: its time, wrap-up."""
+        """A call of the group (a callback too) was handled by `agent`: its handling time,
+        the end the distribution remembers (longest idle), and their wrap-up (A5)."""
+        now = self.company_now()
         self.company.queue_handled(self.name, seconds)
+        self._history().finished(agent, now)
         wrap_up = wrap_up_seconds(self.company, self.group, agent)
         if wrap_up > 0:
-            self.company.set_wrap_up(agent, self.company_now() + wrap_up)
+            self.company.set_wrap_up(agent, now + wrap_up)
+
+    def offer_order(self, now: float) -> list[str]:
+        """The free members, in the order the group's strategy offers them a call (a kept
+        place's turn: features/queue_callback.py); the one chosen is `offered_to`."""
+        waited = now - (self.entered or now)
+        group = self.group
+        free = distribution.within_tiers(
+            self.free_members(now), group.tiers, waited, group.tier_delay
+        )
+        if not free:
+            return []
+        return distribution.order(
+            group.strategy, group.members, free, self._history(), self._today()
+        )
+
+    def offered_to(self, agent: str) -> None:
+        self._history().offered(agent)
+
+    def took(self, agent: str) -> None:
+        """`agent` answered a call of the group (fewest calls counts it)."""
+        self._history().took(agent, self._today())
 
     def company_now(self) -> float:
         assert self.call is not None
@@ -253,18 +342,14 @@ class Group(Feature):
         if self.line is not None and self._place() > 1:
             self._wait_or_overflow(call)  # callers before this one ring first
             return
-        members = self._members(call)
+        members = self._candidates(call)
         if not members:
             self._wait_or_overflow(call)
             return
-        if self.group.strategy == "parallel":
-            chosen = members
-        else:
-            chosen = [members[self.position % len(members)]]
-            self.position += 1
+        chosen = [self._pick(members)] if self._one_at_a_time() else members
         targets = self._targets(chosen)
         if not targets:  # logged in, but no phone registered
-            if self.group.strategy == "sequential" and self.position % len(members):
+            if self._more_in_round(members):
                 self._ring(call)  # the next member in this round
             else:
                 self._wait_or_overflow(call)
@@ -291,9 +376,7 @@ class Group(Feature):
         call.handler = self
         if call.caller.ended:
             return
-        sequential = self.group.strategy == "sequential"
-        members = self._members(call)
-        more_in_round = sequential and members and self.position % len(members) != 0
+        more_in_round = self._more_in_round(self._candidates(call))
         in_queue = self.deadline is not None and call.switchboard.now() < self.deadline
         if more_in_round:
             self._ring(call)
@@ -313,7 +396,10 @@ class Group(Feature):
     def _retry(self, call: Call) -> None:
         if call.handler is not self or call.caller.ended:
             return
-        if self.deadline is not None and call.switchboard.now() >= self.deadline:
+        queue = self.group.queue
+        if queue is not None and queue.leave_when_empty and not self._anyone_logged_in():
+            self._send_on(call, self.group.overflow, "overflow")  # A7: the last one left
+        elif self.deadline is not None and call.switchboard.now() >= self.deadline:
             self._overflow(call)
         else:
             self._ring(call)
@@ -329,9 +415,23 @@ class Group(Feature):
     def _overflow(self, call: Call) -> None:
         # A queue sends its caller on only once the longest wait passed; a group without
         # one when nobody could be rung or nobody answered.
-        self._gone("timeout" if self.deadline is not None else "overflow")
+        outcome = "timeout" if self.deadline is not None else "overflow"
+        self._send_on(call, self.group.overflow, outcome)
+
+    def _send_on(self, call: Call, destination: cc.Destination | None, outcome: str) -> None:
+        """The caller leaves the group for `destination` (None: hung up)."""
+        self._gone(outcome)
         call.caller.stop_playing()
-        go(call, self.company, self.group.overflow)
+        go(call, self.company, destination)
+
+    def _leave_message(self, call: Call) -> None:
+        """A7: the waiting caller pressed the queue's voicemail key."""
+        queue = self.group.queue
+        if queue is None or queue.voicemail_to is None:
+            return
+        if self.ringing is not None:
+            self.ringing.abandon()
+        self._send_on(call, queue.voicemail_to, "overflow")
 
     def _schedule_announcement(self, call: Call) -> None:
         queue = self.group.queue
@@ -369,6 +469,15 @@ class Group(Feature):
         ):
             self._offer_callback(call)
         elif (
+            isinstance(event, Dtmf)
+            and event.leg is caller
+            and self.group.queue is not None
+            and event.digit == self.group.queue.voicemail_key
+            and call.bridged is None
+            and not self.reported
+        ):
+            self._leave_message(call)
+        elif (
             isinstance(event, PlayFinished)
             and event.leg is caller
             and not event.interrupted
@@ -398,6 +507,8 @@ class Group(Feature):
         if outcome == "answered" and not self.reported and self.call is not None:
             self.answered_at = self.call.switchboard.now()
             self.agent = answered_by
+            if answered_by:
+                self._history().took(answered_by, self._today())
         self._report(outcome, answered_by)
 
     def _report(self, outcome: str, answered_by: str) -> None:
@@ -457,6 +568,10 @@ class _Ringing(Feature):
         if isinstance(event, PlayFinished) and event.leg is call.caller:
             self.group.handle(call, event)  # the announcement ended: music again
             return
+        if isinstance(event, Dtmf) and event.leg is call.caller and self.ring.winner is None:
+            self.group.handle(call, event)  # a key of the queue (A7)
+            if call.handler is not self:
+                return
         if (
             isinstance(event, Ended)
             and self.group.answered_at is not None

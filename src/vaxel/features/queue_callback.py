@@ -383,14 +383,16 @@ class CallbackEntry:
         """First in line now, maybe: ring one free member (none: look again soon)."""
         if self.state != "waiting" or not self._first():
             return
-        group = self.group
-        free = [m for m in group.free_members(self.switchboard.now()) if m not in self.passed]
+        group, now = self.group, self.switchboard.now()
+        offered = group.offer_order(now)  # the group's strategy and tiers
+        free = [m for m in offered if m not in self.passed]
         if not free and self.passed:
             self.passed = []  # each member had their chance: a new round
-            free = group.free_members(self.switchboard.now())
+            free = offered
         for agent in free:
             devices = group.company.reach(agent).devices
             if devices:
+                group.offered_to(agent)
                 self._ring(agent, devices)
                 return
         self._later(RETRY_PAUSE)
@@ -462,6 +464,7 @@ class CallbackEntry:
 
     def connected(self, call: Call, agent: str) -> None:
         self.state = "done"
+        self.group.took(agent)
         self._changed()
         self._report("answered", agent, call)
 

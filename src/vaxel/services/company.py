@@ -156,6 +156,8 @@ class CompanyServices:
         wrap_ups: dict[str, float] | None = None,
         arrivals: dict[str, deque[float]] | None = None,
         scheduled: dict[str, list[Any]] | None = None,
+        histories: dict[str, Any] | None = None,
+        current: Callable[[], CompanyServices | None] | None = None,
     ) -> None:
         self.store = store
         self._id = company_id
@@ -177,9 +179,9 @@ class CompanyServices:
         # for a time, by group (as queues).
         self.arrivals: dict[str, deque[float]] = {} if arrivals is None else arrivals
         self.scheduled: dict[str, list[Any]] = {} if scheduled is None else scheduled
-        # The company as reloaded after a change (set by the directory): a call that began
-        # before it asks `latest()` for today's logins and members.
-        self.successor: CompanyServices | None = None
+        # S8, A5: each group's memory of its calls (features/distribution.py), as queues.
+        self.histories: dict[str, Any] = {} if histories is None else histories
+        self._current = current  # the company as reloaded since (the directory's)
         self._users = {user.ext: user for user in config.users}
         self._timezone = ZoneInfo(config.company.timezone)
 
@@ -246,12 +248,6 @@ class CompanyServices:
 
     # -- users ----------------------------------------------------------------------------
 
-    def latest(self) -> CompanyServices:
-        company = self
-        while company.successor is not None:
-            company = company.successor
-        return company
-
     def user(self, extension: str) -> UserConfig | None:
         return self._users.get(extension)
 
@@ -263,6 +259,10 @@ class CompanyServices:
 
     def logged_in(self, group: str, extension: str) -> bool:
         return (group, extension) not in self.settings.logged_out
+
+    def current(self) -> CompanyServices:
+        found = self._current() if self._current is not None else None
+        return found if found is not None else self
 
     def set_logged_in(self, extension: str, on: bool) -> None:
         groups = [name for name, g in self._config.groups.items() if extension in g.members]
@@ -475,6 +475,9 @@ class CompanyServices:
             self.wrap_ups.pop(extension, None)
         else:
             self.wrap_ups[extension] = until
+
+    def group_histories(self) -> dict[str, Any]:
+        return self.histories
 
     def rooms(self) -> dict[str, Any]:
         return self._rooms

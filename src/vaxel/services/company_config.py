@@ -397,15 +397,79 @@ class QueueConfig(Model):
     # group call for this many seconds (wrap-up); 0: none. A user's own `wrap_up` wins.
     wrap_up: Annotated[float, Field(ge=0, le=3600)] = 0.0
     callback: CallbackConfig | None = None  # none: no callback offered
+    # -- A7: who joins, who leaves, and where they go ---------------------------------
+    # With no member logged in, a caller joins all the same (True) or goes straight to
+    # the overflow (False).
+    join_empty: bool = True
+    # Callers waiting leave to the overflow once no member is logged in (the last one
+    # logged out), seen at the queue's next try (within `groups.RETRY_PAUSE`; so a caller
+    # who joined an empty queue leaves at their first try).
+    leave_when_empty: bool = False
+    # At most this many callers wait; one more goes to `full` (default: the overflow).
+    max_length: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    full: Destination | None = None
+    # A key the waiting caller presses to leave a message instead of waiting: the call
+    # goes to `voicemail_to` (a shared box, or any destination).
+    voicemail_key: Annotated[str, Field(min_length=1, max_length=1)] | None = None
+    voicemail_to: Destination | None = None
+
+    #: The settings that are keys a waiting caller presses (and `callback.key`): no two may
+    #: be the same key.
+    KEY_SETTINGS: ClassVar[tuple[str, ...]] = ("voicemail_key",)
+
+    @model_validator(mode="after")
+    def _keys(self) -> QueueConfig:
+        taken: dict[str, str] = {}
+        keys = [(name, getattr(self, name)) for name in self.KEY_SETTINGS]
+        if self.callback is not None:
+            keys.append(("callback.key", self.callback.key))
+        for name, key in keys:
+            if key is None:
+                continue
+            if key not in KEYS:
+                raise ValueError(f"{name}: unknown key {key!r}: use one of {KEYS}")
+            if key in taken:
+                raise ValueError(f"{name}: key {key!r} is taken by {taken[key]}")
+            taken[key] = name
+        if self.voicemail_key is not None and self.voicemail_to is None:
+            raise ValueError("voicemail_key needs voicemail_to: where the message is left")
+        if self.full is not None and self.max_length is None:
+            raise ValueError("full is where callers go beyond max_length: give max_length")
+        return self
+
+
+#: How a group offers a call to its members (S8, A5; features/distribution.py): all at
+#: once, or one at a time in an order.
+Strategy = Literal["ring-all", "fixed-order", "round-robin", "longest-idle", "fewest-calls"]
+#: The older spellings, still accepted (a stored description has them): read as the new.
+STRATEGY_ALIASES = {"parallel": "ring-all", "sequential": "fixed-order"}
 
 
 class GroupConfig(Model):
     members: list[Annotated[str, Field(pattern=EXTENSION)]]  # in priority order
-    strategy: Literal["sequential", "parallel"] = "parallel"
-    ring_time: Annotated[int, Field(ge=5, le=300)] = 15  # per member (sequential), or in all
+    strategy: Strategy = "ring-all"
+    ring_time: Annotated[int, Field(ge=5, le=300)] = 15  # per member (one at a time), or in all
     busy_members: Literal["skip", "call-waiting"] = "skip"
     queue: QueueConfig | None = None
     overflow: Destination | None = None
+    # A5 tiers: member -> tier (2, 3 ...; a member not named is in tier 1). A queue's
+    # caller is offered to tier N only once they have waited `tier_delay` x (N - 1) s.
+    tiers: dict[str, Annotated[int, Field(ge=1, le=9)]] = {}
+    tier_delay: Annotated[float, Field(ge=0, le=3600)] = 30.0
+
+    @field_validator("strategy", mode="before")
+    @classmethod
+    def _older_spelling(cls, value: Any) -> Any:
+        return STRATEGY_ALIASES.get(value, value) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _tiers(self) -> GroupConfig:
+        for ext in self.tiers:
+            if ext not in self.members:
+                raise ValueError(f'tiers: "{ext}" is not one of the members')
+        if any(tier > 1 for tier in self.tiers.values()) and self.queue is None:
+            raise ValueError("tiers need a queue: callers wait there for the next tier")
+        return self
 
 
 class VoicemailBox(Model):
@@ -1003,6 +1067,10 @@ def check_references(config: CompanyConfig) -> list[str]:
                     errors.append(
                         f'{where}.queue.callback.schedule: unknown schedule "{callback.schedule}"'
                     )
+            errors += _destination_errors(config, f"{where}.queue.full", group.queue.full)
+            errors += _destination_errors(
+                config, f"{where}.queue.voicemail_to", group.queue.voicemail_to
+            )
         errors += _destination_errors(config, f"{where}.overflow", group.overflow)
     for name, box in config.voicemail.items():
         for i, member in enumerate(box.members):

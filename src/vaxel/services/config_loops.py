@@ -94,6 +94,8 @@ def _steps(config: CompanyConfig) -> dict[str, list[_Step]]:
         add(f"menus.{name}", node(menu.default), "default")
     for name, group in config.groups.items():
         add(f"groups.{name}", node(group.overflow), "overflow")
+        if group.queue is not None:  # a full queue sends callers on at once too (A7)
+            add(f"groups.{name}", node(group.queue.full), "full")
     for user in config.users:
         kinds = ("always",) if user.forwarding.always else ("busy", "no_answer")
         for kind in kinds:

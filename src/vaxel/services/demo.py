@@ -74,7 +74,7 @@ DEMO_DESCRIPTION = {
             },
         }
     },
-    "groups": {"sales": {"members": ["1002", "1003"], "strategy": "parallel"}},
+    "groups": {"sales": {"members": ["1002", "1003"], "strategy": "ring-all"}},
     "voicemail": {"reception": {"members": ["1001"]}},
 }
 

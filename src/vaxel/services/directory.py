@@ -76,6 +76,8 @@ class Directory:
         # ... and its groups' arrivals and callbacks booked for a time (A18).
         self.arrivals: dict[int, dict[str, deque[float]]] = {}
         self.scheduled: dict[int, dict[str, list[Any]]] = {}
+        # ... and its groups' memory of their calls (S8, A5: the distribution strategies).
+        self.histories: dict[int, dict[str, Any]] = {}
 
     def invalidate(self) -> None:
         """Look for changes at the next lookup, not only after `PROBE_INTERVAL`: the web,
@@ -113,8 +115,6 @@ class Directory:
                 numbers[number.number] = (company_id, number)
             for name, trunk in config.trunks.items():
                 trunks[(trunk.host, trunk.port)] = (company_id, name)
-        for company_id, before in self.companies.items():
-            before.successor = companies.get(company_id)
         self.companies, self.numbers, self.trunks = companies, numbers, trunks
         self.reloaded(self)
 
@@ -153,6 +153,8 @@ class Directory:
             wrap_ups=self.wrap_ups.setdefault(company_id, {}),
             arrivals=self.arrivals.setdefault(company_id, {}),
             scheduled=self.scheduled.setdefault(company_id, {}),
+            histories=self.histories.setdefault(company_id, {}),
+            current=lambda: self.company(company_id),
         )
 
     def trunk_configs(self) -> dict[tuple[int, str], TrunkConfig]:

@@ -43,7 +43,7 @@ from vaxel.web.problems import Problem
 
 router = APIRouter(prefix="/admin", route_class=PageRoute, include_in_schema=False)
 
-STRATEGIES = ("parallel", "sequential")
+STRATEGIES = ("ring-all", "fixed-order", "round-robin", "longest-idle", "fewest-calls")
 GROUP_FIELDS = ("name", "members", "strategy", "ring_time", "busy_members", "queue.music",
                 "queue.announcement", "queue.announce_every", "queue.announce_position",
                 "queue.max_wait", "queue", "overflow")  # fmt: skip
@@ -88,7 +88,7 @@ def _list(
 def _values(section: str, name: str, item: dict[str, Any]) -> dict[str, str]:
     values = {"name": name, "members": ", ".join(item.get("members", []))}
     if section == "groups":
-        values["strategy"] = str(item.get("strategy", "parallel"))
+        values["strategy"] = str(item.get("strategy", "ring-all"))
         values["ring_time"] = str(item.get("ring_time", 15))
         values["busy_members"] = str(item.get("busy_members", "skip"))
         queue = item.get("queue")
@@ -285,14 +285,17 @@ def _save(
             item["strategy"] = field(form, "strategy")
             item["ring_time"] = _number(field(form, "ring_time"))
             item["busy_members"] = field(form, "busy_members") or "skip"
-            item.pop("queue", None)
+            # The queue's settings this form does not show (wrap-up, A7 rules ...) are kept.
+            kept = dict(item.pop("queue", None) or {})
             if form.get("queue"):
                 queue: dict[str, Any] = {
+                    **kept,
                     "announce_every": _number(field(form, "queue.announce_every") or "30"),
                     "announce_position": bool(form.get("queue.announce_position")),
                     "max_wait": _number(field(form, "queue.max_wait") or "120"),
                 }
                 for key in ("music", "announcement"):
+                    queue.pop(key, None)
                     if field(form, f"queue.{key}"):
                         queue[key] = field(form, f"queue.{key}")
                 item["queue"] = queue
