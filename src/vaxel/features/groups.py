@@ -24,7 +24,8 @@ agent ends it early with a feature code (`wrap_up_end`, features/codes.py) or th
 Every call offered to a group is one visit for the statistics (S9, A10): when it ends,
 answered by a member, abandoned by the caller, sent to the overflow (after the queue's
 longest wait: timed out) or ended by the switch, the company is told once
-(`Company.queue_visit`), which stores it off the loop.
+(`Company.queue_visit`), which stores it off the loop. A caller joining or leaving the line
+is a live event (`Company.queue_changed`, A11: the wallboard).
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ class Group(Feature):
             self.deadline = call.switchboard.now() + queue.max_wait
             self.line = self.company.queue(self.name)
             self.line.append(self)
+            self.company.queue_changed(self.name, call, True, len(self.line))  # A11
             call.caller.answer()
             if queue.announce_position:
                 call.caller.play(self._position(), interruptible=False)  # then music
@@ -133,6 +135,8 @@ class Group(Feature):
         if line is None or self not in line:
             return
         line.remove(self)
+        if self.call is not None:  # A11: the wallboard sees the caller leave
+            self.company.queue_changed(self.name, self.call, False, len(line))
         if line:
             first = line[0]
             if first.call is not None:

@@ -1613,6 +1613,57 @@ SV.update(
 STRINGS: dict[str, dict[str, str]] = {"en": EN, "sv": SV}
 
 
+# -- the wallboard (A11) --------------------------------------------------------------------
+EN.update(
+    {
+        "wallboard.title": "Wallboard",
+        "wallboard.connecting": "Connecting…",
+        "wallboard.live": "Live",
+        "wallboard.lost": "Connection lost: trying again…",
+        "wallboard.gone": "This wallboard is not available (its token is unknown or revoked).",
+        "wallboard.no_switch": "No switch is running: no live figures.",
+        "wallboard.no_queues": "No queue to show.",
+        "wallboard.waiting": "Waiting",
+        "wallboard.longest_wait": "Longest wait",
+        "wallboard.average_wait": "Average wait today",
+        "wallboard.latest_wait": "Latest wait",
+        "wallboard.missed": "Missed today",
+        "wallboard.answered": "Answered today",
+        "wallboard.service_level": "Service level ({seconds} s)",
+        "wallboard.logged_in": "Logged in",
+        "wallboard.free": "Free",
+        "wallboard.busy": "Busy",
+        "wallboard.wrap_up": "Wrap-up",
+        "wallboard.paused": "Paused",
+        "wallboard.agents": "Agents",
+    }
+)
+SV.update(
+    {
+        "wallboard.title": "Väggtavla",
+        "wallboard.connecting": "Ansluter…",
+        "wallboard.live": "Live",
+        "wallboard.lost": "Anslutningen bröts: försöker igen…",
+        "wallboard.gone": "Väggtavlan är inte tillgänglig (nyckeln är okänd eller återkallad).",
+        "wallboard.no_switch": "Ingen växel är igång: inga aktuella siffror.",
+        "wallboard.no_queues": "Ingen kö att visa.",
+        "wallboard.waiting": "Väntar",
+        "wallboard.longest_wait": "Längsta väntetid",
+        "wallboard.average_wait": "Snittväntetid i dag",
+        "wallboard.latest_wait": "Senaste väntetid",
+        "wallboard.missed": "Missade i dag",
+        "wallboard.answered": "Besvarade i dag",
+        "wallboard.service_level": "Servicenivå ({seconds} s)",
+        "wallboard.logged_in": "Inloggade",
+        "wallboard.free": "Lediga",
+        "wallboard.busy": "Upptagna",
+        "wallboard.wrap_up": "Efterarbete",
+        "wallboard.paused": "Pausade",
+        "wallboard.agents": "Agenter",
+    }
+)
+
+
 def text(lang: str, key: str, **values: object) -> str:
     """The phrase `key` in `lang` (English when Swedish lacks it), with `values` filled in."""
     phrase = STRINGS.get(lang, EN).get(key) or EN.get(key) or key
