@@ -1,7 +1,7 @@
 """The wallboard (A11) in Chromium on `vaxel serve`, with a real caller (pjsua2): a TV opens
 `/wallboard#<token>` with no login; it shows the caller waiting in the queue group "line",
 turns the longest wait red once they waited past the description's 3 s, and back when they
-hang up; the token revoked, the page says so at its next update and shows no figures.
+hang up (no serious accessibility violation, by axe-core); the token revoked, the page says so at its next update and shows no figures.
 
 Acme of tests/integration/acme.py with a wallboard section, on a server of its own: the
 main number's menu key 5 is the queue "line" (member 1002, Björn, not registered here, so
@@ -22,7 +22,7 @@ from tests.integration.acme import ALWAYS, DESCRIPTION, DOMAIN, MAIN, Mailbox, c
 from tests.integration.peers import Server, rtp_ports
 from tests.integration.pjsua import PjPhone, close_all
 from tests.integration.test_api_transfer import token
-from tests.integration.test_pages_browser import ARGS, CHROMIUM, refused
+from tests.integration.test_pages_browser import ARGS, CHROMIUM, refused, serious_violations
 from tests.integration.test_queue_stats import queue_in
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -76,6 +76,7 @@ def test_a_tv_shows_a_waiting_caller_and_turns_red_past_the_threshold(
     expect(page.locator("body")).to_have_class("theme-contrast")
     expect(page.locator('section[data-group="queue"]')).to_have_count(0)  # not shown
     assert made.json()["token"] not in page.content()
+    assert serious_violations(page) == []  # axe-core: none serious or critical
 
     anna = PjPhone(acme.address, "1001", "anna-secret-1", DOMAIN, register=False)
     try:

@@ -30,6 +30,7 @@ from vaxel.web.pages import (
     settings,
     tokens,
     wallboard,
+    wallboard_admin,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -46,6 +47,7 @@ for _module in (
     recordings,
     phone,
     wallboard,
+    wallboard_admin,
 ):
     router.include_router(_module.router)
 router.include_router(phone.public)  # the manifest, service worker and icons: no login

@@ -1636,6 +1636,20 @@ EN.update(
         "wallboard.wrap_up": "Wrap-up",
         "wallboard.paused": "Paused",
         "wallboard.agents": "Agents",
+        "nav.wallboard": "Wallboard",
+        "wallboards.admin_title": "Wallboard",
+        "wallboards.intro": "A wallboard token shows this company's wallboard on a TV without"
+        " a login: open its address on the TV. It shows the queues' figures and nothing else;"
+        " revoke it and the TV stops at its next update.",
+        "wallboards.open": "Open the wallboard",
+        "wallboards.made_by": "Made by",
+        "wallboards.none": "There are no wallboard tokens.",
+        "wallboards.make": "Make a wallboard token",
+        "wallboards.made": "The wallboard token {name} is made.",
+        "wallboards.your_url": "The wallboard's address, with its token",
+        "wallboards.copy_hint": "Open it on the TV now, or copy it: it is shown only this once."
+        " Lost, it cannot be shown again: revoke it and make a new one.",
+        "wallboards.revoked": "The wallboard token is revoked: a TV showing it stops.",
     }
 )
 SV.update(
@@ -1660,6 +1674,20 @@ SV.update(
         "wallboard.wrap_up": "Efterarbete",
         "wallboard.paused": "Pausade",
         "wallboard.agents": "Agenter",
+        "nav.wallboard": "Väggtavla",
+        "wallboards.admin_title": "Väggtavla",
+        "wallboards.intro": "En väggtavlenyckel visar företagets väggtavla på en tv utan"
+        " inloggning: öppna dess adress på tv:n. Den visar köernas siffror och inget annat;"
+        " återkalla den så slutar tv:n vid nästa uppdatering.",
+        "wallboards.open": "Öppna väggtavlan",
+        "wallboards.made_by": "Skapad av",
+        "wallboards.none": "Det finns inga väggtavlenycklar.",
+        "wallboards.make": "Skapa en väggtavlenyckel",
+        "wallboards.made": "Väggtavlenyckeln {name} är skapad.",
+        "wallboards.your_url": "Väggtavlans adress, med nyckeln",
+        "wallboards.copy_hint": "Öppna den på tv:n nu, eller kopiera den: den visas bara den"
+        " här gången. Tappas den bort kan den inte visas igen: återkalla den och skapa en ny.",
+        "wallboards.revoked": "Väggtavlenyckeln är återkallad: en tv som visar den slutar.",
     }
 )
 
