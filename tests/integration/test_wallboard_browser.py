@@ -1,7 +1,8 @@
 """The wallboard (A11) in Chromium on `vaxel serve`, with a real caller (pjsua2): a TV opens
 `/wallboard#<token>` with no login; it shows the caller waiting in the queue group "line",
 turns the longest wait red once they waited past the description's 3 s, and back when they
-hang up (no serious accessibility violation, by axe-core); the token revoked, the page says so at its next update and shows no figures.
+hang up (no serious accessibility violation, by axe-core); the token revoked, the page
+says so at its next update and shows no figures.
 
 Acme of tests/integration/acme.py with a wallboard section, on a server of its own: the
 main number's menu key 5 is the queue "line" (member 1002, Björn, not registered here, so
