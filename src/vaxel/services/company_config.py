@@ -779,7 +779,9 @@ class WallboardConfig(Model):
 
     def limits(self) -> dict[str, Threshold]:
         """The thresholds in force: the defaults, with the described ones over them."""
-        chosen = {**DEFAULT_THRESHOLDS, **self.thresholds}
+        chosen: dict[str, Threshold] = dict(DEFAULT_THRESHOLDS)
+        for metric, limit in self.thresholds.items():
+            chosen[metric] = limit
         return {m: t for m, t in chosen.items() if t.amber is not None or t.red is not None}
 
 

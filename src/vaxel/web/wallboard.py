@@ -206,6 +206,7 @@ class Boards:
         self.domains: dict[int, str] = {}
         self.nudges: dict[int, asyncio.Event] = {}
         self.tasks: dict[int, asyncio.Task[None]] = {}
+        self.checked: dict[int, float] = {}  # when the watchers' credentials were checked
         if ctx.bus is not None:
             for kind in TRIGGERS:
                 ctx.bus.subscribe(kind, self.nudge)
@@ -235,6 +236,7 @@ class Boards:
         if not watchers:
             del self.watchers[company_id]
             self.nudges.pop(company_id, None)
+            self.checked.pop(company_id, None)
             task = self.tasks.pop(company_id, None)
             if task is not None:
                 task.cancel()
@@ -252,9 +254,12 @@ class Boards:
 
     async def _update(self, company_id: int) -> None:
         watchers = list(self.watchers.get(company_id, ()))
-        for watcher in watchers:  # a revoked token sees no more figures
-            if not await blocking(watcher.check):
-                watcher.end()
+        now = time.monotonic()
+        if now - self.checked.get(company_id, 0.0) >= TICK:  # not on every event
+            self.checked[company_id] = now
+            for watcher in watchers:  # a revoked token sees no more figures
+                if not await blocking(watcher.check):
+                    watcher.end()
         try:
             found = await figures(self.ctx, company_id, self.domains[company_id], callers=False)
         except NoSwitch:
