@@ -12,7 +12,8 @@ Who may watch: a browser with a session of the company (a provider admin names i
 (services/wallboard_tokens.py), sent as the first message `{"token": "vxw_..."}`. The
 page takes the token from its address's fragment (`/wallboard#vxw_...`), which a browser
 never sends to a server: the token is in no request line, so in no log, Referer or
-error page. An unknown token and a revoked one are closed alike, with code 4404.
+error page. A client with a session sends `{}` as its first message (within 10 s). An
+unknown token and a revoked one are closed alike, with code 4404.
 
 The push: while anyone watches a company, one task per company builds its figures once and
 sends them to every watcher: at once when a caller joins or leaves a queue, an agent logs
