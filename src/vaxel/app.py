@@ -31,6 +31,7 @@ from vaxel.calls.overload import SHED_AT, Overload
 from vaxel.calls.records import call_record
 from vaxel.features.click_to_call import CallPlacer
 from vaxel.features.dialplan import CompanyDialplan
+from vaxel.features.queue_live import QueueNow, live
 from vaxel.features.transfer import TransferError
 from vaxel.media.engine import MediaEngine
 from vaxel.media.say import build_system_prompts
@@ -301,6 +302,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
             conference=_conference(core),
             add_party=_add_party(core),
             end_wrap_up=_end_wrap_up(core),
+            queue_live=_queue_live(core),
             transfer=_transfer(core),
             recording=core.recordings.control,
             stats=lambda: {
@@ -609,6 +611,17 @@ def _end_wrap_up(core: Core) -> Callable[[int, str], None]:
             company.set_wrap_up(extension, None)
 
     return end
+
+
+def _queue_live(core: Core) -> Callable[[int], list[QueueNow]]:
+    """A11: the web's question "who waits in the queues now, and how are the agents?",
+    answered on the switch's loop (features/queue_live.py); [] for a company not here."""
+
+    def now(company_id: int) -> list[QueueNow]:
+        company = core.directory.company(company_id)
+        return [] if company is None else live(company, core.calls.now())
+
+    return now
 
 
 def _transfer(core: Core) -> TransferCall:

@@ -266,6 +266,22 @@ class LineState:
     at: float
 
 
+@dataclass(frozen=True, slots=True)
+class QueueChanged:
+    """A caller joined an answering group's queue, or left it (A11; features/groups.py):
+    answered, hung up, sent on. `waiting`: how many wait in that queue now. The wallboard
+    (web/wallboard.py) and a console follow the queues on it instead of asking again."""
+
+    company_id: int
+    group: str
+    call_id: str
+    caller: str  # an extension, or the caller's number
+    caller_name: str
+    joined: bool  # False: left
+    waiting: int
+    at: float
+
+
 #: What the live events stream (web/events.py) carries, besides voicemail counts.
 LIVE_EVENTS: tuple[type, ...] = (
     CallOffered,
@@ -278,4 +294,5 @@ LIVE_EVENTS: tuple[type, ...] = (
     DiversionChanged,
     ForwardingChanged,
     LineState,
+    QueueChanged,
 )

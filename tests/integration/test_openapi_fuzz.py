@@ -18,6 +18,7 @@ import pytest
 from tests.web.conftest import PASSWORD, seed
 from vaxel.features.click_to_call import ClickToCallError
 from vaxel.features.conference import room_action
+from vaxel.features.queue_live import QueueNow
 from vaxel.features.three_way import add_party
 from vaxel.features.transfer import TransferError
 from vaxel.store import Store
@@ -60,9 +61,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     async def no_wrap_up(company_id: int, extension: str) -> None:
         return None  # a switch where nobody is wrapping up (A5)
 
+    async def no_queues(company_id: int) -> list[QueueNow]:
+        return []  # a switch where nobody waits in a queue (A11)
+
     context = WebContext(store, data, place_call=no_phones, conference=no_rooms,
                          add_party=no_party, transfer=no_transfer,
-                         call_recording=no_recording, end_wrap_up=no_wrap_up)  # fmt: skip
+                         call_recording=no_recording, end_wrap_up=no_wrap_up,
+                         queue_live=no_queues)  # fmt: skip
     server = WebServer(context, listen("127.0.0.1", 0))
     loop = asyncio.new_event_loop()
 

@@ -62,7 +62,7 @@ def test_the_admin_sees_each_groups_figures_for_the_day(web: Web) -> None:
     assert sales == {
         "group": "sales", "offered": 4, "answered": 2, "abandoned": 1,
         "abandoned_wait_average": 45.0, "abandoned_wait_max": 45.0,
-        "overflowed": 1, "timed_out": 1, "ended": 0,
+        "overflowed": 1, "timed_out": 1, "ended": 0, "callback_failed": 0,
         "wait_latest": 30.0, "wait_average": 20.0, "wait_p90": 30.0,
         "service_level": 25.0, "handling_average": 60.0,
     }  # fmt: skip

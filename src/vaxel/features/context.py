@@ -221,6 +221,11 @@ class Company(Protocol):
         loop."""
         ...
 
+    def queue_changed(self, name: str, call: Call, joined: bool, waiting: int) -> None:
+        """A11: `call`'s caller joined the group `name`'s queue or left it; `waiting` wait
+        there now (a live event, for the wallboard)."""
+        ...
+
     def orbit_changed(self, orbit: str, call: Call, parked: bool) -> None:
         """P4: `call` was parked on the park orbit `orbit`, or left it (lamps watch it)."""
         ...

@@ -35,7 +35,8 @@ agent ends it early with a feature code (`wrap_up_end`, features/codes.py) or th
 Every call offered to a group is one visit for the statistics (S9, A10): when it ends,
 answered by a member, abandoned by the caller, sent to the overflow (after the queue's
 longest wait: timed out) or ended by the switch, the company is told once
-(`Company.queue_visit`), which stores it off the loop.
+(`Company.queue_visit`), which stores it off the loop. A caller joining or leaving the line
+is a live event (`Company.queue_changed`, A11: the wallboard).
 """
 
 from __future__ import annotations
@@ -176,6 +177,7 @@ class Group(Feature):
             self.deadline = call.switchboard.now() + queue.max_wait
             self.line = self.company.queue(self.name)
             self.line.append(self)
+            self.company.queue_changed(self.name, call, True, len(self.line))  # A11
             call.caller.answer()
             if queue.announce_position or queue.callback is not None:
                 said = self._position() if queue.announce_position else []
@@ -239,6 +241,8 @@ class Group(Feature):
         if line is None or self not in line:
             return
         line.remove(self)
+        if self.call is not None:  # A11: the wallboard sees the caller leave
+            self.company.queue_changed(self.name, self.call, False, len(line))
         self.next_in_line(line)
 
     def next_in_line(self, line: list[Waiting]) -> None:

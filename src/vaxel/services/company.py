@@ -34,6 +34,7 @@ from vaxel.bus import (
     ForwardingChanged,
     GroupLogin,
     OrbitChanged,
+    QueueChanged,
 )
 from vaxel.calls.api import Call, Line, Reach
 from vaxel.media.player import PromptError
@@ -435,6 +436,15 @@ class CompanyServices:
 
     def callback_changed(self, change: callbacks.CallbackChange) -> None:
         self.background.run(partial(callbacks.write_change, self.store, change))
+
+    def queue_changed(self, name: str, call: Call, joined: bool, waiting: int) -> None:
+        if not self.bus.wants(self._id):  # A11: built only for someone watching
+            return
+        caller = call.caller
+        self.bus.publish(QueueChanged(
+            self._id, name, call.id, caller.party, caller.party_name, joined, waiting,
+            time.time(),
+        ))  # fmt: skip
 
     def orbit_changed(self, orbit: str, call: Call, parked: bool) -> None:
         caller = call.caller

@@ -842,6 +842,63 @@ def _prefix_clashes(codes: dict[str, str], fixed: tuple[str, ...]) -> list[str]:
     return errors
 
 
+# -- the wallboard (A11) ---------------------------------------------------------------------
+
+#: What a wallboard threshold can watch, per queue: the first four alarm when high, the
+#: others (`LOW_IS_BAD`) when low.
+WALLBOARD_METRICS = (
+    "waiting", "longest_wait", "average_wait", "missed", "service_level", "logged_in", "free",
+)  # fmt: skip
+LOW_IS_BAD = ("service_level", "logged_in", "free")
+WallboardMetric = Literal[
+    "waiting", "longest_wait", "average_wait", "missed", "service_level", "logged_in", "free"
+]
+
+
+class Threshold(Model):
+    """When a figure turns amber and red: above these for a figure that is bad when high
+    (a wait over 60 s), below them for one that is bad when low (fewer than 2 agents)."""
+
+    amber: Annotated[float, Field(ge=0, le=100_000)] | None = None
+    red: Annotated[float, Field(ge=0, le=100_000)] | None = None
+
+
+#: The thresholds a wallboard has unless its description says otherwise.
+DEFAULT_THRESHOLDS: dict[str, Threshold] = {
+    "longest_wait": Threshold(amber=30, red=60),
+    "logged_in": Threshold(red=2),
+}
+
+
+class WallboardConfig(Model):
+    """The wallboard's look (A11): its theme, the queue groups it shows (none named: every
+    one), the service level's seconds and the thresholds of its colour alarms. A metric
+    named in `thresholds` replaces its default; `{}` turns its alarm off."""
+
+    theme: Literal["dark", "light", "contrast"] = "dark"
+    queues: list[str] = []
+    service_level: Annotated[int, Field(ge=0, le=3600)] = 20
+    thresholds: dict[WallboardMetric, Threshold] = {}
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WallboardConfig:
+        for metric, limit in self.thresholds.items():
+            if limit.amber is None or limit.red is None:
+                continue
+            if metric in LOW_IS_BAD and limit.red > limit.amber:
+                raise ValueError(f"thresholds.{metric}: red must be at most amber (low is bad)")
+            if metric not in LOW_IS_BAD and limit.red < limit.amber:
+                raise ValueError(f"thresholds.{metric}: red must be at least amber")
+        return self
+
+    def limits(self) -> dict[str, Threshold]:
+        """The thresholds in force: the defaults, with the described ones over them."""
+        chosen: dict[str, Threshold] = dict(DEFAULT_THRESHOLDS)
+        for metric, limit in self.thresholds.items():
+            chosen[metric] = limit
+        return {m: t for m, t in chosen.items() if t.amber is not None or t.red is not None}
+
+
 class CompanyConfig(Model):
     company: CompanySection
     users: list[UserConfig] = []
@@ -868,6 +925,7 @@ class CompanyConfig(Model):
     media: MediaConfig = MediaConfig()  # O2: SRTP for the company's phones
     # The keys of features, when the company's users know other ones (defaults: above).
     feature_codes: FeatureCodes = FeatureCodes()
+    wallboard: WallboardConfig = WallboardConfig()  # A11: the wallboard's look and alarms
 
     @field_validator("conferences")
     @classmethod
@@ -1087,6 +1145,19 @@ def check_references(config: CompanyConfig) -> list[str]:
     errors += _conference_errors(config)
     errors += _park_errors(config)
     errors += _recording_errors(config, users)
+    errors += _wallboard_errors(config)
+    return errors
+
+
+def _wallboard_errors(config: CompanyConfig) -> list[str]:
+    """A11: the wallboard shows queue groups the company has."""
+    errors = []
+    for i, name in enumerate(config.wallboard.queues):
+        group = config.groups.get(name)
+        if group is None:
+            errors.append(f'wallboard.queues.{i}: unknown group "{name}"')
+        elif group.queue is None:
+            errors.append(f'wallboard.queues.{i}: group "{name}" has no queue')
     return errors
 
 

@@ -155,6 +155,7 @@ class GroupFigures:
     overflowed: int  # sent on: the longest wait passed, or nobody to ring or answering
     timed_out: int  # of those overflowed: the longest wait passed
     ended: int  # ended by the switch while waiting
+    callback_failed: int  # a callback asked for found nobody after its last attempt (A5)
     wait_latest: float | None  # of the call answered last
     wait_average: float | None
     wait_p90: float | None
@@ -203,6 +204,7 @@ def _group(name: str, visits: list[VisitFacts], service_level: float) -> GroupFi
         overflowed=overflowed,
         timed_out=timed_out,
         ended=sum(1 for v in visits if v.outcome == "ended"),
+        callback_failed=sum(1 for v in visits if v.outcome == "callback-failed"),
         wait_latest=latest.wait_seconds if latest is not None else None,
         wait_average=_average(waits),
         wait_p90=percentile(waits, 0.9),

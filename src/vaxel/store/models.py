@@ -385,6 +385,23 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class WallboardToken(Base):
+    """A read-only token that shows one company's wallboard and nothing else (A11): for a TV
+    without a login. Shown once, kept only as its SHA-256; revoking deletes the row, so a
+    revoked token and one never made are the same unknown token."""
+
+    __tablename__ = "wallboard_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(Text)  # the admin's login
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class AuditEntry(Base):
     """One change made through the web or the API: who, from where, what, before and after.
 

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from vaxel.web import events, pages, problems, sip_ws
 from vaxel.web import push as web_push
+from vaxel.web import wallboard as wallboard_live
 from vaxel.web.api import (
     admins,
     audit,
@@ -48,6 +49,7 @@ from vaxel.web.api import (
     three_way,
     users,
     voicemail,
+    wallboard,
     wrap_up,
 )
 from vaxel.web.context import WebContext
@@ -74,16 +76,17 @@ def create_app(ctx: WebContext) -> FastAPI:
     )
     app.state.vaxel = ctx
     problems.install(app)
-    # prompts, groups and statistics before sections: their paths are more specific.
+    # prompts, groups, wallboard and statistics before sections: their paths are more specific.
     routers = (health, session, me, companies, settings, users, prompts, groups, voicemail,
-               statistics, reports, sections, calls, calls_placed, calls_transfer, diversions,
-               audit, shortcuts, favourites, greeting, admins, conferences, meetings, three_way,
-               recordings, chat, chat_groups, contacts, push, softphone, wrap_up,
+               wallboard, statistics, reports, sections, calls, calls_placed, calls_transfer,
+               diversions, audit, shortcuts, favourites, greeting, admins, conferences, meetings,
+               three_way, recordings, chat, chat_groups, contacts, push, softphone, wrap_up,
                callbacks)  # fmt: skip
     for module in routers:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(pages.router)  # the web pages (S7, U4, U9): HTML, not the API
     events.install(app, ctx)
+    wallboard_live.install(app, ctx)  # A11: the wallboard's figures, pushed
     web_push.install(app, ctx.bus, lambda: ctx.store, ctx.data)  # U1: wakes the web app
     sip_ws.install(app, ctx.sip_relay)  # P2, U1: SIP over WebSocket at /ws (RFC 7118)
 

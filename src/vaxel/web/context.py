@@ -18,6 +18,7 @@ from vaxel.store import Store
 from vaxel.web.limits import LoginLimiter
 
 if TYPE_CHECKING:
+    from vaxel.features.queue_live import QueueNow
     from vaxel.web.sip_ws import SipRelay
 
 
@@ -54,6 +55,9 @@ class WebContext:
     add_party: Callable[[int, str, str, str], Awaitable[tuple[str, object]]] | None = None
     # A5: ends a user's wrap-up on the switch (company id, extension). None: no switch.
     end_wrap_up: Callable[[int, str], Awaitable[None]] | None = None
+    # A11: asks the switch for the company's queue groups now (company id -> the waiting
+    # callers and agents' states of features.queue_live). None: no switch.
+    queue_live: Callable[[int], Awaitable[list[QueueNow]]] | None = None
     # Transfers a live call on the switch (web/link.py `TransferCall`), awaited on the
     # web's loop; a refusal raises `TransferError`. None: no switch.
     transfer: (

@@ -2,7 +2,8 @@
 
 What the operator console (A16), the wallboard (A11) and the softphone (U3) are built
 on: calls offered, ringing, answered and ended; devices registered and gone; voicemail
-counts; group logins; diversions (U9) and forwarding (U11); users' line state (U10).
+counts; group logins; diversions (U9) and forwarding (U11); users' line state (U10);
+callers joining and leaving a queue (A11).
 docs/events.md has the message format; in short every message is one JSON object with
 `seq` (1, 2, 3, ... on this connection), `type`, `time` (when the switch published it,
 seconds since the epoch) and `company` (the domain).
@@ -67,6 +68,7 @@ from vaxel.bus import (
     ForwardingChanged,
     GroupLogin,
     LineState,
+    QueueChanged,
 )
 from vaxel.services import companies, voicemail, web_sessions
 from vaxel.services.accounts import Account
@@ -181,6 +183,12 @@ def render(event: object, domain: str) -> Rendered | None:
             **_head("line.state", event.at, domain), "extension": event.extension,
             "state": event.state, "call_id": event.call_id, "call_state": event.call_state,
             "direction": event.direction, "remote": event.remote,
+        }))  # fmt: skip
+    if isinstance(event, QueueChanged):  # A11: a caller joined or left a queue
+        kind = "queue.joined" if event.joined else "queue.left"
+        return Rendered(event.company_id, _body({
+            **_head(kind, event.at, domain), "group": event.group, "call_id": event.call_id,
+            "caller": event.caller, "caller_name": event.caller_name, "waiting": event.waiting,
         }))  # fmt: skip
     return None
 

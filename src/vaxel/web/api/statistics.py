@@ -34,6 +34,9 @@ class QueueFigures(BaseModel):
     overflowed: int = Field(description="sent to the overflow (timed out included)")
     timed_out: int = Field(description="of those overflowed: the queue's longest wait passed")
     ended: int = Field(description="ended by the switch while waiting")
+    callback_failed: int = Field(
+        description="callbacks asked for that reached nobody after their last attempt"
+    )
     wait_latest: float | None = Field(description="the wait of the call answered last")
     wait_average: float | None
     wait_p90: float | None = Field(description="nearest-rank 90th percentile")

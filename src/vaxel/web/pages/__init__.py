@@ -1,5 +1,5 @@
 """The web pages (S7 admin web; U4 directory, U7 voicemail, U8 caller ID, U9 diversions,
-U11 forwarding; U1, U3 the softphone at /phone): server-rendered HTML.
+U11 forwarding; U1, U3 the softphone at /phone; A11 the wallboard): server-rendered HTML.
 
 `router` holds every page; `web/app.py` includes it beside the API. What the pages
 share (login redirect, error pages, CSRF, the Content-Security-Policy, rendering) is in
@@ -30,6 +30,8 @@ from vaxel.web.pages import (
     settings,
     statistics,
     tokens,
+    wallboard,
+    wallboard_admin,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -46,6 +48,8 @@ for _module in (
     recordings,
     statistics,
     phone,
+    wallboard,
+    wallboard_admin,
 ):
     router.include_router(_module.router)
 router.include_router(phone.public)  # the manifest, service worker and icons: no login

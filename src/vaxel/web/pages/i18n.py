@@ -1701,6 +1701,85 @@ SV.update(
 STRINGS: dict[str, dict[str, str]] = {"en": EN, "sv": SV}
 
 
+# -- the wallboard (A11) --------------------------------------------------------------------
+EN.update(
+    {
+        "wallboard.title": "Wallboard",
+        "wallboard.connecting": "Connecting…",
+        "wallboard.live": "Live",
+        "wallboard.lost": "Connection lost: trying again…",
+        "wallboard.gone": "This wallboard is not available (its token is unknown or revoked).",
+        "wallboard.no_switch": "No switch is running: no live figures.",
+        "wallboard.no_queues": "No queue to show.",
+        "wallboard.waiting": "Waiting",
+        "wallboard.longest_wait": "Longest wait",
+        "wallboard.average_wait": "Average wait today",
+        "wallboard.latest_wait": "Latest wait",
+        "wallboard.missed": "Missed today",
+        "wallboard.answered": "Answered today",
+        "wallboard.service_level": "Service level ({seconds} s)",
+        "wallboard.logged_in": "Logged in",
+        "wallboard.free": "Free",
+        "wallboard.busy": "Busy",
+        "wallboard.wrap_up": "Wrap-up",
+        "wallboard.paused": "Paused",
+        "wallboard.agents": "Agents",
+        "nav.wallboard": "Wallboard",
+        "wallboards.admin_title": "Wallboard",
+        "wallboards.intro": "A wallboard token shows this company's wallboard on a TV without"
+        " a login: open its address on the TV. It shows the queues' figures and nothing else;"
+        " revoke it and the TV stops at its next update.",
+        "wallboards.open": "Open the wallboard",
+        "wallboards.made_by": "Made by",
+        "wallboards.none": "There are no wallboard tokens.",
+        "wallboards.make": "Make a wallboard token",
+        "wallboards.made": "The wallboard token {name} is made.",
+        "wallboards.your_url": "The wallboard's address, with its token",
+        "wallboards.copy_hint": "Open it on the TV now, or copy it: it is shown only this once."
+        " Lost, it cannot be shown again: revoke it and make a new one.",
+        "wallboards.revoked": "The wallboard token is revoked: a TV showing it stops.",
+    }
+)
+SV.update(
+    {
+        "wallboard.title": "Väggtavla",
+        "wallboard.connecting": "Ansluter…",
+        "wallboard.live": "Live",
+        "wallboard.lost": "Anslutningen bröts: försöker igen…",
+        "wallboard.gone": "Väggtavlan är inte tillgänglig (nyckeln är okänd eller återkallad).",
+        "wallboard.no_switch": "Ingen växel är igång: inga aktuella siffror.",
+        "wallboard.no_queues": "Ingen kö att visa.",
+        "wallboard.waiting": "Väntar",
+        "wallboard.longest_wait": "Längsta väntetid",
+        "wallboard.average_wait": "Snittväntetid i dag",
+        "wallboard.latest_wait": "Senaste väntetid",
+        "wallboard.missed": "Missade i dag",
+        "wallboard.answered": "Besvarade i dag",
+        "wallboard.service_level": "Servicenivå ({seconds} s)",
+        "wallboard.logged_in": "Inloggade",
+        "wallboard.free": "Lediga",
+        "wallboard.busy": "Upptagna",
+        "wallboard.wrap_up": "Efterarbete",
+        "wallboard.paused": "Pausade",
+        "wallboard.agents": "Agenter",
+        "nav.wallboard": "Väggtavla",
+        "wallboards.admin_title": "Väggtavla",
+        "wallboards.intro": "En väggtavlenyckel visar företagets väggtavla på en tv utan"
+        " inloggning: öppna dess adress på tv:n. Den visar köernas siffror och inget annat;"
+        " återkalla den så slutar tv:n vid nästa uppdatering.",
+        "wallboards.open": "Öppna väggtavlan",
+        "wallboards.made_by": "Skapad av",
+        "wallboards.none": "Det finns inga väggtavlenycklar.",
+        "wallboards.make": "Skapa en väggtavlenyckel",
+        "wallboards.made": "Väggtavlenyckeln {name} är skapad.",
+        "wallboards.your_url": "Väggtavlans adress, med nyckeln",
+        "wallboards.copy_hint": "Öppna den på tv:n nu, eller kopiera den: den visas bara den"
+        " här gången. Tappas den bort kan den inte visas igen: återkalla den och skapa en ny.",
+        "wallboards.revoked": "Väggtavlenyckeln är återkallad: en tv som visar den slutar.",
+    }
+)
+
+
 def text(lang: str, key: str, **values: object) -> str:
     """The phrase `key` in `lang` (English when Swedish lacks it), with `values` filled in."""
     phrase = STRINGS.get(lang, EN).get(key) or EN.get(key) or key
