@@ -21,6 +21,9 @@ them a call; a call to their own extension still rings them. The queue's waiting
 is offered to them at the queue's next try after it ends (within `RETRY_PAUSE`); the
 agent ends it early with a feature code (`wrap_up_end`, features/codes.py) or the API.
 
+An agent who paused (A5: `*47`, the web, the API) is offered no group call until they
+unpause, nor is one whose diversion (U9) is on: features/agents.py says who is paused.
+
 Every call offered to a group is one visit for the statistics (S9, A10): when it ends,
 answered by a member, abandoned by the caller, sent to the overflow (after the queue's
 longest wait: timed out) or ended by the switch, the company is told once
@@ -34,6 +37,7 @@ from pathlib import Path
 
 from vaxel.calls.api import Call, Cause, Ended, Leg, PlayFinished, Target, Timer
 from vaxel.calls.records import record_call_id
+from vaxel.features.agents import pause_reason
 from vaxel.features.context import Company, Feature
 from vaxel.features.destinations import go, serves
 from vaxel.features.ring_user import RingUser
@@ -71,6 +75,7 @@ class Group(Feature):
             ext
             for ext in group.members
             if company.logged_in(self.name, ext)
+            and pause_reason(company, ext) is None  # A5: paused, or diverted (U9)
             and not _wrapping_up(company, ext, now)
             and not (
                 company.busy(ext)

@@ -73,6 +73,9 @@ class Directory:
         self.handled: dict[int, dict[str, deque[float]]] = {}
         # ... and its agents' wrap-ups (A5: extension -> until when).
         self.wrap_ups: dict[int, dict[str, float]] = {}
+        # ... and its users' settings, updated in place (A5: a waiting caller's group, made
+        # before a reload, sees who logged in or paused since).
+        self.settings: dict[int, UserSettings] = {}
 
     def invalidate(self) -> None:
         """Look for changes at the next lookup, not only after `PROBE_INTERVAL`: the web,
@@ -103,9 +106,9 @@ class Directory:
         trunks: dict[tuple[str, int], tuple[int, str]] = {}
         settings = UserSettings.load_all(self.store)
         for company_id, domain, config in self._descriptions():
-            companies[company_id] = self._company(
-                company_id, domain, config, settings.get(company_id) or UserSettings()
-            )
+            kept = self.settings.setdefault(company_id, UserSettings())
+            kept.update(settings.get(company_id) or UserSettings())
+            companies[company_id] = self._company(company_id, domain, config, kept)
             for number in config.numbers:
                 numbers[number.number] = (company_id, number)
             for name, trunk in config.trunks.items():
