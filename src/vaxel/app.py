@@ -29,6 +29,7 @@ from vaxel.assembly import Core, assemble
 from vaxel.calls.api import Call, Cause
 from vaxel.calls.overload import SHED_AT, Overload
 from vaxel.calls.records import call_record
+from vaxel.features.agents import Agent, company_agents
 from vaxel.features.click_to_call import CallPlacer
 from vaxel.features.dialplan import CompanyDialplan
 from vaxel.features.transfer import TransferError
@@ -294,6 +295,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
             conference=_conference(core),
             add_party=_add_party(core),
             end_wrap_up=_end_wrap_up(core),
+            agents=_agents(core),
             transfer=_transfer(core),
             recording=core.recordings.control,
             stats=lambda: {
@@ -597,6 +599,16 @@ def _end_wrap_up(core: Core) -> Callable[[int, str], None]:
             company.set_wrap_up(extension, None)
 
     return end
+
+
+def _agents(core: Core) -> Callable[[int], list[Agent]]:
+    """A5: the company's agents and their states, as the switch sees them now."""
+
+    def agents(company_id: int) -> list[Agent]:
+        company = core.directory.company(company_id)
+        return [] if company is None else company_agents(company, core.calls.now())
+
+    return agents
 
 
 def _transfer(core: Core) -> TransferCall:

@@ -68,3 +68,38 @@ def overall(states: list[AgentState]) -> AgentState:
     """One state for an agent over their groups: the state of the groups they are logged
     in to (their pause, wrap-up and calls are the same in each); logged-out if none."""
     return next((s for s in states if s.state != "logged-out"), AgentState("logged-out"))
+
+
+@dataclass(frozen=True, slots=True)
+class QueueState:
+    group: str
+    logged_in: bool
+    state: AgentState
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """A member of one or more answering groups, with their state in each and overall."""
+
+    extension: str
+    name: str
+    queues: tuple[QueueState, ...]
+    state: AgentState
+
+
+def company_agents(company: Company, now: float) -> list[Agent]:
+    """Every member of the company's answering groups, by extension, with their groups by
+    name (what the operator console and the API's agent list show)."""
+    groups = sorted(company.config.groups.items())
+    extensions = sorted({ext for _, group in groups for ext in group.members})
+    found = []
+    for ext in extensions:
+        queues = tuple(
+            QueueState(name, company.logged_in(name, ext), agent_state(company, name, ext, now))
+            for name, group in groups
+            if ext in group.members
+        )
+        user = company.user(ext)
+        found.append(Agent(ext, user.name if user is not None else "", queues,
+                           overall([q.state for q in queues])))  # fmt: skip
+    return found

@@ -18,6 +18,7 @@ from vaxel.web import events, pages, problems, sip_ws
 from vaxel.web import push as web_push
 from vaxel.web.api import (
     admins,
+    agents,
     audit,
     calls,
     calls_placed,
@@ -72,9 +73,9 @@ def create_app(ctx: WebContext) -> FastAPI:
     )
     app.state.vaxel = ctx
     problems.install(app)
-    # prompts, groups and statistics before sections: their paths are more specific.
+    # prompts, groups, statistics and agents before sections: their paths are more specific.
     routers = (health, session, me, companies, settings, users, prompts, groups, voicemail,
-               statistics, sections, calls, calls_placed, calls_transfer, diversions, audit,
+               statistics, agents, sections, calls, calls_placed, calls_transfer, diversions, audit,
                shortcuts, favourites, greeting, admins, conferences, meetings, three_way,
                recordings, chat, chat_groups, contacts, push, softphone, wrap_up)  # fmt: skip
     for module in routers:

@@ -18,6 +18,7 @@ from vaxel.store import Store
 from vaxel.web.limits import LoginLimiter
 
 if TYPE_CHECKING:
+    from vaxel.features.agents import Agent
     from vaxel.web.sip_ws import SipRelay
 
 
@@ -54,6 +55,9 @@ class WebContext:
     add_party: Callable[[int, str, str, str], Awaitable[tuple[str, object]]] | None = None
     # A5: ends a user's wrap-up on the switch (company id, extension). None: no switch.
     end_wrap_up: Callable[[int, str], Awaitable[None]] | None = None
+    # A5: the company's agents and their states (features.agents.company_agents), asked
+    # of the switch (company id). None: no switch.
+    agents: Callable[[int], Awaitable[list[Agent]]] | None = None
     # Transfers a live call on the switch (web/link.py `TransferCall`), awaited on the
     # web's loop; a refusal raises `TransferError`. None: no switch.
     transfer: (

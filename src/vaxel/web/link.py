@@ -19,7 +19,8 @@ two processes hold (so nothing else can write a pickle to either end):
   figures of /metrics), `place_call` (click-to-call), `transfer` (a live call's
   transfer, found by its id), `conference` (A3: a room's participants, mute, kick, lock,
   end: features/conference.py `room_action`), `add_party` (U12: a third party to a
-  call, features/three_way.py) and `end_wrap_up` (A5: an agent's "ready now");
+  call, features/three_way.py), `end_wrap_up` (A5: an agent's "ready now") and `agents`
+  (A5: the company's agents and their states, features/agents.py `company_agents`);
 - both ways, SIP over WebSocket (P2, U1; web/sip_ws.py, transport/ws.py): the web tells
   the switch of each `/ws` connection opened (`sip.open`), each SIP message it carries
   (`sip.in`) and its end (`sip.closed`); the switch sends SIP back (`sip.out`) and may
@@ -101,6 +102,7 @@ class SwitchEnd:
         conference: Callable[[int, str, str, str, bool], tuple[str, object]] | None = None,
         add_party: Callable[[int, str, str, str], tuple[str, object]] | None = None,
         end_wrap_up: Callable[[int, str], None] | None = None,
+        agents: Callable[[int], object] | None = None,
         transfer: TransferCall | None = None,
         recording: Callable[[int, str | None, str, str], tuple[int, str]] | None = None,
         sip: SipFlows | None = None,
@@ -118,6 +120,8 @@ class SwitchEnd:
             self.answers["add_party"] = add_party
         if end_wrap_up is not None:  # A5: an agent's "ready now"
             self.answers["end_wrap_up"] = end_wrap_up
+        if agents is not None:  # A5: the agents' states
+            self.answers["agents"] = agents
         if transfer is not None:
             self.answers["transfer"] = transfer
         if recording is not None:  # A6: start, pause, stop a running call's recording
@@ -304,6 +308,10 @@ class WebEnd:
     async def end_wrap_up(self, company_id: int, extension: str) -> None:
         """A5: the user's wrap-up ends now (app.py `_end_wrap_up`)."""
         await self.ask("end_wrap_up", company_id, extension)
+
+    async def agents(self, company_id: int) -> Any:
+        """A5: the company's agents and their states (app.py `_agents`)."""
+        return await self.ask("agents", company_id)
 
     async def transfer(
         self,

@@ -64,6 +64,7 @@ async def serve(
         conference=end.conference,
         add_party=end.add_party,
         end_wrap_up=end.end_wrap_up,
+        agents=end.agents,
         transfer=end.transfer,
         call_recording=end.recording,
         sip_relay=relay,
