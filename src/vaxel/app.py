@@ -29,6 +29,7 @@ from vaxel.assembly import Core, assemble
 from vaxel.calls.api import Call, Cause
 from vaxel.calls.overload import SHED_AT, Overload
 from vaxel.calls.records import call_record
+from vaxel.features.agents import Agent, company_agents
 from vaxel.features.click_to_call import CallPlacer
 from vaxel.features.dialplan import CompanyDialplan
 from vaxel.features.queue_live import QueueNow, live
@@ -303,6 +304,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
             add_party=_add_party(core),
             end_wrap_up=_end_wrap_up(core),
             queue_live=_queue_live(core),
+            agents=_agents(core),
             transfer=_transfer(core),
             recording=core.recordings.control,
             stats=lambda: {
@@ -622,6 +624,16 @@ def _queue_live(core: Core) -> Callable[[int], list[QueueNow]]:
         return [] if company is None else live(company, core.calls.now())
 
     return now
+
+
+def _agents(core: Core) -> Callable[[int], list[Agent]]:
+    """A5: the company's agents and their states, as the switch sees them now."""
+
+    def agents(company_id: int) -> list[Agent]:
+        company = core.directory.company(company_id)
+        return [] if company is None else company_agents(company, core.calls.now())
+
+    return agents
 
 
 def _transfer(core: Core) -> TransferCall:

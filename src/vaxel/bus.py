@@ -227,6 +227,17 @@ class GroupLogin:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentPaused:
+    """An agent paused (A5: no group offers them a call) or unpaused; `reason` None:
+    unpaused, "" paused without a reason."""
+
+    company_id: int
+    extension: str
+    reason: str | None
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class DiversionChanged:
     """A user's diversion was set or cleared (U9); `status` None: cleared."""
 
@@ -291,6 +302,7 @@ LIVE_EVENTS: tuple[type, ...] = (
     ChatKept,
     DeviceRegistration,
     GroupLogin,
+    AgentPaused,
     DiversionChanged,
     ForwardingChanged,
     LineState,

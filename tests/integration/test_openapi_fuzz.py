@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.web.conftest import PASSWORD, seed
+from vaxel.features.agents import Agent
 from vaxel.features.click_to_call import ClickToCallError
 from vaxel.features.conference import room_action
 from vaxel.features.queue_live import QueueNow
@@ -64,10 +65,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     async def no_queues(company_id: int) -> list[QueueNow]:
         return []  # a switch where nobody waits in a queue (A11)
 
+    async def no_agents(company_id: int) -> list[Agent]:
+        return []  # A5: a switch whose company has no group members
+
     context = WebContext(store, data, place_call=no_phones, conference=no_rooms,
                          add_party=no_party, transfer=no_transfer,
                          call_recording=no_recording, end_wrap_up=no_wrap_up,
-                         queue_live=no_queues)  # fmt: skip
+                         queue_live=no_queues, agents=no_agents)  # fmt: skip
     server = WebServer(context, listen("127.0.0.1", 0))
     loop = asyncio.new_event_loop()
 

@@ -1,4 +1,5 @@
-"""The softphone /phone in a real browser against `vaxel serve` (U1, U3, U4, U9, U7, U12, O2).
+"""The softphone /phone in a real browser against `vaxel serve` (U1, U3, U4, U9, U7, U12, O2,
+A5).
 
 Debian's Chromium (fake microphone), driven by Playwright, logs users of Acme AB in and
 opens /phone; the phones of their colleagues are baresip. What is checked is what a user
@@ -15,6 +16,8 @@ would see, and what the switch then says:
 * a colleague's line (Anna's baresip calling Cecilia's baresip) changes live in Björn's
   page: calling, ringing, on the phone, free; a diversion pressed in the page is what the
   API returns, and logging out of an answering group in the page is what the API says;
+* an agent's pause with a reason pressed in the page is what the API says, and a pause
+  made through the API shows in the page live (A5);
 * a call to Cecilia that nobody answers rings her page, is first among her missed calls,
   and the message the caller leaves is in her voicemail list, played and marked heard;
 * with WebRTC media: Björn dials on the keypad, his keys reach the baresip phone (RFC
@@ -324,6 +327,30 @@ def test_colleagues_lines_live_and_my_status_and_groups(
         assert eventually(lambda: not in_sales())
         box.check()
         assert eventually(in_sales)
+
+
+def test_an_agent_pauses_with_a_reason_in_the_page_and_resumes(
+    phone_of: Callable[[str], Any], acme: Server
+) -> None:
+    """A5: the pause pressed in the page is what the API says, and a pause made elsewhere
+    (the API, as the phone's *47 would) shows in the page live (agent.paused)."""
+    expect = playwright_api.expect
+    bjorn = phone_of("1002")
+    view(bjorn, "Status")
+    state = bjorn.locator("#my-pause")
+    expect(state).to_have_text("Not paused: your queues offer you their calls.")
+    bjorn.get_by_label("Pause reason", exact=True).select_option(label="Admin work")
+    bjorn.get_by_role("button", name="Pause", exact=True).click()
+    expect(state).to_have_text("Paused (Admin work): no queue offers you a call.")
+    with api(acme, "1002") as api_bjorn:
+        assert api_bjorn.get("/api/v1/me/pause").json()["reason"] == "admin"
+        bjorn.get_by_role("button", name="Resume", exact=True).click()
+        expect(state).to_have_text("Not paused: your queues offer you their calls.")
+        assert api_bjorn.get("/api/v1/me/pause").json()["paused"] is False
+        assert api_bjorn.put("/api/v1/me/pause", json={"reason": "lunch"}).status_code == 200
+        expect(state).to_have_text("Paused (Lunch): no queue offers you a call.")
+        assert api_bjorn.delete("/api/v1/me/pause").status_code == 204
+        expect(state).to_have_text("Not paused: your queues offer you their calls.")
 
 
 def eventually(check: Callable[[], bool], timeout: float = 15.0) -> bool:

@@ -341,3 +341,37 @@ groups:
                                  callback: {key: "2"}}}
 """)
     assert any("callback.key: key '2' is taken by voicemail_key" in line for line in errors)
+
+
+FLOW = 'flows: {main: {destination: {user: "1001"}}}\n'
+
+
+def test_a_groups_login_code_is_digits_and_its_own() -> None:
+    """A5: *45 + a group's login_code logs in to that group alone: two groups cannot share
+    one, and it is digits only (what follows *45 on a keypad)."""
+    groups = """
+groups:
+  sales: {members: ["1001"], login_code: "1"}
+  support: {members: ["1002"], login_code: "1"}
+"""
+    assert 'groups.support.login_code: "1" is group sales\'s too' in _errors(FLOW + groups)
+    errors = _errors('groups: {queue: {members: ["1002"], login_code: "1*"}}')
+    assert any(e.startswith("groups.queue.login_code:") for e in errors)
+    sales = 'groups: {sales: {members: ["1001"], login_code: "12"}}'
+    fine = parse_config(_description(FLOW + sales))
+    assert fine.groups["sales"].login_code == "12"
+
+
+def test_pause_reasons_have_defaults_and_a_company_may_name_its_own() -> None:
+    """A5: *47 + N pauses with the Nth reason: the list has one of each, and no empty one."""
+    assert parse_config(_description(FLOW)).pause_reasons[:2] == ["lunch", "break"]
+    own = parse_config(_description(FLOW + "pause_reasons: [kundbesök, Lunch med kund]"))
+    assert own.pause_reasons == ["kundbesök", "Lunch med kund"]
+    assert any("pause_reasons" in e for e in _errors("pause_reasons: [lunch, lunch]"))
+    assert any("pause_reasons" in e for e in _errors("pause_reasons: []"))
+    assert any("pause_reasons" in e for e in _errors('pause_reasons: [" x"]'))
+
+
+def test_the_pause_code_is_told_apart_from_the_others() -> None:
+    errors = _errors("feature_codes: {pause: '*4'}")
+    assert any("group_login '*45' and pause '*4' begin alike" in e for e in errors)

@@ -23,6 +23,7 @@ from websockets.uri import parse_uri
 
 from tests.web.conftest import Web
 from vaxel.bus import (
+    AgentPaused,
     BoxChanged,
     CallAnswered,
     CallEnded,
@@ -229,6 +230,18 @@ def test_a_plain_user_sees_colleagues_line_state_but_not_their_private_details(
         "voicemail",
     ]  # fmt: skip
     assert next(m for m in for_admin if m["type"] == "forwarding.set")["to"] == "+46701234567"
+
+
+def test_a_colleagues_pause_is_seen_by_every_user(web: Web) -> None:
+    """A5: what the wallboard and console show: who paused, why, and who unpaused."""
+    acme = company_id(web, "acme.example")
+    now = time.time()
+    with listen(web, "1002@acme.example") as bo:
+        web.publish(AgentPaused(acme, "1003", "lunch", now), AgentPaused(acme, "1003", None, now))
+        paused, unpaused = receive(bo), receive(bo)
+    assert paused["type"] == "agent.paused"
+    assert (paused["extension"], paused["reason"]) == ("1003", "lunch")
+    assert unpaused["type"] == "agent.unpaused" and "reason" not in unpaused
 
 
 def test_shared_box_counts_go_to_its_members_only(web: Web) -> None:

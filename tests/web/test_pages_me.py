@@ -1,5 +1,6 @@
-"""The user web (U9, U4), over real HTTP: "Lunch until 13:00" set with one press, seen
-by colleagues in the directory and by the switch (services.diversions); cleared."""
+"""The user web (U9, U4, A5), over real HTTP: "Lunch until 13:00" set with one press, seen
+by colleagues in the directory and by the switch (services.diversions); cleared. My queues:
+log in and out of each, pause with a reason and resume."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from tests.web.conftest import Web
 from tests.web.pages import csrf_of, log_in, text_of
-from vaxel.services import companies, diversions
+from vaxel.services import companies, diversions, pauses, presence_settings
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
@@ -157,3 +158,33 @@ def test_starred_colleagues_come_first_in_the_directory(web: Web) -> None:
         assert (
             anna.post("/me/favourites/2001/star", data={"csrf": csrf_of(page)}).status_code == 404
         )
+
+
+def test_my_queues_log_in_and_out_and_pause_with_a_reason(web: Web) -> None:
+    """A5: Bo's queue (sales) with its login button, and the pause with the company's
+    reasons; what he presses is what the switch reads (services.presence_settings, pauses)."""
+    with log_in(web, "1002@acme.example") as bo:
+        page = bo.get("/me").text
+        assert "Logged in to sales" in text_of(page)
+        csrf = csrf_of(page)
+        out = bo.post("/me/groups/sales", data={"csrf": csrf, "on": "0"})
+        assert out.status_code == 303 and out.headers["location"] == "/me?done=logged_out#queues"
+        assert ("sales", "1002") in presence_settings.logged_out(web.store, _acme(web))
+        assert "Logged out of sales" in text_of(bo.get("/me").text)
+        assert bo.post("/me/groups/sales", data={"csrf": csrf, "on": "1"}).status_code == 303
+        assert presence_settings.logged_out(web.store, _acme(web)) == set()
+        paused = bo.post("/me/pause", data={"csrf": csrf, "reason": "admin"})
+        assert paused.status_code == 303
+        assert pauses.pauses(web.store, _acme(web))["1002"].reason == "admin"
+        bo.cookies.set("vaxel_lang", "sv")
+        assert "Pausad (Administration)" in text_of(bo.get("/me").text)
+        refused = bo.post("/me/pause", data={"csrf": csrf, "reason": "fika"})
+        assert refused.status_code == 422 and "fika" in text_of(refused.text)
+        assert pauses.pauses(web.store, _acme(web))["1002"].reason == "admin"  # kept
+        assert bo.post("/me/pause", data={"csrf": csrf, "off": "1"}).status_code == 303
+        assert pauses.pauses(web.store, _acme(web)) == {}
+        assert bo.post("/me/groups/sales", data={"csrf": "wrong", "on": "0"}).status_code == 403
+    with log_in(web, "1001@acme.example") as anna:  # in no queue: no such card
+        assert "My queues" not in anna.get("/me").text
+        csrf = csrf_of(anna.get("/me").text)
+        assert anna.post("/me/groups/sales", data={"csrf": csrf, "on": "0"}).status_code == 404

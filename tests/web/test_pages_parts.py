@@ -10,6 +10,7 @@ import html
 import io
 import shutil
 import wave
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ import pytest
 
 from tests.web.conftest import Client, Web
 from tests.web.pages import csrf_of, log_in, text_of
-from vaxel.services import configuration, number_ranges, presence_settings
+from vaxel.services import configuration, number_ranges, pauses, presence_settings
 from vaxel.services.companies import get_company
 
 SPEECH = pytest.mark.skipif(
@@ -207,6 +208,21 @@ def test_a_group_is_changed_and_members_logged_in_and_out(web: Web) -> None:
         assert "Log Cia Colleague in" in shown
     assert _section(web, "groups")["sales"]["members"] == ["1003", "1002"]
     assert ("sales", "1003") in presence_settings.logged_out(web.store, company.id)
+
+
+def test_a_paused_member_is_shown_and_the_admin_ends_the_pause(web: Web) -> None:
+    """A5: the group's page says who paused and why; the admin's button ends the pause."""
+    company = get_company(web.store, "acme.example")
+    pauses.set_pause(web.store, company.id, "1003", "training", datetime.now(UTC))
+    with log_in(web, "1001@acme.example") as admin:
+        page = admin.get("/admin/groups/sales").text
+        assert "logged in, paused (Training)" in text_of(page)
+        ended = admin.post("/admin/groups/sales/unpause",
+                           data={"csrf": csrf_of(page), "ext": "1003"})  # fmt: skip
+        assert ended.status_code == 303
+        shown = admin.get(ended.headers["location"]).text
+        assert "The pause is ended." in text_of(shown) and "paused" not in text_of(shown)
+    assert pauses.pauses(web.store, company.id) == {}
 
 
 def test_a_groups_queue_and_overflow_are_set_from_its_page(web: Web) -> None:

@@ -1,8 +1,11 @@
-"""Feature codes dialled from a phone (S8, A5, U9, U11, S6, U7, S4, P4): group login, ending
-wrap-up, diversion, forwarding, voicemail, prompts and call pickup by phone.
+"""Feature codes dialled from a phone (S8, A5, U9, U11, S6, U7, S4, P4): group login, pause,
+ending wrap-up, diversion, forwarding, voicemail, prompts and call pickup by phone.
 
     *45          log in to every answering group you are a member of
     *46          log out of them
+    *45N, *46N   log in to, or out of, the one group whose `login_code` is N (A5)
+    *47          pause (no group offers you a call), or unpause when paused (A5)
+    *47N         pause with the company's Nth pause reason (`pause_reasons`: 1 lunch ...)
     *48          end your wrap-up after a group's call now (A5): groups offer you calls again
     *21*NUMBER#  forward every call to NUMBER        #21#  stop
     *67*NUMBER#  forward when busy                   #67#  stop
@@ -57,6 +60,40 @@ def diversion_end(digits: str, now: datetime) -> datetime | None:
         return None
 
 
+def _digits_after(code: str, dialled: str) -> str | None:
+    """The digits dialled after `code` (a trailing # is the phone's "send"); "" for the
+    bare code; None when `dialled` is not `code` followed by digits."""
+    if not dialled.startswith(code):
+        return None
+    rest = dialled[len(code) :].removesuffix("#")
+    return rest if rest == "" or rest.isdigit() else None
+
+
+def _log_in_to(company: Company, extension: str, digits: str, on: bool) -> bool:
+    """A5: log in to (or out of) the one group whose `login_code` is `digits`; the user
+    must be a member of it."""
+    for name, group in company.config.groups.items():
+        if group.login_code == digits and extension in group.members:
+            company.set_logged_in(extension, on, name)
+            return True
+    return False
+
+
+def _pause(company: Company, extension: str, digits: str) -> bool:
+    """A5: the pause code alone pauses (without a reason) or unpauses; followed by N it
+    pauses with the company's Nth pause reason (a paused agent's reason changes)."""
+    if digits == "":
+        paused = company.paused(extension) is not None
+        company.set_paused(extension, None if paused else "")
+        return True
+    reasons = company.config.pause_reasons
+    number = int(digits)
+    if not 1 <= number <= len(reasons):
+        return False
+    company.set_paused(extension, reasons[number - 1])
+    return True
+
+
 def is_feature_code(dialled: str) -> bool:
     return dialled.startswith(("*", "#"))
 
@@ -71,10 +108,16 @@ class FeatureCode(Feature):
 
     def _apply(self) -> bool:
         company, ext, code = self.company, self.extension, self.dialled
-        codes = company.config.feature_codes
+        config = company.config
+        codes = config.feature_codes
         if code in (codes.group_login, codes.group_logout):
             company.set_logged_in(ext, code == codes.group_login)
             return True
+        for login, on in ((codes.group_login, True), (codes.group_logout, False)):
+            if (digits := _digits_after(login, code)) is not None:
+                return _log_in_to(company, ext, digits, on)
+        if (digits := _digits_after(codes.pause, code)) is not None:
+            return _pause(company, ext, digits)
         if code == codes.wrap_up_end:
             company.set_wrap_up(ext, None)
             return True

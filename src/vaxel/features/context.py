@@ -89,13 +89,19 @@ class Company(Protocol):
 
     def logged_in(self, group: str, extension: str) -> bool: ...
 
-    def current(self) -> Company:
-        """The company as the switch knows it now (itself, if not reloaded since): a call
-        that outlives a reload (a queue's waiting caller) sees the logins made since."""
+    def set_logged_in(self, extension: str, on: bool, group: str | None = None) -> None:
+        """Log the user in to (or out of) every answering group they are a member of, or
+        the one `group` (A5)."""
         ...
 
-    def set_logged_in(self, extension: str, on: bool) -> None:
-        """Log the user in to (or out of) every answering group they are a member of."""
+    def paused(self, extension: str) -> str | None:
+        """A5: the reason the agent paused ("" for none); None: not paused. (A diversion
+        pauses too: `features.agents.pause_reason`.)"""
+        ...
+
+    def set_paused(self, extension: str, reason: str | None) -> None:
+        """A5: pause the agent with `reason` (checked already: `pauses.check_reason`), or
+        unpause them (None); stored, audited and published."""
         ...
 
     def forwarding(self, extension: str) -> dict[str, str]:

@@ -32,6 +32,9 @@ them a call; a call to their own extension still rings them. The queue's waiting
 is offered to them at the queue's next try after it ends (within `RETRY_PAUSE`); the
 agent ends it early with a feature code (`wrap_up_end`, features/codes.py) or the API.
 
+An agent who paused (A5: `*47`, the web, the API) is offered no group call until they
+unpause, nor is one whose diversion (U9) is on: features/agents.py says who is paused.
+
 Every call offered to a group is one visit for the statistics (S9, A10): when it ends,
 answered by a member, abandoned by the caller, sent to the overflow (after the queue's
 longest wait: timed out) or ended by the switch, the company is told once
@@ -48,6 +51,7 @@ from typing import Protocol
 from vaxel.calls.api import Call, Cause, Dtmf, Ended, Leg, PlayFinished, Target, Timer
 from vaxel.calls.records import record_call_id
 from vaxel.features import distribution
+from vaxel.features.agents import pause_reason
 from vaxel.features.context import Company, Feature
 from vaxel.features.destinations import go, serves
 from vaxel.features.queue_callback import CallbackBooking, CallbackEntry
@@ -109,11 +113,11 @@ class Group(Feature):
     def free_members(self, now: float) -> list[str]:
         """The members a call of the group may be offered now, in the group's order."""
         group, company = self.group, self.company
-        live = company.current()  # logins since the caller came (a reload since) count
         return [
             ext
             for ext in group.members
-            if live.logged_in(self.name, ext)
+            if company.logged_in(self.name, ext)
+            and pause_reason(company, ext) is None  # A5: paused, or diverted (U9)
             and not _wrapping_up(company, ext, now)
             and not (
                 company.busy(ext)
@@ -195,15 +199,13 @@ class Group(Feature):
         if not queue.join_empty and not self._anyone_logged_in():
             return "empty"
         if queue.max_length is not None:
-            line = self.company.queue(self.name)
-            waiting = [g for g in line if g.call is not None and _waiting(g.call)]
-            if len(waiting) >= queue.max_length:
+            waiting = [entry for entry in self.company.queue(self.name) if entry.present()]
+            if len(waiting) >= queue.max_length:  # (places kept for a callback count)
                 return "full"
         return ""
 
     def _anyone_logged_in(self) -> bool:
-        live = self.company.current()
-        return any(live.logged_in(self.name, ext) for ext in self.group.members)
+        return any(self.company.logged_in(self.name, ext) for ext in self.group.members)
 
     def _place(self) -> int:
         """This caller's place in the queue, from 1; callers who left are dropped first."""

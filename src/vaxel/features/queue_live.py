@@ -5,10 +5,9 @@ agents' calls and wrap-ups), so the wallboard and `GET .../statistics/queues/liv
 over the web's link (app.py `_queue_live`); the figures of the day so far come from the
 statistics (services/queue_stats.py) on the web's side.
 
-An agent's state is one small function, `agent_state`: logged out of the group, busy (in a
-call: talking, or calling out), in wrap-up (A5), else free. A pause with a reason is a
-state of its own ("paused"); `live` takes the state function as a parameter so one that
-knows pauses replaces this one without touching the rest.
+An agent's state is features/agents.py's (logged out of the group, paused or diverted, in
+wrap-up, busy in a call, else free), spelt as the figures spell it; `live` takes the state
+function as a parameter (a test gives its own).
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from vaxel.features import agents
 from vaxel.features.context import Company
 from vaxel.features.queue_callback import CallbackEntry
 
@@ -27,16 +27,9 @@ AgentState = Callable[[Company, str, str, float], str]
 
 
 def agent_state(company: Company, group: str, extension: str, now: float) -> str:
-    """The member's state in `group`: logged_out, busy, wrap_up or free (busy first: an
-    agent in wrap-up who makes or takes a call of their own is in a call)."""
-    if not company.logged_in(group, extension):
-        return "logged_out"
-    if company.busy(extension):
-        return "busy"
-    until = company.wrap_up_until(extension)
-    if until is not None and now < until:
-        return "wrap_up"
-    return "free"
+    """The member's state in `group` (features/agents.py, the one answer), in the figures'
+    spelling: logged_out, paused, wrap_up, busy or free."""
+    return agents.agent_state(company, group, extension, now).state.replace("-", "_")
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 `CompanyServices` is the one implementation of `features.context.Company`:
 the stored description, the company's prompt folder, its users' live
 reachability (asked of the running switch through `Live`), the settings
-users change from their phones (group logins, forwarding, diversions: U9),
+users change from their phones (group logins, pauses: A5, forwarding, diversions: U9),
 and its voicemail. Reads are quick and answered from what the directory
 loaded; writes go to the database on the background writer (`Background`),
 never on the loop that carries calls, and their effects are published on
@@ -18,7 +18,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from vaxel.bus import (
+    AgentPaused,
     BoxChanged,
     Bus,
     DiversionChanged,
@@ -45,6 +46,7 @@ from vaxel.services import (
     callback_request,
     callbacks,
     diversions,
+    pauses,
     presence_settings,
     queue_stats,
     voicemail,
@@ -90,15 +92,24 @@ class UserSettings:
     diversions: dict[str, DiversionInfo] = field(default_factory=dict)  # ext -> (maybe ended)
     # ext -> status -> target: where calls go while a diversion of that status is on (U11)
     activities: dict[str, dict[str, str]] = field(default_factory=dict)
+    pauses: dict[str, pauses.Pause] = field(default_factory=dict)  # A5: ext -> pause
+
+    def update(self, loaded: UserSettings) -> None:
+        """Take what was loaded again, in place: a queue's caller who waits since before
+        the reload sees the logins and pauses of now (A5)."""
+        for kept in fields(self):
+            setattr(self, kept.name, getattr(loaded, kept.name))
 
     @classmethod
     def load_all(cls, store: Store) -> dict[int, UserSettings]:
-        """Every company's settings, in five queries (a reload reads them all)."""
+        """Every company's settings, in six queries (a reload reads them all)."""
         found: dict[int, UserSettings] = {}
         for company_id, diverted in diversions.all_diversions(store).items():
             found.setdefault(company_id, cls()).diversions = diverted
         for company_id, chosen in activities.all_activity_forwardings(store).items():
             found.setdefault(company_id, cls()).activities = chosen
+        for company_id, paused in pauses.all_pauses(store).items():
+            found.setdefault(company_id, cls()).pauses = paused
         with store.session(read_only=True) as session:
             for company_id, group, ext in session.execute(
                 select(GroupLogout.company_id, GroupLogout.group, GroupLogout.extension)
@@ -158,7 +169,6 @@ class CompanyServices:
         arrivals: dict[str, deque[float]] | None = None,
         scheduled: dict[str, list[Any]] | None = None,
         histories: dict[str, Any] | None = None,
-        current: Callable[[], CompanyServices | None] | None = None,
     ) -> None:
         self.store = store
         self._id = company_id
@@ -182,7 +192,6 @@ class CompanyServices:
         self.scheduled: dict[str, list[Any]] = {} if scheduled is None else scheduled
         # S8, A5: each group's memory of its calls (features/distribution.py), as queues.
         self.histories: dict[str, Any] = {} if histories is None else histories
-        self._current = current  # the company as reloaded since (the directory's)
         self._users = {user.ext: user for user in config.users}
         self._timezone = ZoneInfo(config.company.timezone)
 
@@ -261,12 +270,12 @@ class CompanyServices:
     def logged_in(self, group: str, extension: str) -> bool:
         return (group, extension) not in self.settings.logged_out
 
-    def current(self) -> CompanyServices:
-        found = self._current() if self._current is not None else None
-        return found if found is not None else self
-
-    def set_logged_in(self, extension: str, on: bool) -> None:
-        groups = [name for name, g in self._config.groups.items() if extension in g.members]
+    def set_logged_in(self, extension: str, on: bool, group: str | None = None) -> None:
+        groups = [
+            name
+            for name, g in self._config.groups.items()
+            if extension in g.members and group in (None, name)
+        ]
         company_id, bus = self._id, self.bus
         for group in groups:
             self.background.run(
@@ -275,6 +284,29 @@ class CompanyServices:
                     GroupLogin(company_id, group, extension, on, time.time())
                 ),
             )
+
+    def paused(self, extension: str) -> str | None:
+        found = self.settings.pauses.get(extension)
+        return None if found is None else found.reason
+
+    def set_paused(self, extension: str, reason: str | None) -> None:
+        store, company_id, now = self.store, self._id, self.clock()
+
+        def work() -> bool:
+            if reason is None:
+                changed = pauses.clear_pause(store, company_id, extension)
+                if changed:
+                    self._audit(extension, "agent.unpause", None)
+                return changed
+            pauses.set_pause(store, company_id, extension, reason, now)
+            self._audit(extension, "agent.pause", {"reason": reason})
+            return True
+
+        def told(changed: bool) -> None:
+            if changed:
+                self.bus.publish(AgentPaused(company_id, extension, reason, time.time()))
+
+        self.background.run(work, told)
 
     def forwarding(self, extension: str) -> dict[str, str]:
         user = self._users.get(extension)

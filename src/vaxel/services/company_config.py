@@ -445,6 +445,10 @@ Strategy = Literal["ring-all", "fixed-order", "round-robin", "longest-idle", "fe
 STRATEGY_ALIASES = {"parallel": "ring-all", "sequential": "fixed-order"}
 
 
+#: A5: a group's login digits, dialled after the login or logout code.
+LOGIN_CODE = r"^[0-9]{1,4}$"
+
+
 class GroupConfig(Model):
     members: list[Annotated[str, Field(pattern=EXTENSION)]]  # in priority order
     strategy: Strategy = "ring-all"
@@ -470,6 +474,10 @@ class GroupConfig(Model):
         if any(tier > 1 for tier in self.tiers.values()) and self.queue is None:
             raise ValueError("tiers need a queue: callers wait there for the next tier")
         return self
+
+    # A5: the digits that name this group after the login and logout codes (*45 + 1: log
+    # in to this group only, *46 + 1: out of it); unique in the company.
+    login_code: Annotated[str, Field(pattern=LOGIN_CODE)] | None = None
 
 
 class VoicemailBox(Model):
@@ -795,6 +803,7 @@ class FeatureCodes(Model):
     group_login: Annotated[str, Field(pattern=FEATURE_CODE)] = "*45"
     group_logout: Annotated[str, Field(pattern=FEATURE_CODE)] = "*46"
     wrap_up_end: Annotated[str, Field(pattern=FEATURE_CODE)] = "*48"  # A5: end it early
+    pause: Annotated[str, Field(pattern=FEATURE_CODE)] = "*47"  # A5: toggle; + N: reason N
     pickup: Annotated[str, Field(pattern=FEATURE_CODE)] = "*8"
     directed_pickup: Annotated[str, Field(pattern=FEATURE_CODE)] = "**"  # + extension
     # pressed during a call
@@ -805,7 +814,7 @@ class FeatureCodes(Model):
 
     IDLE: ClassVar[tuple[str, ...]] = (
         "voicemail", "record_prompt", "group_login", "group_logout", "wrap_up_end",
-        "pickup", "directed_pickup",
+        "pause", "pickup", "directed_pickup",
     )  # fmt: skip
     IN_CALL: ClassVar[tuple[str, ...]] = ("transfer", "attended_transfer", "three_way", "record")
     #: The in-call codes followed by a target.
@@ -899,6 +908,31 @@ class WallboardConfig(Model):
         return {m: t for m, t in chosen.items() if t.amber is not None or t.red is not None}
 
 
+# -- agents' pauses (A5) -------------------------------------------------------------------
+
+#: A pause reason: a preset's name or the company's own word ("kundbesök").
+PauseReason = Annotated[str, Field(min_length=1, max_length=30, pattern=r"^\w[\w .-]*$")]
+#: The reasons a company has unless it names its own, each with its Swedish and English
+#: words (what the web shows for it).
+PAUSE_WORDS: dict[str, tuple[str, str]] = {
+    "lunch": ("Lunch", "Lunch"),
+    "break": ("Rast", "Break"),
+    "admin": ("Administration", "Admin work"),
+    "meeting": ("Möte", "Meeting"),
+    "training": ("Utbildning", "Training"),
+}
+PAUSE_PRESETS = tuple(PAUSE_WORDS)
+
+
+def pause_words(reason: str, language: str) -> str:
+    """How a pause reason is shown: a preset's words in `language` (sv or en), a company's
+    own reason as written."""
+    words = PAUSE_WORDS.get(reason)
+    if words is None:
+        return reason
+    return words[0] if language == "sv" else words[1]
+
+
 class CompanyConfig(Model):
     company: CompanySection
     users: list[UserConfig] = []
@@ -926,6 +960,19 @@ class CompanyConfig(Model):
     # The keys of features, when the company's users know other ones (defaults: above).
     feature_codes: FeatureCodes = FeatureCodes()
     wallboard: WallboardConfig = WallboardConfig()  # A11: the wallboard's look and alarms
+
+    # A5: why an agent may pause, in the order the pause code's digits name them (*47 + 1:
+    # the first); a preset's name is shown in the user's language (`PAUSE_WORDS`).
+    pause_reasons: Annotated[list[PauseReason], Field(min_length=1, max_length=20)] = list(
+        PAUSE_PRESETS
+    )
+
+    @field_validator("pause_reasons")
+    @classmethod
+    def _distinct_reasons(cls, reasons: list[str]) -> list[str]:
+        if len(set(reasons)) != len(reasons):
+            raise ValueError("a pause reason appears twice")
+        return reasons
 
     @field_validator("conferences")
     @classmethod
@@ -1110,6 +1157,7 @@ def check_references(config: CompanyConfig) -> list[str]:
         for key, action in menu.keys.items():
             errors += _destination_errors(config, f"{where}.keys.{key}", action)
         errors += _destination_errors(config, f"{where}.default", menu.default)
+    login_codes: dict[str, str] = {}  # A5: login digits -> the group they name
     for name, group in config.groups.items():
         where = f"groups.{name}"
         for i, member in enumerate(group.members):
@@ -1130,6 +1178,10 @@ def check_references(config: CompanyConfig) -> list[str]:
                 config, f"{where}.queue.voicemail_to", group.queue.voicemail_to
             )
         errors += _destination_errors(config, f"{where}.overflow", group.overflow)
+        if group.login_code is not None:
+            other = login_codes.setdefault(group.login_code, name)
+            if other != name:
+                errors.append(f'{where}.login_code: "{group.login_code}" is group {other}\'s too')
     for name, box in config.voicemail.items():
         for i, member in enumerate(box.members):
             if member not in users:

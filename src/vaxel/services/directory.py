@@ -78,6 +78,9 @@ class Directory:
         self.scheduled: dict[int, dict[str, list[Any]]] = {}
         # ... and its groups' memory of their calls (S8, A5: the distribution strategies).
         self.histories: dict[int, dict[str, Any]] = {}
+        # ... and its users' settings, updated in place (A5: a waiting caller's group, made
+        # before a reload, sees who logged in or paused since).
+        self.settings: dict[int, UserSettings] = {}
 
     def invalidate(self) -> None:
         """Look for changes at the next lookup, not only after `PROBE_INTERVAL`: the web,
@@ -108,9 +111,9 @@ class Directory:
         trunks: dict[tuple[str, int], tuple[int, str]] = {}
         settings = UserSettings.load_all(self.store)
         for company_id, domain, config in self._descriptions():
-            companies[company_id] = self._company(
-                company_id, domain, config, settings.get(company_id) or UserSettings()
-            )
+            kept = self.settings.setdefault(company_id, UserSettings())
+            kept.update(settings.get(company_id) or UserSettings())
+            companies[company_id] = self._company(company_id, domain, config, kept)
             for number in config.numbers:
                 numbers[number.number] = (company_id, number)
             for name, trunk in config.trunks.items():
@@ -154,7 +157,6 @@ class Directory:
             arrivals=self.arrivals.setdefault(company_id, {}),
             scheduled=self.scheduled.setdefault(company_id, {}),
             histories=self.histories.setdefault(company_id, {}),
-            current=lambda: self.company(company_id),
         )
 
     def trunk_configs(self) -> dict[tuple[int, str], TrunkConfig]:

@@ -448,6 +448,19 @@ class Diversion(Base):
     scope: Mapped[str] = mapped_column(String(8), default="all", server_default="all")
 
 
+class AgentPause(Base):
+    """An agent who paused (A5): no answering group offers them a call until they unpause.
+    `reason` is one of the company's pause reasons ("" when none was given)."""
+
+    __tablename__ = "agent_pauses"
+    __table_args__ = (_of_user("agent_pauses"),)
+
+    company_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    extension: Mapped[str] = mapped_column(String(8), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    since: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class NumberRange(Base):
     """E.164 numbers `first`..`last` (same length) that the provider gave a company: its
     admin may put any of them in the description, and no other."""

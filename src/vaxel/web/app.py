@@ -19,6 +19,7 @@ from vaxel.web import push as web_push
 from vaxel.web import wallboard as wallboard_live
 from vaxel.web.api import (
     admins,
+    agents,
     audit,
     callbacks,
     calls,
@@ -76,12 +77,13 @@ def create_app(ctx: WebContext) -> FastAPI:
     )
     app.state.vaxel = ctx
     problems.install(app)
-    # prompts, groups, wallboard and statistics before sections: their paths are more specific.
+    # prompts, groups, wallboard, statistics and agents before sections: their paths are more
+    # specific.
     routers = (health, session, me, companies, settings, users, prompts, groups, voicemail,
-               wallboard, statistics, reports, sections, calls, calls_placed, calls_transfer,
-               diversions, audit, shortcuts, favourites, greeting, admins, conferences, meetings,
-               three_way, recordings, chat, chat_groups, contacts, push, softphone, wrap_up,
-               callbacks)  # fmt: skip
+               wallboard, statistics, reports, agents, sections, calls, calls_placed,
+               calls_transfer, diversions, audit, shortcuts, favourites, greeting, admins,
+               conferences, meetings, three_way, recordings, chat, chat_groups, contacts, push,
+               softphone, wrap_up, callbacks)  # fmt: skip
     for module in routers:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(pages.router)  # the web pages (S7, U4, U9): HTML, not the API

@@ -18,6 +18,7 @@ from vaxel.store import Store
 from vaxel.web.limits import LoginLimiter
 
 if TYPE_CHECKING:
+    from vaxel.features.agents import Agent
     from vaxel.features.queue_live import QueueNow
     from vaxel.web.sip_ws import SipRelay
 
@@ -58,6 +59,9 @@ class WebContext:
     # A11: asks the switch for the company's queue groups now (company id -> the waiting
     # callers and agents' states of features.queue_live). None: no switch.
     queue_live: Callable[[int], Awaitable[list[QueueNow]]] | None = None
+    # A5: the company's agents and their states (features.agents.company_agents), asked
+    # of the switch (company id). None: no switch.
+    agents: Callable[[int], Awaitable[list[Agent]]] | None = None
     # Transfers a live call on the switch (web/link.py `TransferCall`), awaited on the
     # web's loop; a refusal raises `TransferError`. None: no switch.
     transfer: (

@@ -2,8 +2,8 @@
 
 What the operator console (A16), the wallboard (A11) and the softphone (U3) are built
 on: calls offered, ringing, answered and ended; devices registered and gone; voicemail
-counts; group logins; diversions (U9) and forwarding (U11); users' line state (U10);
-callers joining and leaving a queue (A11).
+counts; group logins; agents' pauses (A5); diversions (U9) and forwarding (U11); users'
+line state (U10); callers joining and leaving a queue (A11).
 docs/events.md has the message format; in short every message is one JSON object with
 `seq` (1, 2, 3, ... on this connection), `type`, `time` (when the switch published it,
 seconds since the epoch) and `company` (the domain).
@@ -20,7 +20,7 @@ Who may listen, and to what:
 - Company admins and users get their own company; a provider admin names one with
   `?company=DOMAIN`, or `?company=*` for every company. Another company is refused as if
   it did not exist.
-- A user (role `user`) sees colleagues' calls, line state, group logins and diversions
+- A user (role `user`) sees colleagues' calls, line state, group logins, pauses and diversions
   (that is what a console or softphone shows), but of another user's devices only that
   they registered or went (not their addresses), of another user's forwarding only that
   it is set (not the number), and no voicemail but their own box and the shared boxes
@@ -56,6 +56,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from vaxel.bus import (
     LIVE_EVENTS,
+    AgentPaused,
     BoxChanged,
     Bus,
     CallAnswered,
@@ -155,6 +156,12 @@ def render(event: object, domain: str) -> Rendered | None:
         return Rendered(event.company_id, _body({
             **_head(kind, event.at, domain), "group": event.group, "extension": event.extension,
         }))  # fmt: skip
+    if isinstance(event, AgentPaused):  # A5
+        fields = {**_head("agent.unpaused", event.at, domain), "extension": event.extension}
+        if event.reason is not None:
+            fields = {**_head("agent.paused", event.at, domain), "extension": event.extension,
+                      "reason": event.reason}  # fmt: skip
+        return Rendered(event.company_id, _body(fields))
     if isinstance(event, DiversionChanged):
         if event.status is None:
             fields = {**_head("diversion.cleared", event.at, domain), "extension": event.extension}

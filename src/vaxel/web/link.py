@@ -19,8 +19,9 @@ two processes hold (so nothing else can write a pickle to either end):
   figures of /metrics), `place_call` (click-to-call), `transfer` (a live call's
   transfer, found by its id), `conference` (A3: a room's participants, mute, kick, lock,
   end: features/conference.py `room_action`), `add_party` (U12: a third party to a
-  call, features/three_way.py), `end_wrap_up` (A5: an agent's "ready now") and
-  `queue_live` (A11: who waits in each queue now, and the agents' states);
+  call, features/three_way.py), `end_wrap_up` (A5: an agent's "ready now"), `queue_live`
+  (A11: who waits in each queue now, and the agents' states) and `agents` (A5: the
+  company's agents and their states, features/agents.py `company_agents`);
 - both ways, SIP over WebSocket (P2, U1; web/sip_ws.py, transport/ws.py): the web tells
   the switch of each `/ws` connection opened (`sip.open`), each SIP message it carries
   (`sip.in`) and its end (`sip.closed`); the switch sends SIP back (`sip.out`) and may
@@ -104,6 +105,7 @@ class SwitchEnd:
         add_party: Callable[[int, str, str, str], tuple[str, object]] | None = None,
         end_wrap_up: Callable[[int, str], None] | None = None,
         queue_live: Callable[[int], list[QueueNow]] | None = None,
+        agents: Callable[[int], object] | None = None,
         transfer: TransferCall | None = None,
         recording: Callable[[int, str | None, str, str], tuple[int, str]] | None = None,
         sip: SipFlows | None = None,
@@ -123,6 +125,8 @@ class SwitchEnd:
             self.answers["end_wrap_up"] = end_wrap_up
         if queue_live is not None:  # A11: the queues now, for the wallboard
             self.answers["queue_live"] = queue_live
+        if agents is not None:  # A5: the agents' states
+            self.answers["agents"] = agents
         if transfer is not None:
             self.answers["transfer"] = transfer
         if recording is not None:  # A6: start, pause, stop a running call's recording
@@ -314,6 +318,10 @@ class WebEnd:
         """A11: the company's queue groups now (app.py `_queue_live`)."""
         answer: list[QueueNow] = await self.ask("queue_live", company_id)
         return answer
+
+    async def agents(self, company_id: int) -> Any:
+        """A5: the company's agents and their states (app.py `_agents`)."""
+        return await self.ask("agents", company_id)
 
     async def transfer(
         self,

@@ -65,6 +65,7 @@ async def serve(
         add_party=end.add_party,
         end_wrap_up=end.end_wrap_up,
         queue_live=end.queue_live,
+        agents=end.agents,
         transfer=end.transfer,
         call_recording=end.recording,
         sip_relay=relay,

@@ -4,7 +4,8 @@ A group's page has its members in the order they ring, the strategy and the ring
 what a busy member gets, the queue (music, announcement and how often, the caller's
 place, the longest wait) and where callers go when nobody answers (the overflow), and
 who of them is logged in now, with a button to log each in or out
-(`web.api.groups.set_login`, as PUT .../members/{ext} and *45/*46 do). A shared box's
+(`web.api.groups.set_login`, as PUT .../members/{ext} and *45/*46 do), and who paused
+(A5), with a button to end the pause (`web.api.agents.set_pause`, as *47 does). A shared box's
 page has its members, where its messages are mailed and its greeting. Both change the
 description through `parts.save_item`: errors as `config apply` prints them, by field.
 """
@@ -18,8 +19,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.datastructures import FormData
 
-from vaxel.services import configuration, presence_settings
-from vaxel.services.company_config import NAME
+from vaxel.services import configuration, pauses, presence_settings
+from vaxel.services.company_config import NAME, pause_words
+from vaxel.web.api.agents import set_pause
 from vaxel.web.api.groups import set_login
 from vaxel.web.api.sections import etag_of
 from vaxel.web.context import WebContext, blocking
@@ -55,7 +57,8 @@ PARTS = {
 
 
 def _done(v: Viewer, done: str) -> str:
-    return text(v.lang, f"part.{done}") if done in ("saved", "created", "removed", "login") else ""
+    known = ("saved", "created", "removed", "login", "unpause")
+    return text(v.lang, f"part.{done}") if done in known else ""
 
 
 @router.get("/groups")
@@ -132,11 +135,15 @@ def _page(
     names = {user["ext"]: user["name"] for user in data.get("users", [])}
     out = presence_settings.logged_out(ctx.store, info.id) if section == "groups" else set()
     members = [(ext, names.get(ext, ""), (name, ext) not in out) for ext in item.get("members", [])]
+    # A5: who of them paused, with the reason's words ("" for none), and a button to end it.
+    stopped = pauses.pauses(ctx.store, info.id) if section == "groups" else {}
+    paused = {ext: pause_words(found.reason, v.lang) for ext, found in stopped.items()}
     base = PARTS[section][0]
     return render(request, PARTS[section][2], v, status=status, company=info, nav=section,
                   new=new, name=name, values={**_values(section, name, item), **(values or {})},
                   tag=etag_of(item) if item else "", errors=errors or {}, general=general or [],
-                  done=_done(v, done), strategies=STRATEGIES, members=members,
+                  done=_done(v, done), strategies=STRATEGIES, members=members, paused=paused,
+                  unpause=link_for(v, f"{base}/{name}/unpause", info),
                   prompts=sorted(data.get("prompts", {})), kinds=KINDS,
                   action=link_for(v, f"{base}/new" if new else f"{base}/{name}", info),
                   login=link_for(v, f"{base}/{name}/login", info),
@@ -182,6 +189,18 @@ async def group_login(
     on = field(form, "logged_in") == "1"
     await blocking(set_login, ctx, v.who, request, info, name, field(form, "ext"), on)
     return redirect(link_for(v, f"/admin/groups/{name}", info, done="login"))
+
+
+@router.post("/groups/{name}/unpause")
+async def group_unpause(
+    name: str, request: Request, ctx: Context, v: Seen, company: Company = None
+) -> Response:
+    """End a member's pause now (A5), as DELETE .../agents/{ext}/pause and *47 do."""
+    form = await request.form()
+    check_csrf(request, v, form)
+    info = await blocking(company_page, ctx, v, company)
+    await blocking(set_pause, ctx, v.who, request, info.id, field(form, "ext"), None)
+    return redirect(link_for(v, f"/admin/groups/{name}", info, done="unpause"))
 
 
 @router.post("/groups/remove")

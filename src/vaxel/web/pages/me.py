@@ -9,6 +9,10 @@ it has passed, as with `*22*` on the phone. Setting and clearing go through the 
 as PUT /api/v1/me/diversion (`services.diversions`, filed in the audit log), so the
 switch says it to the next caller.
 
+My queues (A5), when I am a member of an answering group: each with a button to log in
+or out (as *45N and *46N), and a pause with one of the company's reasons, or the button
+that ends it (as *47N and *47), through the same functions as the API's.
+
 My own shortcuts (U9) sit next to those presses: each saved one ("Lunch 1 h",
 "Meeting until 15:30") is one press, removed with another, and the form under them keeps
 a new one (`web.api.shortcuts`, the API's functions).
@@ -31,7 +35,9 @@ from vaxel.services import diversions, favourites, shortcuts, users
 from vaxel.services.diversions import PRESETS
 from vaxel.services.errors import Invalid
 from vaxel.services.shortcuts import MAX_SHORTCUTS, Shortcut
+from vaxel.web.api import agents as agent_api
 from vaxel.web.api import favourites as favourite_api
+from vaxel.web.api import groups as group_api
 from vaxel.web.api import shortcuts as shortcut_api
 from vaxel.web.api.diversions import DiversionIn, clear_and_audit, set_and_audit
 from vaxel.web.context import WebContext, blocking
@@ -47,6 +53,7 @@ from vaxel.web.pages.base import (
     wants_fragment,
 )
 from vaxel.web.pages.i18n import status_words, text
+from vaxel.web.pages.phone import my_groups, pause_choices
 from vaxel.web.problems import Problem, RowId
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -84,7 +91,10 @@ def render_page(
     colleagues = starred + [user for user in others if user.extension not in stars]
     saved = [(s, label(v.lang, s)) for s in shortcuts.list_shortcuts(ctx.store, company_id, ext)]
     template = "me_directory.html" if wants_fragment(request) else "me.html"
+    queues = my_groups(ctx, company_id, ext)  # A5: my queues, each with a login toggle
+    pause = pause_choices(ctx, company_id, ext, v.lang) if queues else {}
     return render(request, template, v, status=status, nav="me", mine=active.get(ext),
+                  queues=queues, pause=pause,
                   colleagues=colleagues, stars=stars, active=active, q=q, done=done, error=error,
                   shortcuts=SHORTCUTS, statuses=STATUSES, scopes=SCOPES, ext=ext, saved=saved,
                   max_saved=MAX_SHORTCUTS, shortcut_open=shortcut is not None,
@@ -104,7 +114,8 @@ def me(
     done: str = "",
     to: Annotated[str, Query(max_length=32)] = "",
 ) -> Response:
-    known = ("set_ok", "cleared", "shortcut_saved", "shortcut_removed")
+    known = ("set_ok", "cleared", "shortcut_saved", "shortcut_removed", "logged_in",
+             "logged_out", "paused", "unpaused")  # fmt: skip
     message = text(v.lang, f"me.{done}") if done in known else ""
     if done == "calling":
         message = text(v.lang, "mine.calling", to=to)
@@ -168,6 +179,47 @@ async def clear_diversion(request: Request, ctx: Context, v: Seen) -> Response:
     company_id, ext = _mine(v)
     await blocking(clear_and_audit, ctx, v.who, request, company_id, ext)
     return redirect("/me?done=cleared")
+
+
+# -- my queues (A5) ------------------------------------------------------------------------
+
+
+@router.post("/me/groups/{group}")
+async def log_in_or_out(group: str, request: Request, ctx: Context, v: Seen) -> Response:
+    """Log in to (`on` 1) or out of (0) one of my answering groups, as *45N / *46N."""
+    form = await request.form()
+    check_csrf(request, v, form)
+    on = field(form, "on") == "1"
+    await blocking(_log_in, request, ctx, v, group, on)
+    return redirect(f"/me?done={'logged_in' if on else 'logged_out'}#queues")
+
+
+def _log_in(request: Request, ctx: WebContext, v: Viewer, group: str, on: bool) -> None:
+    _, ext = _mine(v)
+    if v.company is None:  # (a provider admin: _mine said so already)
+        raise Problem(404, text(v.lang, "me.no_phone"))
+    group_api.set_login(ctx, v.who, request, v.company, group, ext, on)
+
+
+@router.post("/me/pause")
+async def pause(request: Request, ctx: Context, v: Seen) -> Response:
+    """Pause me with one of the company's reasons (`reason`), as *47N; `off` unpauses."""
+    form = await request.form()
+    check_csrf(request, v, form)
+    return await blocking(_pause, request, ctx, v, form)
+
+
+def _pause(request: Request, ctx: WebContext, v: Viewer, form: FormData) -> Response:
+    company_id, ext = _mine(v)
+    if field(form, "off"):
+        agent_api.set_pause(ctx, v.who, request, company_id, ext, None)
+        return redirect("/me?done=unpaused#queues")
+    try:
+        agent_api.set_pause(ctx, v.who, request, company_id, ext, field(form, "reason"))
+    except Invalid as exc:
+        return render_page(request, ctx, v, error=text(v.lang, "me.pause_errors",
+                           detail=exc.message), status=422)  # fmt: skip
+    return redirect("/me?done=paused#queues")
 
 
 # -- my shortcuts -------------------------------------------------------------------------

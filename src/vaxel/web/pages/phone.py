@@ -2,7 +2,8 @@
 PWA, for phones and computers, in Swedish and English.
 
 The page is rendered here with what only the server knows cheaply (the user's answering
-groups and whether they are logged in, the words of the page); everything else the
+groups and whether they are logged in, whether they are paused (A5) and the company's
+pause reasons, the words of the page); everything else the
 scripts in static/phone/ read from the REST API and the live events, as any other client
 would, with the session's cookie and CSRF token. The SIP account comes from
 `GET /api/v1/me/softphone` (the browser's own credential, web/api/softphone.py), never
@@ -26,7 +27,8 @@ from pathlib import Path
 import numpy as np
 from fastapi import APIRouter, Request, Response
 
-from vaxel.services import configuration, presence_settings
+from vaxel.services import configuration, pauses, presence_settings
+from vaxel.services.company_config import pause_words
 from vaxel.services.diversions import PRESETS
 from vaxel.web.context import WebContext
 from vaxel.web.pages.base import (
@@ -63,7 +65,7 @@ def _mine(v: Viewer) -> tuple[int, str, str]:
     return account.company_id, account.extension, account.domain
 
 
-def _groups(ctx: WebContext, company_id: int, ext: str) -> list[dict[str, object]]:
+def my_groups(ctx: WebContext, company_id: int, ext: str) -> list[dict[str, object]]:
     """The answering groups the user is a member of (S8), and whether logged in to each."""
     config = configuration.load_document(ctx.store, company_id)
     if config is None:
@@ -74,6 +76,19 @@ def _groups(ctx: WebContext, company_id: int, ext: str) -> list[dict[str, object
         for name, group in sorted(config.groups.items())
         if ext in group.members
     ]
+
+
+def pause_choices(ctx: WebContext, company_id: int, ext: str, lang: str) -> dict[str, object]:
+    """A5: whether the user is paused (the reason's words, "" for none) and the company's
+    reasons to choose from, as (reason, words)."""
+    config = configuration.load_document(ctx.store, company_id)
+    reasons = list(config.pause_reasons) if config is not None else []
+    found = pauses.pauses(ctx.store, company_id).get(ext)
+    return {
+        "paused": found is not None,
+        "reason": pause_words(found.reason, lang) if found is not None else "",
+        "reasons": [(reason, pause_words(reason, lang)) for reason in reasons],
+    }
 
 
 def _texts(lang: str) -> dict[str, str]:
@@ -93,7 +108,8 @@ def phone(request: Request, ctx: Context, v: Seen) -> Response:
         "lang": v.lang,
         "texts": _texts(v.lang),
     }
-    return render(request, "phone.html", v, groups=_groups(ctx, company_id, ext),
+    return render(request, "phone.html", v, groups=my_groups(ctx, company_id, ext),
+                  pause=pause_choices(ctx, company_id, ext, v.lang),
                   data=data, shortcuts=SHORTCUTS, statuses=STATUSES,
                   caller_ids=CALLER_IDS, ext=ext)  # fmt: skip
 

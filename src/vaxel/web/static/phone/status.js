@@ -1,6 +1,6 @@
-// My status (U9, S8, U8): diversion with an end time and the presses /me offers, logging
-// in and out of answering groups, the caller ID my calls show, and the notifications
-// switch. Times are the browser's clock, sent with its UTC offset.
+// My status (U9, S8, A5, U8): diversion with an end time and the presses /me offers,
+// logging in and out of answering groups, pausing with a reason, the caller ID my calls
+// show, and the notifications switch. Times are the browser's clock, sent with its UTC offset.
 
 import { api, me, t, clock } from "./api.js";
 import * as notifications from "./notify.js";
@@ -52,6 +52,11 @@ export class Status {
     for (const box of document.querySelectorAll("[data-group]")) {
       box.addEventListener("change", () => this.login(box));
     }
+    $("pause-form")?.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.pause($("pause-reason").value);
+    });
+    $("unpause")?.addEventListener("click", () => this.pause(null));
     $("caller-id-form").addEventListener("submit", (event) => {
       event.preventDefault();
       this.saveCallerId();
@@ -62,6 +67,8 @@ export class Status {
     events.on("open", () => this.load());
     events.on("diversion.set", (m) => mine(m) && this.showDiversion(m));
     events.on("diversion.cleared", (m) => mine(m) && this.showDiversion(null));
+    events.on("agent.paused", (m) => mine(m) && this.showPause(m.reason));
+    events.on("agent.unpaused", (m) => mine(m) && this.showPause(null));
     for (const type of ["group.login", "group.logout"]) {
       events.on(type, (m) => {
         if (!mine(m)) return;
@@ -77,6 +84,10 @@ export class Status {
       api("GET", "/me/settings"),
     ]);
     this.showDiversion(diversion);
+    if ($("my-pause")) {
+      const pause = await api("GET", "/me/pause");
+      this.showPause(pause.paused ? pause.reason : null);
+    }
     this.callerId = settings.caller_id;
     $("caller-id").value = settings.caller_id.show;
   }
@@ -119,6 +130,32 @@ export class Status {
     try {
       await api("DELETE", "/me/diversion");
       this.showDiversion(null);
+    } catch (error) {
+      this.say(t("phone.failed", { detail: error.message }));
+    }
+  }
+
+  /** A5: paused (`reason`, "" for none, words from the company's list) or not (null). */
+  showPause(reason) {
+    if (!$("my-pause")) return;
+    $("unpause").hidden = reason === null;
+    if (reason === null) {
+      $("my-pause").textContent = t("phone.not_paused");
+      return;
+    }
+    const option = [...$("pause-reason").options].find((o) => o.value === reason);
+    const words = option ? option.textContent : reason;
+    $("my-pause").textContent = reason ? t("phone.paused_for", { reason: words }) : t("phone.paused");
+  }
+
+  async pause(reason) {
+    try {
+      if (reason === null) {
+        await api("DELETE", "/me/pause");
+      } else {
+        await api("PUT", "/me/pause", { reason });
+      }
+      this.showPause(reason);
     } catch (error) {
       this.say(t("phone.failed", { detail: error.message }));
     }
