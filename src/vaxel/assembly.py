@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from vaxel.bus import BoxChanged, Bus, ChatKept, ChatSent, DiversionChanged
+from vaxel.calls.api import Call
 from vaxel.calls.auth import Authenticator
 from vaxel.calls.b2bua import B2BUA, RTP_TIMEOUT, Finished, Media
 from vaxel.calls.inbound import Inbound
@@ -108,12 +109,22 @@ def assemble(
     persist = registrations.WriteBehind(store)
     registrar = Registrar(location, persist, RegistrarPolicy(), bus)
     router = Router(location)
+    freed: list[Callable[[int, set[str]], None]] = []  # told who a finished call let go
+
+    def finishing(call: Call, stored: Callable[[], None]) -> None:
+        parties = {leg.party for leg in call.legs}
+        try:
+            finished(call, stored)
+        finally:
+            for tell in freed:
+                tell(call.company_id, parties)
+
     calls = B2BUA(
         signalling,
         media,
         router.resolve,
         clock=clock,
-        finished=finished,
+        finished=finishing,
         rtp_timeout=rtp_timeout,
         hold_music=system_prompts / "sv" / "music.wav",
         publisher=CallPublisher(bus, clock),
@@ -144,6 +155,19 @@ def assemble(
     )
     bus.subscribe(BoxChanged, lambda event: mwi.changed(event.company_id, event.box))
     lines, watchers = _lines(bus, clock, calls, directory, lookup, signalling)
+
+    def available(company_id: int, parties: set[str]) -> None:
+        """A5: a call ended: its parties who answer queues are offered their first caller
+        now (on the loop's next turn, the call gone from the switch's books), not at the
+        queue's next try."""
+        company = directory.company(company_id)
+        if company is None:
+            return
+        for party in parties:
+            if company.user(party) is not None:
+                calls.after(0.0, lambda party=party: company.agent_available(party))  # type: ignore[misc]
+
+    freed.append(available)
     dialplan = CompanyDialplan(directory)
     plan_transfer = Transfers(directory, dialplan, lookup).plan
     calls.plan_transfer = plan_transfer

@@ -661,3 +661,57 @@ def test_queue_keys_are_checked() -> None:
     )
     assert "give max_length" in errors("full: {group: sales}")
     assert 'unknown group "nope"' in errors("max_length: 2, full: {group: nope}")
+
+
+# -- an agent who becomes free is offered the first caller at once (A5) --------------------
+
+AT_ONCE = 0.2  # seconds: the target from an agent becoming free to their phone ringing
+
+
+def test_the_first_caller_rings_the_agent_as_their_wrap_up_ends(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(description=with_wrap_up(7))
+    bjorn = acme.phone("1002")
+    talk_from_the_queue(acme, bjorn)
+    ends = acme.clock.now + 7.0
+    queued(acme, bjorn)
+    acme.advance(ends - acme.clock.now - 0.05)
+    assert bjorn.ringing() is None
+    acme.until(lambda: bjorn.ringing() is not None, seconds=AT_ONCE)
+
+
+def test_the_first_caller_rings_the_agent_as_their_own_call_ends(acme: MemorySwitch) -> None:
+    anna, bjorn = acme.phone("1001"), acme.phone("1002")
+    anna.dial("1002")
+    bjorn.pick_up()
+    caller = in_the_menu(acme)
+    caller.press("3")
+    acme.advance(RETRY_PAUSE / 2)  # between two of the queue's tries
+    assert bjorn.ringing() is None
+    anna.hang_up()
+    acme.until(lambda: bjorn.ringing() is not None, seconds=AT_ONCE)
+
+
+def test_ending_wrap_up_and_logging_in_offer_the_first_caller_at_once(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    """The agent's own *48 or *45 call ends and the first caller rings them at once (not at
+    the queue's next try, up to RETRY_PAUSE later)."""
+    acme = acme_as(description=with_wrap_up(60))
+    bjorn = acme.phone("1002")
+    talk_from_the_queue(acme, bjorn)
+    queued(acme, bjorn)
+    for code in ("*48", "*46", "*45"):
+        acme.advance(RETRY_PAUSE / 2)  # between two of the queue's tries
+        invites, byes = len(bjorn.invites), len(bjorn.requests("BYE"))
+        bjorn.dial(code)
+        bjorn.answered()
+        acme.until(lambda byes=byes: len(bjorn.requests("BYE")) > byes, seconds=5.0)
+        if code == "*46":
+            acme.advance(RETRY_PAUSE + 0.5)
+            assert len(bjorn.invites) == invites  # logged out: not offered
+            continue
+        acme.until(lambda invites=invites: len(bjorn.invites) > invites, seconds=AT_ONCE)
+        bjorn.refuse(486)  # (busy: the caller waits on)
+        acme.run()

@@ -205,6 +205,12 @@ class Company(Protocol):
         no group offers them a call before then."""
         ...
 
+    def agent_available(self, extension: str) -> None:
+        """A5: the agent may be free now (a call of theirs ended, their wrap-up ended, they
+        logged in or unpaused): each queue they answer offers its first caller at once,
+        not at its next try."""
+        ...
+
     def set_wrap_up(self, extension: str, until: float | None) -> None:
         """A5: the agent is in wrap-up until `until` (switchboard time); None ends it."""
         ...

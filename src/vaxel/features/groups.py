@@ -61,6 +61,7 @@ from vaxel.media.say import say_digits, say_estimated_wait, say_queue_position
 from vaxel.services import company_config as cc
 from vaxel.services.queue_stats import NewQueueVisit
 
+WRAP_UP_MARGIN = 0.005  # past the wrap-up's end: the agent is free when the queue looks
 RETRY_PAUSE = 3.0  # a queue's pause between rounds, so a busy member is not rung in a loop
 
 
@@ -315,7 +316,13 @@ class Group(Feature):
         self._history().finished(agent, now)
         wrap_up = wrap_up_seconds(self.company, self.group, agent)
         if wrap_up > 0:
-            self.company.set_wrap_up(agent, now + wrap_up)
+            company = self.company
+            company.set_wrap_up(agent, now + wrap_up)
+            # Offered the next caller as the wrap-up ends, not at the queue's next try.
+            assert self.call is not None
+            self.call.switchboard.after(
+                wrap_up + WRAP_UP_MARGIN, lambda: company.agent_available(agent)
+            )
 
     def offer_order(self, now: float) -> list[str]:
         """The free members, in the order the group's strategy offers them a call (a kept

@@ -277,12 +277,17 @@ class CompanyServices:
             if extension in g.members and group in (None, name)
         ]
         company_id, bus = self._id, self.bus
+
+        def logged(group: str) -> None:
+            bus.publish(GroupLogin(company_id, group, extension, on, time.time()))
+            if on:  # stored: seen at once, and the queue's first caller offered now
+                self.settings.logged_out.discard((group, extension))
+                self.agent_available(extension)
+
         for group in groups:
             self.background.run(
                 partial(self._log_in, group, extension, on),
-                lambda _, group=group: bus.publish(  # type: ignore[misc]
-                    GroupLogin(company_id, group, extension, on, time.time())
-                ),
+                lambda _, group=group: logged(group),  # type: ignore[misc]
             )
 
     def paused(self, extension: str) -> str | None:
@@ -305,6 +310,9 @@ class CompanyServices:
         def told(changed: bool) -> None:
             if changed:
                 self.bus.publish(AgentPaused(company_id, extension, reason, time.time()))
+            if changed and reason is None:  # back: seen at once, the queues' callers offered
+                self.settings.pauses.pop(extension, None)
+                self.agent_available(extension)
 
         self.background.run(work, told)
 
@@ -512,9 +520,20 @@ class CompanyServices:
     def wrap_up_until(self, extension: str) -> float | None:
         return self.wrap_ups.get(extension)
 
+    def agent_available(self, extension: str) -> None:
+        for name, group in self._config.groups.items():
+            line = self.queues.get(name)
+            if group.queue is None or extension not in group.members or not line:
+                continue
+            line[:] = [entry for entry in line if entry.present()]
+            if line:
+                line[0].turn()
+
     def set_wrap_up(self, extension: str, until: float | None) -> None:
         if until is None:
-            self.wrap_ups.pop(extension, None)
+            ended = self.wrap_ups.pop(extension, None) is not None
+            if ended:  # ended early (*48, the API): ready now
+                self.agent_available(extension)
         else:
             self.wrap_ups[extension] = until
 
