@@ -39,6 +39,7 @@ from vaxel.media.say import build_system_prompts
 from vaxel.options import ServeOptions
 from vaxel.services import (
     call_records,
+    callbacks,
     meetings,
     recordings,
     registrations,
@@ -271,6 +272,9 @@ async def _run(options: ServeOptions, store: Store) -> int:
         rtp_timeout=float(os.environ.get("VAXEL_RTP_TIMEOUT", "60")),
     )
     inbound, persist = core.inbound, core.persist
+    kept = _restore_callbacks(core, store)
+    if kept:
+        _say(f"vaxel: {kept} callbacks asked for before the stop wait again")
     bindings = _Bindings(persist, database)
     udp = await UdpTransport.listen(options.sip_host, options.sip_port, inbound.receive)
     tcp = await TcpTransport.listen(options.sip_host, options.sip_port, inbound.receive)
@@ -567,6 +571,20 @@ def _announce_demo(options: ServeOptions, accounts: list[tuple[str, str]]) -> No
         "  Call 1002 from 1001, or dial 0812345600, the company's main number: welcome,\n"
         "  menu (1 sales group, 2 Lars, 9 voicemail), opening hours; *98 is your voicemail."
     )
+
+
+def _restore_callbacks(core: Core, store: Store) -> int:
+    """A5, A18: the callbacks the list says still wait take their places again (the
+    places lived in the switch that stopped)."""
+    from vaxel.features.queue_callback import restore
+
+    core.directory.refresh()
+    restored = 0
+    for company_id, infos in callbacks.pending(store).items():
+        company = core.directory.company(company_id)
+        if company is not None:
+            restored += restore(company, core.calls, infos, datetime.now(UTC))
+    return restored
 
 
 def _click_to_call(core: Core) -> Callable[[int, str, str, str], tuple[str, str]]:

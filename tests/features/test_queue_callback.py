@@ -4,7 +4,7 @@ keeps their place, and at their turn a member is connected first, then the calle
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,8 +14,10 @@ from sqlalchemy import select
 from tests.features.conftest import in_the_menu, variant
 from tests.memory import MemoryPhone, MemorySwitch, contains
 from tests.services.test_erlang import reference_slots
+from vaxel.features.queue_callback import restore
 from vaxel.media.say import say_digits, say_slot
-from vaxel.services.callbacks import list_callbacks
+from vaxel.services import callbacks
+from vaxel.services.callbacks import CallbackChange, list_callbacks
 from vaxel.services.erlang import Forecast
 from vaxel.store.models import QueueVisit
 
@@ -370,3 +372,50 @@ def test_a_menu_callback_is_sent_by_mail_and_sms(acme_as: Callable[..., MemorySw
     assert request.number == "0701234567" and request.caller == CALLER  # type: ignore[attr-defined]
     assert request.email == ("kundtjanst@acme.example",)  # type: ignore[attr-defined]
     assert list_callbacks(acme.store, 1) == []
+
+
+# -- after a restart ------------------------------------------------------------------------
+
+
+def test_callbacks_the_list_says_wait_take_their_places_again_after_a_restart(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    """A switch that starts finds on the list a kept place (asked for first), a callback
+    that was being made when it stopped, and one booked for a time still to come: the
+    first two are offered in the order they were asked for, the third at its time."""
+    acme = acme_as(description=with_callback("{slots: 2}"))
+    bjorn = acme.phone("1002")
+    now = datetime.fromtimestamp(acme.clock.now, UTC)
+    for key, status, source, asked, due in (
+        ("later", "waiting", "scheduled", 60, now + timedelta(minutes=30)),
+        ("second", "calling", "queue", 120, None),
+        ("first", "waiting", "queue", 300, None),
+        ("done", "done", "queue", 400, None),
+    ):
+        callbacks.write_change(acme.store, CallbackChange(
+            company_id=1, key=key, group="queue", number=f"07012345{len(key):02d}",
+            caller=CALLER, source=source, requested_at=now - timedelta(seconds=asked),
+            status=status, attempts=1 if status == "calling" else 0, agent="", at=now,
+            due_at=due,
+        ))  # fmt: skip
+    company = acme.core.directory.company(1)
+    assert company is not None
+    pending = callbacks.pending(acme.store)[1]
+    assert restore(company, acme.core.calls, pending, now) == 3
+    carrier = acme.carrier()
+    for key in ("first", "second"):
+        acme.until(lambda: bjorn.ringing() is not None, seconds=5.0)
+        number = f"07012345{len(key):02d}"
+        assert number in bjorn.ringing().headers.get("From")  # type: ignore[union-attr]
+        bjorn.pick_up()
+        acme.until(lambda: carrier.ringing() is not None, seconds=10.0)
+        carrier.pick_up()
+        acme.advance(4.0)
+        carrier.hang_up()
+        acme.run()
+    listed = {c.key: (c.status, c.attempts) for c in list_callbacks(acme.store, 1)}
+    assert listed["first"] == ("done", 1) and listed["second"] == ("done", 2)
+    assert listed["later"] == ("waiting", 0)
+    acme.advance(25 * 60)
+    assert bjorn.ringing() is None
+    acme.until(lambda: bjorn.ringing() is not None, seconds=5 * 60 + 5)

@@ -48,7 +48,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Protocol
 
-from vaxel.calls.api import Call, Cause, Dtmf, Ended, Leg, PlayFinished, Target, Timer
+from vaxel.calls.api import (
+    Call,
+    Cause,
+    Dtmf,
+    Ended,
+    Leg,
+    PlayFinished,
+    Switchboard,
+    Target,
+    Timer,
+)
 from vaxel.calls.records import record_call_id
 from vaxel.features import distribution
 from vaxel.features.agents import pause_reason
@@ -308,10 +318,10 @@ class Group(Feature):
         self.reported = True
         self._leave_line()
 
-    def handled_by(self, agent: str, seconds: float) -> None:
+    def handled_by(self, agent: str, seconds: float, switchboard: Switchboard) -> None:
         """A call of the group (a callback too) was handled by `agent`: its handling time,
         the end the distribution remembers (longest idle), and their wrap-up (A5)."""
-        now = self.company_now()
+        now = switchboard.now()
         self.company.queue_handled(self.name, seconds)
         self._history().finished(agent, now)
         wrap_up = wrap_up_seconds(self.company, self.group, agent)
@@ -319,10 +329,7 @@ class Group(Feature):
             company = self.company
             company.set_wrap_up(agent, now + wrap_up)
             # Offered the next caller as the wrap-up ends, not at the queue's next try.
-            assert self.call is not None
-            self.call.switchboard.after(
-                wrap_up + WRAP_UP_MARGIN, lambda: company.agent_available(agent)
-            )
+            switchboard.after(wrap_up + WRAP_UP_MARGIN, lambda: company.agent_available(agent))
 
     def offer_order(self, now: float) -> list[str]:
         """The free members, in the order the group's strategy offers them a call (a kept
@@ -344,10 +351,6 @@ class Group(Feature):
     def took(self, agent: str) -> None:
         """`agent` answered a call of the group (fewest calls counts it)."""
         self._history().took(agent, self._today())
-
-    def company_now(self) -> float:
-        assert self.call is not None
-        return self.call.switchboard.now()
 
     # -- ringing -------------------------------------------------------------------------
 
@@ -507,7 +510,7 @@ class Group(Feature):
             return
         now = call.switchboard.now()
         if self.agent:
-            self.handled_by(self.agent, now - answered_at)
+            self.handled_by(self.agent, now - answered_at, call.switchboard)
         else:
             self.company.queue_handled(self.name, now - answered_at)
 

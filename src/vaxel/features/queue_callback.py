@@ -62,6 +62,7 @@ from vaxel.services.queue_stats import NewQueueVisit
 if TYPE_CHECKING:
     from vaxel.features.context import Company
     from vaxel.features.groups import Group, Waiting
+    from vaxel.services.callbacks import CallbackInfo
 
 CONFIRM_KEY = "1"
 STAY_KEY = "*"  # back to the queue, place kept
@@ -325,6 +326,7 @@ class CallbackEntry:
         due: float | None = None,
         due_at: datetime | None = None,
         source: str = "queue",
+        restored: CallbackInfo | None = None,
     ) -> None:
         self.group = group
         self.settings = settings
@@ -346,6 +348,10 @@ class CallbackEntry:
         self.timer: Timer | None = None
         self.key = token_hex(8)
         self.agent = ""
+        if restored is not None:  # the list's row, after a restart (`restore`)
+            self.key, self.caller, self.source = restored.key, restored.caller, restored.source
+            self.attempts, self.agent = restored.attempts, restored.agent
+            self.requested = group.entered if group.entered is not None else self.requested
         if due is not None:
             self.state = "scheduled"
             group.company.scheduled_callbacks(group.name).append(self)
@@ -609,7 +615,9 @@ class CallingBack(Feature):
             since, self.talking_since = self.talking_since, None
             if since is None:
                 return  # (the other leg, ended by the hangup below)
-            self.entry.group.handled_by(self.agent, call.switchboard.now() - since)
+            self.entry.group.handled_by(
+                self.agent, call.switchboard.now() - since, call.switchboard
+            )
             call.hangup(NORMAL)
             return
         if event.leg is call.caller:  # the member hung up before the caller answered
@@ -639,3 +647,36 @@ class CallingBack(Feature):
         if agent.ended:
             return
         agent.play([company.system("callback-no-answer")], interruptible=False)
+
+
+def restore(
+    company: Company, switchboard: Switchboard, pending: list[CallbackInfo], now: datetime
+) -> int:
+    """After a restart: the callbacks the list says still wait (waiting, or calling when
+    the switch stopped) take their places again, in the order they were asked for (no
+    caller on the phone is in any line yet), or wait for their time; `now` is the wall
+    clock. Returns how many were restored."""
+    from vaxel.features.groups import Group  # (it imports this module)
+
+    restored = 0
+    for info in sorted(pending, key=lambda info: info.requested_at):
+        group = company.config.groups.get(info.group)
+        if group is None or group.queue is None or group.queue.callback is None:
+            continue  # the queue, or its callbacks, went meanwhile: left on the list
+        visit = Group(company, info.group)
+        visit.entered = switchboard.now() - (now - info.requested_at).total_seconds()
+        due = None
+        if info.due_at is not None and info.source == "scheduled":
+            due = switchboard.now() + (info.due_at - now).total_seconds()
+        entry = CallbackEntry(
+            visit, group.queue.callback, info.number, switchboard, due=due,
+            due_at=info.due_at, source=info.source, restored=info,
+        )  # fmt: skip
+        if due is None:
+            company.queue(info.group).append(entry)
+        restored += 1
+    for name in {info.group for info in pending}:
+        line = company.queue(name)
+        if line:
+            line[0].turn()
+    return restored

@@ -116,3 +116,14 @@ def _info(r: Callback) -> CallbackInfo:
         r.key, r.group, r.number, r.caller, r.source, r.requested_at, r.due_at,
         r.status, r.attempts, r.agent, r.updated_at,
     )  # fmt: skip
+
+
+def pending(store: Store) -> dict[int, list[CallbackInfo]]:
+    """Every company's callbacks still to be made (waiting, or calling when the switch
+    stopped), for a switch that starts: company id -> them."""
+    query = select(Callback).where(Callback.status.in_(("waiting", "calling")))
+    found: dict[int, list[CallbackInfo]] = {}
+    with store.session(read_only=True) as session:
+        for row in session.scalars(query.order_by(Callback.requested_at, Callback.id)):
+            found.setdefault(row.company_id, []).append(_info(row))
+    return found
