@@ -274,7 +274,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
     inbound, persist = core.inbound, core.persist
     kept = _restore_callbacks(core, store)
     if kept:
-        _say(f"vaxel: {kept} callbacks asked for before the stop wait again")
+        _say(f"vaxel: callbacks asked for before the stop wait again: {kept}")
     bindings = _Bindings(persist, database)
     udp = await UdpTransport.listen(options.sip_host, options.sip_port, inbound.receive)
     tcp = await TcpTransport.listen(options.sip_host, options.sip_port, inbound.receive)

@@ -114,3 +114,34 @@ def test_the_callback_keeps_its_place_and_the_agent_is_connected_first(
     assert "1001" in ringing["from"], ringing
     anna.hangup(third)
     bjorn.state(ringing["call"], "DISCONNECTED")
+
+
+def test_a_kept_place_outlives_a_restart_of_the_switch(
+    acme: tuple[Server, int], phones: list[PjPhone], system_prompts: Path
+) -> None:
+    """Cecilia books a callback while nobody takes calls; the switch stops and starts
+    again (same data); when Björn logs in he is rung for her, then she is called."""
+    server, _ = acme
+    bjorn, _, cecilia, _ = phones
+    en = system_prompts / "en"
+    code(bjorn, "*46")
+    waiting = queue_in(server, cecilia, MAIN, en)
+    cecilia.press(waiting, "2")
+    assert hears(cecilia, waiting, en / "callback-number-is.wav", 0.5)
+    cecilia.press(waiting, "1")
+    assert hears(cecilia, waiting, en / "callback-booked.wav", 0.5)
+    cecilia.state(waiting, "DISCONNECTED", timeout=15.0)
+    assert server.stop() == 0, server.output
+    server.start("--rtp-ports", rtp_ports())  # the same data folder and ports
+    # (the phones' bindings outlive the restart, as the list's callbacks do)
+    code(bjorn, "*45")
+    ringing = bjorn.incoming(timeout=15.0)
+    assert "1003" in ringing["from"], ringing
+    bjorn.answer(ringing["call"])
+    bjorn.state(ringing["call"], "CONFIRMED")
+    called = cecilia.incoming(timeout=20.0)
+    cecilia.answer(called["call"])
+    cecilia.state(called["call"], "CONFIRMED")
+    assert hears(cecilia, called["call"], en / "callback-greeting.wav", 1.0)
+    cecilia.hangup(called["call"])
+    bjorn.state(ringing["call"], "DISCONNECTED")
