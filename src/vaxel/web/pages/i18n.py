@@ -1856,3 +1856,56 @@ def when(lang: str, moment: datetime, now: datetime) -> str:
     if 1 < days < 7:
         return f"{text(lang, 'weekdays').split()[local.weekday()]} {clock}"
     return f"{local.date().isoformat()} {clock}"
+
+
+# -- the callback list (A5, A1, A18) ----------------------------------------------------------
+EN.update(
+    {
+        "nav.callbacks": "Callbacks",
+        "callbacks.title": "Callbacks",
+        "callbacks.intro": "Callers who asked to be called back: the switch calls them in"
+        " their turn, a colleague first. Today's, and those still waiting; the list follows"
+        " by itself.",
+        "callbacks.number": "Call back",
+        "callbacks.caller": "Asked from",
+        "callbacks.queue": "Queue",
+        "callbacks.asked": "Asked",
+        "callbacks.due": "Time",
+        "callbacks.status": "Status",
+        "callbacks.attempts": "Attempts",
+        "callbacks.agent": "Taken by",
+        "callbacks.hidden": "hidden number",
+        "callbacks.in_turn": "in turn",
+        "callbacks.status_waiting": "Waiting",
+        "callbacks.status_calling": "Being called",
+        "callbacks.status_done": "Done",
+        "callbacks.status_failed": "Not reached",
+        "callbacks.status_cancelled": "Cancelled",
+        "callbacks.none": "No callbacks today.",
+    }
+)
+SV.update(
+    {
+        "nav.callbacks": "Återuppringningar",
+        "callbacks.title": "Återuppringningar",
+        "callbacks.intro": "Uppringare som bett att bli uppringda: växeln ringer upp dem i"
+        " tur och ordning, en kollega först. Dagens, och de som fortfarande väntar; listan"
+        " uppdateras av sig själv.",
+        "callbacks.number": "Ring upp",
+        "callbacks.caller": "Ringde från",
+        "callbacks.queue": "Kö",
+        "callbacks.asked": "Beställd",
+        "callbacks.due": "Tid",
+        "callbacks.status": "Status",
+        "callbacks.attempts": "Försök",
+        "callbacks.agent": "Togs av",
+        "callbacks.hidden": "dolt nummer",
+        "callbacks.in_turn": "i tur och ordning",
+        "callbacks.status_waiting": "Väntar",
+        "callbacks.status_calling": "Rings upp",
+        "callbacks.status_done": "Klar",
+        "callbacks.status_failed": "Nåddes inte",
+        "callbacks.status_cancelled": "Avbruten",
+        "callbacks.none": "Inga återuppringningar i dag.",
+    }
+)
