@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tests.features.conftest import in_the_menu, variant
 from tests.memory import MemoryPhone, MemorySwitch, contains
 from tests.services.test_erlang import reference_slots
-from vaxel.features.queue_callback import restore
+from vaxel.features.queue_callback import RETRY_PAUSE, restore
 from vaxel.media.say import say_digits, say_slot
 from vaxel.services import callbacks
 from vaxel.services.callbacks import CallbackChange, list_callbacks
@@ -419,3 +419,23 @@ def test_callbacks_the_list_says_wait_take_their_places_again_after_a_restart(
     acme.advance(25 * 60)
     assert bjorn.ringing() is None
     acme.until(lambda: bjorn.ringing() is not None, seconds=5 * 60 + 5)
+
+
+def test_a_member_who_lets_the_callback_ring_out_is_rung_again_only_after_a_pause(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    acme = acme_as(description=with_callback())
+    bjorn = acme.phone("1002")
+    anna = busy(acme, bjorn)
+    caller = in_the_menu(acme)
+    caller.press("3")
+    acme.advance(1.0)
+    book(acme, caller)
+    anna.hang_up()
+    acme.until(lambda: bjorn.ringing() is not None, seconds=5.0)
+    invites = len(bjorn.invites)
+    bjorn.refuse(486)
+    acme.advance(RETRY_PAUSE - 0.2)
+    assert len(bjorn.invites) == invites, "rung again at once"
+    acme.until(lambda: bjorn.ringing() is not None, seconds=1.0)
+    assert caller.ringing() is None, "the caller is not dialled before the member answers"

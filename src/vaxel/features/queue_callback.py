@@ -393,8 +393,9 @@ class CallbackEntry:
         offered = group.offer_order(now)  # the group's strategy and tiers
         free = [m for m in offered if m not in self.passed]
         if not free and self.passed:
-            self.passed = []  # each member had their chance: a new round
-            free = offered
+            self.passed = []  # each member had their chance: a new round, after a pause
+            self._later(RETRY_PAUSE)
+            return
         for agent in free:
             devices = group.company.reach(agent).devices
             if devices:
