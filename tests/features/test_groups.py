@@ -715,3 +715,23 @@ def test_ending_wrap_up_and_logging_in_offer_the_first_caller_at_once(
         acme.until(lambda invites=invites: len(bjorn.invites) > invites, seconds=AT_ONCE)
         bjorn.refuse(486)  # (busy: the caller waits on)
         acme.run()
+
+
+def test_an_agent_who_answers_during_an_announcement_is_connected_at_once(
+    acme: MemorySwitch,
+) -> None:
+    """A5: the caller is not kept to the end of what is being said to them."""
+    anna, bjorn = acme.phone("1001"), acme.phone("1002")
+    anna.dial("1002")
+    bjorn.pick_up()  # busy: the caller waits and hears the announcement every 10 s
+    caller = in_the_menu(acme)
+    caller.press("3")
+    acme.advance(10.1)  # the announcement (its place, then "Vänta") has begun
+    anna.hang_up()  # Björn is free: rung at once
+    acme.until(lambda: bjorn.ringing() is not None, seconds=0.5)
+    bjorn.pick_up()
+    call = next(c for c in acme.calls.values() if c.caller.party == caller.user)
+    assert call.bridged is not None  # talking now, the announcement cut
+    bjorn.say(tone("björn", 0.4))
+    acme.advance(0.6)
+    assert contains(caller.heard(), tone("björn", 0.4)[:1600])
