@@ -21,9 +21,11 @@ from vaxel.calls.api import (
     Call,
     CallEvent,
     CallHandler,
+    Ended,
     Leg,
     Party,
     Reach,
+    Target,
     Timer,
 )
 from vaxel.calls.dialplan import Decision, Dialled
@@ -40,24 +42,25 @@ class Placer(Protocol):
     def originate(self, company_id: int, handler: CallHandler) -> Call: ...
 
 
-class ClickToCall(Feature):
-    answerer = "click-to-call"
+class RingFirst(Feature):
+    """A call the switch places: a user's phones ring first, each showing `shown`; the first
+    to answer becomes the call's caller (`answered`), the others stop ringing ("completed
+    elsewhere"). Nobody answering within `ring_seconds`, or every phone refusing, is
+    `unanswered`. Click-to-call and a queue's callback (features/queue_callback.py) are
+    such calls."""
 
-    def __init__(
-        self, reach: Reach, shown: Party, decide: Callable[[], Decision], ringback: Path
-    ) -> None:
-        self.reach = reach
+    def __init__(self, devices: tuple[Target, ...], shown: Party, ring_seconds: float) -> None:
+        self.devices = devices
         self.shown = shown
-        self.decide = decide
-        self.ringback = ringback
+        self.ring_seconds = ring_seconds
         self.forks: list[Leg] = []
         self.timer: Timer | None = None
         self.winner: Leg | None = None
 
     def place(self, call: Call) -> None:
         """Ring every phone of the user."""
-        self.forks = [call.place(device, self.shown) for device in self.reach.devices]
-        self.timer = call.after(self.reach.ring_seconds, lambda: self._no_answer(call))
+        self.forks = [call.place(device, self.shown) for device in self.devices]
+        self.timer = call.after(self.ring_seconds, lambda: self._no_answer(call))
 
     def start(self, call: Call) -> None:
         pass  # placed by `place`, not offered by anyone
@@ -65,23 +68,56 @@ class ClickToCall(Feature):
     def handle(self, call: Call, event: CallEvent) -> None:
         if isinstance(event, Answered) and event.leg in self.forks and self.winner is None:
             self._answered(call, event.leg)
+        elif (
+            isinstance(event, Ended)
+            and self.winner is None
+            and self.forks
+            and all(fork.ended for fork in self.forks)
+        ):
+            self._stop_timer()
+            self.unanswered()
 
     def _answered(self, call: Call, leg: Leg) -> None:
         self.winner = leg
-        if self.timer is not None:
-            self.timer.cancel()
+        self._stop_timer()
         for fork in self.forks:
             if fork is not leg:
                 fork.hangup(ELSEWHERE)
         call.take_as_caller(leg)
-        leg.play([self.ringback], loop=True, interruptible=False)
-        dialled, handler = self.decide()
-        call.hand_over(dialled, handler)
+        self.answered(call, leg)
 
     def _no_answer(self, call: Call) -> None:
         if self.winner is None:
             for fork in self.forks:
                 fork.hangup(NO_ANSWER)
+
+    def _stop_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def answered(self, call: Call, leg: Leg) -> None:
+        """`leg`, now the call's caller, answered: what the call is for goes on."""
+        raise NotImplementedError
+
+    def unanswered(self) -> None:
+        """Nobody answered."""
+
+
+class ClickToCall(RingFirst):
+    answerer = "click-to-call"
+
+    def __init__(
+        self, reach: Reach, shown: Party, decide: Callable[[], Decision], ringback: Path
+    ) -> None:
+        super().__init__(reach.devices, shown, reach.ring_seconds)
+        self.decide = decide
+        self.ringback = ringback
+
+    def answered(self, call: Call, leg: Leg) -> None:
+        leg.play([self.ringback], loop=True, interruptible=False)
+        dialled, handler = self.decide()
+        call.hand_over(dialled, handler)
 
 
 def place_call(

@@ -51,6 +51,7 @@ from vaxel.calls.api import (
     Timer,
 )
 from vaxel.calls.records import record_call_id
+from vaxel.features.click_to_call import RingFirst
 from vaxel.features.context import Feature
 from vaxel.media.say import say_digits, say_slot
 from vaxel.services import company_config as cc
@@ -487,57 +488,26 @@ class CallbackEntry:
         ))  # fmt: skip
 
 
-class AgentFirst(Feature):
+class AgentFirst(RingFirst):
     """The member's phones ring for a callback, showing the number to call."""
 
     answerer = "callback"
 
     def __init__(self, entry: CallbackEntry, agent: str, devices: tuple[Target, ...]) -> None:
+        ring = float(entry.group.group.ring_time) or AGENT_RING_SECONDS
+        super().__init__(devices, Party(entry.number, "Callback"), ring)
         self.entry = entry
         self.agent = agent
-        self.devices = devices
-        self.forks: list[Leg] = []
-        self.winner: Leg | None = None
-        self.timer: Timer | None = None
 
-    def place(self, call: Call) -> None:
-        shown = Party(self.entry.number, "Callback")
-        self.forks = [call.place(device, shown) for device in self.devices]
-        ring = float(self.entry.group.group.ring_time) or AGENT_RING_SECONDS
-        self.timer = call.after(ring, lambda: self._no_answer(call))
-
-    def start(self, call: Call) -> None:
-        pass  # placed by `place`
-
-    def handle(self, call: Call, event: CallEvent) -> None:
-        if isinstance(event, Answered) and event.leg in self.forks and self.winner is None:
-            self._answered(call, event.leg)
-        elif (
-            isinstance(event, Ended)
-            and self.winner is None
-            and self.forks
-            and all(fork.ended for fork in self.forks)
-        ):
-            self._missed()
-
-    def _answered(self, call: Call, leg: Leg) -> None:
-        self.winner = leg
-        if self.timer is not None:
-            self.timer.cancel()
-        for fork in self.forks:
-            if fork is not leg:
-                fork.hangup(ELSEWHERE)
-        call.take_as_caller(leg)
+    def answered(self, call: Call, leg: Leg) -> None:
         self.entry.agent_answered(self.agent)
         call.hand_over(self.entry.number, CallingBack(self.entry, self.agent))
 
     def _no_answer(self, call: Call) -> None:
-        if self.winner is None:
-            for fork in self.forks:
-                fork.hangup(NO_ANSWER)
-            self._missed()
+        super()._no_answer(call)
+        self.unanswered()
 
-    def _missed(self) -> None:
+    def unanswered(self) -> None:
         if self.entry.state == "ringing":
             self.entry.agent_missed(self.agent)
 
