@@ -7,6 +7,7 @@ from __future__ import annotations
 import select
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ class Datagram:
     source: tuple[str, int]
     destination: tuple[str, int]
     payload: bytes
+    at: float = 0.0  # when it was caught (time.time())
 
 
 class LoopbackCapture:
@@ -55,9 +57,9 @@ class LoopbackCapture:
                 except BlockingIOError:
                     break
                 if address[2] != PACKET_OUTGOING:
-                    self._take(frame)
+                    self._take(frame, time.time())
 
-    def _take(self, frame: bytes) -> None:
+    def _take(self, frame: bytes, at: float) -> None:
         ip = frame[LINK_HEADER:]
         if len(ip) < 28 or ip[0] >> 4 != 4 or ip[9] != 17:  # IPv4, UDP
             return
@@ -71,5 +73,6 @@ class LoopbackCapture:
                 (socket.inet_ntoa(ip[12:16]), sport),
                 (socket.inet_ntoa(ip[16:20]), dport),
                 bytes(udp[8:length]),
+                at,
             )
         )
