@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from vaxel.services import call_stats, configuration, queue_stats, report_output, report_sets
 from vaxel.services.companies import CompanyInfo
@@ -23,7 +23,7 @@ from vaxel.services.report_sets import Definition, SavedSet, SetRequest
 from vaxel.web.api.shortcuts import zone_of
 from vaxel.web.auth import Caller, Context, admin_of, audit_change
 from vaxel.web.context import WebContext
-from vaxel.web.problems import Problem
+from vaxel.web.problems import Problem, RowId
 
 router = APIRouter(prefix="/api/v1/companies/{domain}/statistics", tags=["statistics"])
 
@@ -230,8 +230,11 @@ def export(
     company = admin_of(ctx, who, domain)
     zone = zone_of(ctx, company.id)
     since, until = queue_stats.period(zone, start, end, ctx.now())
-    definition = Definition(reports=reports, user=user, group=group, number=number,
-                            interval=interval, service_level=service_level)  # fmt: skip
+    try:
+        definition = Definition(reports=reports, user=user, group=group, number=number,
+                                interval=interval, service_level=service_level)  # fmt: skip
+    except ValidationError as exc:  # a filter the report cannot take (an empty number)
+        raise Problem(422, _first_error(exc)) from None
     return _download(ctx, company, definition, "statistics", since, until, fmt)
 
 
@@ -276,14 +279,14 @@ def create_set(
 
 
 @router.get("/report-sets/{set_id}")
-def get_set(domain: str, set_id: int, who: Caller, ctx: Context) -> SavedSetOut:
+def get_set(domain: str, set_id: RowId, who: Caller, ctx: Context) -> SavedSetOut:
     company = admin_of(ctx, who, domain)
     return _out(report_sets.get(ctx.store, company.id, set_id))
 
 
 @router.put("/report-sets/{set_id}")
 def replace_set(
-    domain: str, set_id: int, body: SetRequest, who: Caller, ctx: Context, request: Request
+    domain: str, set_id: RowId, body: SetRequest, who: Caller, ctx: Context, request: Request
 ) -> SavedSetOut:
     """Replace a set whole (company admins)."""
     company = admin_of(ctx, who, domain)
@@ -296,7 +299,7 @@ def replace_set(
 
 
 @router.delete("/report-sets/{set_id}", status_code=204)
-def delete_set(domain: str, set_id: int, who: Caller, ctx: Context, request: Request) -> None:
+def delete_set(domain: str, set_id: RowId, who: Caller, ctx: Context, request: Request) -> None:
     company = admin_of(ctx, who, domain)
     gone = report_sets.get(ctx.store, company.id, set_id)
     report_sets.delete(ctx.store, company.id, set_id)
@@ -309,7 +312,7 @@ def delete_set(domain: str, set_id: int, who: Caller, ctx: Context, request: Req
     responses={200: {"content": {"text/csv": {}, "application/pdf": {}}}},
 )
 def export_set(
-    domain: str, set_id: int, who: Caller, ctx: Context, fmt: Format = "csv"
+    domain: str, set_id: RowId, who: Caller, ctx: Context, fmt: Format = "csv"
 ) -> Response:
     """A saved set's reports over its period now, as CSV or PDF (company admins)."""
     company = admin_of(ctx, who, domain)
@@ -317,3 +320,9 @@ def export_set(
     since, until = report_sets.resolve(saved.definition.period, zone_of(ctx, company.id),
                                        ctx.now())  # fmt: skip
     return _download(ctx, company, saved.definition, saved.name, since, until, fmt)
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg']}" if where else str(error["msg"])
