@@ -1,5 +1,6 @@
 """The web pages (S7 admin web; U4 directory, U7 voicemail, U8 caller ID, U9 diversions,
-U11 forwarding; U1, U3 the softphone at /phone; A11 the wallboard): server-rendered HTML.
+U11 forwarding; U1, U3 the softphone at /phone; A11 the wallboard; A16 the operator
+console): server-rendered HTML.
 
 `router` holds every page; `web/app.py` includes it beside the API. What the pages
 share (login redirect, error pages, CSRF, the Content-Security-Policy, rendering) is in
@@ -15,6 +16,7 @@ from vaxel.web.pages import (
     admins,
     conferences,
     config,
+    console,
     groups,
     me,
     mine,
@@ -50,6 +52,7 @@ for _module in (
     phone,
     wallboard,
     wallboard_admin,
+    console,
 ):
     router.include_router(_module.router)
 router.include_router(phone.public)  # the manifest, service worker and icons: no login
