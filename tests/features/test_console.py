@@ -163,6 +163,7 @@ def test_an_announced_transfer_from_the_console(acme: MemorySwitch) -> None:
     acme.advance(0.2)
     assert anna.requests("BYE")
     assert hear_each_other(acme, dan, cecilia)
+    assert shown(acme) == []  # not Anna's call any more, and nobody waits
     assert console.complete(company(acme), "1001", queued.call_id)[0] == "refused"
 
 

@@ -155,6 +155,8 @@ def _own(call: Call, operator: str, now: float) -> ConsoleCall | None:
     """The operator's call, talking or consulting; None when they are not on it."""
     handler = call.handler
     if isinstance(handler, Consult) and handler.user.party == operator:
+        if handler.state not in ("ringing", "talking") or handler.user.ended:
+            return None  # handed over (or back to the caller: bridged again, below)
         other = handler.other
         return ConsoleCall(call.id, "consulting", other.party, other.party_name,
                            _since(call, now), _consulted(handler))  # fmt: skip

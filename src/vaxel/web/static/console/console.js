@@ -118,7 +118,7 @@ function renderCalls() {
   list.replaceChildren();
   for (const call of calls) {
     const li = el("li", {
-      "data-call": call.call_id, "data-state": call.state, tabindex: "0",
+      "data-call": call.call_id, "data-state": call.state, tabindex: "0", role: "option",
       draggable: call.state === "talking" ? "true" : "false",
       "aria-selected": call.call_id === chosen ? "true" : "false",
       onclick: () => choose(call.call_id),
