@@ -5,16 +5,21 @@ over; a ringing call is taken the same way; a caller gone meanwhile stops her ph
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 
 from tests.features.conftest import in_the_menu
 from tests.features.test_consult import one_way
+from tests.features.test_park import with_park
 from tests.features.test_transfer import hear_each_other
-from tests.memory import MemoryPhone, MemorySwitch, contains
+from tests.memory import DOMAIN, MemoryPhone, MemorySwitch, contains
+from vaxel.calls.api import Cause
 from vaxel.features import console
+from vaxel.features.click_to_call import CallPlacer
 from vaxel.features.context import Company
+from vaxel.features.dialplan import CompanyDialplan
 from vaxel.store.models import QueueVisit
 
 
@@ -180,3 +185,38 @@ def test_back_to_the_caller_ends_the_consultation(acme: MemorySwitch) -> None:
     acme.advance(0.2)
     assert hear_each_other(acme, anna, first)
     assert console.ask_first(company(acme), "1002", call_id, "1004")[0] == "refused"
+
+
+def test_several_calls_at_once_park_one_answer_the_next_retrieve_it(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    """Anna takes the first queued caller and parks them (the park extension, as the
+    console's Park does), the console shows them parked on 701; she answers the second,
+    then, that call over, retrieves the first from 701 (a click-to-call to the orbit)."""
+    acme = acme_as(description=with_park())
+    anna = acme.phone("1001")
+    _, first, second = two_queued(acme)
+    answer(acme, shown(acme)[0].call_id)
+    anna.pick_up()
+    acme.advance(0.2)
+    mine = next(c for c in shown(acme) if c.state == "talking")
+    done = acme.core.calls.transfer_call(1, mine.call_id, "1001", "1001", False, "700")
+    assert not isinstance(done, Cause), done
+    acme.advance(3.0)  # "parked on 7 0 1" to Anna, then her leg ends
+    assert contains(first.heard(), acme.system("music")[:4000])
+    states = [(c.state, c.caller, c.where) for c in shown(acme)]
+    assert states == [("queued", "1004", "queue"), ("parked", "1003", "701")]
+    answer(acme, shown(acme)[0].call_id)
+    anna.pick_up()
+    acme.advance(0.2)
+    assert hear_each_other(acme, anna, second)
+    second.hang_up()
+    acme.advance(0.5)
+    CallPlacer(acme.core.calls, acme.core.directory, CompanyDialplan(acme.core.directory),
+               acme.core.authenticator.lookup).call(1, DOMAIN, "1001", "701")  # fmt: skip
+    acme.run()
+    assert anna.ringing() is not None
+    anna.pick_up()
+    acme.advance(0.5)
+    assert hear_each_other(acme, anna, first)
+    assert shown(acme)[0].state == "talking" and shown(acme)[0].caller == "1003"

@@ -171,7 +171,7 @@ function renderActions() {
     const key = settings.shortcuts[action];
     bar.append(el("button", {
       type: "button", "data-action": action, disabled: !offered(action),
-      "aria-keyshortcuts": key ? key.replace(/\+/g, "+") : null,
+      "aria-keyshortcuts": key ? key.replace(/^Ctrl\+|\+Ctrl\+/, (m) => m.replace("Ctrl", "Control")) : null,
       onclick: () => act(action),
     }, t(`console.action.${action}`), key ? el("kbd", { text: key }) : null));
   }
