@@ -160,3 +160,48 @@ def test_the_console_answers_the_second_caller_and_transfers_announced(
         assert cecilia.event({"CALL_CLOSED"}, timeout=15) is not None, cecilia.log_text()
     finally:
         close_all([first, second])
+
+
+def test_search_then_drag_the_call_onto_a_colleague_transfers_it_blind(
+    acme: tuple[Server, int], page: Any, baresips: dict[str, Baresip]
+) -> None:
+    """The search filters the colleagues as Anna types; she answers the caller with the
+    Answer button and drags the call onto Cecilia: Cecilia's phone rings showing the
+    caller, Anna's call ends, and the caller hears Cecilia."""
+    expect = playwright_api.expect
+    server, _ = acme
+    anna, cecilia = baresips["1001"], baresips["1003"]
+    colleagues = page.locator("#colleagues li")
+    expect(colleagues).to_have_count(3)
+    page.locator("#search").fill("cec")
+    expect(page.locator("#colleagues li:visible")).to_have_count(1)
+    row = page.locator('#colleagues li[data-ext="1003"]')
+    expect(row).to_be_visible()
+    expect(row.locator(".line")).to_have_text("Free")
+    caller = PjPhone(server.address, "1002", PASSWORDS["1002"], DOMAIN, register=False)
+    try:
+        waiting = queue_in(server, caller, MAIN)
+        queued = page.locator('#calls li[data-state="queued"]')
+        expect(queued).to_have_count(1, timeout=10_000)
+        queued.click()
+        page.get_by_role("button", name="Answer").click()
+        incoming = anna.event({"CALL_INCOMING"}, timeout=15)
+        assert incoming is not None, anna.log_text()
+        anna.accept()
+        established(anna)
+        talking = page.locator('#calls li[data-state="talking"]')
+        expect(talking).to_have_count(1)
+        expect(page.locator('#colleagues li[data-ext="1001"]')).to_be_hidden()  # (filtered)
+        talking.drag_to(row)
+        asked = cecilia.event({"CALL_INCOMING"}, timeout=15)
+        assert asked is not None, cecilia.log_text()
+        assert "1002" in str(asked["peeruri"]), asked  # the caller, transferred
+        cecilia.accept()
+        established(cecilia)
+        assert anna.event({"CALL_CLOSED"}, timeout=15) is not None, anna.log_text()
+        assert hears_voice(caller, waiting, voice(60.0, 43), RATE) >= RATE
+        expect(row.locator(".line")).to_have_text("On the phone")  # live, by the events
+        caller.hangup(waiting)
+        assert cecilia.event({"CALL_CLOSED"}, timeout=15) is not None, cecilia.log_text()
+    finally:
+        close_all([caller])
