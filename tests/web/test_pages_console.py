@@ -52,3 +52,16 @@ def test_a_plain_user_may_not_and_a_named_operator_may(web: Web) -> None:
     configuration.apply_config(web.store, configuration.parse_config(data))
     with log_in(web, "1002@acme.example") as bo:
         assert bo.get("/console").status_code == 200
+
+
+def test_the_console_is_linked_for_those_who_may_use_it(web: Web) -> None:
+    with log_in(web, "1001@acme.example") as anna:  # an admin: in the menu and on /me
+        assert 'href="/console"' in anna.get("/admin").text
+        assert 'href="/console"' in anna.get("/me").text
+    with log_in(web, "1002@acme.example") as bo:  # a plain user: nowhere
+        assert 'href="/console"' not in bo.get("/me").text
+    data, _ = configuration.export_data(web.store, "acme.example")
+    data["console"] = {"operators": ["1002"]}
+    configuration.apply_config(web.store, configuration.parse_config(data))
+    with log_in(web, "1002@acme.example") as bo:  # an operator: on /me
+        assert 'href="/console"' in bo.get("/me").text

@@ -14,7 +14,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from vaxel.services import configuration
-from vaxel.web.pages.base import Context, PageRoute, Seen, render
+from vaxel.web.context import WebContext
+from vaxel.web.pages.base import Context, PageRoute, Seen, Viewer, render
 from vaxel.web.pages.i18n import EN, text
 from vaxel.web.problems import Problem
 
@@ -27,14 +28,23 @@ def texts(lang: str) -> dict[str, str]:
     return {key: text(lang, key) for key in keys}
 
 
+def may_use(ctx: WebContext, v: Viewer) -> bool:
+    """An admin of the company, or a user its description names as an operator."""
+    account = v.who.account
+    if account.company_id is None:
+        return False
+    if v.who.role == "admin":
+        return True
+    config = configuration.load_document(ctx.store, account.company_id)
+    return config is not None and account.extension in config.console.operators
+
+
 @router.get("/console")
 def console_page(request: Request, ctx: Context, v: Seen) -> Response:
     account = v.who.account
     if account.company_id is None:
         raise Problem(404, text(v.lang, "error.404"))
-    config = configuration.load_document(ctx.store, account.company_id)
-    operators = config.console.operators if config is not None else []
-    if v.who.role != "admin" and account.extension not in operators:
+    if not may_use(ctx, v):
         raise Problem(403, text(v.lang, "error.403"))
     data = {
         "csrf": v.csrf,

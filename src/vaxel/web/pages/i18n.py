@@ -1836,6 +1836,8 @@ SV.update(
 EN.update(
     {
         "console.title": "Operator console",
+        "console.open": "Open the operator console",
+        "nav.console": "Operator console",
         "console.calls": "Calls",
         "console.no_calls": "No calls waiting.",
         "console.colleagues": "Colleagues",
@@ -1878,6 +1880,8 @@ EN.update(
 SV.update(
     {
         "console.title": "Telefonistkonsol",
+        "console.open": "Öppna telefonistkonsolen",
+        "nav.console": "Telefonistkonsol",
         "console.calls": "Samtal",
         "console.no_calls": "Inga samtal väntar.",
         "console.colleagues": "Kollegor",
