@@ -14,6 +14,7 @@ from an unregistered phone; the first a caller from outside on the carrier's tru
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -178,6 +179,10 @@ def test_search_then_drag_the_call_onto_a_colleague_transfers_it_blind(
     row = page.locator('#colleagues li[data-ext="1003"]')
     expect(row).to_be_visible()
     expect(row.locator(".line")).to_have_text("Free")
+    expect(row.get_by_role("link", name="Chat")).to_have_attribute("href", "/phone#chat=1003")
+    expect(row.get_by_role("link", name="SMS")).to_have_count(0)  # no mobile number known
+    anna_sms = page.locator('#colleagues li[data-ext="1001"] a[href^="sms:"]')  # (filtered out)
+    expect(anna_sms).to_have_attribute("href", re.compile(r"^sms:(\+46|0)70.?174.?06.?10$"))
     caller = PjPhone(server.address, "1002", PASSWORDS["1002"], DOMAIN, register=False)
     try:
         waiting = queue_in(server, caller, MAIN)
