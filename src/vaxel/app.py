@@ -57,7 +57,7 @@ from vaxel.transport.tls import TlsTransport, client_context
 from vaxel.transport.udp import UdpTransport
 from vaxel.transport.ws import WsTransport
 from vaxel.web.launcher import WebProcess, listen
-from vaxel.web.link import SwitchEnd, TransferCall
+from vaxel.web.link import ConsoleAct, SwitchEnd, TransferCall
 
 if TYPE_CHECKING:  # cryptography loads only when --tls asks for it
     from vaxel.transport.certificates import CertificateFiles
@@ -311,6 +311,7 @@ async def _run(options: ServeOptions, store: Store) -> int:
             agents=_agents(core),
             transfer=_transfer(core),
             recording=core.recordings.control,
+            console=_console(core),
             stats=lambda: {
                 "vaxel_calls_active": len(core.calls.calls),
                 "vaxel_devices_registered": core.location.devices(),
@@ -652,6 +653,33 @@ def _agents(core: Core) -> Callable[[int], list[Agent]]:
         return [] if company is None else company_agents(company, core.calls.now())
 
     return agents
+
+
+def _console(core: Core) -> ConsoleAct:
+    """A16: the operator console's questions and actions, on the switch's loop."""
+    from vaxel.features import console
+
+    def act(
+        company_id: int, operator: str, action: str, call_id: str, to: str
+    ) -> tuple[str, object]:
+        company = core.directory.company(company_id)
+        if company is None:
+            return "refused", (404, "no such call")
+        if action == "calls":
+            return "ok", console.calls(company, operator, core.calls.now())
+        if action == "busy":  # who is in a call now (the console's line states at first)
+            return "ok", [u.ext for u in company.config.users if company.busy(u.ext)]
+        if action == "answer":
+            return console.answer(core.calls, company, operator, call_id)
+        if action == "consult":
+            return console.ask_first(company, operator, call_id, to)
+        if action == "complete":
+            return console.complete(company, operator, call_id)
+        if action == "back":
+            return console.back(company, operator, call_id)
+        return "refused", (422, f"no console action {action!r}")
+
+    return act
 
 
 def _transfer(core: Core) -> TransferCall:

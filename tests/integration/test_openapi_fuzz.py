@@ -68,10 +68,18 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[s
     async def no_agents(company_id: int) -> list[Agent]:
         return []  # A5: a switch whose company has no group members
 
+    async def no_console(
+        company_id: int, operator: str, action: str, call_id: str, to: str
+    ) -> tuple[str, object]:
+        if action in ("calls", "busy"):
+            return "ok", []  # A16: an idle switch: no call, nobody busy
+        return "refused", (404, "no such call")
+
     context = WebContext(store, data, place_call=no_phones, conference=no_rooms,
                          add_party=no_party, transfer=no_transfer,
                          call_recording=no_recording, end_wrap_up=no_wrap_up,
-                         queue_live=no_queues, agents=no_agents)  # fmt: skip
+                         queue_live=no_queues, agents=no_agents,
+                         console=no_console)  # fmt: skip
     server = WebServer(context, listen("127.0.0.1", 0))
     loop = asyncio.new_event_loop()
 

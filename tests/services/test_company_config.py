@@ -375,3 +375,31 @@ def test_pause_reasons_have_defaults_and_a_company_may_name_its_own() -> None:
 def test_the_pause_code_is_told_apart_from_the_others() -> None:
     errors = _errors("feature_codes: {pause: '*4'}")
     assert any("group_login '*45' and pause '*4' begin alike" in e for e in errors)
+
+
+# -- the operator console (A16) ---------------------------------------------------------
+
+
+def test_the_console_names_operators_and_keys_over_the_defaults() -> None:
+    config = parse_config(
+        _description("""
+flows: {main: {destination: {user: "1001"}}}
+console: {operators: ["1002"], shortcuts: {answer: "Ctrl+Shift+A", park: "F2"}}
+""")
+    )
+    assert config.console.operators == ["1002"]
+    keys = config.console.keys()
+    assert keys["answer"] == "Ctrl+Shift+A" and keys["park"] == "F2"
+    assert keys["transfer"] == "F3"  # a default kept
+    assert parse_config(_description('flows: {main: {destination: {user: "1001"}}}')).console.keys()
+
+
+def test_console_operators_keys_and_actions_are_checked() -> None:
+    main = 'flows: {main: {destination: {user: "1001"}}}\n'
+    assert 'console.operators.0: unknown user "1009"' in _errors(
+        main + 'console: {operators: ["1009"]}'
+    )
+    assert any("shortcuts" in e for e in _errors(main + 'console: {shortcuts: {answer: "F13"}}'))
+    assert any("shortcuts" in e for e in _errors(main + 'console: {shortcuts: {dance: "F2"}}'))
+    both = _errors(main + 'console: {shortcuts: {answer: "F3"}}')  # transfer's default
+    assert any("F3 is both" in e for e in both)

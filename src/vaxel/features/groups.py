@@ -331,6 +331,22 @@ class Group(Feature):
             # Offered the next caller as the wrap-up ends, not at the queue's next try.
             switchboard.after(wrap_up + WRAP_UP_MARGIN, lambda: company.agent_available(agent))
 
+    def pick_up(self, call: Call, leg: Leg) -> bool:
+        """A16: the operator's console takes a caller waiting in line (not being rung
+        now), whatever their place: `leg`, the operator's phone, joins the call as a
+        member who answered would, and the caller leaves the line answered by them."""
+        if call is not self.call or call.handler is not self or self.booking:
+            return False
+        if not self.present() or call.bridged is not None or self.line is None:
+            return False
+        ring = RingUser(targets=(), ring_seconds=self.group.ring_time)
+        if not ring.pick_up(call, leg):
+            return False
+        self.ringing = ring
+        call.handler = _Ringing(self, ring)
+        self._gone("answered", leg.party)
+        return True
+
     def offer_order(self, now: float) -> list[str]:
         """The free members, in the order the group's strategy offers them a call (a kept
         place's turn: features/queue_callback.py); the one chosen is `offered_to`."""

@@ -908,6 +908,49 @@ class WallboardConfig(Model):
         return {m: t for m, t in chosen.items() if t.amber is not None or t.red is not None}
 
 
+# -- the operator console (A16) ------------------------------------------------------------
+
+#: What the console does, each with a key of its own.
+CONSOLE_ACTIONS = ("answer", "transfer", "consult", "complete", "back", "park", "retrieve",
+                   "search", "next", "previous")  # fmt: skip
+ConsoleAction = Literal["answer", "transfer", "consult", "complete", "back", "park", "retrieve",
+                        "search", "next", "previous"]  # fmt: skip
+#: A key as the browser names it (KeyboardEvent.key), after optional modifiers:
+#: "F2", "Ctrl+Shift+P", "Alt+1", "ArrowDown", "Escape".
+SHORTCUT = (
+    r"^((Ctrl|Alt|Shift|Meta)\+)*"
+    r"(F([1-9]|1[0-2])|[A-Z0-9]|ArrowUp|ArrowDown|Enter|Escape|Delete|Insert|Home|End)$"
+)
+DEFAULT_SHORTCUTS: dict[str, str] = {
+    "answer": "F2", "transfer": "F3", "consult": "F4", "complete": "F5", "back": "F6",
+    "park": "F7", "retrieve": "F8", "search": "F9", "next": "ArrowDown", "previous": "ArrowUp",
+}  # fmt: skip
+
+
+class ConsoleConfig(Model):
+    """The operator console (A16): who may use it besides the company's admins (users by
+    extension), and its keyboard shortcuts (an action named replaces its default key)."""
+
+    operators: list[Annotated[str, Field(pattern=EXTENSION)]] = []
+    shortcuts: dict[ConsoleAction, Annotated[str, Field(pattern=SHORTCUT)]] = {}
+
+    @model_validator(mode="after")
+    def _distinct_keys(self) -> ConsoleConfig:
+        taken: dict[str, str] = {}
+        for action, key in self.keys().items():
+            if key in taken:
+                raise ValueError(f"shortcuts: {key} is both {taken[key]} and {action}")
+            taken[key] = action
+        return self
+
+    def keys(self) -> dict[str, str]:
+        """Every action's key: the described ones over the defaults."""
+        chosen = dict(DEFAULT_SHORTCUTS)
+        for action, key in self.shortcuts.items():
+            chosen[action] = key
+        return chosen
+
+
 # -- agents' pauses (A5) -------------------------------------------------------------------
 
 #: A pause reason: a preset's name or the company's own word ("kundbesök").
@@ -960,6 +1003,7 @@ class CompanyConfig(Model):
     # The keys of features, when the company's users know other ones (defaults: above).
     feature_codes: FeatureCodes = FeatureCodes()
     wallboard: WallboardConfig = WallboardConfig()  # A11: the wallboard's look and alarms
+    console: ConsoleConfig = ConsoleConfig()  # A16: the operator console's users and keys
 
     # A5: why an agent may pause, in the order the pause code's digits name them (*47 + 1:
     # the first); a preset's name is shown in the user's language (`PAUSE_WORDS`).
@@ -1198,7 +1242,17 @@ def check_references(config: CompanyConfig) -> list[str]:
     errors += _park_errors(config)
     errors += _recording_errors(config, users)
     errors += _wallboard_errors(config)
+    errors += _console_errors(config, users)
     return errors
+
+
+def _console_errors(config: CompanyConfig, users: set[str]) -> list[str]:
+    """A16: the console's operators are users of the company."""
+    return [
+        f'console.operators.{i}: unknown user "{ext}"'
+        for i, ext in enumerate(config.console.operators)
+        if ext not in users
+    ]
 
 
 def _wallboard_errors(config: CompanyConfig) -> list[str]:

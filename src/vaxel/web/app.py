@@ -29,6 +29,7 @@ from vaxel.web.api import (
     chat_groups,
     companies,
     conferences,
+    console,
     contacts,
     diversions,
     favourites,
@@ -83,7 +84,7 @@ def create_app(ctx: WebContext) -> FastAPI:
                wallboard, statistics, reports, agents, sections, calls, calls_placed,
                calls_transfer, diversions, audit, shortcuts, favourites, greeting, admins,
                conferences, meetings, three_way, recordings, chat, chat_groups, contacts, push,
-               softphone, wrap_up, callbacks)  # fmt: skip
+               softphone, wrap_up, callbacks, console)  # fmt: skip
     for module in routers:
         app.include_router(module.router, responses=problems.PROBLEM_RESPONSES)
     app.include_router(pages.router)  # the web pages (S7, U4, U9): HTML, not the API

@@ -72,6 +72,9 @@ class WebContext:
     # the user's extension or None for an admin, call id, action -> HTTP status, and the
     # recording's state or why not). None: no switch.
     call_recording: Callable[[int, str | None, str, str], Awaitable[tuple[int, str]]] | None = None
+    # A16: the operator console on the switch (company id, the operator's extension,
+    # action, call id, target -> features/console.py's outcome). None: no switch.
+    console: Callable[[int, str, str, str, str], Awaitable[tuple[str, object]]] | None = None
     # P2, U1: relays SIP over WebSocket (`/ws`, web/sip_ws.py) to the switch. None: no
     # switch, and `/ws` refuses every connection.
     sip_relay: SipRelay | None = None

@@ -20,8 +20,10 @@ two processes hold (so nothing else can write a pickle to either end):
   transfer, found by its id), `conference` (A3: a room's participants, mute, kick, lock,
   end: features/conference.py `room_action`), `add_party` (U12: a third party to a
   call, features/three_way.py), `end_wrap_up` (A5: an agent's "ready now"), `queue_live`
-  (A11: who waits in each queue now, and the agents' states) and `agents` (A5: the
-  company's agents and their states, features/agents.py `company_agents`);
+  (A11: who waits in each queue now, and the agents' states), `agents` (A5: the
+  company's agents and their states, features/agents.py `company_agents`) and `console`
+  (A16: the operator console's calls, answer any of them, the announced transfer:
+  features/console.py);
 - both ways, SIP over WebSocket (P2, U1; web/sip_ws.py, transport/ws.py): the web tells
   the switch of each `/ws` connection opened (`sip.open`), each SIP message it carries
   (`sip.in`) and its end (`sip.closed`); the switch sends SIP back (`sip.out`) and may
@@ -74,6 +76,11 @@ class SipFlows(Protocol):
 TransferCall = Callable[[int, str, str | None, str | None, bool, str], tuple[str, str, str]]
 
 
+#: A16: (company, the operator's extension, action, call id, target) -> ("ok", what is
+#: shown) or ("refused", (HTTP status, why)); features/console.py, app.py `_console`.
+ConsoleAct = Callable[[int, str, str, str, str], tuple[str, object]]
+
+
 def frame(message: object) -> bytes:
     body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
     return _LENGTH.pack(len(body)) + body
@@ -108,6 +115,7 @@ class SwitchEnd:
         agents: Callable[[int], object] | None = None,
         transfer: TransferCall | None = None,
         recording: Callable[[int, str | None, str, str], tuple[int, str]] | None = None,
+        console: ConsoleAct | None = None,
         sip: SipFlows | None = None,
     ) -> None:
         self.bus = bus
@@ -131,6 +139,8 @@ class SwitchEnd:
             self.answers["transfer"] = transfer
         if recording is not None:  # A6: start, pause, stop a running call's recording
             self.answers["recording"] = recording
+        if console is not None:  # A16: the operator console
+            self.answers["console"] = console
         self.writer: asyncio.StreamWriter | None = None
         self.watched: list[int | None] = []  # what this web watches, undone when it goes
         self.dropped = 0  # events not sent because the web was not reading
@@ -347,6 +357,15 @@ class WebEnd:
         """A6: (200, what the call's recording is now), or an HTTP status and why."""
         answer: tuple[int, str] = await self.ask(
             "recording", company_id, extension, call_id, action
+        )
+        return answer
+
+    async def console(
+        self, company_id: int, operator: str, action: str, call_id: str, to: str
+    ) -> tuple[str, object]:
+        """A16: the operator console's question or action (app.py `_console`)."""
+        answer: tuple[str, object] = await self.ask(
+            "console", company_id, operator, action, call_id, to
         )
         return answer
 

@@ -68,6 +68,7 @@ async def serve(
         agents=end.agents,
         transfer=end.transfer,
         call_recording=end.recording,
+        console=end.console,
         sip_relay=relay,
     )
     web = WebServer(context, listening)

@@ -1,6 +1,6 @@
 """The web pages (S7 admin web; U4 directory, U7 voicemail, U8 caller ID, U9 diversions,
-U11 forwarding; U1, U3 the softphone at /phone; A11 the wallboard; A5 the callback list):
-server-rendered HTML.
+U11 forwarding; U1, U3 the softphone at /phone; A11 the wallboard; A5 the callback list;
+A16 the operator console): server-rendered HTML.
 
 `router` holds every page; `web/app.py` includes it beside the API. What the pages
 share (login redirect, error pages, CSRF, the Content-Security-Policy, rendering) is in
@@ -17,6 +17,7 @@ from vaxel.web.pages import (
     callbacks,
     conferences,
     config,
+    console,
     groups,
     me,
     mine,
@@ -53,6 +54,7 @@ for _module in (
     wallboard,
     wallboard_admin,
     callbacks,
+    console,
 ):
     router.include_router(_module.router)
 router.include_router(phone.public)  # the manifest, service worker and icons: no login

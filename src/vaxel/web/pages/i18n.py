@@ -1832,6 +1832,97 @@ SV.update(
 )
 
 
+# -- the operator console (A16) -------------------------------------------------------------
+EN.update(
+    {
+        "console.title": "Operator console",
+        "console.open": "Open the operator console",
+        "nav.console": "Operator console",
+        "console.calls": "Calls",
+        "console.no_calls": "No calls waiting.",
+        "console.colleagues": "Colleagues",
+        "console.search": "Search colleagues",
+        "console.no_match": "No colleague matches.",
+        "console.legend": "Keyboard shortcuts",
+        "console.state.queued": "In queue {where}",
+        "console.state.callback": "Callback kept in {where}",
+        "console.state.ringing": "Ringing {where}",
+        "console.state.parked": "Parked on {where}",
+        "console.state.talking": "Talking with you",
+        "console.state.consulting": "Waiting: you are asking {where}",
+        "console.waited": "{seconds} s",
+        "console.action.answer": "Answer",
+        "console.action.transfer": "Transfer",
+        "console.action.consult": "Ask first",
+        "console.action.complete": "Complete transfer",
+        "console.action.back": "Back to caller",
+        "console.action.park": "Park",
+        "console.action.retrieve": "Retrieve",
+        "console.action.search": "Search",
+        "console.action.next": "Next call",
+        "console.action.previous": "Previous call",
+        "console.to": "Transfer to (extension or number)",
+        "console.drop_hint": "Drag a call onto a colleague to transfer it; hold Shift to ask"
+        " first.",
+        "console.chat": "Chat",
+        "console.email": "E-mail",
+        "console.sms": "SMS",
+        "console.no_calendar": "No calendar bookings (calendars are not connected).",
+        "console.diverted": "{status} until {until}",
+        "console.diverted_open": "{status}",
+        "console.look_only": "Your account has no phone: you can look, not answer.",
+        "console.failed": "Not done: {detail}",
+        "console.live": "Live",
+        "console.lost": "Connection lost: trying again…",
+        "console.choose": "Choose a call first.",
+    }
+)
+SV.update(
+    {
+        "console.title": "Telefonistkonsol",
+        "console.open": "Öppna telefonistkonsolen",
+        "nav.console": "Telefonistkonsol",
+        "console.calls": "Samtal",
+        "console.no_calls": "Inga samtal väntar.",
+        "console.colleagues": "Kollegor",
+        "console.search": "Sök kollegor",
+        "console.no_match": "Ingen kollega matchar.",
+        "console.legend": "Kortkommandon",
+        "console.state.queued": "I kö {where}",
+        "console.state.callback": "Återuppringning i {where}",
+        "console.state.ringing": "Ringer hos {where}",
+        "console.state.parked": "Parkerat på {where}",
+        "console.state.talking": "Pratar med dig",
+        "console.state.consulting": "Väntar: du frågar {where}",
+        "console.waited": "{seconds} s",
+        "console.action.answer": "Svara",
+        "console.action.transfer": "Koppla",
+        "console.action.consult": "Fråga först",
+        "console.action.complete": "Koppla fram",
+        "console.action.back": "Tillbaka till den som ringer",
+        "console.action.park": "Parkera",
+        "console.action.retrieve": "Hämta",
+        "console.action.search": "Sök",
+        "console.action.next": "Nästa samtal",
+        "console.action.previous": "Föregående samtal",
+        "console.to": "Koppla till (anknytning eller nummer)",
+        "console.drop_hint": "Dra ett samtal till en kollega för att koppla; håll Skift för"
+        " att fråga först.",
+        "console.chat": "Chatt",
+        "console.email": "E-post",
+        "console.sms": "Sms",
+        "console.no_calendar": "Inga kalenderbokningar (kalendrar är inte anslutna).",
+        "console.diverted": "{status} till {until}",
+        "console.diverted_open": "{status}",
+        "console.look_only": "Ditt konto har ingen telefon: du kan titta, inte svara.",
+        "console.failed": "Gick inte: {detail}",
+        "console.live": "Live",
+        "console.lost": "Anslutningen bröts: försöker igen…",
+        "console.choose": "Välj ett samtal först.",
+    }
+)
+
+
 def text(lang: str, key: str, **values: object) -> str:
     """The phrase `key` in `lang` (English when Swedish lacks it), with `values` filled in."""
     phrase = STRINGS.get(lang, EN).get(key) or EN.get(key) or key

@@ -52,6 +52,7 @@ from vaxel.web.pages.base import (
     render,
     wants_fragment,
 )
+from vaxel.web.pages.console import may_use as may_use_console
 from vaxel.web.pages.i18n import status_words, text
 from vaxel.web.pages.phone import my_groups, pause_choices
 from vaxel.web.problems import Problem, RowId
@@ -93,8 +94,9 @@ def render_page(
     template = "me_directory.html" if wants_fragment(request) else "me.html"
     queues = my_groups(ctx, company_id, ext)  # A5: my queues, each with a login toggle
     pause = pause_choices(ctx, company_id, ext, v.lang) if queues else {}
+    operator = may_use_console(ctx, v)  # A16: a link to the operator console
     return render(request, template, v, status=status, nav="me", mine=active.get(ext),
-                  queues=queues, pause=pause,
+                  queues=queues, pause=pause, operator=operator,
                   colleagues=colleagues, stars=stars, active=active, q=q, done=done, error=error,
                   shortcuts=SHORTCUTS, statuses=STATUSES, scopes=SCOPES, ext=ext, saved=saved,
                   max_saved=MAX_SHORTCUTS, shortcut_open=shortcut is not None,

@@ -46,6 +46,9 @@ const startChat = (ext, name) => {
 };
 const dial = (number) => calls.dial(number);
 new Colleagues(events, { dial, chat: startChat, drop: (ext) => calls.dropOn(ext) });
+// A16: the operator console links a colleague's chat as /phone#chat=EXT.
+const asked = /^#chat=([0-9]{2,10})$/.exec(location.hash);
+if (asked) startChat(asked[1], asked[1]);
 new Voicemail(events, say);
 new History(events, dial);
 new Contacts(events, { dial, chat: startChat });
