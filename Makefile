@@ -20,8 +20,11 @@ run: run-deps venv native assets
 
 # Three workers, a test file each at a time (a file's fixtures stay in one worker): most
 # tests wait on real calls and prompts, not on a core.
+# A test marked `alone` (30 callers at once) runs after the rest, so that it neither slows
+# nor is slowed by the tests beside it.
 test: deps venv native assets lint
-	$(BIN)/pytest -q -p no:cacheprovider -n 3 --dist loadfile
+	$(BIN)/pytest -q -p no:cacheprovider -n 3 --dist loadfile -m "not alone"
+	$(BIN)/pytest -q -p no:cacheprovider -m alone
 
 # Style, then types: mypy reads [tool.mypy] in pyproject.toml (strict on sip, rtp, calls).
 lint: venv

@@ -306,6 +306,7 @@ def line(
     server.stop()
 
 
+@pytest.mark.alone  # 30 callers at once: after the other tests, not beside them (Makefile)
 def test_thirty_callers_are_served_in_turn_told_their_place_and_wait_and_overflow(
     line: tuple[Server, int, str], tmp_path: Path, system_prompts: Path
 ) -> None:
