@@ -58,3 +58,23 @@ def test_the_agent_ends_their_wrap_up_and_the_queue_rings_them(
 def test_without_a_switch_there_is_no_wrap_up(web: Web) -> None:
     with web.login("1002@acme.example") as bo:
         assert bo.post("/api/v1/me/wrap-up/end").status_code == 503
+
+
+def test_an_admin_ends_an_agents_wrap_up_and_a_colleague_cannot(
+    web: Web, switch: MemorySwitch
+) -> None:
+    bjorn = switch.phone("1002")
+    talk_from_the_queue(switch, bjorn)
+    not_rung_for(switch, bjorn, 4.0, queued(switch, bjorn))
+    url = "/api/v1/companies/acme.example/agents/1002/wrap-up/end"
+    with web.login("2001@other.example") as other:
+        assert other.post(url).status_code == 404  # another company's: as if not there
+    with web.login("1002@acme.example") as bo:  # a user: only their own
+        refused = bo.post("/api/v1/companies/acme.example/agents/1001/wrap-up/end")
+        assert refused.status_code == 403
+    with web.login("1001@acme.example") as anna:
+        unknown = anna.post("/api/v1/companies/acme.example/agents/1999/wrap-up/end")
+        assert unknown.status_code == 404
+        ended = anna.post(url)
+    assert ended.status_code == 204, ended.text
+    switch.until(lambda: bjorn.ringing() is not None, 0.5)  # at once, not at a next try
