@@ -735,3 +735,28 @@ def test_an_agent_who_answers_during_an_announcement_is_connected_at_once(
     bjorn.say(tone("björn", 0.4))
     acme.advance(0.6)
     assert contains(caller.heard(), tone("björn", 0.4)[:1600])
+
+
+def test_an_agent_who_takes_a_long_waiting_caller_is_not_cut_off_for_silence(
+    acme_as: Callable[..., MemorySwitch],
+) -> None:
+    """P5: a leg's silence is counted from its own answer: the queue answered the caller a
+    minute and more before Björn's phone did, and his phone has sent nothing yet."""
+    acme = acme_as(description=variant("max_wait: 40", "max_wait: 300"))
+    anna, bjorn = acme.phone("1001"), acme.phone("1002")
+    anna.dial("1002")
+    bjorn.pick_up()  # busy: the caller waits
+    caller = in_the_menu(acme)
+    caller.press("3")
+    for _ in range(16):  # 80 s of waiting, the caller's phone sending now and then
+        caller.say(tone("caller", 0.2))
+        acme.advance(5.0)
+    anna.hang_up()
+    acme.until(lambda: bjorn.ringing() is not None, seconds=1.0)
+    byes = len(bjorn.requests("BYE"))  # (Anna's call's)
+    bjorn.pick_up()
+    for _ in range(3):
+        caller.say(tone("caller", 0.2))
+        acme.advance(5.0)
+    call = next(c for c in acme.calls.values() if c.caller.party == caller.user)
+    assert call.bridged is not None and len(bjorn.requests("BYE")) == byes

@@ -834,12 +834,14 @@ class B2BUA:
             self._check_media(now)
 
     def _check_media(self, now: float) -> None:
-        """End answered calls whose parties stopped sending RTP (a phone that vanished)."""
+        """End answered calls whose parties stopped sending RTP (a phone that vanished): a
+        leg that sent nothing yet is given the timeout from its own answer (an agent who
+        takes a queue's caller after a long wait is not cut off at once)."""
         for call in list(self.calls.values()):
             for leg in call.legs:
                 if not isinstance(leg, SipLeg) or leg.state is not LegState.ANSWERED or leg.hold:
                     continue
-                since = leg.endpoint.last_received or call.answered_at or now
+                since = leg.endpoint.last_received or leg.answered_at or call.answered_at or now
                 if now - since >= self.rtp_timeout:
                     call.hangup(MEDIA_TIMEOUT)
                     break

@@ -161,6 +161,9 @@ class SipLeg(Leg):
         self.webrtc: WebRtcSession | None = None
         self.sent_sdp: SessionDescription | None = None
         self.hold = False  # the party put us on hold
+        # When this leg answered: its media's silence counts from then, not from the call's
+        # answer (a queue answered its caller long before an agent's phone answered).
+        self.answered_at: float | None = None
         self.reinvite: Request | None = None  # our pending re-INVITE
         self.awaiting_answer = False  # our offer went in a 2xx: the answer comes in the ACK
         self.timers: list[Timer] = []
@@ -190,6 +193,8 @@ class SipLeg(Leg):
         if next_state is None:
             return False
         self.state = next_state
+        if next_state is LegState.ANSWERED and self.answered_at is None:
+            self.answered_at = self.b2bua.clock()
         return True
 
     def _allows(self, inp: str) -> bool:
