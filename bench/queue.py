@@ -79,7 +79,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import record
-from media_relay import Message, digest, parse, sdp
+from media_relay import Message, digest, parse, sdp, sdp_address
 from register_rate import (
     DOMAIN,
     HOST,
@@ -102,6 +102,8 @@ BIN_MS = 0.05  # histogram resolution
 BINS = 4000  # up to 200 ms; the last bin holds everything above
 LEAD = 0.2  # s before an announcement timer counted as "around" it
 WARMUP = 2.0  # s after the last caller joined before the window
+KEEPALIVE = 5.0  # s between a waiting caller's packets of silence
+SILENCE = b"\xd5" * 160  # 20 ms of PCMA silence
 TALK = (1.0, 4.0)  # s an agent talks with each caller: random, so that the wrap-up's end
 # falls anywhere in the queue's cycle of retries (every 3 s from a caller's turn)
 API_AFTER = 0.5  # s after the hang-up the API ends the wrap-up (the early cycles)
@@ -170,6 +172,9 @@ class Dialog:
     ended_at: float | None = None  # a BYE answered or received
     invited_at: float | None = None  # the agent: the INVITE received (kernel time)
     failed: str = ""
+    media: tuple[str, int] | None = None  # a caller: where the switch takes its RTP
+    sent: int = 0  # a caller: RTP packets sent (the keep-alive)
+    keepalive_at: float = 0.0  # a caller: when the next is due (monotonic)
 
 
 class Phones:
@@ -190,6 +195,7 @@ class Phones:
         self._register_call = secrets.token_hex(8)
         self._register_cseq = 0
         self.number = 0
+        self._keepalive_at = 0.0
 
     def close(self) -> None:
         for sock in (self.agent, self._agent_rtp):
@@ -274,10 +280,32 @@ class Phones:
 
     # -- receiving --
 
+    def keep_alive(self) -> None:
+        """Each caller sends a packet of silence every `KEEPALIVE` s, as a phone with
+        silence suppression does: the switch hangs up a call whose party sends no RTP for
+        a minute (calls/b2bua.py RTP_TIMEOUT), and a waiting caller must outlast that."""
+        now = time.monotonic()
+        if now < self._keepalive_at:
+            return
+        self._keepalive_at = now + 0.1
+        for n, dialog in enumerate(self.callers.values()):
+            if dialog.media is None or dialog.rtp is None or dialog.ended_at is not None:
+                continue
+            if dialog.keepalive_at == 0.0:  # (spread: not every caller at once)
+                dialog.keepalive_at = now + KEEPALIVE * (n % 10) / 10
+            if now < dialog.keepalive_at:
+                continue
+            dialog.keepalive_at = now + KEEPALIVE
+            dialog.sent += 1
+            header = struct.pack("!BBHII", 0x80, 8, dialog.sent, 160 * dialog.sent, n)
+            with contextlib.suppress(OSError):
+                dialog.rtp.sendto(header + SILENCE, dialog.media)
+
     def pump(self, until: Callable[[], bool], timeout: float) -> bool:
         """Serve both sockets until `until()` holds (True) or `timeout` passes (False)."""
         deadline = time.monotonic() + timeout
         while not until():
+            self.keep_alive()
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
@@ -320,6 +348,8 @@ class Phones:
             first = dialog.answered_at is None
             if first:
                 dialog.answered_at = at
+                with contextlib.suppress(ValueError):
+                    dialog.media = sdp_address(message.body)
                 dialog.remote = message.header("to")
                 contact = re.search(r"<([^>]+)>", message.header("contact"))
                 dialog.target = contact.group(1) if contact else f"sip:{MAIN}@{HOST}"
@@ -393,12 +423,17 @@ def receive(
     out: Connection,
 ) -> None:
     """Read every caller's socket until `end` (epoch); count |inter-arrival - 20 ms| of the
-    packets stamped in [start, end), and those around announcements apart."""
+    packets stamped in [start, end), and those around announcements apart. A packet after
+    a gap in the sequence numbers (one lost on the way, e.g. dropped by the kernel when
+    this reader fell behind) counts as lost, not as a deviation: the switch numbers every
+    packet it sends, so a gap without a missing number is the switch's own timing."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError):
         os.sched_setaffinity(0, cores)
     count = len(socks)
     previous = [0.0] * count
+    last_seq = [-1] * count
+    lost = 0  # packets missing from the sequence (dropped on the way: the receiver's side)
     received = [0] * count
     everywhere = [0] * (BINS + 1)
     around = [0] * (BINS + 1)
@@ -422,6 +457,8 @@ def receive(
                     break
                 if len(data) < 12 or data[1] & 0x7F > 34:  # RTCP, or a telephone-event
                     continue
+                seq = (data[2] << 8) | data[3]
+                step, last_seq[i] = (seq - last_seq[i]) & 0xFFFF, seq
                 at = time.time()
                 for level, kind, value in ancillary:
                     if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
@@ -432,6 +469,9 @@ def receive(
                     continue
                 received[i] += 1
                 if last == 0.0 or last < start - 1.0:
+                    continue
+                if step != 1:  # packets lost between: this gap is not the switch's timing
+                    lost += step - 1 if step < 0x8000 else 0
                     continue
                 gap = at - last
                 if gap > 0.040:
@@ -444,7 +484,7 @@ def receive(
                 if (since >= lead and phase >= lead) or (since >= every and phase < span):
                     around[b] += 1
     out.send({
-        "received": received, "hist": everywhere, "hist_announcements": around,
+        "received": received, "lost": lost, "hist": everywhere, "hist_announcements": around,
         "gaps_over_40ms": gaps_over_40ms, "cpu_seconds": time.process_time() - cpu,
     })  # fmt: skip
     out.close()
@@ -470,14 +510,18 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def core_busy_seconds(core: int) -> float:
-    """Time `core` spent on anything but idle and iowait, all processes (/proc/stat)."""
+def core_seconds(core: int) -> dict[str, float]:
+    """How `core` spent its time so far (/proc/stat): running processes (user, nice and
+    system, all of them), interrupts (irq, softirq: loopback delivery of packets too) and
+    steal (the hypervisor gave the virtual CPU to another guest)."""
     with open("/proc/stat") as stat:
         for line in stat:
             if line.startswith(f"cpu{core} "):
-                ticks = [int(v) for v in line.split()[1:]]
-                return (sum(ticks[:8]) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-    return 0.0
+                user, nice, system, _, _, irq, softirq, steal = map(int, line.split()[1:9])
+                tick = os.sysconf("SC_CLK_TCK")
+                return {"processes": (user + nice + system) / tick,
+                        "interrupts": (irq + softirq) / tick, "steal": steal / tick}  # fmt: skip
+    return {"processes": 0.0, "interrupts": 0.0, "steal": 0.0}
 
 
 def udp_drops(ports: set[int]) -> int:
@@ -497,7 +541,7 @@ def set_up_callers(phones: Phones, count: int, rate: float, patience: float) -> 
     dialogs: list[Dialog] = []
     began = time.monotonic()
     for n in range(count):
-        dialogs.append(phones.call(stamped_socket(rcvbuf=1 << 16)))
+        dialogs.append(phones.call(stamped_socket(rcvbuf=1 << 18)))
         phones.pump(lambda: False, max(0.0, began + (n + 1) / rate - time.monotonic()))
     phones.pump(lambda: all(d.answered_at or d.failed for d in dialogs), patience)
     return [d for d in dialogs if d.answered_at is not None]
@@ -530,16 +574,18 @@ def waiting_phase(
     writer.close()
     phones.pump(lambda: time.time() >= start, WARMUP + 1)
     cpu_main, cpu_all = proc_cpu_seconds(server.proc.pid), session_cpu_seconds(server.proc.pid)
-    core = core_busy_seconds(args.core)
+    core = core_seconds(args.core)
+    ports = {d.rtp.getsockname()[1] for d in dialogs if d.rtp is not None}
+    dropped = udp_drops(ports)
     wall = time.monotonic()
     phones.pump(lambda: time.time() >= end, args.seconds + 1)
     wall = time.monotonic() - wall
     cpu_main = proc_cpu_seconds(server.proc.pid) - cpu_main
     cpu_all = session_cpu_seconds(server.proc.pid) - cpu_all
-    core = core_busy_seconds(args.core) - core
+    core = {k: v - core[k] for k, v in core_seconds(args.core).items()}
+    dropped = udp_drops(ports) - dropped
     heard = reader.recv() if reader.poll(args.seconds + 30) else {}
     receiver.join(5)
-    dropped = udp_drops({d.rtp.getsockname()[1] for d in dialogs if d.rtp is not None})
     received = heard.get("received", [])
     expected = len(dialogs) * args.seconds / PTIME
     result = {
@@ -550,9 +596,15 @@ def waiting_phase(
         "switch_cpu_percent": round(100 * cpu_main / wall, 1),
         "switch_and_web_cpu_percent": round(100 * cpu_all / wall, 1),
         # What else ran on the switch's core meanwhile (other work on a shared machine):
-        # the core's busy time minus the switch's and its web's.
-        "others_on_core_percent": round(100 * (core - cpu_all) / wall, 1),
-        "dropped_at_callers": dropped,  # by the kernel at the callers' sockets: not the switch
+        # other processes (the core's process time minus the switch's and its web's),
+        # interrupts, and time the hypervisor gave to another guest.
+        "others_on_core_percent": round(100 * (core["processes"] - cpu_all) / wall, 1),
+        "interrupts_on_core_percent": round(100 * core["interrupts"] / wall, 1),
+        "steal_on_core_percent": round(100 * core["steal"] / wall, 1),
+        # Lost on the way (sequence gaps), and of those dropped by the kernel at the
+        # callers' sockets in the window: the receiver's side, not the switch's.
+        "lost_packets": heard.get("lost"),
+        "dropped_at_callers": dropped,
         "packets_received": sum(received),
         "packets_expected": int(expected),
         "missing_percent": round(100 * (1 - sum(received) / expected), 3) if expected else None,
@@ -585,8 +637,9 @@ def record_hist(hist: list[int]) -> dict[str, int]:
 # -- phase 2: from the wrap-up's end to the agent's phone ringing -------------------------
 
 
-def api(web: str, method: str, path: str, token: str, body: Any = None) -> None:
-    """One API request as the agent (or an admin); anything but a 2xx stops the run."""
+def api(web: str, method: str, path: str, token: str, body: Any = None) -> Any:
+    """One API request as the agent (or an admin): its JSON answer, if any; anything but a
+    2xx stops the run."""
     import httpx
 
     with httpx.Client(base_url=web, timeout=30) as client:
@@ -594,9 +647,12 @@ def api(web: str, method: str, path: str, token: str, body: Any = None) -> None:
         answer = client.request(method, path, headers=headers, json=body)
     if not answer.is_success:
         raise RuntimeError(f"{method} {path} answered {answer.status_code}: {answer.text[:200]}")
+    return answer.json() if answer.content else None
 
 
-def agent_phase(phones: Phones, web: str, token: str, args: argparse.Namespace) -> dict[str, Any]:
+def agent_phase(
+    phones: Phones, web: str, token: str, admin: str, args: argparse.Namespace
+) -> dict[str, Any]:
     print(f"phase 2: the agent takes {args.cycles} calls, wrap-up {args.wrap_up:g} s", flush=True)
     phones.register()
     if not phones.pump(lambda: phones.registered != 0, 10) or phones.registered != 200:
@@ -622,11 +678,23 @@ def agent_phase(phones: Phones, web: str, token: str, args: argparse.Namespace) 
         else:
             ended = hung_up + args.wrap_up
         if not phones.pump(lambda seen=seen: len(phones.agent_invites) > seen, patience):
-            cycles.append({"wrap_up_ended_by": "api" if early else "time", "rang": False})
+            # Not rung: what the switch says of the agent, to tell why.
+            agents = api(web, "GET", f"/api/v1/companies/{DOMAIN}/agents", admin)
+            live = api(web, "GET", f"/api/v1/companies/{DOMAIN}/statistics/queues/live", admin)
+            first = [q["callers"][:2] for q in live.get("queues", [])]
+            print(f"  cycle {n + 1}: not rung within {patience:g} s; the hang-up answered: "
+                  f"{current.ended_at is not None}; the agent: {agents['items'][0]['state']}; "
+                  f"first in line: {first}", flush=True)  # fmt: skip
+            cycles.append({"wrap_up_ended_by": "api" if early else "time", "rang": False,
+                           "hang_up_answered": current.ended_at is not None,
+                           "agents": agents, "first_in_line": first})  # fmt: skip
             break
         ring = phones.agent_invites[-1].invited_at or 0.0
         cycles.append({"wrap_up_ended_by": "api" if early else "time", "rang": True,
-                       "ms": round(1000 * (ring - ended), 1)})  # fmt: skip
+                       "ms": round(1000 * (ring - ended), 1),
+                       "after_hang_up_ms": round(1000 * (ring - hung_up), 1),
+                       "hang_up_answered_ms": round(1000 * ((current.ended_at or ring) - hung_up),
+                                                    1)})  # fmt: skip
         print(f"  cycle {n + 1}: wrap-up ended by {'the API' if early else 'time'}, "
               f"rang {1000 * (ring - ended):.0f} ms later", flush=True)  # fmt: skip
     # The last offer is left unanswered and the phone unregistered: nobody rings it now.
@@ -873,6 +941,33 @@ def start_vaxel(sup: Supervisor, work: Path, data: Path, core: int) -> tuple[Ser
     raise RuntimeError(f"the web did not listen on {web}")
 
 
+def unpin(session: int) -> None:
+    """Every thread of the switch's processes (its web too) free to run on any CPU again."""
+    cpus = os.sched_getaffinity(0) | {int(c) for c in _online_cpus()}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as stat:
+                text = stat.read()
+            if int(text[text.rindex(b")") + 2 :].split()[3]) != session:
+                continue
+            for task in os.scandir(f"/proc/{entry.name}/task"):
+                os.sched_setaffinity(int(task.name), cpus)
+        except (OSError, ValueError):
+            continue
+
+
+def _online_cpus() -> list[int]:
+    """The machine's online CPUs ("0-1" in /sys)."""
+    with open("/sys/devices/system/cpu/online") as online:
+        found: list[int] = []
+        for part in online.read().strip().split(","):
+            low, _, high = part.partition("-")
+            found += range(int(low), int(high or low) + 1)
+        return found
+
+
 # -- the run ------------------------------------------------------------------------------
 
 
@@ -892,6 +987,7 @@ def options(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--churn", type=float, default=5.0, help="callers joining per second in phase 3")
     add("--watch-seconds", type=float, default=20.0, help="phase 3's measured window")
     add("--core", type=int, default=0, help="the CPU the switch is pinned to")
+    add("--phases", default="waiting,agent,live", help="which of the three to measure")
     add("--quick", action="store_true", help="a smoke run: a minute")
     add("--keep", action="store_true", help="keep the temp folder (the switch's log)")
     add("--watchers", help=argparse.SUPPRESS)  # internal: the clients' process
@@ -916,6 +1012,11 @@ def print_figures(results: dict[str, Any]) -> None:
               f"{waiting['announcement_jitter_max_ms']} ms",
               f"{waiting['missing_percent']} %", waiting["gaps_over_40ms"]]],
         ))  # fmt: skip
+        print(f"on the switch's core also: interrupts {waiting['interrupts_on_core_percent']} %, "
+              f"steal {waiting['steal_on_core_percent']} %; lost on the way "
+              f"{waiting['lost_packets']} (the kernel dropped {waiting['dropped_at_callers']} "
+              f"at the callers' sockets); the receiver's CPU "
+              f"{waiting['receiver_cpu_percent']} %")  # fmt: skip
     if agent:
         print()
         print(record.table(
@@ -979,10 +1080,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             server, web = start_vaxel(sup, work, data, args.core)
             phones = Phones(server.port, trunk)
             try:
-                results["waiting"], waiting = waiting_phase(server, phones, args, others)
-                print_figures({"waiting": results["waiting"]})
-                results["agent"] = agent_phase(phones, web, tokens["agent"], args)
-                results["live"] = watchers_phase(server, phones, web, tokens, args, waiting)
+                phases = {p.strip() for p in args.phases.split(",")}
+                if "waiting" in phases:
+                    results["waiting"], waiting = waiting_phase(server, phones, args, others)
+                    print_figures({"waiting": results["waiting"]})
+                else:  # the callers wait all the same: the agent's calls come from them
+                    waiting = set_up_callers(phones, args.callers, args.setup_rate, 30.0)
+                if "agent" in phases:
+                    results["agent"] = agent_phase(
+                        phones, web, tokens["agent"], tokens["console"], args
+                    )
+                if "live" in phases:
+                    unpin(server.proc.pid)  # the web's fan-out is not the one-core question
+                    results["live"] = watchers_phase(server, phones, web, tokens, args, waiting)
             finally:
                 phones.close()
                 trunk.close()

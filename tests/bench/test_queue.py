@@ -26,7 +26,6 @@ def bench() -> ModuleType:
 def test_the_receiver_counts_deviation_from_20_ms_by_kernel_time(bench: ModuleType) -> None:
     sink = bench.stamped_socket()
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    packet = bytes([0x80, 8]) + bytes(10) + bytes(160)  # RTP, PCMA
     start = time.time()
     reader, writer = multiprocessing.get_context("fork").Pipe(duplex=False)
     # Every packet counts as "around an announcement": its timer 5 s before the start.
@@ -36,19 +35,42 @@ def test_the_receiver_counts_deviation_from_20_ms_by_kernel_time(bench: ModuleTy
     )
     receiver.start()
     writer.close()
-    for n in range(10):
-        sender.sendto(packet, sink.getsockname())
+    for n in range(10):  # RTP, PCMA, numbered
+        sender.sendto(bytes([0x80, 8, 0, n]) + bytes(8) + bytes(160), sink.getsockname())
         time.sleep(0.1 if n == 4 else 0.02)  # one gap of 100 ms or more: 80 ms off or more
     assert reader.poll(10)
     heard = reader.recv()
     receiver.join(5)
     sender.close()
     sink.close()
-    assert heard["received"] == [10]
+    assert heard["received"] == [10] and heard["lost"] == 0
     assert sum(heard["hist"]) == 9  # a deviation per packet after the first
     assert heard["hist_announcements"] == heard["hist"]
     assert bench._hist_max(heard["hist"]) >= 80.0
     assert heard["gaps_over_40ms"] >= 1
+
+
+def test_a_packet_after_a_lost_one_counts_as_lost_not_as_late(bench: ModuleType) -> None:
+    sink = bench.stamped_socket()
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    start = time.time()
+    reader, writer = multiprocessing.get_context("fork").Pipe(duplex=False)
+    receiver = multiprocessing.get_context("fork").Process(
+        target=bench.receive, args=([sink], [start], start, start + 0.6, 5.0, 3.0, [0], writer)
+    )
+    receiver.start()
+    writer.close()
+    for seq in (1, 2, 3, 6, 7):  # 4 and 5 never come
+        sender.sendto(bytes([0x80, 8, 0, seq]) + bytes(8) + bytes(160), sink.getsockname())
+        time.sleep(0.06 if seq == 3 else 0.02)
+    assert reader.poll(10)
+    heard = reader.recv()
+    receiver.join(5)
+    sender.close()
+    sink.close()
+    assert heard["lost"] == 2
+    assert sum(heard["hist"]) == 3  # 1-2, 2-3, 6-7: the gap over the loss is not counted
+    assert heard["gaps_over_40ms"] == 0
 
 
 def test_percentiles_are_the_upper_edges_of_their_bins(bench: ModuleType) -> None:
