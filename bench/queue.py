@@ -6,7 +6,9 @@ loopback whose calls are the callers), three phases in one run:
 
 1. **Waiting**: `--callers` (500) calls from the trunk join the queue; the switch answers
    each, says its place, plays music and every `--announce-every` seconds (10) the
-   position and an announcement (a spoken prompt). The switch is pinned with `taskset` to
+   position and an announcement (a spoken prompt); each caller sends a packet of silence
+   every 5 s (a phone with silence suppression: the switch hangs up a party silent for a
+   minute). The switch is pinned with `taskset` to
    one CPU (`--core`); this script and its RTP receiver run on the others. Over a window
    of `--seconds` (30) the receiver stamps every RTP packet at each caller's socket with
    the kernel's receive time (SO_TIMESTAMPNS, so the receiver's own scheduling adds
@@ -22,7 +24,8 @@ loopback whose calls are the callers), three phases in one run:
    falls anywhere in the queue's 3 s cycle of retries) and hangs up; `--wrap-up` (5) s
    later its wrap-up ends and the next waiting caller's INVITE arrives. Measured: INVITE
    arrival (kernel stamp) minus the wrap-up's end, `--cycles` times, half of them with the
-   wrap-up left to run out (its end: the BYE sent + the wrap-up) and half ended early with
+   wrap-up left to run out (its end: the BYE sent + the wrap-up; when the switch ended the
+   call first, its BYE's arrival + the wrap-up) and half ended early with
    `POST /api/v1/me/wrap-up/end` 0.5 s after the BYE (its end: the request sent).
 3. **Live figures**: the remaining callers hang up; `--wallboards` (200) wallboards on
    `/wallboard/live` (a read-only wallboard token) and `--consoles` (200) clients of the
@@ -40,6 +43,8 @@ jitter p99 under 5 ms; an agent's phone ringing within 200 ms of the wrap-up's e
 writes every figure to bench/results/queue-<UTC>.json. It never passes or fails.
 
     .venv/bin/python bench/queue.py [--callers 500] [--seconds 30] [--cycles 10]
+    .venv/bin/python bench/queue.py --realtime      # the switch SCHED_FIFO (root)
+    .venv/bin/python bench/queue.py --phases agent  # one phase (or two, comma-separated)
     .venv/bin/python bench/queue.py --quick
 """
 
@@ -175,6 +180,7 @@ class Dialog:
     media: tuple[str, int] | None = None  # a caller: where the switch takes its RTP
     sent: int = 0  # a caller: RTP packets sent (the keep-alive)
     keepalive_at: float = 0.0  # a caller: when the next is due (monotonic)
+    ended_by: str = ""  # how: "BYE" or "CANCEL" from the switch, or "us"
 
 
 class Phones:
@@ -376,7 +382,7 @@ class Phones:
             elif method == "BYE" and message.status >= 200:
                 dialog = self.agent_calls.get(message.header("call-id"))
                 if dialog is not None and dialog.ended_at is None:
-                    dialog.ended_at = at
+                    dialog.ended_at, dialog.ended_by = at, "us"
             return
         call_id = message.header("call-id")
         dialog = self.agent_calls.get(call_id)
@@ -402,6 +408,7 @@ class Phones:
                         "OPTIONS" else "481 No Such Call")  # fmt: skip
             if dialog is not None and message.method in ("BYE", "CANCEL"):
                 dialog.ended_at = dialog.ended_at or at
+                dialog.ended_by = dialog.ended_by or message.method
 
     def drain_rtp(self) -> None:
         with contextlib.suppress(BlockingIOError):
@@ -524,6 +531,13 @@ def core_seconds(core: int) -> dict[str, float]:
     return {"processes": 0.0, "interrupts": 0.0, "steal": 0.0}
 
 
+def waited_seconds(pid: int) -> float:
+    """How long the process's main thread (the switch's event loop) was ready to run but
+    waiting for a CPU, so far (/proc/PID/schedstat, nanoseconds)."""
+    with open(f"/proc/{pid}/schedstat") as schedstat:
+        return int(schedstat.read().split()[1]) / 1e9
+
+
 def udp_drops(ports: set[int]) -> int:
     """Datagrams the kernel dropped at these loopback ports (their receive buffer full)."""
     drops = 0
@@ -575,6 +589,7 @@ def waiting_phase(
     phones.pump(lambda: time.time() >= start, WARMUP + 1)
     cpu_main, cpu_all = proc_cpu_seconds(server.proc.pid), session_cpu_seconds(server.proc.pid)
     core = core_seconds(args.core)
+    waited = waited_seconds(server.proc.pid)
     ports = {d.rtp.getsockname()[1] for d in dialogs if d.rtp is not None}
     dropped = udp_drops(ports)
     wall = time.monotonic()
@@ -583,6 +598,7 @@ def waiting_phase(
     cpu_main = proc_cpu_seconds(server.proc.pid) - cpu_main
     cpu_all = session_cpu_seconds(server.proc.pid) - cpu_all
     core = {k: v - core[k] for k, v in core_seconds(args.core).items()}
+    waited = waited_seconds(server.proc.pid) - waited
     dropped = udp_drops(ports) - dropped
     heard = reader.recv() if reader.poll(args.seconds + 30) else {}
     receiver.join(5)
@@ -601,6 +617,9 @@ def waiting_phase(
         "others_on_core_percent": round(100 * (core["processes"] - cpu_all) / wall, 1),
         "interrupts_on_core_percent": round(100 * core["interrupts"] / wall, 1),
         "steal_on_core_percent": round(100 * core["steal"] / wall, 1),
+        # The switch's loop ready to run, its core busy with something else: the time its
+        # 20 ms clock could not keep, whoever's the work was.
+        "switch_waited_for_core_percent": round(100 * waited / wall, 1),
         # Lost on the way (sequence gaps), and of those dropped by the kernel at the
         # callers' sockets in the window: the receiver's side, not the switch's.
         "lost_packets": heard.get("lost"),
@@ -675,6 +694,8 @@ def agent_phase(
             phones.pump(lambda: False, max(0.0, hung_up + API_AFTER - time.time()))
             ended = time.time()
             api(web, "POST", "/api/v1/me/wrap-up/end", token)
+        elif current.ended_by in ("BYE", "CANCEL"):  # the switch ended the call first:
+            ended = (current.ended_at or hung_up) + args.wrap_up  # the wrap-up began then
         else:
             ended = hung_up + args.wrap_up
         if not phones.pump(lambda seen=seen: len(phones.agent_invites) > seen, patience):
@@ -693,6 +714,9 @@ def agent_phase(
         cycles.append({"wrap_up_ended_by": "api" if early else "time", "rang": True,
                        "ms": round(1000 * (ring - ended), 1),
                        "after_hang_up_ms": round(1000 * (ring - hung_up), 1),
+                       "call_ended_by": current.ended_by,
+                       # callers the switch hung up so far (one per cycle: the agent's)
+                       "callers_ended": sum(1 for d in phones.callers.values() if d.ended_at),
                        "hang_up_answered_ms": round(1000 * ((current.ended_at or ring) - hung_up),
                                                     1)})  # fmt: skip
         print(f"  cycle {n + 1}: wrap-up ended by {'the API' if early else 'time'}, "
@@ -924,10 +948,15 @@ def prepare(work: Path, trunk: int, args: argparse.Namespace) -> tuple[Path, dic
     return data, {"console": console, "agent": mine, "board": board}
 
 
-def start_vaxel(sup: Supervisor, work: Path, data: Path, core: int) -> tuple[Server, str]:
+def start_vaxel(
+    sup: Supervisor, work: Path, data: Path, core: int, realtime: bool
+) -> tuple[Server, str]:
     port, http = free_port(), free_port(socket.SOCK_STREAM)
+    # --realtime: SCHED_FIFO, so the switch runs whenever it is ready, whatever else wants
+    # its core (the kernel still keeps 5 % of each second for others): its own timing.
+    first = ["chrt", "-f", "10"] if realtime else []
     args = [
-        "taskset", "-c", str(core), *vaxel_command(), "serve", "--data", str(data),
+        *first, "taskset", "-c", str(core), *vaxel_command(), "serve", "--data", str(data),
         "--sip", f"{HOST}:{port}", "--http", f"{HOST}:{http}",
         "--rtp-ports", f"{RTP_PORTS[0]}-{RTP_PORTS[1]}",
     ]  # fmt: skip
@@ -988,6 +1017,8 @@ def options(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--watch-seconds", type=float, default=20.0, help="phase 3's measured window")
     add("--core", type=int, default=0, help="the CPU the switch is pinned to")
     add("--phases", default="waiting,agent,live", help="which of the three to measure")
+    add("--realtime", action="store_true",
+        help="the switch SCHED_FIFO (root): its timing, others kept off its core")  # fmt: skip
     add("--quick", action="store_true", help="a smoke run: a minute")
     add("--keep", action="store_true", help="keep the temp folder (the switch's log)")
     add("--watchers", help=argparse.SUPPRESS)  # internal: the clients' process
@@ -1012,7 +1043,9 @@ def print_figures(results: dict[str, Any]) -> None:
               f"{waiting['announcement_jitter_max_ms']} ms",
               f"{waiting['missing_percent']} %", waiting["gaps_over_40ms"]]],
         ))  # fmt: skip
-        print(f"on the switch's core also: interrupts {waiting['interrupts_on_core_percent']} %, "
+        print(f"the switch's loop waited for its core {waiting['switch_waited_for_core_percent']} "
+              f"% of the time; on that core also: interrupts "
+              f"{waiting['interrupts_on_core_percent']} %, "
               f"steal {waiting['steal_on_core_percent']} %; lost on the way "
               f"{waiting['lost_packets']} (the kernel dropped {waiting['dropped_at_callers']} "
               f"at the callers' sockets); the receiver's CPU "
@@ -1077,7 +1110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         trunk = stamped_socket(rcvbuf=1 << 20)
         data, tokens = prepare(work, trunk.getsockname()[1], args)
         with Supervisor() as sup:
-            server, web = start_vaxel(sup, work, data, args.core)
+            server, web = start_vaxel(sup, work, data, args.core, args.realtime)
             phones = Phones(server.port, trunk)
             try:
                 phases = {p.strip() for p in args.phases.split(",")}
