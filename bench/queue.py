@@ -108,6 +108,7 @@ BINS = 4000  # up to 200 ms; the last bin holds everything above
 LEAD = 0.2  # s before an announcement timer counted as "around" it
 WARMUP = 2.0  # s after the last caller joined before the window
 KEEPALIVE = 5.0  # s between a waiting caller's packets of silence
+AGENT_KEEPALIVE = 0.5  # s between the agent phone's
 SILENCE = b"\xd5" * 160  # 20 ms of PCMA silence
 TALK = (1.0, 4.0)  # s an agent talks with each caller: random, so that the wrap-up's end
 # falls anywhere in the queue's cycle of retries (every 3 s from a caller's turn)
@@ -289,19 +290,23 @@ class Phones:
     def keep_alive(self) -> None:
         """Each caller sends a packet of silence every `KEEPALIVE` s, as a phone with
         silence suppression does: the switch hangs up a call whose party sends no RTP for
-        a minute (calls/b2bua.py RTP_TIMEOUT), and a waiting caller must outlast that."""
+        a minute (calls/b2bua.py RTP_TIMEOUT), and a waiting caller must outlast that. The
+        agent's phone sends one at once when it answers and every 0.5 s: the switch takes
+        a leg that sent nothing yet as silent since the call was answered, which for a
+        queue's call is when the caller joined."""
         now = time.monotonic()
         if now < self._keepalive_at:
             return
         self._keepalive_at = now + 0.1
-        for n, dialog in enumerate(self.callers.values()):
+        agent = len(self.callers)
+        for n, dialog in enumerate([*self.callers.values(), *self.agent_calls.values()]):
             if dialog.media is None or dialog.rtp is None or dialog.ended_at is not None:
                 continue
             if dialog.keepalive_at == 0.0:  # (spread: not every caller at once)
                 dialog.keepalive_at = now + KEEPALIVE * (n % 10) / 10
             if now < dialog.keepalive_at:
                 continue
-            dialog.keepalive_at = now + KEEPALIVE
+            dialog.keepalive_at = now + (KEEPALIVE if n < agent else AGENT_KEEPALIVE)
             dialog.sent += 1
             header = struct.pack("!BBHII", 0x80, 8, dialog.sent, 160 * dialog.sent, n)
             with contextlib.suppress(OSError):
@@ -398,6 +403,11 @@ class Phones:
             if not self.answer_agent:
                 self._reply(self.agent, message, "486 Busy Here", tag=dialog.local_tag)
                 return
+            if dialog.media is None:
+                with contextlib.suppress(ValueError):
+                    dialog.media = sdp_address(message.body)
+                dialog.rtp = self._agent_rtp
+                dialog.keepalive_at = time.monotonic()  # (at once, once answered)
             contact = f"Contact: <sip:{AGENT_EXT}@{HOST}:{self.agent.getsockname()[1]}>"
             self._reply(self.agent, message, "200 OK", dialog.local_tag, [contact],
                         sdp(self._agent_rtp.getsockname()[1], offer=False))  # fmt: skip
