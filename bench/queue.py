@@ -8,8 +8,8 @@ loopback whose calls are the callers), three phases in one run:
    each, says its place, plays music and every `--announce-every` seconds (10) the
    position and an announcement (a spoken prompt); each caller sends a packet of silence
    every 5 s (a phone with silence suppression: the switch hangs up a party silent for a
-   minute). The switch is pinned with `taskset` to
-   one CPU (`--core`); this script and its RTP receiver run on the others. Over a window
+   minute). The switch is pinned with `taskset` to one CPU (`--core`); this script and
+   its RTP receiver run on the others. Over a window
    of `--seconds` (30) the receiver stamps every RTP packet at each caller's socket with
    the kernel's receive time (SO_TIMESTAMPNS, so the receiver's own scheduling adds
    nothing) and counts the deviation of each packet's inter-arrival time from 20 ms:
@@ -18,16 +18,21 @@ loopback whose calls are the callers), three phases in one run:
    speech and the first seconds of it). Also the switch's CPU over the window (its main
    process, all threads; % of one core), what else ran on its core meanwhile (on a
    shared machine other work there delays the switch's 20 ms clock: read the jitter with
-   it), packets missing, and those the kernel dropped at the callers' sockets.
+   it, and how long the switch's loop waited for it), packets missing (never received:
+   those not lost on the way were never sent, the clock skipped ticks), and lost on the
+   way (a gap in the sequence numbers; the kernel dropped them at the callers' sockets
+   when the receiver fell behind).
 2. **Agent ringing**: the agent's phone (a small UA in this script) registers; the queue
-   offers it the first caller; it answers, talks 1 to 4 s (at random: the wrap-up's end
+   offers it the first caller; it answers (and sends a packet of silence every 0.5 s, as
+   a phone sends audio), talks 1 to 4 s (at random: the wrap-up's end
    falls anywhere in the queue's 3 s cycle of retries) and hangs up; `--wrap-up` (5) s
    later its wrap-up ends and the next waiting caller's INVITE arrives. Measured: INVITE
    arrival (kernel stamp) minus the wrap-up's end, `--cycles` times, half of them with the
    wrap-up left to run out (its end: the BYE sent + the wrap-up; when the switch ended the
    call first, its BYE's arrival + the wrap-up) and half ended early with
    `POST /api/v1/me/wrap-up/end` 0.5 s after the BYE (its end: the request sent).
-3. **Live figures**: the remaining callers hang up; `--wallboards` (200) wallboards on
+3. **Live figures**: the remaining callers hang up and the switch is let run on every
+   CPU (the web's fan-out is not the one-core question); `--wallboards` (200) wallboards on
    `/wallboard/live` (a read-only wallboard token) and `--consoles` (200) clients of the
    events WebSocket `/api/v1/events` (an admin's read token) watch, in a process of
    their own, while callers join (`--churn` a second) and hang up after 3 s, and the
