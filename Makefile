@@ -72,10 +72,10 @@ apt:
 
 # Benchmarks print figures and write them to bench/results/ (see bench/README.md). The full
 # runs take about half an hour together and fill both cores: run them on a quiet machine.
-#   make bench                        all fourteen, full runs
+#   make bench                        all fifteen, full runs
 #   make bench BENCH=call_rate        one of them
 #   make bench ARGS=--quick           smoke runs, a few seconds to a minute each
-BENCHMARKS := registrar_hot_path register_rate call_rate media_relay conference srtp webrtc rtpengine blf api_pages api_load events ws_register tls
+BENCHMARKS := registrar_hot_path register_rate call_rate media_relay conference srtp webrtc rtpengine blf api_pages api_load events ws_register tls queue
 BENCH ?= $(BENCHMARKS)
 ARGS ?=
 
