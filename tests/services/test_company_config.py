@@ -403,3 +403,30 @@ def test_console_operators_keys_and_actions_are_checked() -> None:
     assert any("shortcuts" in e for e in _errors(main + 'console: {shortcuts: {dance: "F2"}}'))
     both = _errors(main + 'console: {shortcuts: {answer: "F3"}}')  # transfer's default
     assert any("F3 is both" in e for e in both)
+
+
+def test_queues_are_listed_apart_and_read_as_groups_with_a_queue() -> None:
+    """A5: `queues:` is where a description lists its ACD queues; each is an answering
+    group with a queue (the defaults when its `queue:` is left out), reached as a group."""
+    config = parse_config(
+        _description("""
+flows: {main: {destination: {group: support}}}
+groups: {sales: {members: ["1001"]}}
+queues:
+  support: {members: ["1001", "1002"], strategy: round-robin,
+            queue: {max_wait: 300, wrap_up: 10, callback: {key: "2"}}}
+  simple: {members: ["1002"]}
+""")
+    )
+    assert set(config.groups) == {"sales", "support", "simple"}
+    support = config.groups["support"]
+    assert support.strategy == "round-robin" and support.queue is not None
+    assert support.queue.wrap_up == 10 and support.queue.callback is not None
+    assert config.groups["simple"].queue is not None  # a queue's defaults
+    assert config.groups["sales"].queue is None
+    clash = _errors("""
+flows: {main: {destination: {group: sales}}}
+groups: {sales: {members: ["1001"]}}
+queues: {sales: {members: ["1002"]}}
+""")
+    assert any("queues.sales: a group of that name is described too" in line for line in clash)

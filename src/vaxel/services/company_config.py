@@ -1011,6 +1011,26 @@ class CompanyConfig(Model):
         PAUSE_PRESETS
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _queues(cls, data: Any) -> Any:
+        """A5: `queues:` lists a description's ACD queues apart from its other groups. A
+        queue is an answering group with a `queue:` section (its settings' defaults when
+        left out), so each is read into `groups` (a name used in both is refused) and is
+        reached, edited and exported as a group."""
+        if not isinstance(data, dict) or "queues" not in data:
+            return data
+        queues, groups = data.get("queues") or {}, dict(data.get("groups") or {})
+        if not isinstance(queues, dict) or not isinstance(groups, dict):
+            raise ValueError("queues: a mapping of names to queues, as groups is")
+        for name, queue in queues.items():
+            if name in groups:
+                raise ValueError(f"queues.{name}: a group of that name is described too")
+            if isinstance(queue, dict):
+                queue = {**queue, "queue": queue.get("queue") or {}}
+            groups[name] = queue
+        return {**{k: v for k, v in data.items() if k != "queues"}, "groups": groups}
+
     @field_validator("pause_reasons")
     @classmethod
     def _distinct_reasons(cls, reasons: list[str]) -> list[str]:
