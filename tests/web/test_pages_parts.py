@@ -225,6 +225,24 @@ def test_a_paused_member_is_shown_and_the_admin_ends_the_pause(web: Web) -> None
     assert pauses.pauses(web.store, company.id) == {}
 
 
+def test_the_admin_pauses_a_member_with_a_reason_from_the_groups_page(web: Web) -> None:
+    """A5: a member not paused has a pause button with the company's reasons."""
+    company = get_company(web.store, "acme.example")
+    with log_in(web, "1001@acme.example", lang="sv") as admin:
+        page = admin.get("/admin/groups/sales").text
+        assert 'name="reason"' in page and "Lunch" in text_of(page)
+        form = {"csrf": csrf_of(page), "ext": "1002", "reason": "lunch"}
+        paused = admin.post("/admin/groups/sales/pause", data=form)
+        assert paused.status_code == 303
+        shown = admin.get(paused.headers["location"]).text
+        assert "Medlemmen är pausad" in text_of(shown) and "pausad (Lunch)" in text_of(shown)
+        form = {"csrf": csrf_of(page), "ext": "1003", "reason": "nap"}
+        refused = admin.post("/admin/groups/sales/pause", data=form)
+        assert refused.status_code == 422
+    assert pauses.pauses(web.store, company.id)["1002"].reason == "lunch"
+    assert "1003" not in pauses.pauses(web.store, company.id)
+
+
 def test_a_groups_queue_and_overflow_are_set_from_its_page(web: Web) -> None:
     """S8: the queue (music, announcement, how often, the caller's place, the longest
     wait), a busy member's call waiting and the overflow, each error at its field."""

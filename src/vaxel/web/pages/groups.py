@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.datastructures import FormData
 
 from vaxel.services import configuration, pauses, presence_settings
-from vaxel.services.company_config import NAME, pause_words
+from vaxel.services.company_config import NAME, PAUSE_PRESETS, pause_words
 from vaxel.web.api.agents import set_pause
 from vaxel.web.api.groups import set_login
 from vaxel.web.api.sections import etag_of
@@ -57,7 +57,7 @@ PARTS = {
 
 
 def _done(v: Viewer, done: str) -> str:
-    known = ("saved", "created", "removed", "login", "unpause")
+    known = ("saved", "created", "removed", "login", "unpause", "pause")
     return text(v.lang, f"part.{done}") if done in known else ""
 
 
@@ -138,12 +138,16 @@ def _page(
     # A5: who of them paused, with the reason's words ("" for none), and a button to end it.
     stopped = pauses.pauses(ctx.store, info.id) if section == "groups" else {}
     paused = {ext: pause_words(found.reason, v.lang) for ext, found in stopped.items()}
+    # ... and a pause to start, with one of the company's reasons (A5, as *47N does).
+    reasons = [(reason, pause_words(reason, v.lang)) for reason in data.get("pause_reasons")
+               or list(PAUSE_PRESETS)]  # fmt: skip
     base = PARTS[section][0]
     return render(request, PARTS[section][2], v, status=status, company=info, nav=section,
                   new=new, name=name, values={**_values(section, name, item), **(values or {})},
                   tag=etag_of(item) if item else "", errors=errors or {}, general=general or [],
                   done=_done(v, done), strategies=STRATEGIES, members=members, paused=paused,
-                  unpause=link_for(v, f"{base}/{name}/unpause", info),
+                  unpause=link_for(v, f"{base}/{name}/unpause", info), reasons=reasons,
+                  pause=link_for(v, f"{base}/{name}/pause", info),
                   prompts=sorted(data.get("prompts", {})), kinds=KINDS,
                   action=link_for(v, f"{base}/new" if new else f"{base}/{name}", info),
                   login=link_for(v, f"{base}/{name}/login", info),
@@ -189,6 +193,20 @@ async def group_login(
     on = field(form, "logged_in") == "1"
     await blocking(set_login, ctx, v.who, request, info, name, field(form, "ext"), on)
     return redirect(link_for(v, f"/admin/groups/{name}", info, done="login"))
+
+
+@router.post("/groups/{name}/pause")
+async def group_pause(
+    name: str, request: Request, ctx: Context, v: Seen, company: Company = None
+) -> Response:
+    """Pause a member now with one of the company's reasons (A5), as PUT
+    .../agents/{ext}/pause and *47N do."""
+    form = await request.form()
+    check_csrf(request, v, form)
+    info = await blocking(company_page, ctx, v, company)
+    reason = field(form, "reason") or None
+    await blocking(set_pause, ctx, v.who, request, info.id, field(form, "ext"), reason)
+    return redirect(link_for(v, f"/admin/groups/{name}", info, done="pause"))
 
 
 @router.post("/groups/{name}/unpause")
