@@ -331,6 +331,16 @@ def _deliver(settings: MailSettings, message: EmailMessage, recipients: list[str
         )
 
 
+def mail_addresses(values: list[str]) -> list[str]:
+    """Addresses given by people (a form, the API), trimmed and each once, in order; a
+    ValueError names one that `send_message` would not send to."""
+    cleaned = [value.strip() for value in values]
+    for value in cleaned:
+        if not _ADDRESS.fullmatch(value):
+            raise ValueError(f"{value!r} is not an e-mail address")
+    return list(dict.fromkeys(cleaned))
+
+
 def send_message(settings: MailSettings, message: EmailMessage, recipients: list[str]) -> None:
     """Send a mail already made (a meeting's invitation, A3) through the mail server;
     blocking, raising NotifyError as `send_voicemail_mail` does."""

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from vaxel.services.errors import Conflict, Invalid, NotFound
+from vaxel.services.notify import mail_addresses
 from vaxel.store import Store
 from vaxel.store.models import Company, ReportSet
 
@@ -37,7 +38,6 @@ Schedule = Literal["", "daily", "weekly", "monthly"]  # models.REPORT_SCHEDULES
 MAX_SETS = 100  # per company
 MAX_ADDRESSES = 20
 
-_ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -85,11 +85,7 @@ class SetRequest(Definition):
     @field_validator("emails")
     @classmethod
     def _emails(cls, values: list[str]) -> list[str]:
-        cleaned = [value.strip() for value in values]
-        for value in cleaned:
-            if not _ADDRESS.fullmatch(value):
-                raise ValueError(f"{value!r} is not an e-mail address")
-        return list(dict.fromkeys(cleaned))
+        return mail_addresses(values)
 
     def definition(self) -> Definition:
         return Definition(**{name: getattr(self, name) for name in Definition.model_fields})
