@@ -154,12 +154,24 @@ class Baresip:
             except OSError:
                 time.sleep(0.1)
                 continue
-            if self.process.poll() is None:
+            # baresip lives on when its ctrl_tcp could not listen (the port was taken after
+            # we chose it): then what answered is another process's socket.
+            if self.process.poll() is None and not self._ctrl_failed():
                 return True
             self._ctrl.close()  # that was somebody else's port
             self._ctrl = None
             return False
         return False
+
+    def _ctrl_failed(self) -> bool:
+        """Did baresip say its ctrl_tcp could not listen? Asked once it has loaded its
+        modules (it says how many audio codecs it has after them), for a while at most."""
+        deadline = time.monotonic() + 5
+        while True:
+            said = (self.folder / "baresip.log").read_bytes()
+            if b"audio codecs" in said or time.monotonic() > deadline:
+                return b"ctrl_tcp: failed to listen" in said
+            time.sleep(0.05)
 
     def command(self, command: str, params: str = "", token: str | None = None) -> None:
         """Send one ctrl_tcp command (netstring-framed JSON)."""
