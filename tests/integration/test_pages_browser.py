@@ -94,6 +94,8 @@ def serious_violations(page: Any) -> list[str]:
     """axe-core's serious and critical findings on the page as it is now."""
     if not AXE.exists():
         pytest.skip("axe-core is not vendored: run tools/vendor.py")
+    # A page still loading (a form's answer on its way) has no document to add to yet.
+    page.wait_for_load_state("load")
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(url="/static/vendor/axe-core/axe.min.js")  # 'self': the CSP allows
     found = page.evaluate(
